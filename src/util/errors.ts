@@ -1,0 +1,75 @@
+/**
+ * Error classes with a stable `code`, so callers decide (retry, mark, report) from a table of
+ * codes instead of parsing messages.
+ */
+
+export type ErrorCode =
+  // Bad or inconsistent bytes in a TSDB file.
+  | 'ERR_TSDB_BAD_MAGIC'
+  | 'ERR_TSDB_BAD_VERSION'
+  | 'ERR_TSDB_CHECKSUM'
+  | 'ERR_TSDB_TRUNCATED'
+  | 'ERR_TSDB_CORRUPT'
+  | 'ERR_TSDB_UNKNOWN_ENCODING'
+  | 'ERR_TSDB_OUT_OF_ORDER'
+  | 'ERR_TSDB_OVERLAP'
+  | 'ERR_TSDB_BAD_META'
+  // Compaction inputs that cannot be merged.
+  | 'ERR_COMPACT_INCOMPATIBLE'
+  // Caller mistakes.
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_NOT_FOUND'
+  // Object storage.
+  | 'ERR_OBJSTORE_NOT_FOUND'
+  | 'ERR_OBJSTORE_TRANSIENT'
+  | 'ERR_OBJSTORE_PERMANENT'
+  | 'ERR_OBJSTORE_CONFIG';
+
+export interface StrataErrorOptions {
+  cause?: unknown;
+}
+
+export class StrataError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: StrataErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Bad bytes in a file: names the file and the byte offset where reading went wrong. */
+export class FormatError extends StrataError {
+  readonly file: string;
+  readonly offset: number;
+  readonly detail: string;
+
+  constructor(code: ErrorCode, file: string, offset: number, detail: string, options?: StrataErrorOptions) {
+    super(code, `${file} at offset ${offset}: ${detail}`, options);
+    this.file = file;
+    this.offset = offset;
+    this.detail = detail;
+  }
+}
+
+export class InvalidArgumentError extends StrataError {
+  constructor(message: string, options?: StrataErrorOptions) {
+    super('ERR_INVALID_ARGUMENT', message, options);
+  }
+}
+
+export function isStrataError(err: unknown): err is StrataError {
+  return err instanceof StrataError;
+}
+
+/** The `code` of any error (ours, or a Node system error such as ENOENT), without casts at call sites. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
