@@ -38,10 +38,10 @@ describe('meta.json', () => {
 
   it('rejects bad versions and junk with typed errors', () => {
     expect(() => parseMeta('{', 'a/meta.json')).toThrowError(FormatError);
-    expect(() => parseMeta(formatMeta({ ...meta, version: 2 as 1 }), 'a')).toThrowError(
+    const t = JSON.parse(formatMeta(meta));
+    expect(() => parseMeta(JSON.stringify({ ...t, version: 2 }), 'a')).toThrowError(
       /unsupported meta version 2/,
     );
-    const t = JSON.parse(formatMeta(meta));
     t.thanos.version = 3;
     expect(() => parseMeta(JSON.stringify(t), 'a')).toThrowError(/thanos section version/);
   });
