@@ -1,0 +1,49 @@
+/** Object-storage errors: StrataError with one of the ERR_OBJSTORE_* codes. */
+import { StrataError, errorCode, errorMessage, type ErrorCode } from '../util/errors.js';
+
+export type ObjstoreErrorCode = Extract<
+  ErrorCode,
+  'ERR_OBJSTORE_NOT_FOUND' | 'ERR_OBJSTORE_TRANSIENT' | 'ERR_OBJSTORE_PERMANENT' | 'ERR_OBJSTORE_CONFIG'
+>;
+
+export class ObjstoreError extends StrataError {
+  /** The bucket operation that failed ('get', 'upload', ...). */
+  readonly operation: string;
+  readonly key: string | undefined;
+
+  constructor(
+    code: ObjstoreErrorCode,
+    operation: string,
+    key: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.operation = operation;
+    this.key = key;
+  }
+}
+
+export function notFoundError(bucket: string, operation: string, key: string): ObjstoreError {
+  return new ObjstoreError(
+    'ERR_OBJSTORE_NOT_FOUND',
+    operation,
+    key,
+    `${bucket}: ${operation} ${key}: not found`,
+  );
+}
+
+export function isObjstoreNotFound(err: unknown): boolean {
+  return errorCode(err) === 'ERR_OBJSTORE_NOT_FOUND';
+}
+
+/** A failure on the local side of uploadFile/downloadFile. Never NOT_FOUND: a missing local file must not look like a missing object. */
+export function localFileError(op: string, key: string, localPath: string, err: unknown): ObjstoreError {
+  return new ObjstoreError(
+    'ERR_OBJSTORE_PERMANENT',
+    op,
+    key,
+    `${op} ${key}: local file ${localPath}: ${errorMessage(err)}`,
+    { cause: err },
+  );
+}

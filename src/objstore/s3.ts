@@ -1,0 +1,821 @@
+/**
+ * A Bucket on any S3-protocol store via @aws-sdk/client-s3 (tested against Swift s3api).
+ *
+ * - Request retries run inside the SDK's retry middleware (so every attempt is re-signed and
+ *   streaming bodies are never replayed), but the decision and backoff come from retry.ts.
+ *   Failures while reading a response body are retried around the whole read.
+ * - Large uploads go multipart through @aws-sdk/lib-storage; parts are buffers, so each part
+ *   retries on its own.
+ * - DeleteObjects gets a Content-MD5 header instead of the SDK's CRC checksum (Swift and older
+ *   S3 implementations require it).
+ * - Errors are StrataErrors (ERR_OBJSTORE_*) whose message and cause never carry credentials;
+ *   the SDK error itself is not attached.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat, unlink } from 'node:fs/promises';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { inspect } from 'node:util';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type GetObjectCommandOutput,
+  type S3ClientConfig,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { errorCode, errorMessage, InvalidArgumentError } from '../util/errors.js';
+import {
+  compareKeys,
+  silentLogger,
+  type Bucket,
+  type IterEntry,
+  type IterOptions,
+  type ObjectAttributes,
+  type ObjstoreLogger,
+  type UploadBody,
+} from './bucket.js';
+import {
+  isObjstoreNotFound,
+  localFileError,
+  notFoundError,
+  ObjstoreError,
+  type ObjstoreErrorCode,
+} from './errors.js';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryable,
+  realSleep,
+  withRetries,
+  type RetryPolicy,
+  type Sleep,
+} from './retry.js';
+import { redact, Secret } from './secret.js';
+import { checkObjectKey, checkRange, checkSize } from './validate.js';
+
+export const MIB = 1024 * 1024;
+/** S3's smallest part (except the last). */
+export const MIN_PART_SIZE = 5 * MIB;
+export const DEFAULT_PART_SIZE = 64 * MIB;
+const MAX_SINGLE_PUT = 5 * 1024 * MIB;
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: Secret;
+  sessionToken?: Secret;
+}
+
+export interface S3HttpOptions {
+  /** Socket idle time during a request before it fails (ms, 0 = none). */
+  requestTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+  /** Keep-alive connections idle longer than this are closed (ms). */
+  idleTimeoutMs?: number;
+  maxSockets?: number;
+  insecureSkipVerify?: boolean;
+  /** PEM CA bundle for TLS. */
+  ca?: string;
+  /** PEM client certificate and key (mutual TLS). */
+  cert?: string;
+  key?: Secret;
+  /** TLS server name (SNI) when it differs from the endpoint host. */
+  serverName?: string;
+}
+
+export interface S3BucketOptions {
+  bucket: string;
+  /** Full URL including scheme; undefined means AWS for `region`. */
+  endpoint?: string;
+  region: string;
+  /** undefined: the SDK's default credential chain (env, profile, instance role). */
+  credentials?: S3Credentials;
+  forcePathStyle?: boolean;
+  /** Multipart part size (default 64 MiB, minimum 5 MiB); objects up to this size use one PUT. */
+  partSize?: number;
+  /** Parts uploaded in parallel per multipart upload (default 4). */
+  uploadConcurrency?: number;
+  /** ListObjectsV2 MaxKeys per page (1..1000, default 1000). */
+  pageSize?: number;
+  /** Keys per DeleteObjects request (1..1000, default 1000). */
+  deleteBatchSize?: number;
+  /** Sent as x-amz-meta-* on every upload; an 'X-Amz-Storage-Class' entry sets the storage class (as in Thanos). */
+  putUserMetadata?: Record<string, string>;
+  /** Single PUTs only (objects up to 5 GiB; streams of unknown size are buffered in memory). */
+  disableMultipart?: boolean;
+  retry?: RetryPolicy;
+  http?: S3HttpOptions;
+}
+
+export interface S3BucketDeps {
+  logger?: ObjstoreLogger;
+  sleep?: Sleep;
+  random?: () => number;
+  now?: () => number;
+  /** Called for every HTTP attempt with the SDK command name ('GetObjectCommand', ...). */
+  onRequest?: (command: string) => void;
+}
+
+type SdkRetryStrategy = Extract<
+  NonNullable<S3ClientConfig['retryStrategy']>,
+  { acquireInitialRetryToken: unknown }
+>;
+type SdkRetryToken = Awaited<ReturnType<SdkRetryStrategy['acquireInitialRetryToken']>>;
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+const TRANSIENT_NAMES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+interface SdkErrorShape {
+  name: string;
+  message: string;
+  status: number | undefined;
+  requestId: string | undefined;
+  code: string | undefined;
+}
+
+function sdkErrorShape(err: unknown): SdkErrorShape {
+  const o: Record<string, unknown> =
+    typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : {};
+  const meta =
+    typeof o.$metadata === 'object' && o.$metadata !== null ? (o.$metadata as Record<string, unknown>) : {};
+  return {
+    name: typeof o.name === 'string' ? o.name : 'Error',
+    message: errorMessage(err),
+    status: typeof meta.httpStatusCode === 'number' ? meta.httpStatusCode : undefined,
+    requestId: typeof meta.requestId === 'string' ? meta.requestId : undefined,
+    code: errorCode(err),
+  };
+}
+
+/** The ERR_OBJSTORE_* code for an SDK or network error. */
+export function classifyS3Error(err: unknown): ObjstoreErrorCode {
+  const e = sdkErrorShape(err);
+  if (e.name === 'NoSuchKey' || e.name === 'NotFound' || (e.status === 404 && e.name !== 'NoSuchBucket')) {
+    return 'ERR_OBJSTORE_NOT_FOUND';
+  }
+  if (
+    (e.status !== undefined && TRANSIENT_STATUS.has(e.status)) ||
+    TRANSIENT_NAMES.has(e.name) ||
+    (e.code !== undefined && NETWORK_CODES.has(e.code))
+  ) {
+    return 'ERR_OBJSTORE_TRANSIENT';
+  }
+  return 'ERR_OBJSTORE_PERMANENT';
+}
+
+function isHttpRequestLike(x: unknown): x is { headers: Record<string, string>; body: unknown } {
+  return typeof x === 'object' && x !== null && 'headers' in x && typeof x.headers === 'object';
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** url-encoded listing keys ('+' is a space, as AWS encodes them). */
+function decodeListingKey(s: string): string {
+  return decodeURIComponent(s.replace(/\+/g, ' '));
+}
+
+/** `body` piped through a check that fails the stream unless exactly `size` bytes went by. */
+function exactLength(body: Readable, size: number, what: string): Readable {
+  let seen = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > size) done(new InvalidArgumentError(`${what}: body longer than size ${size}`));
+      else done(null, chunk);
+    },
+    flush(done) {
+      done(
+        seen === size ? null : new InvalidArgumentError(`${what}: body has ${seen} bytes, expected ${size}`),
+      );
+    },
+  });
+  body.once('error', (err) => check.destroy(err));
+  return body.pipe(check);
+}
+
+async function readAll(body: Readable, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    n += b.length;
+    if (n > limit) throw new InvalidArgumentError(`${what}: body longer than ${limit}`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+export class S3Bucket implements Bucket {
+  readonly name: string;
+  readonly bucket: string;
+  readonly #client: S3Client;
+  readonly #agents: Array<HttpAgent | HttpsAgent>;
+  readonly #secrets: string[];
+  readonly #partSize: number;
+  readonly #uploadConcurrency: number;
+  readonly #pageSize: number;
+  readonly #deleteBatchSize: number;
+  readonly #metadata: Record<string, string> | undefined;
+  readonly #storageClass: StorageClass | undefined;
+  readonly #disableMultipart: boolean;
+  readonly #policy: RetryPolicy;
+  readonly #logger: ObjstoreLogger;
+  readonly #sleep: Sleep;
+  readonly #random: () => number;
+  readonly #now: () => number;
+  /** Body-read failures: the only ones retried around a whole operation (requests retry in the SDK). */
+  readonly #bodyErrors = new WeakSet<object>();
+  #closed = false;
+
+  constructor(options: S3BucketOptions, deps: S3BucketDeps = {}) {
+    if (!options.bucket)
+      throw new ObjstoreError('ERR_OBJSTORE_CONFIG', 'init', undefined, 's3: bucket is required');
+    this.bucket = options.bucket;
+    this.name = `s3:${options.bucket}`;
+    this.#partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    if (!Number.isSafeInteger(this.#partSize) || this.#partSize < MIN_PART_SIZE) {
+      throw new ObjstoreError(
+        'ERR_OBJSTORE_CONFIG',
+        'init',
+        undefined,
+        `s3: part size must be >= ${MIN_PART_SIZE}`,
+      );
+    }
+    this.#uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
+    this.#pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
+    this.#deleteBatchSize = Math.min(1000, Math.max(1, options.deleteBatchSize ?? 1000));
+    const meta = { ...options.putUserMetadata };
+    const scKey = Object.keys(meta).find((k) => k.toLowerCase() === 'x-amz-storage-class');
+    if (scKey !== undefined) {
+      this.#storageClass = meta[scKey] as StorageClass;
+      delete meta[scKey];
+    }
+    this.#metadata = Object.keys(meta).length > 0 ? meta : undefined;
+    this.#disableMultipart = options.disableMultipart ?? false;
+    this.#policy = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.#logger = deps.logger ?? silentLogger;
+    this.#sleep = deps.sleep ?? realSleep;
+    this.#random = deps.random ?? Math.random;
+    this.#now = deps.now ?? Date.now;
+
+    const creds = options.credentials;
+    this.#secrets = creds
+      ? [creds.secretAccessKey.reveal(), creds.accessKeyId, creds.sessionToken?.reveal() ?? ''].filter(
+          (s) => s !== '',
+        )
+      : [];
+    const http = options.http ?? {};
+    const agentOpts = { keepAlive: true, maxSockets: http.maxSockets ?? 64, timeout: http.idleTimeoutMs };
+    const httpAgent = new HttpAgent(agentOpts);
+    const httpsAgent = new HttpsAgent({
+      ...agentOpts,
+      rejectUnauthorized: !(http.insecureSkipVerify ?? false),
+      ...(http.ca !== undefined ? { ca: http.ca } : {}),
+      ...(http.cert !== undefined ? { cert: http.cert } : {}),
+      ...(http.key !== undefined ? { key: http.key.reveal() } : {}),
+      ...(http.serverName !== undefined ? { servername: http.serverName } : {}),
+    });
+    this.#agents = [httpAgent, httpsAgent];
+
+    this.#client = new S3Client({
+      region: options.region,
+      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      forcePathStyle: options.forcePathStyle ?? false,
+      // A provider, so the client config holds no plain secret.
+      ...(creds
+        ? {
+            credentials: async () => ({
+              accessKeyId: creds.accessKeyId,
+              secretAccessKey: creds.secretAccessKey.reveal(),
+              ...(creds.sessionToken ? { sessionToken: creds.sessionToken.reveal() } : {}),
+            }),
+          }
+        : {}),
+      // CRC trailers and aws-chunked bodies are not understood by every S3 implementation.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: this.#policy.maxAttempts,
+      retryStrategy: this.#retryStrategy(),
+      requestHandler: {
+        httpAgent,
+        httpsAgent,
+        requestTimeout: http.requestTimeoutMs ?? 120_000,
+        connectionTimeout: http.connectionTimeoutMs ?? 10_000,
+      },
+      // The SDK logs to console when given none; its messages are not ours to print.
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    });
+    this.#installMiddleware(deps.onRequest);
+  }
+
+  [inspect.custom](): string {
+    return `S3Bucket { name: ${JSON.stringify(this.name)} }`;
+  }
+
+  toJSON(): { name: string } {
+    return { name: this.name };
+  }
+
+  async get(key: string): Promise<Buffer> {
+    checkObjectKey('get', key);
+    return this.#withBodyRetries(async () => {
+      const res = await this.#call('get', key, (c) =>
+        c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
+      return this.#readBody('get', key, res);
+    });
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    checkObjectKey('get_range', key);
+    checkRange(offset, length);
+    if (length === 0) {
+      await this.attributes(key);
+      return Buffer.alloc(0);
+    }
+    return this.#withBodyRetries(async () => {
+      let res: GetObjectCommandOutput;
+      try {
+        res = await this.#client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Range: `bytes=${offset}-${offset + length - 1}`,
+          }),
+        );
+      } catch (err) {
+        // 416: the object exists but starts before offset.
+        const e = sdkErrorShape(err);
+        if (e.status === 416 || e.name === 'InvalidRange') return Buffer.alloc(0);
+        throw this.#mapError('get_range', key, err);
+      }
+      const buf = await this.#readBody('get_range', key, res);
+      // A server that ignores Range (some do for tiny objects) answers 200 with everything.
+      return res.ContentRange === undefined ? buf.subarray(offset, offset + length) : buf;
+    });
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    checkObjectKey('get_stream', key);
+    const res = await this.#call('get_stream', key, (c) =>
+      c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+    );
+    const body = this.#bodyStream('get_stream', key, res);
+    const mapError = (err: unknown): Error => this.#mapError('get_stream', key, err);
+    return Readable.from(
+      (async function* () {
+        try {
+          for await (const chunk of body) yield chunk as Buffer;
+        } catch (err) {
+          throw mapError(err);
+        }
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  async upload(key: string, body: UploadBody, size?: number): Promise<void> {
+    checkObjectKey('upload', key);
+    checkSize(body, size);
+    if (body instanceof Uint8Array) {
+      if (body.byteLength <= this.#partSize || this.#disableMultipart)
+        return this.#put('upload', key, toBuffer(body));
+      return this.#multipart('upload', key, toBuffer(body), body.byteLength);
+    }
+    if (size !== undefined && this.#disableMultipart) {
+      return this.#putStream('upload', key, () => body, 'body stream', size, 1);
+    }
+    if (size !== undefined && size <= this.#partSize) {
+      // Buffered (bounded by the part size) so the PUT has a known length and can be retried.
+      return this.#put(
+        'upload',
+        key,
+        await this.#buffer('upload', key, exactLength(body, size, `upload ${key}`), size),
+      );
+    }
+    if (this.#disableMultipart) {
+      return this.#put('upload', key, await this.#buffer('upload', key, body, MAX_SINGLE_PUT));
+    }
+    return this.#multipart(
+      'upload',
+      key,
+      size === undefined ? body : exactLength(body, size, `upload ${key}`),
+      size,
+    );
+  }
+
+  async uploadFile(key: string, localPath: string): Promise<void> {
+    checkObjectKey('upload_file', key);
+    let size: number;
+    try {
+      size = (await stat(localPath)).size;
+    } catch (err) {
+      throw localFileError('upload_file', key, localPath, err);
+    }
+    if (size > this.#partSize && !this.#disableMultipart) {
+      return this.#multipart('upload_file', key, createReadStream(localPath), size);
+    }
+    // Each attempt reopens the file: the SDK never replays a streaming body.
+    const open = (): Readable => createReadStream(localPath);
+    return this.#putStream('upload_file', key, open, localPath, size, this.#policy.maxAttempts);
+  }
+
+  async downloadFile(key: string, localPath: string): Promise<void> {
+    checkObjectKey('download_file', key);
+    try {
+      await this.#withBodyRetries(async () => {
+        const res = await this.#call('download_file', key, (c) =>
+          c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+        );
+        const body = this.#bodyStream('download_file', key, res);
+        const out = createWriteStream(localPath);
+        let readFailed = false;
+        body.once('error', () => (readFailed = true));
+        try {
+          await pipeline(body, out);
+        } catch (err) {
+          if (!readFailed) throw localFileError('download_file', key, localPath, err);
+          throw this.#bodyError('download_file', key, err);
+        }
+      });
+    } catch (err) {
+      if (!isObjstoreNotFound(err)) await unlink(localPath).catch(() => {});
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    checkObjectKey('delete', key);
+    // S3 answers 204 for missing keys; the Bucket contract (like Thanos) says NotFound.
+    await this.attributes(key).catch((err: unknown) => {
+      if (isObjstoreNotFound(err)) throw notFoundError(this.name, 'delete', key);
+      throw err;
+    });
+    await this.#call('delete', key, (c) =>
+      c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+    );
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const k of keys) checkObjectKey('delete_many', k);
+    for (let i = 0; i < keys.length; i += this.#deleteBatchSize) {
+      let pending = keys.slice(i, i + this.#deleteBatchSize);
+      // Per-key failures come back in a 200 answer; retry just those keys.
+      await withRetries(
+        async () => {
+          const res = await this.#call('delete_many', undefined, (c) =>
+            c.send(
+              new DeleteObjectsCommand({
+                Bucket: this.bucket,
+                Delete: { Objects: pending.map((Key) => ({ Key })), Quiet: true },
+              }),
+            ),
+          );
+          const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey' && e.Key !== undefined);
+          if (failed.length === 0) return;
+          pending = failed.map((e) => e.Key as string);
+          const transient = failed.some((e) => TRANSIENT_NAMES.has(e.Code ?? ''));
+          const sample = failed
+            .slice(0, 5)
+            .map((e) => `${e.Key}: ${e.Code ?? '?'}`)
+            .join(', ');
+          throw new ObjstoreError(
+            transient ? 'ERR_OBJSTORE_TRANSIENT' : 'ERR_OBJSTORE_PERMANENT',
+            'delete_many',
+            pending[0],
+            redact(`${this.name}: delete_many: ${failed.length} keys failed (${sample})`, this.#secrets),
+          );
+        },
+        this.#policy,
+        this.#sleep,
+        { now: this.#now, random: this.#random, onRetry: this.#onRetry('delete_many', undefined) },
+      );
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.attributes(key);
+      return true;
+    } catch (err) {
+      if (isObjstoreNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async attributes(key: string): Promise<ObjectAttributes> {
+    checkObjectKey('attributes', key);
+    const res = await this.#call('attributes', key, (c) =>
+      c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+    );
+    return { size: res.ContentLength ?? 0, lastModified: res.LastModified ?? new Date(0) };
+  }
+
+  async *iter(prefix: string, options: IterOptions = {}): AsyncGenerator<IterEntry> {
+    const recursive = options.recursive ?? false;
+    let token: string | undefined;
+    do {
+      const res = await this.#call('iter', prefix, (c) =>
+        c.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix === '' ? undefined : prefix,
+            Delimiter: recursive ? undefined : '/',
+            StartAfter: options.startAfter,
+            ContinuationToken: token,
+            MaxKeys: this.#pageSize,
+            EncodingType: 'url',
+          }),
+        ),
+      );
+      const page: IterEntry[] = [];
+      for (const o of res.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        page.push({
+          key: decodeListingKey(o.Key),
+          size: o.Size ?? 0,
+          lastModified: o.LastModified ?? new Date(0),
+        });
+      }
+      for (const p of res.CommonPrefixes ?? []) {
+        if (p.Prefix !== undefined) page.push({ key: decodeListingKey(p.Prefix) });
+      }
+      // Each page holds two sorted lists; pages follow each other in key order.
+      page.sort((a, b) => compareKeys(a.key, b.key));
+      yield* page;
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  isNotFound(err: unknown): boolean {
+    return isObjstoreNotFound(err);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.destroy();
+    for (const a of this.#agents) a.destroy();
+  }
+
+  async #put(op: string, key: string, body: Buffer): Promise<void> {
+    await this.#call(op, key, (c) =>
+      c.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          Metadata: this.#metadata,
+          StorageClass: this.#storageClass,
+        }),
+      ),
+    );
+  }
+
+  /** One PUT of a stream of known size; a body that errors or has the wrong length aborts the request. */
+  async #putStream(
+    op: string,
+    key: string,
+    open: () => Readable,
+    source: string,
+    size: number,
+    attempts: number,
+  ): Promise<void> {
+    await withRetries(
+      async () => {
+        const abort = new AbortController();
+        let bodyErr: unknown;
+        const body = exactLength(open(), size, `${op} ${key}`);
+        body.once('error', (err) => {
+          bodyErr = err;
+          abort.abort();
+        });
+        try {
+          await this.#client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              Body: body,
+              ContentLength: size,
+              Metadata: this.#metadata,
+              StorageClass: this.#storageClass,
+            }),
+            { abortSignal: abort.signal },
+          );
+        } catch (err) {
+          body.destroy();
+          if (bodyErr !== undefined) {
+            throw bodyErr instanceof InvalidArgumentError
+              ? bodyErr
+              : localFileError(op, key, source, bodyErr);
+          }
+          throw this.#mapError(op, key, err);
+        }
+      },
+      { ...this.#policy, maxAttempts: attempts },
+      this.#sleep,
+      { now: this.#now, random: this.#random, onRetry: this.#onRetry(op, key) },
+    );
+  }
+
+  async #buffer(op: string, key: string, body: Readable, limit: number): Promise<Buffer> {
+    try {
+      return await readAll(body, limit, `${op} ${key}`);
+    } catch (err) {
+      body.destroy();
+      throw err instanceof InvalidArgumentError ? err : this.#mapError(op, key, err);
+    }
+  }
+
+  async #multipart(
+    op: string,
+    key: string,
+    body: Buffer | Readable,
+    size: number | undefined,
+  ): Promise<void> {
+    const upload = new Upload({
+      client: this.#client,
+      partSize: this.#partSize,
+      queueSize: this.#uploadConcurrency,
+      leavePartsOnError: false, // abort the upload so no orphaned parts are billed
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        Metadata: this.#metadata,
+        StorageClass: this.#storageClass,
+        ...(size !== undefined ? { ContentLength: size } : {}),
+      },
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      if (err instanceof InvalidArgumentError || err instanceof ObjstoreError) throw err;
+      if (errorCode(err) === 'ENOENT' || errorCode(err) === 'EACCES')
+        throw localFileError(op, key, 'body', err);
+      throw this.#mapError(op, key, err);
+    }
+  }
+
+  async #call<T>(op: string, key: string | undefined, fn: (client: S3Client) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.#client);
+    } catch (err) {
+      throw this.#mapError(op, key, err);
+    }
+  }
+
+  #mapError(op: string, key: string | undefined, err: unknown): Error {
+    if (err instanceof ObjstoreError || err instanceof InvalidArgumentError) return err;
+    const e = sdkErrorShape(err);
+    const code = classifyS3Error(err);
+    if (code === 'ERR_OBJSTORE_NOT_FOUND' && key !== undefined) return notFoundError(this.name, op, key);
+    const status = e.status !== undefined ? ` (HTTP ${e.status})` : '';
+    const message = redact(
+      `${this.name}: ${op}${key !== undefined ? ` ${key}` : ''}: ${e.name}${status}: ${e.message}`,
+      this.#secrets,
+    );
+    // A plain summary as the cause: the SDK error can hold request details we do not want printed.
+    const cause = { name: e.name, httpStatusCode: e.status, requestId: e.requestId, code: e.code };
+    return new ObjstoreError(code, op, key, message, { cause });
+  }
+
+  #bodyError(op: string, key: string, err: unknown): Error {
+    const mapped = this.#mapError(op, key, err);
+    const out =
+      mapped instanceof ObjstoreError && mapped.code === 'ERR_OBJSTORE_PERMANENT'
+        ? new ObjstoreError('ERR_OBJSTORE_TRANSIENT', op, key, mapped.message, { cause: mapped.cause })
+        : mapped;
+    this.#bodyErrors.add(out);
+    return out;
+  }
+
+  #bodyStream(op: string, key: string, res: GetObjectCommandOutput): Readable {
+    if (res.Body instanceof Readable) return res.Body;
+    throw new ObjstoreError(
+      'ERR_OBJSTORE_PERMANENT',
+      op,
+      key,
+      `${this.name}: ${op} ${key}: response has no stream body`,
+    );
+  }
+
+  async #readBody(op: string, key: string, res: GetObjectCommandOutput): Promise<Buffer> {
+    if (res.Body === undefined) return Buffer.alloc(0);
+    try {
+      return toBuffer(await res.Body.transformToByteArray());
+    } catch (err) {
+      throw this.#bodyError(op, key, err);
+    }
+  }
+
+  #withBodyRetries<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetries(fn, this.#policy, this.#sleep, {
+      now: this.#now,
+      random: this.#random,
+      retryable: (err) => typeof err === 'object' && err !== null && this.#bodyErrors.has(err),
+    });
+  }
+
+  #onRetry(op: string, key: string | undefined): (err: unknown, attempt: number, delayMs: number) => void {
+    return (err, attempt, delayMs) =>
+      this.#logger.warn(
+        { bucket: this.name, op, key, attempt, delayMs, err: redact(errorMessage(err), this.#secrets) },
+        'object storage request failed, retrying',
+      );
+  }
+
+  /** The SDK's retry middleware asks this whether and when to retry; the answer comes from retry.ts. */
+  #retryStrategy(): SdkRetryStrategy {
+    const token = (count: number, started: number): SdkRetryToken & { started: number } => ({
+      started,
+      getRetryCount: () => count,
+      getRetryDelay: () => 0, // we sleep ourselves, with the injected sleep
+    });
+    return {
+      acquireInitialRetryToken: async () => token(0, this.#now()),
+      refreshRetryTokenForRetry: async (prev, info) => {
+        const retry = prev.getRetryCount() + 1;
+        const started = 'started' in prev && typeof prev.started === 'number' ? prev.started : this.#now();
+        const mapped = this.#mapError('request', undefined, info.error);
+        if (retry >= this.#policy.maxAttempts || !isRetryable(mapped)) throw mapped;
+        const delay = backoffDelay(this.#policy, retry, this.#random);
+        if (
+          this.#policy.maxElapsedMs !== undefined &&
+          this.#now() + delay - started > this.#policy.maxElapsedMs
+        ) {
+          throw mapped;
+        }
+        this.#onRetry('request', undefined)(mapped, retry, delay);
+        await this.#sleep(delay);
+        return token(retry, started);
+      },
+      recordSuccess: () => {},
+    };
+  }
+
+  #installMiddleware(onRequest: ((command: string) => void) | undefined): void {
+    // After the flexible-checksum middleware (build step, normal priority) and before signing.
+    this.#client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteObjectsCommand' && isHttpRequestLike(args.request)) {
+          const req = args.request;
+          const body = req.body;
+          if (typeof body === 'string' || body instanceof Uint8Array) {
+            for (const h of Object.keys(req.headers)) {
+              const l = h.toLowerCase();
+              if (l.startsWith('x-amz-checksum-') || l === 'x-amz-sdk-checksum-algorithm')
+                delete req.headers[h];
+            }
+            req.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+          }
+        }
+        return next(args);
+      },
+      { step: 'build', priority: 'low', name: 'strataContentMd5' },
+    );
+    if (onRequest) {
+      // Inside the retry loop, so every attempt counts.
+      this.#client.middlewareStack.add(
+        (next, context) => async (args) => {
+          onRequest(context.commandName ?? 'unknown');
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low', name: 'strataRequestCounter' },
+      );
+    }
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * A real S3 endpoint for tests: OpenStack Swift with the s3api middleware on loopback (see
+ * docs/test-services.md). Everything lives under one temp dir, every server listens on a free
+ * port on 127.0.0.1, and every process goes through startProcess and is stopped by PID.
+ */
+import { createConnection } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort, startProcess, waitFor, type TrackedProcess } from '../support/processes.js';
+
+export interface SwiftService {
+  /** http://127.0.0.1:PORT, for path-style S3 clients. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  /** Creates a fresh, empty bucket and returns its name. */
+  bucketName(): Promise<string>;
+  /** Stops every process by PID and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+const PYTHON = '/usr/bin/python3';
+const ACCESS_KEY = 'test:tester';
+const SECRET_KEY = 'testing';
+const REGION = 'us-east-1';
+
+// One python process builds all three rings (nine swift-ring-builder calls take ~11 s).
+const RING_SCRIPT = `
+import sys
+from swift.common.ring import RingBuilder
+swift_dir = sys.argv[1]
+for name, port in zip(('account', 'container', 'object'), sys.argv[2:5]):
+    b = RingBuilder(8, 1, 1)
+    b.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1', 'port': int(port),
+               'device': 'd1', 'weight': 100.0, 'meta': ''})
+    b.rebalance()
+    b.get_ring().save('%s/%s.ring.gz' % (swift_dir, name))
+`;
+
+interface Ports {
+  account: number;
+  container: number;
+  object: number;
+  proxy: number;
+  memcached: number;
+}
+
+async function distinctFreePorts(): Promise<Ports> {
+  const seen = new Set<number>();
+  const next = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!seen.has(p)) {
+        seen.add(p);
+        return p;
+      }
+    }
+  };
+  return {
+    account: await next(),
+    container: await next(),
+    object: await next(),
+    proxy: await next(),
+    memcached: await next(),
+  };
+}
+
+function backendConf(
+  kind: 'account' | 'container' | 'object',
+  dir: string,
+  port: number,
+  user: string,
+): string {
+  return `[DEFAULT]
+devices = ${dir}/node
+mount_check = false
+bind_ip = 127.0.0.1
+bind_port = ${port}
+workers = 0
+user = ${user}
+swift_dir = ${dir}/etc
+log_address = /nonexistent-devlog
+log_level = WARNING
+recon_cache_path = ${dir}/cache
+disable_fallocate = true
+
+[pipeline:main]
+pipeline = ${kind}-server
+
+[app:${kind}-server]
+use = egg:swift#${kind}
+`;
+}
+
+function proxyConf(dir: string, ports: Ports, user: string): string {
+  const filters = [
+    'catch_errors',
+    'gatekeeper',
+    'healthcheck',
+    'proxy-logging',
+    'listing_formats',
+    'bulk',
+    'copy',
+    'slo',
+    'dlo',
+    'versioned_writes',
+    'symlink',
+  ]
+    .map((f) => `[filter:${f}]\nuse = egg:swift#${f.replace('-', '_')}\n`)
+    .join('\n');
+  return `[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = ${ports.proxy}
+workers = 0
+user = ${user}
+swift_dir = ${dir}/etc
+log_address = /nonexistent-devlog
+log_level = WARNING
+
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+
+[filter:s3api]
+use = egg:swift#s3api
+location = ${REGION}
+s3_acl = false
+allow_multipart_uploads = true
+
+[filter:tempauth]
+use = egg:swift#tempauth
+user_test_tester = ${SECRET_KEY} .admin
+
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:${ports.memcached}
+
+${filters}`;
+}
+
+const SWIFT_CONF = `[swift-hash]
+swift_hash_path_prefix = strata-test
+swift_hash_path_suffix = strata-test
+
+[storage-policy:0]
+name = Policy-0
+default = yes
+`;
+
+async function waitForExit(proc: TrackedProcess, timeoutMs: number): Promise<number | null> {
+  if (proc.exited()) return proc.child.exitCode;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${proc.name} did not finish in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    proc.child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+export async function startSwift(): Promise<SwiftService> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-swift-'));
+  const procs: TrackedProcess[] = [];
+  const user = userInfo().username;
+  let client: S3Client | undefined;
+
+  const stop = async (): Promise<void> => {
+    client?.destroy();
+    // Proxy first so nothing is mid-request against the backends when they go.
+    for (const p of [...procs].reverse()) await p.stop('SIGTERM', 5000);
+    procs.length = 0;
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const ports = await distinctFreePorts();
+    await Promise.all([
+      mkdir(join(dir, 'etc')),
+      mkdir(join(dir, 'node', 'd1'), { recursive: true }),
+      mkdir(join(dir, 'cache')),
+    ]);
+    await Promise.all([
+      writeFile(join(dir, 'etc', 'swift.conf'), SWIFT_CONF),
+      writeFile(join(dir, 'etc', 'account-server.conf'), backendConf('account', dir, ports.account, user)),
+      writeFile(
+        join(dir, 'etc', 'container-server.conf'),
+        backendConf('container', dir, ports.container, user),
+      ),
+      writeFile(join(dir, 'etc', 'object-server.conf'), backendConf('object', dir, ports.object, user)),
+      writeFile(join(dir, 'etc', 'proxy-server.conf'), proxyConf(dir, ports, user)),
+    ]);
+
+    const rings = startProcess('swift-rings', PYTHON, [
+      '-c',
+      RING_SCRIPT,
+      join(dir, 'etc'),
+      String(ports.account),
+      String(ports.container),
+      String(ports.object),
+    ]);
+    const memcached = startProcess('memcached', '/usr/bin/memcached', [
+      '-l',
+      '127.0.0.1',
+      '-p',
+      String(ports.memcached),
+      '-U',
+      '0',
+      '-m',
+      '64',
+      '-t',
+      '1',
+      ...(process.getuid?.() === 0 ? ['-u', 'root'] : []),
+    ]);
+    procs.push(memcached);
+    const ringCode = await waitForExit(rings, 30_000);
+    if (ringCode !== 0) throw new Error(`building swift rings failed (${ringCode}): ${rings.output()}`);
+
+    // Swift servers setsid() themselves, so their SIGTERM handler's killpg stays inside their group.
+    for (const kind of ['account', 'container', 'object'] as const) {
+      procs.push(
+        startProcess(`swift-${kind}-server`, `/usr/bin/swift-${kind}-server`, [
+          join(dir, 'etc', `${kind}-server.conf`),
+          '-v',
+        ]),
+      );
+    }
+    procs.push(
+      startProcess('swift-proxy-server', '/usr/bin/swift-proxy-server', [
+        join(dir, 'etc', 'proxy-server.conf'),
+        '-v',
+      ]),
+    );
+
+    const endpoint = `http://127.0.0.1:${ports.proxy}`;
+    const failFast = (): void => {
+      const dead = procs.find((p) => p.exited());
+      if (dead) throw new Error(`${dead.name} exited during startup: ${dead.output().slice(-4000)}`);
+    };
+    await waitFor('swift servers to listen', async () => {
+      failFast();
+      for (const port of [ports.memcached, ports.account, ports.container, ports.object]) {
+        if (!(await tcpOpen(port))) return undefined;
+      }
+      const res = await fetch(`${endpoint}/healthcheck`);
+      return res.ok ? true : undefined;
+    });
+
+    client = new S3Client({
+      endpoint,
+      region: REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 1,
+    });
+    const s3 = client;
+    // Ready means the whole path works: account autocreate, container and object servers.
+    await waitFor(
+      'swift s3api to accept writes',
+      async () => {
+        failFast();
+        await s3.send(new CreateBucketCommand({ Bucket: 'strata-ready' }));
+        await s3.send(new PutObjectCommand({ Bucket: 'strata-ready', Key: 'probe', Body: 'ok' }));
+        return true;
+      },
+      30_000,
+      200,
+    );
+
+    let seq = 0;
+    const bucketName = async (): Promise<string> => {
+      seq += 1;
+      const name = `strata-${process.pid}-${Date.now().toString(36)}-${seq}`;
+      await waitFor(`bucket ${name}`, async () => {
+        await s3.send(new CreateBucketCommand({ Bucket: name }));
+        return true;
+      });
+      return name;
+    };
+
+    return { endpoint, region: REGION, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, bucketName, stop };
+  } catch (err) {
+    const logs = procs.map((p) => `--- ${p.name}\n${p.output().slice(-2000)}`).join('\n');
+    await stop();
+    throw new Error(`starting swift failed: ${String(err)}\n${logs}`, { cause: err });
+  }
+}
