@@ -85,13 +85,3 @@ export function bodyLength(body: UploadBody): number | undefined {
   return body instanceof Uint8Array ? body.byteLength : undefined;
 }
 
-/** The slice of a pino logger that objstore uses (a pino Logger fits). */
-export interface ObjstoreLogger {
-  warn(obj: Record<string, unknown>, msg: string): void;
-  debug(obj: Record<string, unknown>, msg: string): void;
-}
-
-export const silentLogger: ObjstoreLogger = {
-  warn: () => {},
-  debug: () => {},
-};

@@ -11,8 +11,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
+import { parseDuration } from '../util/duration.js';
 import { StrataError, errorMessage } from '../util/errors.js';
-import type { Bucket, ObjstoreLogger } from './bucket.js';
+import type { Logger } from '../util/logger.js';
+import type { Bucket } from './bucket.js';
 import { FilesystemBucket } from './filesystem.js';
 import { PrefixedBucket } from './prefixed.js';
 import type { RetryPolicy, Sleep } from './retry.js';
@@ -167,9 +169,13 @@ class Fields {
   durationMs(name: string): number | undefined {
     const v = this.#get(name);
     if (v === undefined) return undefined;
-    const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
-    if (ms === undefined) throw this.error(name, "expected a duration such as '90s', '2m' or '1h30m'");
-    return ms;
+    const bad = (): ObjstoreConfigError => this.error(name, "expected a duration such as '90s', '2m' or '1h30m'");
+    if (typeof v !== 'string') throw bad();
+    try {
+      return parseDuration(v);
+    } catch {
+      throw bad(); // its message quotes the value
+    }
   }
 
   stringMap(name: string): Record<string, string> {
@@ -205,36 +211,6 @@ class Fields {
       if (!this.#seen.has(k)) throw this.error(k, 'unknown field');
     }
   }
-}
-
-const DURATION_UNITS_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
-};
-
-/** Go time.Duration and Prometheus model.Duration strings ('1m30s', '1.5s', '2d', '0'). */
-export function parseDurationMs(text: string): number | undefined {
-  const s = text.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * (DURATION_UNITS_MS[m[2] as string] as number);
-    pos = re.lastIndex;
-  }
-  return pos === 0 ? undefined : Math.round(total);
 }
 
 /** Parses the YAML text of a Thanos objstore config. `source` names it in errors. */
@@ -415,7 +391,7 @@ export async function loadObjstoreConfig(src: ConfigSource): Promise<ObjstoreCon
 }
 
 export interface CreateBucketDeps {
-  logger?: ObjstoreLogger;
+  logger?: Logger;
   sleep?: Sleep;
   retry?: RetryPolicy;
   onRequest?: (command: string) => void;
@@ -477,7 +453,7 @@ export async function createBucket(config: ObjstoreConfig, deps: CreateBucketDep
     bucket = new FilesystemBucket({ directory: config.directory });
   } else {
     if (config.ignoredFields.length > 0) {
-      deps.logger?.warn({ fields: config.ignoredFields }, 'objstore config fields without effect in Strata');
+      deps.logger?.warn('objstore config fields without effect in Strata', { fields: config.ignoredFields });
     }
     const options = await s3BucketOptions(config);
     if (deps.retry) options.retry = deps.retry;

@@ -33,14 +33,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { errorCode, errorMessage, InvalidArgumentError } from '../util/errors.js';
+import { nopLogger, type Logger } from '../util/logger.js';
 import {
   compareKeys,
-  silentLogger,
   type Bucket,
   type IterEntry,
   type IterOptions,
   type ObjectAttributes,
-  type ObjstoreLogger,
   type UploadBody,
 } from './bucket.js';
 import {
@@ -116,7 +115,7 @@ export interface S3BucketOptions {
 }
 
 export interface S3BucketDeps {
-  logger?: ObjstoreLogger;
+  logger?: Logger;
   sleep?: Sleep;
   random?: () => number;
   now?: () => number;
@@ -251,7 +250,7 @@ export class S3Bucket implements Bucket {
   readonly #storageClass: StorageClass | undefined;
   readonly #disableMultipart: boolean;
   readonly #policy: RetryPolicy;
-  readonly #logger: ObjstoreLogger;
+  readonly #logger: Logger;
   readonly #sleep: Sleep;
   readonly #random: () => number;
   readonly #now: () => number;
@@ -285,7 +284,7 @@ export class S3Bucket implements Bucket {
     this.#metadata = Object.keys(meta).length > 0 ? meta : undefined;
     this.#disableMultipart = options.disableMultipart ?? false;
     this.#policy = options.retry ?? DEFAULT_RETRY_POLICY;
-    this.#logger = deps.logger ?? silentLogger;
+    this.#logger = deps.logger ?? nopLogger;
     this.#sleep = deps.sleep ?? realSleep;
     this.#random = deps.random ?? Math.random;
     this.#now = deps.now ?? Date.now;
@@ -752,10 +751,14 @@ export class S3Bucket implements Bucket {
 
   #onRetry(op: string, key: string | undefined): (err: unknown, attempt: number, delayMs: number) => void {
     return (err, attempt, delayMs) =>
-      this.#logger.warn(
-        { bucket: this.name, op, key, attempt, delayMs, err: redact(errorMessage(err), this.#secrets) },
-        'object storage request failed, retrying',
-      );
+      this.#logger.warn('object storage request failed, retrying', {
+        bucket: this.name,
+        op,
+        key,
+        attempt,
+        delayMs,
+        err: redact(errorMessage(err), this.#secrets),
+      });
   }
 
   /** The SDK's retry middleware asks this whether and when to retry; the answer comes from retry.ts. */
