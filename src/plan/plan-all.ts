@@ -1,0 +1,55 @@
+/** Planning a whole bucket (all tenants): group, drop duplicates, plan every group. */
+import { findDuplicates } from './duplicates.js';
+import { groupBlocks } from './group.js';
+import { resolvePlanOptions } from './options.js';
+import { planGroup, planGroupFirst } from './planner.js';
+import type {
+  BlockedGroup,
+  DuplicateBlock,
+  Group,
+  GroupPlanResult,
+  NoCompactRequest,
+  Plan,
+  PlanAllResult,
+  PlanBlock,
+  PlanOptions,
+  ResolvedPlanOptions,
+} from './types.js';
+
+type GroupPlanner = (group: Group, opts: ResolvedPlanOptions) => GroupPlanResult;
+
+function planWith(blocks: readonly PlanBlock[], options: PlanOptions, planner: GroupPlanner): PlanAllResult {
+  const opts = resolvePlanOptions(options);
+  const groups = groupBlocks(blocks, opts.replicaLabels);
+  const plans: Plan[] = [];
+  const duplicates: DuplicateBlock[] = [];
+  const noCompact: NoCompactRequest[] = [];
+  const blocked: BlockedGroup[] = [];
+  for (const g of groups) {
+    const split = findDuplicates(g.blocks);
+    for (const d of split.duplicates) {
+      duplicates.push({ tenant: g.tenant, groupKey: g.key, block: d.block, coveredBy: d.coveredBy });
+    }
+    const group = split.duplicates.length > 0 ? { ...g, blocks: split.kept } : g;
+    const res = planner(group, opts);
+    plans.push(...res.plans);
+    noCompact.push(...res.noCompact);
+    if (res.blocked) blocked.push(res.blocked);
+  }
+  return { plans, duplicates, noCompact, blocked, groups: groups.length };
+}
+
+/**
+ * Every plan that can run now, for all tenants and groups. Within a group the plans share no
+ * block and do not overlap in time, so they can all run concurrently; plans of different groups
+ * never interact. Re-run after some plans completed (with the re-synced blocks) to get the next
+ * wave; plans that are still valid come back with the same ids. Order: tenant, group key, time.
+ */
+export function planAll(blocks: readonly PlanBlock[], options: PlanOptions = {}): PlanAllResult {
+  return planWith(blocks, options, planGroup);
+}
+
+/** Thanos' behaviour: at most one plan per group, the one its planner would pick. */
+export function planFirst(blocks: readonly PlanBlock[], options: PlanOptions = {}): PlanAllResult {
+  return planWith(blocks, options, planGroupFirst);
+}
