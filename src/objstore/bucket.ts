@@ -84,4 +84,3 @@ export async function listAll(bucket: Bucket, prefix: string, options?: IterOpti
 export function bodyLength(body: UploadBody): number | undefined {
   return body instanceof Uint8Array ? body.byteLength : undefined;
 }
-

@@ -169,7 +169,8 @@ class Fields {
   durationMs(name: string): number | undefined {
     const v = this.#get(name);
     if (v === undefined) return undefined;
-    const bad = (): ObjstoreConfigError => this.error(name, "expected a duration such as '90s', '2m' or '1h30m'");
+    const bad = (): ObjstoreConfigError =>
+      this.error(name, "expected a duration such as '90s', '2m' or '1h30m'");
     if (typeof v !== 'string') throw bad();
     try {
       return parseDuration(v);
@@ -219,8 +220,10 @@ export function parseObjstoreConfig(text: string, source = 'objstore config'): O
   const yamlErr = doc.errors[0];
   if (yamlErr) {
     // The yaml library's own message quotes the offending line, which may hold a secret.
-    const pos = yamlErr.linePos?.[0];
-    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+    const offset = Math.min(yamlErr.pos[0], text.length);
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const where = ` at line ${line}, column ${offset - before.lastIndexOf('\n')}`;
     throw new ObjstoreConfigError(source, '', `invalid YAML${where} (${yamlErr.code})`);
   }
   const root: unknown = doc.toJS();

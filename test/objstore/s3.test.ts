@@ -138,7 +138,9 @@ describe('S3 bucket against Swift', () => {
       new S3Bucket(
         swiftOptions({ credentials: { accessKeyId: swift.accessKey, secretAccessKey: new Secret(secret) } }),
       ),
-      new S3Bucket(swiftOptions({ credentials: { accessKeyId: 'nobody:none', secretAccessKey: new Secret(secret) } })),
+      new S3Bucket(
+        swiftOptions({ credentials: { accessKeyId: 'nobody:none', secretAccessKey: new Secret(secret) } }),
+      ),
     ];
     for (const b of cases) {
       try {
