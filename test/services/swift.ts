@@ -4,7 +4,8 @@
  * port on 127.0.0.1, and every process goes through startProcess and is stopped by PID.
  */
 import { createConnection } from 'node:net';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -23,6 +24,12 @@ export interface SwiftService {
 }
 
 const PYTHON = '/usr/bin/python3';
+const MEMCACHED = '/usr/bin/memcached';
+const BINARIES = [
+  PYTHON,
+  MEMCACHED,
+  ...['account', 'container', 'object', 'proxy'].map((k) => `/usr/bin/swift-${k}-server`),
+];
 const ACCESS_KEY = 'test:tester';
 const SECRET_KEY = 'testing';
 const REGION = 'us-east-1';
@@ -86,6 +93,8 @@ log_address = /nonexistent-devlog
 log_level = WARNING
 recon_cache_path = ${dir}/cache
 disable_fallocate = true
+fallocate_reserve = 0
+bind_timeout = 3
 
 [pipeline:main]
 pipeline = ${kind}-server
@@ -119,6 +128,7 @@ user = ${user}
 swift_dir = ${dir}/etc
 log_address = /nonexistent-devlog
 log_level = WARNING
+bind_timeout = 3
 
 [pipeline:main]
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
@@ -167,6 +177,29 @@ async function waitForExit(proc: TrackedProcess, timeoutMs: number): Promise<num
   });
 }
 
+/** Polls `probe` until it returns true; `fatal` throws to stop at once (a server died). */
+async function poll(
+  what: string,
+  fatal: () => void,
+  timeoutMs: number,
+  probe: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    fatal();
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
+  );
+}
+
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ host: '127.0.0.1', port });
@@ -178,8 +211,61 @@ function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startSwift(): Promise<SwiftService> {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-swift-'));
+/** Swift keeps object metadata in user xattrs; some tmpfs mounts refuse them. */
+async function supportsXattrs(dir: string): Promise<boolean> {
+  const probe = startProcess('swift-xattr-probe', PYTHON, [
+    '-c',
+    "import os, sys; os.setxattr(sys.argv[1], 'user.strata.probe', b'1')",
+    dir,
+  ]);
+  return (await waitForExit(probe, 10_000)) === 0;
+}
+
+/** A temp dir for Swift's data on a filesystem with xattrs: $STRATA_SWIFT_TMPDIR, the OS temp dir, /var/tmp. */
+async function makeDataDir(): Promise<string> {
+  const bases = [process.env.STRATA_SWIFT_TMPDIR, tmpdir(), '/var/tmp'].filter((b): b is string => !!b);
+  for (const base of bases) {
+    let dir: string;
+    try {
+      dir = await mkdtemp(join(base, 'strata-swift-'));
+    } catch {
+      continue;
+    }
+    if (await supportsXattrs(dir)) return dir;
+    await rm(dir, { recursive: true, force: true });
+  }
+  throw new Error(`no temp dir with user xattr support among ${bases.join(', ')} (set STRATA_SWIFT_TMPDIR)`);
+}
+
+/**
+ * Starts Swift + s3api on loopback. A port taken between picking and binding (other tests run in
+ * parallel) makes a server exit; startup then begins again on new ports.
+ */
+export async function startSwift(attempts = 3): Promise<SwiftService> {
+  const missing: string[] = [];
+  for (const bin of BINARIES) {
+    try {
+      await access(bin, constants.X_OK);
+    } catch {
+      missing.push(bin);
+    }
+  }
+  if (missing.length > 0) {
+    throw new Error(`Swift test service: missing ${missing.join(', ')} (run scripts/install-deps.sh)`);
+  }
+  let lastErr: unknown;
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      return await startSwiftOnce();
+    } catch (err) {
+      lastErr = err;
+    }
+  }
+  throw lastErr;
+}
+
+async function startSwiftOnce(): Promise<SwiftService> {
+  const dir = await makeDataDir();
   const procs: TrackedProcess[] = [];
   const user = userInfo().username;
   let client: S3Client | undefined;
@@ -218,7 +304,7 @@ export async function startSwift(): Promise<SwiftService> {
       String(ports.container),
       String(ports.object),
     ]);
-    const memcached = startProcess('memcached', '/usr/bin/memcached', [
+    const memcached = startProcess('memcached', MEMCACHED, [
       '-l',
       '127.0.0.1',
       '-p',
@@ -235,7 +321,14 @@ export async function startSwift(): Promise<SwiftService> {
     const ringCode = await waitForExit(rings, 30_000);
     if (ringCode !== 0) throw new Error(`building swift rings failed (${ringCode}): ${rings.output()}`);
 
-    // Swift servers setsid() themselves, so their SIGTERM handler's killpg stays inside their group.
+    // The proxy loads the longest pipeline, so it starts first. Swift servers setsid() themselves,
+    // so the killpg in their SIGTERM handler stays inside their own process group.
+    procs.push(
+      startProcess('swift-proxy-server', '/usr/bin/swift-proxy-server', [
+        join(dir, 'etc', 'proxy-server.conf'),
+        '-v',
+      ]),
+    );
     for (const kind of ['account', 'container', 'object'] as const) {
       procs.push(
         startProcess(`swift-${kind}-server`, `/usr/bin/swift-${kind}-server`, [
@@ -244,25 +337,17 @@ export async function startSwift(): Promise<SwiftService> {
         ]),
       );
     }
-    procs.push(
-      startProcess('swift-proxy-server', '/usr/bin/swift-proxy-server', [
-        join(dir, 'etc', 'proxy-server.conf'),
-        '-v',
-      ]),
-    );
 
     const endpoint = `http://127.0.0.1:${ports.proxy}`;
     const failFast = (): void => {
       const dead = procs.find((p) => p.exited());
       if (dead) throw new Error(`${dead.name} exited during startup: ${dead.output().slice(-4000)}`);
     };
-    await waitFor('swift servers to listen', async () => {
-      failFast();
+    await poll('swift servers to listen', failFast, 30_000, async () => {
       for (const port of [ports.memcached, ports.account, ports.container, ports.object]) {
-        if (!(await tcpOpen(port))) return undefined;
+        if (!(await tcpOpen(port))) return false;
       }
-      const res = await fetch(`${endpoint}/healthcheck`);
-      return res.ok ? true : undefined;
+      return (await fetch(`${endpoint}/healthcheck`)).ok;
     });
 
     client = new S3Client({
@@ -276,17 +361,11 @@ export async function startSwift(): Promise<SwiftService> {
     });
     const s3 = client;
     // Ready means the whole path works: account autocreate, container and object servers.
-    await waitFor(
-      'swift s3api to accept writes',
-      async () => {
-        failFast();
-        await s3.send(new CreateBucketCommand({ Bucket: 'strata-ready' }));
-        await s3.send(new PutObjectCommand({ Bucket: 'strata-ready', Key: 'probe', Body: 'ok' }));
-        return true;
-      },
-      30_000,
-      200,
-    );
+    await poll('swift s3api to accept writes', failFast, 30_000, async () => {
+      await s3.send(new CreateBucketCommand({ Bucket: 'strata-ready' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'strata-ready', Key: 'probe', Body: 'ok' }));
+      return true;
+    });
 
     let seq = 0;
     const bucketName = async (): Promise<string> => {
