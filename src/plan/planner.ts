@@ -7,11 +7,13 @@
  *   pick over the next iterations whose inputs those iterations cannot change.
  *
  * Why planGroup converges to the same blocks as the one-plan loop: in a group without overlaps
- * a horizontal plan only reads the blocks inside its aligned bucket and `highTime` (the minTime
- * of the newest block); the newest block is never a horizontal source, so outputs never move
- * `highTime`. A plan is therefore final once no other pending plan can drop an output into its
- * bucket, which is what the conflict check guarantees. Overlaps are resolved first and alone,
- * because a vertical output that swallows the newest block does move `highTime`.
+ * a horizontal plan only reads the blocks inside its aligned bucket, plus `highTime`. A bucket
+ * qualifies by `highTime` only if it ends before the newest candidate starts, and an output can
+ * lower `highTime` only down to the start of the bucket holding that candidate, which such a
+ * bucket also ends before (ranges nest). So a chosen plan stays valid as long as no other
+ * pending plan can drop an output into its bucket, which is what the conflict check ensures.
+ * Overlaps are resolved first and alone: a vertical output can swallow the newest block and move
+ * everything. The property tests in converge.test.ts check the equivalence.
  */
 import { compareStrings } from '../tsdb/labels.js';
 import { stringsHash } from './hash.js';
@@ -138,6 +140,7 @@ function selectLeveled(
 ): PlanBlock[][] {
   if (ranges.length < 2 || blocksByMinTime.length < 2) return [];
   // The newest block (max minTime) is left out: it may still be joined by a same-size neighbour.
+  // As upstream, highTime is then the minTime of the newest remaining block.
   const candidates = blocksByMinTime.slice(0, -1);
   const highTime = candidates[candidates.length - 1]!.minTime;
   const chosen: PlanBlock[][] = [];
