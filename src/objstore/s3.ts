@@ -411,7 +411,7 @@ export class S3Bucket implements Bucket {
     if (body instanceof Uint8Array) {
       if (body.byteLength <= this.#partSize || this.#disableMultipart)
         return this.#put('upload', key, toBuffer(body));
-      return this.#multipart('upload', key, toBuffer(body), body.byteLength);
+      return this.#multipart('upload', key, toBuffer(body), body.byteLength, 'body');
     }
     if (size !== undefined && this.#disableMultipart) {
       return this.#putStream('upload', key, () => body, 'body stream', size, 1);
@@ -427,12 +427,8 @@ export class S3Bucket implements Bucket {
     if (this.#disableMultipart) {
       return this.#put('upload', key, await this.#buffer('upload', key, body, MAX_SINGLE_PUT));
     }
-    return this.#multipart(
-      'upload',
-      key,
-      size === undefined ? body : exactLength(body, size, `upload ${key}`),
-      size,
-    );
+    const counted = size === undefined ? body : exactLength(body, size, `upload ${key}`);
+    return this.#multipart('upload', key, counted, size, 'body stream');
   }
 
   async uploadFile(key: string, localPath: string): Promise<void> {
@@ -444,7 +440,7 @@ export class S3Bucket implements Bucket {
       throw localFileError('upload_file', key, localPath, err);
     }
     if (size > this.#partSize && !this.#disableMultipart) {
-      return this.#multipart('upload_file', key, createReadStream(localPath), size);
+      return this.#multipart('upload_file', key, createReadStream(localPath), size, localPath);
     }
     // Each attempt reopens the file: the SDK never replays a streaming body.
     const open = (): Readable => createReadStream(localPath);
@@ -453,12 +449,14 @@ export class S3Bucket implements Bucket {
 
   async downloadFile(key: string, localPath: string): Promise<void> {
     checkObjectKey('download_file', key);
+    let opened = false;
     try {
       await this.#withBodyRetries(async () => {
         const res = await this.#call('download_file', key, (c) =>
           c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
         );
         const body = this.#bodyStream('download_file', key, res);
+        opened = true;
         const out = createWriteStream(localPath);
         let readFailed = false;
         body.once('error', () => (readFailed = true));
@@ -470,7 +468,8 @@ export class S3Bucket implements Bucket {
         }
       });
     } catch (err) {
-      if (!isObjstoreNotFound(err)) await unlink(localPath).catch(() => {});
+      // Never leave a partial file; a file we never opened is not ours to remove.
+      if (opened) await unlink(localPath).catch(() => {});
       throw err;
     }
   }
@@ -543,6 +542,8 @@ export class S3Bucket implements Bucket {
   }
 
   async *iter(prefix: string, options: IterOptions = {}): AsyncGenerator<IterEntry> {
+    if (prefix.startsWith('/'))
+      throw new InvalidArgumentError(`iter: prefix must not start with '/': ${prefix}`);
     const recursive = options.recursive ?? false;
     let token: string | undefined;
     do {
@@ -664,6 +665,7 @@ export class S3Bucket implements Bucket {
     key: string,
     body: Buffer | Readable,
     size: number | undefined,
+    source: string,
   ): Promise<void> {
     const upload = new Upload({
       client: this.#client,
@@ -684,7 +686,7 @@ export class S3Bucket implements Bucket {
     } catch (err) {
       if (err instanceof InvalidArgumentError || err instanceof ObjstoreError) throw err;
       if (errorCode(err) === 'ENOENT' || errorCode(err) === 'EACCES')
-        throw localFileError(op, key, 'body', err);
+        throw localFileError(op, key, source, err);
       throw this.#mapError(op, key, err);
     }
   }

@@ -345,7 +345,14 @@ export function registerConformanceTests(name: string, opts: ConformanceOptions)
       expect(sha256(Buffer.from(await b.getRange('big/file', large.length - MIB, 2 * MIB)))).toBe(
         sha256(large.subarray(large.length - MIB)),
       );
-      // A missing local file is a local error, never "object not found".
+      // Local trouble is a local error, never "object not found"; a missing object leaves local files alone.
+      expect(await codeOf(b.downloadFile('big/file', join(localDir, 'no-such-dir', 'x')))).toBe(
+        'ERR_OBJSTORE_PERMANENT',
+      );
+      const existing = join(localDir, 'existing.txt');
+      await writeFile(existing, 'mine');
+      expect(await codeOf(b.downloadFile('missing', existing))).toBe('ERR_OBJSTORE_NOT_FOUND');
+      expect((await readFile(existing)).toString()).toBe('mine');
       const err = await codeOf(b.uploadFile('x', join(localDir, 'no-such-file')));
       expect(err).toBe('ERR_OBJSTORE_PERMANENT');
       expect(await b.exists('x')).toBe(false);
