@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { listAll } from '../../src/objstore/bucket.js';
 import { createBucket, parseObjstoreConfig } from '../../src/objstore/config.js';
@@ -10,10 +11,14 @@ import { PrefixedBucket } from '../../src/objstore/prefixed.js';
 import { MIB, S3Bucket, type S3BucketOptions } from '../../src/objstore/s3.js';
 import { Secret } from '../../src/objstore/secret.js';
 import { errorCode } from '../../src/util/errors.js';
+import type { LogFields, Logger } from '../../src/util/logger.js';
 import { startSwift, type SwiftService } from '../services/swift.js';
 import { assertNoLeakedProcesses, freePort } from '../support/processes.js';
 import { registerConformanceTests } from './conformance.js';
 import { startFakeS3 } from './fake-s3.js';
+
+// The SDK warns once per process that it will need Node 22 from 2027; not news for these tests.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 let swift: SwiftService | undefined;
 let bucketName = '';
@@ -105,6 +110,7 @@ describe('S3 bucket against Swift', () => {
   test('put_user_metadata and a config with a scheme-less endpoint and a prefix', async () => {
     if (!swift) throw new Error('swift not started');
     const host = new URL(swift.endpoint).host;
+    const prefix = nextPrefix();
     const config = parseObjstoreConfig(
       [
         'type: s3',
@@ -117,7 +123,7 @@ describe('S3 bucket against Swift', () => {
         '  part_size: 5242880',
         '  put_user_metadata: { origin: strata-test }',
         '  signature_version2: false',
-        `prefix: /${nextPrefix()}/sub/`,
+        `prefix: /${prefix}/sub/`,
       ].join('\n'),
     );
     expect(config.type).toBe('S3');
@@ -126,6 +132,17 @@ describe('S3 bucket against Swift', () => {
       await b.upload('meta.json', Buffer.from('{}'));
       expect((await b.get('meta.json')).toString()).toBe('{}');
       expect(await listAll(b, '')).toEqual([expect.objectContaining({ key: 'meta.json', size: 2 })]);
+      const raw = new S3Client({
+        endpoint: swift.endpoint,
+        region: swift.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey },
+      });
+      const head = await raw.send(
+        new HeadObjectCommand({ Bucket: bucketName, Key: `${prefix}/sub/meta.json` }),
+      );
+      raw.destroy();
+      expect(head.Metadata).toEqual({ origin: 'strata-test' });
     } finally {
       await b.close();
     }
@@ -165,6 +182,14 @@ describe('S3 bucket against Swift', () => {
 
 describe('S3 retries (scripted server)', () => {
   const noSleep = { delays: [] as number[] };
+  const logged: Array<{ msg: string; fields: LogFields | undefined }> = [];
+  const capture: Logger = {
+    debug: (msg, fields) => void logged.push({ msg, fields }),
+    info: (msg, fields) => void logged.push({ msg, fields }),
+    warn: (msg, fields) => void logged.push({ msg, fields }),
+    error: (msg, fields) => void logged.push({ msg, fields }),
+    child: () => capture,
+  };
   const fast = (fakeEndpoint: string, extra: Partial<S3BucketOptions> = {}): S3Bucket =>
     new S3Bucket(
       {
@@ -181,6 +206,7 @@ describe('S3 retries (scripted server)', () => {
           noSleep.delays.push(ms);
         },
         random: () => 0.5,
+        logger: capture,
       },
     );
 
@@ -190,6 +216,7 @@ describe('S3 retries (scripted server)', () => {
     const b = fast(fake.endpoint);
     try {
       noSleep.delays = [];
+      logged.length = 0;
       fake.script = [
         { kind: 'error', status: 503, code: 'SlowDown' },
         { kind: 'error', status: 429, code: 'TooManyRequests' },
@@ -199,6 +226,12 @@ describe('S3 retries (scripted server)', () => {
       expect(fake.requests.length).toBe(4);
       // Full jitter with random() = 0.5: half of 100, 200, 400.
       expect(noSleep.delays).toEqual([50, 100, 200]);
+      expect(logged.length).toBe(3);
+      expect(logged[0]?.fields).toMatchObject({ bucket: 's3:b', attempt: 1, delayMs: 50 });
+      const text = JSON.stringify(logged);
+      expect(text).toContain('SlowDown');
+      expect(text).not.toContain('fake-secret-value');
+      expect(text).not.toContain('AKIAFAKE');
     } finally {
       await b.close();
       await fake.close();
