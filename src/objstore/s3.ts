@@ -11,12 +11,9 @@
  * - Errors are StrataErrors (ERR_OBJSTORE_*) whose message and cause never carry credentials;
  *   the SDK error itself is not attached.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
 import {
@@ -26,9 +23,8 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
   type GetObjectCommandOutput,
-  type S3ClientConfig,
+  type S3Client,
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -42,53 +38,21 @@ import {
   type ObjectAttributes,
   type UploadBody,
 } from './bucket.js';
-import {
-  isObjstoreNotFound,
-  localFileError,
-  notFoundError,
-  ObjstoreError,
-  type ObjstoreErrorCode,
-} from './errors.js';
-import {
-  backoffDelay,
-  DEFAULT_RETRY_POLICY,
-  isRetryable,
-  realSleep,
-  withRetries,
-  type RetryPolicy,
-  type Sleep,
-} from './retry.js';
-import { redact, Secret } from './secret.js';
+import { isObjstoreNotFound, localFileError, notFoundError, ObjstoreError } from './errors.js';
+import { DEFAULT_RETRY_POLICY, realSleep, withRetries, type RetryPolicy, type Sleep } from './retry.js';
+import { createS3Client, type S3Credentials, type S3HttpOptions } from './s3client.js';
+import { classifyS3Error, sdkErrorShape, TRANSIENT_S3_CODES } from './s3errors.js';
+import { redact } from './secret.js';
+import { exactLength, readAll, toBuffer } from './streams.js';
 import { checkObjectKey, checkRange, checkSize } from './validate.js';
+
+export type { S3Credentials, S3HttpOptions } from './s3client.js';
 
 export const MIB = 1024 * 1024;
 /** S3's smallest part (except the last). */
 export const MIN_PART_SIZE = 5 * MIB;
 export const DEFAULT_PART_SIZE = 64 * MIB;
 const MAX_SINGLE_PUT = 5 * 1024 * MIB;
-
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: Secret;
-  sessionToken?: Secret;
-}
-
-export interface S3HttpOptions {
-  /** Socket idle time during a request before it fails (ms, 0 = none). */
-  requestTimeoutMs?: number;
-  connectionTimeoutMs?: number;
-  /** Keep-alive connections idle longer than this are closed (ms). */
-  idleTimeoutMs?: number;
-  maxSockets?: number;
-  insecureSkipVerify?: boolean;
-  /** PEM CA bundle for TLS. */
-  ca?: string;
-  /** PEM client certificate and key (mutual TLS). */
-  cert?: string;
-  key?: Secret;
-  /** TLS server name (SNI) when it differs from the endpoint host. */
-  serverName?: string;
-}
 
 export interface S3BucketOptions {
   bucket: string;
@@ -123,124 +87,16 @@ export interface S3BucketDeps {
   onRequest?: (command: string) => void;
 }
 
-type SdkRetryStrategy = Extract<
-  NonNullable<S3ClientConfig['retryStrategy']>,
-  { acquireInitialRetryToken: unknown }
->;
-type SdkRetryToken = Awaited<ReturnType<SdkRetryStrategy['acquireInitialRetryToken']>>;
-
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-const TRANSIENT_NAMES = new Set([
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalError',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-
-interface SdkErrorShape {
-  name: string;
-  message: string;
-  status: number | undefined;
-  requestId: string | undefined;
-  code: string | undefined;
-}
-
-function sdkErrorShape(err: unknown): SdkErrorShape {
-  const o: Record<string, unknown> =
-    typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : {};
-  const meta =
-    typeof o.$metadata === 'object' && o.$metadata !== null ? (o.$metadata as Record<string, unknown>) : {};
-  return {
-    name: typeof o.name === 'string' ? o.name : 'Error',
-    message: errorMessage(err),
-    status: typeof meta.httpStatusCode === 'number' ? meta.httpStatusCode : undefined,
-    requestId: typeof meta.requestId === 'string' ? meta.requestId : undefined,
-    code: errorCode(err),
-  };
-}
-
-/** The ERR_OBJSTORE_* code for an SDK or network error. */
-export function classifyS3Error(err: unknown): ObjstoreErrorCode {
-  const e = sdkErrorShape(err);
-  if (e.name === 'NoSuchKey' || e.name === 'NotFound' || (e.status === 404 && e.name !== 'NoSuchBucket')) {
-    return 'ERR_OBJSTORE_NOT_FOUND';
-  }
-  if (
-    (e.status !== undefined && TRANSIENT_STATUS.has(e.status)) ||
-    TRANSIENT_NAMES.has(e.name) ||
-    (e.code !== undefined && NETWORK_CODES.has(e.code))
-  ) {
-    return 'ERR_OBJSTORE_TRANSIENT';
-  }
-  return 'ERR_OBJSTORE_PERMANENT';
-}
-
-function isHttpRequestLike(x: unknown): x is { headers: Record<string, string>; body: unknown } {
-  return typeof x === 'object' && x !== null && 'headers' in x && typeof x.headers === 'object';
-}
-
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
 /** url-encoded listing keys ('+' is a space, as AWS encodes them). */
 function decodeListingKey(s: string): string {
   return decodeURIComponent(s.replace(/\+/g, ' '));
-}
-
-/** `body` piped through a check that fails the stream unless exactly `size` bytes went by. */
-function exactLength(body: Readable, size: number, what: string): Readable {
-  let seen = 0;
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      if (seen > size) done(new InvalidArgumentError(`${what}: body longer than size ${size}`));
-      else done(null, chunk);
-    },
-    flush(done) {
-      done(
-        seen === size ? null : new InvalidArgumentError(`${what}: body has ${seen} bytes, expected ${size}`),
-      );
-    },
-  });
-  body.once('error', (err) => check.destroy(err));
-  return body.pipe(check);
-}
-
-async function readAll(body: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of body) {
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    n += b.length;
-    if (n > limit) throw new InvalidArgumentError(`${what}: body longer than ${limit}`);
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks, n);
 }
 
 export class S3Bucket implements Bucket {
   readonly name: string;
   readonly bucket: string;
   readonly #client: S3Client;
-  readonly #agents: Array<HttpAgent | HttpsAgent>;
+  readonly #destroyClient: () => void;
   readonly #secrets: string[];
   readonly #partSize: number;
   readonly #uploadConcurrency: number;
@@ -295,48 +151,24 @@ export class S3Bucket implements Bucket {
           (s) => s !== '',
         )
       : [];
-    const http = options.http ?? {};
-    const agentOpts = { keepAlive: true, maxSockets: http.maxSockets ?? 64, timeout: http.idleTimeoutMs };
-    const httpAgent = new HttpAgent(agentOpts);
-    const httpsAgent = new HttpsAgent({
-      ...agentOpts,
-      rejectUnauthorized: !(http.insecureSkipVerify ?? false),
-      ...(http.ca !== undefined ? { ca: http.ca } : {}),
-      ...(http.cert !== undefined ? { cert: http.cert } : {}),
-      ...(http.key !== undefined ? { key: http.key.reveal() } : {}),
-      ...(http.serverName !== undefined ? { servername: http.serverName } : {}),
-    });
-    this.#agents = [httpAgent, httpsAgent];
-
-    this.#client = new S3Client({
-      region: options.region,
+    const built = createS3Client({
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      region: options.region,
       forcePathStyle: options.forcePathStyle ?? false,
-      // A provider, so the client config holds no plain secret.
-      ...(creds
-        ? {
-            credentials: async () => ({
-              accessKeyId: creds.accessKeyId,
-              secretAccessKey: creds.secretAccessKey.reveal(),
-              ...(creds.sessionToken ? { sessionToken: creds.sessionToken.reveal() } : {}),
-            }),
-          }
-        : {}),
-      // CRC trailers and aws-chunked bodies are not understood by every S3 implementation.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: this.#policy.maxAttempts,
-      retryStrategy: this.#retryStrategy(),
-      requestHandler: {
-        httpAgent,
-        httpsAgent,
-        requestTimeout: http.requestTimeoutMs ?? 120_000,
-        connectionTimeout: http.connectionTimeoutMs ?? 10_000,
+      ...(creds ? { credentials: creds } : {}),
+      http: options.http ?? {},
+      retry: {
+        policy: this.#policy,
+        sleep: this.#sleep,
+        random: this.#random,
+        now: this.#now,
+        mapError: (err) => this.#mapError('request', undefined, err),
+        onRetry: this.#onRetry('request', undefined),
       },
-      // The SDK logs to console when given none; its messages are not ours to print.
-      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      ...(deps.onRequest ? { onRequest: deps.onRequest } : {}),
     });
-    this.#installMiddleware(deps.onRequest);
+    this.#client = built.client;
+    this.#destroyClient = built.destroy;
   }
 
   [inspect.custom](): string {
@@ -504,7 +336,7 @@ export class S3Bucket implements Bucket {
           const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey' && e.Key !== undefined);
           if (failed.length === 0) return;
           pending = failed.map((e) => e.Key as string);
-          const transient = failed.some((e) => TRANSIENT_NAMES.has(e.Code ?? ''));
+          const transient = failed.some((e) => TRANSIENT_S3_CODES.has(e.Code ?? ''));
           const sample = failed
             .slice(0, 5)
             .map((e) => `${e.Key}: ${e.Code ?? '?'}`)
@@ -586,8 +418,7 @@ export class S3Bucket implements Bucket {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#client.destroy();
-    for (const a of this.#agents) a.destroy();
+    this.#destroyClient();
   }
 
   async #put(op: string, key: string, body: Buffer): Promise<void> {
@@ -761,66 +592,5 @@ export class S3Bucket implements Bucket {
         delayMs,
         err: redact(errorMessage(err), this.#secrets),
       });
-  }
-
-  /** The SDK's retry middleware asks this whether and when to retry; the answer comes from retry.ts. */
-  #retryStrategy(): SdkRetryStrategy {
-    const token = (count: number, started: number): SdkRetryToken & { started: number } => ({
-      started,
-      getRetryCount: () => count,
-      getRetryDelay: () => 0, // we sleep ourselves, with the injected sleep
-    });
-    return {
-      acquireInitialRetryToken: async () => token(0, this.#now()),
-      refreshRetryTokenForRetry: async (prev, info) => {
-        const retry = prev.getRetryCount() + 1;
-        const started = 'started' in prev && typeof prev.started === 'number' ? prev.started : this.#now();
-        const mapped = this.#mapError('request', undefined, info.error);
-        if (retry >= this.#policy.maxAttempts || !isRetryable(mapped)) throw mapped;
-        const delay = backoffDelay(this.#policy, retry, this.#random);
-        if (
-          this.#policy.maxElapsedMs !== undefined &&
-          this.#now() + delay - started > this.#policy.maxElapsedMs
-        ) {
-          throw mapped;
-        }
-        this.#onRetry('request', undefined)(mapped, retry, delay);
-        await this.#sleep(delay);
-        return token(retry, started);
-      },
-      recordSuccess: () => {},
-    };
-  }
-
-  #installMiddleware(onRequest: ((command: string) => void) | undefined): void {
-    // After the flexible-checksum middleware (build step, normal priority) and before signing.
-    this.#client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'DeleteObjectsCommand' && isHttpRequestLike(args.request)) {
-          const req = args.request;
-          const body = req.body;
-          if (typeof body === 'string' || body instanceof Uint8Array) {
-            for (const h of Object.keys(req.headers)) {
-              const l = h.toLowerCase();
-              if (l.startsWith('x-amz-checksum-') || l === 'x-amz-sdk-checksum-algorithm')
-                delete req.headers[h];
-            }
-            req.headers['content-md5'] = createHash('md5').update(body).digest('base64');
-          }
-        }
-        return next(args);
-      },
-      { step: 'build', priority: 'low', name: 'strataContentMd5' },
-    );
-    if (onRequest) {
-      // Inside the retry loop, so every attempt counts.
-      this.#client.middlewareStack.add(
-        (next, context) => async (args) => {
-          onRequest(context.commandName ?? 'unknown');
-          return next(args);
-        },
-        { step: 'finalizeRequest', priority: 'low', name: 'strataRequestCounter' },
-      );
-    }
   }
 }

@@ -31,10 +31,14 @@ afterAll(async () => {
 describe('compareKeys', () => {
   test('matches UTF-8 byte order', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
-        const want = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
-        return Math.sign(compareKeys(a, b)) === want;
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 12 }),
+        fc.string({ unit: 'binary', maxLength: 12 }),
+        (a, b) => {
+          const want = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+          return Math.sign(compareKeys(a, b)) === want;
+        },
+      ),
       { numRuns: 1000 },
     );
     expect(compareKeys('a\uFFFD', 'a\u{1F600}')).toBeLessThan(0); // UTF-16 order says the opposite

@@ -1,0 +1,70 @@
+/** Classifying errors from the AWS SDK (service answers and network failures) into ERR_OBJSTORE_* codes. */
+import { errorCode, errorMessage } from '../util/errors.js';
+import type { ObjstoreErrorCode } from './errors.js';
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** S3 error codes that mean "try again later" (also used for per-key DeleteObjects errors). */
+export const TRANSIENT_S3_CODES: ReadonlySet<string> = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/** The fields of an SDK error we look at, read defensively (anything may be thrown). */
+export interface SdkErrorShape {
+  name: string;
+  message: string;
+  status: number | undefined;
+  requestId: string | undefined;
+  code: string | undefined;
+}
+
+export function sdkErrorShape(err: unknown): SdkErrorShape {
+  const o: Record<string, unknown> =
+    typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : {};
+  const meta =
+    typeof o.$metadata === 'object' && o.$metadata !== null ? (o.$metadata as Record<string, unknown>) : {};
+  return {
+    name: typeof o.name === 'string' ? o.name : 'Error',
+    message: errorMessage(err),
+    status: typeof meta.httpStatusCode === 'number' ? meta.httpStatusCode : undefined,
+    requestId: typeof meta.requestId === 'string' ? meta.requestId : undefined,
+    code: errorCode(err),
+  };
+}
+
+/** NoSuchKey/404 → NOT_FOUND (NoSuchBucket is a setup problem: PERMANENT); throttling, 5xx, network → TRANSIENT. */
+export function classifyS3Error(err: unknown): ObjstoreErrorCode {
+  const e = sdkErrorShape(err);
+  if (e.name === 'NoSuchKey' || e.name === 'NotFound' || (e.status === 404 && e.name !== 'NoSuchBucket')) {
+    return 'ERR_OBJSTORE_NOT_FOUND';
+  }
+  if (
+    (e.status !== undefined && TRANSIENT_STATUS.has(e.status)) ||
+    TRANSIENT_S3_CODES.has(e.name) ||
+    (e.code !== undefined && NETWORK_CODES.has(e.code))
+  ) {
+    return 'ERR_OBJSTORE_TRANSIENT';
+  }
+  return 'ERR_OBJSTORE_PERMANENT';
+}
