@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isUlid } from '../tsdb/ulid.js';
 import { findDuplicates } from './duplicates.js';
 import { mkBlock, ulidOf } from './fixtures.js';
 import { compareBlocks, groupBlocks } from './group.js';
@@ -345,6 +346,7 @@ describe('simulation', () => {
     // Output ULIDs are valid, unique, and newer than their sources.
     const out = sim.blocks.find((b) => b.compaction.level === 3)!;
     expect(out.ulid > ulidOf(25)).toBe(true);
+    expect(sim.blocks.every((b) => isUlid(b.ulid))).toBe(true);
     expect(findDuplicates(sim.blocks).duplicates).toEqual([]);
   });
 });

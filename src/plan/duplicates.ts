@@ -25,6 +25,17 @@ export function findDuplicates(blocks: readonly PlanBlock[]): DuplicateSplit {
   if (blocks.length < 2) return { kept: [...blocks], duplicates: [] };
   const sourcesOf = (b: PlanBlock): readonly string[] =>
     b.compaction.sources.length > 0 ? b.compaction.sources : [b.ulid];
+  // A duplicate shares its sources with its cover: if no source occurs twice there is none.
+  const seen = new Set<string>();
+  let shared = false;
+  for (const b of blocks) {
+    for (const s of sourcesOf(b)) {
+      if (seen.has(s)) shared = true;
+      seen.add(s);
+    }
+    if (shared) break;
+  }
+  if (!shared) return { kept: [...blocks], duplicates: [] };
   const order = [...blocks].sort(
     (a, b) => sourcesOf(b).length - sourcesOf(a).length || compareStrings(a.ulid, b.ulid),
   );

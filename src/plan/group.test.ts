@@ -81,7 +81,7 @@ describe('groupBlocks', () => {
     expect(groups).toHaveLength(1);
   });
 
-  it('rejects a ULID listed twice in a tenant', () => {
+  it('rejects a ULID listed twice in a group', () => {
     const b = mkBlock({ id: 1, min: 0, max: 20 });
     expect(() => groupBlocks([b, b], [])).toThrow(StrataError);
     expect(() => groupBlocks([b, { ...b, tenant: 'other' }], [])).not.toThrow();

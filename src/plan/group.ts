@@ -73,32 +73,62 @@ interface GroupBuilder {
   blocks: PlanBlock[];
 }
 
+interface KeyInfo {
+  key: string;
+  labels: Record<string, string>;
+  labelString: string;
+}
+
+/** Label sets seen so far, as a trie over name, value, name, value... in the object's key order. */
+interface LabelTrie {
+  readonly next: Map<string, LabelTrie>;
+  info?: KeyInfo;
+}
+
+function child(node: LabelTrie, step: string): LabelTrie {
+  let n = node.next.get(step);
+  if (n === undefined) {
+    n = { next: new Map() };
+    node.next.set(step, n);
+  }
+  return n;
+}
+
 /**
  * Splits blocks into groups, sorted by tenant then group key (Thanos sorts by key). Each group's
- * blocks are sorted by minTime then ULID. A ULID seen twice in one tenant is a caller bug.
+ * blocks are sorted by minTime then ULID. A ULID listed twice in one group is a caller bug.
  */
 export function groupBlocks(blocks: readonly PlanBlock[], replicaLabels: readonly string[]): Group[] {
-  const groups = new Map<string, GroupBuilder>();
-  // Many blocks share one label set; hash each distinct (resolution, labels) once.
-  const keyCache = new Map<string, { key: string; labels: Record<string, string>; labelString: string }>();
-  const seen = new Set<string>();
+  const byTenant = new Map<string, Map<string, GroupBuilder>>();
+  // Many blocks share one label set: hash each distinct (resolution, labels) once. Walking a trie
+  // allocates nothing per block; the same set in another key order just takes a second path.
+  const roots = new Map<number, LabelTrie>();
+  let lastTenant: string | undefined;
+  let tenantGroups: Map<string, GroupBuilder> | undefined;
   for (const b of blocks) {
-    const id = `${b.tenant}\u0000${b.ulid}`;
-    if (seen.has(id)) throw new InvalidArgumentError(`block ${b.ulid} listed twice for tenant "${b.tenant}"`);
-    seen.add(id);
     const resolution = blockResolution(b);
     const raw = blockLabels(b);
-    const names = Object.keys(raw).sort(compareStrings);
-    let canon = `${resolution}`;
-    for (const n of names) canon += `\u0000${n}\u0000${raw[n]!}`;
-    let info = keyCache.get(canon);
+    let node = roots.get(resolution);
+    if (node === undefined) {
+      node = { next: new Map() };
+      roots.set(resolution, node);
+    }
+    for (const name in raw) node = child(child(node, name), raw[name]!);
+    let info = node.info;
     if (info === undefined) {
       const labels = groupLabels(raw, replicaLabels);
       info = { key: groupKey(resolution, labels), labels, labelString: labelString(labels) };
-      keyCache.set(canon, info);
+      node.info = info;
     }
-    const gid = `${b.tenant}\u0000${info.key}`;
-    let g = groups.get(gid);
+    if (b.tenant !== lastTenant || tenantGroups === undefined) {
+      lastTenant = b.tenant;
+      tenantGroups = byTenant.get(b.tenant);
+      if (tenantGroups === undefined) {
+        tenantGroups = new Map();
+        byTenant.set(b.tenant, tenantGroups);
+      }
+    }
+    let g = tenantGroups.get(info.key);
     if (g === undefined) {
       g = {
         tenant: b.tenant,
@@ -108,14 +138,22 @@ export function groupBlocks(blocks: readonly PlanBlock[], replicaLabels: readonl
         labelString: info.labelString,
         blocks: [],
       };
-      groups.set(gid, g);
+      tenantGroups.set(info.key, g);
     }
     g.blocks.push(b);
   }
   const out: Group[] = [];
-  for (const g of groups.values()) {
-    g.blocks.sort(compareBlocks);
-    out.push(g);
+  for (const groups of byTenant.values()) {
+    for (const g of groups.values()) {
+      g.blocks.sort(compareBlocks);
+      for (let i = 1; i < g.blocks.length; i++) {
+        // Two copies of one meta sort next to each other.
+        if (g.blocks[i]!.ulid === g.blocks[i - 1]!.ulid) {
+          throw new InvalidArgumentError(`block ${g.blocks[i]!.ulid} listed twice for tenant "${g.tenant}"`);
+        }
+      }
+      out.push(g);
+    }
   }
   out.sort((a, b) => compareStrings(a.tenant, b.tenant) || compareStrings(a.key, b.key));
   return out;

@@ -1,27 +1,25 @@
 /**
- * XXH64 (seed 0) over bytes, in 32-bit halves so hashing stays allocation-light (no BigInt per
- * step). It is the hash Prometheus' `labels.Hash()` uses (slicelabels build, which Thanos ships),
- * so `labelsHash` below reproduces Thanos' compaction group keys bit for bit.
+ * XXH64 (seed 0) over bytes. It is the hash Prometheus' `labels.Hash()` uses (slicelabels build,
+ * which Thanos ships), so `labelsHash` below reproduces Thanos' compaction group keys bit for bit.
+ *
+ * 64-bit values live in pairs of unsigned 32-bit numbers; the helpers return their result in the
+ * module registers RH/RL, so hashing allocates nothing (it runs once per plan id).
  */
 
-/** A 64-bit value as two unsigned 32-bit halves. Mutated in place by the helpers below. */
-interface U64 {
-  hi: number;
-  lo: number;
-}
+const P1H = 0x9e3779b1;
+const P1L = 0x85ebca87;
+const P2H = 0xc2b2ae3d;
+const P2L = 0x27d4eb4f;
+const P3H = 0x165667b1;
+const P3L = 0x9e3779f9;
+const P4H = 0x85ebca77;
+const P4L = 0xc2b2ae63;
+const P5H = 0x27d4eb2f;
+const P5L = 0x165667c5;
 
-function u64(big: bigint): U64 {
-  return { hi: Number((big >> 32n) & 0xffffffffn), lo: Number(big & 0xffffffffn) };
-}
-
-const P1 = u64(0x9e3779b185ebca87n);
-const P2 = u64(0xc2b2ae3d27d4eb4fn);
-const P3 = u64(0x165667b19e3779f9n);
-const P4 = u64(0x85ebca77c2b2ae63n);
-const P5 = u64(0x27d4eb2f165667c5n);
-const MASK64 = (1n << 64n) - 1n;
-const V1_INIT = u64((0x9e3779b185ebca87n + 0xc2b2ae3d27d4eb4fn) & MASK64);
-const V4_INIT = u64(-0x9e3779b185ebca87n & MASK64);
+// Result registers of the helpers below.
+let RH = 0;
+let RL = 0;
 
 /** High 32 bits of the unsigned 32x32 product. */
 function mulHi32(a: number, b: number): number {
@@ -35,147 +33,133 @@ function mulHi32(a: number, b: number): number {
   return (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
 }
 
-function mul(x: U64, y: U64): void {
-  const hi = Math.imul(x.hi, y.lo) + Math.imul(x.lo, y.hi) + mulHi32(x.lo, y.lo);
-  x.lo = Math.imul(x.lo, y.lo) >>> 0;
-  x.hi = hi >>> 0;
+/** (ah:al) * (bh:bl) mod 2^64 → RH:RL. */
+function mul(ah: number, al: number, bh: number, bl: number): void {
+  RH = (Math.imul(ah, bl) + Math.imul(al, bh) + mulHi32(al, bl)) >>> 0;
+  RL = Math.imul(al, bl) >>> 0;
 }
 
-function add(x: U64, y: U64): void {
-  const lo = x.lo + y.lo;
-  x.hi = (x.hi + y.hi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  x.lo = lo >>> 0;
+/** (ah:al) + (bh:bl) mod 2^64 → RH:RL. */
+function add(ah: number, al: number, bh: number, bl: number): void {
+  const lo = al + bl;
+  RH = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  RL = lo >>> 0;
 }
 
-function xor(x: U64, y: U64): void {
-  x.hi = (x.hi ^ y.hi) >>> 0;
-  x.lo = (x.lo ^ y.lo) >>> 0;
+/** rotl(ah:al, n) for 0 < n < 32 → RH:RL. */
+function rotl(ah: number, al: number, n: number): void {
+  RH = ((ah << n) | (al >>> (32 - n))) >>> 0;
+  RL = ((al << n) | (ah >>> (32 - n))) >>> 0;
 }
 
-/** Rotate left by 0 < n < 32. */
-function rotl(x: U64, n: number): void {
-  const hi = (x.hi << n) | (x.lo >>> (32 - n));
-  x.lo = ((x.lo << n) | (x.hi >>> (32 - n))) >>> 0;
-  x.hi = hi >>> 0;
+/** XXH64 round: rotl(acc + input * P2, 31) * P1 → RH:RL. */
+function round(acch: number, accl: number, inh: number, inl: number): void {
+  mul(inh, inl, P2H, P2L);
+  add(acch, accl, RH, RL);
+  rotl(RH, RL, 31);
+  mul(RH, RL, P1H, P1L);
 }
 
-/** Shift right by 0 < n < 64. */
-function shr(x: U64, n: number): void {
-  if (n >= 32) {
-    x.lo = x.hi >>> (n - 32);
-    x.hi = 0;
-  } else {
-    x.lo = ((x.lo >>> n) | (x.hi << (32 - n))) >>> 0;
-    x.hi = x.hi >>> n;
-  }
+/** (acc ^ round(0, v)) * P1 + P4 → RH:RL. */
+function mergeRound(acch: number, accl: number, vh: number, vl: number): void {
+  round(0, 0, vh, vl);
+  mul((acch ^ RH) >>> 0, (accl ^ RL) >>> 0, P1H, P1L);
+  add(RH, RL, P4H, P4L);
 }
 
-function read64(b: Uint8Array, i: number, out: U64): U64 {
-  out.lo = (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
-  out.hi = (b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24)) >>> 0;
-  return out;
+function u32(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 }
 
-/** acc = rotl(acc + input * P2, 31) * P1; `input` is clobbered. */
-function round(acc: U64, input: U64): void {
-  mul(input, P2);
-  add(acc, input);
-  rotl(acc, 31);
-  mul(acc, P1);
-}
-
-function mergeRound(acc: U64, val: U64, tmp: U64): void {
-  tmp.hi = 0;
-  tmp.lo = 0;
-  const v = { hi: val.hi, lo: val.lo };
-  round(tmp, v);
-  xor(acc, tmp);
-  mul(acc, P1);
-  add(acc, P4);
-}
-
-/** XXH64 with seed 0 of `b[0:len]`, as {hi, lo}. */
-function xxh64(b: Uint8Array, len: number): U64 {
-  const h: U64 = { hi: 0, lo: 0 };
-  const tmp: U64 = { hi: 0, lo: 0 };
+/** XXH64 with seed 0 of `b[0:len]` → RH:RL. */
+function xxh64(b: Uint8Array, len: number): void {
+  let hh: number;
+  let hl: number;
   let i = 0;
   if (len >= 32) {
-    const v1 = { ...V1_INIT };
-    const v2 = { ...P2 };
-    const v3 = { hi: 0, lo: 0 };
-    const v4 = { ...V4_INIT };
+    // Lanes start at seed + P1 + P2, seed + P2, seed, seed - P1.
+    let v1h = 0x60ea27ee;
+    let v1l = 0xadc0b5d6;
+    let v2h = P2H;
+    let v2l = P2L;
+    let v3h = 0;
+    let v3l = 0;
+    let v4h = 0x61c8864e;
+    let v4l = 0x7a143579;
     for (; i + 32 <= len; i += 32) {
-      round(v1, read64(b, i, tmp));
-      round(v2, read64(b, i + 8, tmp));
-      round(v3, read64(b, i + 16, tmp));
-      round(v4, read64(b, i + 24, tmp));
+      round(v1h, v1l, u32(b, i + 4), u32(b, i));
+      v1h = RH;
+      v1l = RL;
+      round(v2h, v2l, u32(b, i + 12), u32(b, i + 8));
+      v2h = RH;
+      v2l = RL;
+      round(v3h, v3l, u32(b, i + 20), u32(b, i + 16));
+      v3h = RH;
+      v3l = RL;
+      round(v4h, v4l, u32(b, i + 28), u32(b, i + 24));
+      v4h = RH;
+      v4l = RL;
     }
-    const r = { ...v1 };
-    rotl(r, 1);
-    const t2 = { ...v2 };
-    rotl(t2, 7);
-    add(r, t2);
-    const t3 = { ...v3 };
-    rotl(t3, 12);
-    add(r, t3);
-    const t4 = { ...v4 };
-    rotl(t4, 18);
-    add(r, t4);
-    mergeRound(r, v1, tmp);
-    mergeRound(r, v2, tmp);
-    mergeRound(r, v3, tmp);
-    mergeRound(r, v4, tmp);
-    h.hi = r.hi;
-    h.lo = r.lo;
+    rotl(v1h, v1l, 1);
+    hh = RH;
+    hl = RL;
+    rotl(v2h, v2l, 7);
+    add(hh, hl, RH, RL);
+    hh = RH;
+    hl = RL;
+    rotl(v3h, v3l, 12);
+    add(hh, hl, RH, RL);
+    hh = RH;
+    hl = RL;
+    rotl(v4h, v4l, 18);
+    add(hh, hl, RH, RL);
+    mergeRound(RH, RL, v1h, v1l);
+    mergeRound(RH, RL, v2h, v2l);
+    mergeRound(RH, RL, v3h, v3l);
+    mergeRound(RH, RL, v4h, v4l);
+    hh = RH;
+    hl = RL;
   } else {
-    h.hi = P5.hi;
-    h.lo = P5.lo;
+    hh = P5H;
+    hl = P5L;
   }
-  // h += len (inputs here are far below 2^32 bytes).
-  add(h, { hi: 0, lo: len >>> 0 });
-  const k = { hi: 0, lo: 0 };
+  // Inputs here are far below 2^32 bytes.
+  add(hh, hl, 0, len >>> 0);
+  hh = RH;
+  hl = RL;
   for (; i + 8 <= len; i += 8) {
-    k.hi = 0;
-    k.lo = 0;
-    round(k, read64(b, i, tmp));
-    xor(h, k);
-    rotl(h, 27);
-    mul(h, P1);
-    add(h, P4);
+    round(0, 0, u32(b, i + 4), u32(b, i));
+    rotl((hh ^ RH) >>> 0, (hl ^ RL) >>> 0, 27);
+    mul(RH, RL, P1H, P1L);
+    add(RH, RL, P4H, P4L);
+    hh = RH;
+    hl = RL;
   }
   if (i + 4 <= len) {
-    tmp.hi = 0;
-    tmp.lo = (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
-    mul(tmp, P1);
-    xor(h, tmp);
-    rotl(h, 23);
-    mul(h, P2);
-    add(h, P3);
+    mul(0, u32(b, i), P1H, P1L);
+    rotl((hh ^ RH) >>> 0, (hl ^ RL) >>> 0, 23);
+    mul(RH, RL, P2H, P2L);
+    add(RH, RL, P3H, P3L);
+    hh = RH;
+    hl = RL;
     i += 4;
   }
   for (; i < len; i++) {
-    tmp.hi = 0;
-    tmp.lo = b[i]!;
-    mul(tmp, P5);
-    xor(h, tmp);
-    rotl(h, 11);
-    mul(h, P1);
+    mul(0, b[i]!, P5H, P5L);
+    rotl((hh ^ RH) >>> 0, (hl ^ RL) >>> 0, 11);
+    mul(RH, RL, P1H, P1L);
+    hh = RH;
+    hl = RL;
   }
-  tmp.hi = h.hi;
-  tmp.lo = h.lo;
-  shr(tmp, 33);
-  xor(h, tmp);
-  mul(h, P2);
-  tmp.hi = h.hi;
-  tmp.lo = h.lo;
-  shr(tmp, 29);
-  xor(h, tmp);
-  mul(h, P3);
-  tmp.hi = h.hi;
-  tmp.lo = h.lo;
-  shr(tmp, 32);
-  xor(h, tmp);
-  return h;
+  // Avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
+  mul(hh, (hl ^ (hh >>> 1)) >>> 0, P2H, P2L);
+  hh = RH;
+  hl = RL;
+  mul((hh ^ (hh >>> 29)) >>> 0, (hl ^ ((hl >>> 29) | (hh << 3))) >>> 0, P3H, P3L);
+  hh = RH;
+  hl = RL;
+  RH = hh;
+  RL = (hl ^ hh) >>> 0;
 }
 
 function hex32(n: number): string {
@@ -184,20 +168,20 @@ function hex32(n: number): string {
 
 /** XXH64 (seed 0) of raw bytes as 16 lowercase hex digits. */
 export function xxhash64Hex(bytes: Uint8Array): string {
-  const h = xxh64(bytes, bytes.length);
-  return hex32(h.hi) + hex32(h.lo);
+  xxh64(bytes, bytes.length);
+  return hex32(RH) + hex32(RL);
 }
 
 /** XXH64 (seed 0) of raw bytes as an unsigned decimal string, as Go prints a uint64 with %v. */
 export function xxhash64Decimal(bytes: Uint8Array): string {
-  const h = xxh64(bytes, bytes.length);
-  return ((BigInt(h.hi) << 32n) | BigInt(h.lo)).toString();
+  xxh64(bytes, bytes.length);
+  return ((BigInt(RH) << 32n) | BigInt(RL)).toString();
 }
 
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(1024);
 
-/** UTF-8 bytes of `parts` joined, each part followed by `sep` (a byte that never occurs in UTF-8). */
+/** UTF-8 bytes of `parts`, each followed by `sep` (0xFF never occurs in UTF-8). Reuses a buffer. */
 function encodeParts(parts: readonly string[], sep: number): Uint8Array {
   let need = 0;
   for (const p of parts) need += p.length * 3 + 1;

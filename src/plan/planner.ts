@@ -241,9 +241,11 @@ function planGroupWith(group: Group, opts: ResolvedPlanOptions, all: boolean): G
     markedNow.add(b.ulid);
     noCompact.push({ tenant: group.tenant, groupKey: group.key, ulid: b.ulid, reason, details });
   };
+  if (group.blocks.length < 2) return { plans: [], noCompact };
+  const anyMarked = group.blocks.some((b) => b.noCompact);
   // Each pass that marks a block re-plans without it; marks only grow, so this ends.
   for (;;) {
-    const active = group.blocks.filter((b) => !excluded(b));
+    const active = anyMarked || markedNow.size > 0 ? group.blocks.filter((b) => !excluded(b)) : group.blocks;
     const runs = overlappingRuns(active, !all && opts.dedup !== 'none');
     if (runs.length > 0 && opts.dedup === 'none') {
       // Thanos halts the whole compactor here; we only hold back this group.

@@ -5,7 +5,6 @@
  * planning converges.
  */
 import { compareStrings } from '../tsdb/labels.js';
-import { isUlid, ulidTime } from '../tsdb/ulid.js';
 import { findDuplicates } from './duplicates.js';
 import { compareBlocks, groupBlocks } from './group.js';
 import { stringsHash } from './hash.js';
@@ -15,21 +14,37 @@ import type { Group, Plan, PlanBlock, PlanOptions, ResolvedPlanOptions } from '.
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/** A valid ULID derived from `seed`, with the given ms time: deterministic stand-in for a new block. */
-function syntheticUlid(timeMs: number, seed: string): string {
+/** ms time of a ULID, or 0 if `id` is not one (cheap: only the 10 time characters). */
+function ulidTimeOrZero(id: string): number {
+  if (id.length !== 26) return 0;
+  let t = 0;
+  for (let i = 0; i < 10; i++) {
+    const v = CROCKFORD.indexOf(id[i]!);
+    if (v < 0) return 0;
+    t = t * 32 + v;
+  }
+  return t <= 2 ** 48 - 1 ? t : 0;
+}
+
+/** A valid ULID with the given ms time whose 80 random bits are 16 zero bits + 64 hex-given bits. */
+function syntheticUlid(timeMs: number, hex16: string): string {
   let out = '';
   let t = Math.max(0, Math.min(timeMs, 2 ** 48 - 1));
   for (let i = 0; i < 10; i++) {
     out = CROCKFORD[t % 32]! + out;
     t = Math.floor(t / 32);
   }
-  let r = (BigInt('0x' + stringsHash([seed])) << 16n) | BigInt('0x' + stringsHash([seed, 'r']).slice(0, 4));
-  let rand = '';
-  for (let i = 0; i < 16; i++) {
-    rand = CROCKFORD[Number(r & 31n)]! + rand;
-    r >>= 5n;
+  // 20 hex digits = 80 bits = 16 base32 digits, 5 hex → 4 base32 at a time.
+  const hex = `0000${hex16}`;
+  for (let i = 0; i < 20; i += 5) {
+    const v = parseInt(hex.slice(i, i + 5), 16);
+    out +=
+      CROCKFORD[(v >>> 15) & 31]! +
+      CROCKFORD[(v >>> 10) & 31]! +
+      CROCKFORD[(v >>> 5) & 31]! +
+      CROCKFORD[v & 31]!;
   }
-  return out + rand;
+  return out;
 }
 
 /** The block a plan would produce. Its ULID is newer than every source, as a real output's is. */
@@ -42,7 +57,7 @@ export function simulateOutput(plan: Plan): PlanBlock {
   let indexSize = 0;
   for (const b of plan.sources) {
     for (const s of b.compaction.sources.length > 0 ? b.compaction.sources : [b.ulid]) sources.add(s);
-    if (isUlid(b.ulid)) newest = Math.max(newest, ulidTime(b.ulid));
+    newest = Math.max(newest, ulidTimeOrZero(b.ulid));
     numSamples += b.stats.numSamples;
     numSeries = Math.max(numSeries, b.stats.numSeries);
     numChunks += b.stats.numChunks;
@@ -50,7 +65,7 @@ export function simulateOutput(plan: Plan): PlanBlock {
     indexSize += blockIndexSize(b);
   }
   return {
-    ulid: syntheticUlid(newest + 1, plan.id),
+    ulid: syntheticUlid(newest + 1, stringsHash([plan.id])),
     minTime: plan.minTime,
     maxTime: plan.maxTime,
     stats: { numSamples, numSeries, numChunks, numTombstones: 0 },
