@@ -1,0 +1,62 @@
+/** Label matchers with Prometheus semantics; a missing label matches as the empty string. */
+import { goQuote } from '../labels.js';
+import { InvalidArgumentError } from '../../util/errors.js';
+import { compileRegex, type RegexOptions } from './regex.js';
+
+export type MatchType = '=' | '!=' | '=~' | '!~';
+
+export interface Matcher {
+  readonly type: MatchType;
+  readonly name: string;
+  readonly value: string;
+  /** Literal values a `=~` matcher matches exactly (alternation of literals), else null. */
+  readonly setMatches: readonly string[] | null;
+  matches(value: string): boolean;
+}
+
+const TYPES: ReadonlySet<string> = new Set(['=', '!=', '=~', '!~']);
+
+/** Builds a matcher, compiling regexes (RegexSyntaxError, an InvalidArgumentError, when invalid). */
+export function newMatcher(
+  type: MatchType,
+  name: string,
+  value: string,
+  options: RegexOptions = {},
+): Matcher {
+  if (!TYPES.has(type)) throw new InvalidArgumentError(`unknown match type ${JSON.stringify(type)}`);
+  if (typeof name !== 'string' || typeof value !== 'string') {
+    throw new InvalidArgumentError('matcher name and value must be strings');
+  }
+  switch (type) {
+    case '=':
+      return { type, name, value, setMatches: [value], matches: (v) => v === value };
+    case '!=':
+      return { type, name, value, setMatches: null, matches: (v) => v !== value };
+    case '=~': {
+      const re = compileRegex(value, options);
+      return { type, name, value, setMatches: re.setMatches, matches: re.matches };
+    }
+    case '!~': {
+      const re = compileRegex(value, options);
+      const m = re.matches;
+      return { type, name, value, setMatches: null, matches: (v) => !m(v) };
+    }
+  }
+}
+
+const INVERSE: Record<MatchType, MatchType> = { '=': '!=', '!=': '=', '=~': '!~', '!~': '=~' };
+
+/** The opposite matcher, sharing the compiled regex. */
+export function inverseMatcher(m: Matcher): Matcher {
+  const type = INVERSE[m.type];
+  const inner = m.matches;
+  const setMatches = type === '=' ? [m.value] : null;
+  return { type, name: m.name, value: m.value, setMatches, matches: (v) => !inner(v) };
+}
+
+/** Prometheus' Matcher.String(): name, operator, Go-quoted value. */
+export function formatMatcher(m: Matcher): string {
+  return `${m.name}${m.type}${goQuote(m.value)}`;
+}
+
+export { parseSelector, SelectorParseError } from './selector.js';

@@ -1,0 +1,382 @@
+/**
+ * Streaming writer of index format v2. Series come in label order; their entries go through a
+ * fixed write buffer, postings are kept as compact arrays and written at close(), after the
+ * series. The legacy label-index sections are not written (Prometheus 2.x readers never read
+ * them; see the promtool interop test).
+ */
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { Encbuf } from '../encoding/encbuf.js';
+import { crc32c } from '../encoding/crc32c.js';
+import { formatLabels, type Labels } from '../labels.js';
+import { InvalidArgumentError, StrataError, type ErrorCode } from '../../util/errors.js';
+import {
+  HEADER_LEN,
+  INDEX_MAGIC,
+  INDEX_VERSION_2,
+  MAX_SERIES_ID,
+  MAX_UINT32,
+  POSTINGS_ALIGN,
+  SERIES_ALIGN,
+  alignUp,
+  encodeToc,
+  type ChunkMeta,
+  type IndexToc,
+} from './format.js';
+import { BufferedFileWriter } from './io.js';
+import { PostingsCollector } from './postings-collector.js';
+import { CHUNK_IDS, POSTINGS_SCRATCH, encodePostingsList, writePostingsList } from './postings.js';
+import { encodeSeriesEntry } from './series.js';
+import { buildSymbolMap, writeSymbolTable } from './symbols.js';
+
+/** Timestamps and refs are limited to ±2^52 so every delta the format stores is exact. */
+export const MAX_ABS_TIME = 2 ** 52;
+export const MAX_CHUNK_REF = 2 ** 52;
+
+export interface IndexWriterOptions {
+  /** Write buffer size in bytes (default 1 MiB). */
+  bufferSize?: number;
+}
+
+export interface IndexWriterStats {
+  numSeries: number;
+  numChunks: number;
+  numSymbols: number;
+  /** Postings lists written, the all-postings list included (0 before close). */
+  numPostings: number;
+  /**
+   * Largest series entry rounded up to 16 bytes: the distance from a series' start to the next
+   * one's. Thanos' index_stats.series_max_size (it measures the same distance between
+   * consecutive series, so ours is >= Thanos' for the same index).
+   */
+  seriesMaxSize: number;
+  /** Bytes written so far; the file size after close(). */
+  size: number;
+}
+
+/** A series rejected by the writer; `series` is the label set in Prometheus notation. */
+export class IndexWriterError extends StrataError {
+  readonly series: string;
+  constructor(code: ErrorCode, series: string, detail: string) {
+    super(code, `index: series ${series}: ${detail}`);
+    this.series = series;
+  }
+}
+
+function safeFormat(labels: Labels): string {
+  try {
+    return formatLabels(labels);
+  } catch {
+    return '<unprintable labels>';
+  }
+}
+
+export class IndexWriter {
+  private readonly out: BufferedFileWriter;
+  private readonly symbolRefs: Map<string, number>;
+  private readonly postings = new PostingsCollector();
+  private readonly entry = new Encbuf(1024);
+  private readonly body = new Encbuf(1024);
+  private refs = new Uint32Array(64);
+  private prevRefs = new Uint32Array(64);
+  private prevLabels = 0;
+  private seriesStart = 0;
+  private numSeries = 0;
+  private numChunks = 0;
+  private numPostings = 0;
+  private seriesMaxSize = 0;
+  private state: 'open' | 'closed' | 'failed' = 'open';
+  private fhClosed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    private readonly symbols: readonly string[],
+    symbolRefs: Map<string, number>,
+    bufferSize: number,
+  ) {
+    this.symbolRefs = symbolRefs;
+    this.out = new BufferedFileWriter(fh, bufferSize);
+  }
+
+  /** Creates `path` and writes the header and the symbol table (sorted bytewise, unique). */
+  static async create(
+    path: string,
+    symbols: readonly string[],
+    options: IndexWriterOptions = {},
+  ): Promise<IndexWriter> {
+    const symbolRefs = buildSymbolMap(symbols);
+    const bufferSize = options.bufferSize ?? 1 << 20;
+    if (!Number.isInteger(bufferSize) || bufferSize < 64) {
+      throw new InvalidArgumentError(`index: buffer size ${bufferSize} must be an integer >= 64`);
+    }
+    const fh = await open(path, 'w');
+    const w = new IndexWriter(path, fh, symbols, symbolRefs, bufferSize);
+    try {
+      const head = Buffer.alloc(HEADER_LEN);
+      head.writeUInt32BE(INDEX_MAGIC, 0);
+      head[4] = INDEX_VERSION_2;
+      const p = w.out.write(head);
+      if (p) await p;
+      await writeSymbolTable(w.out, symbols);
+      w.seriesStart = w.out.pos;
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    return w;
+  }
+
+  stats(): IndexWriterStats {
+    return {
+      numSeries: this.numSeries,
+      numChunks: this.numChunks,
+      numSymbols: this.symbols.length,
+      numPostings: this.numPostings,
+      seriesMaxSize: this.seriesMaxSize,
+      size: this.out.pos,
+    };
+  }
+
+  /**
+   * Adds the next series; returns its ID (file offset / 16). Series must be strictly ascending
+   * by label set; every name and value must be in the symbol table; chunks non-empty, ordered,
+   * non-overlapping. A rejected series leaves the writer usable.
+   */
+  async addSeries(labels: Labels, chunks: readonly ChunkMeta[]): Promise<number> {
+    this.checkOpen();
+    const k = this.checkLabels(labels);
+    this.checkChunks(labels, chunks);
+
+    const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
+    if (id > MAX_SERIES_ID) {
+      throw new IndexWriterError(
+        'ERR_INVALID_ARGUMENT',
+        safeFormat(labels),
+        'index exceeds 64 GiB of series',
+      );
+    }
+    this.entry.reset();
+    encodeSeriesEntry(this.entry, this.body, this.refs, k, chunks);
+    try {
+      let p = this.out.pad(SERIES_ALIGN);
+      if (p) await p;
+      p = this.out.write(this.entry.view());
+      if (p) await p;
+    } catch (err) {
+      this.state = 'failed';
+      throw err;
+    }
+    const size = alignUp(this.entry.len, SERIES_ALIGN);
+    if (size > this.seriesMaxSize) this.seriesMaxSize = size;
+    this.postings.add(id, this.refs, k);
+    // Keep this series' refs for the order check of the next one.
+    const t = this.prevRefs;
+    this.prevRefs = this.refs;
+    this.refs = t;
+    this.prevLabels = k;
+    this.numSeries++;
+    this.numChunks += chunks.length;
+    return id;
+  }
+
+  private checkOpen(): void {
+    if (this.state !== 'open')
+      throw new InvalidArgumentError(`index writer for ${this.path} is ${this.state}`);
+  }
+
+  /** Resolves label refs into this.refs and checks label and series order; returns the count. */
+  private checkLabels(labels: Labels): number {
+    const k = labels.length;
+    if (k === 0) throw new IndexWriterError('ERR_INVALID_ARGUMENT', '{}', 'empty label set');
+    if (this.refs.length < 2 * k) this.refs = new Uint32Array(2 * k);
+    const refs = this.refs;
+    for (let i = 0; i < k; i++) {
+      const l = labels[i]!;
+      const n = this.symbolRefs.get(l.name);
+      const v = this.symbolRefs.get(l.value);
+      if (n === undefined || v === undefined || l.name === '' || l.value === '') {
+        const what =
+          typeof l.name !== 'string' || typeof l.value !== 'string'
+            ? 'label name and value must be strings'
+            : l.name === ''
+              ? 'empty label name'
+              : l.value === ''
+                ? `label ${l.name} has an empty value (Prometheus treats it as absent)`
+                : `${n === undefined ? 'label name ' + JSON.stringify(l.name) : 'label value ' + JSON.stringify(l.value)} is not in the symbol table`;
+        throw new IndexWriterError('ERR_INVALID_ARGUMENT', safeFormat(labels), what);
+      }
+      if (i > 0 && n <= refs[2 * i - 2]!) {
+        throw new IndexWriterError(
+          'ERR_INVALID_ARGUMENT',
+          safeFormat(labels),
+          `labels not sorted by name or duplicated: ${JSON.stringify(l.name)} after ${JSON.stringify(labels[i - 1]!.name)}`,
+        );
+      }
+      refs[2 * i] = n;
+      refs[2 * i + 1] = v;
+    }
+    if (this.numSeries > 0 && compareRefs(this.prevRefs, this.prevLabels, refs, k) >= 0) {
+      throw new IndexWriterError(
+        'ERR_TSDB_OUT_OF_ORDER',
+        safeFormat(labels),
+        `series out of order: not after ${this.formatPrev()}`,
+      );
+    }
+    return k;
+  }
+
+  private formatPrev(): string {
+    const ls = [];
+    for (let i = 0; i < this.prevLabels; i++) {
+      ls.push({
+        name: this.symbols[this.prevRefs[2 * i]!]!,
+        value: this.symbols[this.prevRefs[2 * i + 1]!]!,
+      });
+    }
+    return formatLabels(ls);
+  }
+
+  private checkChunks(labels: Labels, chunks: readonly ChunkMeta[]): void {
+    if (chunks.length === 0)
+      throw new IndexWriterError('ERR_INVALID_ARGUMENT', safeFormat(labels), 'no chunks');
+    let prevMaxt = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      if (!isTime(c.mint) || !isTime(c.maxt)) {
+        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'times must be integers within ±2^52');
+      }
+      if (!Number.isSafeInteger(c.ref) || c.ref < 0 || c.ref > MAX_CHUNK_REF) {
+        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'ref must be an integer in [0, 2^52]');
+      }
+      if (c.mint > c.maxt) this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'mint > maxt');
+      if (i > 0 && c.mint <= prevMaxt) {
+        this.badChunk(
+          labels,
+          chunks,
+          i,
+          c.mint < chunks[i - 1]!.mint ? 'ERR_TSDB_OUT_OF_ORDER' : 'ERR_TSDB_OVERLAP',
+          `starts at or before the previous chunk's maxt ${prevMaxt}`,
+        );
+      }
+      prevMaxt = c.maxt;
+    }
+  }
+
+  private badChunk(
+    labels: Labels,
+    chunks: readonly ChunkMeta[],
+    i: number,
+    code: ErrorCode,
+    detail: string,
+  ): never {
+    const c = chunks[i]!;
+    throw new IndexWriterError(
+      code,
+      safeFormat(labels),
+      `chunk ${i} [${c.mint}, ${c.maxt}] ref ${c.ref}: ${detail}`,
+    );
+  }
+
+  /** Writes the postings, the postings offset table and the TOC; fsyncs and closes the file. */
+  async close(): Promise<IndexWriterStats> {
+    this.checkOpen();
+    try {
+      await this.finish();
+      this.state = 'closed';
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    return this.stats();
+  }
+
+  private async finish(): Promise<void> {
+    const out = this.out;
+    const seriesEnd = out.pos;
+    let p = out.pad(POSTINGS_ALIGN);
+    if (p) await p;
+
+    const scratch = Buffer.allocUnsafe(POSTINGS_SCRATCH);
+    const table = new Encbuf(1 << 16);
+    let entries = 0;
+    const counts = new Uint32Array(this.symbols.length);
+    const names = this.postings.nameRefs();
+    // i = -1 is the all-postings list under ("", "").
+    for (let i = -1; i < names.length; i++) {
+      const name = i < 0 ? '' : this.symbols[names[i]!]!;
+      const g = i < 0 ? null : this.postings.takeGroups(names[i]!, counts);
+      const numValues = g === null ? 1 : g.values.length;
+      for (let j = 0; j < numValues; j++) {
+        const ids = g === null ? this.postings.allPostings() : g.ids.subarray(g.starts[j]!, g.starts[j + 1]!);
+        table.putUvarint(2);
+        table.putUvarintString(name);
+        table.putUvarintString(g === null ? '' : this.symbols[g.values[j]!]!);
+        table.putUvarint(out.pos);
+        entries++;
+        if (ids.length <= CHUNK_IDS) {
+          const n = encodePostingsList(scratch, ids, ids.length);
+          const q = out.write(scratch.subarray(0, n));
+          if (q) await q;
+        } else {
+          await writePostingsList(out, ids, ids.length, scratch);
+        }
+      }
+    }
+    this.numPostings = entries;
+
+    const postingsTable = out.pos;
+    if (entries > MAX_UINT32 || 4 + table.len > MAX_UINT32) {
+      throw new InvalidArgumentError(`index: postings offset table of ${table.len} bytes exceeds 4 GiB`);
+    }
+    const head = Buffer.allocUnsafe(8);
+    head.writeUInt32BE(4 + table.len, 0);
+    head.writeUInt32BE(entries, 4);
+    const crc = crc32c(table.view(), crc32c(head.subarray(4)));
+    p = out.write(head);
+    if (p) await p;
+    p = out.write(table.view());
+    if (p) await p;
+    const tail = Buffer.allocUnsafe(4);
+    tail.writeUInt32BE(crc, 0);
+    p = out.write(tail);
+    if (p) await p;
+
+    const toc: IndexToc = {
+      symbols: HEADER_LEN,
+      series: this.seriesStart,
+      labelIndices: seriesEnd,
+      labelIndicesTable: postingsTable,
+      postings: seriesEnd,
+      postingsTable,
+    };
+    p = out.write(encodeToc(toc));
+    if (p) await p;
+    await out.flush();
+    await this.fh.sync();
+    this.fhClosed = true;
+    await this.fh.close();
+  }
+
+  /** Closes and deletes the file (also after a failed close); safe to call more than once. */
+  async abort(): Promise<void> {
+    this.state = 'failed';
+    if (!this.fhClosed) {
+      this.fhClosed = true;
+      await this.fh.close().catch(() => undefined);
+    }
+    await unlink(this.path).catch(() => undefined);
+  }
+}
+
+function isTime(t: number): boolean {
+  return Number.isSafeInteger(t) && t >= -MAX_ABS_TIME && t <= MAX_ABS_TIME;
+}
+
+/** Label sets compared through their symbol refs: symbol order is string order. */
+function compareRefs(a: Uint32Array, ka: number, b: Uint32Array, kb: number): number {
+  const n = Math.min(ka, kb) * 2;
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return ka - kb;
+}
