@@ -163,18 +163,23 @@ name = Policy-0
 default = yes
 `;
 
+/** Exit code of a short-lived helper; one that overruns is stopped (never left running). */
 async function waitForExit(proc: TrackedProcess, timeoutMs: number): Promise<number | null> {
-  if (proc.exited()) return proc.child.exitCode;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${proc.name} did not finish in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    proc.child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
+  const exited = new Promise<void>((resolve) => {
+    if (proc.exited()) resolve();
+    else proc.child.once('exit', () => resolve());
   });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), timeoutMs);
+  });
+  const late = await Promise.race([exited.then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (late) {
+    await proc.stop('SIGKILL', 1000);
+    throw new Error(`${proc.name} did not finish in ${timeoutMs} ms: ${proc.output().slice(-2000)}`);
+  }
+  return proc.child.exitCode;
 }
 
 /** Polls `probe` until it returns true; `fatal` throws to stop at once (a server died). */
@@ -272,8 +277,10 @@ async function startSwiftOnce(): Promise<SwiftService> {
 
   const stop = async (): Promise<void> => {
     client?.destroy();
-    // Proxy first so nothing is mid-request against the backends when they go.
-    for (const p of [...procs].reverse()) await p.stop('SIGTERM', 5000);
+    // Proxy first so nothing is mid-request against the backends when they go; memcached last.
+    const order = (p: TrackedProcess): number =>
+      p.name === 'swift-proxy-server' ? 0 : p.name === 'memcached' ? 2 : 1;
+    for (const p of [...procs].sort((a, b) => order(a) - order(b))) await p.stop('SIGTERM', 5000);
     procs.length = 0;
     await rm(dir, { recursive: true, force: true });
   };
