@@ -33,6 +33,7 @@ import {
 } from '../support/openmetrics.js';
 import {
   createBlocksFromOpenMetrics,
+  createBlocksFromSamples,
   deleteSeries,
   matrixToSamples,
   parseCompactionLogs,
@@ -354,6 +355,10 @@ describe('promtool oracle', () => {
       predictPromtoolBlocks(ts, 7 * 3600_000).map((b) => [b.minTime, b.maxTime]),
     );
     expect(six).toHaveLength(2);
+    const perWindow = await createBlocksFromSamples(samples, freshDir());
+    expect(perWindow.map((b) => [b.minTime, b.maxTime, b.numSamples])).toEqual(
+      two.map((b) => [b.minTime, b.maxTime, b.numSamples]),
+    );
     const big = await createBlocksFromOpenMetrics(om, freshDir(), { maxBlockDuration: '24h' });
     expect(big.map((b) => [b.minTime, b.maxTime, b.numSamples])).toEqual([[3600_000, 30_000_001, 5]]);
   });

@@ -170,10 +170,21 @@ export function compareLabelSets(
   return pa.length - pb.length;
 }
 
-/** Samples in promtool dump order: series by labels.Compare, then timestamp. Returns a new array. */
+/**
+ * Samples in promtool dump order: series by labels.Compare, then timestamp. Returns a new array.
+ * Samples sharing one labels object are keyed once (fast for generated data).
+ */
 export function sortSamples(samples: readonly Sample[]): Sample[] {
-  const keyed = samples.map((s) => ({ s, pairs: sortedLabelPairs(s.labels) }));
-  keyed.sort((x, y) => comparePairs(x.pairs, y.pairs) || x.s.t - y.s.t);
+  const pairsByObject = new Map<Readonly<Record<string, string>>, [string, string][]>();
+  const keyed = samples.map((s) => {
+    let pairs = pairsByObject.get(s.labels);
+    if (pairs === undefined) {
+      pairs = sortedLabelPairs(s.labels);
+      pairsByObject.set(s.labels, pairs);
+    }
+    return { s, pairs };
+  });
+  keyed.sort((x, y) => (x.pairs === y.pairs ? 0 : comparePairs(x.pairs, y.pairs)) || x.s.t - y.s.t);
   return keyed.map((k) => k.s);
 }
 

@@ -9,7 +9,7 @@
  * - `openMetricsFromSamples(samples)`: OpenMetrics text for hand-crafted samples (overlaps and
  *   conflicts across blocks are made by writing several files into one output dir).
  */
-import { compareLabelSets, compareUtf8, sortSamples, sortedLabelPairs, type Sample } from './dump.js';
+import { compareLabelSets, compareUtf8, sortedLabelPairs, type Sample } from './dump.js';
 
 export type { Sample } from './dump.js';
 
@@ -157,7 +157,7 @@ export function generateSamples(opts: GenerateOptions): Sample[] {
   if (!Number.isSafeInteger(start) || start < 0) throw new Error('startMs must be a safe integer >= 0');
   if (!(interval > 0) || !(duration > 0) || kinds.length === 0) throw new Error('bad generator options');
 
-  const out: Sample[] = [];
+  const all: Sample[][] = [];
   const seen = new Set<string>();
   for (let i = 0; i < nSeries; i++) {
     const kind = kinds[i % kinds.length]!;
@@ -190,6 +190,8 @@ export function generateSamples(opts: GenerateOptions): Sample[] {
     let special = Math.floor(rnd() * EDGE_VALUES.length);
     let gapLeft = 0;
     let prevT = -Infinity;
+    const out: Sample[] = [];
+    all.push(out);
     for (let k = 0; ; k++) {
       const nominal = start + phase + k * interval;
       if (nominal >= start + duration + jitter) break;
@@ -234,7 +236,11 @@ export function generateSamples(opts: GenerateOptions): Sample[] {
       out.push({ labels, t, v });
     }
   }
-  return sortSamples(out);
+  // Each series is already in time order: sort the series, not the samples.
+  return all
+    .filter((ss) => ss.length > 0)
+    .sort((a, b) => compareLabelSets(a[0]!.labels, b[0]!.labels))
+    .flat();
 }
 
 /** The generated data as OpenMetrics text (same samples as generateSamples). */
@@ -255,8 +261,13 @@ export interface FromSamplesOptions {
  */
 export function openMetricsFromSamples(samples: readonly Sample[], opts: FromSamplesOptions = {}): string {
   const bySeries = new Map<string, { labels: Record<string, string>; samples: Sample[] }>();
+  const keyByObject = new Map<Readonly<Record<string, string>>, string>();
   for (const s of samples) {
-    const key = JSON.stringify(sortedLabelPairs(s.labels));
+    let key = keyByObject.get(s.labels);
+    if (key === undefined) {
+      key = JSON.stringify(sortedLabelPairs(s.labels));
+      keyByObject.set(s.labels, key);
+    }
     let entry = bySeries.get(key);
     if (entry === undefined) {
       validateLabels(s.labels);
