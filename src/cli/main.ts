@@ -1,0 +1,21 @@
+/** The `strata` command: wiring only; every command lives in its own module. */
+import { Command } from 'commander';
+import { registerTsdbCommands } from './tsdb.js';
+import { exitCodeFor, reportError } from './errors.js';
+
+const program = new Command();
+program
+  .name('strata')
+  .description('Compactor for Prometheus TSDB blocks in object storage (Thanos / Cortex / Mimir layouts)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerTsdbCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const code = exitCodeFor(err);
+  if (code !== 0) reportError(err);
+  process.exitCode = code;
+}

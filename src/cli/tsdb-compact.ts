@@ -1,0 +1,48 @@
+/** `strata tsdb compact --out DIR BLOCK...`: the last stdout line is one JSON object. */
+import { compactBlocks } from '../tsdb/compact/compact.js';
+import type { DedupMode } from '../tsdb/compact/inputs.js';
+import { resolveBlockDirs } from '../tsdb/block/files.js';
+import { InvalidArgumentError } from '../util/errors.js';
+
+export interface CompactCliOptions {
+  out: string;
+  dedup: string;
+  replicaLabel: string[];
+  maxSamplesPerChunk: number;
+}
+
+export async function runCompact(
+  inputs: readonly string[],
+  o: CompactCliOptions,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  if (o.dedup !== 'exact' && o.dedup !== 'penalty') {
+    throw new InvalidArgumentError(`--dedup must be exact or penalty, not "${o.dedup}"`);
+  }
+  if (o.maxSamplesPerChunk < 1 || o.maxSamplesPerChunk > 65535) {
+    throw new InvalidArgumentError('--max-samples-per-chunk must be between 1 and 65535');
+  }
+  const dirs: string[] = [];
+  for (const p of inputs) dirs.push(...(await resolveBlockDirs(p)));
+  if (dirs.length === 0) throw new InvalidArgumentError('no input blocks found');
+  const r = await compactBlocks(dirs, o.out, {
+    dedup: o.dedup as DedupMode,
+    replicaLabels: o.replicaLabel,
+    maxSamplesPerChunk: o.maxSamplesPerChunk,
+  });
+  if (r.ulid === undefined) out.write('compaction result is empty: no block written\n');
+  out.write(
+    JSON.stringify({
+      ulid: r.ulid ?? null,
+      duration_ms: Math.round(r.durationMs),
+      input_blocks: r.inputBlocks,
+      input_samples: r.inputSamples,
+      output_samples: r.outputSamples,
+      series: r.series,
+      chunks: r.chunks,
+      bytes_read: r.bytesRead,
+      bytes_written: r.bytesWritten,
+      peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    }) + '\n',
+  );
+}

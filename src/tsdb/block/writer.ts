@@ -1,0 +1,225 @@
+/**
+ * BlockWriter: streams series (in label order) with their encoded chunks into a new block.
+ * Chunks go straight to segment files; the index writer keeps only postings (series × labels),
+ * so memory does not grow with samples or chunks. The block is built in
+ * `<ULID>.tmp-for-creation` and renamed into place by finish().
+ */
+import { mkdir, rename, rm, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { IndexWriter } from '../index/writer.js';
+import type { ChunkMeta } from '../index/format.js';
+import { SegmentWriter } from '../chunks/writer.js';
+import { writeTombstones } from '../tombstones/tombstones.js';
+import { writeMetaFile, type BlockMeta, type BlockCompaction, type ThanosMeta } from '../meta.js';
+import { compareStrings, type Labels } from '../labels.js';
+import { ulidSource, type UlidSource } from '../ulid.js';
+import { CHUNKS_DIR, INDEX_FILENAME, TMP_FOR_CREATION, blockFiles } from './files.js';
+import { InvalidArgumentError } from '../../util/errors.js';
+
+export interface EncodedChunk {
+  mint: number;
+  maxt: number;
+  encoding: number;
+  data: Uint8Array;
+  numSamples: number;
+}
+
+export interface BlockWriterOptions {
+  /** Every label name and value the series will use (any order, duplicates allowed). */
+  symbols: Iterable<string>;
+  ulid?: string;
+  ulids?: UlidSource;
+  /** Block time range; defaults to [first sample, last sample + 1). */
+  minTime?: number;
+  maxTime?: number;
+  compaction?: Partial<BlockCompaction>;
+  /** Thanos section (labels, resolution, source); files and sizes are filled in by finish(). */
+  thanos?: Pick<ThanosMeta, 'labels' | 'downsample' | 'source'>;
+  maxSegmentSize?: number;
+  /** Called after the index is written and before the rename, e.g. to verify the block. */
+  beforeRename?: (tmpDir: string, meta: BlockMeta) => Promise<void>;
+}
+
+export interface BlockWriterResult {
+  dir: string;
+  meta: BlockMeta;
+}
+
+export class BlockWriter {
+  private numSamples = 0;
+  private numChunks = 0;
+  private numSeries = 0;
+  private mint = Infinity;
+  private maxt = -Infinity;
+  private chunkMaxSize = 0;
+  private readonly metas: ChunkMeta[] = [];
+  private done = false;
+
+  private constructor(
+    readonly ulid: string,
+    readonly parentDir: string,
+    readonly tmpDir: string,
+    private readonly segments: SegmentWriter,
+    private readonly index: IndexWriter,
+    private readonly opts: BlockWriterOptions,
+  ) {}
+
+  static async create(parentDir: string, opts: BlockWriterOptions): Promise<BlockWriter> {
+    const ulid =
+      opts.ulid ?? (opts.ulids ?? ulidSource())(opts.minTime === undefined ? Date.now() : Date.now());
+    const tmpDir = join(parentDir, ulid + TMP_FOR_CREATION);
+    await rm(tmpDir, { recursive: true, force: true });
+    await mkdir(join(tmpDir, CHUNKS_DIR), { recursive: true });
+    const symbols = sortedUnique(opts.symbols);
+    let segments: SegmentWriter | undefined;
+    try {
+      segments = await SegmentWriter.create(join(tmpDir, CHUNKS_DIR), {
+        maxSegmentSize: opts.maxSegmentSize,
+      });
+      const index = await IndexWriter.create(join(tmpDir, INDEX_FILENAME), symbols);
+      return new BlockWriter(ulid, parentDir, tmpDir, segments, index, opts);
+    } catch (err) {
+      await segments?.abort();
+      await rm(tmpDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Adds one series; call in strictly ascending label order. Chunks in time order. */
+  async addSeries(labels: Labels, chunks: readonly EncodedChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const metas = this.metas;
+    metas.length = 0;
+    for (const c of chunks) {
+      const ref = await this.segments.writeChunk(c.encoding, c.data);
+      metas.push({ mint: c.mint, maxt: c.maxt, ref });
+      this.account(c.mint, c.maxt, c.numSamples, c.data.length);
+    }
+    await this.index.addSeries(labels, metas);
+    this.numSeries++;
+  }
+
+  /**
+   * Adds a series whose chunks were already written with `segments` (compaction copies raw
+   * chunk bytes through `copyRawChunk`).
+   */
+  async addSeriesRefs(labels: Labels, metas: readonly ChunkMeta[]): Promise<void> {
+    if (metas.length === 0) return;
+    await this.index.addSeries(labels, metas);
+    this.numSeries++;
+  }
+
+  /** Writes one encoded chunk and returns its ref (for use with addSeriesRefs). */
+  async writeChunk(c: EncodedChunk): Promise<number> {
+    const ref = await this.segments.writeChunk(c.encoding, c.data);
+    this.account(c.mint, c.maxt, c.numSamples, c.data.length);
+    return ref;
+  }
+
+  /** Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim; returns its ref. */
+  async copyRawChunk(
+    raw: Uint8Array,
+    mint: number,
+    maxt: number,
+    numSamples: number,
+    dataLen: number,
+  ): Promise<number> {
+    const ref = await this.segments.writeRawChunk(raw);
+    this.account(mint, maxt, numSamples, dataLen);
+    return ref;
+  }
+
+  private account(mint: number, maxt: number, samples: number, size: number): void {
+    this.numChunks++;
+    this.numSamples += samples;
+    if (mint < this.mint) this.mint = mint;
+    if (maxt > this.maxt) this.maxt = maxt;
+    if (size > this.chunkMaxSize) this.chunkMaxSize = size;
+  }
+
+  get samples(): number {
+    return this.numSamples;
+  }
+
+  /** Completes the block. Returns undefined (and removes the temp dir) when it holds no samples. */
+  async finish(): Promise<BlockWriterResult | undefined> {
+    if (this.done) throw new InvalidArgumentError('BlockWriter.finish called twice');
+    this.done = true;
+    try {
+      const seg = await this.segments.close();
+      const idx = await this.index.close();
+      if (this.numSamples === 0 || this.numSeries === 0) {
+        await rm(this.tmpDir, { recursive: true, force: true });
+        return undefined;
+      }
+      await writeTombstones(this.tmpDir, new Map());
+      const o = this.opts;
+      const meta: BlockMeta = {
+        ulid: this.ulid,
+        minTime: o.minTime ?? this.mint,
+        maxTime: o.maxTime ?? this.maxt + 1,
+        stats: {
+          numSamples: this.numSamples,
+          numSeries: this.numSeries,
+          numChunks: this.numChunks,
+          numTombstones: 0,
+        },
+        compaction: {
+          level: o.compaction?.level ?? 1,
+          sources: o.compaction?.sources ?? [this.ulid],
+          ...(o.compaction?.parents ? { parents: o.compaction.parents } : {}),
+          ...(o.compaction?.hints ? { hints: o.compaction.hints } : {}),
+        },
+        version: 1,
+      };
+      if (o.thanos) {
+        meta.thanos = {
+          labels: o.thanos.labels,
+          downsample: o.thanos.downsample,
+          source: o.thanos.source,
+          segment_files: seg.files.map((f) => f.name),
+          files: [],
+          index_stats: { series_max_size: idx.seriesMaxSize, chunk_max_size: this.chunkMaxSize },
+        };
+      }
+      await writeMetaFile(this.tmpDir, meta);
+      if (meta.thanos) {
+        // thanos.files lists every file with its size; meta.json itself without one.
+        meta.thanos.files = (await blockFiles(this.tmpDir)).map((f) =>
+          f.relPath === 'meta.json' ? { rel_path: f.relPath } : { rel_path: f.relPath, size_bytes: f.size },
+        );
+        await writeMetaFile(this.tmpDir, meta);
+      }
+      await o.beforeRename?.(this.tmpDir, meta);
+      const dir = join(this.parentDir, this.ulid);
+      await rename(this.tmpDir, dir);
+      await syncDir(this.parentDir);
+      return { dir, meta };
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** Drops everything written so far. */
+  async abort(): Promise<void> {
+    this.done = true;
+    await this.segments.abort().catch(() => undefined);
+    await this.index.abort().catch(() => undefined);
+    await rm(this.tmpDir, { recursive: true, force: true });
+  }
+}
+
+function sortedUnique(it: Iterable<string>): string[] {
+  const set = new Set<string>(it);
+  return [...set].sort(compareStrings);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

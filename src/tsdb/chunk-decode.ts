@@ -1,0 +1,27 @@
+/** Decoding a chunk read from a segment into a SampleBuf; only XOR chunks carry float samples. */
+import { decodeXorInto, xorNumSamples } from './chunkenc/xor.js';
+import { ENC_XOR, encodingName } from './chunkenc/encoding.js';
+import { FormatError } from '../util/errors.js';
+import type { SampleBuf } from './compact/samples.js';
+
+export interface StoredChunk {
+  encoding: number;
+  data: Uint8Array;
+  /** File offset of data[0], for error messages. */
+  dataOffset: number;
+}
+
+export function decodeChunkInto(c: StoredChunk, out: SampleBuf, file: string): void {
+  if (c.encoding !== ENC_XOR) {
+    throw new FormatError(
+      'ERR_TSDB_UNKNOWN_ENCODING',
+      file,
+      c.dataOffset - 1,
+      `chunk encoding ${encodingName(c.encoding)} cannot be decoded (only XOR float chunks are supported)`,
+    );
+  }
+  const n = xorNumSamples(c.data, file, c.dataOffset);
+  out.reset();
+  out.ensure(n);
+  out.len = decodeXorInto(c.data, out.ts, out.hi, out.lo, file, c.dataOffset);
+}

@@ -1,0 +1,34 @@
+/** Encoding decoded samples into XOR chunks cut every `maxSamples` samples. */
+import { XorAppender } from './chunkenc/xor.js';
+import { ENC_XOR } from './chunkenc/encoding.js';
+import type { SampleBuf } from './compact/samples.js';
+import type { EncodedChunk } from './block/writer.js';
+
+export const DEFAULT_SAMPLES_PER_CHUNK = 120;
+
+/**
+ * Cuts samples [from, to) of `buf` into chunks. Each chunk's data is a fresh copy (the appender is
+ * reused), so the result may be kept.
+ */
+export function encodeXorChunks(
+  buf: SampleBuf,
+  maxSamples: number = DEFAULT_SAMPLES_PER_CHUNK,
+  app: XorAppender = new XorAppender(),
+  from = 0,
+  to = buf.len,
+): EncodedChunk[] {
+  const out: EncodedChunk[] = [];
+  for (let start = from; start < to; start += maxSamples) {
+    const end = Math.min(to, start + maxSamples);
+    app.reset();
+    for (let i = start; i < end; i++) app.appendBits(buf.ts[i]!, buf.hi[i]!, buf.lo[i]!);
+    out.push({
+      mint: buf.ts[start]!,
+      maxt: buf.ts[end - 1]!,
+      encoding: ENC_XOR,
+      data: app.bytes().slice(),
+      numSamples: end - start,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,198 @@
+/**
+ * compactBlocks: N local blocks → one local block, streaming. Series are merged in label order
+ * from sequential index cursors; chunk bytes flow from input segments to the output segment
+ * through fixed-size buffers. Memory grows with the series and label data (symbols, postings,
+ * one series' chunk metas at a time), not with samples or chunks.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openBlocks, closeBlocks, type BlockReader } from '../block/reader.js';
+import { BlockWriter } from '../block/writer.js';
+import { blockFiles, INDEX_FILENAME } from '../block/files.js';
+import type { BlockMeta } from '../meta.js';
+import { compareLabels, formatLabels, type Label, type Labels } from '../labels.js';
+import type { ChunkMeta } from '../index/format.js';
+import type { SeriesCursor } from '../index/cursor.js';
+import { ulidSource, type UlidSource } from '../ulid.js';
+import { verifyBlock } from '../verify.js';
+import { checkCompatible, outputMetaParts, type DedupMode } from './inputs.js';
+import { SeriesMerger, type InputSeries } from './series-merge.js';
+import { CompactionInputError } from './errors.js';
+import { StrataError } from '../../util/errors.js';
+
+export interface CompactOptions {
+  dedup?: DedupMode;
+  replicaLabels?: readonly string[];
+  maxSamplesPerChunk?: number;
+  ulid?: string;
+  ulids?: UlidSource;
+  maxSegmentSize?: number;
+  /** Verify the output before renaming it into place (default true). */
+  verify?: boolean;
+  /** Thanos source of the output (default `compactor`). */
+  source?: string;
+}
+
+export interface CompactResult {
+  /** Undefined when the inputs held no samples (no block is written). */
+  ulid: string | undefined;
+  dir: string | undefined;
+  meta: BlockMeta | undefined;
+  durationMs: number;
+  inputBlocks: number;
+  inputSamples: number;
+  outputSamples: number;
+  series: number;
+  chunks: number;
+  bytesRead: number;
+  bytesWritten: number;
+  copiedChunks: number;
+  reencodedChunks: number;
+  droppedDuplicateChunks: number;
+}
+
+interface Head {
+  labels: Labels;
+  chunks: ChunkMeta[];
+  id: number;
+}
+
+/** Pulls the next series of one input (copied out of the cursor's scratch). */
+async function nextHead(c: SeriesCursor): Promise<Head | undefined> {
+  for (;;) {
+    if (c.next()) {
+      const s = c.series;
+      return {
+        labels: s.labels.map((l): Label => ({ name: l.name, value: l.value })),
+        chunks: s.chunks.map((m) => ({ mint: m.mint, maxt: m.maxt, ref: m.ref })),
+        id: s.id,
+      };
+    }
+    if (!(await c.load())) return undefined;
+  }
+}
+
+async function inputBytes(b: BlockReader): Promise<number> {
+  let n = (await stat(join(b.dir, INDEX_FILENAME))).size;
+  for (const f of await blockFiles(join(b.dir, 'chunks'))) n += f.size;
+  return n;
+}
+
+export async function compactBlocks(
+  inputDirs: readonly string[],
+  outDir: string,
+  opts: CompactOptions = {},
+): Promise<CompactResult> {
+  const started = performance.now();
+  const dedup = opts.dedup ?? 'exact';
+  const replicaLabels = opts.replicaLabels ?? [];
+  const blocks = await openBlocks(inputDirs);
+  try {
+    // Oldest block first: later inputs win timestamp ties in exact dedup.
+    blocks.sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
+    const metas = blocks.map((b) => b.meta);
+    const extLabels = checkCompatible(metas, { dedup, replicaLabels });
+    const parts = outputMetaParts(metas);
+    const replicaKeys: string[] = [];
+    const replicaOf = blocks.map((b) => {
+      const key = JSON.stringify(Object.entries(b.meta.thanos?.labels ?? {}).sort());
+      if (!replicaKeys.includes(key)) replicaKeys.push(key);
+      return replicaKeys.indexOf(key);
+    });
+    const symbols = new Set<string>();
+    for (const b of blocks) for (const s of b.index.symbols()) symbols.add(s);
+    const writer = await BlockWriter.create(outDir, {
+      symbols,
+      ulid: opts.ulid ?? (opts.ulids ?? ulidSource())(),
+      minTime: parts.minTime,
+      maxTime: parts.maxTime,
+      compaction: { level: parts.level, sources: parts.sources, parents: parts.parents },
+      thanos: {
+        labels: extLabels,
+        downsample: { resolution: parts.resolution },
+        source: opts.source ?? 'compactor',
+      },
+      maxSegmentSize: opts.maxSegmentSize,
+      beforeRename: opts.verify === false ? undefined : verifyOutput,
+    });
+    const merger = new SeriesMerger(writer, dedup, opts.maxSamplesPerChunk ?? 120);
+    let series = 0;
+    let chunks = 0;
+    try {
+      const cursors = blocks.map((b) => b.index.seriesCursor());
+      const heads = await Promise.all(
+        cursors.map(async (c, i) => {
+          try {
+            return await nextHead(c);
+          } catch (err) {
+            throw CompactionInputError.wrap(err, blocks[i]!.ulid, undefined);
+          }
+        }),
+      );
+      const group: InputSeries[] = [];
+      for (;;) {
+        let min: Labels | undefined;
+        for (const h of heads)
+          if (h && (min === undefined || compareLabels(h.labels, min) < 0)) min = h.labels;
+        if (min === undefined) break;
+        const labels = min;
+        group.length = 0;
+        for (let i = 0; i < heads.length; i++) {
+          const h = heads[i];
+          if (!h || compareLabels(h.labels, labels) !== 0) continue;
+          group.push({
+            input: i,
+            replica: replicaOf[i]!,
+            block: blocks[i]!,
+            chunks: h.chunks,
+            deleted: blocks[i]!.tombstones.get(h.id),
+          });
+          try {
+            heads[i] = await nextHead(cursors[i]!);
+          } catch (err) {
+            throw CompactionInputError.wrap(err, blocks[i]!.ulid, undefined);
+          }
+        }
+        const out = await merger.merge(() => formatLabels(labels), group);
+        if (out.length === 0) continue;
+        await writer.addSeriesRefs(labels, out);
+        series++;
+        chunks += out.length;
+      }
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    const res = await writer.finish();
+    let bytesRead = 0;
+    for (const b of blocks) bytesRead += await inputBytes(b);
+    const bytesWritten = res ? (await blockFiles(res.dir)).reduce((a, f) => a + f.size, 0) : 0;
+    return {
+      ulid: res?.meta.ulid,
+      dir: res?.dir,
+      meta: res?.meta,
+      durationMs: performance.now() - started,
+      inputBlocks: blocks.length,
+      inputSamples: metas.reduce((a, m) => a + m.stats.numSamples, 0),
+      outputSamples: res?.meta.stats.numSamples ?? 0,
+      series,
+      chunks,
+      bytesRead,
+      bytesWritten,
+      ...merger.stats,
+    };
+  } finally {
+    await closeBlocks(blocks);
+  }
+}
+
+async function verifyOutput(tmpDir: string): Promise<void> {
+  const v = await verifyBlock(tmpDir);
+  if (!v.ok) {
+    const first = v.problems.find((p) => p.severity === 'error');
+    throw new StrataError(
+      'ERR_TSDB_CORRUPT',
+      `compaction output failed verification: ${first?.message ?? 'unknown problem'}`,
+    );
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The chunks of one output series from the same series in several inputs. Chunks that overlap
+ * nothing are copied byte for byte; exact duplicates (same range and bytes) are copied once;
+ * overlapping chunks are decoded, merged (exact or penalty dedup) and re-cut every
+ * `maxSamplesPerChunk` samples; chunks hit by tombstones are re-encoded without the deleted
+ * samples. Allocation is per chunk cluster, never per sample.
+ */
+import type { BlockReader } from '../block/reader.js';
+import type { BlockWriter } from '../block/writer.js';
+import type { ChunkMeta } from '../index/format.js';
+import { ENC_XOR, encodingName } from '../chunkenc/encoding.js';
+import { XorAppender } from '../chunkenc/xor.js';
+import { decodeChunkInto } from '../chunk-decode.js';
+import { encodeXorChunks } from '../chunk-encode.js';
+import type { Interval } from '../tombstones/tombstones.js';
+import { SampleBuf } from './samples.js';
+import { mergeExact, mergePenalty } from './dedup.js';
+import type { DedupMode } from './inputs.js';
+import { CompactionInputError } from './errors.js';
+
+export interface InputSeries {
+  /** Priority: inputs are sorted oldest block first; a later input wins timestamp ties. */
+  input: number;
+  /** Replica group of the input (penalty dedup). */
+  replica: number;
+  block: BlockReader;
+  chunks: readonly ChunkMeta[];
+  deleted: readonly Interval[] | undefined;
+}
+
+interface Entry {
+  s: InputSeries;
+  c: ChunkMeta;
+}
+
+export interface MergeStats {
+  copiedChunks: number;
+  reencodedChunks: number;
+  droppedDuplicateChunks: number;
+}
+
+function hits(deleted: readonly Interval[] | undefined, mint: number, maxt: number): boolean {
+  if (!deleted) return false;
+  for (const iv of deleted) if (iv.mint <= maxt && iv.maxt >= mint) return true;
+  return false;
+}
+
+function sampleCount(encoding: number, data: Uint8Array): number {
+  // XOR and histogram chunks start with a uint16 sample count.
+  return encoding <= 3 && data.length >= 2 ? (data[0]! << 8) | data[1]! : 0;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
+export class SeriesMerger {
+  readonly stats: MergeStats = { copiedChunks: 0, reencodedChunks: 0, droppedDuplicateChunks: 0 };
+  private readonly out: ChunkMeta[] = [];
+  private readonly app = new XorAppender();
+  private readonly tmp = new SampleBuf();
+  private readonly merged = new SampleBuf();
+  private streams: SampleBuf[] = [];
+  private replicaBufs: SampleBuf[] = [];
+
+  constructor(
+    private readonly writer: BlockWriter,
+    private readonly dedup: DedupMode,
+    private readonly maxSamplesPerChunk: number,
+  ) {}
+
+  /** Writes the series' chunks; returns their metas for the index (valid until the next call). */
+  async merge(seriesName: () => string, inputs: readonly InputSeries[]): Promise<readonly ChunkMeta[]> {
+    this.out.length = 0;
+    for (const s of inputs) checkOrder(s, seriesName);
+    if (inputs.length === 1) {
+      const s = inputs[0]!;
+      for (const c of s.chunks) await this.cluster([{ s, c }], seriesName);
+      return this.out;
+    }
+    const entries: Entry[] = [];
+    for (const s of inputs) for (const c of s.chunks) entries.push({ s, c });
+    entries.sort((a, b) => a.c.mint - b.c.mint || a.s.input - b.s.input);
+    let start = 0;
+    let maxt = entries[0]!.c.maxt;
+    for (let i = 1; i <= entries.length; i++) {
+      const e = entries[i];
+      if (e && e.c.mint <= maxt) {
+        if (e.c.maxt > maxt) maxt = e.c.maxt;
+        continue;
+      }
+      await this.cluster(entries.slice(start, i), seriesName);
+      if (e) {
+        start = i;
+        maxt = e.c.maxt;
+      }
+    }
+    return this.out;
+  }
+
+  private async cluster(group: readonly Entry[], seriesName: () => string): Promise<void> {
+    const first = group[0]!;
+    if (group.length === 1 && !hits(first.s.deleted, first.c.mint, first.c.maxt)) {
+      await this.copy(first, seriesName);
+      return;
+    }
+    if (group.length > 1 && (await this.allIdentical(group, seriesName))) {
+      this.stats.droppedDuplicateChunks += group.length - 1;
+      await this.copy(group[group.length - 1]!, seriesName);
+      return;
+    }
+    await this.reencode(group, seriesName);
+  }
+
+  private async copy(e: Entry, seriesName: () => string): Promise<void> {
+    let raw;
+    try {
+      raw = await e.s.block.chunks.readRaw(e.c.ref);
+    } catch (err) {
+      throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
+    }
+    const ref = await this.writer.copyRawChunk(
+      raw.bytes,
+      e.c.mint,
+      e.c.maxt,
+      sampleCount(raw.encoding, raw.data),
+      raw.data.length,
+    );
+    this.out.push({ mint: e.c.mint, maxt: e.c.maxt, ref });
+    this.stats.copiedChunks++;
+  }
+
+  /** Same range and same bytes in every input (replicas that ingested identical data). */
+  private async allIdentical(group: readonly Entry[], seriesName: () => string): Promise<boolean> {
+    const f = group[0]!;
+    for (const e of group) {
+      if (e.c.mint !== f.c.mint || e.c.maxt !== f.c.maxt || hits(e.s.deleted, e.c.mint, e.c.maxt))
+        return false;
+    }
+    let firstData: Uint8Array | undefined;
+    for (const e of group) {
+      let chunk;
+      try {
+        chunk = await e.s.block.chunks.read(e.c.ref);
+      } catch (err) {
+        throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
+      }
+      if (firstData === undefined) firstData = chunk.data.slice();
+      else if (!bytesEqual(firstData, chunk.data)) return false;
+    }
+    return true;
+  }
+
+  private async reencode(group: readonly Entry[], seriesName: () => string): Promise<void> {
+    // One stream per input, in input order (chunks of one input never overlap).
+    const inputs: InputSeries[] = [];
+    for (const e of group) if (!inputs.includes(e.s)) inputs.push(e.s);
+    inputs.sort((a, b) => a.input - b.input);
+    while (this.streams.length < inputs.length) this.streams.push(new SampleBuf());
+    for (let k = 0; k < inputs.length; k++) {
+      const s = inputs[k]!;
+      const buf = this.streams[k]!;
+      buf.reset();
+      for (const e of group) {
+        if (e.s !== s) continue;
+        await this.decodeAppend(e, buf, seriesName);
+      }
+    }
+    const streams = this.streams.slice(0, inputs.length);
+    if (this.dedup === 'penalty') this.mergeReplicas(inputs, streams);
+    else mergeExact(streams, this.merged);
+    if (this.merged.len === 0) return;
+    for (const c of encodeXorChunks(this.merged, this.maxSamplesPerChunk, this.app)) {
+      const ref = await this.writer.writeChunk(c);
+      this.out.push({ mint: c.mint, maxt: c.maxt, ref });
+      this.stats.reencodedChunks++;
+    }
+  }
+
+  /** Exact merge within each replica, then Thanos' penalty merge across replicas. */
+  private mergeReplicas(inputs: readonly InputSeries[], streams: readonly SampleBuf[]): void {
+    const order: number[] = [];
+    for (const s of inputs) if (!order.includes(s.replica)) order.push(s.replica);
+    while (this.replicaBufs.length < order.length) this.replicaBufs.push(new SampleBuf());
+    const perReplica = order.map((r, i) => {
+      const own = streams.filter((_, k) => inputs[k]!.replica === r);
+      const out = this.replicaBufs[i]!;
+      mergeExact(own, out);
+      return out;
+    });
+    mergePenalty(perReplica, this.merged);
+  }
+
+  private async decodeAppend(e: Entry, buf: SampleBuf, seriesName: () => string): Promise<void> {
+    const tmp = this.tmp;
+    try {
+      const chunk = await e.s.block.chunks.read(e.c.ref);
+      if (chunk.encoding !== ENC_XOR) {
+        throw new CompactionInputError(
+          'ERR_TSDB_UNKNOWN_ENCODING',
+          e.s.block.ulid,
+          seriesName(),
+          `cannot merge overlapping chunks of encoding ${encodingName(chunk.encoding)}`,
+        );
+      }
+      decodeChunkInto(chunk, tmp, e.s.block.chunks.fileFor(e.c.ref));
+    } catch (err) {
+      throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
+    }
+    const deleted = e.s.deleted;
+    const last = buf.len > 0 ? buf.ts[buf.len - 1]! : -Infinity;
+    for (let i = 0; i < tmp.len; i++) {
+      const t = tmp.ts[i]!;
+      if (i > 0 && t <= tmp.ts[i - 1]!) {
+        throw new CompactionInputError(
+          'ERR_TSDB_OUT_OF_ORDER',
+          e.s.block.ulid,
+          seriesName(),
+          `chunk ref ${e.c.ref}: sample at ${t} after ${tmp.ts[i - 1]}`,
+        );
+      }
+      if (t <= last) continue;
+      if (deleted && hits(deleted, t, t)) continue;
+      buf.push(t, tmp.hi[i]!, tmp.lo[i]!);
+    }
+  }
+}
+
+/** An input series' own chunks must be in order and must not overlap. */
+function checkOrder(s: InputSeries, seriesName: () => string): void {
+  const cs = s.chunks;
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    if (c.maxt < c.mint) {
+      throw new CompactionInputError(
+        'ERR_TSDB_CORRUPT',
+        s.block.ulid,
+        seriesName(),
+        `chunk [${c.mint}, ${c.maxt}] has maxt < mint`,
+      );
+    }
+    if (i === 0) continue;
+    const p = cs[i - 1]!;
+    if (c.mint < p.mint) {
+      throw new CompactionInputError(
+        'ERR_TSDB_OUT_OF_ORDER',
+        s.block.ulid,
+        seriesName(),
+        `chunk [${c.mint}, ${c.maxt}] comes after chunk [${p.mint}, ${p.maxt}]: chunks out of order`,
+      );
+    }
+    if (c.mint <= p.maxt) {
+      throw new CompactionInputError(
+        'ERR_TSDB_OVERLAP',
+        s.block.ulid,
+        seriesName(),
+        `chunk [${c.mint}, ${c.maxt}] overlaps chunk [${p.mint}, ${p.maxt}] in the same series`,
+      );
+    }
+  }
+}
