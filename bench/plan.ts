@@ -91,6 +91,39 @@ function main(): void {
       `max ${Math.max(...progress.map((p) => p.rounds))} waves; ${ms.toFixed(0)} ms wall, ` +
       `${((c.user + c.system) / 1000).toFixed(0)} ms CPU`,
   );
+
+  // One long-lived single-tenant bucket: 5 years of 2h blocks from two HA replicas, half of it
+  // already compacted to 2d blocks. Checks that one huge group stays linear-ish.
+  const big: PlanBlock[] = [];
+  const start = DAY0 - 5 * 365 * 24 * H;
+  for (let t = start; t < DAY0; t += 2 * H) {
+    if (t < start + 2.5 * 365 * 24 * H && t % (48 * H) === 0) {
+      big.push(
+        mkBlock({ id: ulidOf(t, next()), min: t, max: t + 48 * H, level: 3, labels: { replica: 'a' } }),
+      );
+    }
+    if (t < start + 2.5 * 365 * 24 * H) continue;
+    for (const replica of ['a', 'b']) {
+      big.push(mkBlock({ id: ulidOf(t, next()), min: t, max: t + 2 * H, labels: { replica } }));
+    }
+  }
+  const c2 = process.cpuUsage();
+  const t2 = performance.now();
+  const bigRes = planAll(big, opts);
+  const c2d = process.cpuUsage(c2);
+  console.log(
+    `planAll, one group: ${big.length} blocks -> ${bigRes.plans.length} plans; ` +
+      `${(performance.now() - t2).toFixed(0)} ms wall, ${((c2d.user + c2d.system) / 1000).toFixed(0)} ms CPU`,
+  );
+  const c3 = process.cpuUsage();
+  const t3 = performance.now();
+  const bigProgress = compactionProgress(big, opts);
+  const c3d = process.cpuUsage(c3);
+  console.log(
+    `compactionProgress, one group: ${bigProgress[0]!.todoCompactions} compactions, ` +
+      `${bigProgress[0]!.rounds} waves; ${(performance.now() - t3).toFixed(0)} ms wall, ` +
+      `${((c3d.user + c3d.system) / 1000).toFixed(0)} ms CPU`,
+  );
 }
 
 main();

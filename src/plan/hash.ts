@@ -162,8 +162,10 @@ function xxh64(b: Uint8Array, len: number): void {
   RL = (hl ^ hh) >>> 0;
 }
 
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function hex32(n: number): string {
-  return n.toString(16).padStart(8, '0');
+  return HEX_BYTE[n >>> 24]! + HEX_BYTE[(n >>> 16) & 255]! + HEX_BYTE[(n >>> 8) & 255]! + HEX_BYTE[n & 255]!;
 }
 
 /** XXH64 (seed 0) of raw bytes as 16 lowercase hex digits. */
@@ -188,7 +190,17 @@ function encodeParts(parts: readonly string[], sep: number): Uint8Array {
   if (need > scratch.length) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
   let n = 0;
   for (const p of parts) {
-    n += encoder.encodeInto(p, scratch.subarray(n)).written;
+    // ASCII (ULIDs, most label names) is copied directly; anything else goes through the encoder.
+    let ascii = true;
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c > 0x7f) {
+        ascii = false;
+        break;
+      }
+      scratch[n + i] = c;
+    }
+    n += ascii ? p.length : encoder.encodeInto(p, scratch.subarray(n)).written;
     scratch[n++] = sep;
   }
   return scratch.subarray(0, n);

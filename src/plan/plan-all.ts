@@ -43,7 +43,8 @@ function planWith(blocks: readonly PlanBlock[], options: PlanOptions, planner: G
  * Every plan that can run now, for all tenants and groups. Within a group the plans share no
  * block and do not overlap in time, so they can all run concurrently; plans of different groups
  * never interact. Re-run after some plans completed (with the re-synced blocks) to get the next
- * wave; plans that are still valid come back with the same ids. Order: tenant, group key, time.
+ * wave; plans that are still valid come back with the same ids. Order: tenant, group key, then
+ * the order Thanos would pick them in (vertical first; smaller ranges, then older buckets first).
  */
 export function planAll(blocks: readonly PlanBlock[], options: PlanOptions = {}): PlanAllResult {
   return planWith(blocks, options, planGroup);

@@ -549,6 +549,24 @@ describe('vertical compaction', () => {
   });
 });
 
+describe('default ranges, real units', () => {
+  const H = 3_600_000;
+  const twoHour = (n: number): PlanBlock[] =>
+    Array.from({ length: n }, (_, i) => mkBlock({ id: i + 1, min: i * 2 * H, max: (i + 1) * 2 * H }));
+
+  it('2h blocks filling an 8h range are compacted once the next block exists', () => {
+    const res = planAll(twoHour(5));
+    expect(res.plans.map((p) => [p.minTime / H, p.maxTime / H, p.sources.length, p.outputLevel])).toEqual([
+      [0, 8, 4, 2],
+    ]);
+  });
+
+  it('the newest block is left out, so four 2h blocks alone wait', () => {
+    expect(planAll(twoHour(4)).plans).toEqual([]);
+    expect(planAll(twoHour(1)).plans).toEqual([]);
+  });
+});
+
 describe('concurrent plans (planAll)', () => {
   const H = 3_600_000;
 

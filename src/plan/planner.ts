@@ -120,8 +120,13 @@ class Spans {
   }
 
   add(min: number, max: number): void {
-    let i = this.starts.length;
-    while (i > 0 && this.starts[i - 1]! > min) i--;
+    let i = 0;
+    let hi = this.starts.length;
+    while (i < hi) {
+      const mid = (i + hi) >>> 1;
+      if (this.starts[mid]! < min) i = mid + 1;
+      else hi = mid;
+    }
     this.starts.splice(i, 0, min);
     this.ends.splice(i, 0, max);
   }
