@@ -156,7 +156,7 @@ function selectLeveled(
       if (p.length < 2 || p.some((b) => b.compaction.failed === true)) continue;
       const mint = p[0]!.minTime;
       const maxt = p[p.length - 1]!.maxTime;
-      // A full range (gaps allowed), or entirely before the newest block.
+      // A full range (gaps allowed), or ending before the newest candidate starts.
       if (maxt - mint !== range && maxt > highTime) continue;
       const runs = splitByExcluded(p, excluded);
       if (runs.length === 0) continue;
