@@ -1,0 +1,173 @@
+/**
+ * Bad input at the block level: truncated files, flipped bytes, wrong magic, unknown chunk
+ * encodings, absurd lengths. Each is a typed error naming the file (and offset); nothing crashes,
+ * hangs, or allocates without bound. A fuzz loop flips random bytes in real blocks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir, strataDump } from './helpers.js';
+import { writeSynthBlocks } from '../../src/tsdb/synth/write.js';
+import { BlockReader } from '../../src/tsdb/block/reader.js';
+import { verifyBlock } from '../../src/tsdb/verify.js';
+import { FormatError, StrataError } from '../../src/util/errors.js';
+import { crc32c } from '../../src/tsdb/encoding/crc32c.js';
+import { seededRandom } from '../../src/tsdb/ulid.js';
+
+let root: { dir: string; cleanup: () => Promise<void> };
+let good: string;
+
+beforeAll(async () => {
+  root = await tempDir('strata-bad-');
+  const blocks = await writeSynthBlocks({
+    outDir: join(root.dir, 'good'),
+    series: 80,
+    hours: 2,
+    seed: 4,
+    startMs: 1_700_000_000_000,
+  });
+  good = blocks[0]!.dir;
+});
+afterAll(async () => {
+  await root.cleanup();
+});
+
+let n = 0;
+async function copyBlock(): Promise<string> {
+  const dst = join(root.dir, `case-${n++}`, good.split('/').pop()!);
+  await cp(good, dst, { recursive: true });
+  return dst;
+}
+
+/** Opens, dumps and verifies; returns the first error thrown by open/dump (verify never throws). */
+async function exercise(dir: string): Promise<unknown> {
+  const v = await verifyBlock(dir);
+  let thrown: unknown;
+  try {
+    const r = await BlockReader.open(dir);
+    await r.close();
+    await strataDump(dir);
+  } catch (err) {
+    thrown = err;
+  }
+  if (thrown === undefined) expect(v.ok || v.problems.length > 0).toBe(true);
+  else expect(v.ok).toBe(false);
+  return thrown;
+}
+
+describe('bad block input', () => {
+  it('truncated index: FormatError naming the index file', async () => {
+    const dir = await copyBlock();
+    await truncate(join(dir, 'index'), 100);
+    const err = await exercise(dir);
+    expect(err).toBeInstanceOf(FormatError);
+    expect((err as FormatError).file).toBe(join(dir, 'index'));
+  });
+
+  it('wrong index magic and wrong segment magic', async () => {
+    const dir = await copyBlock();
+    const idx = await readFile(join(dir, 'index'));
+    idx[0] = 0;
+    await writeFile(join(dir, 'index'), idx);
+    const err = (await exercise(dir)) as FormatError;
+    expect(err.code).toBe('ERR_TSDB_BAD_MAGIC');
+    const dir2 = await copyBlock();
+    const seg = await readFile(join(dir2, 'chunks', '000001'));
+    seg[1] ^= 0xff;
+    await writeFile(join(dir2, 'chunks', '000001'), seg);
+    const err2 = (await exercise(dir2)) as FormatError;
+    expect(err2.code).toBe('ERR_TSDB_BAD_MAGIC');
+    expect(err2.file).toBe(join(dir2, 'chunks', '000001'));
+    expect(err2.offset).toBe(0);
+  });
+
+  it('a flipped byte inside chunk data is a CRC error with the chunk offset', async () => {
+    const dir = await copyBlock();
+    const p = join(dir, 'chunks', '000001');
+    const seg = await readFile(p);
+    seg[200] ^= 0x10;
+    await writeFile(p, seg);
+    const err = (await exercise(dir)) as FormatError;
+    expect(err).toBeInstanceOf(FormatError);
+    expect(err.code).toBe('ERR_TSDB_CHECKSUM');
+    expect(err.file).toBe(p);
+    expect(err.offset).toBeGreaterThanOrEqual(8);
+    expect(err.offset).toBeLessThanOrEqual(200);
+    const v = await verifyBlock(dir);
+    expect(v.problems.some((x) => x.kind === 'ERR_TSDB_CHECKSUM' && x.message.includes('series {'))).toBe(
+      true,
+    );
+  });
+
+  it('an unknown chunk encoding (with a valid CRC) is a typed error naming file and offset', async () => {
+    const dir = await copyBlock();
+    const p = join(dir, 'chunks', '000001');
+    const seg = await readFile(p);
+    // First chunk at offset 8: uvarint len, encoding byte, data, CRC over encoding+data.
+    let q = 8;
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      const b = seg[q++]!;
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+    }
+    seg[q] = 0x42;
+    seg.writeUInt32BE(crc32c(seg.subarray(q, q + 1 + len)), q + 1 + len);
+    await writeFile(p, seg);
+    const err = (await exercise(dir)) as FormatError;
+    expect(err.code).toBe('ERR_TSDB_UNKNOWN_ENCODING');
+    expect(err.file).toBe(p);
+    expect(err.offset).toBe(q);
+  });
+
+  it('an absurd chunk length never allocates: truncation error naming the segment', async () => {
+    const dir = await copyBlock();
+    const p = join(dir, 'chunks', '000001');
+    const seg = await readFile(p);
+    seg.set([0xff, 0xff, 0xff, 0xff, 0x0f], 8); // len = 2^32 - 1
+    await writeFile(p, seg);
+    const err = (await exercise(dir)) as FormatError;
+    expect(err).toBeInstanceOf(FormatError);
+    expect(err.file).toBe(p);
+    expect(err.offset).toBe(8);
+  });
+
+  it('missing and corrupt meta.json are typed errors', async () => {
+    const dir = await copyBlock();
+    await writeFile(join(dir, 'meta.json'), '{"version": 1, "ulid": ');
+    const err = (await exercise(dir)) as FormatError;
+    expect(err.code).toBe('ERR_TSDB_BAD_META');
+    const dir2 = await copyBlock();
+    await rm(join(dir2, 'meta.json'));
+    expect((await verifyBlock(dir2)).ok).toBe(false);
+  });
+
+  it('fuzz: random byte flips in every file give data or typed errors, never anything else', async () => {
+    const rnd = seededRandom(20261123);
+    const files = [
+      'index',
+      'meta.json',
+      'tombstones',
+      ...(await readdir(join(good, 'chunks'))).map((f) => `chunks/${f}`),
+    ];
+    const deadline = Date.now() + 20_000;
+    let cases = 0;
+    while (cases < 120 && Date.now() < deadline) {
+      const dir = await copyBlock();
+      const f = join(dir, files[Math.floor(rnd() * files.length)]!);
+      const bytes = await readFile(f);
+      const flips = 1 + Math.floor(rnd() * 4);
+      for (let i = 0; i < flips; i++) bytes[Math.floor(rnd() * bytes.length)] ^= 1 + Math.floor(rnd() * 255);
+      await writeFile(f, bytes);
+      const err = await exercise(dir);
+      if (err !== undefined && !(err instanceof StrataError)) {
+        throw new Error(`untyped error for flipped ${f}: ${String(err)}`, { cause: err });
+      }
+      await rm(join(dir, '..'), { recursive: true, force: true });
+      cases++;
+    }
+    expect(cases).toBeGreaterThan(20);
+  }, 60_000);
+});
