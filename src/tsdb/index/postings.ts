@@ -1,6 +1,7 @@
 /** Postings lists (sorted series IDs): on-disk encoding and set operations on Uint32Arrays. */
-import { Decbuf } from '../encoding/decbuf.js';
+import { FormatError, type ErrorCode } from '../../util/errors.js';
 import { crc32c } from '../encoding/crc32c.js';
+import { crc32cRange } from './crc.js';
 import { MAX_UINT32 } from './format.js';
 import type { BufferedFileWriter } from './io.js';
 
@@ -43,14 +44,8 @@ export function encodePostingsList(scratch: Buffer, ids: Uint32Array, n: number)
   scratch.writeUInt32BE(n, 4);
   let p = 8;
   for (let i = 0; i < n; i++, p += 4) scratch.writeUInt32BE(ids[i]!, p);
-  scratch.writeUInt32BE(crc32c(scratch.subarray(4, p)), p);
+  scratch.writeUInt32BE(crc32cRange(scratch, 4, p), p);
   return p + 4;
-}
-
-/** Length of the whole list (len field + body + CRC) from its first 4 bytes, after checks. */
-export function postingsListSize(len: number, d: Decbuf, at: number): number {
-  if (len < 4 || len % 4 !== 0) d.fail('ERR_TSDB_CORRUPT', `postings list length ${len} is not 4 + 4n`, at);
-  return 4 + len + 4;
 }
 
 /**
@@ -64,27 +59,39 @@ export function decodePostingsList(
   file: string,
   base: number,
 ): Uint32Array {
-  const d = new Decbuf(buf, start, end, file, base);
-  const len = d.be32();
-  const size = postingsListSize(len, d, start);
-  d.need(size - 4, 'postings list');
-  const body = buf.subarray(start + 4, start + 4 + len);
-  const want = new Decbuf(buf, start + 4 + len, start + size, file, base).be32();
-  if (crc32c(body) !== want) d.fail('ERR_TSDB_CHECKSUM', 'postings list checksum mismatch', start);
-  const n = d.be32();
-  if (len !== 4 + 4 * n) {
-    d.fail('ERR_TSDB_CORRUPT', `postings list of ${len} bytes claims ${n} entries`, start + 4);
+  if (start + 8 > end)
+    fail(file, base, 'ERR_TSDB_TRUNCATED', 'postings list header runs past the data', start);
+  const len = be32(buf, start);
+  if (len < 4 || len % 4 !== 0)
+    fail(file, base, 'ERR_TSDB_CORRUPT', `postings list length ${len} is not 4 + 4n`, start);
+  const bodyEnd = start + 4 + len;
+  if (bodyEnd + 4 > end)
+    fail(file, base, 'ERR_TSDB_TRUNCATED', `postings list of ${len} bytes runs past the data`, start);
+  if (crc32cRange(buf, start + 4, bodyEnd) !== be32(buf, bodyEnd)) {
+    fail(file, base, 'ERR_TSDB_CHECKSUM', 'postings list checksum mismatch', start);
   }
+  const n = be32(buf, start + 4);
+  if (len !== 4 + 4 * n)
+    fail(file, base, 'ERR_TSDB_CORRUPT', `postings list of ${len} bytes claims ${n} entries`, start + 4);
   const ids = new Uint32Array(n);
   let p = start + 8;
   let prev = -1;
   for (let i = 0; i < n; i++, p += 4) {
-    const id = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
-    if (id <= prev) d.fail('ERR_TSDB_CORRUPT', `postings not strictly ascending: ${id} after ${prev}`, p);
+    const id = be32(buf, p);
+    if (id <= prev)
+      fail(file, base, 'ERR_TSDB_CORRUPT', `postings not strictly ascending: ${id} after ${prev}`, p);
     ids[i] = id;
     prev = id;
   }
   return ids;
+}
+
+function fail(file: string, base: number, code: ErrorCode, detail: string, at: number): never {
+  throw new FormatError(code, file, base + at, detail);
+}
+
+function be32(b: Uint8Array, p: number): number {
+  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 }
 
 /** First index in `a[lo..)` with a[i] >= x (galloping, then binary search). */

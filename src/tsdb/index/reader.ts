@@ -209,6 +209,20 @@ export class IndexReader {
     return union(await this.postingsAt(offsets));
   }
 
+  /** Union of the postings of the values of `name` that `m` accepts (or rejects, if `rejected`). */
+  async postingsWhere(name: string, m: Matcher, rejected: boolean): Promise<Uint32Array> {
+    this.checkOpen();
+    const e = name === '' ? undefined : this.table.byName.get(name);
+    if (e === undefined) return new Uint32Array(0);
+    const offsets: number[] = [];
+    const values = e.values;
+    for (let i = 0; i < values.length; i++) {
+      if (m.matches(values[i]!) !== rejected) offsets.push(e.offsets[i]!);
+    }
+    if (offsets.length === 0) return new Uint32Array(0);
+    return union(await this.postingsAt(offsets));
+  }
+
   /**
    * Reads the postings lists at the given file offsets (results in the same order). Nearby
    * lists share one read.
@@ -217,7 +231,13 @@ export class IndexReader {
     this.checkOpen();
     const n = offsets.length;
     const out = new Array<Uint32Array>(n);
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => offsets[a]! - offsets[b]!);
+    const order = new Uint32Array(n);
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      if (i > 0 && offsets[i]! < offsets[i - 1]!) sorted = false;
+    }
+    if (!sorted) order.sort((a, b) => offsets[a]! - offsets[b]!);
     const limit = this.toc.postingsTable;
     let i = 0;
     while (i < n) {

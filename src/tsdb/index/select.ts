@@ -8,29 +8,23 @@ import { intersect, without } from './postings.js';
 
 /** What selection needs from an index. */
 export interface PostingsSource {
-  labelValues(name: string): string[];
   postings(name: string, value: string): Promise<Uint32Array>;
   postingsForValues(name: string, values: readonly string[]): Promise<Uint32Array>;
+  /** Union of the postings of the values of `name` that `m` accepts (or rejects, if `rejected`). */
+  postingsWhere(name: string, m: Matcher, rejected: boolean): Promise<Uint32Array>;
   allPostings(): Promise<Uint32Array>;
 }
 
 /** Series with the label set to a value the matcher accepts. */
-async function postingsForMatcher(ix: PostingsSource, m: Matcher): Promise<Uint32Array> {
+function postingsForMatcher(ix: PostingsSource, m: Matcher): Promise<Uint32Array> {
   if (m.type === '=') return ix.postings(m.name, m.value);
   if (m.type === '=~' && m.setMatches !== null) return ix.postingsForValues(m.name, m.setMatches);
-  const values = ix.labelValues(m.name);
-  const keep: string[] = [];
-  for (const v of values) if (m.matches(v)) keep.push(v);
-  return ix.postingsForValues(m.name, keep);
+  return ix.postingsWhere(m.name, m, false);
 }
 
 /** Series with the label set to a value the matcher rejects. */
-async function inversePostingsForMatcher(ix: PostingsSource, m: Matcher): Promise<Uint32Array> {
-  const values = ix.labelValues(m.name);
-  if (m.type === '=' && m.value === '') return ix.postingsForValues(m.name, values);
-  const keep: string[] = [];
-  for (const v of values) if (!m.matches(v)) keep.push(v);
-  return ix.postingsForValues(m.name, keep);
+function inversePostingsForMatcher(ix: PostingsSource, m: Matcher): Promise<Uint32Array> {
+  return ix.postingsWhere(m.name, m, true);
 }
 
 export async function selectPostings(ix: PostingsSource, matchers: readonly Matcher[]): Promise<Uint32Array> {

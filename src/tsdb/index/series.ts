@@ -3,8 +3,9 @@
  * delta-encoded against the previous chunk.
  */
 import { Decbuf } from '../encoding/decbuf.js';
+import { FormatError } from '../../util/errors.js';
 import type { Encbuf } from '../encoding/encbuf.js';
-import { crc32c } from '../encoding/crc32c.js';
+import { crc32cRange } from './crc.js';
 import type { ChunkMeta } from './format.js';
 
 /** A label whose fields the series decoder overwrites in place. */
@@ -55,7 +56,7 @@ export function encodeSeriesEntry(
   const view = body.view();
   out.putUvarint(view.length);
   out.putBytes(view);
-  out.putBE32(crc32c(view));
+  out.putBE32(crc32cRange(view, 0, view.length));
 }
 
 const TWO_49 = 2 ** 49;
@@ -195,26 +196,42 @@ export function decodeSeriesEntry(
       return -1;
     }
   }
-  const d = new Decbuf(buf, start, stop, file, baseOffset);
-  const len = d.uvarint();
-  if (len === 0) d.fail('ERR_TSDB_CORRUPT', 'series entry of length 0', start);
-  const bodyStart = d.pos;
-  const entryEnd = bodyStart + len + 4;
+  // Entry length: a uvarint, read by hand to keep this path to one Decbuf.
+  let len = 0;
+  let mul = 1;
+  let p = start;
+  for (;;) {
+    if (p >= stop || mul >= 2 ** 49) {
+      throw new FormatError('ERR_TSDB_CORRUPT', file, baseOffset + start, 'bad series entry length');
+    }
+    const b = buf[p++]!;
+    len += (b & 0x7f) * mul;
+    if (b < 0x80) break;
+    mul *= 128;
+  }
+  if (len === 0)
+    throw new FormatError('ERR_TSDB_CORRUPT', file, baseOffset + start, 'series entry of length 0');
+  const bodyStart = p;
+  const bodyEnd = bodyStart + len;
+  const entryEnd = bodyEnd + 4;
   if (baseOffset + entryEnd > limit) {
-    d.fail(
+    throw new FormatError(
       'ERR_TSDB_TRUNCATED',
+      file,
+      baseOffset + start,
       `series entry of ${len} bytes runs past the end of the series section`,
-      start,
     );
   }
   if (entryEnd > end) {
     out.entrySize = entryEnd - start;
     return -1;
   }
-  const body = buf.subarray(bodyStart, bodyStart + len);
-  const want = new Decbuf(buf, bodyStart + len, entryEnd, file, baseOffset).be32();
-  if (crc32c(body) !== want) d.fail('ERR_TSDB_CHECKSUM', 'series entry checksum mismatch', start);
-  decodeSeriesBody(new Decbuf(buf, bodyStart, bodyStart + len, file, baseOffset), symbols, out);
+  const want =
+    ((buf[bodyEnd]! << 24) | (buf[bodyEnd + 1]! << 16) | (buf[bodyEnd + 2]! << 8) | buf[bodyEnd + 3]!) >>> 0;
+  if (crc32cRange(buf, bodyStart, bodyEnd) !== want) {
+    throw new FormatError('ERR_TSDB_CHECKSUM', file, baseOffset + start, 'series entry checksum mismatch');
+  }
+  decodeSeriesBody(new Decbuf(buf, bodyStart, bodyEnd, file, baseOffset), symbols, out);
   out.entrySize = entryEnd - start;
   return entryEnd;
 }

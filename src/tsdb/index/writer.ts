@@ -28,9 +28,13 @@ import { CHUNK_IDS, POSTINGS_SCRATCH, encodePostingsList, writePostingsList } fr
 import { encodeSeriesEntry } from './series.js';
 import { buildSymbolMap, writeSymbolTable } from './symbols.js';
 
-/** Timestamps and refs are limited to ±2^52 so every delta the format stores is exact. */
-export const MAX_ABS_TIME = 2 ** 52;
-export const MAX_CHUNK_REF = 2 ** 52;
+/**
+ * Times in [-2^52, 2^52) and refs in [0, 2^52): every (zig-zag) varint and delta the format
+ * stores then stays within 2^53 and decodes exactly.
+ */
+export const MIN_TIME = -(2 ** 52);
+export const MAX_TIME = 2 ** 52 - 1;
+export const MAX_CHUNK_REF = 2 ** 52 - 1;
 
 export interface IndexWriterOptions {
   /** Write buffer size in bytes (default 1 MiB). */
@@ -243,10 +247,10 @@ export class IndexWriter {
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i]!;
       if (!isTime(c.mint) || !isTime(c.maxt)) {
-        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'times must be integers within ±2^52');
+        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'times must be integers in [-2^52, 2^52)');
       }
       if (!Number.isSafeInteger(c.ref) || c.ref < 0 || c.ref > MAX_CHUNK_REF) {
-        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'ref must be an integer in [0, 2^52]');
+        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'ref must be an integer in [0, 2^52)');
       }
       if (c.mint > c.maxt) this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'mint > maxt');
       if (i > 0 && c.mint <= prevMaxt) {
@@ -369,7 +373,7 @@ export class IndexWriter {
 }
 
 function isTime(t: number): boolean {
-  return Number.isSafeInteger(t) && t >= -MAX_ABS_TIME && t <= MAX_ABS_TIME;
+  return Number.isSafeInteger(t) && t >= MIN_TIME && t <= MAX_TIME;
 }
 
 /** Label sets compared through their symbol refs: symbol order is string order. */
