@@ -23,7 +23,12 @@ export type ErrorCode =
   | 'ERR_OBJSTORE_NOT_FOUND'
   | 'ERR_OBJSTORE_TRANSIENT'
   | 'ERR_OBJSTORE_PERMANENT'
-  | 'ERR_OBJSTORE_CONFIG';
+  | 'ERR_OBJSTORE_CONFIG'
+  // Blocks in a bucket.
+  | 'ERR_BLOCK_BAD_MARKER'
+  | 'ERR_BLOCK_UPLOAD'
+  | 'ERR_BLOCK_DOWNLOAD'
+  | 'ERR_BLOCK_BAD_INDEX';
 
 export interface StrataErrorOptions {
   cause?: unknown;

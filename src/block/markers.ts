@@ -1,0 +1,470 @@
+/**
+ * Block markers (Thanos pkg/block/metadata/markers.go, Mimir pkg/storage/tsdb/block/markers.go):
+ * deletion-mark.json, no-compact-mark.json and no-downsample-mark.json. Compact JSON, version 1,
+ * times in unix seconds, keys in Go struct order, `details` omitted when empty.
+ *
+ * In the multi-tenant layout a deletion or no-compact mark also has a copy in
+ * `<tenant>/markers/<ULID>-<file>` (Cortex/Mimir), which lets a tenant's markers be listed with one
+ * listing instead of one GET per block. Writes go to the block first, then the copy (Mimir's
+ * global-markers bucket order); both are idempotent so a retry repairs a half-written pair.
+ *
+ * Unparsable markers are not exceptions: parse functions return a result, and readers report
+ * `invalid` so callers log and treat the marker as absent (Thanos ignores them the same way).
+ */
+import type { Bucket } from '../objstore/bucket.js';
+import { isUlid } from '../tsdb/ulid.js';
+import { StrataError, errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { forEachLimit } from './concurrency.js';
+import { type Layout, type MarkerKind, TENANT_MARKER_KINDS, markerFilename } from './layout.js';
+
+export const MARKER_VERSION_1 = 1;
+
+/**
+ * Reasons for no-compact (and no-downsample) marks. The first four are Thanos'; `critical` is
+ * Mimir's reason for blocks with a critical problem (corrupt index or chunks). Strata writes
+ * `critical` for corrupt input and `block-index-out-of-order-chunk` for out-of-order chunks, so
+ * Mimir and Thanos tools read Strata's marks with their own meaning.
+ */
+export const NO_COMPACT_REASONS = [
+  'manual',
+  'index-size-exceeding',
+  'block-index-out-of-order-chunk',
+  'downsample-vertical-compaction',
+  'critical',
+] as const;
+export type NoCompactReason = (typeof NO_COMPACT_REASONS)[number];
+
+export function isNoCompactReason(s: string): s is NoCompactReason {
+  return (NO_COMPACT_REASONS as readonly string[]).includes(s);
+}
+
+interface MarkBase {
+  /** Block ULID. */
+  id: string;
+  version: 1;
+  /** Free text; omitted from the JSON when empty. */
+  details?: string;
+}
+
+export interface DeletionMark extends MarkBase {
+  kind: 'deletion';
+  /** Unix seconds. */
+  deletionTime: number;
+}
+
+export interface NoCompactMark extends MarkBase {
+  kind: 'no-compact';
+  /** Unix seconds. */
+  noCompactTime: number;
+  /** Usually a NoCompactReason; other strings from newer tools are kept as they are. */
+  reason: string;
+}
+
+export interface NoDownsampleMark extends MarkBase {
+  kind: 'no-downsample';
+  /** Unix seconds. */
+  noDownsampleTime: number;
+  reason: string;
+}
+
+export type BlockMarker = DeletionMark | NoCompactMark | NoDownsampleMark;
+export type MarkerOf<K extends MarkerKind> = Extract<BlockMarker, { kind: K }>;
+
+/** A marker file that could not be used: bad JSON, wrong version, wrong block ID, bad field. */
+export class MarkerError extends StrataError {
+  readonly key: string;
+  readonly detail: string;
+
+  constructor(key: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_BLOCK_BAD_MARKER', `marker ${key}: ${detail}`, options);
+    this.key = key;
+    this.detail = detail;
+  }
+}
+
+export type MarkerParseResult<T> = { ok: true; marker: T } | { ok: false; error: MarkerError };
+
+function unixSeconds(nowMs: number): number {
+  return Math.floor(nowMs / 1000);
+}
+
+function withDetails<T extends object>(m: T, details: string | undefined): T & { details?: string } {
+  return details ? { ...m, details } : m;
+}
+
+export function newDeletionMark(id: string, nowMs: number, details?: string): DeletionMark {
+  return withDetails(
+    { kind: 'deletion', id, version: 1, deletionTime: unixSeconds(nowMs) } as const,
+    details,
+  );
+}
+
+export function newNoCompactMark(
+  id: string,
+  reason: NoCompactReason,
+  nowMs: number,
+  details?: string,
+): NoCompactMark {
+  return withDetails(
+    { kind: 'no-compact', id, version: 1, noCompactTime: unixSeconds(nowMs), reason } as const,
+    details,
+  );
+}
+
+export function newNoDownsampleMark(
+  id: string,
+  reason: NoCompactReason,
+  nowMs: number,
+  details?: string,
+): NoDownsampleMark {
+  return withDetails(
+    { kind: 'no-downsample', id, version: 1, noDownsampleTime: unixSeconds(nowMs), reason } as const,
+    details,
+  );
+}
+
+/** The marker's time in unix seconds, whatever its kind. */
+export function markerTime(m: BlockMarker): number {
+  switch (m.kind) {
+    case 'deletion':
+      return m.deletionTime;
+    case 'no-compact':
+      return m.noCompactTime;
+    case 'no-downsample':
+      return m.noDownsampleTime;
+  }
+}
+
+/** Compact JSON in Go struct order, no trailing newline (what Thanos' json.Marshal writes). */
+export function formatMarker(m: BlockMarker): string {
+  const base: Record<string, unknown> = { id: m.id, version: m.version };
+  if (m.details) base['details'] = m.details;
+  switch (m.kind) {
+    case 'deletion':
+      base['deletion_time'] = m.deletionTime;
+      break;
+    case 'no-compact':
+      base['no_compact_time'] = m.noCompactTime;
+      base['reason'] = m.reason;
+      break;
+    case 'no-downsample':
+      base['no_downsample_time'] = m.noDownsampleTime;
+      base['reason'] = m.reason;
+      break;
+  }
+  return JSON.stringify(base);
+}
+
+const TIME_FIELD: Readonly<Record<MarkerKind, string>> = {
+  deletion: 'deletion_time',
+  'no-compact': 'no_compact_time',
+  'no-downsample': 'no_downsample_time',
+};
+
+/**
+ * Parses a marker file. Like Go's json.Unmarshal, a missing time or reason reads as 0 / ''; the
+ * version must be 1. `expectedId`, when given, must equal the marker's id (a copy under the wrong
+ * block is not trusted). `key` only names the file in errors; the content is never quoted.
+ */
+export function parseMarker<K extends MarkerKind>(
+  kind: K,
+  text: string | Uint8Array,
+  key: string,
+  expectedId?: string,
+): MarkerParseResult<MarkerOf<K>> {
+  const fail = (detail: string, cause?: unknown): MarkerParseResult<MarkerOf<K>> => ({
+    ok: false,
+    error: new MarkerError(key, detail, cause === undefined ? undefined : { cause }),
+  });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
+  } catch (err) {
+    return fail(`not valid JSON (${errorMessage(err).split('\n')[0] ?? ''})`.slice(0, 200), err);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
+  const o = raw as Record<string, unknown>;
+  if (o['version'] !== MARKER_VERSION_1)
+    return fail(`unsupported ${markerFilename(kind)} version (want ${MARKER_VERSION_1})`);
+  const id = o['id'];
+  if (typeof id !== 'string' || !isUlid(id)) return fail('id is not a ULID');
+  if (expectedId !== undefined && id !== expectedId)
+    return fail(`id ${id} does not match block ${expectedId}`);
+  const details = o['details'] ?? '';
+  if (typeof details !== 'string') return fail('details is not a string');
+  const tf = TIME_FIELD[kind];
+  const time = o[tf] ?? 0;
+  if (typeof time !== 'number' || !Number.isSafeInteger(time)) return fail(`${tf} is not an integer`);
+  const reason = o['reason'] ?? '';
+  if (kind !== 'deletion' && typeof reason !== 'string') return fail('reason is not a string');
+  const base = { id, version: 1 as const, ...(details ? { details } : {}) };
+  let m: BlockMarker;
+  switch (kind) {
+    case 'deletion':
+      m = { kind: 'deletion', ...base, deletionTime: time };
+      break;
+    case 'no-compact':
+      m = { kind: 'no-compact', ...base, noCompactTime: time, reason: reason as string };
+      break;
+    default:
+      m = { kind: 'no-downsample', ...base, noDownsampleTime: time, reason: reason as string };
+      break;
+  }
+  return { ok: true, marker: m as MarkerOf<K> };
+}
+
+export function parseDeletionMark(
+  text: string | Uint8Array,
+  key: string,
+  expectedId?: string,
+): MarkerParseResult<DeletionMark> {
+  return parseMarker('deletion', text, key, expectedId);
+}
+
+export function parseNoCompactMark(
+  text: string | Uint8Array,
+  key: string,
+  expectedId?: string,
+): MarkerParseResult<NoCompactMark> {
+  return parseMarker('no-compact', text, key, expectedId);
+}
+
+export function parseNoDownsampleMark(
+  text: string | Uint8Array,
+  key: string,
+  expectedId?: string,
+): MarkerParseResult<NoDownsampleMark> {
+  return parseMarker('no-downsample', text, key, expectedId);
+}
+
+export type ReadMarkerResult<T> =
+  { state: 'absent' } | { state: 'present'; marker: T } | { state: 'invalid'; error: MarkerError };
+
+export interface ReadMarkerOptions {
+  /** Logs invalid markers at warn (callers then treat them as absent). */
+  logger?: Logger;
+  /**
+   * Where to read: the block's own file (default), or the tenant `markers/` copy with the block file
+   * as fallback (what a reader that listed `markers/` wants).
+   */
+  source?: 'block' | 'tenant-copy';
+}
+
+async function getOrUndefined(bucket: Bucket, key: string): Promise<Buffer | undefined> {
+  try {
+    return await bucket.get(key);
+  } catch (err) {
+    if (bucket.isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Reads one marker. Bucket errors other than not-found are thrown; bad content is `invalid`. */
+export async function readMarker<K extends MarkerKind>(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+  id: string,
+  kind: K,
+  options: ReadMarkerOptions = {},
+): Promise<ReadMarkerResult<MarkerOf<K>>> {
+  const keys: string[] = [];
+  const copyKey = layout.tenantMarkerKey(tenant, id, kind);
+  if (options.source === 'tenant-copy' && copyKey !== undefined) keys.push(copyKey);
+  keys.push(layout.markerKey(tenant, id, kind));
+  for (const key of keys) {
+    const body = await getOrUndefined(bucket, key);
+    if (body === undefined) continue;
+    const r = parseMarker(kind, body, key, id);
+    if (r.ok) return { state: 'present', marker: r.marker };
+    options.logger?.warn('ignoring unparsable block marker', { key, err: r.error.detail });
+    return { state: 'invalid', error: r.error };
+  }
+  return { state: 'absent' };
+}
+
+export type WriteMarkerOutcome = 'written' | 'exists';
+
+export interface WriteMarkerOptions {
+  logger?: Logger;
+  /** Replace an existing marker (default false: an existing one is kept, like Thanos). */
+  overwrite?: boolean;
+}
+
+/**
+ * Writes the block-level marker, then the tenant copy. An existing block-level marker is kept
+ * (Thanos' MarkForDeletion/MarkForNoCompact skip when one exists) and its bytes are used to repair a
+ * missing tenant copy, so both places always agree.
+ */
+export async function writeMarker(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+  marker: BlockMarker,
+  options: WriteMarkerOptions = {},
+): Promise<WriteMarkerOutcome> {
+  const key = layout.markerKey(tenant, marker.id, marker.kind);
+  let body: Buffer | undefined = options.overwrite ? undefined : await getOrUndefined(bucket, key);
+  let outcome: WriteMarkerOutcome = 'exists';
+  if (body === undefined) {
+    body = Buffer.from(formatMarker(marker));
+    await bucket.upload(key, body);
+    outcome = 'written';
+  } else {
+    options.logger?.info('block marker already exists; keeping it', { key });
+  }
+  const copyKey = layout.tenantMarkerKey(tenant, marker.id, marker.kind);
+  if (copyKey !== undefined && (outcome === 'written' || !(await bucket.exists(copyKey)))) {
+    await bucket.upload(copyKey, body);
+  }
+  return outcome;
+}
+
+async function deleteIfExists(bucket: Bucket, key: string): Promise<boolean> {
+  try {
+    await bucket.delete(key);
+    return true;
+  } catch (err) {
+    if (bucket.isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Removes a marker from the block and the tenant copy (block first). True when anything existed. */
+export async function deleteMarker(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+  id: string,
+  kind: MarkerKind,
+): Promise<boolean> {
+  const a = await deleteIfExists(bucket, layout.markerKey(tenant, id, kind));
+  const copyKey = layout.tenantMarkerKey(tenant, id, kind);
+  const b = copyKey !== undefined && (await deleteIfExists(bucket, copyKey));
+  return a || b;
+}
+
+/** One file in `<tenant>/markers/`. */
+export interface TenantMarkerEntry {
+  id: string;
+  kind: MarkerKind;
+  key: string;
+  lastModified?: Date;
+}
+
+/**
+ * Lists the tenant's `markers/` folder: one listing, no GETs. Empty for the single-tenant layout
+ * (Thanos keeps no copies; use listBlockMarkers there). Unknown names in the folder are skipped.
+ */
+export async function listTenantMarkers(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+): Promise<TenantMarkerEntry[]> {
+  const prefix = layout.tenantMarkersPrefix(tenant);
+  if (prefix === undefined) return [];
+  const out: TenantMarkerEntry[] = [];
+  for await (const e of bucket.iter(prefix)) {
+    const p = layout.parseKey(e.key);
+    if (p?.kind !== 'tenant-marker' || p.tenant !== tenant) continue;
+    out.push({
+      id: p.id,
+      kind: p.marker,
+      key: e.key,
+      ...(e.lastModified ? { lastModified: e.lastModified } : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * Marker files found in block folders by one recursive listing of the tenant (works for every
+ * layout and every kind, including no-downsample; costs a listing of every object).
+ */
+export async function listBlockMarkers(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+): Promise<TenantMarkerEntry[]> {
+  const out: TenantMarkerEntry[] = [];
+  for await (const e of bucket.iter(layout.tenantPrefix(tenant), { recursive: true })) {
+    const p = layout.parseKey(e.key);
+    if (p?.kind !== 'block-file' || p.tenant !== tenant) continue;
+    for (const kind of [...TENANT_MARKER_KINDS, 'no-downsample'] as const) {
+      if (p.file === markerFilename(kind)) {
+        out.push({ id: p.id, kind, key: e.key, ...(e.lastModified ? { lastModified: e.lastModified } : {}) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Markers of a tenant, read and parsed; the unusable ones are listed separately, never thrown. */
+export interface LoadedMarkers {
+  deletion: Map<string, DeletionMark>;
+  noCompact: Map<string, NoCompactMark>;
+  noDownsample: Map<string, NoDownsampleMark>;
+  invalid: MarkerError[];
+}
+
+export interface LoadMarkersOptions {
+  logger?: Logger;
+  /** Parallel GETs (default 16). */
+  concurrency?: number;
+  /** Only these kinds (default: all). */
+  kinds?: readonly MarkerKind[];
+}
+
+/**
+ * Reads every marker of a tenant. Multi-tenant: lists `markers/` and reads the copies (falling back
+ * to the block file when a copy vanished), and finds no-downsample marks by listing the tenant.
+ * Single-tenant: one recursive listing. Unparsable files are logged and returned in `invalid`.
+ */
+export async function loadTenantMarkers(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+  options: LoadMarkersOptions = {},
+): Promise<LoadedMarkers> {
+  const kinds = options.kinds ?? (['deletion', 'no-compact', 'no-downsample'] as const);
+  let entries: TenantMarkerEntry[];
+  if (layout.tenancy === 'multi' && !kinds.includes('no-downsample')) {
+    entries = await listTenantMarkers(bucket, layout, tenant);
+  } else if (layout.tenancy === 'multi') {
+    // The markers folder is cheap; only a no-downsample lookup needs the full listing.
+    entries = [
+      ...(await listTenantMarkers(bucket, layout, tenant)),
+      ...(await listBlockMarkers(bucket, layout, tenant)).filter((e) => e.kind === 'no-downsample'),
+    ];
+  } else {
+    entries = await listBlockMarkers(bucket, layout, tenant);
+  }
+  entries = entries.filter((e) => kinds.includes(e.kind));
+  const out: LoadedMarkers = {
+    deletion: new Map(),
+    noCompact: new Map(),
+    noDownsample: new Map(),
+    invalid: [],
+  };
+  await forEachLimit(entries, options.concurrency ?? 16, async (e) => {
+    let body = await getOrUndefined(bucket, e.key);
+    let key = e.key;
+    if (body === undefined && key !== layout.markerKey(tenant, e.id, e.kind)) {
+      key = layout.markerKey(tenant, e.id, e.kind);
+      body = await getOrUndefined(bucket, key);
+    }
+    if (body === undefined) return; // deleted since the listing
+    const r = parseMarker(e.kind, body, key, e.id);
+    if (!r.ok) {
+      options.logger?.warn('ignoring unparsable block marker', { key, err: r.error.detail });
+      out.invalid.push(r.error);
+      return;
+    }
+    const m = r.marker;
+    if (m.kind === 'deletion') out.deletion.set(m.id, m);
+    else if (m.kind === 'no-compact') out.noCompact.set(m.id, m);
+    else out.noDownsample.set(m.id, m);
+  });
+  return out;
+}
