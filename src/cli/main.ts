@@ -1,6 +1,7 @@
 /** The `strata` command: wiring only; every command lives in its own module. */
 import { Command } from 'commander';
 import { registerTsdbCommands } from './tsdb.js';
+import { registerDemoCommand } from './demo.js';
 import { exitCodeFor, reportError } from './errors.js';
 
 const program = new Command();
@@ -11,6 +12,7 @@ program
   .exitOverride();
 
 registerTsdbCommands(program);
+registerDemoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

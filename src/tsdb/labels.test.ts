@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareLabels, compareStrings, formatLabels, goQuote, labelsFromRecord } from './labels.js';
+import { compareLabels, compareStrings, formatLabels, labelsFromRecord } from './labels.js';
+import { goQuote } from './goquote.js';
 
 describe('labels', () => {
   it('compareStrings orders like UTF-8 bytes', () => {
@@ -25,6 +26,6 @@ describe('labels', () => {
     expect(formatLabels(labelsFromRecord({ __name__: 'up', job: 'a"b\\c\n' }))).toBe(
       '{__name__="up", job="a\\"b\\\\c\\n"}',
     );
-    expect(goQuote('héllo ☃ \u0001 \u200b')).toBe('"héllo ☃ \\x01 \\u200b"');
+    expect(goQuote('héllo ☃ \u0001 \u200b \u{1fae0}')).toBe('"héllo ☃ \\x01 \\u200b \\U0001fae0"');
   });
 });

@@ -2,6 +2,7 @@
  * Label sets as Prometheus orders and prints them. Strings compare by UTF-8 bytes (Go's string
  * order), which differs from JS's UTF-16 order for characters above U+FFFF vs U+E000..U+FFFF.
  */
+import { goQuote } from './goquote.js';
 
 export interface Label {
   readonly name: string;
@@ -68,61 +69,6 @@ export function labelsToRecord(ls: Labels): Record<string, string> {
 export function getLabel(ls: Labels, name: string): string {
   for (const l of ls) if (l.name === name) return l.value;
   return '';
-}
-
-const HEX = '0123456789abcdef';
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-
-/** Go's strconv.Quote: double-quoted, Go escapes, non-printable runes as \x, \u or \U. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    switch (ch) {
-      case '"':
-        out += '\\"';
-        continue;
-      case '\\':
-        out += '\\\\';
-        continue;
-      case '\x07':
-        out += '\\a';
-        continue;
-      case '\b':
-        out += '\\b';
-        continue;
-      case '\f':
-        out += '\\f';
-        continue;
-      case '\n':
-        out += '\\n';
-        continue;
-      case '\r':
-        out += '\\r';
-        continue;
-      case '\t':
-        out += '\\t';
-        continue;
-      case '\v':
-        out += '\\v';
-        continue;
-    }
-    if (cp === 0x20 || (cp > 0x20 && cp < 0x7f)) {
-      out += ch;
-    } else if (cp < 0x20 || cp === 0x7f) {
-      out += '\\x' + HEX[cp >> 4]! + HEX[cp & 15]!;
-    } else if (cp >= 0xd800 && cp <= 0xdfff) {
-      // A lone surrogate cannot come from valid UTF-8; Go prints invalid bytes as U+FFFD.
-      out += '\\ufffd';
-    } else if (PRINTABLE.test(ch)) {
-      out += ch;
-    } else if (cp < 0x10000) {
-      out += '\\u' + cp.toString(16).padStart(4, '0');
-    } else {
-      out += '\\U' + cp.toString(16).padStart(8, '0');
-    }
-  }
-  return out + '"';
 }
 
 /** Prometheus' labels.String(): `{__name__="m", a="b"}`. */

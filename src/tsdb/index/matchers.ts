@@ -1,5 +1,5 @@
 /** Label matchers with Prometheus semantics; a missing label matches as the empty string. */
-import { goQuote } from '../labels.js';
+import { goQuote } from '../goquote.js';
 import { InvalidArgumentError } from '../../util/errors.js';
 import { compileRegex, type RegexOptions } from './regex.js';
 

@@ -1,0 +1,155 @@
+/**
+ * Block format throughput (`npm run bench`): on a synthetic block of >= 1M samples written by
+ * Strata's own writer, prints XOR decode and encode samples/s, block write and read MB/s, and
+ * `strata tsdb dump` against `promtool tsdb dump` of the same block, side by side in one run.
+ * Args: [--series N] (default 2500 → ~1.2M samples in one 2h block) [--runs N].
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSynthBlocks } from '../src/tsdb/synth/write.js';
+import { BlockReader } from '../src/tsdb/block/reader.js';
+import { blockFiles } from '../src/tsdb/block/files.js';
+import { XorAppender, decodeXorInto } from '../src/tsdb/chunkenc/xor.js';
+import { SampleBuf } from '../src/tsdb/compact/samples.js';
+import { decodeChunkInto } from '../src/tsdb/chunk-decode.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+const SERIES = arg('--series', 2500);
+const RUNS = arg('--runs', 5);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function fmt(n: number, unit: string): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M ${unit}` : `${(n / 1e3).toFixed(1)}k ${unit}`;
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'strata-bench-tsdb-'));
+  try {
+    // Write.
+    const writeTimes: number[] = [];
+    let dir = '';
+    let samples = 0;
+    let bytes = 0;
+    for (let r = 0; r < Math.max(1, Math.min(RUNS, 3)); r++) {
+      const out = join(root, `w${r}`);
+      const t0 = performance.now();
+      const blocks = await writeSynthBlocks({
+        outDir: out,
+        series: SERIES,
+        hours: 2,
+        seed: 7,
+        startMs: 1_700_006_400_000,
+      });
+      writeTimes.push(performance.now() - t0);
+      dir = blocks[0]!.dir;
+      samples = blocks[0]!.meta.stats.numSamples;
+      bytes = (await blockFiles(dir)).reduce((a, f) => a + f.size, 0);
+    }
+    // Includes generating the synthetic samples, so it understates the writer alone.
+    const writeMs = median(writeTimes);
+
+    // Read: every series, every chunk read (CRC checked) and decoded.
+    const readTimes: number[] = [];
+    const chunks: Uint8Array[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      const br = await BlockReader.open(dir);
+      const buf = new SampleBuf();
+      for await (const s of br.index.seriesIterator()) {
+        for (const m of s.chunks) {
+          const c = await br.chunks.read(m.ref);
+          decodeChunkInto(c, buf, dir);
+          if (r === 0) chunks.push(c.data.slice());
+        }
+      }
+      await br.close();
+      readTimes.push(performance.now() - t0);
+    }
+    const readMs = median(readTimes);
+
+    // XOR decode / encode on the block's own chunks.
+    const ts = new Float64Array(65535);
+    const hi = new Uint32Array(65535);
+    const lo = new Uint32Array(65535);
+    const decTimes: number[] = [];
+    const encTimes: number[] = [];
+    const app = new XorAppender();
+    for (let r = 0; r < RUNS + 2; r++) {
+      let t0 = performance.now();
+      let n = 0;
+      for (const c of chunks) n += decodeXorInto(c, ts, hi, lo);
+      const dec = performance.now() - t0;
+      t0 = performance.now();
+      for (const c of chunks) {
+        const k = decodeXorInto(c, ts, hi, lo);
+        app.reset();
+        for (let i = 0; i < k; i++) app.appendBits(ts[i]!, hi[i]!, lo[i]!);
+      }
+      const decEnc = performance.now() - t0;
+      if (r >= 2) {
+        decTimes.push(dec);
+        encTimes.push(Math.max(0.001, decEnc - dec));
+      }
+      if (n !== samples) throw new Error(`decoded ${n} samples, block has ${samples}`);
+    }
+    const decMs = median(decTimes);
+    const encMs = median(encTimes);
+
+    // dump: Strata vs promtool on the same block (promtool needs <dir>/wal).
+    const dbDir = join(dir, '..');
+    mkdirSync(join(dbDir, 'wal'), { recursive: true });
+    const strataBin = join(process.cwd(), 'bin', 'strata.js');
+    const timeCmd = (cmd: string, args: string[]): number => {
+      const t0 = performance.now();
+      const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 20 });
+      if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.toString()}`);
+      return performance.now() - t0;
+    };
+    const promT: number[] = [];
+    const strT: number[] = [];
+    for (let r = 0; r < Math.max(3, Math.min(RUNS, 5)); r++) {
+      promT.push(timeCmd('promtool', ['tsdb', 'dump', dbDir]));
+      strT.push(timeCmd(process.execPath, [strataBin, 'tsdb', 'dump', dbDir]));
+    }
+    const promMs = median(promT);
+    const strMs = median(strT);
+    const promVersion = execFileSync('promtool', ['--version']).toString().split('\n')[0];
+
+    const MB = 1024 * 1024;
+    console.log(
+      `block: ${samples} samples, ${SERIES} series, ${chunks.length} chunks, ${(bytes / MB).toFixed(1)} MiB (${(bytes / samples).toFixed(2)} B/sample)`,
+    );
+    console.log(`runs: median of ${RUNS}; node ${process.version}; ${promVersion}`);
+    console.log('');
+    console.log('measure                      figure            target');
+    console.log(
+      `XOR decode                   ${fmt(samples / (decMs / 1000), 'samples/s').padEnd(18)}>= 50M samples/s`,
+    );
+    console.log(
+      `XOR encode                   ${fmt(samples / (encMs / 1000), 'samples/s').padEnd(18)}>= 25M samples/s`,
+    );
+    console.log(
+      `block write (synth+encode)   ${(bytes / MB / (writeMs / 1000)).toFixed(1).padEnd(5)} MB/s          (${fmt(samples / (writeMs / 1000), 'samples/s')})`,
+    );
+    console.log(
+      `block read (CRC + decode)    ${(bytes / MB / (readMs / 1000)).toFixed(1).padEnd(5)} MB/s          (${fmt(samples / (readMs / 1000), 'samples/s')})`,
+    );
+    console.log('');
+    console.log('dump of the same block       wall ms   ratio (strata / promtool; <= 1.0 is the target)');
+    console.log(`promtool tsdb dump           ${promMs.toFixed(0).padEnd(10)}1.00`);
+    console.log(`strata tsdb dump             ${strMs.toFixed(0).padEnd(10)}${(strMs / promMs).toFixed(2)}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
