@@ -31,6 +31,8 @@ export interface CompactOptions {
   verify?: boolean;
   /** Thanos source of the output (default `compactor`). */
   source?: string;
+  /** External labels of the output (default: the inputs' labels without the replica labels). */
+  externalLabels?: Readonly<Record<string, string>>;
 }
 
 export interface CompactResult {
@@ -108,7 +110,7 @@ export async function compactBlocks(
       maxTime: parts.maxTime,
       compaction: { level: parts.level, sources: parts.sources, parents: parts.parents },
       thanos: {
-        labels: extLabels,
+        labels: { ...(opts.externalLabels ?? extLabels) },
         downsample: { resolution: parts.resolution },
         source: opts.source ?? 'compactor',
       },
