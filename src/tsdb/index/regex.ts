@@ -127,7 +127,7 @@ const POSIX: Record<string, Array<[number, number]>> = {
 function negateRanges(rs: ReadonlyArray<[number, number]>): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   let next = 0;
-  for (const [lo, hi] of rs) {
+  for (const [lo, hi] of [...rs].sort((a, b) => a[0] - b[0])) {
     if (lo > next) out.push([next, lo - 1]);
     next = hi + 1;
   }
@@ -315,6 +315,10 @@ class Parser {
         this.fail('lookaround assertions are not supported by RE2', at);
       }
       if (this.lookingAt('?P=')) this.fail('backreferences are not supported by RE2', at);
+      if (this.lookingAt('?:')) {
+        this.pos += 2;
+        return this.groupBody(at, this.flags);
+      }
       // Flags: (?flags) or (?flags:re).
       this.pos++;
       const next: Flags = { ...this.flags };
