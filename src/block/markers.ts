@@ -468,3 +468,31 @@ export async function loadTenantMarkers(
   });
   return out;
 }
+
+/** Writes no-compact-mark.json (and its tenant copy); an existing mark is kept (Thanos). */
+export async function markNoCompact(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+  id: string,
+  reason: NoCompactReason,
+  details: string,
+  nowMs: number,
+  options: WriteMarkerOptions = {},
+): Promise<WriteMarkerOutcome> {
+  return writeMarker(bucket, layout, tenant, newNoCompactMark(id, reason, nowMs, details), options);
+}
+
+/** Writes no-downsample-mark.json (block-level only: Cortex/Mimir keep no copy of it). */
+export async function markNoDownsample(
+  bucket: Bucket,
+  layout: Layout,
+  tenant: string,
+  id: string,
+  reason: NoCompactReason,
+  details: string,
+  nowMs: number,
+  options: WriteMarkerOptions = {},
+): Promise<WriteMarkerOutcome> {
+  return writeMarker(bucket, layout, tenant, newNoDownsampleMark(id, reason, nowMs, details), options);
+}
