@@ -43,7 +43,12 @@ const EMPTY_INDEX_STATS = Object.freeze({});
  * unknown version an unsupported one, and a meta whose ulid is not the folder's is corrupted too
  * (a copied meta.json would otherwise shadow the real block).
  */
-export function classifyMeta(id: string, bytes: Buffer | string, key: string, interner?: Interner): MetaOutcome {
+export function classifyMeta(
+  id: string,
+  bytes: Buffer | string,
+  key: string,
+  interner?: Interner,
+): MetaOutcome {
   let meta: BlockMeta;
   try {
     meta = parseMeta(typeof bytes === 'string' ? bytes : bytes.toString('utf8'), key);

@@ -1,0 +1,205 @@
+/**
+ * The fetcher's on-disk checkpoint: gzip-compressed JSON, written atomically (tmp, fsync, rename)
+ * so a crash leaves the previous checkpoint or the new one, never a torn one.
+ *
+ * Per tenant: the watermark (`after`: every listed block ID up to it was handled), the IDs of
+ * every block whose meta.json was read (their copies are in the meta cache), partial blocks, the
+ * parsed tenant markers, and how many syncs ago the tenant was fully listed. `known` is one string
+ * of 26-character ULIDs back to back: for a million blocks that is 26 MB of JSON instead of 29, and
+ * one string instead of a million for the parser.
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gunzip, gzip, constants as zlibConstants } from 'node:zlib';
+import { isUlid } from '../../tsdb/ulid.js';
+import { errorMessage } from '../../util/errors.js';
+import type { PartialBlock, PartialReason } from './types.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+export const CHECKPOINT_VERSION = 1;
+const ULID_LEN = 26;
+
+export interface MarkSummary {
+  readonly id: string;
+  /** Unix seconds (deletion_time / no_compact_time). */
+  readonly time: number;
+  /** no-compact reason; '' for deletion marks. */
+  readonly reason: string;
+}
+
+export interface TenantCheckpoint {
+  readonly after: string | undefined;
+  readonly known: readonly string[];
+  readonly partial: readonly PartialBlock[];
+  readonly syncsSinceFullList: number;
+  readonly deletionMarks: readonly MarkSummary[];
+  readonly noCompactMarks: readonly MarkSummary[];
+}
+
+export interface Checkpoint {
+  readonly version: typeof CHECKPOINT_VERSION;
+  readonly writtenAtMs: number;
+  readonly tenants: ReadonlyMap<string, TenantCheckpoint>;
+}
+
+export class CheckpointError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CheckpointError';
+  }
+}
+
+interface RawTenant {
+  after?: string;
+  known: string;
+  partial: { id: string; reason: PartialReason; detail: string; first_seen_ms: number }[];
+  syncs_since_full_list: number;
+  deletion_marks: [string, number][];
+  no_compact_marks: [string, number, string][];
+}
+
+export function encodeCheckpoint(cp: Checkpoint): string {
+  const tenants: Record<string, RawTenant> = {};
+  for (const [name, t] of cp.tenants) {
+    const raw: RawTenant = {
+      known: t.known.join(''),
+      partial: t.partial.map((p) => ({
+        id: p.id,
+        reason: p.reason,
+        detail: p.detail,
+        first_seen_ms: p.firstSeenMs,
+      })),
+      syncs_since_full_list: t.syncsSinceFullList,
+      deletion_marks: t.deletionMarks.map((m) => [m.id, m.time]),
+      no_compact_marks: t.noCompactMarks.map((m) => [m.id, m.time, m.reason]),
+    };
+    if (t.after !== undefined) raw.after = t.after;
+    tenants[name] = raw;
+  }
+  return JSON.stringify({ version: cp.version, written_at_ms: cp.writtenAtMs, tenants });
+}
+
+const PARTIAL_REASONS: ReadonlySet<string> = new Set([
+  'no-meta-json',
+  'corrupted-meta-json',
+  'unsupported-meta-version',
+]);
+
+/** Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh). */
+export function decodeCheckpoint(text: string): Checkpoint {
+  const bad = (detail: string): never => {
+    throw new CheckpointError(`checkpoint: ${detail}`);
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return bad(`not valid JSON (${errorMessage(err).slice(0, 100)})`);
+  }
+  if (!isRecord(raw)) return bad('not an object');
+  if (raw['version'] !== CHECKPOINT_VERSION) return bad(`unsupported version ${String(raw['version'])}`);
+  const writtenAtMs = raw['written_at_ms'];
+  if (typeof writtenAtMs !== 'number') return bad('written_at_ms missing');
+  const rawTenants = raw['tenants'];
+  if (!isRecord(rawTenants)) return bad('tenants missing');
+  const tenants = new Map<string, TenantCheckpoint>();
+  for (const [name, v] of Object.entries(rawTenants)) {
+    if (!isRecord(v)) return bad(`tenant ${name}: not an object`);
+    const after = v['after'];
+    if (after !== undefined && (typeof after !== 'string' || !isUlid(after))) {
+      return bad(`tenant ${name}: bad watermark`);
+    }
+    const knownStr = v['known'];
+    if (typeof knownStr !== 'string' || knownStr.length % ULID_LEN !== 0) {
+      return bad(`tenant ${name}: bad known list`);
+    }
+    const known: string[] = new Array<string>(knownStr.length / ULID_LEN);
+    for (let i = 0; i < known.length; i++) {
+      const id = knownStr.slice(i * ULID_LEN, (i + 1) * ULID_LEN);
+      if (!isUlid(id)) return bad(`tenant ${name}: bad known ID at ${i}`);
+      known[i] = id;
+    }
+    const partial: PartialBlock[] = [];
+    for (const p of arrayOf(v['partial'])) {
+      if (
+        !isRecord(p) ||
+        typeof p['id'] !== 'string' ||
+        !isUlid(p['id']) ||
+        typeof p['reason'] !== 'string' ||
+        !PARTIAL_REASONS.has(p['reason']) ||
+        typeof p['first_seen_ms'] !== 'number'
+      ) {
+        return bad(`tenant ${name}: bad partial entry`);
+      }
+      partial.push({
+        id: p['id'],
+        reason: p['reason'] as PartialReason,
+        detail: typeof p['detail'] === 'string' ? p['detail'] : '',
+        firstSeenMs: p['first_seen_ms'],
+      });
+    }
+    const marks = (x: unknown, what: string): MarkSummary[] =>
+      arrayOf(x).map((m) => {
+        if (!Array.isArray(m) || typeof m[0] !== 'string' || !isUlid(m[0]) || typeof m[1] !== 'number') {
+          return bad(`tenant ${name}: bad ${what} entry`);
+        }
+        return { id: m[0], time: m[1], reason: typeof m[2] === 'string' ? m[2] : '' };
+      });
+    const syncs = v['syncs_since_full_list'];
+    tenants.set(name, {
+      after,
+      known,
+      partial,
+      syncsSinceFullList: typeof syncs === 'number' && syncs >= 0 ? syncs : 0,
+      deletionMarks: marks(v['deletion_marks'], 'deletion mark'),
+      noCompactMarks: marks(v['no_compact_marks'], 'no-compact mark'),
+    });
+  }
+  return { version: CHECKPOINT_VERSION, writtenAtMs, tenants };
+}
+
+/** Writes the checkpoint atomically. Level-1 gzip: the IDs are mostly random bits anyway. */
+export async function writeCheckpointFile(path: string, cp: Checkpoint): Promise<number> {
+  const body = await gzipAsync(Buffer.from(encodeCheckpoint(cp)), { level: zlibConstants.Z_BEST_SPEED });
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(body);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  return body.length;
+}
+
+/** The checkpoint at `path`, or undefined when there is none; a damaged one throws CheckpointError. */
+export async function readCheckpointFile(path: string): Promise<Checkpoint | undefined> {
+  let body: Buffer;
+  try {
+    body = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let text: string;
+  try {
+    text = (await gunzipAsync(body)).toString('utf8');
+  } catch (err) {
+    throw new CheckpointError(`checkpoint: not gzip (${errorMessage(err)})`, { cause: err });
+  }
+  return decodeCheckpoint(text);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function arrayOf(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
