@@ -5,8 +5,8 @@
  * one series' chunk metas at a time), not with samples or chunks.
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { openBlocks, closeBlocks, type BlockReader } from '../block/reader.js';
+import { basename, join } from 'node:path';
+import { BlockReader, closeBlocks } from '../block/reader.js';
 import { BlockWriter } from '../block/writer.js';
 import { blockFiles, INDEX_FILENAME } from '../block/files.js';
 import type { BlockMeta } from '../meta.js';
@@ -88,7 +88,7 @@ export async function compactBlocks(
   const started = performance.now();
   const dedup = opts.dedup ?? 'exact';
   const replicaLabels = opts.replicaLabels ?? [];
-  const blocks = await openBlocks(inputDirs);
+  const blocks = await openInputs(inputDirs);
   try {
     // Oldest block first: later inputs win timestamp ties in exact dedup.
     blocks.sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
@@ -185,6 +185,24 @@ export async function compactBlocks(
     };
   } finally {
     await closeBlocks(blocks);
+  }
+}
+
+/** Opens the inputs; a block that cannot be opened is named in a CompactionInputError. */
+async function openInputs(dirs: readonly string[]): Promise<BlockReader[]> {
+  const out: BlockReader[] = [];
+  try {
+    for (const d of dirs) {
+      try {
+        out.push(await BlockReader.open(d));
+      } catch (err) {
+        throw CompactionInputError.wrap(err, basename(d), undefined);
+      }
+    }
+    return out;
+  } catch (err) {
+    await closeBlocks(out);
+    throw err;
   }
 }
 

@@ -1,0 +1,67 @@
+/**
+ * The cleaner: hard-deletes blocks whose deletion mark is older than the delete delay, deletes
+ * partial blocks idle for longer than the partial delay (never while an upload may still be
+ * running), and reports what is left to delete per tenant.
+ */
+import type { Bucket } from '../objstore/bucket.js';
+import type { Layout } from '../block/layout.js';
+import type { TenantSync } from '../block/fetcher/types.js';
+import { deleteBlock } from '../block/delete.js';
+import { describePartialBlock, isPartialBlockDeletable, readBlockState } from '../block/partial.js';
+import { ulidTime } from '../tsdb/ulid.js';
+import type { Logger } from '../util/logger.js';
+import { errorMessage } from '../util/errors.js';
+
+export interface CleanupOptions {
+  deleteDelayMs: number;
+  partialDelayMs: number;
+}
+
+export interface CleanupResult {
+  deletedMarked: number;
+  deletedPartial: number;
+  /** Marked blocks still waiting for their delete delay. */
+  pendingDeletion: number;
+  errors: number;
+}
+
+export async function cleanTenant(
+  bucket: Bucket,
+  layout: Layout,
+  t: TenantSync,
+  nowMs: number,
+  o: CleanupOptions,
+  log: Logger,
+): Promise<CleanupResult> {
+  const res: CleanupResult = { deletedMarked: 0, deletedPartial: 0, pendingDeletion: 0, errors: 0 };
+  for (const [id, mark] of t.deletionMarks) {
+    if (nowMs - mark.deletionTime * 1000 <= o.deleteDelayMs) {
+      res.pendingDeletion++;
+      continue;
+    }
+    try {
+      await deleteBlock(bucket, layout, t.tenant, id, { logger: log });
+      res.deletedMarked++;
+    } catch (err) {
+      res.errors++;
+      log.warn('deleting a marked block failed; retried next pass', { block: id, err: errorMessage(err) });
+    }
+  }
+  for (const id of t.partial.keys()) {
+    // Cheap pre-check: a block younger than the delay by its ULID cannot be idle long enough.
+    if (nowMs - ulidTime(id) <= o.partialDelayMs) continue;
+    try {
+      const st = await readBlockState(bucket, layout, t.tenant, id);
+      if (st.state === 'complete') continue;
+      const p = await describePartialBlock(bucket, layout, t.tenant, id, st);
+      if (!isPartialBlockDeletable(p, nowMs, o.partialDelayMs)) continue;
+      await deleteBlock(bucket, layout, t.tenant, id, { logger: log });
+      res.deletedPartial++;
+      log.info('deleted partial block', { block: id, reason: p.reason });
+    } catch (err) {
+      res.errors++;
+      log.warn('deleting a partial block failed; retried next pass', { block: id, err: errorMessage(err) });
+    }
+  }
+  return res;
+}

@@ -1,0 +1,311 @@
+/**
+ * The all-in-one compaction cycle (`strata compact`): sync → plan → execute up to `concurrency`
+ * plans at once, re-syncing and re-planning until nothing is left → cleanup. Never halts: a bad
+ * block gets a no-compact mark and its group re-plans without it; everything else goes on.
+ */
+import type { Bucket } from '../objstore/bucket.js';
+import type { Layout } from '../block/layout.js';
+import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
+import { markForDeletion } from '../block/delete.js';
+import { markNoCompact, type NoCompactReason } from '../block/markers.js';
+import { planAll, compactionProgress } from '../plan/index.js';
+import type { Plan, PlanBlock, PlanOptions } from '../plan/types.js';
+import type { Logger } from '../util/logger.js';
+import type { UlidSource } from '../tsdb/ulid.js';
+import { executePlan, type Phase } from './execute.js';
+import { classifyFailure } from './failures.js';
+import { cleanTenant } from './cleanup.js';
+import { runPool } from './pool.js';
+import type { CompactorMetrics } from './metrics.js';
+import { errorMessage } from '../util/errors.js';
+
+export interface MetaSyncer {
+  sync(): Promise<SyncResult>;
+}
+
+export interface CompactorOptions {
+  dataDir: string;
+  concurrency: number;
+  deleteDelayMs: number;
+  partialDelayMs: number;
+  replicaLabels: string[];
+  dedup: 'exact' | 'penalty';
+  ranges?: number[];
+  maxSamplesPerChunk?: number;
+}
+
+export interface CompactorDeps {
+  bucket: Bucket;
+  layout: Layout;
+  syncer: MetaSyncer;
+  logger: Logger;
+  metrics: CompactorMetrics;
+  now: () => number;
+  ulids?: UlidSource;
+  /** Updates the tenant's bucket index after cleanup. */
+  writeBucketIndex?: (tenant: string) => Promise<void>;
+  beforePhase?: (phase: Phase) => Promise<void> | void;
+}
+
+export interface RunningPlan {
+  id: string;
+  tenant: string;
+  sources: number;
+  startedMs: number;
+  phase: Phase | 'queued';
+}
+
+export interface TenantProgressStatus {
+  blocks: number;
+  todoCompactions: number;
+  todoCompactionBlocks: number;
+  pendingDeletion: number;
+  partial: number;
+  noCompact: number;
+}
+
+export interface PassSummary {
+  iterations: number;
+  plansDone: number;
+  plansFailed: number;
+  blocksMarkedNoCompact: number;
+  duplicatesMarked: number;
+  deletedMarked: number;
+  deletedPartial: number;
+  phaseMs: Record<Phase | 'sync' | 'plan', number>;
+}
+
+export class Compactor {
+  private readonly running = new Map<string, RunningPlan>();
+  private queued = 0;
+  private peak = 0;
+  private lastSync: { atMs: number; durationMs: number } | undefined;
+  private readonly tenants = new Map<string, TenantProgressStatus>();
+  private passes = 0;
+
+  constructor(
+    private readonly o: CompactorOptions,
+    private readonly d: CompactorDeps,
+  ) {}
+
+  private planOptions(): PlanOptions {
+    return {
+      replicaLabels: this.o.replicaLabels,
+      dedup: this.o.dedup,
+      ...(this.o.ranges ? { ranges: this.o.ranges } : {}),
+    };
+  }
+
+  /** One full pass: compact until no plan is left (or only failing ones), then clean up. */
+  async runPass(): Promise<PassSummary> {
+    const s: PassSummary = {
+      iterations: 0,
+      plansDone: 0,
+      plansFailed: 0,
+      blocksMarkedNoCompact: 0,
+      duplicatesMarked: 0,
+      deletedMarked: 0,
+      deletedPartial: 0,
+      phaseMs: { sync: 0, plan: 0, download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 },
+    };
+    const failedThisPass = new Set<string>();
+    let sync: SyncResult;
+    for (;;) {
+      let t = performance.now();
+      sync = await this.d.syncer.sync();
+      s.phaseMs.sync += performance.now() - t;
+      this.lastSync = { atMs: this.d.now(), durationMs: sync.stats.durationMs };
+      t = performance.now();
+      const blocks = this.planBlocks(sync);
+      const res = planAll(blocks, this.planOptions());
+      this.updateProgress(sync, blocks);
+      s.phaseMs.plan += performance.now() - t;
+      for (const dup of res.duplicates) {
+        await markForDeletion(
+          this.d.bucket,
+          this.d.layout,
+          dup.tenant,
+          dup.block.ulid,
+          `duplicate of ${dup.coveredBy}`,
+          this.d.now(),
+          {
+            logger: this.d.logger,
+          },
+        );
+        this.d.metrics.blocksMarked.inc({ marker: 'deletion', reason: 'duplicate' });
+        s.duplicatesMarked++;
+      }
+      for (const nc of res.noCompact) {
+        await this.markBad(nc.tenant, nc.ulid, nc.reason as NoCompactReason, nc.details);
+        s.blocksMarkedNoCompact++;
+      }
+      const plans = res.plans.filter((p) => !failedThisPass.has(p.id));
+      if (plans.length === 0) break;
+      s.iterations++;
+      this.queued = plans.length;
+      await runPool(plans, this.o.concurrency, async (plan) => {
+        this.queued--;
+        const ok = await this.runPlan(plan, s);
+        if (!ok) failedThisPass.add(plan.id);
+      });
+      if (
+        res.duplicates.length === 0 &&
+        res.noCompact.length === 0 &&
+        plans.every((p) => failedThisPass.has(p.id))
+      )
+        break;
+    }
+    const t = performance.now();
+    for (const tenant of sync.tenants.values()) {
+      const log = this.d.logger.child(tenant.tenant ? { tenant: tenant.tenant } : {});
+      const c = await cleanTenant(this.d.bucket, this.d.layout, tenant, this.d.now(), this.o, log);
+      s.deletedMarked += c.deletedMarked;
+      s.deletedPartial += c.deletedPartial;
+      if (c.deletedMarked) this.d.metrics.blocksDeleted.inc({ kind: 'marked' }, c.deletedMarked);
+      if (c.deletedPartial) this.d.metrics.blocksDeleted.inc({ kind: 'partial' }, c.deletedPartial);
+      this.d.metrics.todoDeletionBlocks.set({ tenant: tenant.tenant }, c.pendingDeletion);
+      const st = this.tenants.get(tenant.tenant);
+      if (st) st.pendingDeletion = c.pendingDeletion;
+      try {
+        await this.d.writeBucketIndex?.(tenant.tenant);
+      } catch (err) {
+        log.warn('updating the bucket index failed; retried next pass', { err: errorMessage(err) });
+      }
+    }
+    s.phaseMs.cleanup += performance.now() - t;
+    this.passes++;
+    this.d.metrics.iterations.inc();
+    this.d.metrics.lastSuccess.set(this.d.now() / 1000);
+    return s;
+  }
+
+  private planBlocks(sync: SyncResult): PlanBlock[] {
+    const out: PlanBlock[] = [];
+    for (const t of sync.tenants.values()) {
+      for (const m of t.metas.values()) {
+        // Blocks already marked for deletion were compacted (or are duplicates): never plan them.
+        if (t.deletionMarks.has(m.ulid)) continue;
+        out.push({ ...m, tenant: t.tenant, noCompact: t.noCompact.has(m.ulid) });
+      }
+    }
+    return out;
+  }
+
+  private updateProgress(sync: SyncResult, blocks: readonly PlanBlock[]): void {
+    const byTenant = new Map<string, TenantSync>(sync.tenants);
+    for (const p of compactionProgress(blocks, this.planOptions())) {
+      this.d.metrics.todoCompactions.set({ tenant: p.tenant }, p.todoCompactions);
+      this.d.metrics.todoCompactionBlocks.set({ tenant: p.tenant }, p.todoCompactionBlocks);
+      const t = byTenant.get(p.tenant);
+      this.tenants.set(p.tenant, {
+        blocks: t?.metas.size ?? 0,
+        todoCompactions: p.todoCompactions,
+        todoCompactionBlocks: p.todoCompactionBlocks,
+        pendingDeletion: this.tenants.get(p.tenant)?.pendingDeletion ?? 0,
+        partial: t?.partial.size ?? 0,
+        noCompact: t?.noCompact.size ?? 0,
+      });
+    }
+  }
+
+  private async markBad(tenant: string, id: string, reason: NoCompactReason, details: string): Promise<void> {
+    const outcome = await markNoCompact(
+      this.d.bucket,
+      this.d.layout,
+      tenant,
+      id,
+      reason,
+      details,
+      this.d.now(),
+      {
+        logger: this.d.logger,
+      },
+    );
+    if (outcome === 'written') {
+      this.d.metrics.blocksMarked.inc({ marker: 'no-compact', reason });
+      this.d.logger.warn('block marked no-compact; its group goes on without it', {
+        tenant,
+        block: id,
+        reason,
+        details,
+      });
+    }
+  }
+
+  /** Executes one plan; false when it failed. */
+  private async runPlan(plan: Plan, s: PassSummary): Promise<boolean> {
+    const r: RunningPlan = {
+      id: plan.id,
+      tenant: plan.tenant,
+      sources: plan.sources.length,
+      startedMs: this.d.now(),
+      phase: 'queued',
+    };
+    this.running.set(plan.id, r);
+    this.peak = Math.max(this.peak, this.running.size);
+    this.d.metrics.runningPlans.set(this.running.size);
+    this.d.metrics.peakRunningPlans.set(this.peak);
+    const end = this.d.metrics.compactionDuration.startTimer();
+    try {
+      const res = await executePlan(plan, {
+        bucket: this.d.bucket,
+        layout: this.d.layout,
+        dataDir: this.o.dataDir,
+        logger: this.d.logger,
+        now: this.d.now,
+        replicaLabels: this.o.replicaLabels,
+        ...(this.d.ulids ? { ulids: this.d.ulids } : {}),
+        ...(this.o.maxSamplesPerChunk ? { maxSamplesPerChunk: this.o.maxSamplesPerChunk } : {}),
+        beforePhase: async (p) => {
+          r.phase = p;
+          await this.d.beforePhase?.(p);
+        },
+      });
+      for (const k of Object.keys(res.phaseMs) as Phase[]) s.phaseMs[k] += res.phaseMs[k];
+      this.d.metrics.compactions.inc({ tenant: plan.tenant });
+      this.d.metrics.bytesRead.inc(res.compact.bytesRead);
+      this.d.metrics.bytesWritten.inc(res.compact.bytesWritten);
+      s.plansDone++;
+      return true;
+    } catch (err) {
+      const f = classifyFailure(err);
+      this.d.metrics.compactionsFailed.inc({ tenant: plan.tenant, kind: f.kind });
+      s.plansFailed++;
+      if (f.kind === 'bad-block') {
+        await this.markBad(plan.tenant, f.block, f.reason, f.details);
+        s.blocksMarkedNoCompact++;
+      } else {
+        this.d.logger.warn('compaction failed; retried in a later pass', {
+          plan: plan.id,
+          kind: f.kind,
+          err: f.details,
+        });
+      }
+      return false;
+    } finally {
+      end();
+      this.running.delete(plan.id);
+      this.d.metrics.runningPlans.set(this.running.size);
+    }
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      passes: this.passes,
+      last_sync: this.lastSync
+        ? {
+            at: new Date(this.lastSync.atMs).toISOString(),
+            duration_ms: Math.round(this.lastSync.durationMs),
+          }
+        : null,
+      plans_queued: this.queued,
+      plans_running: this.running.size,
+      peak_plans_running: this.peak,
+      running: [...this.running.values()].map((r) => ({
+        ...r,
+        startedAt: new Date(r.startedMs).toISOString(),
+      })),
+      tenants: Object.fromEntries([...this.tenants.entries()].map(([k, v]) => [k || '(single)', v])),
+    };
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Executing one plan end to end: download the sources into the data dir, compactBlocks, verify
+ * (inside compactBlocks, before the rename), upload the output (meta.json last), mark the sources
+ * for deletion, remove the local files. A crash at any step is safe: before the upload finishes
+ * the output is a partial block (no meta.json) that readers ignore and the cleaner removes; after
+ * it, the duplicate filter hides the sources (their sources ⊆ the output's) until they are marked.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bucket } from '../objstore/bucket.js';
+import type { Layout } from '../block/layout.js';
+import type { Plan } from '../plan/types.js';
+import { downloadBlock } from '../block/download.js';
+import { uploadBlock } from '../block/upload.js';
+import { writeMarker, newDeletionMark } from '../block/markers.js';
+import { compactBlocks, type CompactResult } from '../tsdb/compact/compact.js';
+import type { Logger } from '../util/logger.js';
+import type { UlidSource } from '../tsdb/ulid.js';
+
+export type Phase = 'download' | 'compact' | 'upload' | 'mark' | 'cleanup';
+
+export interface ExecuteDeps {
+  bucket: Bucket;
+  layout: Layout;
+  dataDir: string;
+  logger: Logger;
+  now: () => number;
+  ulids?: UlidSource;
+  replicaLabels: readonly string[];
+  maxSamplesPerChunk?: number;
+  onPhase?: (phase: Phase, bytes: number) => void;
+  /** Test hook: called at the start of each phase (crash tests SIGKILL there). */
+  beforePhase?: (phase: Phase) => Promise<void> | void;
+}
+
+export interface ExecuteResult {
+  planId: string;
+  output: string | undefined;
+  compact: CompactResult;
+  bytesDownloaded: number;
+  bytesUploaded: number;
+  phaseMs: Record<Phase, number>;
+}
+
+/** A filesystem-safe work dir name for a plan id (`<tenant>/<group>/<hash>`). */
+export function planWorkDir(dataDir: string, planId: string): string {
+  return join(dataDir, 'compact', planId.replace(/[^A-Za-z0-9_.@-]/g, '_'));
+}
+
+export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<ExecuteResult> {
+  const work = planWorkDir(deps.dataDir, plan.id);
+  const phaseMs: Record<Phase, number> = { download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 };
+  let t = performance.now();
+  const enter = async (p: Phase): Promise<void> => {
+    await deps.beforePhase?.(p);
+    t = performance.now();
+  };
+  const leave = (p: Phase, bytes = 0): void => {
+    phaseMs[p] += performance.now() - t;
+    deps.onPhase?.(p, bytes);
+  };
+  const log = deps.logger.child({ plan: plan.id, tenant: plan.tenant });
+  await rm(work, { recursive: true, force: true });
+  await mkdir(join(work, 'in'), { recursive: true });
+  try {
+    await enter('download');
+    let bytesDownloaded = 0;
+    const dirs: string[] = [];
+    for (const b of plan.sources) {
+      const dir = join(work, 'in', b.ulid);
+      const r = await downloadBlock(deps.bucket, deps.layout, plan.tenant, b.ulid, dir);
+      bytesDownloaded += r.bytes;
+      dirs.push(dir);
+    }
+    leave('download', bytesDownloaded);
+
+    await enter('compact');
+    const compact = await compactBlocks(dirs, join(work, 'out'), {
+      dedup: plan.dedup === 'penalty' ? 'penalty' : 'exact',
+      replicaLabels: deps.replicaLabels,
+      externalLabels: plan.labels,
+      maxSamplesPerChunk: deps.maxSamplesPerChunk,
+      ...(deps.ulids ? { ulids: deps.ulids } : {}),
+    });
+    leave('compact', compact.bytesWritten);
+
+    let bytesUploaded = 0;
+    if (compact.dir) {
+      await enter('upload');
+      const up = await uploadBlock(deps.bucket, deps.layout, plan.tenant, compact.dir, {
+        now: deps.now,
+        logger: log,
+      });
+      bytesUploaded = up.bytes;
+      leave('upload', bytesUploaded);
+    }
+
+    await enter('mark');
+    const details = compact.ulid ? `compacted into ${compact.ulid}` : 'compacted into an empty result';
+    for (const b of plan.sources) {
+      await writeMarker(deps.bucket, deps.layout, plan.tenant, newDeletionMark(b.ulid, deps.now(), details), {
+        logger: log,
+      });
+    }
+    leave('mark');
+    log.info('compaction done', {
+      output: compact.ulid ?? 'none',
+      sources: plan.sources.length,
+      samples: compact.outputSamples,
+      duration_ms: Math.round(compact.durationMs),
+    });
+    return { planId: plan.id, output: compact.ulid, compact, bytesDownloaded, bytesUploaded, phaseMs };
+  } finally {
+    await enter('cleanup');
+    await rm(work, { recursive: true, force: true });
+    leave('cleanup');
+  }
+}

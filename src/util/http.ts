@@ -1,0 +1,65 @@
+/**
+ * The operational HTTP endpoint every long-running command serves: `/metrics` (Prometheus text
+ * from a prom-client Registry), `/-/healthy`, `/-/ready`, and `/api/v1/status` (JSON from a
+ * callback). Listens on the given address; `port 0` picks a free port.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import { InvalidArgumentError, errorMessage } from './errors.js';
+
+export interface HttpEndpointOptions {
+  address: string;
+  registry: Registry;
+  status: () => unknown;
+  ready?: () => boolean;
+}
+
+export interface HttpEndpoint {
+  /** `host:port` actually bound. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export function parseListenAddress(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  if (i < 0) throw new InvalidArgumentError(`listen address "${addr}" must be host:port`);
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(addr.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError(`bad port in "${addr}"`);
+  return { host, port };
+}
+
+export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEndpoint> {
+  const { host, port } = parseListenAddress(o.address);
+  const server: Server = createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    const send = (code: number, type: string, body: string): void => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    void (async () => {
+      try {
+        if (url === '/metrics') send(200, o.registry.contentType, await o.registry.metrics());
+        else if (url === '/-/healthy') send(200, 'text/plain', 'OK\n');
+        else if (url === '/-/ready') {
+          const ok = o.ready ? o.ready() : true;
+          send(ok ? 200 : 503, 'text/plain', ok ? 'OK\n' : 'not ready\n');
+        } else if (url === '/api/v1/status') send(200, 'application/json', JSON.stringify(o.status()));
+        else send(404, 'text/plain', 'not found\n');
+      } catch (err) {
+        send(500, 'text/plain', `${errorMessage(err)}\n`);
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address();
+  const bound = typeof a === 'object' && a !== null ? `${host}:${a.port}` : o.address;
+  return {
+    address: bound,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
