@@ -6,7 +6,7 @@
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Decbuf } from '../encoding/decbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
-import type { Label, Labels } from '../labels.js';
+import type { Labels } from '../labels.js';
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
 import {
   HEADER_LEN,
@@ -321,7 +321,7 @@ export class IndexReader {
           'series entry length changed between reads',
         );
     }
-    return { labels: s.labels as Label[], chunks: s.chunks };
+    return { labels: s.labels, chunks: s.chunks };
   }
 
   /** A sequential cursor over all series (see cursor.ts). */

@@ -348,3 +348,25 @@ describe('index writer rejects invalid input', () => {
     await w.abort();
   });
 });
+
+describe('index writer usage errors', () => {
+  it('rejects overlapping addSeries calls and use after close', async () => {
+    const dir = await tempDir();
+    try {
+      // A tiny buffer makes the first call suspend in a flush.
+      const w = await IndexWriter.create(join(dir, 'i'), ['a', 'b', 'c'], { bufferSize: 64 });
+      const many = Array.from({ length: 40 }, (_, i) => ({ mint: 2 * i, maxt: 2 * i + 1, ref: 8 + i }));
+      const first = w.addSeries([{ name: 'a', value: 'b' }], many);
+      await expect(w.addSeries([{ name: 'a', value: 'c' }], [{ mint: 0, maxt: 1, ref: 8 }])).rejects.toThrow(
+        /await each addSeries/,
+      );
+      await first;
+      await w.close();
+      await expect(w.addSeries([{ name: 'a', value: 'c' }], [{ mint: 0, maxt: 1, ref: 8 }])).rejects.toThrow(
+        /is closed/,
+      );
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});

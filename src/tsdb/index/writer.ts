@@ -90,6 +90,7 @@ export class IndexWriter {
   private seriesMaxSize = 0;
   private state: 'open' | 'closed' | 'failed' = 'open';
   private fhClosed = false;
+  private busy = false;
 
   private constructor(
     readonly path: string,
@@ -150,42 +151,52 @@ export class IndexWriter {
     this.checkOpen();
     const k = this.checkLabels(labels);
     this.checkChunks(labels, chunks);
-
-    const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
-    if (id > MAX_SERIES_ID) {
-      throw new IndexWriterError(
-        'ERR_INVALID_ARGUMENT',
-        safeFormat(labels),
-        'index exceeds 64 GiB of series',
-      );
-    }
-    this.entry.reset();
-    encodeSeriesEntry(this.entry, this.body, this.refs, k, chunks);
+    this.busy = true;
     try {
-      let p = this.out.pad(SERIES_ALIGN);
-      if (p) await p;
-      p = this.out.write(this.entry.view());
-      if (p) await p;
-    } catch (err) {
-      this.state = 'failed';
-      throw err;
+      const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
+      if (id > MAX_SERIES_ID) {
+        throw new IndexWriterError(
+          'ERR_INVALID_ARGUMENT',
+          safeFormat(labels),
+          'index exceeds 64 GiB of series',
+        );
+      }
+      this.entry.reset();
+      encodeSeriesEntry(this.entry, this.body, this.refs, k, chunks);
+      try {
+        let p = this.out.pad(SERIES_ALIGN);
+        if (p) await p;
+        p = this.out.write(this.entry.view());
+        if (p) await p;
+      } catch (err) {
+        this.state = 'failed';
+        throw err;
+      }
+      const size = alignUp(this.entry.len, SERIES_ALIGN);
+      if (size > this.seriesMaxSize) this.seriesMaxSize = size;
+      this.postings.add(id, this.refs, k);
+      // Keep this series' refs for the order check of the next one.
+      const t = this.prevRefs;
+      this.prevRefs = this.refs;
+      this.refs = t;
+      this.prevLabels = k;
+      this.numSeries++;
+      this.numChunks += chunks.length;
+      return id;
+    } finally {
+      this.busy = false;
     }
-    const size = alignUp(this.entry.len, SERIES_ALIGN);
-    if (size > this.seriesMaxSize) this.seriesMaxSize = size;
-    this.postings.add(id, this.refs, k);
-    // Keep this series' refs for the order check of the next one.
-    const t = this.prevRefs;
-    this.prevRefs = this.refs;
-    this.refs = t;
-    this.prevLabels = k;
-    this.numSeries++;
-    this.numChunks += chunks.length;
-    return id;
   }
 
   private checkOpen(): void {
-    if (this.state !== 'open')
+    if (this.state !== 'open') {
       throw new InvalidArgumentError(`index writer for ${this.path} is ${this.state}`);
+    }
+    if (this.busy) {
+      throw new InvalidArgumentError(
+        `index writer for ${this.path}: await each addSeries() before the next call`,
+      );
+    }
   }
 
   /** Resolves label refs into this.refs and checks label and series order; returns the count. */
