@@ -28,7 +28,12 @@ export type ErrorCode =
   | 'ERR_BLOCK_BAD_MARKER'
   | 'ERR_BLOCK_UPLOAD'
   | 'ERR_BLOCK_DOWNLOAD'
-  | 'ERR_BLOCK_BAD_INDEX';
+  | 'ERR_BLOCK_BAD_INDEX'
+  // Leader election (src/ha).
+  | 'ERR_HA_NOT_LEADER'
+  | 'ERR_HA_UNAVAILABLE'
+  | 'ERR_HA_ABORTED'
+  | 'ERR_HA_CLOSED';
 
 export interface StrataErrorOptions {
   cause?: unknown;
