@@ -90,6 +90,10 @@ export class IndexWriter {
   private seriesMaxSize = 0;
   private state: 'open' | 'closed' | 'failed' = 'open';
   private fhClosed = false;
+  /** Per label position: last name, its ref, last value, its ref. */
+  private readonly lookupCache: Array<string | number | undefined> = new Array(4 * CACHE_LABELS).fill(
+    undefined,
+  );
   private busy = false;
 
   private constructor(
@@ -205,10 +209,30 @@ export class IndexWriter {
     if (k === 0) throw new IndexWriterError('ERR_INVALID_ARGUMENT', '{}', 'empty label set');
     if (this.refs.length < 2 * k) this.refs = new Uint32Array(2 * k);
     const refs = this.refs;
+    const cache = this.lookupCache;
     for (let i = 0; i < k; i++) {
       const l = labels[i]!;
-      const n = this.symbolRefs.get(l.name);
-      const v = this.symbolRefs.get(l.value);
+      // Neighbouring series mostly repeat names and values at the same position.
+      let n: number | undefined;
+      let v: number | undefined;
+      if (i < CACHE_LABELS && cache[4 * i] === l.name) {
+        n = cache[4 * i + 1] as number;
+      } else {
+        n = this.symbolRefs.get(l.name);
+        if (i < CACHE_LABELS && n !== undefined) {
+          cache[4 * i] = l.name;
+          cache[4 * i + 1] = n;
+        }
+      }
+      if (i < CACHE_LABELS && cache[4 * i + 2] === l.value) {
+        v = cache[4 * i + 3] as number;
+      } else {
+        v = this.symbolRefs.get(l.value);
+        if (i < CACHE_LABELS && v !== undefined) {
+          cache[4 * i + 2] = l.value;
+          cache[4 * i + 3] = v;
+        }
+      }
       if (n === undefined || v === undefined || l.name === '' || l.value === '') {
         const what =
           typeof l.name !== 'string' || typeof l.value !== 'string'
@@ -382,6 +406,8 @@ export class IndexWriter {
     await unlink(this.path).catch(() => undefined);
   }
 }
+
+const CACHE_LABELS = 32;
 
 function isTime(t: number): boolean {
   return Number.isSafeInteger(t) && t >= MIN_TIME && t <= MAX_TIME;
