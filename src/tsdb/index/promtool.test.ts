@@ -61,6 +61,24 @@ describe('promtool (Prometheus 2.42) interop', () => {
     }
   });
 
+  it('reads a larger index: many values per name exercise its sampled postings-table lookups', async () => {
+    const db = join(dir, 'db-large');
+    const sets = normalize(
+      Array.from({ length: 3000 }, (_, i) => [
+        { name: '__name__', value: `metric_${i % 37}` },
+        { name: 'instance', value: `host-${i}` },
+        { name: 'zone', value: ['a', 'b', 'c'][i % 3]! },
+      ]),
+    );
+    await writeMinimalBlock(db, ULID, sets, [1_700_000_000_000]);
+    const analyze = await run('promtool', ['tsdb', 'analyze', db, ULID]);
+    expect(analyze).toContain('Series: 3000\n');
+    expect(analyze).toContain('Postings (unique label pairs): 3040\n');
+    const dump = (await run('promtool', ['tsdb', 'dump', db])).trim().split('\n');
+    expect(dump).toHaveLength(3000);
+    expect(dump).toContain(`${formatLabels(sets[1234]!)} ${12340} 1700000000000`);
+  });
+
   it('reads an index written by promtool create-blocks-from openmetrics', async () => {
     const input: Labels[] = [];
     let text = '';
