@@ -1,7 +1,9 @@
 /** The `strata` command: wiring only; every command lives in its own module. */
 import { Command } from 'commander';
 import { registerTsdbCommands } from './tsdb.js';
+import { registerBucketCommands } from './bucket.js';
 import { registerDemoCommand } from './demo.js';
+import { registerCompactCommand } from './compact.js';
 import { exitCodeFor, reportError } from './errors.js';
 
 const program = new Command();
@@ -12,7 +14,9 @@ program
   .exitOverride();
 
 registerTsdbCommands(program);
+registerBucketCommands(program);
 registerDemoCommand(program);
+registerCompactCommand(program);
 
 try {
   await program.parseAsync(process.argv);
