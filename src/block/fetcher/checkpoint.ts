@@ -12,7 +12,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip, gzip, constants as zlibConstants } from 'node:zlib';
 import { isUlid } from '../../tsdb/ulid.js';
-import { errorMessage } from '../../util/errors.js';
+import { errorCode, errorMessage } from '../../util/errors.js';
 import type { PartialBlock, PartialReason } from './types.js';
 
 const gzipAsync = promisify(gzip);
@@ -184,7 +184,7 @@ export async function readCheckpointFile(path: string): Promise<Checkpoint | und
   try {
     body = await readFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errorCode(err) === 'ENOENT') return undefined;
     throw err;
   }
   let text: string;

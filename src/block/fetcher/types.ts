@@ -108,6 +108,8 @@ export interface SyncStats {
   readonly cacheHits: number;
   /** Known blocks dropped because they were deleted from the bucket. */
   readonly dropped: number;
+  /** Bad input met by this sync, all tenants and the bucket's top level together. */
+  readonly badInput: Readonly<BadInputCounts>;
 }
 
 export interface SyncResult {

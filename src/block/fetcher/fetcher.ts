@@ -1,0 +1,394 @@
+/**
+ * The metadata fetcher (Thanos BaseFetcher + MetaFetcher): finds every block of every tenant,
+ * reads the meta.json files it has not seen (bounded concurrency, local cache), and returns per
+ * tenant the blocks, partial blocks and per-state counts after the filters.
+ *
+ * A sync never starts from zero:
+ * - in memory, every block whose meta.json was read is known, and tail listings start after the
+ *   tenant's watermark (see tenant-sync.ts for late uploads and deletions);
+ * - on disk (`<cacheDir>/meta/<tenant>/<ULID>.json` and `<cacheDir>/checkpoint.json.gz`), the
+ *   metas and the checkpoint survive a restart: the checkpoint is written every N reads or T ms
+ *   during a sync, at its end and on close(), so a killed sync resumes from its last checkpoint,
+ *   and reads finished after that checkpoint are found in the meta cache instead of the bucket.
+ */
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { Registry } from 'prom-client';
+import type { Bucket } from '../../objstore/bucket.js';
+import { InstrumentedBucket, type OperationCounts } from '../../objstore/instrumented.js';
+import { errorMessage, InvalidArgumentError } from '../../util/errors.js';
+import { nopLogger, type Logger } from '../../util/logger.js';
+import type { Layout } from '../layout.js';
+import { CHECKPOINT_VERSION, CheckpointError, readCheckpointFile, type Checkpoint } from './checkpoint.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
+import { discoverTenants } from './discovery.js';
+import { Limiter } from './limiter.js';
+import { MetaCache } from './meta-cache.js';
+import { classifyMeta, Interner } from './meta-read.js';
+import {
+  fetcherMetrics,
+  recordBadInput,
+  recordRequests,
+  recordSynced,
+  type FetcherMetrics,
+} from './metrics.js';
+import { TenantState } from './tenant-state.js';
+import { staleResult, syncTenant, type ResolvedFetcherOptions, type SyncCounters } from './tenant-sync.js';
+import {
+  BAD_INPUT_KINDS,
+  SYNC_STATES,
+  zeroBadInputCounts,
+  zeroStateCounts,
+  type BadInputCounts,
+  type MetaFilter,
+  type SyncResult,
+  type TenantSync,
+} from './types.js';
+
+export const DEFAULT_FETCHER_CONCURRENCY = 32;
+export const CHECKPOINT_FILENAME = 'checkpoint.json.gz';
+export const META_CACHE_DIRNAME = 'meta';
+
+export interface MetaFetcherOptions {
+  /** meta.json and marker reads in flight across all tenants (default 32, like Thanos). */
+  readonly concurrency?: number;
+  /** Tenants listed at the same time (default 8). */
+  readonly tenantConcurrency?: number;
+  /**
+   * Local state: the meta cache and the checkpoint file live here. Without it nothing survives a
+   * restart (the in-memory checkpoint still works).
+   */
+  readonly cacheDir?: string;
+  /** Checkpoints and tail listings (default true). false: every sync lists every folder. */
+  readonly checkpoint?: boolean;
+  /** Write the checkpoint after this many completed reads (default 10000)... */
+  readonly checkpointEveryReads?: number;
+  /** ...or after this long (ms, default 30 s), whichever comes first. */
+  readonly checkpointEveryMs?: number;
+  /** A full listing every N syncs per tenant (default 10; 1 = always). */
+  readonly fullListEvery?: number;
+  /** Tail listings re-list blocks minted within this window (ms, default 6 h): late uploads. */
+  readonly relistWindowMs?: number;
+  /** Partial blocks younger than this get re-read every sync (ms, default 48 h). */
+  readonly partialRecheckWindowMs?: number;
+  /**
+   * Use `<tenant>/bucket-index.json.gz` (Cortex format) instead of full listings when it is
+   * fresher than `maxStalenessMs` (default 1 h). A block missing from the index is checked (one
+   * `exists`) and dropped only if its upload time is `deletionGraceMs` (default 15 min) older
+   * than the index.
+   */
+  readonly bucketIndex?: boolean | { readonly maxStalenessMs?: number; readonly deletionGraceMs?: number };
+  /** Multi-tenant: sync only these tenants instead of discovering them. */
+  readonly tenants?: readonly string[];
+  readonly filters?: readonly MetaFilter[];
+}
+
+export interface MetaFetcherDeps {
+  readonly bucket: Bucket;
+  readonly layout: Layout;
+  readonly logger?: Logger;
+  readonly registry?: Registry;
+  /** Wall clock, ms since the epoch (default Date.now). */
+  readonly now?: () => number;
+  /** Monotonic ms for durations (default performance.now). */
+  readonly monotonic?: () => number;
+}
+
+export interface SyncOptions {
+  /** Aborting stops the sync where it is and records nothing more (a stand-in for a kill). */
+  readonly signal?: AbortSignal;
+}
+
+function resolveOptions(o: MetaFetcherOptions): ResolvedFetcherOptions {
+  const positive = (name: string, v: number | undefined, dflt: number): number => {
+    const x = v ?? dflt;
+    if (!Number.isFinite(x) || x < 0)
+      throw new InvalidArgumentError(`fetcher: ${name} must be >= 0, got ${x}`);
+    return x;
+  };
+  const bi = o.bucketIndex;
+  const biObj = typeof bi === 'object' ? bi : {};
+  return {
+    concurrency: Math.max(1, Math.floor(positive('concurrency', o.concurrency, DEFAULT_FETCHER_CONCURRENCY))),
+    tenantConcurrency: Math.max(1, Math.floor(positive('tenantConcurrency', o.tenantConcurrency, 8))),
+    checkpoint: o.checkpoint ?? true,
+    fullListEvery: Math.max(1, Math.floor(positive('fullListEvery', o.fullListEvery, 10))),
+    relistWindowMs: positive('relistWindowMs', o.relistWindowMs, 6 * 3600_000),
+    partialRecheckWindowMs: positive('partialRecheckWindowMs', o.partialRecheckWindowMs, 48 * 3600_000),
+    bucketIndex:
+      bi === undefined || bi === false
+        ? undefined
+        : {
+            maxStalenessMs: positive('bucketIndex.maxStalenessMs', biObj.maxStalenessMs, 3600_000),
+            deletionGraceMs: positive('bucketIndex.deletionGraceMs', biObj.deletionGraceMs, 15 * 60_000),
+          },
+    filters: o.filters ?? [],
+  };
+}
+
+export class MetaFetcher {
+  readonly #bucket: InstrumentedBucket;
+  readonly #layout: Layout;
+  readonly #logger: Logger;
+  readonly #metrics: FetcherMetrics;
+  readonly #now: () => number;
+  readonly #monotonic: () => number;
+  readonly #opts: ResolvedFetcherOptions;
+  readonly #explicitTenants: readonly string[] | undefined;
+  readonly #cache: MetaCache | undefined;
+  readonly #checkpointPath: string | undefined;
+  readonly #writer: CheckpointWriter | undefined;
+  readonly #limiter: Limiter;
+  readonly #interner = new Interner();
+  readonly #states = new Map<string, TenantState>();
+  #loaded: Promise<void> | undefined;
+  #running: Promise<SyncResult> | undefined;
+  #closed = false;
+
+  constructor(deps: MetaFetcherDeps, options: MetaFetcherOptions = {}) {
+    this.#opts = resolveOptions(options);
+    this.#bucket = new InstrumentedBucket(deps.bucket);
+    this.#layout = deps.layout;
+    this.#logger = (deps.logger ?? nopLogger).child({ component: 'block.fetcher' });
+    this.#metrics = fetcherMetrics(deps.registry ?? new Registry());
+    this.#now = deps.now ?? Date.now;
+    this.#monotonic = deps.monotonic ?? (() => performance.now());
+    this.#explicitTenants = options.tenants;
+    this.#limiter = new Limiter(this.#opts.concurrency);
+    if (options.cacheDir !== undefined) {
+      this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME));
+      if (this.#opts.checkpoint) {
+        this.#checkpointPath = join(options.cacheDir, CHECKPOINT_FILENAME);
+        this.#writer = new CheckpointWriter(() => this.checkpoint(), {
+          path: this.#checkpointPath,
+          everyReads: Math.max(1, options.checkpointEveryReads ?? 10_000),
+          everyMs: options.checkpointEveryMs ?? 30_000,
+          now: this.#monotonic,
+          logger: this.#logger,
+          onWritten: (bytes) => {
+            this.#metrics.checkpointWrites.inc({ result: 'ok' });
+            this.#metrics.checkpointBytes.set(bytes);
+          },
+          onFailed: () => this.#metrics.checkpointWrites.inc({ result: 'error' }),
+        });
+      }
+    }
+  }
+
+  /** Bucket calls made so far, by operation (the fetcher's own wrapper). */
+  operationCounts(): OperationCounts {
+    return this.#bucket.operationCounts();
+  }
+
+  /** Checkpoint writes completed so far. */
+  get checkpointWrites(): number {
+    return this.#writer?.writes ?? 0;
+  }
+
+  /** The current checkpoint (what the next write would store). */
+  checkpoint(): Checkpoint {
+    const tenants = new Map<string, ReturnType<TenantState['checkpoint']>>();
+    for (const [name, st] of this.#states) tenants.set(name, st.checkpoint());
+    return { version: CHECKPOINT_VERSION, writtenAtMs: this.#now(), tenants };
+  }
+
+  /** Runs one sync; concurrent callers share the sync in progress. */
+  sync(options: SyncOptions = {}): Promise<SyncResult> {
+    if (this.#closed) return Promise.reject(new InvalidArgumentError('fetcher: sync after close'));
+    if (this.#running !== undefined) return this.#running;
+    const p = this.#sync(options).finally(() => {
+      this.#running = undefined;
+    });
+    this.#running = p;
+    return p;
+  }
+
+  /** Waits for a running sync and writes the checkpoint one last time. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#running?.catch(() => undefined);
+    if (this.#writer !== undefined && this.#loaded !== undefined) {
+      await this.#writer.request();
+      await this.#writer.idle();
+    }
+  }
+
+  async #sync(options: SyncOptions): Promise<SyncResult> {
+    const signal = options.signal;
+    this.#loaded ??= this.#load();
+    await this.#loaded;
+    const m = this.#metrics;
+    m.syncs.inc();
+    const t0 = this.#monotonic();
+    const before = this.#bucket.operationCounts();
+    const nowMs = this.#now();
+    const counters: SyncCounters = { metaReads: 0, cacheHits: 0, dropped: 0 };
+    const badInput = zeroBadInputCounts();
+    const results = new Map<string, TenantSync>();
+    let failed = false;
+    try {
+      const tenants = await this.#tenants(badInput);
+      for (const name of [...this.#states.keys()]) {
+        if (!tenants.includes(name)) await this.#forgetTenant(name);
+      }
+      const env = {
+        bucket: this.#bucket,
+        layout: this.#layout,
+        cache: this.#cache,
+        limiter: this.#limiter,
+        interner: this.#interner,
+        logger: this.#logger,
+        metrics: m,
+        options: this.#opts,
+        nowMs,
+        signal,
+        counters,
+        onRead: () => this.#writer?.noteRead(),
+      };
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < tenants.length && !signal?.aborted) {
+          const name = tenants[next++]!;
+          let st = this.#states.get(name);
+          if (st === undefined) {
+            st = new TenantState(name);
+            this.#states.set(name, st);
+          }
+          try {
+            results.set(name, await syncTenant(st, env));
+          } catch (err) {
+            if (signal?.aborted) return;
+            failed = true;
+            const e = err instanceof Error ? err : new Error(String(err));
+            this.#logger.warn('tenant sync failed; keeping its previous blocks', {
+              tenant: name,
+              err: errorMessage(err),
+            });
+            results.set(name, staleResult(st, e));
+          }
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(this.#opts.tenantConcurrency, tenants.length) }, worker),
+      );
+      signal?.throwIfAborted();
+      // Order results like the tenant list (workers finish in any order).
+      const ordered = new Map<string, TenantSync>();
+      for (const t of tenants) {
+        const r = results.get(t);
+        if (r !== undefined) ordered.set(t, r);
+      }
+      const totals = zeroStateCounts();
+      for (const r of ordered.values()) {
+        for (const s of SYNC_STATES) totals[s] += r.counts[s];
+        for (const k of BAD_INPUT_KINDS) badInput[k] += r.badInput[k];
+      }
+      recordSynced(m, totals);
+      m.tenants.set(ordered.size);
+      if (this.#writer !== undefined) await this.#writer.request();
+      const durationMs = this.#monotonic() - t0;
+      const requests = diffCounts(this.#bucket.operationCounts(), before);
+      this.#logger.info('synchronized block metadata', {
+        duration_ms: Math.round(durationMs),
+        tenants: ordered.size,
+        loaded: totals.loaded,
+        partial: totals['no-meta-json'] + totals['corrupted-meta-json'] + totals['unsupported-meta-version'],
+        meta_reads: counters.metaReads,
+        cache_hits: counters.cacheHits,
+        dropped: counters.dropped,
+      });
+      return {
+        tenants: ordered,
+        stats: {
+          durationMs,
+          requests,
+          metaReads: counters.metaReads,
+          cacheHits: counters.cacheHits,
+          dropped: counters.dropped,
+          badInput,
+        },
+      };
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      recordRequests(m, diffCounts(this.#bucket.operationCounts(), before));
+      m.syncDuration.observe((this.#monotonic() - t0) / 1000);
+      if (failed) m.syncFailures.inc();
+    }
+  }
+
+  async #tenants(badInput: BadInputCounts): Promise<string[]> {
+    if (this.#layout.tenancy === 'single') return [''];
+    if (this.#explicitTenants !== undefined) return [...this.#explicitTenants];
+    const { tenants, garbage } = await discoverTenants(this.#bucket, this.#layout);
+    for (const key of garbage) {
+      badInput['garbage-key']++;
+      if (!this.#reportedGarbage.has(key)) {
+        this.#reportedGarbage.add(key);
+        recordBadInput(this.#metrics, 'garbage-key');
+        this.#logger.warn('skipping bad input in the bucket', { kind: 'garbage-key', key });
+      }
+    }
+    return tenants;
+  }
+
+  readonly #reportedGarbage = new Set<string>();
+
+  async #forgetTenant(name: string): Promise<void> {
+    this.#states.delete(name);
+    this.#logger.info('tenant gone from the bucket; forgetting it', { tenant: name });
+    await this.#cache?.removeTenant(name).catch(() => undefined);
+  }
+
+  /** Restores the checkpoint and the cached metas it names. */
+  async #load(): Promise<void> {
+    if (this.#checkpointPath === undefined || this.#cache === undefined) return;
+    let cp: Checkpoint | undefined;
+    try {
+      cp = await readCheckpointFile(this.#checkpointPath);
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      recordBadInput(this.#metrics, 'bad-checkpoint');
+      this.#logger.warn('ignoring unreadable fetcher checkpoint; starting afresh', { err: err.message });
+      return;
+    }
+    if (cp === undefined) return;
+    const t0 = this.#monotonic();
+    let loaded = 0;
+    let missing = 0;
+    for (const [name, tc] of cp.tenants) {
+      const st = new TenantState(name);
+      st.restore(tc);
+      const key = (id: string): string => this.#layout.metaKey(name, id);
+      for (let i = 0; i < tc.known.length; i++) {
+        const id = tc.known[i]!;
+        const bytes = this.#cache.readSync(name, id);
+        const o = bytes === undefined ? undefined : classifyMeta(id, bytes, key(id), this.#interner);
+        if (o?.kind === 'loaded') {
+          st.metas.set(id, o.meta);
+          loaded++;
+        } else {
+          st.recheck.add(id);
+          missing++;
+        }
+        // Synchronous reads are the fast path for many small files; yield now and then.
+        if (i % 2048 === 2047) await yieldToLoop();
+      }
+      this.#states.set(name, st);
+    }
+    this.#logger.info('restored fetcher checkpoint', {
+      tenants: cp.tenants.size,
+      blocks: loaded,
+      missing_from_cache: missing,
+      duration_ms: Math.round(this.#monotonic() - t0),
+    });
+  }
+}
+
+function diffCounts(after: OperationCounts, before: OperationCounts): OperationCounts {
+  const out = { ...after };
+  for (const k of Object.keys(out) as (keyof OperationCounts)[]) out[k] = after[k] - before[k];
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * What the fetcher remembers about one tenant between syncs (and across restarts, through the
+ * checkpoint): loaded metas, partial blocks, the listing watermark and the parsed markers.
+ */
+import type { BlockMeta } from '../../tsdb/meta.js';
+import type { DeletionMark, NoCompactMark } from '../markers.js';
+import type { MarkSummary, TenantCheckpoint } from './checkpoint.js';
+import type { PartialBlock, TenantSync } from './types.js';
+import type { Watermark } from './watermark.js';
+
+/** Keys already logged (garbage, bad markers): each is logged and metered once per process. */
+const REPORTED_CAP = 10_000;
+
+export class TenantState {
+  readonly tenant: string;
+  readonly metas = new Map<string, BlockMeta>();
+  readonly partial = new Map<string, PartialBlock>();
+  /** Every listed block ID up to this one has been handled. */
+  watermark: string | undefined;
+  /** The watermark of the sync in progress, which checkpoints written mid-sync record. */
+  live: Watermark | undefined;
+  syncsSinceFullList = 0;
+  deletionMarks = new Map<string, DeletionMark>();
+  noCompactMarks = new Map<string, NoCompactMark>();
+  /** Unusable marker files by key, with the lastModified (ms) they had when read. */
+  readonly badMarkers = new Map<string, number>();
+  /** Blocks to read in the next sync whatever the listing covers (cache misses at load). */
+  readonly recheck = new Set<string>();
+  readonly #reported = new Set<string>();
+  /** The result of the last sync, returned again when the tenant cannot be listed. */
+  last: TenantSync | undefined;
+
+  constructor(tenant: string) {
+    this.tenant = tenant;
+  }
+
+  /** True the first time `key` is reported (bounded, so a flood of garbage cannot grow it). */
+  firstReport(key: string): boolean {
+    if (this.#reported.has(key)) return false;
+    if (this.#reported.size < REPORTED_CAP) this.#reported.add(key);
+    return true;
+  }
+
+  checkpoint(): TenantCheckpoint {
+    const marks = (m: ReadonlyMap<string, { time: number; reason: string }>): MarkSummary[] =>
+      [...m].map(([id, v]) => ({ id, time: v.time, reason: v.reason }));
+    return {
+      after: this.live ? this.live.value : this.watermark,
+      // Blocks read since: the cache has them, and the next sync finds them there.
+      known: [...this.metas.keys()],
+      partial: [...this.partial.values()],
+      syncsSinceFullList: this.syncsSinceFullList,
+      deletionMarks: marks(mapValues(this.deletionMarks, (d) => ({ time: d.deletionTime, reason: '' }))),
+      noCompactMarks: marks(
+        mapValues(this.noCompactMarks, (n) => ({ time: n.noCompactTime, reason: n.reason })),
+      ),
+    };
+  }
+
+  restore(cp: TenantCheckpoint): void {
+    this.watermark = cp.after;
+    this.syncsSinceFullList = cp.syncsSinceFullList;
+    for (const p of cp.partial) this.partial.set(p.id, p);
+    for (const m of cp.deletionMarks) {
+      this.deletionMarks.set(m.id, { kind: 'deletion', id: m.id, version: 1, deletionTime: m.time });
+    }
+    for (const m of cp.noCompactMarks) {
+      this.noCompactMarks.set(m.id, {
+        kind: 'no-compact',
+        id: m.id,
+        version: 1,
+        noCompactTime: m.time,
+        reason: m.reason,
+      });
+    }
+  }
+
+  /** Forgets a block (deleted from the bucket). */
+  drop(id: string): boolean {
+    const wasLoaded = this.metas.delete(id);
+    const wasPartial = this.partial.delete(id);
+    this.deletionMarks.delete(id);
+    this.noCompactMarks.delete(id);
+    this.recheck.delete(id);
+    return wasLoaded || wasPartial;
+  }
+}
+
+function mapValues<K, V, W>(m: ReadonlyMap<K, V>, f: (v: V) => W): Map<K, W> {
+  const out = new Map<K, W>();
+  for (const [k, v] of m) out.set(k, f(v));
+  return out;
+}
