@@ -13,7 +13,7 @@
  */
 import type { Bucket } from '../objstore/bucket.js';
 import { isUlid } from '../tsdb/ulid.js';
-import { StrataError, errorMessage } from '../util/errors.js';
+import { StrataError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { forEachLimit } from './concurrency.js';
 import { type Layout, type MarkerKind, TENANT_MARKER_KINDS, markerFilename } from './layout.js';
@@ -181,7 +181,9 @@ export function parseMarker<K extends MarkerKind>(
   try {
     raw = JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
   } catch (err) {
-    return fail(`not valid JSON (${errorMessage(err).split('\n')[0] ?? ''})`.slice(0, 200), err);
+    // V8's message quotes the input; keep file content out of errors and logs.
+    void err;
+    return fail('not valid JSON');
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
   const o = raw as Record<string, unknown>;
