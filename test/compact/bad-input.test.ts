@@ -1,0 +1,178 @@
+/**
+ * Inputs that cannot be compacted fail with a typed error that names the block (and the series
+ * where there is one), and leave nothing behind in the output directory: no block, no
+ * `*.tmp-for-creation`.
+ */
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compactBlocks } from '../../src/tsdb/compact/compact.js';
+import { CompactionInputError } from '../../src/tsdb/compact/errors.js';
+import { ulidSource } from '../../src/tsdb/ulid.js';
+import { StrataError } from '../../src/util/errors.js';
+import { assertNoLeakedProcesses } from '../support/processes.js';
+import { generateSamples } from '../support/openmetrics.js';
+import { samplesToDump } from '../support/dump.js';
+import { promtoolDump, type CreatedBlock } from '../services/prometheus.js';
+import { writeCraftedBlock, type CraftedChunk } from './crafted.js';
+import {
+  W0,
+  TWO_HOURS,
+  assertSameDump,
+  copyBlockAs,
+  listDir,
+  promtoolBlocks,
+  readBlockChunks,
+  setThanos,
+  tempRoot,
+  type TempRoot,
+} from './helpers.js';
+
+const newUlid = ulidSource();
+let root: TempRoot;
+let good: CreatedBlock;
+
+beforeAll(async () => {
+  root = await tempRoot('strata-compact-bad-');
+  const samples = generateSamples({ seed: 707, series: 6, startMs: W0, durationMs: TWO_HOURS });
+  [good] = await promtoolBlocks(samples, root.fresh('good'));
+});
+
+afterAll(async () => {
+  await root.cleanup();
+  await assertNoLeakedProcesses();
+});
+
+/** Samples t = W0 + 15 s·i for i in [from, to), value i. */
+function chunk(from: number, to: number): CraftedChunk {
+  const out: [number, number][] = [];
+  for (let i = from; i < to; i++) out.push([W0 + 15_000 * i, i]);
+  return out;
+}
+
+const OK_SERIES = { labels: { __name__: 'fine', job: 'x' }, chunks: [chunk(0, 50), chunk(50, 100)] };
+
+/** Runs a compaction that must fail; returns the error and checks the output dir stayed empty. */
+async function failing(
+  inputs: readonly string[],
+  opts: Parameters<typeof compactBlocks>[2] = {},
+): Promise<StrataError> {
+  const out = root.fresh('out');
+  let caught: unknown;
+  try {
+    await compactBlocks(inputs, out, opts);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(StrataError);
+  expect(await listDir(out)).toEqual([]);
+  return caught as StrataError;
+}
+
+async function flipByte(file: string, pos: number): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, pos);
+    b[0] = b[0]! ^ 0x10;
+    await fh.write(b, 0, 1, pos);
+  } finally {
+    await fh.close();
+  }
+}
+
+describe('bad compaction inputs', () => {
+  it('crafted blocks are valid blocks when nothing is wrong with them', async () => {
+    const b = await writeCraftedBlock(root.fresh('crafted'), [OK_SERIES]);
+    const want = samplesToDump([...chunk(0, 100)].map(([t, v]) => ({ labels: OK_SERIES.labels, t, v })));
+    assertSameDump(await promtoolDump(b.dir), want, 'promtool dump of a crafted block');
+    const res = await compactBlocks([b.dir], root.fresh('out'));
+    assertSameDump(await promtoolDump(res.dir!), want, 'compaction of a crafted block');
+  });
+
+  it('overlapping chunks inside one series: ERR_TSDB_OVERLAP naming block and series', async () => {
+    const bad = await writeCraftedBlock(root.fresh('crafted'), [
+      OK_SERIES,
+      { labels: { __name__: 'overlapping', job: 'x' }, chunks: [chunk(0, 60), chunk(40, 100)] },
+    ]);
+    for (const inputs of [[bad.dir], [good.dir, bad.dir]]) {
+      const err = await failing(inputs);
+      expect(err).toBeInstanceOf(CompactionInputError);
+      expect(err.code).toBe('ERR_TSDB_OVERLAP');
+      expect((err as CompactionInputError).block).toBe(bad.ulid);
+      expect((err as CompactionInputError).series).toBe('{__name__="overlapping", job="x"}');
+      expect(err.message).toContain(bad.ulid);
+      expect(err.message).toContain('{__name__="overlapping", job="x"}');
+    }
+  });
+
+  it('out-of-order chunks: ERR_TSDB_OUT_OF_ORDER naming block and series', async () => {
+    const bad = await writeCraftedBlock(root.fresh('crafted'), [
+      OK_SERIES,
+      { labels: { __name__: 'unordered', job: 'x' }, chunks: [chunk(50, 100), chunk(0, 50)] },
+    ]);
+    const err = await failing([bad.dir]);
+    expect(err).toBeInstanceOf(CompactionInputError);
+    expect(err.code).toBe('ERR_TSDB_OUT_OF_ORDER');
+    expect((err as CompactionInputError).block).toBe(bad.ulid);
+    expect(err.message).toContain(bad.ulid);
+    expect(err.message).toContain('{__name__="unordered", job="x"}');
+  });
+
+  it('a corrupt chunk (one flipped byte): ERR_TSDB_CHECKSUM naming block and series', async () => {
+    // Passed through (one input) and compared for duplicates (two identical inputs).
+    const series = (await readBlockChunks(good.dir))[2]!;
+    const c = series.chunks[1]!;
+    for (const withTwin of [false, true]) {
+      const ulid = newUlid();
+      const broken = await copyBlockAs(good.dir, root.fresh('corrupt'), ulid);
+      await flipByte(join(broken, 'chunks', '000001'), (c.ref % 2 ** 32) + c.raw.length - 8); // inside the data
+      const inputs = withTwin
+        ? [await copyBlockAs(good.dir, root.fresh('twin'), newUlid()), broken]
+        : [broken];
+      const err = await failing(inputs);
+      expect(err).toBeInstanceOf(CompactionInputError);
+      expect(err.code).toBe('ERR_TSDB_CHECKSUM');
+      expect((err as CompactionInputError).block).toBe(ulid);
+      expect((err as CompactionInputError).series).toBe(series.labels);
+      expect(err.message).toContain(ulid);
+      expect(err.message).toContain(series.labels);
+    }
+  });
+
+  it('different resolutions: ERR_COMPACT_INCOMPATIBLE naming both blocks', async () => {
+    const raw = await copyBlockAs(good.dir, root.fresh('res'), newUlid());
+    const down = await copyBlockAs(good.dir, root.fresh('res'), newUlid());
+    await setThanos(raw, { cluster: 'a' }, 0);
+    await setThanos(down, { cluster: 'a' }, 300_000);
+    const err = await failing([raw, down]);
+    expect(err.code).toBe('ERR_COMPACT_INCOMPATIBLE');
+    expect(err.message).toContain(raw.slice(-26));
+    expect(err.message).toContain(down.slice(-26));
+    expect(err.message).toMatch(/resolution/);
+  });
+
+  it('different external labels without replica labels: ERR_COMPACT_INCOMPATIBLE', async () => {
+    const r1 = await copyBlockAs(good.dir, root.fresh('ext'), newUlid());
+    const r2 = await copyBlockAs(good.dir, root.fresh('ext'), newUlid());
+    await setThanos(r1, { cluster: 'a', replica: 'r1' });
+    await setThanos(r2, { cluster: 'a', replica: 'r2' });
+    const err = await failing([r1, r2]);
+    expect(err.code).toBe('ERR_COMPACT_INCOMPATIBLE');
+    expect(err.message).toContain(r1.slice(-26));
+    expect(err.message).toContain(r2.slice(-26));
+    expect(err.message).toMatch(/--replica-label/);
+
+    // Other labels still have to agree once the replica label is dropped.
+    const other = await copyBlockAs(good.dir, root.fresh('ext'), newUlid());
+    await setThanos(other, { cluster: 'b', replica: 'r2' });
+    const err2 = await failing([r1, other], { replicaLabels: ['replica'] });
+    expect(err2.code).toBe('ERR_COMPACT_INCOMPATIBLE');
+    expect(err2.message).toContain(other.slice(-26));
+
+    // With the replica label named, the replicas compact (and dedup) fine.
+    const res = await compactBlocks([r1, r2], root.fresh('out'), { replicaLabels: ['replica'] });
+    expect(res.meta?.thanos?.labels).toEqual({ cluster: 'a' });
+    expect(res.outputSamples).toBe(good.numSamples);
+  });
+});
