@@ -185,9 +185,14 @@ export class BlockWriter {
       await writeMetaFile(this.tmpDir, meta);
       if (meta.thanos) {
         // thanos.files lists every file with its size; meta.json itself without one.
-        meta.thanos.files = (await blockFiles(this.tmpDir)).map((f) =>
-          f.relPath === 'meta.json' ? { rel_path: f.relPath } : { rel_path: f.relPath, size_bytes: f.size },
-        );
+        // Like Thanos' GatherFileStats: chunks/*, index and meta.json (tombstones are never uploaded).
+        meta.thanos.files = (await blockFiles(this.tmpDir))
+          .filter(
+            (f) => f.relPath === 'index' || f.relPath === 'meta.json' || f.relPath.startsWith('chunks/'),
+          )
+          .map((f) =>
+            f.relPath === 'meta.json' ? { rel_path: f.relPath } : { rel_path: f.relPath, size_bytes: f.size },
+          );
         await writeMetaFile(this.tmpDir, meta);
       }
       await o.beforeRename?.(this.tmpDir, meta);
