@@ -1,0 +1,299 @@
+/**
+ * The planner's queue of pending plans: fair between tenants, conflict-free with running plans.
+ *
+ * Policy: the next plan comes from the tenant with the fewest running plans; ties go to the tenant
+ * served least recently (never-served tenants first, then in the order they appeared). Within a
+ * tenant, `compareForPriority` order (lower output level, then older data), skipping plans that
+ * conflict with one of the tenant's running plans.
+ *
+ * Why this and not plain round-robin or deficit round-robin by handouts: the scarce resource is
+ * worker slots, and plans differ in cost by orders of magnitude (a 2h merge vs a 14d one). Counting
+ * running plans charges a tenant for as long as its work occupies a slot, without having to guess
+ * plan costs up front. A tenant with 10,000 pending plans gets at most one slot more than anybody
+ * else who still has work, and all the slots when nobody else does (work-conserving). When plans
+ * finish quickly the running counts are all 0 and least-recently-served makes it a round-robin, so
+ * a tenant with 3 plans waits at most one round, never behind a big tenant's backlog.
+ *
+ * Conflicts only exist inside a tenant (`plansConflict`), so a tenant whose every pending plan
+ * conflicts with its own running ones is set aside until its running or pending set changes.
+ * Everything is O(log tenants) per operation except the scan inside one tenant.
+ */
+import { compareForPriority, plansConflict } from '../plan/index.js';
+import type { Plan } from '../plan/index.js';
+import { IndexedHeap } from './heap.js';
+
+export interface QueueOptions {
+  /** Clock for enqueue times (wait-time statistics). Default Date.now. */
+  readonly now?: () => number;
+}
+
+export interface Assignment {
+  readonly plan: Plan;
+  /** When the plan (by id) first entered the queue, or was re-queued. */
+  readonly enqueuedAt: number;
+}
+
+export interface ReplaceResult {
+  /** Plans that were not pending before. */
+  readonly added: number;
+  /** Pending plans that the new set no longer has. */
+  readonly removed: number;
+  /** Plans of the new set skipped because they are running. */
+  readonly running: number;
+}
+
+export interface QueueStats {
+  readonly pending: number;
+  readonly running: number;
+  /** Tenants with pending or running plans. */
+  readonly tenants: number;
+}
+
+interface Pending {
+  readonly plan: Plan;
+  readonly at: number;
+}
+
+interface TenantState {
+  readonly name: string;
+  /** Arrival order, the last tie-break. */
+  readonly order: number;
+  /** Pending plans, worst first: the best candidate is at the end (cheap pop). */
+  pending: Plan[];
+  readonly running: Map<string, Plan>;
+  /** Handout sequence number of the last plan given out; 0 = never. */
+  lastServed: number;
+  /** Every pending plan conflicts with a running one; out of the heap until something changes. */
+  blocked: boolean;
+  heapIndex: number;
+}
+
+function fairer(a: TenantState, b: TenantState): boolean {
+  if (a.running.size !== b.running.size) return a.running.size < b.running.size;
+  if (a.lastServed !== b.lastServed) return a.lastServed < b.lastServed;
+  return a.order < b.order;
+}
+
+const worstFirst = (a: Plan, b: Plan): number => compareForPriority(b, a);
+
+export class PlanQueue {
+  private readonly now: () => number;
+  private readonly tenants = new Map<string, TenantState>();
+  private readonly heap = new IndexedHeap<TenantState>(fairer);
+  private readonly pendingIds = new Map<string, Pending>();
+  private readonly runningIds = new Map<string, Plan>();
+  private served = 0;
+  private arrivals = 0;
+
+  constructor(opts: QueueOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Makes `plans` the pending set (the result of a planning pass). Running plans stay running and
+   * are not queued again; plans that stay pending keep their enqueue time.
+   */
+  replace(plans: readonly Plan[]): ReplaceResult {
+    const now = this.now();
+    const byTenant = new Map<string, Plan[]>();
+    const ids = new Map<string, Pending>();
+    let running = 0;
+    let added = 0;
+    for (const p of plans) {
+      if (this.runningIds.has(p.id)) {
+        running++;
+        continue;
+      }
+      if (ids.has(p.id)) continue;
+      const prev = this.pendingIds.get(p.id);
+      if (prev === undefined) added++;
+      ids.set(p.id, { plan: p, at: prev?.at ?? now });
+      let list = byTenant.get(p.tenant);
+      if (list === undefined) byTenant.set(p.tenant, (list = []));
+      list.push(p);
+    }
+    let kept = 0;
+    for (const id of this.pendingIds.keys()) if (ids.has(id)) kept++;
+    const removed = this.pendingIds.size - kept;
+    this.pendingIds.clear();
+    for (const [id, t] of ids) this.pendingIds.set(id, t);
+
+    for (const t of this.tenants.values()) {
+      t.pending = byTenant.get(t.name) ?? [];
+      byTenant.delete(t.name);
+      if (t.pending.length === 0 && t.running.size === 0) {
+        this.heap.remove(t);
+        this.tenants.delete(t.name);
+      }
+    }
+    for (const [name, list] of byTenant) this.tenantState(name).pending = list;
+    this.heap.clear();
+    for (const t of this.tenants.values()) {
+      t.pending.sort(worstFirst);
+      t.blocked = false;
+      if (t.pending.length > 0) this.heap.push(t);
+    }
+    return { added, removed, running };
+  }
+
+  /**
+   * Queues one plan (a re-queue after an expired lease or a retryable failure). False when a plan
+   * with its id is already pending or running.
+   */
+  push(plan: Plan, enqueuedAt: number = this.now()): boolean {
+    if (this.pendingIds.has(plan.id) || this.runningIds.has(plan.id)) return false;
+    const t = this.tenantState(plan.tenant);
+    const list = t.pending;
+    // Binary search for the insertion point in the worst-first order.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (worstFirst(list[mid]!, plan) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, plan);
+    this.pendingIds.set(plan.id, { plan, at: enqueuedAt });
+    this.changed(t);
+    return true;
+  }
+
+  /**
+   * The next plan by the fairness policy, now counted as running; undefined when nothing pending
+   * can run without conflicting with a running plan.
+   */
+  next(): Assignment | undefined {
+    for (;;) {
+      const t = this.heap.peek();
+      if (t === undefined) return undefined;
+      const i = this.firstRunnable(t);
+      if (i < 0) {
+        t.blocked = true;
+        this.heap.remove(t);
+        continue;
+      }
+      const plan = t.pending[i]!;
+      if (i === t.pending.length - 1) t.pending.pop();
+      else t.pending.splice(i, 1);
+      const enqueuedAt = this.pendingIds.get(plan.id)?.at ?? this.now();
+      this.pendingIds.delete(plan.id);
+      this.runningIds.set(plan.id, plan);
+      t.running.set(plan.id, plan);
+      t.lastServed = ++this.served;
+      this.changed(t);
+      return { plan, enqueuedAt };
+    }
+  }
+
+  /** The running plan that `plan` conflicts with, if any. */
+  runningConflict(plan: Plan): Plan | undefined {
+    const t = this.tenants.get(plan.tenant);
+    if (t === undefined) return undefined;
+    for (const r of t.running.values()) if (r.id !== plan.id && plansConflict(plan, r)) return r;
+    return undefined;
+  }
+
+  /**
+   * Records a plan as running without handing it out (a worker reported it in INIT). Removes a
+   * pending plan with the same id. The caller checks `runningConflict` first.
+   */
+  adopt(plan: Plan): void {
+    if (this.runningIds.has(plan.id)) return;
+    const t = this.tenantState(plan.tenant);
+    const entry = this.pendingIds.get(plan.id);
+    if (entry !== undefined) {
+      this.pendingIds.delete(plan.id);
+      const i = t.pending.indexOf(entry.plan);
+      if (i >= 0) t.pending.splice(i, 1);
+    }
+    this.runningIds.set(plan.id, plan);
+    t.running.set(plan.id, plan);
+    this.changed(t);
+  }
+
+  /** Takes a plan out of the running set (completed, failed, expired); undefined if not running. */
+  release(planId: string): Plan | undefined {
+    const plan = this.runningIds.get(planId);
+    if (plan === undefined) return undefined;
+    this.runningIds.delete(planId);
+    const t = this.tenants.get(plan.tenant)!;
+    t.running.delete(planId);
+    this.changed(t);
+    return plan;
+  }
+
+  /** Drops a pending plan (e.g. parked); false if it was not pending. */
+  remove(planId: string): boolean {
+    const entry = this.pendingIds.get(planId);
+    if (entry === undefined) return false;
+    this.pendingIds.delete(planId);
+    const t = this.tenants.get(entry.plan.tenant)!;
+    const i = t.pending.indexOf(entry.plan);
+    if (i >= 0) t.pending.splice(i, 1);
+    this.changed(t);
+    return true;
+  }
+
+  isPending(planId: string): boolean {
+    return this.pendingIds.has(planId);
+  }
+
+  isRunning(planId: string): boolean {
+    return this.runningIds.has(planId);
+  }
+
+  runningPlan(planId: string): Plan | undefined {
+    return this.runningIds.get(planId);
+  }
+
+  pendingPlan(planId: string): Plan | undefined {
+    return this.pendingIds.get(planId)?.plan;
+  }
+
+  stats(): QueueStats {
+    return { pending: this.pendingIds.size, running: this.runningIds.size, tenants: this.tenants.size };
+  }
+
+  private tenantState(name: string): TenantState {
+    let t = this.tenants.get(name);
+    if (t === undefined) {
+      t = {
+        name,
+        order: ++this.arrivals,
+        pending: [],
+        running: new Map(),
+        lastServed: 0,
+        blocked: false,
+        heapIndex: -1,
+      };
+      this.tenants.set(name, t);
+    }
+    return t;
+  }
+
+  /** Index of the best pending plan that conflicts with no running plan of the tenant, or -1. */
+  private firstRunnable(t: TenantState): number {
+    for (let i = t.pending.length - 1; i >= 0; i--) {
+      const p = t.pending[i]!;
+      let ok = true;
+      for (const r of t.running.values()) {
+        if (plansConflict(p, r)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return i;
+    }
+    return -1;
+  }
+
+  /** Re-files a tenant after its running or pending set changed. */
+  private changed(t: TenantState): void {
+    t.blocked = false;
+    if (t.pending.length > 0) this.heap.update(t);
+    else {
+      this.heap.remove(t);
+      if (t.running.size === 0) this.tenants.delete(t.name);
+    }
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * The worker side of strata.v1.Planner/Connect: one gRPC (HTTP/2) stream to the leading planner,
+ * up to `capacity` plans at a time through a PlanExecutor.
+ *
+ * Plans keep running across reconnects: INIT on the new stream lists them (with the epoch they
+ * came with), and results that could not be reported while disconnected are sent right after it.
+ * A plan the planner CANCELs is aborted and never reported. NOT_LEADER moves to the named leader,
+ * or to the next configured address when the follower does not know it.
+ */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import { Planner, type PlannerMessage, type WorkerMessageSchema } from '../../gen/strata/v1/planner_pb.js';
+import { errorMessage } from '../util/errors.js';
+import { nopLogger, type Logger } from '../util/logger.js';
+import { Channel } from './channel.js';
+import { planFromWire, runningToWire, type AssignedPlan } from './codec.js';
+
+export interface ProgressUpdate {
+  /** "download", "compact", "upload", "mark"... */
+  readonly phase: string;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export interface ExecuteContext {
+  readonly onProgress: (p: ProgressUpdate) => void;
+  /** Aborted when the planner cancels the plan or the worker abandons it. */
+  readonly signal: AbortSignal;
+}
+
+export interface ExecuteResult {
+  /** ULIDs of the uploaded output blocks. */
+  readonly outputs: readonly string[];
+}
+
+/** Runs one plan end to end (src/compactor provides the real one). */
+export interface PlanExecutor {
+  execute(plan: AssignedPlan, ctx: ExecuteContext): Promise<ExecuteResult>;
+}
+
+export interface FailureClass {
+  /** Transient (network, storage): another attempt may succeed. */
+  readonly retryable: boolean;
+  /** Source block to blame (and eventually mark no-compact), if known. */
+  readonly failingBlock?: string;
+  /** Default: the error's message. */
+  readonly reason?: string;
+}
+
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export interface WorkerOptions {
+  readonly workerId: string;
+  /** Planner addresses (host:port), as a list or comma-separated. */
+  readonly planners: string | readonly string[];
+  readonly executor: PlanExecutor;
+  /** Plans run at once. Default 1. */
+  readonly capacity?: number;
+  /** Default: every failure is retryable and blames no block. */
+  readonly classify?: (err: unknown, plan: AssignedPlan) => FailureClass;
+  readonly logger?: Logger;
+  /** Resolves after `ms`, or early when `signal` aborts. Default: a timer. */
+  readonly sleep?: Sleep;
+  /** For backoff jitter. Default Math.random. */
+  readonly random?: () => number;
+  /** PROGRESS (the lease heartbeat) for every running plan this often. Default 5 s. */
+  readonly progressIntervalMs?: number;
+  /** Reconnect backoff: first delay, cap. Defaults 200 ms, 10 s. */
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  /** stop() gives up delivering results after this long. Default 30 s. */
+  readonly stopTimeoutMs?: number;
+}
+
+export type StopMode = 'finish' | 'abandon';
+
+export interface WorkerStats {
+  readonly connectedTo: string | undefined;
+  readonly running: readonly string[];
+  readonly completed: number;
+  readonly failed: number;
+  readonly connects: number;
+}
+
+export interface PlannerWorker {
+  start(): void;
+  /**
+   * Stops taking work. 'finish' lets running plans end and reports them; 'abandon' aborts them
+   * and tells the planner (FAILED with abandoned set) so they are re-queued at once.
+   */
+  stop(mode: StopMode): Promise<void>;
+  stats(): WorkerStats;
+}
+
+type Outgoing = MessageInitShape<typeof WorkerMessageSchema>;
+
+type Result =
+  | { readonly kind: 'complete'; readonly outputs: readonly string[] }
+  | {
+      readonly kind: 'failed';
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly failingBlock: string;
+      readonly abandoned: boolean;
+    };
+
+interface Run {
+  readonly plan: AssignedPlan;
+  readonly abort: AbortController;
+  progress: ProgressUpdate | undefined;
+  /** Phase last sent, to send phase changes at once and the rest with the heartbeat. */
+  sentPhase: string | undefined;
+  result: Result | undefined;
+  abandoned: boolean;
+  done: Promise<void>;
+}
+
+interface Conn {
+  readonly address: string;
+  readonly input: Channel<Outgoing>;
+  /** NEXTs sent and not answered yet. */
+  outstanding: number;
+  /** A NO_PLAN retry is scheduled. */
+  retrying: boolean;
+  /** Got an answer other than NOT_LEADER: the planner works. */
+  received: boolean;
+}
+
+type SessionEnd =
+  | { readonly kind: 'redirect'; readonly to: string | undefined }
+  | { readonly kind: 'ended' }
+  | { readonly kind: 'error'; readonly err: unknown };
+
+const defaultSleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export function parseAddresses(planners: string | readonly string[]): string[] {
+  const list = (typeof planners === 'string' ? planners.split(',') : [...planners])
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  if (list.length === 0) throw new RangeError('no planner address given');
+  return list;
+}
+
+function baseUrl(address: string): string {
+  return /^https?:\/\//.test(address) ? address : `http://${address}`;
+}
+
+export function createWorker(opts: WorkerOptions): PlannerWorker {
+  return new Worker(opts);
+}
+
+class Worker implements PlannerWorker {
+  private readonly log: Logger;
+  private readonly addresses: string[];
+  private readonly capacity: number;
+  private readonly sleep: Sleep;
+  private readonly random: () => number;
+  private readonly runs = new Map<string, Run>();
+  /** Aborted by stop(): ends sleeps and the NO_PLAN retry waits. */
+  private readonly stopSignal = new AbortController();
+  /** Aborted when stop() times out. */
+  private readonly giveUpSignal = new AbortController();
+  private conn: Conn | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping: StopMode | undefined;
+  private giveUp = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private counts = { completed: 0, failed: 0, connects: 0 };
+
+  constructor(private readonly opts: WorkerOptions) {
+    this.log = (opts.logger ?? nopLogger).child({ worker: opts.workerId });
+    this.addresses = parseAddresses(opts.planners);
+    this.capacity = opts.capacity ?? 1;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError('capacity must be >= 1');
+    this.sleep = opts.sleep ?? defaultSleep;
+    this.random = opts.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.loop !== undefined) return;
+    this.heartbeat = setInterval(() => this.sendHeartbeats(), this.opts.progressIntervalMs ?? 5000);
+    this.heartbeat.unref();
+    this.loop = this.runLoop().finally(() => clearInterval(this.heartbeat));
+  }
+
+  async stop(mode: StopMode): Promise<void> {
+    if (this.loop === undefined) return;
+    if (this.stopping === undefined || mode === 'abandon') this.stopping = mode;
+    this.stopSignal.abort();
+    if (mode === 'abandon') {
+      for (const r of this.runs.values()) {
+        if (r.result !== undefined) continue;
+        r.abandoned = true;
+        r.abort.abort(new Error('worker stopping'));
+      }
+    }
+    this.maybeFinish();
+    const timeout = this.opts.stopTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeout);
+    });
+    const finished = await Promise.race([this.loop.then(() => false), expired]);
+    clearTimeout(timer);
+    if (finished) {
+      this.log.warn('stop timed out; dropping unreported plans', { plans: [...this.runs.keys()] });
+      this.giveUp = true;
+      this.giveUpSignal.abort();
+      for (const r of this.runs.values()) r.abort.abort(new Error('worker stop timed out'));
+      this.conn?.input.close();
+      await this.loop;
+    }
+  }
+
+  stats(): WorkerStats {
+    return {
+      connectedTo: this.conn?.address,
+      running: [...this.runs.keys()],
+      ...this.counts,
+    };
+  }
+
+  // ---- connection loop ----
+
+  private async runLoop(): Promise<void> {
+    let index = 0;
+    let address = this.addresses[0]!;
+    let attempt = 0;
+    let redirects = 0;
+    while (!this.finished()) {
+      const { end, worked } = await this.session(address);
+      if (this.finished()) break;
+      let delay: number;
+      if (end.kind === 'redirect') {
+        if (end.to !== undefined && end.to !== '') address = end.to;
+        else address = this.addresses[(index = (index + 1) % this.addresses.length)]!;
+        // Follow the first redirect at once; back off while planners keep pointing elsewhere.
+        delay = redirects++ === 0 ? 0 : this.backoff(attempt++);
+        this.log.info('planner is not the leader; following', { to: address });
+      } else {
+        if (end.kind === 'error') {
+          this.log.warn('planner stream failed', { address, err: errorMessage(end.err) });
+          address = this.addresses[(index = (index + 1) % this.addresses.length)]!;
+        }
+        if (worked) {
+          attempt = 0;
+          redirects = 0;
+        }
+        delay = this.backoff(attempt++);
+      }
+      // While stopping, sleeps only end early when stop() gives up.
+      await this.sleep(
+        delay,
+        this.stopping === undefined ? this.stopSignal.signal : this.giveUpSignal.signal,
+      );
+    }
+  }
+
+  private finished(): boolean {
+    return this.giveUp || (this.stopping !== undefined && this.runs.size === 0);
+  }
+
+  private backoff(attempt: number): number {
+    const initial = this.opts.backoffInitialMs ?? 200;
+    const max = this.opts.backoffMaxMs ?? 10_000;
+    const d = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+    return Math.round(d * (0.5 + this.random() / 2));
+  }
+
+  /** One stream to one planner, until it ends. */
+  private async session(address: string): Promise<{ end: SessionEnd; worked: boolean }> {
+    const manager = new Http2SessionManager(baseUrl(address), { idleConnectionTimeoutMs: 60_000 });
+    const client = createClient(
+      Planner,
+      createGrpcTransport({ baseUrl: baseUrl(address), sessionManager: manager }),
+    );
+    const call = new AbortController();
+    const conn: Conn = { address, input: new Channel(), outstanding: 0, retrying: false, received: false };
+    this.conn = conn;
+    this.counts.connects++;
+    conn.input.push({
+      msg: {
+        case: 'init',
+        value: {
+          workerId: this.opts.workerId,
+          capacity: this.capacity,
+          running: [...this.runs.values()].map((r) => runningToWire(r.plan)),
+        },
+      },
+    });
+    for (const r of this.runs.values()) if (r.result !== undefined) this.report(r);
+    this.requestMore();
+    this.maybeFinish();
+    let end: SessionEnd = { kind: 'ended' };
+    try {
+      for await (const m of client.connect(conn.input, { signal: call.signal })) {
+        const redirect = this.onMessage(conn, m);
+        if (redirect === undefined) conn.received = true;
+        if (redirect !== undefined) {
+          end = redirect;
+          break;
+        }
+      }
+    } catch (err) {
+      end = { kind: 'error', err };
+    } finally {
+      if (this.conn === conn) this.conn = undefined;
+      conn.input.close();
+      call.abort();
+      manager.abort();
+    }
+    return { end, worked: conn.received };
+  }
+
+  private onMessage(conn: Conn, m: PlannerMessage): SessionEnd | undefined {
+    const msg = m.msg;
+    switch (msg.case) {
+      case 'plan': {
+        conn.outstanding = Math.max(0, conn.outstanding - 1);
+        const plan = planFromWire(msg.value);
+        if (this.runs.has(plan.id)) {
+          throw new ConnectError(
+            `planner sent plan ${plan.id}, which already runs here`,
+            Code.FailedPrecondition,
+          );
+        }
+        this.startRun(plan);
+        return undefined;
+      }
+      case 'noPlan':
+        conn.outstanding = Math.max(0, conn.outstanding - 1);
+        this.retryLater(conn, msg.value.retryAfterMs);
+        return undefined;
+      case 'notLeader':
+        return { kind: 'redirect', to: msg.value.leaderAddress };
+      case 'cancel': {
+        const r = this.runs.get(msg.value.planId);
+        this.log.info('plan cancelled by the planner', { plan: msg.value.planId, reason: msg.value.reason });
+        if (r !== undefined) {
+          this.runs.delete(r.plan.id);
+          r.abort.abort(new Error(`cancelled by the planner: ${msg.value.reason}`));
+        }
+        this.requestMore();
+        this.maybeFinish();
+        return undefined;
+      }
+      case undefined:
+        throw new ConnectError('empty PlannerMessage', Code.InvalidArgument);
+    }
+  }
+
+  // ---- work ----
+
+  /** Unreported results hold their slot: the planner still counts the plan as running. */
+  private freeSlots(conn: Conn): number {
+    return this.capacity - this.runs.size - conn.outstanding;
+  }
+
+  private requestMore(): void {
+    const conn = this.conn;
+    if (conn === undefined || this.stopping !== undefined || conn.retrying) return;
+    for (let n = this.freeSlots(conn); n > 0; n--) {
+      conn.outstanding++;
+      conn.input.push({ msg: { case: 'next', value: {} } });
+    }
+  }
+
+  private retryLater(conn: Conn, ms: number): void {
+    if (conn.retrying) return;
+    conn.retrying = true;
+    void this.sleep(ms, this.stopSignal.signal).then(() => {
+      conn.retrying = false;
+      if (this.conn === conn) this.requestMore();
+    });
+  }
+
+  private startRun(plan: AssignedPlan): void {
+    const run: Run = {
+      plan,
+      abort: new AbortController(),
+      progress: undefined,
+      sentPhase: undefined,
+      result: undefined,
+      abandoned: this.stopping === 'abandon',
+      done: Promise.resolve(),
+    };
+    this.runs.set(plan.id, run);
+    if (this.stopping !== undefined) {
+      // Asked for before stop(): give it straight back.
+      run.abandoned = true;
+      run.result = {
+        kind: 'failed',
+        reason: 'worker stopping',
+        retryable: true,
+        failingBlock: '',
+        abandoned: true,
+      };
+      this.report(run);
+      return;
+    }
+    this.log.debug('plan started', { plan: plan.id });
+    run.done = this.execute(run);
+  }
+
+  private async execute(run: Run): Promise<void> {
+    const { plan } = run;
+    try {
+      const res = await this.opts.executor.execute(plan, {
+        signal: run.abort.signal,
+        onProgress: (p) => {
+          run.progress = p;
+          if (p.phase !== run.sentPhase) this.sendProgress(run);
+        },
+      });
+      run.result = { kind: 'complete', outputs: [...res.outputs] };
+    } catch (err) {
+      if (run.abandoned) {
+        run.result = {
+          kind: 'failed',
+          reason: 'abandoned: worker stopping',
+          retryable: true,
+          failingBlock: '',
+          abandoned: true,
+        };
+      } else {
+        let c: FailureClass;
+        try {
+          c = (this.opts.classify ?? (() => ({ retryable: true })))(err, plan);
+        } catch (classifyErr) {
+          c = {
+            retryable: true,
+            reason: `${errorMessage(err)} (classify failed: ${errorMessage(classifyErr)})`,
+          };
+        }
+        run.result = {
+          kind: 'failed',
+          reason: c.reason ?? errorMessage(err),
+          retryable: c.retryable,
+          failingBlock: c.failingBlock ?? '',
+          abandoned: false,
+        };
+      }
+    }
+    if (this.runs.get(plan.id) !== run) return; // cancelled meanwhile: not ours to report
+    this.report(run);
+  }
+
+  /** Sends a finished run's result if connected; otherwise it goes out after the next INIT. */
+  private report(run: Run): void {
+    const conn = this.conn;
+    const res = run.result;
+    if (conn === undefined || res === undefined) return;
+    const id = run.plan.id;
+    const epoch = BigInt(run.plan.epoch);
+    if (res.kind === 'complete') {
+      conn.input.push({
+        msg: { case: 'complete', value: { planId: id, epoch, outputUlids: [...res.outputs] } },
+      });
+      this.counts.completed++;
+      this.log.debug('plan completed', { plan: id });
+    } else {
+      conn.input.push({
+        msg: {
+          case: 'failed',
+          value: {
+            planId: id,
+            epoch,
+            reason: res.reason,
+            retryable: res.retryable,
+            failingBlock: res.failingBlock,
+            abandoned: res.abandoned,
+          },
+        },
+      });
+      if (!res.abandoned) this.counts.failed++;
+      this.log.info(res.abandoned ? 'plan abandoned' : 'plan failed', { plan: id, reason: res.reason });
+    }
+    this.runs.delete(id);
+    this.requestMore();
+    this.maybeFinish();
+  }
+
+  /** When stopping and nothing is left to report: half-close the stream so the planner ends it. */
+  private maybeFinish(): void {
+    if (this.stopping === undefined || this.runs.size > 0) return;
+    this.conn?.input.close();
+  }
+
+  private sendProgress(run: Run): void {
+    const conn = this.conn;
+    if (conn === undefined || run.result !== undefined || this.runs.get(run.plan.id) !== run) return;
+    const p = run.progress ?? { phase: 'running', bytesDone: 0, bytesTotal: 0 };
+    run.sentPhase = p.phase;
+    conn.input.push({
+      msg: {
+        case: 'progress',
+        value: {
+          planId: run.plan.id,
+          epoch: BigInt(run.plan.epoch),
+          phase: p.phase,
+          bytesDone: BigInt(Math.max(0, Math.floor(p.bytesDone))),
+          bytesTotal: BigInt(Math.max(0, Math.floor(p.bytesTotal))),
+        },
+      },
+    });
+  }
+
+  private sendHeartbeats(): void {
+    for (const r of this.runs.values()) this.sendProgress(r);
+  }
+}
