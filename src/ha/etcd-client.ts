@@ -1,0 +1,90 @@
+/**
+ * The etcd3 client as the election uses it: hosts as an array (a comma-joined string is taken
+ * as one bad host), a deadline on every unary call (the first write after etcd's raft leader
+ * dies otherwise waits about 7 s), and every failure turned into ERR_HA_UNAVAILABLE.
+ */
+import { Etcd3, type IOptions } from 'etcd3';
+import { InvalidArgumentError, StrataError, errorMessage } from '../util/errors.js';
+
+export interface EtcdAuth {
+  username: string;
+  password: string;
+}
+
+export interface EtcdTls {
+  rootCertificate: Buffer;
+  privateKey?: Buffer;
+  certChain?: Buffer;
+}
+
+export interface EtcdClientOptions {
+  /** `http://host:port` or `host:port`, one entry per member. */
+  endpoints: readonly string[];
+  /** Deadline of every unary call. */
+  callTimeoutMs: number;
+  auth?: EtcdAuth;
+  tls?: EtcdTls;
+}
+
+export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
+  const hosts = checkEndpoints(opts.endpoints);
+  const deadline = (): { deadline: number } => ({ deadline: Date.now() + opts.callTimeoutMs });
+  const options: IOptions = {
+    hosts,
+    // A backstop for calls made inside etcd3; our own calls pass an explicit deadline too.
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : deadline()),
+  };
+  if (opts.auth !== undefined) {
+    options.auth = { username: opts.auth.username, password: opts.auth.password, callOptions: deadline };
+  }
+  if (opts.tls !== undefined) options.credentials = { ...opts.tls };
+  return new Etcd3(options);
+}
+
+/** Endpoints as given, validated; a single comma-joined entry is split. */
+export function checkEndpoints(endpoints: readonly string[]): string[] {
+  const hosts = endpoints.flatMap((e) => e.split(',')).map((e) => e.trim());
+  if (hosts.length === 0 || hosts.some((h) => h === '')) {
+    throw new InvalidArgumentError('etcd endpoints: need at least one non-empty endpoint');
+  }
+  return hosts;
+}
+
+/** An endpoint for logs: scheme, host and port only (never userinfo). */
+export function redactEndpoint(endpoint: string): string {
+  try {
+    const url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return '<unparseable endpoint>';
+  }
+}
+
+/**
+ * Runs one etcd call with an absolute deadline, and a timer slightly past it as a backstop (in
+ * case the client waits somewhere a gRPC deadline does not reach). Errors become
+ * ERR_HA_UNAVAILABLE naming `what`.
+ */
+export async function etcdCall<T>(
+  what: string,
+  timeoutMs: number,
+  call: (options: { deadline: number }) => Promise<T>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const backstop = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new StrataError('ERR_HA_UNAVAILABLE', `etcd ${what}: no answer in ${timeoutMs} ms`)),
+      timeoutMs + 250,
+    );
+  });
+  try {
+    const pending = call({ deadline: Date.now() + timeoutMs });
+    pending.catch(() => {}); // it may settle after the backstop fired
+    return await Promise.race([pending, backstop]);
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    throw new StrataError('ERR_HA_UNAVAILABLE', `etcd ${what}: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
