@@ -107,7 +107,7 @@ export class PlanQueue {
       if (ids.has(p.id)) continue;
       const prev = this.pendingIds.get(p.id);
       if (prev === undefined) added++;
-      ids.set(p.id, { plan: p, at: prev?.at ?? now });
+      ids.set(p.id, prev !== undefined && prev.plan === p ? prev : { plan: p, at: prev?.at ?? now });
       let list = byTenant.get(p.tenant);
       if (list === undefined) byTenant.set(p.tenant, (list = []));
       list.push(p);

@@ -152,6 +152,11 @@ export function parseAddresses(planners: string | readonly string[]): string[] {
   return list;
 }
 
+/** Byte counts from the executor, made safe for the wire (NaN and negatives become 0). */
+function wireCount(n: number): bigint {
+  return Number.isFinite(n) && n > 0 ? BigInt(Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER)) : 0n;
+}
+
 function baseUrl(address: string): string {
   return /^https?:\/\//.test(address) ? address : `http://${address}`;
 }
@@ -509,8 +514,8 @@ class Worker implements PlannerWorker {
           planId: run.plan.id,
           epoch: BigInt(run.plan.epoch),
           phase: p.phase,
-          bytesDone: BigInt(Math.max(0, Math.floor(p.bytesDone))),
-          bytesTotal: BigInt(Math.max(0, Math.floor(p.bytesTotal))),
+          bytesDone: wireCount(p.bytesDone),
+          bytesTotal: wireCount(p.bytesTotal),
         },
       },
     });

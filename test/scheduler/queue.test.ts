@@ -1,0 +1,183 @@
+import { describe, expect, test } from 'vitest';
+import { compareForPriority, plansConflict } from '../../src/plan/index.js';
+import type { Plan } from '../../src/plan/index.js';
+import { PlanQueue } from '../../src/scheduler/queue.js';
+import { freshUlid, testPlan } from './helpers.js';
+
+const H2 = 7_200_000;
+
+function drain(q: PlanQueue, release = true): Plan[] {
+  const out: Plan[] = [];
+  for (let a = q.next(); a !== undefined; a = q.next()) {
+    out.push(a.plan);
+    if (release) q.release(a.plan.id);
+  }
+  return out;
+}
+
+describe('PlanQueue fairness', () => {
+  test('a tenant with hundreds of plans does not starve ten small ones', () => {
+    const plans: Plan[] = [];
+    for (let i = 0; i < 500; i++) plans.push(testPlan({ tenant: 'big', min: i * H2 }));
+    for (let t = 0; t < 10; t++) {
+      for (let i = 0; i < 3; i++) plans.push(testPlan({ tenant: `small-${t}`, min: i * H2 }));
+    }
+    const q = new PlanQueue();
+    q.replace(plans);
+    // One worker slot: take, finish, take...
+    const order = drain(q).map((p) => p.tenant);
+    expect(order).toHaveLength(530);
+    const bigTenth = nth(order, 'big', 10);
+    for (let t = 0; t < 10; t++) expect(order.indexOf(`small-${t}`)).toBeLessThan(bigTenth);
+    // Round-robin while everybody has work: the first 11 handouts cover all 11 tenants.
+    expect(new Set(order.slice(0, 11)).size).toBe(11);
+    // All small tenants are done within the first 3 rounds.
+    const lastSmall = Math.max(...order.map((t, i) => (t.startsWith('small') ? i : -1)));
+    expect(lastSmall).toBeLessThan(33);
+  });
+
+  test('fewest running plans first: a tenant holding slots yields to the others', () => {
+    const q = new PlanQueue();
+    const plans = [
+      ...Array.from({ length: 5 }, (_, i) => testPlan({ tenant: 'a', min: i * H2 })),
+      ...Array.from({ length: 5 }, (_, i) => testPlan({ tenant: 'b', min: i * H2 })),
+    ];
+    q.replace(plans);
+    // Nothing completes: handouts alternate a, b, a, b...
+    const taken = [q.next()!, q.next()!, q.next()!, q.next()!].map((a) => a.plan.tenant);
+    expect(taken).toEqual(['a', 'b', 'a', 'b']);
+    // b finishes both: it now has fewer running plans and gets the next two.
+    for (const id of [...plans.filter((p) => p.tenant === 'b').map((p) => p.id)]) q.release(id);
+    expect(q.next()!.plan.tenant).toBe('b');
+    expect(q.next()!.plan.tenant).toBe('b');
+    expect(q.next()!.plan.tenant).toBe('a');
+  });
+
+  test('within a tenant: lower output level first, then older data', () => {
+    const q = new PlanQueue();
+    const plans = [
+      testPlan({ tenant: 't', min: 5 * H2, level: 1 }),
+      testPlan({ tenant: 't', min: 0, max: 4 * H2, level: 2 }),
+      testPlan({ tenant: 't', min: 2 * H2, level: 1 }),
+    ];
+    q.replace(plans);
+    expect(drain(q)).toEqual([...plans].sort(compareForPriority));
+  });
+
+  test('work-conserving: a single tenant gets every slot', () => {
+    const q = new PlanQueue();
+    q.replace(Array.from({ length: 4 }, (_, i) => testPlan({ tenant: 'only', min: i * H2 })));
+    expect(drain(q, false)).toHaveLength(4);
+    expect(q.stats()).toEqual({ pending: 0, running: 4, tenants: 1 });
+  });
+});
+
+describe('PlanQueue conflicts', () => {
+  test('never hands out a plan that conflicts with a running one', () => {
+    const shared = freshUlid();
+    const a = testPlan({ tenant: 't', sources: [shared, freshUlid()] });
+    const b = testPlan({ tenant: 't', min: 10 * H2, sources: [shared, freshUlid()] });
+    const c = testPlan({ tenant: 't', min: 20 * H2 });
+    expect(plansConflict(a, b)).toBe(true);
+    const q = new PlanQueue();
+    q.replace([a, b, c]);
+    expect(q.next()!.plan.id).toBe(a.id);
+    expect(q.next()!.plan.id).toBe(c.id); // b skipped: shares a block with a
+    expect(q.next()).toBeUndefined();
+    q.release(a.id);
+    expect(q.next()!.plan.id).toBe(b.id);
+  });
+
+  test('time overlap within a group conflicts; other groups do not', () => {
+    const q = new PlanQueue();
+    const running = testPlan({ tenant: 't', min: 0, max: 4 * H2 });
+    const overlapping = testPlan({ tenant: 't', min: 2 * H2, max: 6 * H2 });
+    const otherGroup = testPlan({ tenant: 't', group: '0@999', min: 0, max: 4 * H2 });
+    q.adopt(running);
+    q.replace([overlapping, otherGroup]);
+    expect(q.runningConflict(overlapping)?.id).toBe(running.id);
+    expect(q.next()!.plan.id).toBe(otherGroup.id);
+    expect(q.next()).toBeUndefined();
+  });
+
+  test('a blocked tenant does not block the others and comes back when its plan ends', () => {
+    const q = new PlanQueue();
+    const shared = freshUlid();
+    const r = testPlan({ tenant: 'x', sources: [shared, freshUlid()] });
+    q.adopt(r);
+    const blocked = testPlan({ tenant: 'x', min: 10 * H2, sources: [shared, freshUlid()] });
+    const other = testPlan({ tenant: 'y' });
+    q.replace([blocked, other]);
+    expect(q.next()!.plan.id).toBe(other.id);
+    expect(q.next()).toBeUndefined();
+    q.release(r.id);
+    expect(q.next()!.plan.id).toBe(blocked.id);
+  });
+});
+
+describe('PlanQueue bookkeeping', () => {
+  test('replace keeps running plans running and enqueue times of kept plans', () => {
+    let now = 1000;
+    const q = new PlanQueue({ now: () => now });
+    const p1 = testPlan({ tenant: 't' });
+    const p2 = testPlan({ tenant: 't', min: H2 });
+    const p3 = testPlan({ tenant: 'u' });
+    q.replace([p1, p2]);
+    expect(q.next()!.plan.id).toBe(p1.id);
+    now = 2000;
+    const r = q.replace([p1, p2, p3]);
+    expect(r).toEqual({ added: 1, removed: 0, running: 1 });
+    expect(q.isRunning(p1.id)).toBe(true);
+    expect(q.isPending(p1.id)).toBe(false);
+    const next = [q.next()!, q.next()!];
+    expect(next.find((a) => a.plan.id === p2.id)!.enqueuedAt).toBe(1000);
+    expect(next.find((a) => a.plan.id === p3.id)!.enqueuedAt).toBe(2000);
+    // A pass without p2 (still running) and p3 (running) drops nothing running.
+    expect(q.replace([])).toEqual({ added: 0, removed: 0, running: 0 });
+    expect(q.stats().running).toBe(3);
+  });
+
+  test('a plan can be re-queued after release, not while running or pending', () => {
+    const q = new PlanQueue();
+    const p = testPlan({ tenant: 't' });
+    q.replace([p]);
+    const a = q.next()!;
+    expect(q.push(p)).toBe(false);
+    q.release(a.plan.id);
+    expect(q.push(p)).toBe(true);
+    expect(q.push(p)).toBe(false);
+    expect(q.next()!.plan.id).toBe(p.id);
+  });
+
+  test('adopt takes the pending copy out; remove drops a pending plan', () => {
+    const q = new PlanQueue();
+    const p = testPlan({ tenant: 't' });
+    const o = testPlan({ tenant: 't', min: 5 * H2 });
+    q.replace([p, o]);
+    q.adopt(p);
+    expect(q.isRunning(p.id)).toBe(true);
+    expect(q.remove(o.id)).toBe(true);
+    expect(q.next()).toBeUndefined();
+    expect(q.stats()).toEqual({ pending: 0, running: 1, tenants: 1 });
+  });
+
+  test('10,000 tenants: every tenant is served once before any tenant twice', () => {
+    const plans: Plan[] = [];
+    for (let t = 0; t < 10_000; t++) {
+      for (let i = 0; i < 2; i++) plans.push(testPlan({ tenant: `t${t}`, min: i * H2 }));
+    }
+    const q = new PlanQueue();
+    const t0 = performance.now();
+    q.replace(plans);
+    const firstRound = new Set<string>();
+    for (let i = 0; i < 10_000; i++) firstRound.add(q.next()!.plan.tenant);
+    expect(firstRound.size).toBe(10_000);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+});
+
+function nth(xs: readonly string[], x: string, n: number): number {
+  let seen = 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i] === x && ++seen === n) return i;
+  return -1;
+}
