@@ -1,54 +1,139 @@
 /**
- * `strata demo`: the embedded default. Synthesizes a small set of 2h blocks from two HA replicas
- * under a local folder, lists and verifies them, then compacts them into one deduplicated block.
+ * `strata demo` (what `npm start` runs): the embedded default. Synthesizes a realistic
+ * multi-tenant bucket under a local folder (Cortex layout, HA replica pairs, days of 2h blocks),
+ * runs `strata compact` on it as a filesystem bucket until everything is compacted, and prints a
+ * before/after table per tenant.
  */
 import type { Command } from 'commander';
-import { rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSynthBlocks } from '../tsdb/synth/write.js';
-import { compactBlocks } from '../tsdb/compact/compact.js';
-import { verifyBlock } from '../tsdb/verify.js';
-import { runLs } from './tsdb-ls.js';
+import { readMetaFile } from '../tsdb/meta.js';
+import { blockFiles } from '../tsdb/block/files.js';
+import { isUlid } from '../tsdb/ulid.js';
+import { runCompactCommand } from './compact.js';
+import { formatBytes, formatTable } from './output.js';
 import { intArg } from './args.js';
+
+interface TenantStats {
+  blocks: number;
+  bytes: number;
+  maxSeries: number;
+  samples: number;
+  levels: Map<number, number>;
+}
+
+async function tenantStats(dir: string): Promise<TenantStats> {
+  const s: TenantStats = { blocks: 0, bytes: 0, maxSeries: 0, samples: 0, levels: new Map() };
+  for (const name of (await readdir(dir)).filter(isUlid)) {
+    const b = join(dir, name);
+    const marked = await stat(join(b, 'deletion-mark.json')).then(
+      () => true,
+      () => false,
+    );
+    if (marked) continue;
+    const m = await readMetaFile(b).catch(() => undefined);
+    if (!m) continue;
+    s.blocks++;
+    s.bytes += (await blockFiles(b)).reduce((a, f) => a + f.size, 0);
+    s.maxSeries = Math.max(s.maxSeries, m.stats.numSeries);
+    s.samples += m.stats.numSamples;
+    s.levels.set(m.compaction.level, (s.levels.get(m.compaction.level) ?? 0) + 1);
+  }
+  return s;
+}
+
+function levels(s: TenantStats): string {
+  return [...s.levels.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([l, n]) => `L${l}×${n}`)
+    .join(' ');
+}
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('synthesize a small block set from two HA replicas, verify it and compact it')
+    .description('synthesize a multi-tenant bucket with HA replicas and compact it fully with strata compact')
     .option('--dir <dir>', 'working folder (wiped first)', '.strata-demo')
-    .option('--series <n>', 'series per replica', intArg, 500)
-    .option('--hours <h>', 'hours of data', intArg, 6)
-    .action(async (o: { dir: string; series: number; hours: number }) => {
+    .option('--tenants <n>', 'tenants', intArg, 3)
+    .option('--series <n>', 'series per tenant and replica', intArg, 100)
+    .option('--hours <h>', 'hours of 2h blocks per replica', intArg, 72)
+    .action(async (o: { dir: string; tenants: number; series: number; hours: number }) => {
       const out = process.stdout;
-      const blocksDir = join(o.dir, 'blocks');
+      const bucketDir = join(o.dir, 'bucket');
       await rm(o.dir, { recursive: true, force: true });
-      const start = Math.floor(Date.now() / 7_200_000) * 7_200_000 - o.hours * 3600_000;
-      const t0 = performance.now();
-      const blocks = await writeSynthBlocks({
-        outDir: blocksDir,
+      await mkdir(o.dir, { recursive: true });
+      const configFile = join(o.dir, 'objstore.yaml');
+      await writeFile(configFile, `type: FILESYSTEM\nconfig:\n  directory: ${JSON.stringify(bucketDir)}\n`);
+      const tenants = Array.from({ length: o.tenants }, (_, i) => `tenant-${i + 1}`);
+      // Data ending a day ago, so no block is too fresh and ranges up to 2d can fill.
+      const start = Math.floor((Date.now() - 86_400_000) / 7_200_000) * 7_200_000 - o.hours * 3600_000;
+      let t0 = performance.now();
+      const made = await writeSynthBlocks({
+        outDir: bucketDir,
         series: o.series,
         hours: o.hours,
         seed: 1,
         startMs: start,
+        tenants,
         replicas: 2,
       });
       out.write(
-        `synthesized ${blocks.length} blocks (2 replicas × ${o.hours}h of 2h blocks, ${o.series} series) in ${Math.round(performance.now() - t0)} ms\n\n`,
+        `synthesized ${made.length} blocks in ${bucketDir}: ${o.tenants} tenants × 2 HA replicas × ${o.hours / 2} blocks of 2h, ` +
+          `${o.series} series each (${Math.round(performance.now() - t0)} ms)\n`,
       );
-      await runLs(blocksDir, { human: true }, out);
-      let clean = 0;
-      for (const b of blocks) if ((await verifyBlock(b.dir)).ok) clean++;
-      out.write(`\nverify: ${clean}/${blocks.length} blocks clean\n`);
-      const outDir = join(o.dir, 'compacted');
-      const r = await compactBlocks(
-        blocks.map((b) => b.dir),
-        outDir,
-        { dedup: 'penalty', replicaLabels: ['replica'] },
+      const before = new Map<string, TenantStats>();
+      for (const t of tenants) before.set(t, await tenantStats(join(bucketDir, t)));
+      out.write(
+        `running: strata compact --tenancy multi --deduplication.replica-label replica --deduplication.func penalty --delete-delay 0s (filesystem bucket ${bucketDir})\n`,
+      );
+      t0 = performance.now();
+      const ac = new AbortController();
+      const run = await runCompactCommand(
+        {
+          'objstore.configFile': configFile,
+          dataDir: join(o.dir, 'data'),
+          tenancy: 'multi',
+          consistencyDelay: 0,
+          deleteDelay: 0,
+          partialBlockDeleteDelay: 48 * 3600_000,
+          'compact.concurrency': 2,
+          'compact.blockRanges': '2h,8h,2d,14d',
+          blockMetaFetchConcurrency: 32,
+          'deduplication.replicaLabel': ['replica'],
+          'deduplication.func': 'penalty',
+          httpAddress: '127.0.0.1:0',
+          'log.level': 'warn',
+          'log.format': 'logfmt',
+          wait: false,
+          waitInterval: 0,
+          syncCheckpoint: true,
+        },
+        ac.signal,
+      );
+      const took = performance.now() - t0;
+      const rows: string[][] = [];
+      for (const t of tenants) {
+        const b = before.get(t)!;
+        const a = await tenantStats(join(bucketDir, t));
+        rows.push([
+          t,
+          `${b.blocks} → ${a.blocks}`,
+          `${formatBytes(b.bytes)} → ${formatBytes(a.bytes)}`,
+          `${b.samples} → ${a.samples}`,
+          `${b.maxSeries} → ${a.maxSeries}`,
+          `${levels(b)} → ${levels(a)}`,
+        ]);
+      }
+      const s = run.summaries[0]!;
+      out.write('\n' + formatTable(['TENANT', 'BLOCKS', 'BYTES', 'SAMPLES', 'SERIES/BLOCK', 'LEVELS'], rows));
+      out.write(
+        `\n${s.plansDone} compactions (${s.plansFailed} failed), ${s.deletedMarked} source blocks deleted, in ${Math.round(took)} ms ` +
+          `(sync ${Math.round(s.phaseMs.sync)} ms, compact ${Math.round(s.phaseMs.compact)} ms, upload ${Math.round(s.phaseMs.upload)} ms, ` +
+          `download ${Math.round(s.phaseMs.download)} ms, cleanup ${Math.round(s.phaseMs.cleanup)} ms)\n`,
       );
       out.write(
-        `\ncompacted ${r.inputBlocks} blocks (${r.inputSamples} samples) into 1 block (${r.outputSamples} samples, replicas deduplicated) in ${Math.round(r.durationMs)} ms:\n\n`,
+        `\ntry: node bin/strata.js bucket inspect --objstore.config-file ${configFile} --tenancy multi\n`,
       );
-      await runLs(outDir, { human: true }, out);
-      out.write(`\ntry: node bin/strata.js tsdb dump ${outDir} --match '{__name__="up"}' | head\n`);
     });
 }
