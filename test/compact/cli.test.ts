@@ -189,33 +189,36 @@ describe('strata tsdb compact', () => {
     expect(await listDir(out)).toEqual([]);
   });
 
-  it.each([
-    ['an unknown --dedup', ['--dedup', 'bogus'], /--dedup must be exact or penalty/],
-    ['--max-samples-per-chunk 0', ['--max-samples-per-chunk', '0'], /--max-samples-per-chunk/],
-    [
-      'a non-numeric --max-samples-per-chunk',
-      ['--max-samples-per-chunk', 'many'],
-      /not a non-negative integer/,
-    ],
-    ['an unknown option', ['--bogus'], /unknown option/],
-  ])('exits 2 on usage errors: %s', async (_what, extra, message) => {
-    const out = root.fresh('out');
-    const r = await runStrata(['tsdb', 'compact', '--out', out, ...extra, inputs[0]!.dir]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(await listDir(out)).toEqual([]);
+  it('exits 2 on usage errors and writes nothing', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--dedup', 'bogus'], /--dedup must be exact or penalty/],
+      [['--max-samples-per-chunk', '0'], /--max-samples-per-chunk/],
+      [['--max-samples-per-chunk', 'many'], /not a non-negative integer/],
+      [['--bogus'], /unknown option/],
+    ];
+    await Promise.all(
+      cases.map(async ([extra, message]) => {
+        const out = root.fresh('out');
+        const r = await runStrata(['tsdb', 'compact', '--out', out, ...extra, inputs[0]!.dir]);
+        expect(r.code, extra.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(await listDir(out)).toEqual([]);
+      }),
+    );
   });
 
   it('exits 2 without --out, without blocks, or when a directory holds no block', async () => {
-    const noOut = await runStrata(['tsdb', 'compact', inputs[0]!.dir]);
-    expect(noOut.code).toBe(2);
-    expect(noOut.stderr).toMatch(/--out/);
-    const noBlocks = await runStrata(['tsdb', 'compact', '--out', root.fresh('out')]);
-    expect(noBlocks.code).toBe(2);
     const empty = root.fresh('empty');
     await mkdir(empty);
     const out = root.fresh('out');
-    const r = await runStrata(['tsdb', 'compact', '--out', out, empty]);
+    const [noOut, noBlocks, r] = await Promise.all([
+      runStrata(['tsdb', 'compact', inputs[0]!.dir]),
+      runStrata(['tsdb', 'compact', '--out', root.fresh('out')]),
+      runStrata(['tsdb', 'compact', '--out', out, empty]),
+    ]);
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toMatch(/--out/);
+    expect(noBlocks.code).toBe(2);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no input blocks/);
     expect(await listDir(out)).toEqual([]);
