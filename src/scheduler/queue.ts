@@ -234,6 +234,24 @@ export class PlanQueue {
     return true;
   }
 
+  /**
+   * Drops the pending plans of `tenant` that read any of `ulids` (blocks a completed plan just
+   * consumed); returns their ids.
+   */
+  removeUsing(tenant: string, ulids: ReadonlySet<string>): string[] {
+    const t = this.tenants.get(tenant);
+    if (t === undefined) return [];
+    const gone: string[] = [];
+    t.pending = t.pending.filter((p) => {
+      if (!p.sources.some((b) => ulids.has(b.ulid))) return true;
+      gone.push(p.id);
+      this.pendingIds.delete(p.id);
+      return false;
+    });
+    if (gone.length > 0) this.changed(t);
+    return gone;
+  }
+
   isPending(planId: string): boolean {
     return this.pendingIds.has(planId);
   }

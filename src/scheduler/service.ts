@@ -523,6 +523,9 @@ export class PlannerService {
     const olderEpoch = lease.epoch < term.epoch;
     const consumed: Consumed = { ulids: lease.plan.sources.map((b) => b.ulid), settledAt: undefined };
     this.consumed.push(consumed);
+    // Pending plans that read the consumed blocks are void (the sources are marked for deletion).
+    const voided = this.queue.removeUsing(lease.plan.tenant, new Set(consumed.ulids));
+    if (voided.length > 0) this.log.debug('dropped plans that read completed sources', { plans: voided });
     this.log.info('plan completed', {
       plan: m.planId,
       worker: s.workerId,

@@ -15,6 +15,7 @@ import { mkBlock, ulidOf } from '../../src/plan/fixtures.js';
 import { planId } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/index.js';
 import { Channel } from '../../src/scheduler/channel.js';
+import type { Logger } from '../../src/util/logger.js';
 import type { AssignedPlan } from '../../src/scheduler/codec.js';
 import {
   startPlannerServer,
@@ -280,4 +281,30 @@ export class RawStream {
   abort(): void {
     this.ctl.abort();
   }
+}
+
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly msg: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** A Logger that keeps every line (child fields merged in). */
+export function captureLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const make = (base: Readonly<Record<string, unknown>>): Logger => {
+    const at =
+      (level: LogLine['level']) =>
+      (msg: string, fields?: Readonly<Record<string, unknown>>): void => {
+        lines.push({ level, msg, fields: { ...base, ...fields } });
+      };
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (f) => make({ ...base, ...f }),
+    };
+  };
+  return { logger: make({}), lines };
 }
