@@ -4,7 +4,6 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { multiTenantLayout } from '../../../src/block/layout.js';
 import { MetaFetcher } from '../../../src/block/fetcher/index.js';
-import { LatencyBucket } from '../../../src/objstore/latency.js';
 import { seededRandom } from '../../../src/tsdb/ulid.js';
 import { assertNoLeakedProcesses, startProcess } from '../../support/processes.js';
 import {
