@@ -12,6 +12,7 @@ import { defaultCompactorFilters } from '../block/fetcher/filters/defaults.js';
 import { updateBucketIndex } from '../block/bucket-index.js';
 import { Compactor, type PassSummary } from '../compactor/compactor.js';
 import { compactorMetrics } from '../compactor/metrics.js';
+import { debugStepHook } from '../compactor/debug.js';
 import { startHttpEndpoint } from '../util/http.js';
 import { createLogger, type LogFormat, type LogLevel } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
@@ -37,6 +38,7 @@ export interface CompactFlags {
   wait: boolean;
   waitInterval: number;
   syncCheckpoint: boolean;
+  'debug.printSummary'?: boolean;
 }
 
 export function compactCommandOptions(cmd: Command): Command {
@@ -97,7 +99,12 @@ export function compactCommandOptions(cmd: Command): Command {
       'disable metadata sync checkpoints (every sync lists and reads everything)',
     )
     .option('--wait', 'keep running: a pass every --wait-interval', false)
-    .option('--wait-interval <duration>', 'time between passes with --wait', durationArg, 5 * 60_000);
+    .option('--wait-interval <duration>', 'time between passes with --wait', durationArg, 5 * 60_000)
+    .option(
+      '--debug.print-summary',
+      'print one JSON line per pass on stdout (counts, time per phase in ms, peak RSS)',
+      false,
+    );
 }
 
 function parseRanges(text: string): number[] {
@@ -106,6 +113,23 @@ function parseRanges(text: string): number[] {
     if (r[i]! <= r[i - 1]!) throw new InvalidArgumentError('--compact.block-ranges must be ascending');
   }
   return r;
+}
+
+/** The --debug.print-summary line: the pass counts, ms per phase, and peak RSS so far. */
+export function passSummaryJson(s: PassSummary): Record<string, unknown> {
+  const phaseMs: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s.phaseMs)) phaseMs[k] = Math.round(v);
+  return {
+    iterations: s.iterations,
+    plans_done: s.plansDone,
+    plans_failed: s.plansFailed,
+    blocks_marked_no_compact: s.blocksMarkedNoCompact,
+    duplicates_marked: s.duplicatesMarked,
+    deleted_marked: s.deletedMarked,
+    deleted_partial: s.deletedPartial,
+    phase_ms: phaseMs,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 export interface CompactRun {
@@ -153,6 +177,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       }),
     },
   );
+  const beforePhase = debugStepHook(process.env, logger);
   const compactor = new Compactor(
     {
       dataDir: f.dataDir,
@@ -170,6 +195,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       logger,
       metrics: compactorMetrics(registry),
       now,
+      ...(beforePhase ? { beforePhase } : {}),
       ...(tenancy === 'multi'
         ? {
             writeBucketIndex: async (tenant: string): Promise<void> => {
@@ -202,6 +228,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
         deleted: s.deletedMarked,
         deleted_partial: s.deletedPartial,
       });
+      if (f['debug.printSummary']) process.stdout.write(`${JSON.stringify(passSummaryJson(s))}\n`);
       if (!f.wait || signal.aborted) break;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, f.waitInterval);

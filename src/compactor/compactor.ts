@@ -16,6 +16,7 @@ import { executePlan, type Phase } from './execute.js';
 import { classifyFailure } from './failures.js';
 import { cleanTenant } from './cleanup.js';
 import { runPool } from './pool.js';
+import type { PassStep } from './debug.js';
 import type { CompactorMetrics } from './metrics.js';
 import { errorMessage } from '../util/errors.js';
 
@@ -44,7 +45,8 @@ export interface CompactorDeps {
   ulids?: UlidSource;
   /** Updates the tenant's bucket index after cleanup. */
   writeBucketIndex?: (tenant: string) => Promise<void>;
-  beforePhase?: (phase: Phase) => Promise<void> | void;
+  /** Test/debug hook: called at the start of every step of a pass (see debug.ts). */
+  beforePhase?: (phase: PassStep) => Promise<void> | void;
 }
 
 export interface RunningPlan {
@@ -111,6 +113,7 @@ export class Compactor {
     const failedThisPass = new Set<string>();
     let sync: SyncResult;
     for (;;) {
+      await this.d.beforePhase?.('sync');
       let t = performance.now();
       sync = await this.d.syncer.sync();
       s.phaseMs.sync += performance.now() - t;
@@ -158,6 +161,7 @@ export class Compactor {
     const t = performance.now();
     for (const tenant of sync.tenants.values()) {
       const log = this.d.logger.child(tenant.tenant ? { tenant: tenant.tenant } : {});
+      await this.d.beforePhase?.('clean');
       const c = await cleanTenant(this.d.bucket, this.d.layout, tenant, this.d.now(), this.o, log);
       s.deletedMarked += c.deletedMarked;
       s.deletedPartial += c.deletedPartial;
@@ -167,6 +171,7 @@ export class Compactor {
       const st = this.tenants.get(tenant.tenant);
       if (st) st.pendingDeletion = c.pendingDeletion;
       try {
+        if (this.d.writeBucketIndex) await this.d.beforePhase?.('index');
         await this.d.writeBucketIndex?.(tenant.tenant);
       } catch (err) {
         log.warn('updating the bucket index failed; retried next pass', { err: errorMessage(err) });

@@ -1,0 +1,35 @@
+/**
+ * Debug and test hooks of the compaction cycle, switched on by environment variables so crash
+ * tests can SIGKILL `strata compact` at a known step:
+ *
+ *   STRATA_DEBUG_PHASES=1            log `debug: step` (level info, field `step`) at the start of
+ *                                    every step: sync, download, compact, upload, mark, cleanup,
+ *                                    clean (the cleaner, per tenant), index (bucket index update)
+ *   STRATA_DEBUG_PHASE_DELAY_MS=<n>  also sleep n ms at the start of every step
+ *
+ * Neither changes what a step does; unset (the default) there is no hook at all.
+ */
+import type { Logger } from '../util/logger.js';
+import { InvalidArgumentError } from '../util/errors.js';
+import type { Phase } from './execute.js';
+
+/** Steps of one pass: a plan's phases plus the pass-level sync, cleaner and bucket index update. */
+export type PassStep = Phase | 'sync' | 'clean' | 'index';
+
+export type StepHook = (step: PassStep) => Promise<void>;
+
+/** The hook the environment asks for, or undefined when neither variable is set. */
+export function debugStepHook(env: NodeJS.ProcessEnv, logger: Logger): StepHook | undefined {
+  const delayText = env.STRATA_DEBUG_PHASE_DELAY_MS ?? '';
+  const delayMs = delayText === '' ? 0 : Number(delayText);
+  if (!Number.isFinite(delayMs) || delayMs < 0) {
+    throw new InvalidArgumentError(
+      `STRATA_DEBUG_PHASE_DELAY_MS must be a number of ms, got ${JSON.stringify(delayText)}`,
+    );
+  }
+  if (env.STRATA_DEBUG_PHASES !== '1' && delayMs === 0) return undefined;
+  return async (step: PassStep): Promise<void> => {
+    logger.info('debug: step', { step });
+    if (delayMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+  };
+}
