@@ -8,6 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { assertNoLeakedProcesses, startProcess, waitFor } from '../support/processes.js';
 import { tempDir } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -97,6 +98,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await work?.cleanup();
+  await assertNoLeakedProcesses();
 });
 
 describe('strata bucket CLI (filesystem bucket)', () => {
@@ -368,5 +370,63 @@ describe('strata bucket CLI (filesystem bucket)', () => {
         expect(s).not.toContain(access);
       }
     }
+  });
+
+  test('an upload process killed before meta.json leaves a partial block the tools ignore', async () => {
+    const { dir, cfg } = await newBucket();
+    const local = join(work.dir, 'synth-kill');
+    const synth = await run([
+      'tsdb',
+      'synth',
+      '--out',
+      local,
+      '--series',
+      '5',
+      '--hours',
+      '2',
+      '--start-time',
+      '2024-01-01T00:00:00Z',
+    ]);
+    expect(synth.code, synth.stderr).toBe(0);
+    const [id] = await readdir(local);
+    // A child uploading through a bucket that stalls on meta.json, so the kill lands exactly there.
+    const script = join(work.dir, 'upload-child.mjs');
+    await writeFile(
+      script,
+      [
+        `import { FilesystemBucket } from ${JSON.stringify(join(ROOT, 'dist/src/objstore/filesystem.js'))};`,
+        `import { singleTenantLayout } from ${JSON.stringify(join(ROOT, 'dist/src/block/layout.js'))};`,
+        `import { uploadBlock } from ${JSON.stringify(join(ROOT, 'dist/src/block/upload.js'))};`,
+        `const inner = new FilesystemBucket({ directory: ${JSON.stringify(dir)} });`,
+        'const bucket = Object.create(inner);',
+        'bucket.upload = async (key, body, size) => {',
+        "  if (key.endsWith('/meta.json')) { process.stdout.write('AT-META\\n'); await new Promise(() => {}); }",
+        '  return inner.upload(key, body, size);',
+        '};',
+        `await uploadBlock(bucket, singleTenantLayout(), '', ${JSON.stringify(join(local, id!))});`,
+      ].join('\n'),
+    );
+    const child = startProcess('upload-child', process.execPath, [script]);
+    try {
+      await waitFor(
+        'upload to reach meta.json',
+        async () => (child.output().includes('AT-META') ? true : undefined),
+        60_000,
+      );
+    } finally {
+      await child.stop('SIGKILL');
+    }
+    expect(await readdir(join(dir, id!))).toEqual(['chunks', 'index']);
+    const ls = await run(['bucket', 'ls', ...cfg]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toBe('');
+    const iw = await run(['bucket', 'index', 'write', ...cfg]);
+    expect(iw.stdout).toContain('0 blocks, 0 deletion marks, 1 partial blocks skipped');
+    const verify = await run(['bucket', 'verify', ...cfg]);
+    expect(verify.stdout).toContain(`warning partial-block ${id}`);
+    // Uploading again completes it.
+    const up = await run(['bucket', 'upload', join(local, id!), ...cfg]);
+    expect(up.code, up.stderr).toBe(0);
+    expect((await run(['bucket', 'ls', ...cfg])).stdout).toBe(`${id}\n`);
   });
 });
