@@ -1,0 +1,419 @@
+/**
+ * Compaction benchmark: Strata against Prometheus' own compactor on the same input blocks.
+ *
+ *   npm run build && node dist/bench/compact.js [--quick] [--runs N] [--keep DIR] [--cpu-prof DIR]
+ *
+ * Cases, each at ~5k series (4,600 series × 480 samples ≈ 2.2M samples per 2h block) and, unless
+ * --quick, at ~50k series (46,000):
+ *   horizontal  3 adjacent 2h blocks → one 6h block
+ *   vertical    3 identical replicas (same data, different ULIDs) of one 2h block → one block
+ * Inputs are written by Strata's synth writer (15 s scrapes, realistic values).
+ *
+ * Prometheus (the anchor): the inputs are hard-linked into a fresh data dir and `prometheus
+ * --storage.tsdb.path=DIR` runs on loopback with a config that scrapes nothing and
+ * --storage.tsdb.min-block-duration=2h --storage.tsdb.max-block-duration=6h. Its compaction loop
+ * first runs 60 s after start; the logged `compact blocks ... duration=` is its time, VmHWM from
+ * /proc/<pid>/status its peak RSS (whole process: startup, open blocks, compaction).
+ * - vertical: overlapping blocks are planned first, all three together, newest included.
+ * - horizontal: Prometheus never compacts the newest block, and picks 2h blocks for a 6h range only
+ *   when they fill it. The three inputs fill a 6h-aligned range and a fourth, small block (10
+ *   series) in the next 2h window is added: the plan is exactly the three inputs (checked).
+ *
+ * Strata: in-process = compactBlocks() timed inside a child node process (this script with
+ * --worker), so module loading is excluded; whole process = `node bin/strata.js tsdb compact`
+ * wall time from spawn to exit. Peak RSS = the process' maxRSS (the CLI's peak_rss_bytes).
+ * Medians of --runs runs (default 3). Both read warm page cache (the inputs were just written).
+ */
+import { spawn } from 'node:child_process';
+import { cp, link, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { compactBlocks, type CompactOptions } from '../src/tsdb/compact/compact.js';
+import { readMetaFile, writeMetaFile } from '../src/tsdb/meta.js';
+import { writeSynthBlocks } from '../src/tsdb/synth/write.js';
+import { seededRandom, ulidSource } from '../src/tsdb/ulid.js';
+import { startPrometheus, waitForCompaction } from '../test/services/prometheus.js';
+import { liveProcesses } from '../test/support/processes.js';
+
+const H = 3600_000;
+/** A multiple of 6h (so the three 2h inputs fill one 6h range), in Nov 2023. */
+const START = 1_699_984_800_000;
+const MiB = 1024 * 1024;
+
+type CaseKind = 'horizontal' | 'vertical';
+
+interface WorkerSpec {
+  inputs: string[];
+  out: string;
+  options: CompactOptions;
+}
+
+interface WorkerResult {
+  durationMs: number;
+  peakRssBytes: number;
+  inputSamples: number;
+  outputSamples: number;
+  chunks: number;
+  copiedChunks: number;
+  reencodedChunks: number;
+  droppedDuplicateChunks: number;
+}
+
+interface PromResult {
+  durationMs: number;
+  peakRssBytes: number;
+  /** VmRSS once the server was ready (blocks opened), before compacting. */
+  readyRssBytes: number;
+}
+
+interface Row {
+  kind: CaseKind;
+  series: number;
+  samples: number;
+  prom: PromResult | undefined;
+  inProcessMs: number;
+  inProcessRss: number;
+  cliMs: number;
+  cliRss: number;
+  worker: WorkerResult;
+}
+
+interface Args {
+  quick: boolean;
+  runs: number;
+  keep: string | undefined;
+  cpuProf: string | undefined;
+  sizes: number[];
+  prometheus: boolean;
+}
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { quick: false, runs: 3, keep: undefined, cpuProf: undefined, sizes: [], prometheus: true };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i]!;
+    const next = (): string => {
+      const n = argv[++i];
+      if (n === undefined) throw new Error(`${v} needs a value`);
+      return n;
+    };
+    if (v === '--quick') a.quick = true;
+    else if (v === '--runs') a.runs = Number(next());
+    else if (v === '--keep') a.keep = resolve(next());
+    else if (v === '--cpu-prof') a.cpuProf = resolve(next());
+    else if (v === '--series') a.sizes = next().split(',').map(Number);
+    else if (v === '--no-prometheus') a.prometheus = false;
+    else throw new Error(`unknown argument ${v}`);
+  }
+  if (a.sizes.length === 0) a.sizes = a.quick ? [4600] : [4600, 46000];
+  if (!(a.runs >= 1)) throw new Error('--runs must be >= 1');
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+interface Inputs {
+  blocks: string[];
+  /** Blocks given to Prometheus besides the inputs (the newer one it leaves alone). */
+  extra: string[];
+  samples: number;
+}
+
+async function horizontalInputs(dir: string, series: number): Promise<Inputs> {
+  const blocks = await writeSynthBlocks({
+    outDir: join(dir, 'in'),
+    series,
+    hours: 6,
+    seed: 1,
+    startMs: START,
+  });
+  const newer = await writeSynthBlocks({
+    outDir: join(dir, 'newer'),
+    series: 10,
+    hours: 2,
+    seed: 2,
+    startMs: START + 6 * H,
+  });
+  return {
+    blocks: blocks.map((b) => b.dir),
+    extra: newer.map((b) => b.dir),
+    samples: blocks.reduce((a, b) => a + b.meta.stats.numSamples, 0),
+  };
+}
+
+async function verticalInputs(dir: string, series: number): Promise<Inputs> {
+  const [one] = await writeSynthBlocks({
+    outDir: join(dir, 'src'),
+    series,
+    hours: 2,
+    seed: 3,
+    startMs: START,
+  });
+  const ulids = ulidSource(seededRandom(series));
+  const blocks: string[] = [];
+  for (let r = 0; r < 3; r++)
+    blocks.push(await linkBlock(one!.dir, join(dir, 'in'), ulids(START + 2 * H + r)));
+  return { blocks, extra: [], samples: 3 * one!.meta.stats.numSamples };
+}
+
+/** A copy of a block under a new ULID: data files hard-linked, meta.json rewritten. */
+async function linkBlock(src: string, parent: string, ulid: string): Promise<string> {
+  const dst = join(parent, ulid);
+  await linkTree(src, dst);
+  const meta = await readMetaFile(dst);
+  meta.ulid = ulid;
+  meta.compaction.sources = [ulid];
+  await rm(join(dst, 'meta.json'));
+  await writeMetaFile(dst, meta);
+  return dst;
+}
+
+async function linkTree(src: string, dst: string): Promise<void> {
+  await mkdir(dst, { recursive: true });
+  for (const e of await readdir(src, { withFileTypes: true })) {
+    if (e.isDirectory()) await linkTree(join(src, e.name), join(dst, e.name));
+    else if (e.name === 'meta.json') await cp(join(src, e.name), join(dst, e.name));
+    else await link(join(src, e.name), join(dst, e.name));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prometheus
+
+async function procStatusKb(pid: number, field: string): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+async function runPrometheus(dir: string, inputs: Inputs): Promise<PromResult> {
+  const dataDir = join(dir, 'prometheus');
+  for (const b of [...inputs.blocks, ...inputs.extra]) await linkTree(b, join(dataDir, basename(b)));
+  const prom = await startPrometheus({
+    dataDir,
+    extraArgs: ['--storage.tsdb.min-block-duration=2h', '--storage.tsdb.max-block-duration=6h'],
+  });
+  try {
+    const readyRssBytes = await procStatusKb(prom.process.pid, 'VmRSS');
+    const res = await waitForCompaction(prom, { timeoutMs: 300_000, settleMs: 3000 });
+    const want = inputs.blocks.map((b) => basename(b)).sort();
+    const c = res.compactions;
+    if (c.length !== 1 || JSON.stringify([...c[0]!.sources].sort()) !== JSON.stringify(want)) {
+      throw new Error(
+        `prometheus compacted ${JSON.stringify(c.map((x) => x.sources))}, expected one compaction of ${want.join(' ')}`,
+      );
+    }
+    const peakRssBytes = await procStatusKb(prom.process.pid, 'VmHWM');
+    return { durationMs: res.durationMs, peakRssBytes, readyRssBytes };
+  } finally {
+    await prom.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strata
+
+interface Spawned {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+}
+
+function run(args: readonly string[]): Promise<Spawned> {
+  return new Promise((res, rej) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.once('error', rej);
+    child.once('close', (code) => res({ code, stdout, stderr, wallMs: performance.now() - started }));
+  });
+}
+
+function lastLine(s: Spawned, what: string): unknown {
+  if (s.code !== 0) throw new Error(`${what}: exit ${s.code}: ${s.stderr.trim()}`);
+  const lines = s.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!);
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function strataRuns(
+  dir: string,
+  kind: CaseKind,
+  inputs: Inputs,
+  args: Args,
+): Promise<{ inProcess: WorkerResult[]; cli: { ms: number; rss: number }[] }> {
+  const options: CompactOptions = { dedup: 'exact' };
+  const inProcess: WorkerResult[] = [];
+  const cli: { ms: number; rss: number }[] = [];
+  for (let r = 0; r < args.runs; r++) {
+    const out = join(dir, `strata-${r}`);
+    const spec: WorkerSpec = { inputs: inputs.blocks, out, options };
+    const prof =
+      args.cpuProf && r === 0
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${args.cpuProf}`,
+            `--cpu-prof-name=${kind}-${inputs.samples}.cpuprofile`,
+          ]
+        : [];
+    inProcess.push(
+      lastLine(await run([...prof, SELF, '--worker', JSON.stringify(spec)]), 'worker') as WorkerResult,
+    );
+    await rm(out, { recursive: true, force: true });
+
+    const c = await run([join(REPO, 'bin/strata.js'), 'tsdb', 'compact', '--out', out, ...inputs.blocks]);
+    const j = lastLine(c, 'strata tsdb compact') as { peak_rss_bytes: number; output_samples: number };
+    if (j.output_samples !== inProcess[0]!.outputSamples)
+      throw new Error('CLI and in-process outputs differ');
+    cli.push({ ms: c.wallMs, rss: j.peak_rss_bytes });
+    await rm(out, { recursive: true, force: true });
+  }
+  return { inProcess, cli };
+}
+
+async function worker(specText: string): Promise<void> {
+  const spec = JSON.parse(specText) as WorkerSpec;
+  const t0 = performance.now();
+  const r = await compactBlocks(spec.inputs, spec.out, spec.options);
+  const durationMs = performance.now() - t0;
+  const out: WorkerResult = {
+    durationMs,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    inputSamples: r.inputSamples,
+    outputSamples: r.outputSamples,
+    chunks: r.chunks,
+    copiedChunks: r.copiedChunks,
+    reencodedChunks: r.reencodedChunks,
+    droppedDuplicateChunks: r.droppedDuplicateChunks,
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table
+
+const TARGET: Record<CaseKind, number> = { horizontal: 1.0, vertical: 1.5 };
+
+function fmtMs(ms: number | undefined): string {
+  return ms === undefined ? '-' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+function printTable(rows: readonly Row[]): void {
+  const head = [
+    'case',
+    'series',
+    'samples in',
+    'prometheus',
+    'strata in-proc',
+    'ratio',
+    'strata CLI',
+    'ratio',
+    'prom RSS',
+    'strata RSS',
+    'CLI RSS',
+    'targets',
+  ];
+  const body = rows.map((r) => {
+    const p = r.prom;
+    const ratio = p ? r.inProcessMs / p.durationMs : undefined;
+    const cliRatio = p ? r.cliMs / p.durationMs : undefined;
+    const timeOk = ratio !== undefined && ratio <= TARGET[r.kind];
+    const rssOk = p !== undefined && Math.max(r.inProcessRss, r.cliRss) <= p.peakRssBytes;
+    return [
+      r.kind,
+      String(r.series),
+      `${(r.samples / 1e6).toFixed(2)}M`,
+      fmtMs(p?.durationMs),
+      fmtMs(r.inProcessMs),
+      ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
+      fmtMs(r.cliMs),
+      cliRatio === undefined ? '-' : `${cliRatio.toFixed(2)}x`,
+      p ? `${Math.round(p.peakRssBytes / MiB)} MiB` : '-',
+      `${Math.round(r.inProcessRss / MiB)} MiB`,
+      `${Math.round(r.cliRss / MiB)} MiB`,
+      p ? `time ≤${TARGET[r.kind]}x ${timeOk ? 'ok' : 'MISSED'}, RSS ${rssOk ? 'ok' : 'MISSED'}` : '-',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(line(b));
+  for (const r of rows) {
+    const w = r.worker;
+    console.log(
+      `${r.kind} ${r.series}: chunks ${w.chunks} (copied ${w.copiedChunks}, re-encoded ${w.reencodedChunks}, duplicates dropped ${w.droppedDuplicateChunks}); ` +
+        `prometheus RSS when ready ${r.prom ? Math.round(r.prom.readyRssBytes / MiB) + ' MiB' : '-'}`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--worker') {
+    await worker(argv[1]!);
+    return;
+  }
+  const args = parseArgs(argv);
+  await stat(join(REPO, 'dist/src/cli/main.js')); // the CLI runs the build
+  const work = args.keep ?? (await mkdtemp(join(tmpdir(), 'strata-bench-compact-')));
+  await mkdir(work, { recursive: true });
+  if (args.cpuProf) await mkdir(args.cpuProf, { recursive: true });
+  const rows: Row[] = [];
+  try {
+    for (const series of args.sizes) {
+      for (const kind of ['horizontal', 'vertical'] as const) {
+        const dir = join(work, `${kind}-${series}`);
+        await rm(dir, { recursive: true, force: true });
+        process.stderr.write(`${kind} ${series} series: writing inputs...\n`);
+        const inputs =
+          kind === 'horizontal' ? await horizontalInputs(dir, series) : await verticalInputs(dir, series);
+        process.stderr.write(`${kind} ${series}: strata x${args.runs}...\n`);
+        const s = await strataRuns(dir, kind, inputs, args);
+        let prom: PromResult | undefined;
+        if (args.prometheus) {
+          process.stderr.write(`${kind} ${series}: prometheus (compacts ~60 s after start)...\n`);
+          prom = await runPrometheus(dir, inputs);
+        }
+        rows.push({
+          kind,
+          series,
+          samples: inputs.samples,
+          prom,
+          inProcessMs: median(s.inProcess.map((w) => w.durationMs)),
+          inProcessRss: Math.max(...s.inProcess.map((w) => w.peakRssBytes)),
+          cliMs: median(s.cli.map((c) => c.ms)),
+          cliRss: Math.max(...s.cli.map((c) => c.rss)),
+          worker: s.inProcess[0]!,
+        });
+        if (!args.keep) await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    for (const p of liveProcesses()) await p.stop('SIGKILL', 1000);
+    if (!args.keep) await rm(work, { recursive: true, force: true });
+  }
+  console.log(`\nstrata: median of ${args.runs} runs; node ${process.version}; inputs in ${work}`);
+  printTable(rows);
+}
+
+await main();
