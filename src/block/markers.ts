@@ -180,9 +180,8 @@ export function parseMarker<K extends MarkerKind>(
   let raw: unknown;
   try {
     raw = JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
-  } catch (err) {
+  } catch {
     // V8's message quotes the input; keep file content out of errors and logs.
-    void err;
     return fail('not valid JSON');
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');

@@ -82,7 +82,7 @@ interface LocalFile {
 /** RFC 3339 with nanoseconds-style fraction trimmed like Go's RFC3339Nano (no trailing zeros). */
 export function formatUploadTime(ms: number): string {
   const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
-  return iso.replace(/\.?0+Z$/, 'Z').replace(/\.Z$/, 'Z');
+  return iso.replace(/\.?0+Z$/, 'Z');
 }
 
 function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

@@ -75,6 +75,7 @@ export async function multiSegmentBlock(parentDir: string, ulid: string): Promis
     await w.addSeries(ls, encodeXorChunks(buf, 60));
   }
   const r = await w.finish();
+  if (!r) throw new Error('multi-segment block came out empty');
   return { tenant: '', dir: r.dir, meta: r.meta };
 }
 
