@@ -4,7 +4,7 @@
  * of them live in memory, so repeated strings (label names and values, file names, sources) are
  * shared through an interner instead of one copy per block.
  */
-import type { BlockMeta, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
+import type { BlockCompaction, BlockMeta, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
 import { parseMeta } from '../../tsdb/meta.js';
 import { errorMessage, FormatError } from '../../util/errors.js';
 import type { PartialReason } from './types.js';
@@ -13,15 +13,20 @@ export type MetaOutcome =
   | { readonly kind: 'loaded'; readonly meta: BlockMeta }
   | { readonly kind: 'partial'; readonly reason: PartialReason; readonly detail: string };
 
-/** Shares equal strings and small immutable objects between metas. */
+/**
+ * Shares equal strings and small immutable objects between metas: label sets (most blocks of a
+ * source carry the same external labels), segment lists, file entries without sizes. Tables are
+ * capped so values unique per block cannot grow them without bound.
+ */
 export class Interner {
   #strings = new Map<string, string>();
   #downsample = new Map<number, { resolution: number }>();
+  #labels = new Map<string, Readonly<Record<string, string>>>();
+  #stringLists = new Map<string, readonly string[]>();
 
   string(s: string): string {
     const hit = this.#strings.get(s);
     if (hit !== undefined) return hit;
-    // Cap the table: values unique per block (hashes, odd labels) must not grow it forever.
     if (this.#strings.size < 100_000) this.#strings.set(s, s);
     return s;
   }
@@ -33,6 +38,30 @@ export class Interner {
       this.#downsample.set(resolution, d);
     }
     return d;
+  }
+
+  /** One frozen object per distinct label set. */
+  labels(labels: Readonly<Record<string, string>>): Record<string, string> {
+    const names = Object.keys(labels).sort();
+    let key = '';
+    for (const n of names) key += `${n}\u0000${labels[n]!}\u0000`;
+    const hit = this.#labels.get(key);
+    if (hit !== undefined) return hit as Record<string, string>;
+    const out: Record<string, string> = {};
+    for (const n of names) out[this.string(n)] = this.string(labels[n]!);
+    Object.freeze(out);
+    if (this.#labels.size < 100_000) this.#labels.set(key, out);
+    return out;
+  }
+
+  /** One frozen array per distinct list of strings (segment file names). */
+  stringList(list: readonly string[]): string[] {
+    const key = list.join('\u0000');
+    const hit = this.#stringLists.get(key);
+    if (hit !== undefined) return hit as string[];
+    const out = Object.freeze(list.map((x) => this.string(x)));
+    if (this.#stringLists.size < 10_000) this.#stringLists.set(key, out);
+    return out as string[];
   }
 }
 
@@ -65,35 +94,68 @@ export function classifyMeta(
   return { kind: 'loaded', meta: interner ? compactMeta(meta, id, interner) : meta };
 }
 
-/** The same meta with shared strings and objects; `id` (the listing's string) becomes its ulid. */
+/**
+ * The same meta with shared strings and objects, built with a fixed property order so every meta
+ * has the same object shapes (compact in-object properties instead of dictionaries). Returned
+ * metas are shared and frozen where shared: callers must not mutate them (as in Thanos).
+ */
 export function compactMeta(meta: BlockMeta, id: string, interner: Interner): BlockMeta {
-  const sources = meta.compaction.sources.map((s) => (s === id ? id : s));
+  const c = meta.compaction;
+  const compaction: BlockCompaction = {
+    level: c.level,
+    sources: c.sources.length === 1 && c.sources[0] === id ? [id] : c.sources,
+  };
+  if (c.deletable !== undefined) compaction.deletable = c.deletable;
+  if (c.parents !== undefined) compaction.parents = c.parents;
+  if (c.failed !== undefined) compaction.failed = c.failed;
+  if (c.hints !== undefined) compaction.hints = c.hints;
   const out: BlockMeta = {
-    ...meta,
     ulid: id,
-    compaction: { ...meta.compaction, sources },
+    minTime: meta.minTime,
+    maxTime: meta.maxTime,
+    stats: {
+      numSamples: meta.stats.numSamples,
+      numSeries: meta.stats.numSeries,
+      numChunks: meta.stats.numChunks,
+      numTombstones: meta.stats.numTombstones,
+    },
+    compaction,
+    version: 1,
   };
   const t = meta.thanos;
   if (t !== undefined) {
-    const labels: Record<string, string> = {};
-    for (const [k, v] of Object.entries(t.labels)) labels[interner.string(k)] = interner.string(v);
     const th: ThanosMeta = {
-      ...t,
-      labels,
+      labels: interner.labels(t.labels),
       downsample: interner.downsample(t.downsample.resolution),
       source: interner.string(t.source),
     };
-    if (t.segment_files) th.segment_files = t.segment_files.map((s) => interner.string(s));
-    if (t.files) th.files = t.files.map((f) => compactFile(f, interner));
-    if (t.index_stats && Object.keys(t.index_stats).length === 0) th.index_stats = EMPTY_INDEX_STATS;
+    if (t.version !== undefined) th.version = t.version;
+    if (t.segment_files !== undefined) th.segment_files = interner.stringList(t.segment_files);
+    if (t.files !== undefined) th.files = t.files.map((f) => compactFile(f, interner));
+    if (t.index_stats !== undefined) {
+      th.index_stats = Object.keys(t.index_stats).length === 0 ? EMPTY_INDEX_STATS : t.index_stats;
+    }
+    if (t.upload_time !== undefined) th.upload_time = t.upload_time;
+    if (t.rewrites !== undefined) th.rewrites = t.rewrites;
+    if (t.extensions !== undefined) th.extensions = t.extensions;
     out.thanos = th;
   }
   return out;
 }
 
+const SIZELESS_FILES = new Map<string, ThanosFile>();
+
 function compactFile(f: ThanosFile, interner: Interner): ThanosFile {
-  const out: ThanosFile = { rel_path: interner.string(f.rel_path) };
-  if (f.size_bytes !== undefined) out.size_bytes = f.size_bytes;
+  if (f.size_bytes === undefined && f.hash === undefined) {
+    // meta.json is listed without a size in every block: one shared entry.
+    let shared = SIZELESS_FILES.get(f.rel_path);
+    if (shared === undefined) {
+      shared = Object.freeze({ rel_path: interner.string(f.rel_path) });
+      if (SIZELESS_FILES.size < 1000) SIZELESS_FILES.set(f.rel_path, shared);
+    }
+    return shared;
+  }
+  const out: ThanosFile = { rel_path: interner.string(f.rel_path), size_bytes: f.size_bytes ?? 0 };
   if (f.hash !== undefined) out.hash = f.hash;
   return out;
 }

@@ -26,6 +26,12 @@ export class TenantState {
   readonly badMarkers = new Map<string, number>();
   /** Blocks to read in the next sync whatever the listing covers (cache misses at load). */
   readonly recheck = new Set<string>();
+  /**
+   * Cached metas not yet loaded (reads finished after the last checkpoint write), from one
+   * directory listing; only these are looked up in the cache, so a cold sync makes no failed
+   * lookups. undefined until the first sync of the tenant lists the cache folder.
+   */
+  cachedIds: Set<string> | undefined;
   readonly #reported = new Set<string>();
   /** The result of the last sync, returned again when the tenant cannot be listed. */
   last: TenantSync | undefined;

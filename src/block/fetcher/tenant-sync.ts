@@ -134,6 +134,10 @@ class TenantSyncRun {
       afterId = base === undefined ? undefined : minId(base, floor);
     }
 
+    if (this.#env.cache !== undefined && s.cachedIds === undefined) {
+      const ids = await this.#env.cache.ids(s.tenant);
+      s.cachedIds = new Set(ids.filter((id) => !s.metas.has(id)));
+    }
     const prevDeletion = s.deletionMarks;
     const recursive = this.#env.layout.tenancy === 'single';
     const listedMarkers: ListedMarker[] = [];
@@ -290,7 +294,7 @@ class TenantSyncRun {
       if (hasMeta === false) {
         // Checked before the cache: a folder that lost its meta.json is being deleted.
         outcome = { kind: 'partial', reason: 'no-meta-json', detail: 'no meta.json in the listing' };
-      } else if (cache !== undefined && !this.#s.partial.has(id)) {
+      } else if (cache !== undefined && this.#s.cachedIds?.delete(id) === true) {
         const bytes = await cache.read(tenant, id);
         if (bytes !== undefined) {
           const o = classifyMeta(id, bytes, key, interner);
@@ -500,7 +504,9 @@ class TenantSyncRun {
     const cache = this.#env.cache!;
     const s = this.#s;
     for (const id of await cache.ids(s.tenant)) {
-      if (!s.metas.has(id)) await cache.remove(s.tenant, id).catch(() => undefined);
+      if (s.metas.has(id)) continue;
+      s.cachedIds?.delete(id);
+      await cache.remove(s.tenant, id).catch(() => undefined);
     }
   }
 

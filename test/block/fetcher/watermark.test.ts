@@ -69,7 +69,7 @@ describe('Watermark', () => {
           }
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });

@@ -1,0 +1,349 @@
+/**
+ * Metadata sync benchmark: a synthetic multi-tenant bucket (meta.json only, no chunk data) on the
+ * filesystem bucket, behind a fixed latency per request, synced by the fetcher.
+ *
+ * Run: `npm run build && node dist/bench/sync.js [--blocks 1000000] [--tenants 100]
+ *   [--latency-ms 20] [--concurrency 32] [--new-blocks 1000] [--dir /tmp/strata-bench-sync]
+ *   [--phases cold,warm,restart,kill]`
+ *
+ * Phases: cold sync (no cache, no checkpoint); warm sync after adding new blocks (same process);
+ * restart (new fetcher on the complete checkpoint and meta cache); kill (a child process runs a
+ * cold sync and is SIGKILLed once it has issued half of the meta.json reads; a new fetcher
+ * resumes from its checkpoint). Prints times, requests and peak RSS.
+ * Targets: warm sync with 1,000 new blocks O(new blocks + list pages) requests and < 5 s; a
+ * resumed sync redoes < 2% of the meta.json reads; peak RSS < 1 GiB at 1M blocks.
+ */
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Registry } from 'prom-client';
+import { encodeTime } from 'ulidx';
+import { multiTenantLayout } from '../src/block/layout.js';
+import { MetaFetcher, defaultCompactorFilters, type SyncResult } from '../src/block/fetcher/index.js';
+import type { Bucket } from '../src/objstore/bucket.js';
+import { FilesystemBucket } from '../src/objstore/filesystem.js';
+import { LatencyBucket } from '../src/objstore/latency.js';
+import type { OperationCounts } from '../src/objstore/instrumented.js';
+
+interface Flags {
+  blocks: number;
+  tenants: number;
+  latencyMs: number;
+  concurrency: number;
+  newBlocks: number;
+  dir: string;
+  phases: Set<string>;
+}
+
+const H = 3_600_000;
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** Old blocks span the 180 days before this time; new blocks get ULIDs at "now". */
+const HISTORY_MS = 180 * 24 * H;
+
+function parseFlags(argv: readonly string[]): Flags {
+  const get = (name: string, dflt: string): string => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 && i + 1 < argv.length ? argv[i + 1]! : dflt;
+  };
+  const num = (name: string, dflt: number): number => {
+    const v = Number(get(name, String(dflt)).replace(/_/g, ''));
+    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: not a number`);
+    return v;
+  };
+  return {
+    blocks: num('blocks', 1_000_000),
+    tenants: num('tenants', 100),
+    latencyMs: num('latency-ms', 20),
+    concurrency: num('concurrency', 32),
+    newBlocks: num('new-blocks', 1000),
+    dir: get('dir', join(tmpdir(), 'strata-bench-sync')),
+    phases: new Set(get('phases', 'cold,warm,restart,kill').split(',')),
+  };
+}
+
+function tenantName(t: number): string {
+  return `tenant-${String(t).padStart(4, '0')}`;
+}
+
+/** Deterministic ULID: time `ms`, random part from (tenant, seq). */
+function ulidOf(ms: number, tenant: number, seq: number): string {
+  let r = '';
+  let n = tenant * 1_000_000_007 + seq;
+  for (let i = 0; i < 16; i++) {
+    r = CROCKFORD[n % 32]! + r;
+    n = Math.floor(n / 32);
+  }
+  return encodeTime(ms, 10) + r;
+}
+
+/** A sidecar-style meta.json (~700 bytes), written as Thanos writes it. */
+function metaText(id: string, t: number, minTime: number, uploadMs: number): string {
+  const replica = t % 2 === 0 ? 'a' : 'b';
+  return `{
+\t"ulid": "${id}",
+\t"minTime": ${minTime},
+\t"maxTime": ${minTime + 2 * H},
+\t"stats": {
+\t\t"numSamples": ${100_000 + (minTime % 9973)},
+\t\t"numSeries": 1000,
+\t\t"numChunks": 1200
+\t},
+\t"compaction": {
+\t\t"level": 1,
+\t\t"sources": [
+\t\t\t"${id}"
+\t\t]
+\t},
+\t"version": 1,
+\t"thanos": {
+\t\t"labels": {
+\t\t\t"cluster": "c${t % 10}",
+\t\t\t"env": "prod",
+\t\t\t"replica": "${replica}",
+\t\t\t"tenant": "${tenantName(t)}"
+\t\t},
+\t\t"downsample": {
+\t\t\t"resolution": 0
+\t\t},
+\t\t"source": "sidecar",
+\t\t"segment_files": [
+\t\t\t"000001"
+\t\t],
+\t\t"files": [
+\t\t\t{
+\t\t\t\t"rel_path": "chunks/000001",
+\t\t\t\t"size_bytes": ${1_000_000 + (minTime % 100_003)}
+\t\t\t},
+\t\t\t{
+\t\t\t\t"rel_path": "index",
+\t\t\t\t"size_bytes": ${200_000 + (minTime % 10_007)}
+\t\t\t},
+\t\t\t{
+\t\t\t\t"rel_path": "meta.json"
+\t\t\t}
+\t\t],
+\t\t"index_stats": {},
+\t\t"upload_time": "${new Date(uploadMs).toISOString()}"
+\t}
+}
+`;
+}
+
+/** Writes the bucket straight to disk (sync fs calls: far faster than a million uploads). */
+function ensureBucket(f: Flags, baseMs: number): string {
+  const dir = join(f.dir, `bucket-${f.blocks}x${f.tenants}`);
+  const done = `${dir}.complete`;
+  if (existsSync(done)) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  const t0 = performance.now();
+  const perTenant = Math.ceil(f.blocks / f.tenants);
+  const step = Math.floor(HISTORY_MS / perTenant);
+  let n = 0;
+  for (let t = 0; t < f.tenants && n < f.blocks; t++) {
+    const tdir = join(dir, tenantName(t));
+    mkdirSync(tdir, { recursive: true });
+    for (let i = 0; i < perTenant && n < f.blocks; i++, n++) {
+      const minTime = baseMs - HISTORY_MS + i * step;
+      const id = ulidOf(minTime + 2 * H, t, i);
+      const bdir = join(tdir, id);
+      mkdirSync(bdir);
+      writeFileSync(join(bdir, 'meta.json'), metaText(id, t, minTime, minTime + 2 * H + 60_000));
+    }
+    if (t % 10 === 9) console.log(`  wrote ${n} blocks (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  writeFileSync(done, `${n}\n`);
+  console.log(`synthetic bucket: ${n} blocks in ${((performance.now() - t0) / 1000).toFixed(0)} s at ${dir}`);
+  return dir;
+}
+
+/** The new blocks of the warm phase: recent ULIDs spread over the tenants. */
+function newBlockPaths(f: Flags, dir: string, nowMs: number): { path: string; id: string; t: number }[] {
+  const out: { path: string; id: string; t: number }[] = [];
+  for (let i = 0; i < f.newBlocks; i++) {
+    const t = i % f.tenants;
+    const id = ulidOf(nowMs - 60_000 + i, t, 900_000_000 + i);
+    out.push({ path: join(dir, tenantName(t), id), id, t });
+  }
+  return out;
+}
+
+function bucketStack(dir: string, f: Flags): Bucket {
+  return new LatencyBucket(new FilesystemBucket({ directory: dir, fsync: false }), {
+    delayMs: f.latencyMs,
+    pageSize: 1000,
+  });
+}
+
+function fetcherFor(bucket: Bucket, f: Flags, cacheDir: string, nowMs: number): MetaFetcher {
+  return new MetaFetcher(
+    { bucket, layout: multiTenantLayout(), registry: new Registry(), now: () => nowMs },
+    { cacheDir, concurrency: f.concurrency, filters: defaultCompactorFilters() },
+  );
+}
+
+function fmtRequests(r: OperationCounts): string {
+  const parts = Object.entries(r)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k}=${v}`);
+  const total = Object.values(r).reduce((a, b) => a + b, 0);
+  return `${total} (${parts.join(', ') || 'none'})`;
+}
+
+function rssMiB(): string {
+  return `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
+}
+
+function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB on Linux
+}
+
+function loaded(r: SyncResult): number {
+  let n = 0;
+  for (const t of r.tenants.values()) n += t.metas.size;
+  return n;
+}
+
+function report(name: string, r: SyncResult, wallMs: number): void {
+  console.log(
+    `${name}: ${(wallMs / 1000).toFixed(2)} s, ${loaded(r)} blocks visible, ` +
+      `meta.json reads ${r.stats.metaReads}, cache hits ${r.stats.cacheHits}, ` +
+      `requests ${fmtRequests(r.stats.requests)}, RSS ${rssMiB()}`,
+  );
+}
+
+function forceGc(): void {
+  setFlagsFromString('--expose_gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Child: a cold sync that records, before each meta.json GET, how many it has issued. */
+async function child(argv: readonly string[]): Promise<void> {
+  const f = parseFlags(argv);
+  const [bucketDir, cacheDir, counterFile, nowArg] = argv.slice(argv.indexOf('--child') + 1);
+  const fd = openSync(counterFile!, 'w');
+  let issued = 0;
+  // Written synchronously before the GET leaves, so the count survives SIGKILL exactly.
+  class CountingBucket extends LatencyBucket {
+    override get(key: string): Promise<Buffer> {
+      if (key.endsWith('/meta.json')) {
+        const s = Buffer.from(String(++issued).padEnd(16));
+        writeSync(fd, s, 0, s.length, 0);
+      }
+      return super.get(key);
+    }
+  }
+  const counting = new CountingBucket(new FilesystemBucket({ directory: bucketDir!, fsync: false }), {
+    delayMs: f.latencyMs,
+    pageSize: 1000,
+  });
+  const fetcher = fetcherFor(counting, f, cacheDir!, Number(nowArg));
+  await fetcher.sync();
+  closeSync(fd);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--child')) return child(argv);
+  const f = parseFlags(argv);
+  console.log(
+    `sync bench: ${f.blocks} blocks, ${f.tenants} tenants, ${f.latencyMs} ms per request, ` +
+      `concurrency ${f.concurrency}, ${f.newBlocks} new blocks; node ${process.version}`,
+  );
+  mkdirSync(f.dir, { recursive: true });
+  // Old blocks end a day before "now"; every run uses the same clock so the bucket is reusable.
+  const nowMs = Date.UTC(2026, 0, 1);
+  const bucketDir = ensureBucket(f, nowMs - 24 * H);
+  const fresh = newBlockPaths(f, bucketDir, nowMs);
+  for (const b of fresh) rmSync(b.path, { recursive: true, force: true }); // leftovers of a killed run
+  const cacheDir = join(f.dir, 'cache');
+  await rm(cacheDir, { recursive: true, force: true });
+
+  try {
+    if (f.phases.has('cold') || f.phases.has('warm')) {
+      const bucket = bucketStack(bucketDir, f);
+      let fetcher: MetaFetcher | undefined = fetcherFor(bucket, f, cacheDir, nowMs);
+      let t0 = performance.now();
+      const cold = await fetcher.sync();
+      report('cold sync', cold, performance.now() - t0);
+      if (f.phases.has('warm')) {
+        t0 = performance.now();
+        report('warm sync, nothing new', await fetcher.sync(), performance.now() - t0);
+        for (const b of fresh) {
+          mkdirSync(b.path, { recursive: true });
+          writeFileSync(join(b.path, 'meta.json'), metaText(b.id, b.t, nowMs - 3 * H, nowMs - H));
+        }
+        t0 = performance.now();
+        const warm = await fetcher.sync();
+        report(`warm sync, ${f.newBlocks} new blocks`, warm, performance.now() - t0);
+      }
+      await fetcher.close();
+      fetcher = undefined;
+      forceGc();
+      if (f.phases.has('restart')) {
+        t0 = performance.now();
+        const again = fetcherFor(bucketStack(bucketDir, f), f, cacheDir, nowMs);
+        const r = await again.sync();
+        report('restart (new process state from checkpoint + meta cache)', r, performance.now() - t0);
+        await again.close();
+      }
+      forceGc();
+    }
+
+    if (f.phases.has('kill')) {
+      const killedCache = join(f.dir, 'cache-killed');
+      await rm(killedCache, { recursive: true, force: true });
+      mkdirSync(killedCache, { recursive: true });
+      const counter = join(f.dir, 'child-reads');
+      writeFileSync(counter, '0');
+      const total = f.blocks + (f.phases.has('warm') ? f.newBlocks : 0);
+      const target = Math.floor(total / 2);
+      const t0 = performance.now();
+      const proc = spawn(
+        process.execPath,
+        [process.argv[1]!, ...argv, '--child', bucketDir, killedCache, counter, String(nowMs)],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      let issued = 0;
+      while (issued < target && proc.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 50));
+        issued = Number(readFileSync(counter, 'utf8').trim()) || 0;
+      }
+      proc.kill('SIGKILL');
+      await exited;
+      issued = Number(readFileSync(counter, 'utf8').trim()) || 0;
+      console.log(
+        `killed child after ${((performance.now() - t0) / 1000).toFixed(1)} s with ${issued} of ${total} ` +
+          `meta.json reads issued`,
+      );
+      const t1 = performance.now();
+      const resumed = fetcherFor(bucketStack(bucketDir, f), f, killedCache, nowMs);
+      const r = await resumed.sync();
+      const redone = issued + r.stats.metaReads - total;
+      report('resumed sync', r, performance.now() - t1);
+      console.log(
+        `  meta.json reads redone after the kill: ${redone} (${((100 * redone) / Math.max(1, issued)).toFixed(2)}% ` +
+          `of the ${issued} the killed sync issued, ${((100 * redone) / total).toFixed(3)}% of all)`,
+      );
+      await resumed.close();
+    }
+  } finally {
+    for (const b of fresh) rmSync(b.path, { recursive: true, force: true });
+  }
+  console.log(`peak RSS: ${peakRssMiB().toFixed(0)} MiB`);
+}
+
+await main();
