@@ -101,7 +101,8 @@ afterAll(async () => {
   await assertNoLeakedProcesses();
 });
 
-describe('strata bucket CLI (filesystem bucket)', () => {
+// Each test spawns a dozen CLI processes; on a loaded 2-core machine that takes a while.
+describe('strata bucket CLI (filesystem bucket)', { timeout: 240_000 }, () => {
   test('multi-tenant: upload, ls, inspect, mark, index, download, verify', async () => {
     const { dir, cfg } = await newBucket();
     const local = join(work.dir, 'synth-multi');
