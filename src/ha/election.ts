@@ -127,8 +127,9 @@ export interface RunAsLeaderOptions {
 
 /**
  * The HA-singleton loop: campaign, run `work` with the term (its signal aborts when the term
- * ends), and campaign again after a loss, until `signal` aborts. Errors thrown by `work` end
- * the term by resigning (someone else takes over) and are rethrown.
+ * ends; `work` should also stop on `signal`), and campaign again after a loss, until `signal`
+ * aborts. Resigns on the way out, so a stopping leader hands over at once. Errors thrown by
+ * `work` are rethrown after resigning.
  */
 export async function runAsLeader(
   election: Election,
@@ -150,9 +151,8 @@ export async function runAsLeader(
       await election.resign();
       throw err;
     }
-    if (isAborted(signal)) break;
-    if (!term.signal.aborted) {
-      // work returned while still leader: it is done, hand over.
+    if (isAborted(signal) || !term.signal.aborted) {
+      // Stopping, or work is done while still leader: hand over.
       await election.resign();
       return;
     }

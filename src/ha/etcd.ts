@@ -102,7 +102,10 @@ export class EtcdElection implements Election {
   private readonly closing = new AbortController();
   private readonly watchers = new Set<Watcher>();
   private readonly revokes = new Set<Promise<void>>();
+  /** The session of the running campaign or of the current term. */
   private session: Session | undefined;
+  /** Every session whose lease may still be alive (ended on close, whatever happened). */
+  private readonly sessions = new Set<Session>();
   private campaigning: { controller: AbortController; done: Promise<unknown> } | undefined;
   private closed = false;
 
@@ -216,6 +219,7 @@ export class EtcdElection implements Election {
     pending?.controller.abort(closedError());
     await pending?.done;
     this.tracker.end('closed');
+    for (const session of [...this.sessions]) this.endSession(session, true);
     await this.settleRevokes();
     await Promise.all([...this.watchers].map((w) => this.cancelWatcher(w)));
     if (this.ownsClient) this.client.close();
@@ -250,23 +254,33 @@ export class EtcdElection implements Election {
     );
     const session = new Session(grant.ID, sentAt);
     this.session = session;
-    if (signal.aborted) throw abortedError(signal.reason);
-    void this.keepAliveLoop(session);
-    const key = candidateKey(this.prefix, this.id, grant.ID);
-    const res = await etcdCall('create candidate key', this.t.callTimeoutMs, (o) =>
-      this.client
-        .if(key, 'Create', '==', 0)
-        .then(this.client.put(key).value(this.address).lease(grant.ID))
-        .else(this.client.get(key))
-        .options(o)
-        .commit(),
-    );
-    session.key = key;
-    session.rev = res.succeeded
-      ? Number(res.header.revision)
-      : Number(res.responses[0]?.response_range.kvs[0]?.create_revision ?? 0);
-    if (session.rev === 0) throw new StrataError('ERR_HA_UNAVAILABLE', `candidate key ${key} not created`);
-    this.logger.debug('campaigning', { key, rev: session.rev });
+    this.sessions.add(session);
+    try {
+      if (signal.aborted) throw abortedError(signal.reason);
+      void this.keepAliveLoop(session);
+      // The key is set before the call: if the call times out after etcd applied it, revoking
+      // the lease still removes it.
+      session.key = candidateKey(this.prefix, this.id, grant.ID);
+      const res = await etcdCall('create candidate key', this.t.callTimeoutMs, (o) =>
+        this.client
+          .if(session.key, 'Create', '==', 0)
+          .then(this.client.put(session.key).value(this.address).lease(grant.ID))
+          .else(this.client.get(session.key))
+          .options(o)
+          .commit(),
+      );
+      session.rev = res.succeeded
+        ? Number(res.header.revision)
+        : Number(res.responses[0]?.response_range.kvs[0]?.create_revision ?? 0);
+      if (session.rev === 0) {
+        throw new StrataError('ERR_HA_UNAVAILABLE', `candidate key ${session.key} not created`);
+      }
+    } catch (err) {
+      // Never leave a lease behind that keeps a key alive nobody campaigns with.
+      this.endSession(session, true);
+      throw err;
+    }
+    this.logger.debug('campaigning', { key: session.key, rev: session.rev });
     return session;
   }
 
@@ -337,24 +351,29 @@ export class EtcdElection implements Election {
     let failures = 0;
     while (!session.ended.signal.aborted) {
       let delay = this.t.keepAliveMs;
+      const started = this.clock.now();
       try {
         const ttl = await this.keepAliveOnce(session);
         if (ttl <= 0) {
           this.sessionLost(session);
           return;
         }
-        if (failures > 0) this.logger.info('lease keep-alive recovered', { failures });
+        if (failures > 1) this.logger.info('lease keep-alive recovered', { failures });
         failures = 0;
       } catch (err) {
         if (session.ended.signal.aborted) return;
         failures++;
-        const log = failures === 1 ? this.logger.warn : this.logger.debug;
+        // One failure is routine with a member down (etcd3 does not fail a stream over to the
+        // next member); two in a row are worth a warning.
+        const log = failures === 2 ? this.logger.warn : this.logger.debug;
         log.call(this.logger, 'lease keep-alive failed', {
           err: errorMessage(err),
           failures,
-          leaderMsLeft: this.tracker.remainingMs(),
+          leaderMsLeft: Math.round(this.tracker.remainingMs()),
         });
-        delay = this.t.retryMs;
+        // A refused connection fails at once: try another member right away.
+        const fast = this.clock.now() - started < this.t.callTimeoutMs / 2;
+        delay = fast && failures < 3 ? 20 : this.t.retryMs;
       }
       await sleep(delay, session.ended.signal);
     }
@@ -397,6 +416,7 @@ export class EtcdElection implements Election {
   private endSession(session: Session, revoke: boolean): void {
     if (session.ended.signal.aborted) return;
     session.ended.abort();
+    this.sessions.delete(session);
     if (this.session === session) this.session = undefined;
     if (!revoke) return;
     const p = etcdCall('lease revoke', this.t.callTimeoutMs, (o) =>

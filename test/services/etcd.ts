@@ -34,6 +34,8 @@ export interface EtcdCluster {
   /** One client URL per member, for clients that take hosts as an array. */
   readonly endpoints: string[];
   readonly members: EtcdMember[];
+  /** The member that is etcd's raft leader now (asks each running member), if any. */
+  raftLeader(): Promise<EtcdMember | undefined>;
   /** Stops every member and removes the data. */
   stop(): Promise<void>;
 }
@@ -96,6 +98,17 @@ async function healthy(clientUrl: string): Promise<boolean> {
   const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
   const body = (await res.json()) as { health?: unknown };
   return res.status === 200 && body.health === 'true';
+}
+
+/** POST /v3/maintenance/status (grpc-gateway): this member's id and its raft leader's id. */
+async function status(clientUrl: string): Promise<{ memberId: string; leader: string }> {
+  const res = await fetch(`${clientUrl}/v3/maintenance/status`, {
+    method: 'POST',
+    body: '{}',
+    signal: AbortSignal.timeout(1000),
+  });
+  const body = (await res.json()) as { header?: { member_id?: string }; leader?: string };
+  return { memberId: body.header?.member_id ?? '', leader: body.leader ?? '' };
 }
 
 class Member implements EtcdMember {
@@ -204,7 +217,19 @@ async function startOnce(n: 1 | 3, timeoutMs: number): Promise<EtcdCluster> {
     await stop();
     throw err;
   }
-  return { endpoints: members.map((m) => m.clientUrl), members, stop };
+  const raftLeader = async (): Promise<EtcdMember | undefined> => {
+    for (const m of members) {
+      if (!m.running()) continue;
+      try {
+        const st = await status(m.clientUrl);
+        if (st.memberId !== '' && st.memberId === st.leader) return m;
+      } catch {
+        // stopped or not serving: ask the next one
+      }
+    }
+    return undefined;
+  };
+  return { endpoints: members.map((m) => m.clientUrl), members, raftLeader, stop };
 }
 
 /** Starts etcd and waits until every member is healthy; retries on a port taken in between. */
