@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FormatError } from '../../util/errors.js';
-import { BitReader, BitWriter, loadWords } from './bstream.js';
+import { BitReader, BitWriter, loadWords, peekBits, putBits, storeWords } from './bstream.js';
 
 describe('bit streams', () => {
   it('fills bytes MSB first', () => {
@@ -14,13 +14,23 @@ describe('bit streams', () => {
     expect(w.bitLength).toBe(17);
   });
 
-  it('adds the Go-style empty byte only on a byte boundary', () => {
-    const w = new BitWriter();
-    w.reset(2);
-    w.writeByte(0xab);
-    expect(Buffer.from(w.view(true)).toString('hex')).toBe('0000ab00');
-    w.writeBits(1, 1);
-    expect(Buffer.from(w.view(true)).toString('hex')).toBe('0000ab80');
+  it('putBits/peekBits work across word boundaries and keep the stream zero past its end', () => {
+    const W = new Int32Array(4).fill(-1);
+    W[0] = 0;
+    let pos = putBits(W, 0, 0b101, 3);
+    pos = putBits(W, pos, 0xffffffff, 32);
+    expect(pos).toBe(35);
+    expect(W[0]! >>> 0).toBe(0xbfffffff);
+    expect(W[1]! >>> 0).toBe(0xe0000000);
+    expect(peekBits(W, 3) >>> 0).toBe(0xffffffff);
+    expect(peekBits(W, 32) >>> 0).toBe(0xe0000000);
+    expect(W[2]).toBe(-1); // untouched until the stream reaches it
+  });
+
+  it('storeWords writes big-endian bytes from a word offset', () => {
+    const out = new Uint8Array(7).fill(0xee);
+    storeWords(Int32Array.from([0x01020304, 0x05060708]), out, 4, 7);
+    expect(Array.from(out)).toEqual([0xee, 0xee, 0xee, 0xee, 5, 6, 7]);
   });
 
   it('round-trips any sequence of fields of 1..64 bits', () => {

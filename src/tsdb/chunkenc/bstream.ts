@@ -2,15 +2,27 @@
  * Bit streams as Prometheus' bstream lays them out: bits fill each byte from the MSB down and
  * multi-bit fields are written MSB first.
  *
- * Writer: a 32-bit accumulator flushed to the byte buffer a word at a time.
- * Reader: the bytes are first converted to big-endian 32-bit words (plus zero padding) so that any
- * 32-bit window is two loads and a few shifts, with no per-read bounds branches; callers bound the
- * position against `bitLength` once per logical record instead.
+ * Both directions work on an Int32Array of big-endian words (bit 0 of the stream is the MSB of
+ * word 0): any 32-bit field is then two word accesses and a few shifts, with no per-bit branches.
+ * `peekBits` / `putBits` are the primitives the XOR codec inlines into its loops; BitReader and
+ * BitWriter wrap them with bounds checks for general use.
  */
 import { FormatError } from '../../util/errors.js';
 
-/** Zero words after the data, so a window peeked at any position <= bitLength + PAD_BITS is defined. */
+/** Zero words kept after the data so any peek up to PAD_BITS past the end reads zeros. */
 export const READ_PAD_WORDS = 8;
+
+let dvBuffer: ArrayBufferLike = new ArrayBuffer(0);
+let dv: DataView<ArrayBufferLike> = new DataView(dvBuffer);
+
+/** A DataView over `buf`, cached so that chunks that are views into one buffer do not allocate. */
+function viewOf(buf: ArrayBufferLike): DataView<ArrayBufferLike> {
+  if (buf !== dvBuffer) {
+    dvBuffer = buf;
+    dv = new DataView(buf);
+  }
+  return dv;
+}
 
 /**
  * Fills `words` (from index 0) with the bytes of `src` as big-endian words followed by
@@ -21,124 +33,139 @@ export function loadWords(src: Uint8Array, words: Int32Array): Int32Array {
   const full = len >>> 2;
   const need = full + 1 + READ_PAD_WORDS;
   if (words.length < need) words = new Int32Array(Math.max(need, words.length * 2));
-  let p = 0;
-  for (let k = 0; k < full; k++, p += 4) {
-    words[k] = (src[p]! << 24) | (src[p + 1]! << 16) | (src[p + 2]! << 8) | src[p + 3]!;
+  const view = viewOf(src.buffer);
+  let q = src.byteOffset;
+  let k = 0;
+  // Unrolled: V8 re-checks both arrays on every loop iteration, not on every access.
+  for (; k + 4 <= full; k += 4, q += 16) {
+    const a = view.getInt32(q);
+    const b = view.getInt32(q + 4);
+    const c = view.getInt32(q + 8);
+    const d = view.getInt32(q + 12);
+    words[k] = a;
+    words[k + 1] = b;
+    words[k + 2] = c;
+    words[k + 3] = d;
   }
+  for (; k < full; k++, q += 4) words[k] = view.getInt32(q);
+  const p = full * 4;
   let last = 0;
   const rem = len - p;
   if (rem > 0) last |= src[p]! << 24;
   if (rem > 1) last |= src[p + 1]! << 16;
   if (rem > 2) last |= src[p + 2]! << 8;
   words[full] = last;
-  words.fill(0, full + 1, need);
+  for (let k = full + 1; k < need; k++) words[k] = 0;
   return words;
 }
 
-/** Appends bits MSB first. `view()` hands out the bytes written so far without copying. */
-export class BitWriter {
-  private buf: Uint8Array;
-  /** Whole bytes committed to `buf`. */
-  private byteLen = 0;
-  /** Pending bits, left-aligned in a 32-bit word. */
-  private acc = 0;
-  /** Number of pending bits in `acc`, 0..31. */
-  private nacc = 0;
+/**
+ * Writes the first `nbytes` bytes of the word stream into `dst` starting at its index `fromByte`
+ * (which must be a multiple of 4). `dst` must hold `nbytes` bytes.
+ */
+export function storeWords(words: Int32Array, dst: Uint8Array, fromByte: number, nbytes: number): void {
+  const view = viewOf(dst.buffer);
+  const full = nbytes >>> 2;
+  let k = fromByte >>> 2;
+  let q = dst.byteOffset + 4 * k;
+  for (; k + 4 <= full; k += 4, q += 16) {
+    const a = words[k]!;
+    const b = words[k + 1]!;
+    const c = words[k + 2]!;
+    const d = words[k + 3]!;
+    view.setInt32(q, a);
+    view.setInt32(q + 4, b);
+    view.setInt32(q + 8, c);
+    view.setInt32(q + 12, d);
+  }
+  for (; k < full; k++, q += 4) view.setInt32(q, words[k]!);
+  const p = full * 4;
+  const rem = nbytes - p;
+  if (rem > 0) {
+    const w = words[full]!;
+    dst[p] = w >>> 24;
+    if (rem > 1) dst[p + 1] = w >>> 16;
+    if (rem > 2) dst[p + 2] = w >>> 8;
+  }
+}
 
-  constructor(initialCapacity = 256) {
-    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+/** The 32 bits starting at bit `pos` (the caller guarantees words[pos >>> 5 + 1] exists). */
+export function peekBits(W: Int32Array, pos: number): number {
+  const k = pos >>> 5;
+  const s = pos & 31;
+  // `>>> 1 >>> (31 - s)` rather than `>>> (32 - s)`: a JS shift by 32 is a shift by 0.
+  return (W[k]! << s) | ((W[k + 1]! >>> 1) >>> (31 - s));
+}
+
+/**
+ * Writes the low `nb` bits of `v` (1 <= nb <= 32, v < 2^nb) at bit `pos` and returns pos + nb.
+ * Bits after `pos` in its word must be zero; the following word is overwritten whole, so the
+ * stream stays zero past its end. `W` must hold word (pos >>> 5) + 1.
+ */
+export function putBits(W: Int32Array, pos: number, v: number, nb: number): number {
+  const a = v << (32 - nb);
+  const k = pos >>> 5;
+  const s = pos & 31;
+  W[k]! |= a >>> s;
+  W[k + 1] = (a << 1) << (31 - s);
+  return pos + nb;
+}
+
+/** Appends bits MSB first into a growable word buffer. */
+export class BitWriter {
+  private words: Int32Array;
+  private pos = 0;
+  private out: Uint8Array;
+
+  constructor(initialBytes = 256) {
+    this.words = new Int32Array(Math.max(4, (initialBytes + 3) >>> 2) + 2);
+    this.out = new Uint8Array(this.words.length * 4);
   }
 
   /** Starts over with `headerBytes` zero bytes already written. */
   reset(headerBytes = 0): void {
-    this.ensure(headerBytes + 8);
-    this.buf.fill(0, 0, headerBytes);
-    this.byteLen = headerBytes;
-    this.acc = 0;
-    this.nacc = 0;
+    this.pos = 0;
+    this.words[0] = 0;
+    for (let i = 0; i < headerBytes; i++) this.writeBits(0, 8);
   }
 
   /** Number of bits written. */
   get bitLength(): number {
-    return this.byteLen * 8 + this.nacc;
+    return this.pos;
   }
 
-  /** Writes the low `n` bits of `v`, 1 <= n <= 32; `v` must be < 2^n (no masking on this path). */
+  /** Writes the low `n` bits of `v`, 1 <= n <= 32 (masked). */
   writeBits(v: number, n: number): void {
-    const free = 32 - this.nacc;
-    if (n < free) {
-      this.acc |= v << (free - n);
-      this.nacc += n;
-      return;
-    }
-    const rest = n - free;
-    const word = this.acc | (v >>> rest);
-    let p = this.byteLen;
-    if (p + 8 > this.buf.length) this.grow(p + 8);
-    const b = this.buf;
-    b[p++] = word >>> 24;
-    b[p++] = word >>> 16;
-    b[p++] = word >>> 8;
-    b[p++] = word;
-    this.byteLen = p;
-    // A shift by 32 is a shift by 0 in JS, hence the guard.
-    this.acc = rest === 0 ? 0 : v << (32 - rest);
-    this.nacc = rest;
+    if ((this.pos >>> 5) + 2 >= this.words.length) this.grow();
+    this.pos = putBits(this.words, this.pos, n === 32 ? v | 0 : v & ((1 << n) - 1), n);
   }
 
   writeBit(bit: boolean): void {
     this.writeBits(bit ? 1 : 0, 1);
   }
 
-  /** Writes the low `n` bits (1 <= n <= 64) of the 64-bit value (hi, lo), masking as needed. */
+  /** Writes the low `n` bits (1 <= n <= 64) of the 64-bit value (hi, lo). */
   writeBits64(hi: number, lo: number, n: number): void {
     if (n > 32) {
-      const h = n - 32;
-      this.writeBits(h === 32 ? hi >>> 0 : (hi & ((1 << h) - 1)) >>> 0, h);
-      this.writeBits(lo >>> 0, 32);
+      this.writeBits(hi, n - 32);
+      this.writeBits(lo, 32);
     } else {
-      this.writeBits(n === 32 ? lo >>> 0 : (lo & ((1 << n) - 1)) >>> 0, n);
+      this.writeBits(lo, n);
     }
   }
 
-  writeByte(byte: number): void {
-    this.writeBits(byte & 0xff, 8);
+  /** The written bytes, the last one zero-padded. Valid until the next write or reset. */
+  view(): Uint8Array {
+    const nbytes = (this.pos + 7) >>> 3;
+    if (this.out.length < nbytes) this.out = new Uint8Array(this.words.length * 4);
+    storeWords(this.words, this.out, 0, nbytes);
+    return this.out.subarray(0, nbytes);
   }
 
-  /** Overwrites a committed byte (headers such as a sample count). */
-  setByte(at: number, byte: number): void {
-    this.buf[at] = byte;
-  }
-
-  /**
-   * The written bytes, the last one zero-padded. With `extraZeroByte` one more zero byte follows
-   * when the stream ends on a byte boundary (Go's bstream leaves one after a whole-byte write).
-   * Valid until the next write or reset.
-   */
-  view(extraZeroByte = false): Uint8Array {
-    let p = this.byteLen;
-    if (p + 8 > this.buf.length) this.grow(p + 8);
-    const b = this.buf;
-    const n = this.nacc;
-    const acc = this.acc;
-    if (n > 0) b[p++] = acc >>> 24;
-    if (n > 8) b[p++] = acc >>> 16;
-    if (n > 16) b[p++] = acc >>> 8;
-    if (n > 24) b[p++] = acc;
-    if (extraZeroByte && (n & 7) === 0) b[p++] = 0;
-    return b.subarray(0, p);
-  }
-
-  private ensure(n: number): void {
-    if (n > this.buf.length) this.grow(n);
-  }
-
-  private grow(need: number): void {
-    let cap = this.buf.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.byteLen));
-    this.buf = next;
+  private grow(): void {
+    const next = new Int32Array(this.words.length * 2);
+    next.set(this.words);
+    this.words = next;
   }
 }
 
@@ -182,12 +209,8 @@ export class BitReader {
         `need ${n} bits, ${this.limit - pos} left`,
       );
     }
-    const W = this.words;
-    const k = pos >>> 5;
-    const s = pos & 31;
-    const w = (W[k]! << s) | ((W[k + 1]! >>> 1) >>> (31 - s));
     this.pos = pos + n;
-    return w >>> (32 - n);
+    return peekBits(this.words, pos) >>> (32 - n);
   }
 
   readBit(): boolean {

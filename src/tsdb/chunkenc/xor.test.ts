@@ -266,6 +266,65 @@ describe('XOR chunk encoding', () => {
     );
   });
 
+  it('appendRange, appendBits and mixes of both produce identical bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(deltaArb, valueStep), { minLength: 1, maxLength: 400 }),
+        fc.array(fc.nat({ max: 400 }), { maxLength: 6 }),
+        (steps, cuts) => {
+          const samples = buildSamples(1_700_000_000_000, steps);
+          const n = samples.length;
+          const ts = Float64Array.from(samples.map((x) => x.t));
+          const his = Uint32Array.from(samples.map((x) => x.hi));
+          const los = Uint32Array.from(samples.map((x) => x.lo));
+          const bulk = new XorAppender(4);
+          bulk.appendRange(ts, his, los, 0, n);
+          const expected = hex(referenceEncode(toRef(samples)));
+          expect(hex(bulk.bytes())).toBe(expected);
+          // Ranges cut at arbitrary points, with single appends in between.
+          const mixed = new XorAppender(4);
+          const points = [...new Set([0, ...cuts.map((c) => c % (n + 1)), n])].sort((a, b) => a - b);
+          for (let k = 0; k + 1 < points.length; k++) {
+            const [a, b] = [points[k]!, points[k + 1]!];
+            if (k % 2 === 0) mixed.appendRange(ts, his, los, a, b);
+            else for (let i = a; i < b; i++) mixed.appendBits(ts[i]!, his[i]!, los[i]!);
+            expect(mixed.numSamples).toBe(b);
+            expect(mixed.lastT).toBe(ts[b - 1]);
+          }
+          expect(mixed.byteLength).toBe(expected.length / 2);
+          expect(hex(mixed.bytes())).toBe(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a bad timestamp in appendRange keeps the samples before it', () => {
+    const ts = Float64Array.from([0, 1000, 2000, 2.5, 4000]);
+    const his = new Uint32Array(5);
+    const los = new Uint32Array(5);
+    const a = new XorAppender();
+    expect(() => a.appendRange(ts, his, los, 0, 5)).toThrowError(InvalidArgumentError);
+    expect(a.numSamples).toBe(3);
+    expect(hex(a.bytes())).toBe(hex(encode([f(0, 0), f(1000, 0), f(2000, 0)])));
+    a.append(3000, 0);
+    expect(decode(a.bytes()).map((x) => x.t)).toEqual([0, 1000, 2000, 3000]);
+    expect(() => a.appendRange(ts, his, los, 3, 6)).toThrowError(InvalidArgumentError);
+  });
+
+  it('validates single appends immediately although it encodes them in batches', () => {
+    const a = new XorAppender();
+    for (let i = 0; i < 10; i++) a.append(i * 1000, i);
+    expect(a.numSamples).toBe(10);
+    expect(() => a.append(-Number.MAX_SAFE_INTEGER, 0)).toThrowError(/exceeds/);
+    expect(() => a.append(0.5, 0)).toThrowError(/not an integer/);
+    expect(a.numSamples).toBe(10);
+    expect(a.lastT).toBe(9000);
+    a.reset();
+    expect(a.numSamples).toBe(0);
+    expect(hex(a.bytes())).toBe('0000');
+  });
+
   it('refuses the 65536th sample', () => {
     const a = new XorAppender();
     for (let i = 0; i < XOR_MAX_SAMPLES; i++) a.append(i * 15000, i % 7);
