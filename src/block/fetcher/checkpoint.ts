@@ -10,12 +10,13 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { gunzip, gzip, constants as zlibConstants } from 'node:zlib';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzip, constants as zlibConstants } from 'node:zlib';
 import { isUlid } from '../../tsdb/ulid.js';
 import { errorCode, errorMessage } from '../../util/errors.js';
 import type { PartialBlock, PartialReason } from './types.js';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 export const CHECKPOINT_VERSION = 1;
@@ -51,34 +52,38 @@ export class CheckpointError extends Error {
   }
 }
 
-interface RawTenant {
-  after?: string;
-  known: string;
-  partial: { id: string; reason: PartialReason; detail: string; first_seen_ms: number }[];
-  syncs_since_full_list: number;
-  deletion_marks: [string, number][];
-  no_compact_marks: [string, number, string][];
+/**
+ * The checkpoint JSON in pieces, so a million-block checkpoint is streamed into gzip instead of
+ * being built as one string (and its copies) in memory.
+ */
+export function* encodeCheckpointChunks(cp: Checkpoint): Generator<string> {
+  yield `{"version":${cp.version},"written_at_ms":${cp.writtenAtMs},"tenants":{`;
+  let first = true;
+  for (const [name, t] of cp.tenants) {
+    yield `${first ? '' : ','}${JSON.stringify(name)}:{`;
+    first = false;
+    if (t.after !== undefined) yield `"after":${JSON.stringify(t.after)},`;
+    yield '"known":"';
+    // ULIDs are plain Crockford base32: no escaping needed.
+    for (let i = 0; i < t.known.length; i += KNOWN_CHUNK) yield t.known.slice(i, i + KNOWN_CHUNK).join('');
+    const partial = t.partial.map((p) => ({
+      id: p.id,
+      reason: p.reason,
+      detail: p.detail,
+      first_seen_ms: p.firstSeenMs,
+    }));
+    yield `","partial":${JSON.stringify(partial)}`;
+    yield `,"syncs_since_full_list":${t.syncsSinceFullList}`;
+    yield `,"deletion_marks":${JSON.stringify(t.deletionMarks.map((m) => [m.id, m.time]))}`;
+    yield `,"no_compact_marks":${JSON.stringify(t.noCompactMarks.map((m) => [m.id, m.time, m.reason]))}}`;
+  }
+  yield '}}';
 }
 
+const KNOWN_CHUNK = 8192;
+
 export function encodeCheckpoint(cp: Checkpoint): string {
-  const tenants: Record<string, RawTenant> = {};
-  for (const [name, t] of cp.tenants) {
-    const raw: RawTenant = {
-      known: t.known.join(''),
-      partial: t.partial.map((p) => ({
-        id: p.id,
-        reason: p.reason,
-        detail: p.detail,
-        first_seen_ms: p.firstSeenMs,
-      })),
-      syncs_since_full_list: t.syncsSinceFullList,
-      deletion_marks: t.deletionMarks.map((m) => [m.id, m.time]),
-      no_compact_marks: t.noCompactMarks.map((m) => [m.id, m.time, m.reason]),
-    };
-    if (t.after !== undefined) raw.after = t.after;
-    tenants[name] = raw;
-  }
-  return JSON.stringify({ version: cp.version, written_at_ms: cp.writtenAtMs, tenants });
+  return [...encodeCheckpointChunks(cp)].join('');
 }
 
 const PARTIAL_REASONS: ReadonlySet<string> = new Set([
@@ -162,11 +167,18 @@ export function decodeCheckpoint(text: string): Checkpoint {
 
 /** Writes the checkpoint atomically. Level-1 gzip: the IDs are mostly random bits anyway. */
 export async function writeCheckpointFile(path: string, cp: Checkpoint): Promise<number> {
-  const body = await gzipAsync(Buffer.from(encodeCheckpoint(cp)), { level: zlibConstants.Z_BEST_SPEED });
   const tmp = `${path}.tmp`;
   const fh = await open(tmp, 'w');
+  let bytes = 0;
   try {
-    await fh.writeFile(body);
+    const gz = createGzip({ level: zlibConstants.Z_BEST_SPEED });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done): void {
+        bytes += chunk.length;
+        fh.write(chunk).then(() => done(), done);
+      },
+    });
+    await pipeline(Readable.from(encodeCheckpointChunks(cp)), gz, sink);
     await fh.sync();
   } catch (err) {
     await fh.close();
@@ -175,7 +187,7 @@ export async function writeCheckpointFile(path: string, cp: Checkpoint): Promise
   }
   await fh.close();
   await rename(tmp, path);
-  return body.length;
+  return bytes;
 }
 
 /** The checkpoint at `path`, or undefined when there is none; a damaged one throws CheckpointError. */

@@ -265,7 +265,7 @@ export class MetaFetcher {
               tenant: name,
               err: errorMessage(err),
             });
-            results.set(name, staleResult(st, e));
+            results.set(name, staleResult(st, env, e));
           }
         }
       };

@@ -5,7 +5,7 @@
 import type { BlockMeta } from '../../tsdb/meta.js';
 import type { DeletionMark, NoCompactMark } from '../markers.js';
 import type { MarkSummary, TenantCheckpoint } from './checkpoint.js';
-import type { PartialBlock, TenantSync } from './types.js';
+import type { PartialBlock } from './types.js';
 import type { Watermark } from './watermark.js';
 
 /** Keys already logged (garbage, bad markers): each is logged and metered once per process. */
@@ -33,8 +33,6 @@ export class TenantState {
    */
   cachedIds: Set<string> | undefined;
   readonly #reported = new Set<string>();
-  /** The result of the last sync, returned again when the tenant cannot be listed. */
-  last: TenantSync | undefined;
 
   constructor(tenant: string) {
     this.tenant = tenant;

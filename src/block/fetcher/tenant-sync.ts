@@ -16,7 +16,6 @@
  */
 import { encodeTime } from 'ulidx';
 import type { Bucket } from '../../objstore/bucket.js';
-import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { BucketIndexError, readBucketIndex, type BucketIndex } from '../bucket-index.js';
@@ -518,33 +517,7 @@ class TenantSyncRun {
   }
 
   #result(mode: DiscoveryMode): TenantSync {
-    const s = this.#s;
-    const env = this.#env;
-    const f = applyFilters(s.metas, env.options.filters, {
-      tenant: s.tenant,
-      nowMs: env.nowMs,
-      deletionMarks: s.deletionMarks,
-      noCompactMarks: s.noCompactMarks,
-    });
-    const counts = this.#counts;
-    counts.loaded = f.metas.size;
-    for (const p of s.partial.values()) counts[p.reason]++;
-    for (const st of f.excluded.values()) counts[st]++;
-    counts['marked-for-no-compact'] = f.noCompact.size;
-    const result: TenantSync = {
-      tenant: s.tenant,
-      metas: f.metas,
-      partial: new Map(s.partial),
-      noCompact: f.noCompact,
-      deletionMarks: s.deletionMarks,
-      noCompactMarks: s.noCompactMarks,
-      excluded: f.excluded,
-      counts,
-      badInput: this.#bad,
-      discovery: mode,
-    };
-    s.last = result;
-    return result;
+    return tenantResult(this.#s, this.#env, mode, this.#counts, this.#bad);
   }
 }
 
@@ -554,21 +527,48 @@ function maxIndexId(index: BucketIndex): string | undefined {
   return max;
 }
 
-/** Metas of a previous result with an error attached (the tenant could not be listed). */
-export function staleResult(state: TenantState, err: Error): TenantSync {
-  const base = state.last;
-  const empty = new Map<string, BlockMeta>();
+/** Runs the filters over what the tenant state knows and counts blocks by state. */
+export function tenantResult(
+  s: TenantState,
+  env: Pick<TenantSyncEnv, 'options' | 'nowMs'>,
+  mode: DiscoveryMode,
+  counts: StateCounts = zeroStateCounts(),
+  bad: BadInputCounts = zeroBadInputCounts(),
+  error?: Error,
+): TenantSync {
+  const f = applyFilters(s.metas, env.options.filters, {
+    tenant: s.tenant,
+    nowMs: env.nowMs,
+    deletionMarks: s.deletionMarks,
+    noCompactMarks: s.noCompactMarks,
+  });
+  counts.loaded = f.metas.size;
+  for (const p of s.partial.values()) counts[p.reason]++;
+  for (const st of f.excluded.values()) counts[st]++;
+  counts['marked-for-no-compact'] = f.noCompact.size;
   return {
-    tenant: state.tenant,
-    metas: base?.metas ?? empty,
-    partial: base?.partial ?? new Map(),
-    noCompact: base?.noCompact ?? new Set(),
-    deletionMarks: base?.deletionMarks ?? new Map(),
-    noCompactMarks: base?.noCompactMarks ?? new Map(),
-    excluded: base?.excluded ?? new Map(),
-    counts: base?.counts ?? zeroStateCounts(),
-    badInput: base?.badInput ?? zeroBadInputCounts(),
-    discovery: base?.discovery ?? 'full',
-    error: err,
+    tenant: s.tenant,
+    metas: f.metas,
+    partial: new Map(s.partial),
+    noCompact: f.noCompact,
+    deletionMarks: s.deletionMarks,
+    noCompactMarks: s.noCompactMarks,
+    excluded: f.excluded,
+    counts,
+    badInput: bad,
+    discovery: mode,
+    ...(error !== undefined ? { error } : {}),
   };
+}
+
+/**
+ * The result for a tenant whose sync failed: what the state knows (blocks of earlier syncs and
+ * those read before the failure), with the error attached.
+ */
+export function staleResult(
+  state: TenantState,
+  env: Pick<TenantSyncEnv, 'options' | 'nowMs'>,
+  err: Error,
+): TenantSync {
+  return tenantResult(state, env, 'tail', undefined, undefined, err);
 }
