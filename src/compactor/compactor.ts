@@ -9,7 +9,7 @@ import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
 import { markNoCompact, type NoCompactReason } from '../block/markers.js';
 import { planAll, compactionProgress } from '../plan/index.js';
-import type { Plan, PlanBlock, PlanOptions } from '../plan/types.js';
+import type { DuplicateBlock, Plan, PlanBlock, PlanOptions } from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 import { executePlan, type Phase } from './execute.js';
@@ -111,6 +111,7 @@ export class Compactor {
       phaseMs: { sync: 0, plan: 0, download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 },
     };
     const failedThisPass = new Set<string>();
+    let resyncedForMarks = false;
     let sync: SyncResult;
     for (;;) {
       await this.d.beforePhase?.('sync');
@@ -123,18 +124,11 @@ export class Compactor {
       const res = planAll(blocks, this.planOptions());
       this.updateProgress(sync, blocks);
       s.phaseMs.plan += performance.now() - t;
-      for (const dup of res.duplicates) {
-        await markForDeletion(
-          this.d.bucket,
-          this.d.layout,
-          dup.tenant,
-          dup.block.ulid,
-          `duplicate of ${dup.coveredBy}`,
-          this.d.now(),
-          {
-            logger: this.d.logger,
-          },
-        );
+      const duplicates = this.duplicatesToMark(sync, res.duplicates);
+      for (const dup of duplicates) {
+        await markForDeletion(this.d.bucket, this.d.layout, dup.tenant, dup.ulid, dup.details, this.d.now(), {
+          logger: this.d.logger,
+        });
         this.d.metrics.blocksMarked.inc({ marker: 'deletion', reason: 'duplicate' });
         s.duplicatesMarked++;
       }
@@ -143,7 +137,15 @@ export class Compactor {
         s.blocksMarkedNoCompact++;
       }
       const plans = res.plans.filter((p) => !failedThisPass.has(p.id));
-      if (plans.length === 0) break;
+      if (plans.length === 0) {
+        // Marks written just now are honoured (hidden, then deleted by the cleaner) only by a
+        // fresh sync: take one more before cleaning up, once.
+        if (duplicates.length + res.noCompact.length > 0 && !resyncedForMarks) {
+          resyncedForMarks = true;
+          continue;
+        }
+        break;
+      }
       s.iterations++;
       this.queued = plans.length;
       await runPool(plans, this.o.concurrency, async (plan) => {
@@ -152,7 +154,7 @@ export class Compactor {
         if (!ok) failedThisPass.add(plan.id);
       });
       if (
-        res.duplicates.length === 0 &&
+        duplicates.length === 0 &&
         res.noCompact.length === 0 &&
         plans.every((p) => failedThisPass.has(p.id))
       )
@@ -182,6 +184,37 @@ export class Compactor {
     this.d.metrics.iterations.inc();
     this.d.metrics.lastSuccess.set(this.d.now() / 1000);
     return s;
+  }
+
+  /**
+   * Duplicates to mark for deletion: those the planner found, and those the fetcher's duplicate
+   * filter already hid (Thanos' GarbageCollect marks the filter's DuplicateIDs). The latter are the
+   * sources of an output uploaded by a compaction that died before marking them; hidden but never
+   * marked they would stay in the bucket forever, their samples visible twice to every reader.
+   * A block whose block-level mark exists without its tenant copy (a crash between the two writes)
+   * is among them too: marking it again repairs the copy.
+   */
+  private duplicatesToMark(
+    sync: SyncResult,
+    planned: readonly DuplicateBlock[],
+  ): { tenant: string; ulid: string; details: string }[] {
+    const out = planned.map((d) => ({
+      tenant: d.tenant,
+      ulid: d.block.ulid,
+      details: `duplicate of ${d.coveredBy}`,
+    }));
+    const seen = new Set(out.map((d) => `${d.tenant}\u0000${d.ulid}`));
+    for (const t of sync.tenants.values()) {
+      for (const [id, state] of t.excluded) {
+        if (state !== 'duplicate' || t.deletionMarks.has(id) || seen.has(`${t.tenant}\u0000${id}`)) continue;
+        out.push({
+          tenant: t.tenant,
+          ulid: id,
+          details: 'duplicate: its compaction sources are all in another block of its group',
+        });
+      }
+    }
+    return out;
   }
 
   private planBlocks(sync: SyncResult): PlanBlock[] {
