@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createAlwaysLeaderElection } from '../../src/ha/always.js';
+import { AlwaysLeaderElection, createAlwaysLeaderElection } from '../../src/ha/always.js';
+import { createElection } from '../../src/ha/create.js';
+import { EtcdElection } from '../../src/ha/etcd.js';
 import { runAsLeader, type Term } from '../../src/ha/election.js';
 import { electionConformance } from './conformance.js';
 
@@ -38,5 +40,17 @@ describe('always-leader election', () => {
     expect(terms[1]!.signal.aborted).toBe(true);
     expect(e.isLeader()).toBe(false);
     await e.close();
+  });
+});
+
+describe('createElection', () => {
+  it('picks always-leader without endpoints', async () => {
+    const e = createElection({ prefix: '/strata/x/', address: 'h:1' });
+    expect(e).toBeInstanceOf(AlwaysLeaderElection);
+    expect((await e.campaign()).epoch).toBe(1);
+    await e.close();
+    const f = createElection({ prefix: '/strata/x/', address: 'h:1', endpoints: ['127.0.0.1:1'] });
+    expect(f).toBeInstanceOf(EtcdElection);
+    await f.close();
   });
 });

@@ -11,7 +11,7 @@ import { redactEndpoint } from '../../src/ha/etcd-client.js';
 import { createLogger } from '../../src/util/logger.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { startEtcd, type EtcdCluster } from '../services/etcd.js';
-import { electionConformance, whenAborted } from './conformance.js';
+import { electionConformance, waitUntil, whenAborted } from './conformance.js';
 
 let etcd: EtcdCluster;
 let prefixes = 0;
@@ -57,6 +57,36 @@ describe('etcd election', () => {
       expect(await e.leader()).toEqual({ id: 'planner/1', address: '10.0.0.7:10901', epoch: term.epoch });
       await e.resign();
       expect((await client.getAll().prefix(p).exec()).kvs).toHaveLength(0);
+    } finally {
+      client.close();
+      await e.close();
+    }
+  });
+
+  it('speaks the same recipe as etcd3’s Election/Campaign: mixed candidates share one election', async () => {
+    const name = `interop-${process.pid}-${++prefixes}`;
+    const e = election({ prefix: `election/${name}/`, id: 'ours', address: 'ours:1' });
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      // Ours leads; etcd3's reader sees our address; etcd3's campaign waits behind us.
+      const term = await e.campaign();
+      expect(await client.election(name).leader()).toBe('ours:1');
+      const theirs = client.election(name, 3).campaign('theirs:1');
+      let theirsElected = false;
+      theirs.on('elected', () => (theirsElected = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(theirsElected).toBe(false);
+      await e.resign();
+      await waitUntil(() => theirsElected, 2000);
+      // Theirs leads; we read it and wait behind it, with a higher epoch once it resigns.
+      const info = await e.leader();
+      expect(info?.address).toBe('theirs:1');
+      expect(info!.epoch).toBeGreaterThan(term.epoch);
+      const ours = e.campaign();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(e.isLeader()).toBe(false);
+      await theirs.resign();
+      expect((await ours).epoch).toBeGreaterThan(info!.epoch);
     } finally {
       client.close();
       await e.close();
