@@ -187,6 +187,10 @@ export class LeaseTable {
     return this.parkedPlans.has(planId);
   }
 
+  get parkedCount(): number {
+    return this.parkedPlans.size;
+  }
+
   parked(): ParkedPlan[] {
     return [...this.parkedPlans.values()];
   }

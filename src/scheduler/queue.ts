@@ -52,6 +52,9 @@ export interface QueueStats {
 interface Pending {
   readonly plan: Plan;
   readonly at: number;
+  /** replace() generation that last saw the plan. */
+  gen: number;
+  readonly tenant: TenantState;
 }
 
 interface TenantState {
@@ -65,6 +68,8 @@ interface TenantState {
   lastServed: number;
   /** Every pending plan conflicts with a running one; out of the heap until something changes. */
   blocked: boolean;
+  /** Scratch for replace(): pending plans seen again in the new set. */
+  matched: number;
   heapIndex: number;
 }
 
@@ -83,6 +88,7 @@ export class PlanQueue {
   private readonly pendingIds = new Map<string, Pending>();
   private readonly runningIds = new Map<string, Plan>();
   private served = 0;
+  private generation = 0;
   private arrivals = 0;
 
   constructor(opts: QueueOptions = {}) {
@@ -94,9 +100,12 @@ export class PlanQueue {
    * are not queued again; plans that stay pending keep their enqueue time.
    */
   replace(plans: readonly Plan[]): ReplaceResult {
+    // Incremental: a pass usually differs from the previous one in a few tenants only, so plans
+    // already pending are only marked (generation), and only tenants that gained or lost plans
+    // are re-sorted and re-filed in the heap.
+    const gen = ++this.generation;
     const now = this.now();
-    const byTenant = new Map<string, Plan[]>();
-    const ids = new Map<string, Pending>();
+    const fresh = new Map<TenantState, Plan[]>();
     let running = 0;
     let added = 0;
     for (const p of plans) {
@@ -104,34 +113,41 @@ export class PlanQueue {
         running++;
         continue;
       }
-      if (ids.has(p.id)) continue;
-      const prev = this.pendingIds.get(p.id);
-      if (prev === undefined) added++;
-      ids.set(p.id, prev !== undefined && prev.plan === p ? prev : { plan: p, at: prev?.at ?? now });
-      let list = byTenant.get(p.tenant);
-      if (list === undefined) byTenant.set(p.tenant, (list = []));
-      list.push(p);
-    }
-    let kept = 0;
-    for (const id of this.pendingIds.keys()) if (ids.has(id)) kept++;
-    const removed = this.pendingIds.size - kept;
-    this.pendingIds.clear();
-    for (const [id, t] of ids) this.pendingIds.set(id, t);
-
-    for (const t of this.tenants.values()) {
-      t.pending = byTenant.get(t.name) ?? [];
-      byTenant.delete(t.name);
-      if (t.pending.length === 0 && t.running.size === 0) {
-        this.heap.remove(t);
-        this.tenants.delete(t.name);
+      const e = this.pendingIds.get(p.id);
+      if (e !== undefined) {
+        if (e.gen !== gen) {
+          e.gen = gen;
+          e.tenant.matched++;
+        }
+        continue;
       }
+      const t = this.tenantState(p.tenant);
+      this.pendingIds.set(p.id, { plan: p, at: now, gen, tenant: t });
+      let list = fresh.get(t);
+      if (list === undefined) fresh.set(t, (list = []));
+      list.push(p);
+      added++;
     }
-    for (const [name, list] of byTenant) this.tenantState(name).pending = list;
-    this.heap.clear();
-    for (const t of this.tenants.values()) {
-      t.pending.sort(worstFirst);
-      t.blocked = false;
-      if (t.pending.length > 0) this.heap.push(t);
+    let removed = 0;
+    for (const t of [...this.tenants.values()]) {
+      const add = fresh.get(t);
+      // New entries were counted in `add`, not in `matched`.
+      const stale = t.pending.length - t.matched;
+      t.matched = 0;
+      if (stale === 0 && add === undefined) continue;
+      if (stale > 0) {
+        t.pending = t.pending.filter((p) => {
+          if (this.pendingIds.get(p.id)!.gen === gen) return true;
+          this.pendingIds.delete(p.id);
+          removed++;
+          return false;
+        });
+      }
+      if (add !== undefined) {
+        for (const p of add) t.pending.push(p);
+        t.pending.sort(worstFirst);
+      }
+      this.changed(t);
     }
     return { added, removed, running };
   }
@@ -153,7 +169,7 @@ export class PlanQueue {
       else hi = mid;
     }
     list.splice(lo, 0, plan);
-    this.pendingIds.set(plan.id, { plan, at: enqueuedAt });
+    this.pendingIds.set(plan.id, { plan, at: enqueuedAt, gen: this.generation, tenant: t });
     this.changed(t);
     return true;
   }
@@ -282,6 +298,7 @@ export class PlanQueue {
         running: new Map(),
         lastServed: 0,
         blocked: false,
+        matched: 0,
         heapIndex: -1,
       };
       this.tenants.set(name, t);

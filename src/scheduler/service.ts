@@ -137,6 +137,7 @@ interface Term {
 
 /** Sources consumed by a completion; kept until a planning pass that started after it settled. */
 interface Consumed {
+  readonly tenant: string;
   readonly ulids: readonly string[];
   /** passesStarted when onComplete resolved; undefined while it runs. */
   settledAt: number | undefined;
@@ -255,7 +256,7 @@ export class PlannerService {
       inGrace: t !== undefined && this.now() < t.graceUntil,
       pending: q.pending,
       running: q.running,
-      parked: this.leases.parked().length,
+      parked: this.leases.parkedCount,
       streams: this.sessions.size,
       tenants: q.tenants,
     };
@@ -521,7 +522,11 @@ export class PlannerService {
     this.leases.complete(m.planId);
     this.queue.release(m.planId);
     const olderEpoch = lease.epoch < term.epoch;
-    const consumed: Consumed = { ulids: lease.plan.sources.map((b) => b.ulid), settledAt: undefined };
+    const consumed: Consumed = {
+      tenant: lease.plan.tenant,
+      ulids: lease.plan.sources.map((b) => b.ulid),
+      settledAt: undefined,
+    };
     this.consumed.push(consumed);
     // Pending plans that read the consumed blocks are void (the sources are marked for deletion).
     const voided = this.queue.removeUsing(lease.plan.tenant, new Set(consumed.ulids));
@@ -629,12 +634,21 @@ export class PlannerService {
     }
     if (this.term !== term) return;
     // A completion that settled after this pass began may not be reflected in its result.
-    const gone = new Set<string>();
-    for (const c of this.consumed) for (const u of c.ulids) gone.add(u);
+    const gone = new Map<string, Set<string>>();
+    for (const c of this.consumed) {
+      let set = gone.get(c.tenant);
+      if (set === undefined) gone.set(c.tenant, (set = new Set()));
+      for (const u of c.ulids) set.add(u);
+    }
+    const parked = this.leases.parkedCount > 0;
     const fresh =
-      gone.size === 0 && this.leases.parked().length === 0
+      gone.size === 0 && !parked
         ? plans
-        : plans.filter((p) => !this.leases.isParked(p.id) && !p.sources.some((b) => gone.has(b.ulid)));
+        : plans.filter((p) => {
+            if (parked && this.leases.isParked(p.id)) return false;
+            const g = gone.get(p.tenant);
+            return g === undefined || !p.sources.some((b) => g.has(b.ulid));
+          });
     this.consumed = this.consumed.filter((c) => c.settledAt === undefined || c.settledAt >= k);
     const r = this.queue.replace(fresh);
     const durationMs = this.now() - t0;

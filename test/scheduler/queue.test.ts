@@ -193,3 +193,18 @@ test('removeUsing drops the pending plans that read consumed blocks', () => {
   expect(q.stats().pending).toBe(1);
   expect(q.next()!.plan.id).toBe(other.id);
 });
+
+test('replace is incremental: only the difference is added and removed', () => {
+  const q = new PlanQueue();
+  const a1 = testPlan({ tenant: 'a' });
+  const a2 = testPlan({ tenant: 'a', min: H2 });
+  const b1 = testPlan({ tenant: 'b' });
+  const b2 = testPlan({ tenant: 'b', min: H2 });
+  expect(q.replace([a1, a2, b1, b1])).toEqual({ added: 3, removed: 0, running: 0 });
+  expect(q.replace([a2, b1, b2])).toEqual({ added: 1, removed: 1, running: 0 });
+  expect([a1, a2, b1, b2].map((p) => q.isPending(p.id))).toEqual([false, true, true, true]);
+  expect(q.replace([a2, b1, b2])).toEqual({ added: 0, removed: 0, running: 0 });
+  expect(drain(q).map((p) => p.id)).toEqual([a2.id, b1.id, b2.id]);
+  expect(q.replace([])).toEqual({ added: 0, removed: 0, running: 0 });
+  expect(q.stats()).toEqual({ pending: 0, running: 0, tenants: 0 });
+});

@@ -1,0 +1,320 @@
+/**
+ * Planner/worker benchmark: 10,000 tenants × 20 blocks (metadata only) compacted to convergence by
+ * 100 workers over real gRPC streams (loopback HTTP/2), each "compaction" a random
+ * 10–50 ms sleep. Reports: a full planning pass over the bucket, plans handed out per second, plan
+ * wait time (queued → handed out) p50/p99, and when each tenant got its first plan.
+ *
+ * Targets: full planning pass < 2 s; >= 1,000 plans handed out per second; every tenant's first
+ * plan within the first 10% of the run.
+ *
+ * Run: `npx vite-node bench/planner.ts [--tenants N] [--workers N] [--min-ms N] [--max-ms N]
+ * [--worker-procs N] [--shape mixed|ha]`, or the built `node dist/bench/planner.js ...`. By default the workers run in
+ * one child process, so planner and workers each get a core as they would in production;
+ * `--worker-procs 0` keeps everything in one process. CPU time is printed next to wall time: on a shared
+ * machine wall time says as much about the neighbours as about the planner.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { mkBlock, ulidOf } from '../src/plan/fixtures.js';
+import { compactionProgress, planAll, simulateOutput } from '../src/plan/index.js';
+import type { Plan, PlanBlock, PlanOptions } from '../src/plan/index.js';
+import { startPlannerServer } from '../src/scheduler/server.js';
+import type { LeadershipView, PlanSource } from '../src/scheduler/service.js';
+import { createWorker, type PlanExecutor, type PlannerWorker } from '../src/scheduler/worker.js';
+
+const H = 3_600_000;
+const DAY0 = 1_699_488_000_000; // 2023-11-09T00:00Z, a multiple of 14d
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const TENANTS = arg('tenants', 10_000);
+const WORKERS = arg('workers', 100);
+const MIN_MS = arg('min-ms', 10);
+const MAX_MS = arg('max-ms', 50);
+/** 'mixed': the three shapes of bench/plan.ts; 'ha': every tenant 10 pairs of HA replica blocks. */
+const SHAPE = process.argv.includes('--shape') ? process.argv[process.argv.indexOf('--shape') + 1]! : 'mixed';
+/** Processes the workers run in (0: in the planner's process). */
+const WORKER_PROCS = arg('worker-procs', 1);
+const OPTS: PlanOptions = { replicaLabels: ['replica'] };
+
+/** The three bucket shapes of bench/plan.ts: HA pairs, one source of 2h blocks, older 2d blocks. */
+function tenantBlocks(t: number, nextId: () => number): PlanBlock[] {
+  const tenant = `tenant-${String(t).padStart(5, '0')}`;
+  const labels = { cluster: `c${t % 7}`, env: t % 2 ? 'prod' : 'dev' };
+  const block = (min: number, len: number, level: number, replica?: string): PlanBlock =>
+    mkBlock({
+      id: ulidOf(min, nextId()),
+      min,
+      max: min + len,
+      level,
+      tenant,
+      labels: replica ? { ...labels, replica } : labels,
+      indexSize: 1 << 20,
+    });
+  const out: PlanBlock[] = [];
+  if (SHAPE === 'ha') {
+    for (let i = 0; i < 10; i++) {
+      out.push(block(DAY0 + i * 2 * H, 2 * H, 1, 'a'));
+      out.push(block(DAY0 + i * 2 * H, 2 * H, 1, 'b'));
+    }
+    return out;
+  }
+  switch (t % 3) {
+    case 0:
+      for (let i = 0; i < 4; i++) out.push(block(DAY0 + i * 8 * H, 8 * H, 2, 'a'));
+      for (let i = 0; i < 8; i++) {
+        out.push(block(DAY0 + 32 * H + i * 2 * H, 2 * H, 1, 'a'));
+        out.push(block(DAY0 + 32 * H + i * 2 * H, 2 * H, 1, 'b'));
+      }
+      break;
+    case 1:
+      for (let i = 0; i < 20; i++) out.push(block(DAY0 + i * 2 * H, 2 * H, 1));
+      break;
+    default:
+      for (let i = 0; i < 17; i++) out.push(block(DAY0 - (17 - i) * 48 * H, 48 * H, 3));
+      for (let i = 0; i < 3; i++) out.push(block(DAY0 + i * 8 * H, 8 * H, 2));
+  }
+  return out;
+}
+
+/**
+ * The bucket in memory. Planning is per tenant and incremental: only tenants whose blocks changed
+ * since the last pass are planned again (what a bucket sync that knows the changed tenants
+ * allows); the queue still gets the whole plan set every pass.
+ */
+class BenchSource implements PlanSource {
+  readonly blocks = new Map<string, PlanBlock[]>();
+  private readonly cache = new Map<string, readonly Plan[]>();
+  readonly dirty = new Set<string>();
+  passes = 0;
+  passCpuMs = 0;
+  completed = 0;
+
+  constructor(all: readonly PlanBlock[]) {
+    for (const b of all) {
+      let list = this.blocks.get(b.tenant);
+      if (list === undefined) this.blocks.set(b.tenant, (list = []));
+      list.push(b);
+      this.dirty.add(b.tenant);
+    }
+  }
+
+  async nextPlans(): Promise<Plan[]> {
+    const c0 = process.cpuUsage();
+    for (const t of this.dirty) this.cache.set(t, planAll(this.blocks.get(t) ?? [], OPTS).plans);
+    this.dirty.clear();
+    const out: Plan[] = [];
+    for (const plans of this.cache.values()) for (const p of plans) out.push(p);
+    const c = process.cpuUsage(c0);
+    this.passes++;
+    this.passCpuMs += (c.user + c.system) / 1000;
+    return out;
+  }
+
+  async onComplete(plan: Plan): Promise<void> {
+    const ids = new Set(plan.sources.map((b) => b.ulid));
+    const kept = (this.blocks.get(plan.tenant) ?? []).filter((b) => !ids.has(b.ulid));
+    kept.push(simulateOutput(plan));
+    this.blocks.set(plan.tenant, kept);
+    this.dirty.add(plan.tenant);
+    this.completed++;
+  }
+
+  async onParked(plan: Plan, failingBlock: string | undefined, reason: string): Promise<void> {
+    console.error(`parked ${plan.id} (${failingBlock ?? '-'}): ${reason}`);
+  }
+
+  async sourcesExist(plan: Plan): Promise<boolean> {
+    const have = new Set((this.blocks.get(plan.tenant) ?? []).map((b) => b.ulid));
+    return plan.sources.every((b) => have.has(b.ulid));
+  }
+}
+
+const alwaysLeader: LeadershipView = { isLeader: () => true, epoch: () => 1, leaderAddress: () => undefined };
+
+function pct(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function cpuMs(c: NodeJS.CpuUsage): number {
+  return (c.user + c.system) / 1000;
+}
+
+async function main(): Promise<void> {
+  let seq = 0;
+  const next = (): number => ++seq;
+  const all: PlanBlock[] = [];
+  for (let t = 0; t < TENANTS; t++) all.push(...tenantBlocks(t, next));
+
+  // 1. A full planning pass over the whole bucket (warm-up on a slice first).
+  planAll(all.slice(0, 20_000), OPTS);
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let plans = 0;
+  for (let i = 0; i < 3; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    plans = planAll(all, OPTS).plans.length;
+    wall.push(performance.now() - t0);
+    cpu.push(cpuMs(process.cpuUsage(c0)));
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const todo = compactionProgress(all, OPTS).reduce((n, p) => n + p.todoCompactions, 0);
+  console.log(
+    `planning pass: ${TENANTS} tenants, ${all.length} blocks -> ${plans} plans now, ${todo} until converged; ` +
+      `median of 3: ${med(wall).toFixed(0)} ms wall, ${med(cpu).toFixed(0)} ms CPU`,
+  );
+
+  // 2. The run: planner + WORKERS workers over gRPC until the bucket is fully compacted.
+  const source = new BenchSource(all);
+  const assigned: { at: number; waitMs: number; tenant: string }[] = [];
+  const firstPlan = new Map<string, number>();
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
+  const runStart = performance.now();
+  const c0 = process.cpuUsage();
+  const server = await startPlannerServer({
+    leadership: alwaysLeader,
+    source,
+    graceMs: 0,
+    replanDelayMs: 250,
+    replanIntervalMs: 3_600_000,
+    noPlanRetryMs: 50,
+    leaseTimeoutMs: 60_000,
+    events: {
+      assigned: (e) => {
+        const at = performance.now() - runStart;
+        assigned.push({ at, waitMs: e.waitMs, tenant: e.plan.tenant });
+        if (!firstPlan.has(e.plan.tenant)) firstPlan.set(e.plan.tenant, at);
+      },
+    },
+  });
+  const stopWorkers = WORKER_PROCS > 0 ? forkWorkers(server.address) : runWorkers(server.address, 0, WORKERS);
+  // Converged: nothing pending or running, and a fresh pass finds nothing new.
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const s = server.service.stats();
+    if (s.pending > 0 || s.running > 0) continue;
+    await server.service.replan();
+    const again = server.service.stats();
+    if (again.pending === 0 && again.running === 0) break;
+  }
+  const runMs = performance.now() - runStart;
+  lag.disable();
+  const runCpu = cpuMs(process.cpuUsage(c0));
+  await stopWorkers();
+  await server.close();
+
+  const waits = assigned.map((a) => a.waitMs).sort((a, b) => a - b);
+  const firsts = [...firstPlan.values()].sort((a, b) => a - b);
+  const lastHandout = assigned.length > 0 ? assigned[assigned.length - 1]!.at : 0;
+  const firstHandout = assigned.length > 0 ? assigned[0]!.at : 0;
+  // Plans per second over each whole second of the run, for the peak.
+  const perSecond = new Map<number, number>();
+  for (const a of assigned)
+    perSecond.set(Math.floor(a.at / 1000), (perSecond.get(Math.floor(a.at / 1000)) ?? 0) + 1);
+  const busiest = Math.max(...perSecond.values());
+  const rate = assigned.length / (runMs / 1000);
+  const handoutRate = assigned.length / ((lastHandout - firstHandout) / 1000);
+  const lastFirst = firsts[firsts.length - 1] ?? NaN;
+  console.log(
+    `run: ${WORKERS} workers, ${MIN_MS}-${MAX_MS} ms per plan; ${assigned.length} plans handed out, ` +
+      `${source.completed} completed in ${(runMs / 1000).toFixed(1)} s (${runCpu.toFixed(0)} ms CPU, ` +
+      `${source.passes} planning passes, ${source.passCpuMs.toFixed(0)} ms CPU in them)`,
+  );
+  console.log(
+    `throughput: ${rate.toFixed(0)} plans/s over the run, ${handoutRate.toFixed(0)} plans/s from first to last ` +
+      `handout, busiest second ${busiest}; ideal for ${WORKERS} workers at ${(MIN_MS + MAX_MS) / 2} ms mean: ` +
+      `${((WORKERS * 1000) / ((MIN_MS + MAX_MS) / 2)).toFixed(0)} plans/s`,
+  );
+  const perPlan = (ms: number): string => (ms / Math.max(1, assigned.length)).toFixed(3);
+  console.log(
+    WORKER_PROCS > 0
+      ? `CPU per plan: planner process ${perPlan(runCpu)} ms (planning passes included), ` +
+          `worker processes ${perPlan(workerCpuMs)} ms; one planner core could hand out ` +
+          `~${((1000 * assigned.length) / runCpu).toFixed(0)} plans/s`
+      : `CPU per plan (planner and ${WORKERS} workers in one process): ${perPlan(runCpu)} ms`,
+  );
+  console.log(
+    `planner event loop delay: p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, ` +
+      `max ${(lag.max / 1e6).toFixed(0)} ms`,
+  );
+  console.log(
+    `wait (queued -> handed out): p50 ${pct(waits, 50).toFixed(0)} ms, p99 ${pct(waits, 99).toFixed(0)} ms, ` +
+      `max ${waits[waits.length - 1]?.toFixed(0)} ms`,
+  );
+  console.log(
+    `first plan per tenant: ${firstPlan.size}/${TENANTS} tenants; first ${firsts[0]?.toFixed(0)} ms, ` +
+      `p50 ${pct(firsts, 50).toFixed(0)} ms, last ${lastFirst.toFixed(0)} ms ` +
+      `(spread ${(lastFirst - (firsts[0] ?? 0)).toFixed(0)} ms) = ${((100 * lastFirst) / runMs).toFixed(1)}% ` +
+      `of the run; all first plans within the first ${firstPlan.size} handouts: ` +
+      `${assigned.slice(0, firstPlan.size).every((a) => firstPlan.get(a.tenant) === a.at)}`,
+  );
+}
+
+/** Workers `from`..`to`-1 in this process; returns their stop function. */
+function runWorkers(address: string, from: number, to: number): () => Promise<void> {
+  let seq = 0;
+  const exec: PlanExecutor = {
+    async execute(plan) {
+      await new Promise((r) => setTimeout(r, MIN_MS + Math.random() * (MAX_MS - MIN_MS)));
+      return { outputs: [ulidOf(plan.maxTime, ++seq)] };
+    },
+  };
+  const workers: PlannerWorker[] = [];
+  for (let i = from; i < to; i++) {
+    const w = createWorker({ workerId: `bench-${i}`, planners: address, executor: exec });
+    w.start();
+    workers.push(w);
+  }
+  return async () => {
+    await Promise.all(workers.map((w) => w.stop('finish')));
+  };
+}
+
+/** CPU ms the worker processes used (filled in when they stop). */
+let workerCpuMs = 0;
+
+/** WORKERS workers spread over WORKER_PROCS child processes (this script with --child). */
+function forkWorkers(address: string): () => Promise<void> {
+  const children: ChildProcess[] = [];
+  const per = Math.ceil(WORKERS / WORKER_PROCS);
+  for (let p = 0; p < WORKER_PROCS; p++) {
+    const from = p * per;
+    const to = Math.min(WORKERS, from + per);
+    children.push(
+      fork(process.argv[1]!, [...process.argv.slice(2), '--child', address, String(from), String(to)]),
+    );
+  }
+  return async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            c.on('message', (m) => {
+              if (typeof m === 'object' && m !== null && 'cpuMs' in m) workerCpuMs += Number(m.cpuMs);
+            });
+            c.once('exit', () => resolve());
+            c.send('stop');
+          }),
+      ),
+    );
+  };
+}
+
+const child = process.argv.indexOf('--child');
+if (child >= 0) {
+  const [address, from, to] = process.argv.slice(child + 1, child + 4);
+  const stop = runWorkers(address!, Number(from), Number(to));
+  process.on('message', () => {
+    void stop().then(() => {
+      process.send?.({ cpuMs: cpuMs(process.cpuUsage()) }, () => process.exit(0));
+    });
+  });
+} else {
+  await main();
+}
