@@ -1,85 +1,125 @@
 /**
- * Reads chunks by ref with positional reads through one read-ahead buffer, so consecutive chunks
- * (compaction reads in ref order) cost one syscall per buffer, not per chunk. Verifies each file's
- * magic and version on open and every chunk's CRC. Bad refs and absurd lengths are FormatErrors
- * naming the segment file and offset; nothing is allocated beyond the file's size.
+ * SegmentReader: reads chunks by ref from a block's segment files.
+ *
+ * - open() checks every file's magic and version (FormatError naming the file).
+ * - Reads are positional (FileHandle.read) into one read-ahead buffer, so consecutive chunks
+ *   (compaction reads in ref order) cost one syscall per buffer, not per chunk; a file is never
+ *   read whole. `tryReadRaw` serves a chunk already in the buffer without a promise.
+ * - Every chunk's CRC is verified. Bad refs (segment out of range, offset outside the file),
+ *   lengths running past the end of the file or above `maxChunkSize` are FormatErrors naming the
+ *   segment file and offset, checked before any buffer is sized for them.
+ * - Encodings are not interpreted: any encoding byte is returned (and copied) as is.
+ *
+ * Returned views (`data`, `bytes`) are valid until the next read. Async reads must not overlap
+ * (one buffer): await each one.
  */
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '../encoding/crc32c.js';
-import { FormatError, errorCode } from '../../util/errors.js';
+import { FormatError, InvalidArgumentError, errorCode } from '../../util/errors.js';
 import {
+  CHUNK_CRC_SIZE,
+  CHUNK_ENCODING_SIZE,
+  MAX_CHUNK_LEN_FIELD_SIZE,
   SEGMENT_HEADER_LEN,
   SEGMENT_MAGIC,
   SEGMENT_VERSION,
+  chunkRef,
   isSegmentFileName,
   refOffset,
   refSegment,
+  segmentFileName,
+  type SegmentFileInfo,
 } from './format.js';
 
 export interface StoredChunkView {
   encoding: number;
   /** Chunk data; a view valid until the next read. */
   data: Uint8Array;
-  /** File offset of data[0]. */
+  /** File offset of data[0] (for errors while decoding it). */
   dataOffset: number;
 }
 
 export interface RawChunkView extends StoredChunkView {
-  /** The chunk's on-disk bytes: uvarint len, encoding, data, CRC. */
+  /** The chunk's on-disk bytes: uvarint len, encoding, data, CRC; a view valid until the next read. */
   bytes: Uint8Array;
 }
 
+export interface SegmentReaderOptions {
+  /** Bytes read per buffer refill (default 1 MiB). */
+  readAhead?: number | undefined;
+  /** Larger chunk lengths are reported as corrupt (default 64 MiB; real chunks are ~KiB). */
+  maxChunkSize?: number | undefined;
+}
+
 interface Segment {
+  name: string;
   path: string;
   fh: FileHandle;
   size: number;
 }
 
-const READ_AHEAD = 1 << 20;
+const DEFAULT_READ_AHEAD = 1 << 20;
+const DEFAULT_MAX_CHUNK_SIZE = 64 << 20;
 
 export class SegmentReader {
-  private buf: Buffer = Buffer.allocUnsafe(READ_AHEAD);
+  private buf: Buffer;
+  /** Window of the buffer: bytes [bufStart, bufStart + bufLen) of segment bufSeg. */
   private bufSeg = -1;
   private bufStart = 0;
   private bufLen = 0;
+  private busy = false;
+  private readonly readAhead: number;
+  private readonly maxChunkSize: number;
   /** Bytes read from disk. */
   bytesRead = 0;
 
   private constructor(
     readonly dir: string,
     private readonly segs: Segment[],
-  ) {}
+    opts: SegmentReaderOptions,
+  ) {
+    this.readAhead = Math.max(64, opts.readAhead ?? DEFAULT_READ_AHEAD);
+    this.maxChunkSize = opts.maxChunkSize ?? DEFAULT_MAX_CHUNK_SIZE;
+    this.buf = Buffer.allocUnsafe(this.readAhead);
+  }
 
-  static async open(dir: string): Promise<SegmentReader> {
+  /** Opens every segment file of `chunksDir` (none if the directory does not exist). */
+  static async open(chunksDir: string, opts: SegmentReaderOptions = {}): Promise<SegmentReader> {
     let names: string[];
     try {
-      names = (await readdir(dir)).filter(isSegmentFileName).sort();
+      names = (await readdir(chunksDir)).filter(isSegmentFileName).sort();
     } catch (err) {
       if (errorCode(err) === 'ENOENT') names = [];
       else throw err;
     }
     const segs: Segment[] = [];
+    const head = Buffer.alloc(SEGMENT_HEADER_LEN);
     try {
       for (const name of names) {
-        const path = join(dir, name);
+        const path = join(chunksDir, name);
         const fh = await open(path, 'r');
-        segs.push({ path, fh, size: 0 });
-        const seg = segs[segs.length - 1]!;
+        const seg: Segment = { name, path, fh, size: 0 };
+        segs.push(seg);
         seg.size = (await fh.stat()).size;
-        const head = Buffer.alloc(SEGMENT_HEADER_LEN);
-        const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER_LEN, 0);
-        if (bytesRead < SEGMENT_HEADER_LEN) {
+        const got = await readFully(fh, head, 0, SEGMENT_HEADER_LEN, 0);
+        if (got < SEGMENT_HEADER_LEN) {
           throw new FormatError(
             'ERR_TSDB_TRUNCATED',
             path,
             0,
-            `segment file of ${seg.size} bytes is shorter than its header`,
+            `segment file of ${seg.size} bytes is shorter than its ${SEGMENT_HEADER_LEN}-byte header`,
           );
         }
         const magic = head.readUInt32BE(0);
-        if (magic !== SEGMENT_MAGIC)
-          throw new FormatError('ERR_TSDB_BAD_MAGIC', path, 0, `bad segment magic 0x${magic.toString(16)}`);
+        if (magic !== SEGMENT_MAGIC) {
+          throw new FormatError(
+            'ERR_TSDB_BAD_MAGIC',
+            path,
+            0,
+            `segment magic 0x${magic.toString(16).padStart(8, '0')}, want 0x${SEGMENT_MAGIC.toString(16)}`,
+          );
+        }
         if (head[4] !== SEGMENT_VERSION) {
           throw new FormatError('ERR_TSDB_BAD_VERSION', path, 4, `unsupported segment version ${head[4]}`);
         }
@@ -88,98 +128,72 @@ export class SegmentReader {
       await Promise.all(segs.map((s) => s.fh.close().catch(() => undefined)));
       throw err;
     }
-    return new SegmentReader(dir, segs);
+    return new SegmentReader(chunksDir, segs, opts);
   }
 
+  /** Paths of the segment files, in segment index order. */
   get segmentFiles(): readonly string[] {
     return this.segs.map((s) => s.path);
   }
 
-  fileFor(ref: number): string {
-    return this.segs[refSegment(ref)]?.path ?? join(this.dir, `<segment ${refSegment(ref)}>`);
+  /** The segment files with their sizes. */
+  get files(): SegmentFileInfo[] {
+    return this.segs.map((s) => ({ name: s.name, path: s.path, size: s.size }));
   }
 
-  /** Ensures bytes [off, off+n) of segment `si` are in the buffer; returns their buffer index. */
-  private async fill(si: number, seg: Segment, off: number, n: number): Promise<number> {
-    if (si === this.bufSeg && off >= this.bufStart && off + n <= this.bufStart + this.bufLen)
-      return off - this.bufStart;
-    const want = Math.min(Math.max(n, READ_AHEAD), seg.size - off);
-    if (want > this.buf.length) this.buf = Buffer.allocUnsafe(want);
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await seg.fh.read(this.buf, got, want - got, off + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
+  /** Total bytes of all segment files. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.segs) n += s.size;
+    return n;
+  }
+
+  /** The file a ref points into (for error messages), whether or not it exists. */
+  fileFor(ref: number): string {
+    const si = refSegment(ref);
+    return this.segs[si]?.path ?? join(this.dir, segmentFileName(si));
+  }
+
+  /**
+   * The ref of the chunk stored right after the one at `ref` (whose raw length is `rawLength`),
+   * moving on to the next segment file at the end of one; undefined after the last chunk.
+   */
+  nextRef(ref: number, rawLength: number): number | undefined {
+    let si = refSegment(ref);
+    const next = refOffset(ref) + rawLength;
+    if (next < (this.segs[si]?.size ?? 0)) return chunkRef(si, next);
+    for (si++; si < this.segs.length; si++) {
+      if (this.segs[si]!.size > SEGMENT_HEADER_LEN) return chunkRef(si, SEGMENT_HEADER_LEN);
     }
-    this.bytesRead += got;
-    this.bufSeg = si;
-    this.bufStart = off;
-    this.bufLen = got;
-    if (got < n)
-      throw new FormatError('ERR_TSDB_TRUNCATED', seg.path, off, `need ${n} bytes, file ends after ${got}`);
-    return 0;
+    return undefined;
+  }
+
+  /** The ref of the first chunk, if any. */
+  firstRef(): number | undefined {
+    for (let si = 0; si < this.segs.length; si++) {
+      if (this.segs[si]!.size > SEGMENT_HEADER_LEN) return chunkRef(si, SEGMENT_HEADER_LEN);
+    }
+    return undefined;
+  }
+
+  /**
+   * The chunk at `ref` when the read-ahead buffer already holds all of it and its CRC matches;
+   * undefined otherwise (readRaw then reads it and reports any problem). Sequential readers call
+   * this first and fall back to `await readRaw(ref)`, so most chunks cost no promise.
+   */
+  tryReadRaw(ref: number): RawChunkView | undefined {
+    if (this.busy) return undefined;
+    const off = refOffset(ref);
+    if (refSegment(ref) !== this.bufSeg || off < this.bufStart || off < SEGMENT_HEADER_LEN) return undefined;
+    return this.parse(ref, off - this.bufStart, false);
+  }
+
+  /** The chunk at `ref`, CRC-checked, with its on-disk bytes. */
+  async readRaw(ref: number): Promise<RawChunkView> {
+    return this.tryReadRaw(ref) ?? this.readSlow(ref);
   }
 
   /** The chunk at `ref`, CRC-checked. */
-  async readRaw(ref: number): Promise<RawChunkView> {
-    const si = refSegment(ref);
-    const off = refOffset(ref);
-    const seg = this.segs[si];
-    if (seg === undefined) {
-      throw new FormatError(
-        'ERR_TSDB_CORRUPT',
-        join(this.dir, `<segment ${si}>`),
-        off,
-        `chunk ref ${ref} names segment ${si + 1} of ${this.segs.length}`,
-      );
-    }
-    if (off < SEGMENT_HEADER_LEN || off >= seg.size) {
-      throw new FormatError(
-        'ERR_TSDB_CORRUPT',
-        seg.path,
-        off,
-        `chunk ref ${ref}: offset outside the file (${seg.size} bytes)`,
-      );
-    }
-    // Length prefix: at most 5 bytes (chunks are < 4 GiB).
-    let p = await this.fill(si, seg, off, Math.min(5, seg.size - off));
-    const b0 = p;
-    let len = 0;
-    let mul = 1;
-    for (let i = 0; ; i++) {
-      if (i === 5 || p >= this.bufLen)
-        throw new FormatError('ERR_TSDB_CORRUPT', seg.path, off, 'bad chunk length varint');
-      const byte = this.buf[p++]!;
-      len += (byte & 0x7f) * mul;
-      if (byte < 0x80) break;
-      mul *= 128;
-    }
-    const head = p - b0;
-    const total = head + 1 + len + 4;
-    if (off + total > seg.size) {
-      throw new FormatError(
-        'ERR_TSDB_TRUNCATED',
-        seg.path,
-        off,
-        `chunk of ${len} bytes runs past the end of the file (${seg.size} bytes)`,
-      );
-    }
-    const s = await this.fill(si, seg, off, total);
-    const buf = this.buf;
-    const encAt = s + head;
-    const end = encAt + 1 + len;
-    const want = buf.readUInt32BE(end);
-    if (crc32c(buf.subarray(encAt, end)) !== want) {
-      throw new FormatError('ERR_TSDB_CHECKSUM', seg.path, off, `chunk ref ${ref}: CRC mismatch`);
-    }
-    return {
-      bytes: buf.subarray(s, end + 4),
-      encoding: buf[encAt]!,
-      data: buf.subarray(encAt + 1, end),
-      dataOffset: off + head + 1,
-    };
-  }
-
   read(ref: number): Promise<StoredChunkView> {
     return this.readRaw(ref);
   }
@@ -187,4 +201,161 @@ export class SegmentReader {
   async close(): Promise<void> {
     await Promise.all(this.segs.map((s) => s.fh.close().catch(() => undefined)));
   }
+
+  private async readSlow(ref: number): Promise<RawChunkView> {
+    if (this.busy) throw new InvalidArgumentError('SegmentReader reads must not overlap: await each one');
+    this.busy = true;
+    try {
+      const si = refSegment(ref);
+      const off = refOffset(ref);
+      const seg = this.segs[si];
+      if (!Number.isSafeInteger(ref) || ref < 0 || seg === undefined) {
+        throw new FormatError(
+          'ERR_TSDB_CORRUPT',
+          this.fileFor(ref),
+          off,
+          `chunk ref ${ref} names segment ${si} of ${this.segs.length}`,
+        );
+      }
+      if (off < SEGMENT_HEADER_LEN || off >= seg.size) {
+        throw new FormatError(
+          'ERR_TSDB_CORRUPT',
+          seg.path,
+          off,
+          `chunk ref ${ref}: offset outside the chunk area of the file (${seg.size} bytes)`,
+        );
+      }
+      // Length field first (at most 5 bytes), then the whole chunk once its size is validated.
+      let s = await this.fill(si, seg, off, Math.min(MAX_CHUNK_LEN_FIELD_SIZE, seg.size - off));
+      const total = this.chunkSize(seg, off, s);
+      s = await this.fill(si, seg, off, total);
+      return this.parse(ref, s, true)!;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Size of the chunk whose length field is at buffer index s; validated against the file. */
+  private chunkSize(seg: Segment, off: number, s: number): number {
+    const buf = this.buf;
+    const lim = this.bufLen;
+    let p = s;
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      if (p - s === MAX_CHUNK_LEN_FIELD_SIZE || p >= lim) {
+        throw new FormatError('ERR_TSDB_CORRUPT', seg.path, off, 'bad chunk length uvarint');
+      }
+      const byte = buf[p++]!;
+      len += (byte & 0x7f) * mul;
+      if (byte < 0x80) break;
+      mul *= 128;
+    }
+    const total = p - s + CHUNK_ENCODING_SIZE + len + CHUNK_CRC_SIZE;
+    if (len > this.maxChunkSize) {
+      throw new FormatError(
+        'ERR_TSDB_CORRUPT',
+        seg.path,
+        off,
+        `chunk length ${len} exceeds the ${this.maxChunkSize}-byte limit`,
+      );
+    }
+    if (off + total > seg.size) {
+      throw new FormatError(
+        'ERR_TSDB_TRUNCATED',
+        seg.path,
+        off,
+        `chunk of ${len} data bytes runs past the end of the file (${seg.size} bytes)`,
+      );
+    }
+    return total;
+  }
+
+  /**
+   * Parses the chunk at buffer index s. With `strict`, problems throw; otherwise they return
+   * undefined (tryReadRaw leaves the reporting to the slow path).
+   */
+  private parse(ref: number, s: number, strict: boolean): RawChunkView | undefined {
+    const buf = this.buf;
+    const lim = this.bufLen;
+    let p = s;
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      if (p - s === MAX_CHUNK_LEN_FIELD_SIZE || p >= lim) return undefined;
+      const byte = buf[p++]!;
+      len += (byte & 0x7f) * mul;
+      if (byte < 0x80) break;
+      mul *= 128;
+    }
+    const encAt = p;
+    const end = encAt + CHUNK_ENCODING_SIZE + len;
+    if (end + CHUNK_CRC_SIZE > lim) return undefined;
+    const want = buf.readUInt32BE(end);
+    if (crc32c(buf.subarray(encAt, end)) !== want) {
+      if (!strict) return undefined;
+      const seg = this.segs[refSegment(ref)]!;
+      throw new FormatError(
+        'ERR_TSDB_CHECKSUM',
+        seg.path,
+        refOffset(ref),
+        `chunk ref ${ref}: CRC32C mismatch (stored 0x${want.toString(16).padStart(8, '0')})`,
+      );
+    }
+    const off = this.bufStart + s;
+    return {
+      bytes: buf.subarray(s, end + CHUNK_CRC_SIZE),
+      encoding: buf[encAt]!,
+      data: buf.subarray(encAt + CHUNK_ENCODING_SIZE, end),
+      dataOffset: off + (encAt - s) + CHUNK_ENCODING_SIZE,
+    };
+  }
+
+  /** Ensures bytes [off, off + n) of segment si are buffered; returns their buffer index. */
+  private async fill(si: number, seg: Segment, off: number, n: number): Promise<number> {
+    if (si === this.bufSeg && off >= this.bufStart && off + n <= this.bufStart + this.bufLen) {
+      return off - this.bufStart;
+    }
+    // n is validated against the file size by the caller, so this never outgrows the file.
+    const want = Math.min(Math.max(n, this.readAhead), seg.size - off);
+    // Bytes of [off, ...) already buffered (a chunk straddling the window's end) move to the
+    // front instead of being read again.
+    let keep = 0;
+    if (si === this.bufSeg && off >= this.bufStart && off < this.bufStart + this.bufLen) {
+      keep = Math.min(this.bufStart + this.bufLen - off, want);
+    }
+    if (want > this.buf.length) {
+      const next = Buffer.allocUnsafe(want);
+      if (keep > 0) this.buf.copy(next, 0, off - this.bufStart, off - this.bufStart + keep);
+      this.buf = next;
+    } else if (keep > 0) {
+      this.buf.copyWithin(0, off - this.bufStart, off - this.bufStart + keep);
+    }
+    this.bufSeg = -1;
+    const got = keep + (await readFully(seg.fh, this.buf, keep, want - keep, off + keep));
+    this.bytesRead += got - keep;
+    this.bufSeg = si;
+    this.bufStart = off;
+    this.bufLen = got;
+    if (got < n) {
+      throw new FormatError('ERR_TSDB_TRUNCATED', seg.path, off + got, `file ended ${n - got} bytes early`);
+    }
+    return 0;
+  }
+}
+
+async function readFully(
+  fh: FileHandle,
+  into: Buffer,
+  at: number,
+  len: number,
+  pos: number,
+): Promise<number> {
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(into, at + got, len - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
 }

@@ -1,144 +1,286 @@
 /**
- * Writes chunk segment files through one fixed-size buffer (not a syscall per chunk). A new
- * segment is cut when the next chunk would pass the size limit, unless the file holds no chunk yet.
+ * SegmentWriter: writes `<chunksDir>/000001`, `000002`, ... like Prometheus' chunks.Writer.
+ *
+ * - Files get their final names directly (Go does the same: the whole block is built in a
+ *   `<ULID>.tmp-for-creation` directory that is renamed at the end). Existing segment files in
+ *   the directory are refused instead of being overwritten or numbered after.
+ * - Bytes go through one fixed-size buffer flushed with positional writes: one syscall per
+ *   buffer, not per chunk. Each file is fsynced when it is finished; the directory on close().
+ * - Cutting follows Go's WriteChunks: a chunk is estimated at 5 + 1 + len + 4 bytes; the
+ *   estimates of one series' chunks accumulate from the file position where the series started;
+ *   a new file is cut when the estimate passes the maximum, unless the file holds no chunk yet.
+ *   Pass `sameSeries = true` for the 2nd+ chunk of a series to reproduce Go's cut points exactly.
+ *
+ * Calls must not overlap: await each one (an overlapping call throws InvalidArgumentError).
  */
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '../encoding/crc32c.js';
 import { InvalidArgumentError } from '../../util/errors.js';
 import {
-  CHUNK_OVERHEAD_MAX,
+  CHUNK_CRC_SIZE,
+  CHUNK_ENCODING_SIZE,
   DEFAULT_MAX_SEGMENT_SIZE,
+  MAX_CHUNK_LEN_FIELD_SIZE,
+  MAX_SEGMENT_OFFSET,
   SEGMENT_HEADER_LEN,
-  SEGMENT_MAGIC,
-  SEGMENT_VERSION,
   chunkRef,
+  isSegmentFileName,
+  putSegmentHeader,
   segmentFileName,
+  type SegmentFileInfo,
 } from './format.js';
 
 export interface SegmentWriterOptions {
+  /** Cut threshold in bytes (default 512 MiB, at most 2^32 − 1). */
   maxSegmentSize?: number | undefined;
-  bufferSize?: number;
+  /** Write buffer size in bytes (default 4 MiB). */
+  bufferSize?: number | undefined;
 }
 
-export interface SegmentFile {
-  name: string;
-  size: number;
+/** A finished segment file: name relative to the chunks directory, full path, size in bytes. */
+export type SegmentFile = SegmentFileInfo;
+
+export interface SegmentWriterResult {
+  files: SegmentFile[];
 }
+
+const DEFAULT_BUFFER_SIZE = 4 << 20;
 
 export class SegmentWriter {
   private fh: FileHandle | undefined;
+  /** 0-based index of the current file; -1 before the first chunk. */
   private seg = -1;
   /** Bytes in the current file, buffered ones included. */
-  private n = 0;
-  private flushed = 0;
-  private readonly buf: Buffer;
+  private pos = 0;
+  /** Go's batch estimate (see the file comment). */
+  private est = 0;
+  /** File offset of buf[0]. */
+  private bufFileOffset = 0;
   private used = 0;
+  private readonly buf: Buffer;
   private readonly files: SegmentFile[] = [];
   private readonly maxSize: number;
+  private readonly lenBuf = Buffer.alloc(MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + CHUNK_CRC_SIZE);
+  private busy = false;
+  private closed = false;
+  /** Bytes written (headers included), for metrics. */
+  bytesWritten = 0;
 
   private constructor(
     readonly dir: string,
     opts: SegmentWriterOptions,
   ) {
-    this.maxSize = opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
-    if (!(this.maxSize > SEGMENT_HEADER_LEN) || this.maxSize > 0xffff_ffff) {
-      throw new InvalidArgumentError(`max segment size ${this.maxSize} must be in (8, 2^32)`);
+    const max = opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
+    if (!Number.isInteger(max) || max <= SEGMENT_HEADER_LEN || max > MAX_SEGMENT_OFFSET) {
+      throw new InvalidArgumentError(`max segment size ${max} must be an integer in (8, 2^32)`);
     }
-    this.buf = Buffer.allocUnsafe(opts.bufferSize ?? 1 << 20);
-  }
-
-  static async create(dir: string, opts: SegmentWriterOptions = {}): Promise<SegmentWriter> {
-    return new SegmentWriter(dir, opts);
-  }
-
-  /** Writes a chunk; returns its ref. */
-  async writeChunk(encoding: number, data: Uint8Array): Promise<number> {
-    const ref = await this.prepare(data.length + CHUNK_OVERHEAD_MAX);
-    const start = this.used;
-    const b = this.buf;
-    let p = start;
-    let len = data.length;
-    while (len >= 0x80) {
-      b[p++] = (len % 128) | 0x80;
-      len = Math.floor(len / 128);
+    this.maxSize = max;
+    const size = opts.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    if (!Number.isInteger(size) || size < 64) {
+      throw new InvalidArgumentError(`segment write buffer size ${size} must be an integer >= 64`);
     }
-    b[p++] = len;
-    const encAt = p;
-    b[p++] = encoding;
-    b.set(data, p);
-    p += data.length;
-    b.writeUInt32BE(crc32c(b.subarray(encAt, p)), p);
-    p += 4;
-    this.used = p;
-    this.n += p - start;
-    return ref;
+    this.buf = Buffer.allocUnsafe(size);
   }
 
-  /** Writes a chunk's on-disk bytes (len, encoding, data, CRC) verbatim; returns its ref. */
-  async writeRawChunk(raw: Uint8Array): Promise<number> {
-    const ref = await this.prepare(raw.length);
-    this.buf.set(raw, this.used);
-    this.used += raw.length;
-    this.n += raw.length;
-    return ref;
+  /** A writer for `chunksDir` (created if missing; must hold no segment files). */
+  static async create(chunksDir: string, opts: SegmentWriterOptions = {}): Promise<SegmentWriter> {
+    const w = new SegmentWriter(chunksDir, opts);
+    await mkdir(chunksDir, { recursive: true });
+    const existing = (await readdir(chunksDir)).filter(isSegmentFileName);
+    if (existing.length > 0) {
+      throw new InvalidArgumentError(`${chunksDir} already holds segment files (${existing.join(', ')})`);
+    }
+    return w;
   }
 
-  /** Makes room for `size` bytes (cutting a segment if needed) and returns the ref they get. */
-  private async prepare(size: number): Promise<number> {
-    if (this.fh === undefined || (this.n + size > this.maxSize && this.n > SEGMENT_HEADER_LEN))
+  /** Writes `len | encoding | data | crc32c(encoding, data)`; returns the chunk's ref. */
+  async writeChunk(encoding: number, data: Uint8Array, sameSeries = false): Promise<number> {
+    this.enter();
+    try {
+      if (!Number.isInteger(encoding) || encoding < 0 || encoding > 0xff) {
+        throw new InvalidArgumentError(`chunk encoding ${encoding} is not a byte`);
+      }
+      const len = data.length;
+      const head = this.lenBuf;
+      let p = 0;
+      let v = len;
+      while (v >= 0x80) {
+        head[p++] = (v % 128) | 0x80;
+        v = Math.floor(v / 128);
+      }
+      head[p++] = v;
+      head[p++] = encoding;
+      const size = p + len + CHUNK_CRC_SIZE;
+      const ref = await this.prepare(len, size, sameSeries);
+      // CRC over the encoding byte and the data.
+      const crc = crc32c(data, crc32c(head.subarray(p - 1, p)));
+      if (this.used + size <= this.buf.length) {
+        const b = this.buf;
+        let u = this.used;
+        b.set(head.subarray(0, p), u);
+        u += p;
+        b.set(data, u);
+        u += len;
+        b.writeUInt32BE(crc, u);
+        this.used = u + 4;
+        this.pos += size;
+      } else {
+        await this.put(head.subarray(0, p));
+        await this.put(data);
+        head.writeUInt32BE(crc, 0);
+        await this.put(head.subarray(0, 4));
+      }
+      return ref;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Writes a chunk's on-disk bytes (len, encoding, data, CRC) verbatim, e.g. copied by compaction
+   * from a SegmentReader that verified them; returns its ref. Checks that the length field
+   * matches `raw.length`; the CRC is not recomputed.
+   */
+  async writeRawChunk(raw: Uint8Array, sameSeries = false): Promise<number> {
+    this.enter();
+    try {
+      let len = 0;
+      let mul = 1;
+      let p = 0;
+      for (;;) {
+        if (p >= MAX_CHUNK_LEN_FIELD_SIZE || p >= raw.length) {
+          throw new InvalidArgumentError('raw chunk: bad length field');
+        }
+        const byte = raw[p++]!;
+        len += (byte & 0x7f) * mul;
+        if (byte < 0x80) break;
+        mul *= 128;
+      }
+      if (p + CHUNK_ENCODING_SIZE + len + CHUNK_CRC_SIZE !== raw.length) {
+        throw new InvalidArgumentError(
+          `raw chunk: length field says ${len} data bytes, the chunk holds ${raw.length} bytes`,
+        );
+      }
+      const ref = await this.prepare(len, raw.length, sameSeries);
+      if (this.used + raw.length <= this.buf.length) {
+        this.buf.set(raw, this.used);
+        this.used += raw.length;
+        this.pos += raw.length;
+      } else {
+        await this.put(raw);
+      }
+      return ref;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Segment files finished so far (the current one is listed by close()). */
+  get finishedFiles(): readonly SegmentFile[] {
+    return this.files;
+  }
+
+  /** Flushes, fsyncs and closes the last file and fsyncs the directory; lists the files. */
+  async close(): Promise<SegmentWriterResult> {
+    this.enter();
+    try {
+      await this.finishFile();
+      this.closed = true;
+      await syncDir(this.dir);
+      return { files: [...this.files] };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Closes and removes every file written. */
+  async abort(): Promise<void> {
+    this.closed = true;
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => undefined);
+    for (let i = 0; i <= this.seg; i++) await rm(join(this.dir, segmentFileName(i)), { force: true });
+  }
+
+  private enter(): void {
+    if (this.closed) throw new InvalidArgumentError('SegmentWriter is closed');
+    if (this.busy) throw new InvalidArgumentError('SegmentWriter calls must not overlap: await each one');
+    this.busy = true;
+  }
+
+  /** Cuts a new file if the chunk does not fit (Go's rule) and returns the ref it will get. */
+  private async prepare(dataLen: number, size: number, sameSeries: boolean): Promise<number> {
+    const estimate = MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + dataLen + CHUNK_CRC_SIZE;
+    if (!sameSeries) this.est = this.pos;
+    this.est += estimate;
+    if (this.fh === undefined) {
       await this.cut();
-    if (this.used + size > this.buf.length) await this.flush();
-    if (size > this.buf.length) {
-      throw new InvalidArgumentError(`chunk of ${size} bytes exceeds the segment write buffer`);
+      this.est = SEGMENT_HEADER_LEN + estimate;
+    } else if (this.est > this.maxSize && this.pos > SEGMENT_HEADER_LEN) {
+      await this.cut();
+      this.est = SEGMENT_HEADER_LEN + estimate;
     }
-    return chunkRef(this.seg, this.n);
+    if (this.pos + size - 1 > MAX_SEGMENT_OFFSET) {
+      throw new InvalidArgumentError(`chunk of ${size} bytes would pass the 4 GiB segment file limit`);
+    }
+    return chunkRef(this.seg, this.pos);
+  }
+
+  /** Appends bytes of any length through the buffer. */
+  private async put(src: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < src.length) {
+      if (this.used === this.buf.length) await this.flush();
+      const n = Math.min(src.length - off, this.buf.length - this.used);
+      this.buf.set(src.subarray(off, off + n), this.used);
+      this.used += n;
+      off += n;
+    }
+    this.pos += src.length;
   }
 
   private async flush(): Promise<void> {
-    if (this.used === 0 || this.fh === undefined) return;
+    const fh = this.fh;
+    if (this.used === 0 || fh === undefined) return;
     let off = 0;
     while (off < this.used) {
-      const { bytesWritten } = await this.fh.write(this.buf, off, this.used - off, this.flushed + off);
+      const { bytesWritten } = await fh.write(this.buf, off, this.used - off, this.bufFileOffset + off);
       off += bytesWritten;
     }
-    this.flushed += this.used;
+    this.bytesWritten += this.used;
+    this.bufFileOffset += this.used;
     this.used = 0;
   }
 
   private async finishFile(): Promise<void> {
-    if (this.fh === undefined) return;
+    const fh = this.fh;
+    if (fh === undefined) return;
     await this.flush();
-    await this.fh.sync();
-    await this.fh.close();
-    this.files.push({ name: segmentFileName(this.seg), size: this.n });
+    await fh.sync();
     this.fh = undefined;
+    await fh.close();
+    const name = segmentFileName(this.seg);
+    this.files.push({ name, path: join(this.dir, name), size: this.pos });
   }
 
   private async cut(): Promise<void> {
     await this.finishFile();
     this.seg++;
-    this.fh = await open(join(this.dir, segmentFileName(this.seg)), 'w');
-    this.n = 0;
-    this.flushed = 0;
-    this.buf.writeUInt32BE(SEGMENT_MAGIC, 0);
-    this.buf[4] = SEGMENT_VERSION;
-    this.buf.fill(0, 5, 8);
+    // 'wx': never clobber a file someone else created meanwhile.
+    this.fh = await open(join(this.dir, segmentFileName(this.seg)), 'wx');
+    putSegmentHeader(this.buf, 0);
     this.used = SEGMENT_HEADER_LEN;
-    this.n = SEGMENT_HEADER_LEN;
+    this.bufFileOffset = 0;
+    this.pos = SEGMENT_HEADER_LEN;
   }
+}
 
-  /** Flushes, fsyncs and closes; returns the segment files written. */
-  async close(): Promise<{ files: SegmentFile[] }> {
-    await this.finishFile();
-    return { files: [...this.files] };
-  }
-
-  /** Closes and removes what was written. */
-  async abort(): Promise<void> {
-    const fh = this.fh;
-    this.fh = undefined;
-    await fh?.close().catch(() => undefined);
-    for (let i = 0; i <= this.seg; i++) await rm(join(this.dir, segmentFileName(i)), { force: true });
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
