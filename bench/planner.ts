@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     leadership: alwaysLeader,
     source,
     graceMs: 0,
-    replanDelayMs: 250,
+    replanDelayMs: 500,
     replanIntervalMs: 3_600_000,
     noPlanRetryMs: 50,
     leaseTimeoutMs: 60_000,

@@ -90,7 +90,11 @@ export interface PlannerServiceOptions {
   readonly graceMs?: number;
   /** Full planning pass at least this often. Default 60 s. */
   readonly replanIntervalMs?: number;
-  /** A pass this long after a completion (completions coalesce). Default 1 s. */
+  /**
+   * A pass this long after a completion (completions coalesce), and at least 4× the last pass's
+   * duration after it ended, so planning a big bucket never takes more than ~20% of the planner's
+   * time. Default 1 s.
+   */
   readonly replanDelayMs?: number;
   /** retry_after_ms of NO_PLAN when the queue has nothing runnable. Default 5 s. */
   readonly noPlanRetryMs?: number;
@@ -144,6 +148,8 @@ interface Consumed {
 }
 
 const MAX_CANCELLED_REMEMBERED = 1024;
+/** Completion-triggered passes wait at least this many times the last pass's duration. */
+const PASS_GAP_FACTOR = 4;
 
 function failedPrecondition(msg: string): ConnectError {
   return new ConnectError(msg, Code.FailedPrecondition);
@@ -194,6 +200,8 @@ export class PlannerService {
   private passAgain = false;
   private passesStarted = 0;
   private lastPassAt = -Infinity;
+  private lastPassEnd = -Infinity;
+  private lastPassMs = 0;
   private consumed: Consumed[] = [];
   private replanTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -614,10 +622,12 @@ export class PlannerService {
 
   private scheduleReplan(): void {
     if (this.replanTimer !== undefined || this.term === undefined) return;
+    const sinceLast = this.now() - this.lastPassEnd;
+    const delay = Math.max(this.o.replanDelayMs, PASS_GAP_FACTOR * this.lastPassMs - sinceLast);
     this.replanTimer = setTimeout(() => {
       this.replanTimer = undefined;
       void this.replan();
-    }, this.o.replanDelayMs);
+    }, delay);
     this.replanTimer.unref();
   }
 
@@ -651,7 +661,9 @@ export class PlannerService {
           });
     this.consumed = this.consumed.filter((c) => c.settledAt === undefined || c.settledAt >= k);
     const r = this.queue.replace(fresh);
-    const durationMs = this.now() - t0;
+    this.lastPassEnd = this.now();
+    const durationMs = this.lastPassEnd - t0;
+    this.lastPassMs = durationMs;
     this.log.debug('planning pass', { plans: plans.length, ...r, durationMs });
     this.o.events.planned?.({ plans: fresh.length, added: r.added, removed: r.removed, durationMs });
   }
