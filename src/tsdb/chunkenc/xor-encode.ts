@@ -44,7 +44,7 @@ export class XorAppender {
   private loShift = 0;
   /** Go's bstream keeps an extra zero byte after a stream that ends with whole-byte writes. */
   private tail = false;
-  /** Loop state for encodeLoop: [t, tDelta] of the last sample. */
+  /** [t, tDelta] of the last encoded sample (doubles kept in memory for the loop, see loop()). */
   private readonly tf = new Float64Array(2);
   // Samples appended one by one, not encoded yet.
   private readonly pendT = new Float64Array(PENDING);
@@ -130,7 +130,10 @@ export class XorAppender {
    * timestamp it throws InvalidArgumentError with the samples before it appended.
    */
   appendRange(ts: Float64Array, his: Uint32Array, los: Uint32Array, from: number, to: number): void {
-    if (!(from >= 0 && to <= ts.length && to <= his.length && to <= los.length)) {
+    if (
+      !(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to) ||
+      !(to <= ts.length && to <= his.length && to <= los.length)
+    ) {
       throw new InvalidArgumentError(`appendRange: [${from}, ${to}) outside the arrays`);
     }
     if (this.pc !== 0 && ts !== this.pendT) this.flush();
