@@ -133,6 +133,15 @@ export class LeaseTable {
     return this.leases.size;
   }
 
+  /** Moves a lease to another stream (its worker reconnected); refreshes it. */
+  transfer(planId: string, streamId: string): Lease | undefined {
+    const l = this.remove(planId);
+    if (l === undefined) return undefined;
+    const moved = this.add(l.plan, streamId, l.workerId, l.epoch, l.adopted);
+    moved.progress = l.progress;
+    return moved;
+  }
+
   refresh(lease: Lease, progress?: LeaseProgress): void {
     lease.refreshedAt = this.opts.now();
     if (progress !== undefined) lease.progress = progress;

@@ -86,6 +86,11 @@ export interface PlannerServiceOptions {
   readonly leaseTimeoutMs?: number;
   /** Retryable failures before a plan is parked. Default 3. */
   readonly maxFailures?: number;
+  /**
+   * A plan that failed (retryably) goes back to the queue after this long, doubled for every
+   * further failure, so a short storage outage does not use up its attempts. Default 10 s.
+   */
+  readonly retryDelayMs?: number;
   /** After becoming leader, hand out nothing for this long. Default 15 s. */
   readonly graceMs?: number;
   /** Full planning pass at least this often. Default 60 s. */
@@ -197,6 +202,9 @@ export class PlannerService {
   private sessionSeq = 0;
   private graceLogged = false;
   private pass: Promise<void> | undefined;
+  private passTerm: Term | undefined;
+  private stopped = false;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private passAgain = false;
   private passesStarted = 0;
   private lastPassAt = -Infinity;
@@ -218,6 +226,7 @@ export class PlannerService {
       source: opts.source,
       leaseTimeoutMs: opts.leaseTimeoutMs ?? 60_000,
       maxFailures: opts.maxFailures ?? 3,
+      retryDelayMs: opts.retryDelayMs ?? 10_000,
       graceMs: opts.graceMs ?? 15_000,
       replanIntervalMs: opts.replanIntervalMs ?? 60_000,
       replanDelayMs: opts.replanDelayMs ?? 1000,
@@ -248,8 +257,11 @@ export class PlannerService {
 
   /** Stops the timers and ends every stream (OK status, no message). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.tickTimer);
     clearTimeout(this.replanTimer);
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
     this.tickTimer = undefined;
     this.replanTimer = undefined;
     for (const s of this.sessions.values()) s.out.close();
@@ -272,8 +284,12 @@ export class PlannerService {
 
   /** A new stream. A follower answers NOT_LEADER on it right away and closes it. */
   open(): Session {
-    const term = this.syncLeadership();
+    const term = this.stopped ? undefined : this.syncLeadership();
     const s = new Session(`s${++this.sessionSeq}`, term?.id ?? 0);
+    if (this.stopped) {
+      s.out.fail(new ConnectError('planner is shutting down', Code.Unavailable));
+      return s;
+    }
     if (term === undefined) {
       this.notLeader(s);
       return s;
@@ -367,12 +383,15 @@ export class PlannerService {
 
   /** Runs a planning pass now (or once more after the one in flight). */
   replan(): Promise<void> {
+    const term = this.term;
+    if (term === undefined || this.stopped) return Promise.resolve();
     if (this.pass !== undefined) {
+      // A pass of an earlier term is void; start this term's own once it is out of the way.
+      if (this.passTerm !== term) return this.pass.then(() => this.replan());
       this.passAgain = true;
       return this.pass;
     }
-    const term = this.term;
-    if (term === undefined) return Promise.resolve();
+    this.passTerm = term;
     this.pass = (async () => {
       try {
         do {
@@ -455,6 +474,12 @@ export class PlannerService {
     const adopted: string[] = [];
     for (const r of init.running) {
       const held = this.leases.get(r.planId);
+      if (held !== undefined && held.workerId === init.workerId) {
+        // The same worker on a new stream before its old one was noticed gone: move the lease.
+        this.leases.transfer(r.planId, s.id);
+        adopted.push(r.planId);
+        continue;
+      }
       if (held !== undefined) {
         this.cancel(s, r.planId, `running on worker ${held.workerId}`);
         continue;
@@ -580,8 +605,20 @@ export class PlannerService {
         worker: s.workerId,
         failures: outcome.failures,
         reason: m.reason,
+        retryInMs: this.o.retryDelayMs * 2 ** (outcome.failures - 1),
       });
-      await this.requeue([lease], 'failed');
+      const wait = this.o.retryDelayMs * 2 ** (outcome.failures - 1);
+      if (wait <= 0) {
+        await this.requeue([lease], 'failed');
+        return;
+      }
+      const term = this.term;
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        void this.requeue([lease], 'failed', term);
+      }, wait);
+      timer.unref();
+      this.retryTimers.add(timer);
       return;
     }
     this.log.error('plan parked', {
@@ -608,8 +645,7 @@ export class PlannerService {
     s.out.push(message({ case: 'cancel', value: { planId, reason } }));
   }
 
-  private async requeue(leases: readonly Lease[], reason: RequeueReason): Promise<void> {
-    const term = this.term;
+  private async requeue(leases: readonly Lease[], reason: RequeueReason, term = this.term): Promise<void> {
     await requeueLeases(leases, {
       sourcesExist: (p) => this.o.source.sourcesExist(p),
       requeue: (p) => {

@@ -69,6 +69,11 @@ export interface WorkerOptions {
   /** Reconnect backoff: first delay, cap. Defaults 200 ms, 10 s. */
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
+  /**
+   * HTTP/2 PING this often on a quiet stream; a PING unanswered for as long ends the stream, so a
+   * planner that vanished without closing the connection is noticed. Default 10 s.
+   */
+  readonly keepaliveMs?: number;
   /** stop() gives up delivering results after this long. Default 30 s. */
   readonly stopTimeoutMs?: number;
 }
@@ -285,7 +290,11 @@ class Worker implements PlannerWorker {
 
   /** One stream to one planner, until it ends. */
   private async session(address: string): Promise<{ end: SessionEnd; worked: boolean }> {
-    const manager = new Http2SessionManager(baseUrl(address), { idleConnectionTimeoutMs: 60_000 });
+    const keepalive = this.opts.keepaliveMs ?? 10_000;
+    const manager = new Http2SessionManager(baseUrl(address), {
+      pingIntervalMs: keepalive,
+      pingTimeoutMs: keepalive,
+    });
     const client = createClient(
       Planner,
       createGrpcTransport({ baseUrl: baseUrl(address), sessionManager: manager }),

@@ -184,6 +184,7 @@ export const FAST: Partial<PlannerServerOptions> = {
   replanDelayMs: 0,
   replanIntervalMs: 60_000,
   noPlanRetryMs: 30,
+  retryDelayMs: 0,
 };
 
 /** Starts servers and workers and stops all of them in `cleanup`. */

@@ -133,3 +133,51 @@ test('a re-queued plan whose sources are gone is dropped', async () => {
   await delay(100);
   expect(server.service.stats().pending).toBe(0);
 });
+
+test('a retryable failure is retried only after the retry delay', async () => {
+  const plan = testPlan({ tenant: 't' });
+  const source = new FakeSource([plan]);
+  const server = await h.server({ source, retryDelayMs: 300 });
+  const startedAt: number[] = [];
+  const exec = new FakeExecutor(async () => {
+    startedAt.push(Date.now());
+    if (startedAt.length === 1) throw new Error('503 slow down');
+    return { outputs: [freshUlid()] };
+  });
+  h.worker({ planners: server.address, executor: exec });
+  await until(() => source.completed.length === 1, 'completion after one retry');
+  expect(startedAt).toHaveLength(2);
+  expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(280);
+});
+
+test('a worker that reconnects before its old stream is noticed gone keeps its plan', async () => {
+  const plan = testPlan({ tenant: 't' });
+  const source = new FakeSource([plan]);
+  const server = await h.server({ source });
+  const oldStream = h.raw(server.address);
+  oldStream.init('same-worker');
+  oldStream.next();
+  const m = await oldStream.message(1);
+  if (m.msg.case !== 'plan') throw new Error('expected a plan');
+  const v = m.msg.value;
+  // Same worker id, new stream, the old one still open: the lease moves, no CANCEL.
+  const newStream = h.raw(server.address);
+  newStream.init('same-worker', 1, [
+    {
+      planId: v.id,
+      epoch: v.epoch,
+      tenant: v.tenant,
+      groupKey: v.groupKey,
+      minTime: v.minTime,
+      maxTime: v.maxTime,
+      sourceUlids: v.sources.map((b) => b.ulid),
+    },
+  ]);
+  newStream.send({
+    msg: { case: 'complete', value: { planId: v.id, epoch: v.epoch, outputUlids: [freshUlid()] } },
+  });
+  await until(() => source.completed.length === 1, 'completion on the new stream');
+  expect(newStream.received).toHaveLength(0);
+  newStream.end();
+  expect((await newStream.status).code).toBe(0);
+});
