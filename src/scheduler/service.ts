@@ -107,6 +107,8 @@ export interface PlannerServiceOptions {
   readonly tickMs?: number;
   /** Largest capacity a worker may announce. Default 1024. */
   readonly maxCapacity?: number;
+  /** A stream that sends no INIT for this long is closed (DEADLINE_EXCEEDED). Default 30 s. */
+  readonly initTimeoutMs?: number;
   readonly output?: Partial<OutputDefaults>;
   readonly events?: SchedulerEvents;
 }
@@ -135,6 +137,7 @@ export class Session {
   constructor(
     readonly id: string,
     readonly term: number,
+    readonly openedAt: number,
   ) {}
 }
 
@@ -233,6 +236,7 @@ export class PlannerService {
       noPlanRetryMs: opts.noPlanRetryMs ?? 5000,
       tickMs: opts.tickMs ?? 1000,
       maxCapacity: opts.maxCapacity ?? 1024,
+      initTimeoutMs: opts.initTimeoutMs ?? 30_000,
       output: {
         replicaLabels: opts.output?.replicaLabels ?? [],
         maxSamplesPerChunk: opts.output?.maxSamplesPerChunk ?? 0,
@@ -285,7 +289,7 @@ export class PlannerService {
   /** A new stream. A follower answers NOT_LEADER on it right away and closes it. */
   open(): Session {
     const term = this.stopped ? undefined : this.syncLeadership();
-    const s = new Session(`s${++this.sessionSeq}`, term?.id ?? 0);
+    const s = new Session(`s${++this.sessionSeq}`, term?.id ?? 0, this.now());
     if (this.stopped) {
       s.out.fail(new ConnectError('planner is shutting down', Code.Unavailable));
       return s;
@@ -369,6 +373,12 @@ export class PlannerService {
     if (!this.graceLogged && now >= term.graceUntil) {
       this.graceLogged = true;
       this.log.info('grace period over; handing out plans', { epoch: term.epoch, ...this.queue.stats() });
+    }
+    for (const s of this.sessions.values()) {
+      if (!s.initialized && now - s.openedAt >= this.o.initTimeoutMs) {
+        const err = new ConnectError(`no INIT within ${this.o.initTimeoutMs} ms`, Code.DeadlineExceeded);
+        s.out.fail(this.reject(s, err));
+      }
     }
     const expired = this.leases.expire();
     for (const l of expired) {

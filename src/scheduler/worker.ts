@@ -167,10 +167,10 @@ function baseUrl(address: string): string {
 }
 
 export function createWorker(opts: WorkerOptions): PlannerWorker {
-  return new Worker(opts);
+  return new GrpcWorker(opts);
 }
 
-class Worker implements PlannerWorker {
+class GrpcWorker implements PlannerWorker {
   private readonly log: Logger;
   private readonly addresses: string[];
   private readonly capacity: number;

@@ -157,6 +157,15 @@ test('INIT reporting a plan from a newer epoch → FAILED_PRECONDITION (this pla
   expect(st.code).toBe(Code.FailedPrecondition);
 });
 
+test('a stream that never sends INIT is closed after the INIT timeout', async () => {
+  const quiet = await h.server({ source: new FakeSource(), initTimeoutMs: 200 });
+  const s = h.raw(quiet.address);
+  const t0 = Date.now();
+  const st = await s.status;
+  expect(st.code).toBe(Code.DeadlineExceeded);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+});
+
 /** Sends raw gRPC frames on a plain HTTP/2 stream; resolves with grpc-status. */
 function rawGrpc(address: string, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
