@@ -10,9 +10,9 @@ import { BlockReader, closeBlocks } from '../block/reader.js';
 import { BlockWriter } from '../block/writer.js';
 import { blockFiles, INDEX_FILENAME } from '../block/files.js';
 import type { BlockMeta } from '../meta.js';
-import { compareLabels, formatLabels, type Label, type Labels } from '../labels.js';
-import type { ChunkMeta } from '../index/format.js';
+import { compareLabels, formatLabels, type Labels } from '../labels.js';
 import type { SeriesCursor } from '../index/cursor.js';
+import type { SeriesScratch } from '../index/series.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
 import { verifyBlock } from '../verify.js';
 import { checkCompatible, outputMetaParts, type DedupMode } from './inputs.js';
@@ -53,24 +53,19 @@ export interface CompactResult {
   droppedDuplicateChunks: number;
 }
 
-interface Head {
-  labels: Labels;
-  chunks: ChunkMeta[];
-  id: number;
-}
-
-/** Pulls the next series of one input (copied out of the cursor's scratch). */
-async function nextHead(c: SeriesCursor): Promise<Head | undefined> {
-  for (;;) {
-    if (c.next()) {
-      const s = c.series;
-      return {
-        labels: s.labels.map((l): Label => ({ name: l.name, value: l.value })),
-        chunks: s.chunks.map((m) => ({ mint: m.mint, maxt: m.maxt, ref: m.ref })),
-        id: s.id,
-      };
+/**
+ * Moves a cursor to its next series. The series stays in the cursor's scratch (labels and chunk
+ * metas are overwritten by the next advance), so a series is merged and written before its
+ * cursor advances: nothing is copied per series.
+ */
+async function advance(c: SeriesCursor, block: string): Promise<SeriesScratch | undefined> {
+  try {
+    for (;;) {
+      if (c.next()) return c.series;
+      if (!(await c.load())) return undefined;
     }
-    if (!(await c.load())) return undefined;
+  } catch (err) {
+    throw CompactionInputError.wrap(err, block, undefined);
   }
 }
 
@@ -122,16 +117,17 @@ export async function compactBlocks(
     let chunks = 0;
     try {
       const cursors = blocks.map((b) => b.index.seriesCursor());
-      const heads = await Promise.all(
-        cursors.map(async (c, i) => {
-          try {
-            return await nextHead(c);
-          } catch (err) {
-            throw CompactionInputError.wrap(err, blocks[i]!.ulid, undefined);
-          }
-        }),
-      );
+      const heads = await Promise.all(cursors.map((c, i) => advance(c, blocks[i]!.ulid)));
+      // One reusable entry per input; `group` lists those holding the current series.
+      const entries: InputSeries[] = blocks.map((block, i) => ({
+        input: i,
+        replica: replicaOf[i]!,
+        block,
+        chunks: [],
+        deleted: undefined,
+      }));
       const group: InputSeries[] = [];
+      const members: number[] = [];
       for (;;) {
         let min: Labels | undefined;
         for (const h of heads)
@@ -139,27 +135,23 @@ export async function compactBlocks(
         if (min === undefined) break;
         const labels = min;
         group.length = 0;
+        members.length = 0;
         for (let i = 0; i < heads.length; i++) {
           const h = heads[i];
-          if (!h || compareLabels(h.labels, labels) !== 0) continue;
-          group.push({
-            input: i,
-            replica: replicaOf[i]!,
-            block: blocks[i]!,
-            chunks: h.chunks,
-            deleted: blocks[i]!.tombstones.get(h.id),
-          });
-          try {
-            heads[i] = await nextHead(cursors[i]!);
-          } catch (err) {
-            throw CompactionInputError.wrap(err, blocks[i]!.ulid, undefined);
-          }
+          if (!h || (h.labels !== labels && compareLabels(h.labels, labels) !== 0)) continue;
+          const e = entries[i]!;
+          e.chunks = h.chunks;
+          e.deleted = blocks[i]!.tombstones.get(h.id);
+          group.push(e);
+          members.push(i);
         }
         const out = await merger.merge(() => formatLabels(labels), group);
-        if (out.length === 0) continue;
-        await writer.addSeriesRefs(labels, out);
-        series++;
-        chunks += out.length;
+        if (out.length > 0) {
+          await writer.addSeriesRefs(labels, out);
+          series++;
+          chunks += out.length;
+        }
+        for (const i of members) heads[i] = await advance(cursors[i]!, blocks[i]!.ulid);
       }
     } catch (err) {
       await writer.abort();

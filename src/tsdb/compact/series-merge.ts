@@ -75,6 +75,11 @@ export class SeriesMerger {
     for (const s of inputs) checkOrder(s, seriesName);
     if (inputs.length === 1) {
       const s = inputs[0]!;
+      if (s.deleted === undefined) {
+        // The common case (horizontal compaction): every chunk passes through.
+        for (const c of s.chunks) await this.copyChunk(s, c, seriesName);
+        return this.out;
+      }
       for (const c of s.chunks) await this.cluster([{ s, c }], seriesName);
       return this.out;
     }
@@ -112,21 +117,25 @@ export class SeriesMerger {
     await this.reencode(group, seriesName);
   }
 
-  private async copy(e: Entry, seriesName: () => string): Promise<void> {
+  private copy(e: Entry, seriesName: () => string): Promise<void> {
+    return this.copyChunk(e.s, e.c, seriesName);
+  }
+
+  private async copyChunk(s: InputSeries, c: ChunkMeta, seriesName: () => string): Promise<void> {
     let raw;
     try {
-      raw = await e.s.block.chunks.readRaw(e.c.ref);
+      raw = await s.block.chunks.readRaw(c.ref);
     } catch (err) {
-      throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
+      throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
     const ref = await this.writer.copyRawChunk(
       raw.bytes,
-      e.c.mint,
-      e.c.maxt,
+      c.mint,
+      c.maxt,
       sampleCount(raw.encoding, raw.data),
       raw.data.length,
     );
-    this.out.push({ mint: e.c.mint, maxt: e.c.maxt, ref });
+    this.out.push({ mint: c.mint, maxt: c.maxt, ref });
     this.stats.copiedChunks++;
   }
 
