@@ -8,6 +8,7 @@
 import type { BlockReader } from '../block/reader.js';
 import type { BlockWriter } from '../block/writer.js';
 import type { ChunkMeta } from '../index/format.js';
+import type { RawChunkView } from '../chunks/reader.js';
 import { ENC_XOR, encodingName } from '../chunkenc/encoding.js';
 import { XorAppender } from '../chunkenc/xor.js';
 import { decodeChunkInto } from '../chunk-decode.js';
@@ -62,6 +63,8 @@ export class SeriesMerger {
   private readonly merged = new SampleBuf();
   private streams: SampleBuf[] = [];
   private replicaBufs: SampleBuf[] = [];
+  private firstBytes: Buffer = Buffer.allocUnsafe(4096);
+  private firstLen = 0;
 
   constructor(
     private readonly writer: BlockWriter,
@@ -109,11 +112,7 @@ export class SeriesMerger {
       await this.copy(first, seriesName);
       return;
     }
-    if (group.length > 1 && (await this.allIdentical(group, seriesName))) {
-      this.stats.droppedDuplicateChunks += group.length - 1;
-      await this.copy(group[group.length - 1]!, seriesName);
-      return;
-    }
+    if (group.length > 1 && (await this.copyIfIdentical(group, seriesName))) return;
     await this.reencode(group, seriesName);
   }
 
@@ -139,24 +138,45 @@ export class SeriesMerger {
     this.stats.copiedChunks++;
   }
 
-  /** Same range and same bytes in every input (replicas that ingested identical data). */
-  private async allIdentical(group: readonly Entry[], seriesName: () => string): Promise<boolean> {
+  /**
+   * Same range and same bytes in every input (replicas that ingested identical data): writes the
+   * newest input's chunk (the last one read, its view still valid) and drops the others.
+   */
+  private async copyIfIdentical(group: readonly Entry[], seriesName: () => string): Promise<boolean> {
     const f = group[0]!;
     for (const e of group) {
       if (e.c.mint !== f.c.mint || e.c.maxt !== f.c.maxt || hits(e.s.deleted, e.c.mint, e.c.maxt))
         return false;
     }
-    let firstData: Uint8Array | undefined;
-    for (const e of group) {
-      let chunk;
+    let raw: RawChunkView | undefined;
+    for (let i = 0; i < group.length; i++) {
+      const e = group[i]!;
       try {
-        chunk = await e.s.block.chunks.read(e.c.ref);
+        raw = await e.s.block.chunks.readRaw(e.c.ref);
       } catch (err) {
         throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
       }
-      if (firstData === undefined) firstData = chunk.data.slice();
-      else if (!bytesEqual(firstData, chunk.data)) return false;
+      if (i === 0) {
+        // Views are valid until the reader's next read: keep the first chunk's bytes.
+        if (this.firstBytes.length < raw.bytes.length)
+          this.firstBytes = Buffer.allocUnsafe(2 * raw.bytes.length);
+        this.firstBytes.set(raw.bytes);
+        this.firstLen = raw.bytes.length;
+      } else if (!bytesEqual(this.firstBytes.subarray(0, this.firstLen), raw.bytes)) {
+        return false;
+      }
     }
+    const last = group[group.length - 1]!;
+    const ref = await this.writer.copyRawChunk(
+      raw!.bytes,
+      last.c.mint,
+      last.c.maxt,
+      sampleCount(raw!.encoding, raw!.data),
+      raw!.data.length,
+    );
+    this.out.push({ mint: last.c.mint, maxt: last.c.maxt, ref });
+    this.stats.copiedChunks++;
+    this.stats.droppedDuplicateChunks += group.length - 1;
     return true;
   }
 
