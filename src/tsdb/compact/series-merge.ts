@@ -121,9 +121,10 @@ export class SeriesMerger {
   }
 
   private async copyChunk(s: InputSeries, c: ChunkMeta, seriesName: () => string): Promise<void> {
+    const chunks = s.block.chunks;
     let raw;
     try {
-      raw = await s.block.chunks.readRaw(c.ref);
+      raw = chunks.tryReadRaw(c.ref) ?? (await chunks.readRaw(c.ref));
     } catch (err) {
       throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
@@ -152,7 +153,8 @@ export class SeriesMerger {
     for (let i = 0; i < group.length; i++) {
       const e = group[i]!;
       try {
-        raw = await e.s.block.chunks.readRaw(e.c.ref);
+        const chunks = e.s.block.chunks;
+        raw = chunks.tryReadRaw(e.c.ref) ?? (await chunks.readRaw(e.c.ref));
       } catch (err) {
         throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
       }
