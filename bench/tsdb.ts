@@ -68,7 +68,7 @@ async function main(): Promise<void> {
         for (const m of s.chunks) {
           const c = await br.chunks.read(m.ref);
           decodeChunkInto(c, buf, dir);
-          if (r === 0) chunks.push(c.data.slice());
+          if (r === 0) chunks.push(new Uint8Array(c.data)); // a copy: Buffer#slice would be a view
         }
       }
       await br.close();
