@@ -114,6 +114,16 @@ export class NotLeaderError extends StrataError {
   }
 }
 
+/**
+ * The NOT_LEADER error a follower answers with: names the current leader when it can be read
+ * (followers that answer often should cache the leader from observe() instead).
+ */
+export async function notLeaderError(election: Election): Promise<NotLeaderError> {
+  const leader = await election.leader().catch(() => undefined);
+  const where = leader === undefined ? 'no leader is elected' : `the leader is ${leader.address}`;
+  return new NotLeaderError(`not the leader; ${where}`, leader);
+}
+
 export function sameLeader(a: LeaderInfo | undefined, b: LeaderInfo | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.epoch === b.epoch && a.id === b.id && a.address === b.address;

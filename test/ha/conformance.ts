@@ -4,7 +4,13 @@
  * etcd: its own key prefix).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Election, LeaderInfo, LostEvent, Term } from '../../src/ha/election.js';
+import {
+  notLeaderError,
+  type Election,
+  type LeaderInfo,
+  type LostEvent,
+  type Term,
+} from '../../src/ha/election.js';
 import { errorCode } from '../../src/util/errors.js';
 
 export interface ConformanceBackend {
@@ -150,6 +156,10 @@ export function electionConformance(name: string, backend: () => ConformanceBack
         const info: LeaderInfo = { id: 'lead', address: a.address, epoch: ta.epoch };
         expect((await seen.next()).value).toEqual(info);
         expect(await b.leader()).toEqual(info);
+        const reply = await notLeaderError(b);
+        expect(reply.code).toBe('ERR_HA_NOT_LEADER');
+        expect(reply.leader).toEqual(info);
+        expect(reply.message).toContain(a.address);
         const pendingB = b.campaign();
         await a.resign();
         const tb = await pendingB;
