@@ -57,7 +57,10 @@ export interface PlanSource {
    * `onComplete` that resolved before the call.
    */
   nextPlans(): Promise<Plan[]>;
-  /** A worker finished the plan: its outputs are uploaded and its sources marked for deletion. */
+  /**
+   * A worker finished the plan: its outputs are uploaded and its sources marked for deletion.
+   * Must be idempotent: after a leader change the same completion can arrive twice.
+   */
   onComplete(plan: Plan, outputs: readonly string[]): Promise<void>;
   /** The plan failed too often (or for good): mark `failingBlock` no-compact if known. */
   onParked(plan: Plan, failingBlock: string | undefined, reason: string): Promise<void>;
@@ -156,6 +159,7 @@ interface Consumed {
 }
 
 const MAX_CANCELLED_REMEMBERED = 1024;
+const MAX_REPORTED_REMEMBERED = 100_000;
 /** Completion-triggered passes wait at least this many times the last pass's duration. */
 const PASS_GAP_FACTOR = 4;
 
@@ -214,6 +218,12 @@ export class PlannerService {
   private lastPassEnd = -Infinity;
   private lastPassMs = 0;
   private consumed: Consumed[] = [];
+  /**
+   * Plans whose COMPLETE or FAILED this term processed. A worker whose stream broke before it saw
+   * proof of that sends the result again (INIT + report); it gets CANCEL instead of a second
+   * completion.
+   */
+  private readonly reported = new Map<string, 'completed' | 'failed'>();
   private replanTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly o: Required<Omit<PlannerServiceOptions, 'logger' | 'now' | 'output' | 'events'>> & {
@@ -432,6 +442,7 @@ export class PlannerService {
     this.leases.setEpoch(epoch);
     this.queue = new PlanQueue({ now: this.now });
     this.consumed = [];
+    this.reported.clear();
     this.lastPassAt = -Infinity;
     this.log.info('leading', { epoch, graceMs: this.o.graceMs });
     void this.replan();
@@ -494,6 +505,11 @@ export class PlannerService {
         this.cancel(s, r.planId, `running on worker ${held.workerId}`);
         continue;
       }
+      const done = this.reported.get(r.planId);
+      if (done !== undefined) {
+        this.cancel(s, r.planId, `already ${done}`);
+        continue;
+      }
       const plan = this.queue.pendingPlan(r.planId) ?? planFromRunning(r);
       const conflict = this.queue.runningConflict(plan);
       if (conflict !== undefined) {
@@ -529,6 +545,7 @@ export class PlannerService {
     }
     const workerId = s.workerId!;
     this.leases.grant(a.plan, s.id, workerId);
+    this.reported.delete(a.plan.id);
     s.out.push(message({ case: 'plan', value: planToWire(a.plan, term.epoch, this.o.output) }));
     this.o.events.assigned?.({ plan: a.plan, workerId, epoch: term.epoch, waitMs: now - a.enqueuedAt });
   }
@@ -564,6 +581,7 @@ export class PlannerService {
     if (lease === undefined) return;
     this.leases.complete(m.planId);
     this.queue.release(m.planId);
+    this.remember(m.planId, 'completed');
     const olderEpoch = lease.epoch < term.epoch;
     const consumed: Consumed = {
       tenant: lease.plan.tenant,
@@ -608,6 +626,7 @@ export class PlannerService {
       failingBlock: m.failingBlock,
     });
     this.queue.release(m.planId);
+    this.remember(m.planId, 'failed');
     this.o.events.failed?.({ plan, workerId: lease.workerId, outcome });
     if (outcome.action === 'retry') {
       this.log.warn('plan failed; will retry', {
@@ -646,6 +665,13 @@ export class PlannerService {
   }
 
   // ---- helpers ----
+
+  private remember(planId: string, what: 'completed' | 'failed'): void {
+    this.reported.delete(planId);
+    this.reported.set(planId, what);
+    if (this.reported.size > MAX_REPORTED_REMEMBERED)
+      this.reported.delete(this.reported.keys().next().value!);
+  }
 
   private cancel(s: Session, planId: string, reason: string): void {
     s.cancelled.add(planId);

@@ -124,8 +124,17 @@ interface Run {
 interface Conn {
   readonly address: string;
   readonly input: Channel<Outgoing>;
-  /** NEXTs sent and not answered yet. */
-  outstanding: number;
+  /** Messages sent on this stream (a sequence number for each). */
+  sent: number;
+  /** Sequence numbers of the NEXTs not answered yet, oldest first. */
+  readonly nexts: number[];
+  /**
+   * Results sent and not yet known to be processed. The answer to a NEXT sent after a result
+   * proves it was (one stream, in order); a stream that breaks first sends them again next time.
+   */
+  readonly unconfirmed: { readonly run: Run; readonly seq: number }[];
+  /** We half-closed the stream (stopping): an OK end means the planner processed everything. */
+  halfClosed: boolean;
   /** A NO_PLAN retry is scheduled. */
   retrying: boolean;
   /** Got an answer other than NOT_LEADER: the planner works. */
@@ -300,10 +309,19 @@ class GrpcWorker implements PlannerWorker {
       createGrpcTransport({ baseUrl: baseUrl(address), sessionManager: manager }),
     );
     const call = new AbortController();
-    const conn: Conn = { address, input: new Channel(), outstanding: 0, retrying: false, received: false };
+    const conn: Conn = {
+      address,
+      input: new Channel(),
+      sent: 0,
+      nexts: [],
+      unconfirmed: [],
+      halfClosed: false,
+      retrying: false,
+      received: false,
+    };
     this.conn = conn;
     this.counts.connects++;
-    conn.input.push({
+    this.send(conn, {
       msg: {
         case: 'init',
         value: {
@@ -334,6 +352,10 @@ class GrpcWorker implements PlannerWorker {
       call.abort();
       manager.abort();
     }
+    if (end.kind === 'ended' && conn.halfClosed) this.confirm(conn, Infinity);
+    // Results the planner may not have seen go out again on the next stream.
+    for (const u of conn.unconfirmed) this.runs.set(u.run.plan.id, u.run);
+    conn.unconfirmed.length = 0;
     return { end, worked: conn.received };
   }
 
@@ -341,7 +363,7 @@ class GrpcWorker implements PlannerWorker {
     const msg = m.msg;
     switch (msg.case) {
       case 'plan': {
-        conn.outstanding = Math.max(0, conn.outstanding - 1);
+        this.answered(conn);
         const plan = planFromWire(msg.value);
         if (this.runs.has(plan.id)) {
           throw new ConnectError(
@@ -353,18 +375,22 @@ class GrpcWorker implements PlannerWorker {
         return undefined;
       }
       case 'noPlan':
-        conn.outstanding = Math.max(0, conn.outstanding - 1);
+        this.answered(conn);
         this.retryLater(conn, msg.value.retryAfterMs);
         return undefined;
       case 'notLeader':
         return { kind: 'redirect', to: msg.value.leaderAddress };
       case 'cancel': {
-        const r = this.runs.get(msg.value.planId);
-        this.log.info('plan cancelled by the planner', { plan: msg.value.planId, reason: msg.value.reason });
+        const id = msg.value.planId;
+        const r = this.runs.get(id);
+        this.log.info('plan cancelled by the planner', { plan: id, reason: msg.value.reason });
         if (r !== undefined) {
-          this.runs.delete(r.plan.id);
+          this.runs.delete(id);
           r.abort.abort(new Error(`cancelled by the planner: ${msg.value.reason}`));
         }
+        // A result sent again that the planner already has (or no longer wants).
+        const i = conn.unconfirmed.findIndex((u) => u.run.plan.id === id);
+        if (i >= 0) conn.unconfirmed.splice(i, 1);
         this.requestMore();
         this.maybeFinish();
         return undefined;
@@ -376,17 +402,38 @@ class GrpcWorker implements PlannerWorker {
 
   // ---- work ----
 
+  private send(conn: Conn, m: Outgoing): number {
+    conn.input.push(m);
+    return ++conn.sent;
+  }
+
+  /** A PLAN or NO_PLAN answered the oldest NEXT: everything sent before it was processed. */
+  private answered(conn: Conn): void {
+    const seq = conn.nexts.shift();
+    if (seq !== undefined) this.confirm(conn, seq);
+  }
+
+  private confirm(conn: Conn, beforeSeq: number): void {
+    let n = 0;
+    while (n < conn.unconfirmed.length && conn.unconfirmed[n]!.seq < beforeSeq) {
+      const res = conn.unconfirmed[n]!.run.result;
+      if (res?.kind === 'complete') this.counts.completed++;
+      else if (res !== undefined && !res.abandoned) this.counts.failed++;
+      n++;
+    }
+    conn.unconfirmed.splice(0, n);
+  }
+
   /** Unreported results hold their slot: the planner still counts the plan as running. */
   private freeSlots(conn: Conn): number {
-    return this.capacity - this.runs.size - conn.outstanding;
+    return this.capacity - this.runs.size - conn.nexts.length;
   }
 
   private requestMore(): void {
     const conn = this.conn;
     if (conn === undefined || this.stopping !== undefined || conn.retrying) return;
     for (let n = this.freeSlots(conn); n > 0; n--) {
-      conn.outstanding++;
-      conn.input.push({ msg: { case: 'next', value: {} } });
+      conn.nexts.push(this.send(conn, { msg: { case: 'next', value: {} } }));
     }
   }
 
@@ -477,14 +524,14 @@ class GrpcWorker implements PlannerWorker {
     if (conn === undefined || res === undefined) return;
     const id = run.plan.id;
     const epoch = BigInt(run.plan.epoch);
+    let seq: number;
     if (res.kind === 'complete') {
-      conn.input.push({
+      seq = this.send(conn, {
         msg: { case: 'complete', value: { planId: id, epoch, outputUlids: [...res.outputs] } },
       });
-      this.counts.completed++;
       this.log.debug('plan completed', { plan: id });
     } else {
-      conn.input.push({
+      seq = this.send(conn, {
         msg: {
           case: 'failed',
           value: {
@@ -497,18 +544,20 @@ class GrpcWorker implements PlannerWorker {
           },
         },
       });
-      if (!res.abandoned) this.counts.failed++;
       this.log.info(res.abandoned ? 'plan abandoned' : 'plan failed', { plan: id, reason: res.reason });
     }
     this.runs.delete(id);
+    conn.unconfirmed.push({ run, seq });
     this.requestMore();
     this.maybeFinish();
   }
 
   /** When stopping and nothing is left to report: half-close the stream so the planner ends it. */
   private maybeFinish(): void {
-    if (this.stopping === undefined || this.runs.size > 0) return;
-    this.conn?.input.close();
+    const conn = this.conn;
+    if (this.stopping === undefined || this.runs.size > 0 || conn === undefined) return;
+    conn.halfClosed = true;
+    conn.input.close();
   }
 
   private sendProgress(run: Run): void {
@@ -516,7 +565,7 @@ class GrpcWorker implements PlannerWorker {
     if (conn === undefined || run.result !== undefined || this.runs.get(run.plan.id) !== run) return;
     const p = run.progress ?? { phase: 'running', bytesDone: 0, bytesTotal: 0 };
     run.sentPhase = p.phase;
-    conn.input.push({
+    this.send(conn, {
       msg: {
         case: 'progress',
         value: {

@@ -181,3 +181,35 @@ test('a worker that reconnects before its old stream is noticed gone keeps its p
   newStream.end();
   expect((await newStream.status).code).toBe(0);
 });
+
+test('a result sent again after a broken stream is answered with CANCEL, not completed twice', async () => {
+  const plan = testPlan({ tenant: 't' });
+  const source = new FakeSource([plan]);
+  const server = await h.server({ source });
+  const a = h.raw(server.address);
+  a.init('w');
+  a.next();
+  const m = await a.message(1);
+  if (m.msg.case !== 'plan') throw new Error('expected a plan');
+  const v = m.msg.value;
+  a.send({ msg: { case: 'complete', value: { planId: v.id, epoch: v.epoch, outputUlids: [freshUlid()] } } });
+  await until(() => source.completed.length === 1, 'first completion');
+  a.abort(); // before the worker saw any proof that COMPLETE arrived
+  const b = h.raw(server.address);
+  const running = {
+    planId: v.id,
+    epoch: v.epoch,
+    tenant: v.tenant,
+    groupKey: v.groupKey,
+    minTime: v.minTime,
+    maxTime: v.maxTime,
+    sourceUlids: v.sources.map((x) => x.ulid),
+  };
+  b.init('w', 1, [running]);
+  b.send({ msg: { case: 'complete', value: { planId: v.id, epoch: v.epoch, outputUlids: [freshUlid()] } } });
+  const cancel = await b.message(1);
+  expect(cancel.msg.case === 'cancel' && cancel.msg.value.reason).toBe('already completed');
+  b.next();
+  expect((await b.message(2)).msg.case).toBe('noPlan');
+  expect(source.completed).toHaveLength(1);
+});

@@ -3,7 +3,16 @@ import { afterEach, expect, test } from 'vitest';
 import type { FailureOutcome } from '../../src/scheduler/leases.js';
 import type { RequeueReason } from '../../src/scheduler/service.js';
 import { parseAddresses } from '../../src/scheduler/worker.js';
-import { FakeExecutor, FakeSource, Harness, delay, freshUlid, testPlan, until } from './helpers.js';
+import {
+  FakeExecutor,
+  FakeLeadership,
+  FakeSource,
+  Harness,
+  delay,
+  freshUlid,
+  testPlan,
+  until,
+} from './helpers.js';
 
 const H2 = 7_200_000;
 const h = new Harness();
@@ -59,11 +68,13 @@ test("stop('abandon') aborts running plans and the planner re-queues them withou
   expect(other.started.map((p) => p.id)).toEqual([plan.id]);
 });
 
-test('a worker reconnects with backoff after the planner restarts and reports finished work', async () => {
+test('a worker reconnects with backoff while no planner leads, then reports work finished meanwhile', async () => {
   const plan = testPlan({ tenant: 't' });
   const source = new FakeSource([plan]);
   const first = await h.server({ source });
-  const port = first.port;
+  // The standby knows no leader until it takes over (no port is ever reused).
+  const standby = new FakeLeadership(false, 0);
+  const second = await h.server({ source, leadership: standby, graceMs: 0 });
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const exec = new FakeExecutor(async () => {
@@ -72,21 +83,27 @@ test('a worker reconnects with backoff after the planner restarts and reports fi
   });
   const sleeps: number[] = [];
   const w = h.worker({
-    planners: first.address,
+    planners: `${first.address},${second.address}`,
     executor: exec,
+    backoffInitialMs: 20,
+    backoffMaxMs: 10_000,
     sleep: async (ms) => {
       sleeps.push(ms);
-      await delay(Math.min(ms, 50));
+      await delay(Math.min(ms, 30));
     },
   });
   await until(() => exec.started.length === 1, 'plan running');
   await first.close();
-  release(); // finishes while no planner is up: the result waits for the next stream
-  await until(() => sleeps.length >= 3, 'several reconnect attempts');
-  expect(sleeps[2]!).toBeGreaterThan(sleeps[0]! / 2); // growing (jittered) backoff
-  const second = await h.server({ source, port });
-  await until(() => source.completed.length === 1, 'completion reported to the restarted planner');
+  release(); // finishes while no planner leads: the result waits for the next stream
+  await until(() => sleeps.length >= 6, 'several reconnect attempts');
+  // Refused by the first, NOT_LEADER from the second: the delays grow (with jitter).
+  expect(Math.max(...sleeps.slice(3))).toBeGreaterThan(Math.max(...sleeps.slice(0, 2)));
+  expect(source.completed).toHaveLength(0);
+  standby.leader = true;
+  standby.term = 2;
+  await until(() => source.completed.length === 1, 'completion reported to the new leader');
   expect(w.stats().connectedTo).toBe(second.address);
+  expect(exec.started).toHaveLength(1);
 });
 
 test('planner addresses: a comma-separated list, blanks ignored', () => {
