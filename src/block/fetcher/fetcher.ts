@@ -367,7 +367,7 @@ export class MetaFetcher {
         const bytes = this.#cache.readSync(name, id);
         const o = bytes === undefined ? undefined : classifyMeta(id, bytes, key(id), this.#interner);
         if (o?.kind === 'loaded') {
-          st.metas.set(id, o.meta);
+          st.metas.set(o.meta.ulid, o.meta);
           loaded++;
         } else {
           st.recheck.add(id);

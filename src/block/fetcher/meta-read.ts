@@ -91,7 +91,9 @@ export function classifyMeta(
   if (meta.ulid !== id) {
     return { kind: 'partial', reason: 'corrupted-meta-json', detail: `ulid ${meta.ulid} in folder ${id}` };
   }
-  return { kind: 'loaded', meta: interner ? compactMeta(meta, id, interner) : meta };
+  // meta.ulid is a flat string of its own; `id` is often a slice of a listing key that would keep
+  // the whole key alive, so the parsed one becomes the block's ID everywhere (map key included).
+  return { kind: 'loaded', meta: interner ? compactMeta(meta, meta.ulid, interner) : meta };
 }
 
 /**
@@ -109,38 +111,63 @@ export function compactMeta(meta: BlockMeta, id: string, interner: Interner): Bl
   if (c.parents !== undefined) compaction.parents = c.parents;
   if (c.failed !== undefined) compaction.failed = c.failed;
   if (c.hints !== undefined) compaction.hints = c.hints;
-  const out: BlockMeta = {
-    ulid: id,
-    minTime: meta.minTime,
-    maxTime: meta.maxTime,
-    stats: {
-      numSamples: meta.stats.numSamples,
-      numSeries: meta.stats.numSeries,
-      numChunks: meta.stats.numChunks,
-      numTombstones: meta.stats.numTombstones,
-    },
-    compaction,
-    version: 1,
+  const stats = {
+    numSamples: meta.stats.numSamples,
+    numSeries: meta.stats.numSeries,
+    numChunks: meta.stats.numChunks,
+    numTombstones: meta.stats.numTombstones,
   };
   const t = meta.thanos;
-  if (t !== undefined) {
-    const th: ThanosMeta = {
-      labels: interner.labels(t.labels),
-      downsample: interner.downsample(t.downsample.resolution),
-      source: interner.string(t.source),
+  if (t === undefined) {
+    return { ulid: id, minTime: meta.minTime, maxTime: meta.maxTime, stats, compaction, version: 1 };
+  }
+  const labels = interner.labels(t.labels);
+  const downsample = interner.downsample(t.downsample.resolution);
+  const source = interner.string(t.source);
+  const segments = t.segment_files && interner.stringList(t.segment_files);
+  const files = t.files?.map((f) => compactFile(f, interner));
+  const indexStats =
+    t.index_stats && (Object.keys(t.index_stats).length === 0 ? EMPTY_INDEX_STATS : t.index_stats);
+  let th: ThanosMeta;
+  if (
+    segments !== undefined &&
+    files !== undefined &&
+    indexStats !== undefined &&
+    t.upload_time !== undefined &&
+    t.version === undefined &&
+    t.rewrites === undefined &&
+    t.extensions === undefined
+  ) {
+    // The usual shape, as one literal: properties added one by one after creation would spill
+    // into a separate property array (two objects more per block).
+    th = {
+      labels,
+      downsample,
+      source,
+      segment_files: segments,
+      files,
+      index_stats: indexStats,
+      upload_time: t.upload_time,
     };
+  } else {
+    th = { labels, downsample, source };
     if (t.version !== undefined) th.version = t.version;
-    if (t.segment_files !== undefined) th.segment_files = interner.stringList(t.segment_files);
-    if (t.files !== undefined) th.files = t.files.map((f) => compactFile(f, interner));
-    if (t.index_stats !== undefined) {
-      th.index_stats = Object.keys(t.index_stats).length === 0 ? EMPTY_INDEX_STATS : t.index_stats;
-    }
+    if (segments !== undefined) th.segment_files = segments;
+    if (files !== undefined) th.files = files;
+    if (indexStats !== undefined) th.index_stats = indexStats;
     if (t.upload_time !== undefined) th.upload_time = t.upload_time;
     if (t.rewrites !== undefined) th.rewrites = t.rewrites;
     if (t.extensions !== undefined) th.extensions = t.extensions;
-    out.thanos = th;
   }
-  return out;
+  return {
+    ulid: id,
+    minTime: meta.minTime,
+    maxTime: meta.maxTime,
+    stats,
+    compaction,
+    version: 1,
+    thanos: th,
+  };
 }
 
 const SIZELESS_FILES = new Map<string, ThanosFile>();

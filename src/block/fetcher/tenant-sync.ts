@@ -347,7 +347,7 @@ class TenantSyncRun {
     const s = this.#s;
     if (o.kind === 'loaded') {
       s.partial.delete(id);
-      s.metas.set(id, o.meta);
+      s.metas.set(o.meta.ulid, o.meta);
       return;
     }
     const prev = s.partial.get(id);

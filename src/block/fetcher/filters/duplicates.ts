@@ -74,12 +74,21 @@ export function findGroupDuplicates(blocks: readonly BlockMeta[]): Map<string, s
 
 export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilter {
   const replicaLabels = options.replicaLabels ?? [];
-  const keys = new WeakMap<BlockMeta, string>();
+  // Keyed by the labels object: the fetcher shares one object per distinct label set, so this
+  // holds one entry per label set instead of one string per block.
+  const keys = new WeakMap<object, Map<number, string>>();
   const keyOf = (m: BlockMeta): string => {
-    let k = keys.get(m);
+    const labels = m.thanos?.labels ?? NO_LABELS;
+    const resolution = m.thanos?.downsample.resolution ?? 0;
+    let byRes = keys.get(labels);
+    if (byRes === undefined) {
+      byRes = new Map();
+      keys.set(labels, byRes);
+    }
+    let k = byRes.get(resolution);
     if (k === undefined) {
       k = dedupGroupKey(m, replicaLabels);
-      keys.set(m, k);
+      byRes.set(resolution, k);
     }
     return k;
   };
@@ -99,3 +108,5 @@ export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilte
     },
   };
 }
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
