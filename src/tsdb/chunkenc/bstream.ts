@@ -25,11 +25,11 @@ function viewOf(buf: ArrayBufferLike): DataView<ArrayBufferLike> {
 }
 
 /**
- * Fills `words` (from index 0) with the bytes of `src` as big-endian words followed by
- * READ_PAD_WORDS zero words; returns `words` or a larger replacement when it is too small.
+ * Fills `words` (from index 0) with the first `len` bytes of `src` as big-endian words followed
+ * by READ_PAD_WORDS zero words; returns `words` or a larger replacement when it is too small.
  */
-export function loadWords(src: Uint8Array, words: Int32Array): Int32Array {
-  const len = src.length;
+export function loadWords(src: Uint8Array, words: Int32Array, len: number = src.length): Int32Array {
+  len = Math.min(len, src.length);
   const full = len >>> 2;
   const need = full + 1 + READ_PAD_WORDS;
   if (words.length < need) words = new Int32Array(Math.max(need, words.length * 2));

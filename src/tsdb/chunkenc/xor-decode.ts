@@ -7,7 +7,7 @@
  * window wider than 64 bits) this decoder reports ERR_TSDB_CORRUPT.
  */
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
-import { loadWords, peekBits } from './bstream.js';
+import { READ_PAD_WORDS, loadWords, peekBits } from './bstream.js';
 import { bitsToFloat } from './float-bits.js';
 import { XOR_MAX_SAMPLES } from './xor-encode.js';
 
@@ -24,7 +24,16 @@ export function xorNumSamples(bytes: Uint8Array, file = '<chunk>', baseOffset = 
   return (bytes[0]! << 8) | bytes[1]!;
 }
 
-let scratchWords: Int32Array = new Int32Array(1024);
+/** Bytes a chunk of XOR_MAX_SAMPLES samples can use at most (each sample <= 145 bits). */
+const MAX_XOR_BYTES = 2 + 10 + 8 + 10 + Math.ceil(((XOR_MAX_SAMPLES - 2) * 145) / 8);
+
+// The decoder's working arrays are module constants: TurboFan then knows their maps and lengths
+// and drops the per-iteration checks it would repeat for parameters (~15% of the loop). Large
+// typed arrays are calloc'ed, so untouched pages cost no memory.
+const SCR_W = new Int32Array((MAX_XOR_BYTES >>> 2) + 2 + READ_PAD_WORDS);
+const SCR_T = new Float64Array(XOR_MAX_SAMPLES);
+const SCR_H = new Uint32Array(XOR_MAX_SAMPLES);
+const SCR_L = new Uint32Array(XOR_MAX_SAMPLES);
 /** Set by decodeCore when it stops early; null after a complete decode. */
 let decodeError: FormatError | null = null;
 
@@ -46,8 +55,7 @@ export function decodeXorInto(
   if (ts.length < total || hi.length < total || lo.length < total) {
     throw new InvalidArgumentError(`decodeXorInto: arrays hold fewer than the chunk's ${total} samples`);
   }
-  scratchWords = loadWords(bytes, scratchWords);
-  const n = decodeCore(bytes, scratchWords, total, ts, hi, lo, file, baseOffset);
+  const n = decodeCore(bytes, total, ts, hi, lo, file, baseOffset);
   const err = decodeError;
   if (err !== null) {
     decodeError = null;
@@ -69,7 +77,6 @@ export class XorIterator {
   private ts = new Float64Array(256);
   private his = new Uint32Array(256);
   private los = new Uint32Array(256);
-  private words: Int32Array = new Int32Array(256);
   private idx = -1;
   private decoded = 0;
   private total = 0;
@@ -101,8 +108,7 @@ export class XorIterator {
       this.his = new Uint32Array(cap);
       this.los = new Uint32Array(cap);
     }
-    this.words = loadWords(bytes, this.words);
-    this.decoded = decodeCore(bytes, this.words, total, this.ts, this.his, this.los, file, baseOffset);
+    this.decoded = decodeCore(bytes, total, this.ts, this.his, this.los, file, baseOffset);
     this.err = decodeError;
     decodeError = null;
   }
@@ -195,12 +201,11 @@ function int64ToNumber(hi: number, lo: number): number {
 
 /**
  * Fills ts/hi/lo with up to `total` samples and returns how many were decoded; on corruption
- * sets `decodeError` and returns the count of good samples before it. `W` holds the bytes as
- * big-endian words (loadWords). Per sample: no allocation and no calls besides inlined helpers.
+ * sets `decodeError` and returns the count of good samples before it. Samples 1.. are decoded
+ * into the module scratch arrays and copied out.
  */
 function decodeCore(
   b: Uint8Array,
-  W: Int32Array,
   total: number,
   ts: Float64Array,
   hi: Uint32Array,
@@ -248,7 +253,15 @@ function decodeCore(
   // Range checks are only needed per sample when the chunk could leave the safe range.
   const check = !(Math.abs(t) + XOR_MAX_SAMPLES * Math.abs(tDelta) + SMALL_BUCKET_GROWTH <= MAX_SAFE);
   loopCell[0] = tDelta;
-  const i = decodeLoop(W, total, ts, hi, lo, len * 8, p * 8, vh, vl, check ? 1 : 0, loopCell);
+  // Bytes past MAX_XOR_BYTES cannot be reached by `total` samples.
+  loadWords(b, SCR_W, MAX_XOR_BYTES);
+  SCR_T[0] = t;
+  const i = decodeLoop(total, len * 8, p * 8, vh, vl, check ? 1 : 0, loopCell);
+  if (i > 1) {
+    ts.set(SCR_T.subarray(1, i), 1);
+    hi.set(SCR_H.subarray(1, i), 1);
+    lo.set(SCR_L.subarray(1, i), 1);
+  }
   if (i === total) return i;
   const fail = loopFail;
   const at = Math.min(len, loopPos >>> 3);
@@ -269,16 +282,13 @@ let loopFail = 0;
 let loopPos = 0;
 
 /**
- * Samples 1.. of a chunk, from bit `pos` (byte-aligned after the first two headers). Every loop
- * variable is an int32 and every helper is inlined by hand, so TurboFan keeps them in registers.
- * Returns the number of samples in ts/hi/lo (including sample 0); < total means loopFail is set.
+ * Samples 1.. of a chunk from SCR_W, starting at bit `pos` (byte-aligned after the first two
+ * headers), into SCR_T/H/L (SCR_T[0] = t0). Every loop variable is an int32 and every helper is
+ * inlined by hand, so TurboFan keeps them in registers. Returns the number of samples decoded
+ * (including sample 0); < total means loopFail is set.
  */
 function decodeLoop(
-  W: Int32Array,
   total: number,
-  ts: Float64Array,
-  hi: Uint32Array,
-  lo: Uint32Array,
   limit: number,
   pos: number,
   vh: number,
@@ -287,6 +297,10 @@ function decodeLoop(
   cell: Float64Array,
 ): number {
   const MAX = 9007199254740991;
+  const W = SCR_W;
+  const ts = SCR_T;
+  const hi = SCR_H;
+  const lo = SCR_L;
   // `| 0` types the parameters as int32, so their loop phis stay untagged machine words.
   total |= 0;
   limit |= 0;
