@@ -12,7 +12,7 @@ import { planAll, compactionProgress } from '../plan/index.js';
 import type { DuplicateBlock, Plan, PlanBlock, PlanOptions } from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
-import { executePlan, type Phase } from './execute.js';
+import { clearWorkDirs, executePlan, type Phase } from './execute.js';
 import { classifyFailure } from './failures.js';
 import { cleanTenant } from './cleanup.js';
 import { runPool } from './pool.js';
@@ -110,6 +110,8 @@ export class Compactor {
       deletedPartial: 0,
       phaseMs: { sync: 0, plan: 0, download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 },
     };
+    // Work dirs left by a process that died mid-plan: nothing else would ever remove them.
+    if (this.passes === 0) await clearWorkDirs(this.o.dataDir);
     const failedThisPass = new Set<string>();
     let resyncedForMarks = false;
     let sync: SyncResult;

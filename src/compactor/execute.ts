@@ -44,7 +44,20 @@ export interface ExecuteResult {
 
 /** A filesystem-safe work dir name for a plan id (`<tenant>/<group>/<hash>`). */
 export function planWorkDir(dataDir: string, planId: string): string {
-  return join(dataDir, 'compact', planId.replace(/[^A-Za-z0-9_.@-]/g, '_'));
+  return join(workRoot(dataDir), planId.replace(/[^A-Za-z0-9_.@-]/g, '_'));
+}
+
+function workRoot(dataDir: string): string {
+  return join(dataDir, 'compact');
+}
+
+/**
+ * Removes every plan work dir. Call before the first pass: the dirs of plans a killed process was
+ * running (downloaded sources, half-written outputs) are otherwise never removed, since the next
+ * plans rarely have the same ids (Thanos also wipes its compact dir at start).
+ */
+export async function clearWorkDirs(dataDir: string): Promise<void> {
+  await rm(workRoot(dataDir), { recursive: true, force: true });
 }
 
 export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<ExecuteResult> {
