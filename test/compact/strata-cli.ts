@@ -11,7 +11,7 @@ import { startProcess } from '../support/processes.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN_JS = join(REPO, 'dist/src/cli/main.js');
-const SOURCES = ['src/cli', 'src/tsdb', 'src/util'];
+const SOURCES = ['src'];
 const LOCK = join(tmpdir(), 'strata-test-build.lock');
 
 export interface CliResult {
