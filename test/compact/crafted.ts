@@ -23,8 +23,8 @@ import { writeMetaFile } from '../../src/tsdb/meta.js';
 import { writeTombstones } from '../../src/tsdb/tombstones/tombstones.js';
 import { ulidSource } from '../../src/tsdb/ulid.js';
 
-/** One chunk's samples, [t, v] in time order. */
-export type CraftedChunk = readonly (readonly [number, number])[];
+/** One chunk's samples in time order: [t, v], or [t, hi, lo] for an exact bit pattern (NaN payloads). */
+export type CraftedChunk = readonly (readonly [number, number] | readonly [number, number, number])[];
 
 export interface CraftedSeries {
   labels: Record<string, string>;
@@ -62,7 +62,10 @@ export async function writeCraftedBlock(
     const metas: ChunkMeta[] = [];
     for (const c of s.chunks) {
       buf.reset();
-      for (const [t, v] of c) buf.push(t, floatHi(v), floatLo(v));
+      for (const x of c) {
+        if (x.length === 3) buf.push(x[0], x[1], x[2]);
+        else buf.push(x[0], floatHi(x[1]), floatLo(x[1]));
+      }
       const [enc] = encodeXorChunks(buf, 65535);
       const ref = await segments.writeChunk(ENC_XOR, enc!.data);
       metas.push({ mint: enc!.mint, maxt: enc!.maxt, ref });

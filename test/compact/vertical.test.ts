@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
 import { decodeChunkInto } from '../../src/tsdb/chunk-decode.js';
+import { BlockReader } from '../../src/tsdb/block/reader.js';
+import { SampleBuf } from '../../src/tsdb/compact/samples.js';
+import { STALE_NAN_HI, STALE_NAN_LO } from '../../src/tsdb/chunkenc/float-bits.js';
 import { verifyBlock } from '../../src/tsdb/verify.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { generateSamples } from '../support/openmetrics.js';
@@ -23,6 +26,7 @@ import {
   tempRoot,
   type TempRoot,
 } from './helpers.js';
+import { writeCraftedBlock, type CraftedChunk } from './crafted.js';
 
 // Count chunk decodes: duplicate chunks must be dropped without decoding them.
 vi.mock('../../src/tsdb/chunk-decode.js', async (importOriginal) => {
@@ -251,5 +255,46 @@ describe('vertical compaction, exact dedup', () => {
       expect((await verifyBlock(res.dir!)).problems).toEqual([]);
       expect(await listDir(out)).toEqual([res.ulid]);
     }
+  });
+
+  it('keeps stale markers and NaN payloads bit for bit through a merge', async () => {
+    // Two overlapping inputs on interleaved grids; every 7th sample a stale marker, every 11th a
+    // NaN with another payload. promtool cannot write stale markers, so these blocks are crafted.
+    const samples = (phase: number): CraftedChunk => {
+      const out: [number, number, number][] = [];
+      for (let i = 0; i < 150; i++) {
+        const t = W0 + phase + 15_000 * i;
+        if (i % 7 === 3) out.push([t, STALE_NAN_HI, STALE_NAN_LO]);
+        else if (i % 11 === 5) out.push([t, 0x7ff80000, 0x00000001 + phase]);
+        else out.push([t, 0x40590000 + i, phase]); // ordinary doubles around 100
+      }
+      return out;
+    };
+    const labels = { __name__: 'stale_test', job: 'x' };
+    const a = await writeCraftedBlock(root.fresh('crafted'), [{ labels, chunks: [samples(0)] }]);
+    const b = await writeCraftedBlock(root.fresh('crafted'), [{ labels, chunks: [samples(5000)] }]);
+    const res = await compactBlocks([a.dir, b.dir], root.fresh('out'));
+    expect(res.reencodedChunks).toBe(res.chunks);
+    const want = [...samples(0), ...samples(5000)].sort((x, y) => x[0] - y[0]).map((x) => x.join(' '));
+    const got: string[] = [];
+    const block = await BlockReader.open(res.dir!);
+    try {
+      const c = block.index.seriesCursor();
+      const buf = new SampleBuf();
+      for (;;) {
+        while (c.next()) {
+          for (const m of c.series.chunks) {
+            const raw = await block.chunks.readRaw(m.ref);
+            decodeChunkInto(raw, buf, 'output');
+            for (let i = 0; i < buf.len; i++) got.push(`${buf.ts[i]} ${buf.hi[i]} ${buf.lo[i]}`);
+          }
+        }
+        if (!(await c.load())) break;
+      }
+    } finally {
+      await block.close();
+    }
+    expect(got).toEqual(want);
+    expect(got.filter((l) => l.endsWith(` ${STALE_NAN_HI} ${STALE_NAN_LO}`))).toHaveLength(2 * 21);
   });
 });
