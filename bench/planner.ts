@@ -173,6 +173,7 @@ async function main(): Promise<void> {
   const source = new BenchSource(all);
   const assigned: { at: number; waitMs: number; tenant: string }[] = [];
   const firstPlan = new Map<string, number>();
+  const passMs: number[] = [];
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   const runStart = performance.now();
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
     noPlanRetryMs: 50,
     leaseTimeoutMs: 60_000,
     events: {
+      planned: (e) => passMs.push(e.durationMs),
       assigned: (e) => {
         const at = performance.now() - runStart;
         assigned.push({ at, waitMs: e.waitMs, tenant: e.plan.tenant });
@@ -224,7 +226,8 @@ async function main(): Promise<void> {
   console.log(
     `run: ${WORKERS} workers, ${MIN_MS}-${MAX_MS} ms per plan; ${assigned.length} plans handed out, ` +
       `${source.completed} completed in ${(runMs / 1000).toFixed(1)} s (${runCpu.toFixed(0)} ms CPU, ` +
-      `${source.passes} planning passes, ${source.passCpuMs.toFixed(0)} ms CPU in them)`,
+      `${source.passes} planning passes, ${source.passCpuMs.toFixed(0)} ms CPU planning in them, ` +
+      `${passMs.reduce((a, b) => a + b, 0).toFixed(0)} ms wall in whole passes, longest ${Math.max(...passMs).toFixed(0)} ms)`,
   );
   console.log(
     `throughput: ${rate.toFixed(0)} plans/s over the run, ${handoutRate.toFixed(0)} plans/s from first to last ` +

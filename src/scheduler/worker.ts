@@ -118,7 +118,6 @@ interface Run {
   sentPhase: string | undefined;
   result: Result | undefined;
   abandoned: boolean;
-  done: Promise<void>;
 }
 
 interface Conn {
@@ -454,7 +453,6 @@ class GrpcWorker implements PlannerWorker {
       sentPhase: undefined,
       result: undefined,
       abandoned: this.stopping === 'abandon',
-      done: Promise.resolve(),
     };
     this.runs.set(plan.id, run);
     if (this.stopping !== undefined) {
@@ -471,7 +469,7 @@ class GrpcWorker implements PlannerWorker {
       return;
     }
     this.log.debug('plan started', { plan: plan.id });
-    run.done = this.execute(run);
+    void this.execute(run);
   }
 
   private async execute(run: Run): Promise<void> {
