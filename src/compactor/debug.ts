@@ -1,13 +1,16 @@
 /**
  * Debug and test hooks of the compaction cycle, switched on by environment variables so crash
- * tests can SIGKILL `strata compact` at a known step:
+ * tests can SIGKILL `strata compact` inside a known step:
  *
  *   STRATA_DEBUG_PHASES=1            log `debug: step` (level info, field `step`) at the start of
  *                                    every step: sync, download, compact, upload, mark, cleanup,
  *                                    clean (the cleaner, per tenant), index (bucket index update)
  *   STRATA_DEBUG_PHASE_DELAY_MS=<n>  also sleep n ms at the start of every step
+ *   STRATA_DEBUG_KILL_AT=<step>:<k>:<ms>
+ *                                    SIGKILL this process <ms> after the k-th start of <step>
+ *                                    (while the step runs: no signal latency from outside)
  *
- * Neither changes what a step does; unset (the default) there is no hook at all.
+ * None changes what a step does; unset (the default) there is no hook at all.
  */
 import type { Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
@@ -18,7 +21,23 @@ export type PassStep = Phase | 'sync' | 'clean' | 'index';
 
 export type StepHook = (step: PassStep) => Promise<void>;
 
-/** The hook the environment asks for, or undefined when neither variable is set. */
+interface KillAt {
+  step: string;
+  occurrence: number;
+  delayMs: number;
+}
+
+function parseKillAt(text: string | undefined): KillAt | undefined {
+  if (text === undefined || text === '') return undefined;
+  const m = /^([a-z]+):(\d+):(\d+)$/.exec(text);
+  if (!m)
+    throw new InvalidArgumentError(
+      `STRATA_DEBUG_KILL_AT must be <step>:<k>:<ms>, got ${JSON.stringify(text)}`,
+    );
+  return { step: m[1]!, occurrence: Number(m[2]), delayMs: Number(m[3]) };
+}
+
+/** The hook the environment asks for, or undefined when no variable is set. */
 export function debugStepHook(env: NodeJS.ProcessEnv, logger: Logger): StepHook | undefined {
   const delayText = env.STRATA_DEBUG_PHASE_DELAY_MS ?? '';
   const delayMs = delayText === '' ? 0 : Number(delayText);
@@ -27,9 +46,14 @@ export function debugStepHook(env: NodeJS.ProcessEnv, logger: Logger): StepHook 
       `STRATA_DEBUG_PHASE_DELAY_MS must be a number of ms, got ${JSON.stringify(delayText)}`,
     );
   }
-  if (env.STRATA_DEBUG_PHASES !== '1' && delayMs === 0) return undefined;
+  const killAt = parseKillAt(env.STRATA_DEBUG_KILL_AT);
+  if (env.STRATA_DEBUG_PHASES !== '1' && delayMs === 0 && killAt === undefined) return undefined;
+  let seen = 0;
   return async (step: PassStep): Promise<void> => {
     logger.info('debug: step', { step });
+    if (killAt && step === killAt.step && ++seen === killAt.occurrence) {
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), killAt.delayMs);
+    }
     if (delayMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
   };
 }

@@ -1,0 +1,197 @@
+/**
+ * Running the real `strata compact` (bin/strata.js → dist/) as a child process: building dist/
+ * when the sources it runs are newer, the usual flags, and reading its logfmt output.
+ * Every process goes through test/support/processes.ts (tracked, stopped by PID).
+ */
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess, type TrackedProcess } from '../support/processes.js';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(REPO, 'bin/strata.js');
+const MAIN_JS = join(REPO, 'dist/src/cli/main.js');
+/** Everything `strata compact` imports. */
+const SOURCES = ['src/cli', 'src/compactor', 'src/block', 'src/objstore', 'src/plan', 'src/tsdb', 'src/util'];
+/** The same lock as test/compact/strata-cli.ts: one tsc at a time across test files. */
+const LOCK = join(tmpdir(), 'strata-test-build.lock');
+
+async function newestSource(dir: string): Promise<number> {
+  let newest = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, await newestSource(p));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+      newest = Math.max(newest, (await stat(p)).mtimeMs);
+  }
+  return newest;
+}
+
+async function isFresh(): Promise<boolean> {
+  const built = (await stat(MAIN_JS).catch(() => undefined))?.mtimeMs;
+  const compactor = (await stat(join(REPO, 'dist/src/compactor/compactor.js')).catch(() => undefined))
+    ?.mtimeMs;
+  if (built === undefined || compactor === undefined) return false;
+  let src = 0;
+  for (const d of SOURCES) src = Math.max(src, await newestSource(join(REPO, d)));
+  return Math.min(built, compactor) >= src;
+}
+
+/** Builds dist/ (tsc -p tsconfig.build.json) unless it is newer than the sources compact runs. */
+export async function ensureStrataBuilt(): Promise<void> {
+  if (await isFresh()) return;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      await mkdir(LOCK);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`build lock ${LOCK} held for 5 minutes`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    if (await isFresh()) return;
+    const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
+    const p = startProcess('tsc', process.execPath, [tsc, '-p', join(REPO, 'tsconfig.build.json')], {
+      cwd: REPO,
+    });
+    await new Promise<void>((r) => p.child.once('exit', () => r()));
+    // tsc exits non-zero on type errors elsewhere in the tree but still emits.
+    await stat(MAIN_JS);
+  } finally {
+    await rmdir(LOCK).catch(() => undefined);
+  }
+}
+
+export interface CompactFlagsInput {
+  /** Inline objstore YAML (--objstore.config). */
+  objstore: string;
+  dataDir: string;
+  /** Anything else, appended as given. */
+  extra?: readonly string[];
+}
+
+/** The flags every test passes: multi-tenant, no delays, replica label `replica`, no HTTP clash. */
+export function compactArgs(o: CompactFlagsInput): string[] {
+  return [
+    'compact',
+    '--objstore.config',
+    o.objstore,
+    '--data-dir',
+    o.dataDir,
+    '--tenancy',
+    'multi',
+    '--consistency-delay',
+    '0s',
+    '--delete-delay',
+    '0s',
+    '--deduplication.replica-label',
+    'replica',
+    '--http-address',
+    '127.0.0.1:0',
+    ...(o.extra ?? []),
+  ];
+}
+
+/** A FILESYSTEM objstore config for `dir`. */
+export function filesystemObjstore(dir: string): string {
+  return JSON.stringify({ type: 'FILESYSTEM', config: { directory: dir } });
+}
+
+export interface StartOptions {
+  env?: Readonly<Record<string, string>>;
+}
+
+/** `node bin/strata.js ARGS...`, tracked; the caller waits or stops it. */
+export function startStrata(args: readonly string[], o: StartOptions = {}): TrackedProcess {
+  return startProcess('strata', process.execPath, [BIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...o.env },
+  });
+}
+
+export interface ExitResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** stdout and stderr interleaved. */
+  output: string;
+}
+
+/** Resolves when `p` exits (SIGKILL after timeoutMs). */
+export async function waitExit(p: TrackedProcess, timeoutMs = 180_000): Promise<ExitResult> {
+  const done = new Promise<ExitResult>((resolve) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void =>
+      resolve({ code, signal, output: p.output() });
+    if (p.child.exitCode !== null || p.child.signalCode !== null) {
+      finish(p.child.exitCode, p.child.signalCode);
+      return;
+    }
+    p.child.once('close', finish);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), timeoutMs);
+  });
+  const first = await Promise.race([done, timeout]);
+  clearTimeout(timer);
+  if (first === 'timeout') {
+    await p.stop('SIGKILL', 1000);
+    throw new Error(`strata did not exit within ${timeoutMs} ms:\n${tail(p.output())}`);
+  }
+  return first;
+}
+
+/** Runs `strata ARGS...` to completion. */
+export async function runStrata(
+  args: readonly string[],
+  o: StartOptions & { timeoutMs?: number } = {},
+): Promise<ExitResult> {
+  return waitExit(startStrata(args, o), o.timeoutMs);
+}
+
+/** Runs to completion and throws with the output tail unless it exited 0. */
+export async function runStrataOk(
+  args: readonly string[],
+  o: StartOptions & { timeoutMs?: number } = {},
+): Promise<ExitResult> {
+  const r = await runStrata(args, o);
+  if (r.code !== 0) throw new Error(`strata ${args[0]} exited ${r.code ?? r.signal}:\n${tail(r.output)}`);
+  return r;
+}
+
+/** The last lines of a process output, for assertion messages. */
+export function tail(text: string, lines = 40): string {
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+/** One logfmt line (`ts=... level=info k=v msg="..."`) as fields; undefined for other lines. */
+export function parseLogfmt(line: string): Record<string, string> | undefined {
+  if (!line.startsWith('ts=')) return undefined;
+  const out: Record<string, string> = {};
+  const re = /([A-Za-z0-9_.]+)=("(?:[^"\\]|\\.)*"|\S*)/g;
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) {
+    const raw = m[2]!;
+    out[m[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+  }
+  return out;
+}
+
+/** Every logfmt record of an output. */
+export function logRecords(output: string): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  for (const line of output.split('\n')) {
+    const r = parseLogfmt(line);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** The `--debug.print-summary` JSON lines of an output. */
+export function passSummaries(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes('"phase_ms"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
