@@ -9,7 +9,7 @@
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
 import { READ_PAD_WORDS, loadWords, peekBits } from './bstream.js';
 import { bitsToFloat } from './float-bits.js';
-import { XOR_MAX_SAMPLES } from './xor-encode.js';
+import { MAX_XOR_BYTES, XOR_MAX_SAMPLES } from './xor-encode.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 0x1_0000_0000;
@@ -23,9 +23,6 @@ export function xorNumSamples(bytes: Uint8Array, file = '<chunk>', baseOffset = 
   }
   return (bytes[0]! << 8) | bytes[1]!;
 }
-
-/** Bytes a chunk of XOR_MAX_SAMPLES samples can use at most (each sample <= 145 bits). */
-const MAX_XOR_BYTES = 2 + 10 + 8 + 10 + Math.ceil(((XOR_MAX_SAMPLES - 2) * 145) / 8);
 
 // The decoder's working arrays are module constants: TurboFan then knows their maps and lengths
 // and drops the per-iteration checks it would repeat for parameters (~15% of the loop). Large

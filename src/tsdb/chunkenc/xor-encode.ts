@@ -4,7 +4,7 @@
  * one-sample chunk, and chunks whose last value payload is a multiple of 8 bits on a byte boundary).
  */
 import { InvalidArgumentError } from '../../util/errors.js';
-import { putBits, storeWords } from './bstream.js';
+import { putBits } from './bstream.js';
 import { floatHi, lastLo } from './float-bits.js';
 
 /** The sample count is a uint16. */
@@ -14,6 +14,18 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 0x1_0000_0000;
 /** Batch size of append/appendBits. */
 const PENDING = 128;
+/** Bytes a chunk of XOR_MAX_SAMPLES samples can take at most (a sample takes <= 145 bits). */
+export const MAX_XOR_BYTES = 2 + 10 + 8 + 10 + Math.ceil(((XOR_MAX_SAMPLES - 2) * 145) / 8);
+/**
+ * Scratch stream of the encoding loop, a module constant so TurboFan knows its map and length.
+ * Large typed arrays are calloc'ed: pages never touched cost no memory.
+ */
+const ENC_W = new Int32Array((MAX_XOR_BYTES >>> 2) + 4);
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+function bswap(v: number): number {
+  return (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+}
 /** Window "unset": the first non-zero XOR always opens a new window. */
 const NO_WINDOW = 0xff;
 
@@ -23,25 +35,21 @@ const NO_WINDOW = 0xff;
  * consecutive timestamps; otherwise append throws InvalidArgumentError and appends nothing.
  */
 export class XorAppender {
-  /** The stream as big-endian words; the first 16 bits are the count, kept 0 here. */
+  /**
+   * The finished part of the stream, stored so that its memory holds the bytes in stream order
+   * (words byte-swapped on little-endian machines): bytes() is then a view, not a copy. The
+   * first two bytes are the sample count, written by bytes().
+   */
   private W: Int32Array;
+  /** Byte view of W's buffer. */
+  private W8: Uint8Array;
   private pos = 16;
-  private out: Uint8Array;
-  /** Words of W already copied to `out` (all but the last written word are final). */
-  private outWords = 0;
   private n = 0;
   /** Previous value bits, as int32. */
   private pHi = 0;
   private pLo = 0;
   private lead = NO_WINDOW;
   private trail = 0;
-  // Payload split of the current window: the significant field spans bits L..63−T of the XOR
-  // and L <= 31, so its first hiCount bits come from the high word (>>> hiShift) and the
-  // remaining loCount bits from the low word (>>> loShift).
-  private hiCount = 0;
-  private hiShift = 0;
-  private loCount = 0;
-  private loShift = 0;
   /** Go's bstream keeps an extra zero byte after a stream that ends with whole-byte writes. */
   private tail = false;
   /** [t, tDelta] of the last encoded sample (doubles kept in memory for the loop, see loop()). */
@@ -54,13 +62,12 @@ export class XorAppender {
 
   constructor(initialBytes = 256) {
     this.W = new Int32Array(Math.max(16, (initialBytes + 3) >>> 2));
-    this.out = new Uint8Array(this.W.length * 4);
+    this.W8 = new Uint8Array(this.W.buffer);
   }
 
   reset(): void {
     this.W[0] = 0;
     this.pos = 16;
-    this.outWords = 0;
     this.n = 0;
     this.tf[0] = 0;
     this.tf[1] = 0;
@@ -150,9 +157,11 @@ export class XorAppender {
   }
 
   /**
-   * Samples 2.. : returns the index it stopped at (< to on a bad timestamp). Hot state lives in
-   * int32 locals (`| 0` keeps TurboFan from tagging them) and tf (doubles in memory, not in loop
-   * variables, which V8 might box); the common bit writes are inlined by hand.
+   * Samples 2.. : returns the index it stopped at (< to on a bad timestamp). Written for
+   * TurboFan: the stream is built in the module scratch ENC_W (a constant, so no per-iteration
+   * array checks or growth tests) and copied back; loop variables are int32 (`| 0`) and few (the
+   * window is just lead/trail, its payload split derived when needed); the doubles t and tDelta
+   * live in tf between calls; the common bit writes are inlined by hand.
    */
   private loop(
     ts: Float64Array,
@@ -163,18 +172,13 @@ export class XorAppender {
     tf: Float64Array,
   ): number {
     const MAX = 9007199254740991;
-    let W = this.W;
-    let cap = W.length | 0;
+    const W = ENC_W;
+    const k0 = this.scratchIn();
     let pos = this.pos | 0;
     let ph = this.pHi | 0;
     let pl = this.pLo | 0;
     let lead = this.lead | 0;
     let trail = this.trail | 0;
-    let hiCount = this.hiCount | 0;
-    let hiShift = this.hiShift | 0;
-    let loCount = this.loCount | 0;
-    let loShift = this.loShift | 0;
-    let tail = this.tail ? 1 : 0;
     let pt = tf[0]!;
     let pd = tf[1]!;
     let i = from | 0;
@@ -183,11 +187,6 @@ export class XorAppender {
       const t = ts[i]!;
       const d = t - pt;
       if (!(d <= MAX && d >= -MAX && Number.isSafeInteger(t))) break;
-      // One sample takes at most 4 + 64 + 13 + 64 bits.
-      if ((pos >>> 5) + 8 >= cap) {
-        W = this.grow(W);
-        cap = W.length | 0;
-      }
       const vh = his[i]! | 0;
       const vl = los[i]! | 0;
       const dod = d - pd;
@@ -213,54 +212,49 @@ export class XorAppender {
       }
       pt = t;
       pd = d;
-      const nz = (xh | xl) !== 0;
-      let n2 = 0;
-      let v2 = 0;
-      if (!nz) {
+      if ((xh | xl) === 0) {
         // Value '0'.
-        v1 = v1 << 1;
-        n1 = n1 + 1;
-        tail = 0;
+        const a = (v1 << 1) << (31 - n1);
+        const k = pos >>> 5;
+        const s = pos & 31;
+        W[k]! |= a >>> s;
+        W[k + 1] = (a << 1) << (31 - s);
+        pos = (pos + n1 + 1) | 0;
+        continue;
+      }
+      let l = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
+      if (l > 31) l = 31; // 5-bit field
+      const tr = xl !== 0 ? 31 - Math.clz32(xl & -xl) : 63 - Math.clz32(xh & -xh);
+      let v2 = 0;
+      let n2 = 0;
+      if (lead !== 0xff && l >= lead && tr >= trail) {
+        // '10' + payload in the current window.
+        v1 = (v1 << 2) | 2;
+        n1 = n1 + 2;
       } else {
-        let l = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
-        if (l > 31) l = 31; // 5-bit field
-        const tr = xl !== 0 ? 31 - Math.clz32(xl & -xl) : 63 - Math.clz32(xh & -xh);
-        if (lead !== 0xff && l >= lead && tr >= trail) {
-          // '10' + the high part of the payload in the current window.
-          if (n1 + 2 + hiCount <= 32) {
-            v1 = (((v1 << 2) | 2) << hiCount) | (xh >>> hiShift);
-            n1 = n1 + 2 + hiCount;
-          } else {
-            v1 = (v1 << 2) | 2;
-            n1 = n1 + 2;
-            v2 = xh >>> hiShift;
-            n2 = hiCount;
-          }
-        } else {
-          lead = l;
-          trail = tr;
-          const sig = 64 - l - tr;
-          if (tr >= 32) {
-            hiCount = sig;
-            hiShift = tr - 32;
-            loCount = 0;
-            loShift = 0;
-          } else {
-            hiCount = 32 - l;
-            hiShift = 0;
-            loCount = 32 - tr;
-            loShift = tr;
-          }
-          // '11', 5 bits leading zeros, 6 bits significant bits (64 written as 0).
-          if (n1 > 0) pos = putBits(W, pos, v1, n1);
-          v1 = (0b11 << 11) | (l << 6) | (sig & 63);
-          n1 = 13;
-          v2 = xh >>> hiShift;
-          n2 = hiCount;
-        }
-        tail = ((hiCount + loCount) & 7) === 0 ? 1 : 0;
-        ph = vh;
-        pl = vl;
+        // '11', 5 bits leading zeros, 6 bits significant bits (64 written as 0).
+        lead = l;
+        trail = tr;
+        v2 = (0b11 << 11) | (l << 6) | ((64 - l - tr) & 63);
+        n2 = 13;
+      }
+      // The significant field spans bits lead..63−trail of the XOR, and lead <= 31: its first
+      // hiCount bits come from the high word, the loCount others from the low word.
+      const hiShift = trail >= 32 ? trail - 32 : 0;
+      const hiCount = trail >= 32 ? 64 - lead - trail : 32 - lead;
+      const hiBits = xh >>> hiShift;
+      if (n2 === 0 && n1 + hiCount <= 32) {
+        v1 = (v1 << hiCount) | hiBits;
+        n1 = n1 + hiCount;
+      } else if (n2 !== 0 && n2 + hiCount <= 32) {
+        v2 = (v2 << hiCount) | hiBits;
+        n2 = n2 + hiCount;
+      } else {
+        if (n1 > 0) pos = putBits(W, pos, v1, n1);
+        if (n2 > 0) pos = putBits(W, pos, v2, n2);
+        v1 = hiBits;
+        n1 = hiCount;
+        n2 = 0;
       }
       if (n1 > 0) {
         const a = v1 << (32 - n1);
@@ -278,25 +272,29 @@ export class XorAppender {
         W[k + 1] = (a << 1) << (31 - s);
         pos = (pos + n2) | 0;
       }
-      if (nz && loCount !== 0) {
-        const a = (xl >>> loShift) << (32 - loCount);
+      if (trail < 32) {
+        const a = (xl >>> trail) << trail;
         const k = pos >>> 5;
         const s = pos & 31;
         W[k]! |= a >>> s;
         W[k + 1] = (a << 1) << (31 - s);
-        pos = (pos + loCount) | 0;
+        pos = (pos + 32 - trail) | 0;
       }
+      ph = vh;
+      pl = vl;
+    }
+    if (i > from) {
+      this.scratchOut(k0, pos);
+      // Go's empty trailing byte: after a last value written with a whole number of bytes.
+      const prevHi = i - 1 > from ? his[i - 2]! | 0 : this.pHi | 0;
+      const prevLo = i - 1 > from ? los[i - 2]! | 0 : this.pLo | 0;
+      this.tail = ((ph ^ prevHi) | (pl ^ prevLo)) !== 0 && ((64 - lead - trail) & 7) === 0;
     }
     this.pos = pos;
     this.pHi = ph;
     this.pLo = pl;
     this.lead = lead;
     this.trail = trail;
-    this.hiCount = hiCount;
-    this.hiShift = hiShift;
-    this.loCount = loCount;
-    this.loShift = loShift;
-    this.tail = tail !== 0;
     tf[0] = pt;
     tf[1] = pd;
     return i;
@@ -308,8 +306,8 @@ export class XorAppender {
     if (!Number.isSafeInteger(t) || (this.n === 1 && !(d <= MAX_SAFE && d >= -MAX_SAFE))) {
       throw badTimestamp(t, this.tf[0]!);
     }
-    let W = this.W;
-    if ((this.pos >>> 5) + 8 >= W.length) W = this.grow(W);
+    const W = ENC_W;
+    const k0 = this.scratchIn();
     let pos = this.pos;
     if (this.n === 0) {
       // Zig-zag varint, exact over the whole safe range (2|t| may exceed 2^53).
@@ -339,23 +337,17 @@ export class XorAppender {
         const sig = 64 - l - tr;
         this.lead = l;
         this.trail = tr;
-        if (tr >= 32) {
-          this.hiCount = sig;
-          this.hiShift = tr - 32;
-          this.loCount = 0;
-          this.loShift = 0;
-        } else {
-          this.hiCount = 32 - l;
-          this.hiShift = 0;
-          this.loCount = 32 - tr;
-          this.loShift = tr;
-        }
         pos = putBits(W, pos, (0b11 << 11) | (l << 6) | (sig & 63), 13);
-        pos = putBits(W, pos, xh >>> this.hiShift, this.hiCount);
-        if (this.loCount !== 0) pos = putBits(W, pos, xl >>> this.loShift, this.loCount);
-        this.tail = ((this.hiCount + this.loCount) & 7) === 0;
+        if (tr >= 32) {
+          pos = putBits(W, pos, xh >>> (tr - 32), sig);
+        } else {
+          pos = putBits(W, pos, xh, 32 - l);
+          pos = putBits(W, pos, xl >>> tr, 32 - tr);
+        }
+        this.tail = (sig & 7) === 0;
       }
     }
+    this.scratchOut(k0, pos);
     this.pos = pos;
     this.tf[0] = t;
     this.pHi = vHi;
@@ -366,25 +358,46 @@ export class XorAppender {
   /** The chunk bytes (count header included). A view: valid until the next append or reset. */
   bytes(): Uint8Array {
     this.flush();
-    const pos = this.pos;
     const nbytes = this.byteLength;
-    if (this.out.length < nbytes) {
-      this.out = new Uint8Array(this.W.length * 4);
-      this.outWords = 0;
-    }
-    const out = this.out;
-    // The trailing zero byte, if any, lies in zeroed stream space, so copying nbytes covers it.
-    storeWords(this.W, out, this.outWords * 4, nbytes);
-    this.outWords = pos >>> 5;
-    out[0] = this.n >>> 8;
-    out[1] = this.n & 0xff;
-    return out.subarray(0, nbytes);
+    const b = this.W8;
+    b[0] = this.n >>> 8;
+    b[1] = this.n & 0xff;
+    return b.subarray(0, nbytes);
   }
 
-  private grow(W: Int32Array): Int32Array {
-    const next = new Int32Array(W.length * 2);
-    next.set(W);
+  /** Puts the current (partial) word of the stream into ENC_W; returns its index. */
+  private scratchIn(): number {
+    const k0 = this.pos >>> 5;
+    const v = this.W[k0]!;
+    // Header bits, if any, are rewritten by bytes(); encoding only ORs bits after pos.
+    ENC_W[k0] = LITTLE_ENDIAN ? bswap(v) : v;
+    return k0;
+  }
+
+  /**
+   * Stores ENC_W words k0..(pos >>> 5) back into W, byte-swapped into stream order, plus a zero
+   * word after them (bytes() may take Go's empty trailing byte from it).
+   */
+  private scratchOut(k0: number, pos: number): void {
+    const kEnd = pos >>> 5;
+    const dst = kEnd + 2 > this.W.length ? this.grow(kEnd + 2) : this.W;
+    const src = ENC_W;
+    if (LITTLE_ENDIAN) {
+      for (let k = k0; k <= kEnd; k++) dst[k] = bswap(src[k]!);
+    } else {
+      dst.set(src.subarray(k0, kEnd + 1), k0);
+    }
+    dst[kEnd + 1] = 0;
+  }
+
+  /** Makes W hold at least `minWords` words. */
+  private grow(minWords: number): Int32Array {
+    let cap = this.W.length * 2;
+    while (cap < minWords) cap *= 2;
+    const next = new Int32Array(cap);
+    next.set(this.W);
     this.W = next;
+    this.W8 = new Uint8Array(next.buffer);
     return next;
   }
 }
