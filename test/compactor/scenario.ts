@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bucket } from '../../src/objstore/bucket.js';
 import { uploadBlock } from '../../src/block/upload.js';
+import { forEachLimit } from '../../src/block/concurrency.js';
 import { simulate } from '../../src/plan/index.js';
 import type { PlanBlock } from '../../src/plan/types.js';
 import { readMetaFile } from '../../src/tsdb/meta.js';
@@ -149,9 +150,10 @@ export function describeCompactionScenario(name: string, target: () => ScenarioT
       const { bucket, objstore } = target();
       const [fixture] = await Promise.all([haFixture(), ensureStrataBuilt()]);
       fx = fixture;
-      for (const t of fx.tenants) {
-        for (const b of t.blocks) await uploadBlock(bucket, layout, t.tenant, b.dir);
-      }
+      const uploads = fx.tenants.flatMap((t) => t.blocks.map((b) => ({ tenant: t.tenant, dir: b.dir })));
+      await forEachLimit(uploads, 6, async (u) => {
+        await uploadBlock(bucket, layout, u.tenant, u.dir);
+      });
       const work = await mkdtemp(join(tmpdir(), 'strata-compactor-e2e-'));
       try {
         run = await runStrata(
