@@ -63,6 +63,7 @@ export class SeriesMerger {
   private readonly merged = new SampleBuf();
   private streams: SampleBuf[] = [];
   private replicaBufs: SampleBuf[] = [];
+  private readonly order: InputSeries[] = [];
   private firstBytes: Buffer = Buffer.allocUnsafe(4096);
   private firstLen = 0;
 
@@ -76,13 +77,14 @@ export class SeriesMerger {
   async merge(seriesName: () => string, inputs: readonly InputSeries[]): Promise<readonly ChunkMeta[]> {
     this.out.length = 0;
     for (const s of inputs) checkOrder(s, seriesName);
+    if (this.inDisjointOrder(inputs)) {
+      // Horizontal compaction: the inputs follow each other in time and nothing is deleted, so
+      // every chunk passes through, input after input.
+      for (const s of this.order) for (const c of s.chunks) await this.copyChunk(s, c, seriesName);
+      return this.out;
+    }
     if (inputs.length === 1) {
       const s = inputs[0]!;
-      if (s.deleted === undefined) {
-        // The common case (horizontal compaction): every chunk passes through.
-        for (const c of s.chunks) await this.copyChunk(s, c, seriesName);
-        return this.out;
-      }
       for (const c of s.chunks) await this.cluster([{ s, c }], seriesName);
       return this.out;
     }
@@ -104,6 +106,25 @@ export class SeriesMerger {
       }
     }
     return this.out;
+  }
+
+  /**
+   * True when no input has tombstones for the series and the inputs' time spans do not overlap;
+   * `this.order` then holds the inputs in time order.
+   */
+  private inDisjointOrder(inputs: readonly InputSeries[]): boolean {
+    const order = this.order;
+    order.length = 0;
+    for (const s of inputs) {
+      if (s.deleted !== undefined) return false;
+      if (s.chunks.length > 0) order.push(s);
+    }
+    if (order.length > 1) order.sort(byFirstMint);
+    for (let i = 1; i < order.length; i++) {
+      const prev = order[i - 1]!.chunks;
+      if (order[i]!.chunks[0]!.mint <= prev[prev.length - 1]!.maxt) return false;
+    }
+    return true;
   }
 
   private async cluster(group: readonly Entry[], seriesName: () => string): Promise<void> {
@@ -255,6 +276,10 @@ export class SeriesMerger {
       buf.push(t, tmp.hi[i]!, tmp.lo[i]!);
     }
   }
+}
+
+function byFirstMint(a: InputSeries, b: InputSeries): number {
+  return a.chunks[0]!.mint - b.chunks[0]!.mint;
 }
 
 /** An input series' own chunks must be in order and must not overlap. */
