@@ -14,8 +14,11 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 0x1_0000_0000;
 /** Batch size of append/appendBits. */
 const PENDING = 128;
-/** Bytes a chunk of XOR_MAX_SAMPLES samples can take at most (a sample takes <= 145 bits). */
-export const MAX_XOR_BYTES = 2 + 10 + 8 + 10 + Math.ceil(((XOR_MAX_SAMPLES - 2) * 145) / 8);
+/**
+ * An upper bound of the bytes a chunk of XOR_MAX_SAMPLES samples can use: header, two varints,
+ * and at most 145 bits per sample ('1111' + 64 dod bits + '11' + 5 + 6 + 64 value bits).
+ */
+export const MAX_XOR_BYTES = 2 + 10 + 10 + Math.ceil((XOR_MAX_SAMPLES * 145) / 8) + 8;
 /**
  * Scratch stream of the encoding loop, a module constant so TurboFan knows its map and length.
  * Large typed arrays are calloc'ed: pages never touched cost no memory.

@@ -344,6 +344,34 @@ describe('XOR chunk encoding', () => {
     expect(bad).toBe(0);
   });
 
+  it('decodes a maximal chunk (64-bit dods, 64-bit values) even with junk after it', () => {
+    const ts = new Float64Array(XOR_MAX_SAMPLES);
+    const his = new Uint32Array(XOR_MAX_SAMPLES);
+    const los = new Uint32Array(XOR_MAX_SAMPLES);
+    let t = 0;
+    for (let i = 0; i < XOR_MAX_SAMPLES; i++) {
+      t += i % 2 === 0 ? 1 : 1_000_000;
+      ts[i] = t;
+      his[i] = i % 2 === 0 ? 0 : 0x80000000;
+      los[i] = i % 2 === 0 ? 0 : 1;
+    }
+    const a = new XorAppender();
+    a.appendRange(ts, his, los, 0, XOR_MAX_SAMPLES);
+    const bytes = a.bytes();
+    expect(bytes.length).toBeGreaterThan(1_000_000);
+    const withJunk = new Uint8Array(bytes.length + 300_000).fill(0xa5);
+    withJunk.set(bytes);
+    for (const chunk of [bytes, withJunk]) {
+      const n = decodeXorInto(chunk, cap, capHi, capLo);
+      expect(n).toBe(XOR_MAX_SAMPLES);
+      let bad = 0;
+      for (let i = 0; i < n; i++) {
+        if (cap[i] !== ts[i] || capHi[i] !== his[i] || capLo[i] !== los[i]) bad++;
+      }
+      expect(bad).toBe(0);
+    }
+  });
+
   it('refuses timestamps and deltas that are not exact integers', () => {
     const a = new XorAppender();
     expect(() => a.append(1.5, 0)).toThrowError(InvalidArgumentError);
