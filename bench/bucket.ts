@@ -1,0 +1,250 @@
+/**
+ * Whole-bucket compaction benchmark: `strata compact` over a filesystem bucket of 10 tenants ×
+ * 2 HA replicas × 2 days of 2h blocks (1,000 series each), made by
+ * `strata tsdb synth --tenants 10 --replicas 2 --hours 48 --series 1000` in the Cortex layout.
+ * Each concurrency runs on a fresh copy of the bucket, as a child process (the real binary, fsync
+ * and all), with --debug.print-summary for the time per phase.
+ *
+ * Reports per run: wall time, input samples per second, peak RSS (VmHWM of the child from
+ * /proc, polled, and the child's own getrusage maximum), and each phase's share of the summed
+ * phase time (sync, plan, download, compact, upload, mark, cleanup; with concurrency > 1 plan
+ * phases overlap, so the sum exceeds the wall time).
+ *
+ * Run: `npm run build && node dist/bench/bucket.js`. Environment: BENCH_TENANTS (10),
+ * BENCH_HOURS (48), BENCH_SERIES (1000), BENCH_CONCURRENCY ("1,2"), BENCH_DEDUP ("penalty", or ""
+ * for exact), BENCH_SOURCE (reuse a synth bucket dir instead of making one), BENCH_KEEP=1 (keep
+ * the temp dir).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+/** A 2-day boundary: the synthetic data starts here, so level ranges are aligned. */
+const START_MS = 1_700_006_400_000;
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('repository root not found');
+    dir = up;
+  }
+  return dir;
+}
+
+const REPO = repoRoot();
+const BIN = join(REPO, 'bin/strata.js');
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  return v === undefined || v === '' ? dflt : Number(v);
+}
+
+interface ChildRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  /** Max VmHWM seen while polling /proc/<pid>/status (bytes). */
+  vmHwmBytes: number;
+}
+
+async function readVmHwm(pid: number): Promise<number> {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `node bin/strata.js ARGS`, timing it and polling its peak RSS. */
+async function runStrata(args: readonly string[]): Promise<ChildRun> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+    if (stderr.length > 2_000_000) stderr = stderr.slice(-1_000_000);
+  });
+  let hwm = 0;
+  const poll = setInterval(() => {
+    if (child.pid !== undefined) void readVmHwm(child.pid).then((v) => (hwm = Math.max(hwm, v)));
+  }, 100);
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  clearInterval(poll);
+  return { code, stdout, stderr, wallMs: performance.now() - t0, vmHwmBytes: hwm };
+}
+
+interface BucketStats {
+  blocks: number;
+  samples: number;
+  bytes: number;
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? await dirBytes(p) : (await stat(p)).size;
+  }
+  return total;
+}
+
+/** Blocks with a meta.json and no deletion mark, over every tenant dir of a Cortex-layout bucket. */
+async function bucketStats(root: string): Promise<BucketStats> {
+  const s: BucketStats = { blocks: 0, samples: 0, bytes: 0 };
+  for (const tenant of await readdir(root, { withFileTypes: true })) {
+    if (!tenant.isDirectory() || tenant.name.startsWith('.')) continue;
+    for (const b of await readdir(join(root, tenant.name), { withFileTypes: true })) {
+      const dir = join(root, tenant.name, b.name);
+      if (
+        !b.isDirectory() ||
+        !existsSync(join(dir, 'meta.json')) ||
+        existsSync(join(dir, 'deletion-mark.json'))
+      )
+        continue;
+      const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as {
+        stats?: { numSamples?: number };
+      };
+      s.blocks++;
+      s.samples += meta.stats?.numSamples ?? 0;
+      s.bytes += await dirBytes(dir);
+    }
+  }
+  return s;
+}
+
+interface Summary {
+  plans_done: number;
+  plans_failed: number;
+  deleted_marked: number;
+  phase_ms: Record<string, number>;
+  peak_rss_bytes: number;
+}
+
+const MIB = 1024 * 1024;
+const fmt = (n: number, d = 1): string => n.toFixed(d);
+
+async function main(): Promise<void> {
+  const tenants = envInt('BENCH_TENANTS', 10);
+  const hours = envInt('BENCH_HOURS', 48);
+  const series = envInt('BENCH_SERIES', 1000);
+  const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,2').split(',').map(Number);
+  // HA pairs are deduplicated with penalty, as Thanos users configure them; '' for exact.
+  const dedup = process.env.BENCH_DEDUP ?? 'penalty';
+  const work = await mkdtemp(join(tmpdir(), 'strata-bench-bucket-'));
+  try {
+    let source = process.env.BENCH_SOURCE ?? '';
+    if (source === '') {
+      source = join(work, 'source');
+      const t0 = performance.now();
+      const synth = await runStrata([
+        'tsdb',
+        'synth',
+        '--out',
+        source,
+        '--tenants',
+        String(tenants),
+        '--replicas',
+        '2',
+        '--hours',
+        String(hours),
+        '--series',
+        String(series),
+        '--start-time',
+        String(START_MS),
+      ]);
+      if (synth.code !== 0) throw new Error(`synth failed:\n${synth.stderr}`);
+      console.log(`synth: ${synth.stdout.trim()} in ${fmt((performance.now() - t0) / 1000)} s`);
+    }
+    const input = await bucketStats(source);
+    console.log(
+      `input: ${tenants} tenants × 2 replicas × ${hours} h × ${series} series: ${input.blocks} blocks, ` +
+        `${input.samples} samples, ${fmt(input.bytes / MIB)} MiB`,
+    );
+    const results: Record<string, unknown>[] = [];
+    for (const c of concurrencies) {
+      const bucket = join(work, `bucket-c${c}`);
+      await rm(bucket, { recursive: true, force: true });
+      await cp(source, bucket, { recursive: true });
+      const run = await runStrata([
+        'compact',
+        '--objstore.config',
+        JSON.stringify({ type: 'FILESYSTEM', config: { directory: bucket } }),
+        '--data-dir',
+        join(work, `data-c${c}`),
+        '--tenancy',
+        'multi',
+        '--consistency-delay',
+        '0s',
+        '--delete-delay',
+        '0s',
+        '--deduplication.replica-label',
+        'replica',
+        '--deduplication.func',
+        dedup,
+        '--compact.concurrency',
+        String(c),
+        '--http-address',
+        '127.0.0.1:0',
+        '--log.level',
+        'warn',
+        '--debug.print-summary',
+      ]);
+      if (run.code !== 0) throw new Error(`compact (concurrency ${c}) exited ${run.code}:\n${run.stderr}`);
+      const line = run.stdout
+        .split('\n')
+        .reverse()
+        .find((l) => l.includes('"phase_ms"'));
+      if (line === undefined) throw new Error(`no pass summary in:\n${run.stdout}`);
+      const s = JSON.parse(line) as Summary;
+      const output = await bucketStats(bucket);
+      const total = Object.values(s.phase_ms).reduce((a, b) => a + b, 0);
+      const share = Object.fromEntries(
+        Object.entries(s.phase_ms).map(([k, v]) => [k, Number(((100 * v) / total).toFixed(1))]),
+      );
+      const wallS = run.wallMs / 1000;
+      const r = {
+        concurrency: c,
+        wall_s: Number(fmt(wallS, 2)),
+        plans: s.plans_done,
+        failed: s.plans_failed,
+        input_samples: input.samples,
+        samples_per_s: Math.round(input.samples / wallS),
+        output_blocks: output.blocks,
+        output_samples: output.samples,
+        output_mib: Number(fmt(output.bytes / MIB)),
+        peak_rss_mib_vmhwm: Number(fmt(run.vmHwmBytes / MIB)),
+        peak_rss_mib_rusage: Number(fmt(s.peak_rss_bytes / MIB)),
+        phase_ms: s.phase_ms,
+        phase_share_pct: share,
+      };
+      results.push(r);
+      console.log(
+        `concurrency ${c}: ${fmt(wallS, 2)} s wall, ${s.plans_done} plans, ` +
+          `${fmt(input.samples / wallS / 1e6, 2)} M input samples/s, peak RSS ${fmt(run.vmHwmBytes / MIB)} MiB ` +
+          `(rusage ${fmt(s.peak_rss_bytes / MIB)} MiB), output ${output.blocks} blocks / ${output.samples} samples`,
+      );
+      console.log(
+        `  phase share of ${fmt(total / 1000, 1)} s summed: ` +
+          Object.entries(share)
+            .map(([k, v]) => `${k} ${v}%`)
+            .join(', '),
+      );
+      await rm(bucket, { recursive: true, force: true });
+    }
+    console.log(JSON.stringify({ tenants, hours, series, dedup, input, results }));
+  } finally {
+    if (process.env.BENCH_KEEP !== '1') await rm(work, { recursive: true, force: true });
+    else console.log(`kept ${work}`);
+  }
+}
+
+await main();
