@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 if [ "${CI:-}" = "true" ] || [ ! -d node_modules ]; then
-  npm ci --no-audit --no-fund
+  # npm ci refuses a lock file without entries for other platforms' optional packages (which
+  # this registry does not serve); npm install then installs exactly the locked versions.
+  npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 fi
 npm run build
 npm run lint
