@@ -5,9 +5,10 @@
  * Each concurrency runs on a fresh copy of the bucket, as a child process (the real binary, fsync
  * and all), with --debug.print-summary for the time per phase.
  *
- * Reports per run: wall time, input samples per second, peak RSS (VmHWM of the child from
- * /proc, polled, and the child's own getrusage maximum), and each phase's share of the summed
- * phase time (sync, plan, download, compact, upload, mark, cleanup; with concurrency > 1 plan
+ * Reports per run: wall time, input samples per second (per wall second and per CPU second of
+ * the child: the machine may be shared, so the 1-minute load average is printed too), peak RSS
+ * (VmHWM of the child from /proc, polled, and the child's own getrusage maximum), and each
+ * phase's share of the summed phase time (sync, plan, download, compact, upload, mark, cleanup; with concurrency > 1 plan
  * phases overlap, so the sum exceeds the wall time).
  *
  * Run: `npm run build && node dist/bench/bucket.js`. Environment: BENCH_TENANTS (10),
@@ -18,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -127,6 +128,8 @@ interface Summary {
   deleted_marked: number;
   phase_ms: Record<string, number>;
   peak_rss_bytes: number;
+  cpu_user_ms: number;
+  cpu_system_ms: number;
 }
 
 const MIB = 1024 * 1024;
@@ -211,6 +214,7 @@ async function main(): Promise<void> {
         Object.entries(s.phase_ms).map(([k, v]) => [k, Number(((100 * v) / total).toFixed(1))]),
       );
       const wallS = run.wallMs / 1000;
+      const cpuS = (s.cpu_user_ms + s.cpu_system_ms) / 1000;
       const r = {
         concurrency: c,
         wall_s: Number(fmt(wallS, 2)),
@@ -218,6 +222,9 @@ async function main(): Promise<void> {
         failed: s.plans_failed,
         input_samples: input.samples,
         samples_per_s: Math.round(input.samples / wallS),
+        cpu_s: Number(fmt(cpuS, 1)),
+        samples_per_cpu_s: Math.round(input.samples / cpuS),
+        load_avg_1m: Number(fmt(loadavg()[0]!, 2)),
         output_blocks: output.blocks,
         output_samples: output.samples,
         output_mib: Number(fmt(output.bytes / MIB)),
@@ -229,7 +236,8 @@ async function main(): Promise<void> {
       results.push(r);
       console.log(
         `concurrency ${c}: ${fmt(wallS, 2)} s wall, ${s.plans_done} plans, ` +
-          `${fmt(input.samples / wallS / 1e6, 2)} M input samples/s, peak RSS ${fmt(run.vmHwmBytes / MIB)} MiB ` +
+          `${fmt(input.samples / wallS / 1e6, 2)} M input samples/s, ${fmt(cpuS)} s CPU ` +
+          `(${fmt(input.samples / cpuS / 1e6, 2)} M samples per CPU s, load ${fmt(loadavg()[0]!, 2)}), peak RSS ${fmt(run.vmHwmBytes / MIB)} MiB ` +
           `(rusage ${fmt(s.peak_rss_bytes / MIB)} MiB), output ${output.blocks} blocks / ${output.samples} samples`,
       );
       console.log(

@@ -115,7 +115,7 @@ function parseRanges(text: string): number[] {
   return r;
 }
 
-/** The --debug.print-summary line: the pass counts, ms per phase, and peak RSS so far. */
+/** The --debug.print-summary line: the pass counts, ms per phase, peak RSS and CPU time so far. */
 export function passSummaryJson(s: PassSummary): Record<string, unknown> {
   const phaseMs: Record<string, number> = {};
   for (const [k, v] of Object.entries(s.phaseMs)) phaseMs[k] = Math.round(v);
@@ -129,6 +129,8 @@ export function passSummaryJson(s: PassSummary): Record<string, unknown> {
     deleted_partial: s.deletedPartial,
     phase_ms: phaseMs,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    cpu_user_ms: Math.round(process.cpuUsage().user / 1000),
+    cpu_system_ms: Math.round(process.cpuUsage().system / 1000),
   };
 }
 
