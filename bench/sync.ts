@@ -206,6 +206,10 @@ function rssMiB(): string {
   return `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
 }
 
+function heapMiB(): string {
+  return `${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`;
+}
+
 function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB on Linux
 }
@@ -269,7 +273,8 @@ async function main(): Promise<void> {
   const fresh = newBlockPaths(f, bucketDir, nowMs);
   for (const b of fresh) rmSync(b.path, { recursive: true, force: true }); // leftovers of a killed run
   const cacheDir = join(f.dir, 'cache');
-  await rm(cacheDir, { recursive: true, force: true });
+  // Without the cold phase, warm and restart reuse the cache and checkpoint of an earlier run.
+  if (f.phases.has('cold')) await rm(cacheDir, { recursive: true, force: true });
 
   try {
     if (f.phases.has('cold') || f.phases.has('warm')) {
@@ -277,7 +282,7 @@ async function main(): Promise<void> {
       let fetcher: MetaFetcher | undefined = fetcherFor(bucket, f, cacheDir, nowMs);
       let t0 = performance.now();
       // Results are reported and dropped: the caller's copy must not count as the fetcher's memory.
-      report('cold sync', await fetcher.sync(), performance.now() - t0);
+      report(f.phases.has('cold') ? 'cold sync' : 'restart', await fetcher.sync(), performance.now() - t0);
       console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       if (f.phases.has('warm')) {
         t0 = performance.now();
@@ -288,11 +293,14 @@ async function main(): Promise<void> {
         }
         t0 = performance.now();
         report(`warm sync, ${f.newBlocks} new blocks`, await fetcher.sync(), performance.now() - t0);
+        console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       }
+      forceGc();
+      console.log(`  live heap after GC: ${heapMiB()}`);
       await fetcher.close();
       fetcher = undefined;
       forceGc();
-      if (f.phases.has('restart')) {
+      if (f.phases.has('restart') && f.phases.has('cold')) {
         t0 = performance.now();
         const again = fetcherFor(bucketStack(bucketDir, f), f, cacheDir, nowMs);
         report('restart (state from checkpoint + meta cache)', await again.sync(), performance.now() - t0);

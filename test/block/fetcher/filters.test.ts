@@ -118,6 +118,14 @@ describe('duplicate filter', () => {
     expect([...out.metas.keys()]).toEqual([older.ulid]);
   });
 
+  test('a rewritten copy whose only source is the original block hides the original (older ULID kept)', () => {
+    const original = block(1);
+    const copy = block(2, { sources: [original.ulid] });
+    const out = run([duplicateFilter()], metas(copy, original));
+    expect([...out.metas.keys()]).toEqual([original.ulid]);
+    expect(out.excluded.get(copy.ulid)).toBe('duplicate');
+  });
+
   test('only within a compaction group; replica labels can be ignored for grouping', () => {
     const a = block(1, { labels: { cluster: 'eu1', replica: 'a' } });
     const c = block(2, { level: 2, sources: [a.ulid], labels: { cluster: 'eu1', replica: 'b' } });

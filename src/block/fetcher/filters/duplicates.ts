@@ -18,6 +18,12 @@ export interface DuplicateFilterOptions {
   readonly replicaLabels?: readonly string[];
 }
 
+/** Sources are exactly [own ULID] (or empty, which counts the same). */
+function isOwnSource(m: BlockMeta): boolean {
+  const s = m.compaction.sources;
+  return s.length === 0 || (s.length === 1 && s[0] === m.ulid);
+}
+
 function sourcesOf(m: BlockMeta): readonly string[] {
   return m.compaction.sources.length > 0 ? m.compaction.sources : [m.ulid];
 }
@@ -37,16 +43,25 @@ export function dedupGroupKey(m: BlockMeta, replicaLabels: readonly string[]): s
 export function findGroupDuplicates(blocks: readonly BlockMeta[]): Map<string, string> {
   const dups = new Map<string, string>();
   if (blocks.length < 2) return dups;
-  // A duplicate shares a source with its cover: without a shared source there is nothing to do.
+  // A duplicate shares a source with its cover. Blocks whose only source is themselves (fresh
+  // uploads, most of a big bucket) can share one only with a block that has other sources, so
+  // only those go into the set: a group of fresh uploads allocates nothing.
   const seen = new Set<string>();
   let shared = false;
-  outer: for (const b of blocks) {
+  for (const b of blocks) {
+    if (isOwnSource(b)) continue;
     for (const s of sourcesOf(b)) {
-      if (seen.has(s)) {
-        shared = true;
-        break outer;
-      }
+      if (seen.has(s)) shared = true;
       seen.add(s);
+    }
+  }
+  if (seen.size === 0) return dups;
+  if (!shared) {
+    for (const b of blocks) {
+      if (isOwnSource(b) && seen.has(b.ulid)) {
+        shared = true;
+        break;
+      }
     }
   }
   if (!shared) return dups;
