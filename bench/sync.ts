@@ -25,6 +25,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -46,6 +47,8 @@ interface Flags {
   newBlocks: number;
   dir: string;
   phases: Set<string>;
+  /** Write a CPU profile of the warm syncs here (inspector). */
+  profile: string;
 }
 
 const H = 3_600_000;
@@ -71,6 +74,7 @@ function parseFlags(argv: readonly string[]): Flags {
     newBlocks: num('new-blocks', 1000),
     dir: get('dir', join(tmpdir(), 'strata-bench-sync')),
     phases: new Set(get('phases', 'cold,warm,restart,kill').split(',')),
+    profile: get('profile', ''),
   };
 }
 
@@ -228,6 +232,23 @@ function report(name: string, r: SyncResult, wallMs: number): void {
   );
 }
 
+/** Starts the V8 CPU profiler; the returned function stops it and gives the .cpuprofile JSON. */
+async function startProfile(): Promise<() => Promise<string>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) =>
+      session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const res = (await post('Profiler.stop')) as { profile: unknown };
+    session.disconnect();
+    return JSON.stringify(res.profile);
+  };
+}
+
 function forceGc(): void {
   setFlagsFromString('--expose_gc');
   (runInNewContext('gc') as () => void)();
@@ -285,6 +306,7 @@ async function main(): Promise<void> {
       report(f.phases.has('cold') ? 'cold sync' : 'restart', await fetcher.sync(), performance.now() - t0);
       console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       if (f.phases.has('warm')) {
+        const stopProfile = f.profile ? await startProfile() : undefined;
         t0 = performance.now();
         report('warm sync, nothing new', await fetcher.sync(), performance.now() - t0);
         for (const b of fresh) {
@@ -293,6 +315,7 @@ async function main(): Promise<void> {
         }
         t0 = performance.now();
         report(`warm sync, ${f.newBlocks} new blocks`, await fetcher.sync(), performance.now() - t0);
+        if (stopProfile) writeFileSync(f.profile, await stopProfile());
         console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       }
       forceGc();

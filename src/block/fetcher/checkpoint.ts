@@ -32,7 +32,8 @@ export interface MarkSummary {
 
 export interface TenantCheckpoint {
   readonly after: string | undefined;
-  readonly known: readonly string[];
+  /** Decoded checkpoints give an array; live snapshots an iterator over the fetcher's map. */
+  readonly known: Iterable<string>;
   readonly partial: readonly PartialBlock[];
   readonly syncsSinceFullList: number;
   readonly deletionMarks: readonly MarkSummary[];
@@ -65,7 +66,17 @@ export function* encodeCheckpointChunks(cp: Checkpoint): Generator<string> {
     if (t.after !== undefined) yield `"after":${JSON.stringify(t.after)},`;
     yield '"known":"';
     // ULIDs are plain Crockford base32: no escaping needed.
-    for (let i = 0; i < t.known.length; i += KNOWN_CHUNK) yield t.known.slice(i, i + KNOWN_CHUNK).join('');
+    let chunk = '';
+    let n = 0;
+    for (const id of t.known) {
+      chunk += id;
+      if (++n === KNOWN_CHUNK) {
+        yield chunk;
+        chunk = '';
+        n = 0;
+      }
+    }
+    if (chunk !== '') yield chunk;
     const partial = t.partial.map((p) => ({
       id: p.id,
       reason: p.reason,
@@ -93,7 +104,12 @@ const PARTIAL_REASONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh). */
-export function decodeCheckpoint(text: string): Checkpoint {
+/** A checkpoint read back from disk: `known` lists are arrays. */
+export interface LoadedCheckpoint extends Checkpoint {
+  readonly tenants: ReadonlyMap<string, TenantCheckpoint & { readonly known: readonly string[] }>;
+}
+
+export function decodeCheckpoint(text: string): LoadedCheckpoint {
   const bad = (detail: string): never => {
     throw new CheckpointError(`checkpoint: ${detail}`);
   };
@@ -109,7 +125,7 @@ export function decodeCheckpoint(text: string): Checkpoint {
   if (typeof writtenAtMs !== 'number') return bad('written_at_ms missing');
   const rawTenants = raw['tenants'];
   if (!isRecord(rawTenants)) return bad('tenants missing');
-  const tenants = new Map<string, TenantCheckpoint>();
+  const tenants = new Map<string, TenantCheckpoint & { readonly known: readonly string[] }>();
   for (const [name, v] of Object.entries(rawTenants)) {
     if (!isRecord(v)) return bad(`tenant ${name}: not an object`);
     const after = v['after'];
@@ -191,7 +207,7 @@ export async function writeCheckpointFile(path: string, cp: Checkpoint): Promise
 }
 
 /** The checkpoint at `path`, or undefined when there is none; a damaged one throws CheckpointError. */
-export async function readCheckpointFile(path: string): Promise<Checkpoint | undefined> {
+export async function readCheckpointFile(path: string): Promise<LoadedCheckpoint | undefined> {
   let body: Buffer;
   try {
     body = await readFile(path);

@@ -19,7 +19,13 @@ import { InstrumentedBucket, type OperationCounts } from '../../objstore/instrum
 import { errorMessage, InvalidArgumentError } from '../../util/errors.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
 import type { Layout } from '../layout.js';
-import { CHECKPOINT_VERSION, CheckpointError, readCheckpointFile, type Checkpoint } from './checkpoint.js';
+import {
+  CHECKPOINT_VERSION,
+  CheckpointError,
+  readCheckpointFile,
+  type Checkpoint,
+  type LoadedCheckpoint,
+} from './checkpoint.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { discoverTenants } from './discovery.js';
 import { Limiter } from './limiter.js';
@@ -144,6 +150,8 @@ export class MetaFetcher {
   #loaded: Promise<void> | undefined;
   #running: Promise<SyncResult> | undefined;
   #closed = false;
+  /** A tenant was forgotten since the last checkpoint snapshot. */
+  #dirty = false;
 
   constructor(deps: MetaFetcherDeps, options: MetaFetcherOptions = {}) {
     this.#opts = resolveOptions(options);
@@ -159,7 +167,7 @@ export class MetaFetcher {
       this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME));
       if (this.#opts.checkpoint) {
         this.#checkpointPath = join(options.cacheDir, CHECKPOINT_FILENAME);
-        this.#writer = new CheckpointWriter(() => this.checkpoint(), {
+        this.#writer = new CheckpointWriter(() => this.#snapshot(), {
           path: this.#checkpointPath,
           everyReads: Math.max(1, options.checkpointEveryReads ?? 10_000),
           everyMs: options.checkpointEveryMs ?? 30_000,
@@ -192,6 +200,13 @@ export class MetaFetcher {
     return { version: CHECKPOINT_VERSION, writtenAtMs: this.#now(), tenants };
   }
 
+  /** The checkpoint for the writer: what is in it is no longer dirty. */
+  #snapshot(): Checkpoint {
+    this.#dirty = false;
+    for (const st of this.#states.values()) st.dirty = false;
+    return this.checkpoint();
+  }
+
   /** Runs one sync; concurrent callers share the sync in progress. */
   sync(options: SyncOptions = {}): Promise<SyncResult> {
     if (this.#closed) return Promise.reject(new InvalidArgumentError('fetcher: sync after close'));
@@ -201,6 +216,11 @@ export class MetaFetcher {
     });
     this.#running = p;
     return p;
+  }
+
+  /** Waits until every checkpoint write requested so far is on disk. */
+  async flushCheckpoint(): Promise<void> {
+    await this.#writer?.idle();
   }
 
   /** Waits for a running sync and writes the checkpoint one last time. */
@@ -286,7 +306,10 @@ export class MetaFetcher {
       }
       recordSynced(m, totals);
       m.tenants.set(ordered.size);
-      if (this.#writer !== undefined) await this.#writer.request();
+      // Written in the background (close() waits for it); a sync that changed nothing skips it.
+      if (this.#writer !== undefined && (this.#dirty || [...this.#states.values()].some((st) => st.dirty))) {
+        void this.#writer.request();
+      }
       const durationMs = this.#monotonic() - t0;
       const requests = diffCounts(this.#bucket.operationCounts(), before);
       this.#logger.info('synchronized block metadata', {
@@ -338,6 +361,7 @@ export class MetaFetcher {
 
   async #forgetTenant(name: string): Promise<void> {
     this.#states.delete(name);
+    this.#dirty = true;
     this.#logger.info('tenant gone from the bucket; forgetting it', { tenant: name });
     await this.#cache?.removeTenant(name).catch(() => undefined);
   }
@@ -345,7 +369,7 @@ export class MetaFetcher {
   /** Restores the checkpoint and the cached metas it names. */
   async #load(): Promise<void> {
     if (this.#checkpointPath === undefined || this.#cache === undefined) return;
-    let cp: Checkpoint | undefined;
+    let cp: LoadedCheckpoint | undefined;
     try {
       cp = await readCheckpointFile(this.#checkpointPath);
     } catch (err) {
@@ -367,7 +391,7 @@ export class MetaFetcher {
         const bytes = this.#cache.readSync(name, id);
         const o = bytes === undefined ? undefined : classifyMeta(id, bytes, key(id), this.#interner);
         if (o?.kind === 'loaded') {
-          st.metas.set(o.meta.ulid, o.meta);
+          st.setMeta(o.meta.ulid, o.meta);
           loaded++;
         } else {
           st.recheck.add(id);

@@ -33,6 +33,7 @@ export {
   writeCheckpointFile,
   CheckpointError,
   type Checkpoint,
+  type LoadedCheckpoint,
   type TenantCheckpoint,
 } from './checkpoint.js';
 export { applyFilters, type FilterInput, type FilterOutput } from './filters/apply.js';

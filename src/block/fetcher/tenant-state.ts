@@ -13,7 +13,11 @@ const REPORTED_CAP = 10_000;
 
 export class TenantState {
   readonly tenant: string;
-  readonly metas = new Map<string, BlockMeta>();
+  #metas = new Map<string, BlockMeta>();
+  /** A result references #metas: copy before the next change. */
+  #metasShared = false;
+  /** Something changed since the last checkpoint snapshot. */
+  dirty = false;
   readonly partial = new Map<string, PartialBlock>();
   /** Every listed block ID up to this one has been handled. */
   watermark: string | undefined;
@@ -38,6 +42,37 @@ export class TenantState {
     this.tenant = tenant;
   }
 
+  /** Loaded blocks by ID. Read-only: change it through setMeta / deleteMeta. */
+  get metas(): ReadonlyMap<string, BlockMeta> {
+    return this.#metas;
+  }
+
+  /** The map for a result; it will not change any more (the next change copies it). */
+  shareMetas(): ReadonlyMap<string, BlockMeta> {
+    this.#metasShared = true;
+    return this.#metas;
+  }
+
+  setMeta(id: string, meta: BlockMeta): void {
+    this.#writable().set(id, meta);
+    this.dirty = true;
+  }
+
+  deleteMeta(id: string): boolean {
+    if (!this.#metas.has(id)) return false;
+    this.#writable().delete(id);
+    this.dirty = true;
+    return true;
+  }
+
+  #writable(): Map<string, BlockMeta> {
+    if (this.#metasShared) {
+      this.#metas = new Map(this.#metas);
+      this.#metasShared = false;
+    }
+    return this.#metas;
+  }
+
   /** True the first time `key` is reported (bounded, so a flood of garbage cannot grow it). */
   firstReport(key: string): boolean {
     if (this.#reported.has(key)) return false;
@@ -50,8 +85,9 @@ export class TenantState {
       [...m].map(([id, v]) => ({ id, time: v.time, reason: v.reason }));
     return {
       after: this.live ? this.live.value : this.watermark,
-      // Blocks read since: the cache has them, and the next sync finds them there.
-      known: [...this.metas.keys()],
+      // Streamed from the live map while the file is written: IDs recorded meanwhile are cached
+      // already, and a copy-on-write replacement leaves this iterator on the old map.
+      known: this.#metas.keys(),
       partial: [...this.partial.values()],
       syncsSinceFullList: this.syncsSinceFullList,
       deletionMarks: marks(mapValues(this.deletionMarks, (d) => ({ time: d.deletionTime, reason: '' }))),
@@ -81,8 +117,9 @@ export class TenantState {
 
   /** Forgets a block (deleted from the bucket). */
   drop(id: string): boolean {
-    const wasLoaded = this.metas.delete(id);
+    const wasLoaded = this.deleteMeta(id);
     const wasPartial = this.partial.delete(id);
+    this.dirty = true;
     this.deletionMarks.delete(id);
     this.noCompactMarks.delete(id);
     this.recheck.delete(id);

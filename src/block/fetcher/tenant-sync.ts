@@ -212,7 +212,10 @@ class TenantSyncRun {
       this.#launch(b.id, b.hasMeta, wm);
     }
     await this.#drain();
-    this.#s.watermark = wm.value;
+    if (this.#s.watermark !== wm.value) {
+      this.#s.watermark = wm.value;
+      this.#s.dirty = true;
+    }
   }
 
   #needsRead(id: string): boolean {
@@ -347,10 +350,11 @@ class TenantSyncRun {
     const s = this.#s;
     if (o.kind === 'loaded') {
       s.partial.delete(id);
-      s.metas.set(o.meta.ulid, o.meta);
+      s.setMeta(o.meta.ulid, o.meta);
       return;
     }
     const prev = s.partial.get(id);
+    if (prev?.reason !== o.reason) s.dirty = true;
     s.partial.set(id, {
       id,
       reason: o.reason,
@@ -434,6 +438,7 @@ class TenantSyncRun {
     // the planner touch a block it must not (unparsable ones are bad input, handled above).
     const results = await Promise.allSettled(reads);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
+    if (!sameKeys(s.deletionMarks, deletion) || !sameKeys(s.noCompactMarks, noCompact)) s.dirty = true;
     s.deletionMarks = deletion;
     s.noCompactMarks = noCompact;
   }
@@ -441,6 +446,7 @@ class TenantSyncRun {
   #mergeIndexMarks(index: BucketIndex): void {
     for (const m of index.blockDeletionMarks) {
       if (!this.#s.deletionMarks.has(m.blockId) && this.#s.metas.has(m.blockId)) {
+        this.#s.dirty = true;
         this.#s.deletionMarks.set(m.blockId, {
           kind: 'deletion',
           id: m.blockId,
@@ -521,6 +527,12 @@ class TenantSyncRun {
   }
 }
 
+function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  for (const k of a.keys()) if (!b.has(k)) return false;
+  return true;
+}
+
 function maxIndexId(index: BucketIndex): string | undefined {
   let max: string | undefined;
   for (const b of index.blocks) if (max === undefined || b.blockId > max) max = b.blockId;
@@ -536,7 +548,7 @@ export function tenantResult(
   bad: BadInputCounts = zeroBadInputCounts(),
   error?: Error,
 ): TenantSync {
-  const f = applyFilters(s.metas, env.options.filters, {
+  const f = applyFilters(s.shareMetas(), env.options.filters, {
     tenant: s.tenant,
     nowMs: env.nowMs,
     deletionMarks: s.deletionMarks,

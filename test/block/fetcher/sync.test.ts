@@ -94,6 +94,14 @@ describe('fetcher sync (filesystem bucket)', () => {
     expect(r3.stats.requests.get).toBe(1);
     expect(r3.stats.requests.iter).toBe(1 + 2 * TENANTS.length);
     expect(r3.tenants.get('team-b')!.metas.has(fresh)).toBe(true);
+    // Results share the fetcher's maps copy-on-write: earlier results never change.
+    expect(r2.tenants.get('team-b')!.metas.has(fresh)).toBe(false);
+    expect(r2.tenants.get('team-b')!.metas.size).toBe(20);
+    // A sync that changes nothing writes no checkpoint.
+    await f.flushCheckpoint(); // r3's changes are written in the background
+    const writes = f.checkpointWrites;
+    await f.sync();
+    expect(f.checkpointWrites).toBe(writes);
     await f.close();
 
     // The checkpoint on disk names every block and the watermark.
@@ -144,7 +152,7 @@ describe('fetcher sync (filesystem bucket)', () => {
     expect(r2.stats.dropped).toBe(1);
     // One exists() settles it; no listing of the whole tenant.
     expect(r2.stats.requests.exists).toBe(1);
-    expect(f.checkpoint().tenants.get('team-a')!.known).not.toContain(victim);
+    expect([...f.checkpoint().tenants.get('team-a')!.known]).not.toContain(victim);
     await f.close();
   });
 
@@ -161,7 +169,7 @@ describe('fetcher sync (filesystem bucket)', () => {
     const r4 = await f.sync(); // third since the full one: full
     expect(r4.tenants.get('team-c')!.discovery).toBe('full');
     expect(r4.tenants.get('team-c')!.metas.has(victim)).toBe(false);
-    expect(f.checkpoint().tenants.get('team-c')!.known).not.toContain(victim);
+    expect([...f.checkpoint().tenants.get('team-c')!.known]).not.toContain(victim);
     await f.close();
   });
 

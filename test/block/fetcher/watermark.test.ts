@@ -118,7 +118,8 @@ describe('fetcher checkpoint with out-of-order reads', () => {
     const afterIn = (): string | undefined => f.checkpoint().tenants.get('tenant')?.after;
     const check = async (): Promise<void> => {
       await settle();
-      const pending = ids.filter((id) => !f.checkpoint().tenants.get('tenant')!.known.includes(id));
+      const known = [...f.checkpoint().tenants.get('tenant')!.known];
+      const pending = ids.filter((id) => !known.includes(id));
       const firstPending = pending[0];
       const mem = afterIn();
       if (firstPending !== undefined && mem !== undefined) expect(mem < firstPending).toBe(true);

@@ -2,6 +2,7 @@
 import type { BlockMeta } from '../../../tsdb/meta.js';
 import type { DeletionMark, NoCompactMark } from '../../markers.js';
 import type { FilterContext, FilterState, MetaFilter } from '../types.js';
+import { FilteredMetas } from './view.js';
 
 export interface FilterInput {
   readonly tenant: string;
@@ -11,19 +12,23 @@ export interface FilterInput {
 }
 
 export interface FilterOutput {
-  /** A new map: the input is never modified. */
-  readonly metas: Map<string, BlockMeta>;
+  /** The visible blocks: a view of the input minus `excluded` (the input is never modified). */
+  readonly metas: ReadonlyMap<string, BlockMeta>;
   readonly excluded: Map<string, FilterState>;
   readonly noCompact: Set<string>;
 }
 
+/**
+ * The input map must not change while the output is in use: the fetcher hands out maps it no
+ * longer modifies (it copies before the next change).
+ */
 export function applyFilters(
   metas: ReadonlyMap<string, BlockMeta>,
   filters: readonly MetaFilter[],
   input: FilterInput,
 ): FilterOutput {
-  const out = new Map(metas);
   const excluded = new Map<string, FilterState>();
+  const out = new FilteredMetas(metas, excluded);
   const noCompact = new Set<string>();
   const ctx: FilterContext = {
     tenant: input.tenant,
@@ -31,7 +36,7 @@ export function applyFilters(
     deletionMarks: input.deletionMarks,
     noCompactMarks: input.noCompactMarks,
     exclude(id, state) {
-      if (out.delete(id) && !excluded.has(id)) excluded.set(id, state);
+      if (out.has(id)) excluded.set(id, state);
     },
     flagNoCompact(id) {
       if (out.has(id)) noCompact.add(id);
