@@ -173,14 +173,25 @@ function ensureBucket(f: Flags, baseMs: number): string {
   return dir;
 }
 
-/** The new blocks of the warm phase: recent ULIDs spread over the tenants. */
+/**
+ * The new blocks of the warm phase: recent ULIDs spread over the tenants, different in every run
+ * (a run reusing the cache must not know them). Their paths go to a manifest first, so the next
+ * run removes what a killed run left behind.
+ */
 function newBlockPaths(f: Flags, dir: string, nowMs: number): { path: string; id: string; t: number }[] {
+  const manifest = join(f.dir, 'new-blocks.txt');
+  if (existsSync(manifest)) {
+    for (const p of readFileSync(manifest, 'utf8').split('\n'))
+      if (p) rmSync(p, { recursive: true, force: true });
+  }
+  const run = Math.floor(Date.now() / 1000) % 1_000_000;
   const out: { path: string; id: string; t: number }[] = [];
   for (let i = 0; i < f.newBlocks; i++) {
     const t = i % f.tenants;
-    const id = ulidOf(nowMs - 60_000 + i, t, 900_000_000 + i);
+    const id = ulidOf(nowMs - 60_000 + i, t, 900_000_000 + run * 10_000 + i);
     out.push({ path: join(dir, tenantName(t), id), id, t });
   }
+  writeFileSync(manifest, out.map((b) => b.path).join('\n'));
   return out;
 }
 
@@ -292,7 +303,6 @@ async function main(): Promise<void> {
   const nowMs = Date.UTC(2026, 0, 1);
   const bucketDir = ensureBucket(f, nowMs - 24 * H);
   const fresh = newBlockPaths(f, bucketDir, nowMs);
-  for (const b of fresh) rmSync(b.path, { recursive: true, force: true }); // leftovers of a killed run
   const cacheDir = join(f.dir, 'cache');
   // Without the cold phase, warm and restart reuse the cache and checkpoint of an earlier run.
   if (f.phases.has('cold')) await rm(cacheDir, { recursive: true, force: true });

@@ -111,12 +111,12 @@ export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilte
     name: 'duplicates',
     apply(metas, ctx) {
       const groups = new Map<string, BlockMeta[]>();
-      for (const m of metas.values()) {
+      metas.forEach((m) => {
         const k = keyOf(m);
         const g = groups.get(k);
         if (g === undefined) groups.set(k, [m]);
         else g.push(m);
-      }
+      });
       for (const g of groups.values()) {
         for (const id of findGroupDuplicates(g).keys()) ctx.exclude(id, 'duplicate');
       }

@@ -11,15 +11,15 @@ export function labelMatcherFilter(matchers: readonly Matcher[]): MetaFilter {
     name: 'label-matchers',
     apply(metas, ctx) {
       if (matchers.length === 0) return;
-      for (const [id, m] of metas) {
+      metas.forEach((m, id) => {
         const labels = m.thanos?.labels ?? {};
         for (const mt of matchers) {
           if (!mt.matches(labels[mt.name] ?? '')) {
             ctx.exclude(id, 'label-excluded');
-            break;
+            return;
           }
         }
-      }
+      });
     },
   };
 }

@@ -19,9 +19,9 @@ export function timeRangeFilter(options: TimeRangeFilterOptions): MetaFilter {
   return {
     name: 'time-range',
     apply(metas, ctx) {
-      for (const [id, m] of metas) {
+      metas.forEach((m, id) => {
         if (!(m.maxTime >= min && m.minTime <= max)) ctx.exclude(id, 'time-excluded');
-      }
+      });
     },
   };
 }
