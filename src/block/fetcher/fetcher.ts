@@ -58,7 +58,7 @@ export const META_CACHE_DIRNAME = 'meta';
 export interface MetaFetcherOptions {
   /** meta.json and marker reads in flight across all tenants (default 32, like Thanos). */
   readonly concurrency?: number;
-  /** Tenants listed at the same time (default 8). */
+  /** Tenants listed at the same time (default 16). */
   readonly tenantConcurrency?: number;
   /**
    * Local state: the meta cache and the checkpoint file live here. Without it nothing survives a
@@ -116,7 +116,7 @@ function resolveOptions(o: MetaFetcherOptions): ResolvedFetcherOptions {
   const biObj = typeof bi === 'object' ? bi : {};
   return {
     concurrency: Math.max(1, Math.floor(positive('concurrency', o.concurrency, DEFAULT_FETCHER_CONCURRENCY))),
-    tenantConcurrency: Math.max(1, Math.floor(positive('tenantConcurrency', o.tenantConcurrency, 8))),
+    tenantConcurrency: Math.max(1, Math.floor(positive('tenantConcurrency', o.tenantConcurrency, 16))),
     checkpoint: o.checkpoint ?? true,
     fullListEvery: Math.max(1, Math.floor(positive('fullListEvery', o.fullListEvery, 10))),
     relistWindowMs: positive('relistWindowMs', o.relistWindowMs, 6 * 3600_000),
