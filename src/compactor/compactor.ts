@@ -300,6 +300,7 @@ export class Compactor {
           r.phase = p;
           await this.d.beforePhase?.(p);
         },
+        ...(this.d.beforePhase ? { afterUploadFile: (): void => void this.d.beforePhase?.('uploaded') } : {}),
       });
       for (const k of Object.keys(res.phaseMs) as Phase[]) s.phaseMs[k] += res.phaseMs[k];
       this.d.metrics.compactions.inc({ tenant: plan.tenant });

@@ -3,8 +3,9 @@
  * tests can SIGKILL `strata compact` inside a known step:
  *
  *   STRATA_DEBUG_PHASES=1            log `debug: step` (level info, field `step`) at the start of
- *                                    every step: sync, download, compact, upload, mark, cleanup,
- *                                    clean (the cleaner, per tenant), index (bucket index update)
+ *                                    every step: sync, download, compact, upload, uploaded (after
+ *                                    each output file but meta.json), mark, cleanup, clean (the
+ *                                    cleaner, per tenant), index (bucket index update)
  *   STRATA_DEBUG_PHASE_DELAY_MS=<n>  also sleep n ms at the start of every step
  *   STRATA_DEBUG_KILL_AT=<step>:<k>:<ms>
  *                                    SIGKILL this process <ms> after the k-th start of <step>
@@ -16,8 +17,11 @@ import type { Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import type { Phase } from './execute.js';
 
-/** Steps of one pass: a plan's phases plus the pass-level sync, cleaner and bucket index update. */
-export type PassStep = Phase | 'sync' | 'clean' | 'index';
+/**
+ * Steps of one pass: a plan's phases plus the pass-level sync, cleaner and bucket index update,
+ * and `uploaded`: an output file other than meta.json has just been uploaded (the block is partial).
+ */
+export type PassStep = Phase | 'uploaded' | 'sync' | 'clean' | 'index';
 
 export type StepHook = (step: PassStep) => Promise<void>;
 

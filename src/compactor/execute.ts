@@ -11,7 +11,8 @@ import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { Plan } from '../plan/types.js';
 import { downloadBlock } from '../block/download.js';
-import { uploadBlock } from '../block/upload.js';
+import { uploadBlock, type UploadProgress } from '../block/upload.js';
+import { META_FILENAME } from '../tsdb/meta.js';
 import { writeMarker, newDeletionMark } from '../block/markers.js';
 import { compactBlocks, type CompactResult } from '../tsdb/compact/compact.js';
 import type { Logger } from '../util/logger.js';
@@ -31,6 +32,8 @@ export interface ExecuteDeps {
   onPhase?: (phase: Phase, bytes: number) => void;
   /** Test hook: called at the start of each phase (crash tests SIGKILL there). */
   beforePhase?: (phase: Phase) => Promise<void> | void;
+  /** Test hook: called after each output file but meta.json is uploaded (the block is partial). */
+  afterUploadFile?: (file: string) => void;
 }
 
 export interface ExecuteResult {
@@ -100,9 +103,13 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     let bytesUploaded = 0;
     if (compact.dir) {
       await enter('upload');
+      const afterFile = deps.afterUploadFile;
       const up = await uploadBlock(deps.bucket, deps.layout, plan.tenant, compact.dir, {
         now: deps.now,
         logger: log,
+        ...(afterFile
+          ? { onProgress: (pr: UploadProgress) => pr.file !== META_FILENAME && afterFile(pr.file) }
+          : {}),
       });
       bytesUploaded = up.bytes;
       leave('upload', bytesUploaded);

@@ -5,10 +5,11 @@
  * Each round starts from a fresh filesystem bucket (two tenants of identical HA replica pairs,
  * 12 × 2h windows) and kills the compactor in every step of a pass: most kills come at a random
  * point within the typical duration of a chosen step after its start (STRATA_DEBUG_KILL_AT: sync,
- * download, compact, upload, mark, cleanup of the work dir, the cleaner, the bucket index
- * update), some at a random time after the first step. After every kill, from the bucket alone:
- * every input block's data is still in a complete block without a deletion mark (nothing
- * deleted before it was compacted into a block readers see). After the final run (--delete-delay 0s,
+ * download, compact, mark, cleanup of the work dir, the cleaner, the bucket index update; uploads
+ * right after one of the output's files landed), some at a random time after the first step.
+ * After every kill, from the bucket alone: every input block's data is still in a complete block
+ * without a deletion mark (nothing deleted before it was compacted into a block readers see); each
+ * upload kill left a partial block. After the final run (--delete-delay 0s,
  * --partial-block-delete-delay 1s): no partial block, no marker, no sample lost and none twice
  * (each live block dumped on its own equals one replica's data), each input in exactly one live
  * block, the final levels of an uninterrupted run, a matching bucket index, no local work dirs.
@@ -124,7 +125,9 @@ function lastStep(output: string): Step | 'startup' {
   let last: Step | 'startup' = 'startup';
   for (const line of output.split('\n')) {
     const rec = parseLogfmt(line);
-    if (rec?.msg === 'debug: step' && isStep(rec.step)) last = rec.step;
+    if (rec?.msg !== 'debug: step') continue;
+    if (rec.step === 'uploaded') last = 'upload';
+    else if (isStep(rec.step)) last = rec.step;
   }
   return last;
 }
@@ -132,17 +135,20 @@ function lastStep(output: string): Step | 'startup' {
 /**
  * Runs strata compact and SIGKILLs it inside `target`: the process kills itself (no signal
  * latency) at a random point within the step's typical duration after its n-th start (n = 1 for
- * sync, random otherwise, STRATA_DEBUG_KILL_AT); 'random' is killed from here at a random time
- * after the first step. Resolves once the process is gone.
+ * sync, random otherwise, STRATA_DEBUG_KILL_AT; uploads right after their n-th file); 'random' is
+ * killed from here at a random time after the first step. Resolves once the process is gone.
  */
 async function killTrial(args: readonly string[], target: Step | 'random'): Promise<TrialResult> {
   const env: Record<string, string> = { STRATA_DEBUG_PHASES: '1' };
   if (target !== 'random') {
     const occurrence = target === 'sync' ? 1 : 1 + Math.floor(rnd() * (target === 'clean' ? 2 : 3));
-    // An upload is partial from its first file to meta.json: aim past the start of the step.
-    // Other steps anywhere in their first 70% (a step may end early: the kill then lands in the next).
-    const share = target === 'upload' ? 0.25 + 0.5 * rnd() : 0.7 * rnd();
-    env.STRATA_DEBUG_KILL_AT = `${target}:${occurrence}:${Math.floor(share * typicalMs(target))}`;
+    // Upload: right after the n-th output file but meta.json lands, so the block is partial
+    // (the window is a few ms on a local disk: too short to hit by timing). Other steps anywhere
+    // in their first 70% (a step may end early: the kill then lands in the next one).
+    env.STRATA_DEBUG_KILL_AT =
+      target === 'upload'
+        ? `uploaded:${occurrence}:0`
+        : `${target}:${occurrence}:${Math.floor(0.7 * rnd() * typicalMs(target))}`;
   }
   const p = startStrata(args, { env });
   let timer: NodeJS.Timeout | undefined;
@@ -308,11 +314,14 @@ describe(`strata compact killed at random moments (seed ${SEED})`, () => {
     const stepsHit = new Set(killed.map((t) => t.killedIn));
     for (const s of ['sync', 'download', 'compact', 'upload', 'mark', 'clean'] as const)
       expect(stepsHit.has(s), seeded(`no kill during ${s}: ${summary}`)).toBe(true);
-    // Whether a kill inside the upload step caught it between the first file and meta.json depends
-    // on timing, so it is reported rather than asserted; test/block (a SIGKILLed upload child) and
-    // recovery.test.ts (hand-made partial uploads) prove partial uploads are ignored and cleaned.
-    const partial = killed.filter((t) => t.partialUploads > 0).length;
-    console.log(`kills that left a partial upload: ${partial}`);
+    // Upload kills come right after an output file other than meta.json landed (the `uploaded`
+    // step), so each must have left a partial block behind (no timing involved).
+    const midUpload = killed.filter((t) => t.target === 'upload');
+    expect(midUpload.length, seeded(`kills mid-upload: ${summary}`)).toBeGreaterThanOrEqual(3);
+    for (const t of midUpload) {
+      expect(t.killedIn, seeded(`a mid-upload kill: ${summary}`)).toBe('upload');
+      expect(t.partialUploads, seeded(`a mid-upload kill: ${summary}`)).toBeGreaterThan(0);
+    }
     console.log(`crash trials (seed ${SEED}): ${summary}`);
   });
 });
