@@ -3,7 +3,9 @@
  *
  * - Writes go to a temp file under <root>/.strata-tmp and are renamed into place, so readers see
  *   the old object or the new one, never a partial one. That directory is reserved: no key may
- *   start with it, and listings skip it.
+ *   start with it, and listings skip it. A process killed mid-write leaves its temp file behind:
+ *   each new bucket removes, in the background, temp files older than tmpMaxAgeMs (another live
+ *   process may be writing into the same directory, hence the age threshold).
  * - Deletes remove directories they leave empty; listings also skip empty directories (a crash
  *   between unlink and rmdir), so a listing never shows a prefix without objects.
  * - Unlike S3, a key cannot be both an object and a prefix ('a' and 'a/b'): such writes fail
@@ -12,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   copyFile,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -27,6 +30,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { errorCode, errorMessage, InvalidArgumentError } from '../util/errors.js';
+import { nopLogger, type Logger } from '../util/logger.js';
 import {
   compareKeys,
   type Bucket,
@@ -44,7 +48,19 @@ export interface FilesystemBucketOptions {
   fsync?: boolean;
   /** Parallel unlinks in deleteMany (default 16). */
   deleteConcurrency?: number;
+  /**
+   * Temp files under <root>/.strata-tmp last modified longer ago than this are left over from a
+   * killed writer and removed when the bucket is created (default 1 hour). Keep it well above the
+   * longest upload: another process may be writing into the same directory. This bucket's own
+   * writes in progress are never removed, whatever the age.
+   */
+  tmpMaxAgeMs?: number;
+  /** For the temp-file cleanup: what it removed, and why it failed (debug). */
+  logger?: Logger;
 }
+
+/** Default of FilesystemBucketOptions.tmpMaxAgeMs. */
+export const FILESYSTEM_TMP_MAX_AGE_MS = 60 * 60 * 1000;
 
 export const FILESYSTEM_TMP_DIR = '.strata-tmp';
 
@@ -62,6 +78,11 @@ export class FilesystemBucket implements Bucket {
   readonly directory: string;
   private readonly fsync: boolean;
   private readonly deleteConcurrency: number;
+  private readonly logger: Logger;
+  /** Names (in the temp directory) of this bucket's writes in progress. */
+  private readonly writing = new Set<string>();
+  /** The background removal of stale temp files; never rejects. */
+  private readonly tmpCleanup: Promise<void>;
 
   constructor(options: FilesystemBucketOptions) {
     if (!options.directory) throw new InvalidArgumentError('filesystem bucket: directory must not be empty');
@@ -69,6 +90,14 @@ export class FilesystemBucket implements Bucket {
     this.name = `filesystem:${this.directory}`;
     this.fsync = options.fsync ?? true;
     this.deleteConcurrency = Math.max(1, options.deleteConcurrency ?? 16);
+    this.logger = options.logger ?? nopLogger;
+    const maxAgeMs = Math.max(0, options.tmpMaxAgeMs ?? FILESYSTEM_TMP_MAX_AGE_MS);
+    this.tmpCleanup = this.removeStaleTempFiles(maxAgeMs).catch((err: unknown) => {
+      this.logger.debug('filesystem bucket: removing stale temp files failed', {
+        bucket: this.name,
+        err: errorMessage(err),
+      });
+    });
   }
 
   async get(key: string): Promise<Buffer> {
@@ -217,8 +246,54 @@ export class FilesystemBucket implements Bucket {
     return isObjstoreNotFound(err);
   }
 
+  /** Nothing is held open between calls; waits for the stale temp-file cleanup to finish. */
   async close(): Promise<void> {
-    /* nothing held open between calls */
+    await this.tmpCleanup;
+  }
+
+  /**
+   * Removes files in the temp directory last modified at least maxAgeMs ago, except this bucket's
+   * own writes in progress (a name is in `writing` before its file exists, and names are UUIDs, so
+   * any other name is another writer's, live or dead, or a finished write of ours).
+   */
+  private async removeStaleTempFiles(maxAgeMs: number): Promise<void> {
+    // Let the constructor return first: the cleanup runs in the background.
+    await Promise.resolve();
+    const tmpDir = join(this.directory, FILESYSTEM_TMP_DIR);
+    let names: string[];
+    try {
+      names = await readdir(tmpDir);
+    } catch (err) {
+      if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return;
+      throw err;
+    }
+    let removed = 0;
+    let failed = 0;
+    for (const name of names) {
+      const p = join(tmpDir, name);
+      try {
+        const st = await lstat(p);
+        if (st.isDirectory() || Date.now() - st.mtimeMs < maxAgeMs || this.writing.has(name)) continue;
+        await unlink(p);
+        removed++;
+      } catch (err) {
+        if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) continue; // renamed or removed meanwhile
+        failed++;
+        this.logger.debug('filesystem bucket: removing a stale temp file failed', {
+          bucket: this.name,
+          file: p,
+          err: errorMessage(err),
+        });
+      }
+    }
+    if (removed > 0 || failed > 0) {
+      this.logger.debug('filesystem bucket: removed stale temp files', {
+        bucket: this.name,
+        removed,
+        failed,
+        maxAgeMs,
+      });
+    }
   }
 
   private async *walk(
@@ -292,8 +367,10 @@ export class FilesystemBucket implements Bucket {
     fill: (tmp: string) => Promise<void>,
   ): Promise<void> {
     const tmpDir = join(this.directory, FILESYSTEM_TMP_DIR);
-    const tmp = join(tmpDir, randomUUID());
+    const tmpName = randomUUID();
+    const tmp = join(tmpDir, tmpName);
     const target = this.keyPath(key);
+    this.writing.add(tmpName);
     try {
       await mkdir(tmpDir, { recursive: true });
       await fill(tmp);
@@ -329,6 +406,8 @@ export class FilesystemBucket implements Bucket {
         );
       }
       throw this.fsError(op, key, err);
+    } finally {
+      this.writing.delete(tmpName);
     }
   }
 
