@@ -98,6 +98,8 @@ export function registerDemoCommand(program: Command): void {
           deleteDelay: 0,
           partialBlockDeleteDelay: 48 * 3600_000,
           'compact.concurrency': 2,
+          'etcd.endpoints': [],
+          'etcd.leaseTtl': 10_000,
           'compact.blockRanges': '2h,8h,2d,14d',
           blockMetaFetchConcurrency: 32,
           'deduplication.replicaLabel': ['replica'],

@@ -73,3 +73,44 @@ export async function cleanTenant(
   }
   return res;
 }
+
+export interface CleanTenantsDeps {
+  bucket: Bucket;
+  layout: Layout;
+  logger: Logger;
+  now: () => number;
+  /** Updates the tenant's bucket index after its cleanup (multi-tenant buckets). */
+  writeBucketIndex?: (tenant: string) => Promise<void>;
+  /** Called once per tenant with what its cleanup did. */
+  onTenant?: (tenant: string, r: CleanupResult) => void;
+  /** Test/debug hook before each tenant's cleanup ('clean') and index write ('index'). */
+  beforeStep?: (step: 'clean' | 'index') => Promise<void> | void;
+}
+
+/** The cleaner over every synced tenant, then each tenant's bucket index. Never throws for one tenant. */
+export async function cleanTenants(
+  tenants: Iterable<TenantSync>,
+  o: CleanupOptions,
+  d: CleanTenantsDeps,
+): Promise<CleanupResult> {
+  const total: CleanupResult = { deletedMarked: 0, deletedPartial: 0, pendingDeletion: 0, errors: 0 };
+  for (const tenant of tenants) {
+    const log = d.logger.child(tenant.tenant ? { tenant: tenant.tenant } : {});
+    await d.beforeStep?.('clean');
+    const c = await cleanTenant(d.bucket, d.layout, tenant, d.now(), o, log);
+    total.deletedMarked += c.deletedMarked;
+    total.deletedPartial += c.deletedPartial;
+    total.pendingDeletion += c.pendingDeletion;
+    total.errors += c.errors;
+    d.onTenant?.(tenant.tenant, c);
+    if (d.writeBucketIndex === undefined) continue;
+    try {
+      await d.beforeStep?.('index');
+      await d.writeBucketIndex(tenant.tenant);
+    } catch (err) {
+      total.errors++;
+      log.warn('updating the bucket index failed; retried next pass', { err: errorMessage(err) });
+    }
+  }
+  return total;
+}

@@ -9,16 +9,16 @@ import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
 import { markNoCompact, type NoCompactReason } from '../block/markers.js';
 import { planAll, compactionProgress } from '../plan/index.js';
-import type { DuplicateBlock, Plan, PlanBlock, PlanOptions } from '../plan/types.js';
+import type { Plan, PlanBlock, PlanOptions } from '../plan/types.js';
+import { duplicatesToMark, plannableBlocks } from './sync-plan.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 import { clearWorkDirs, executePlan, type Phase } from './execute.js';
 import { classifyFailure } from './failures.js';
-import { cleanTenant } from './cleanup.js';
+import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
 import type { PassStep } from './debug.js';
 import type { CompactorMetrics } from './metrics.js';
-import { errorMessage } from '../util/errors.js';
 
 export interface MetaSyncer {
   sync(): Promise<SyncResult>;
@@ -98,8 +98,12 @@ export class Compactor {
     };
   }
 
-  /** One full pass: compact until no plan is left (or only failing ones), then clean up. */
-  async runPass(): Promise<PassSummary> {
+  /**
+   * One full pass: compact until no plan is left (or only failing ones), then clean up. When
+   * `signal` aborts (an HA singleton lost its leadership) no new step starts: running plans stop
+   * at their next phase and the pass rejects with the signal's reason.
+   */
+  async runPass(signal?: AbortSignal): Promise<PassSummary> {
     const s: PassSummary = {
       iterations: 0,
       plansDone: 0,
@@ -116,17 +120,18 @@ export class Compactor {
     let resyncedForMarks = false;
     let sync: SyncResult;
     for (;;) {
+      signal?.throwIfAborted();
       await this.d.beforePhase?.('sync');
       let t = performance.now();
       sync = await this.d.syncer.sync();
       s.phaseMs.sync += performance.now() - t;
       this.lastSync = { atMs: this.d.now(), durationMs: sync.stats.durationMs };
       t = performance.now();
-      const blocks = this.planBlocks(sync);
+      const blocks = plannableBlocks(sync);
       const res = planAll(blocks, this.planOptions());
       this.updateProgress(sync, blocks);
       s.phaseMs.plan += performance.now() - t;
-      const duplicates = this.duplicatesToMark(sync, res.duplicates);
+      const duplicates = duplicatesToMark(sync, res.duplicates);
       for (const dup of duplicates) {
         await markForDeletion(this.d.bucket, this.d.layout, dup.tenant, dup.ulid, dup.details, this.d.now(), {
           logger: this.d.logger,
@@ -152,7 +157,8 @@ export class Compactor {
       this.queued = plans.length;
       await runPool(plans, this.o.concurrency, async (plan) => {
         this.queued--;
-        const ok = await this.runPlan(plan, s);
+        if (signal?.aborted === true) return;
+        const ok = await this.runPlan(plan, s, signal);
         if (!ok) failedThisPass.add(plan.id);
       });
       if (
@@ -162,73 +168,30 @@ export class Compactor {
       )
         break;
     }
+    signal?.throwIfAborted();
     const t = performance.now();
-    for (const tenant of sync.tenants.values()) {
-      const log = this.d.logger.child(tenant.tenant ? { tenant: tenant.tenant } : {});
-      await this.d.beforePhase?.('clean');
-      const c = await cleanTenant(this.d.bucket, this.d.layout, tenant, this.d.now(), this.o, log);
-      s.deletedMarked += c.deletedMarked;
-      s.deletedPartial += c.deletedPartial;
-      if (c.deletedMarked) this.d.metrics.blocksDeleted.inc({ kind: 'marked' }, c.deletedMarked);
-      if (c.deletedPartial) this.d.metrics.blocksDeleted.inc({ kind: 'partial' }, c.deletedPartial);
-      this.d.metrics.todoDeletionBlocks.set({ tenant: tenant.tenant }, c.pendingDeletion);
-      const st = this.tenants.get(tenant.tenant);
-      if (st) st.pendingDeletion = c.pendingDeletion;
-      try {
-        if (this.d.writeBucketIndex) await this.d.beforePhase?.('index');
-        await this.d.writeBucketIndex?.(tenant.tenant);
-      } catch (err) {
-        log.warn('updating the bucket index failed; retried next pass', { err: errorMessage(err) });
-      }
-    }
+    const c = await cleanTenants(sync.tenants.values(), this.o, {
+      bucket: this.d.bucket,
+      layout: this.d.layout,
+      logger: this.d.logger,
+      now: this.d.now,
+      ...(this.d.writeBucketIndex ? { writeBucketIndex: this.d.writeBucketIndex } : {}),
+      ...(this.d.beforePhase ? { beforeStep: this.d.beforePhase } : {}),
+      onTenant: (tenant, r) => {
+        this.d.metrics.todoDeletionBlocks.set({ tenant }, r.pendingDeletion);
+        const st = this.tenants.get(tenant);
+        if (st) st.pendingDeletion = r.pendingDeletion;
+      },
+    });
+    s.deletedMarked += c.deletedMarked;
+    s.deletedPartial += c.deletedPartial;
+    if (c.deletedMarked) this.d.metrics.blocksDeleted.inc({ kind: 'marked' }, c.deletedMarked);
+    if (c.deletedPartial) this.d.metrics.blocksDeleted.inc({ kind: 'partial' }, c.deletedPartial);
     s.phaseMs.cleanup += performance.now() - t;
     this.passes++;
     this.d.metrics.iterations.inc();
     this.d.metrics.lastSuccess.set(this.d.now() / 1000);
     return s;
-  }
-
-  /**
-   * Duplicates to mark for deletion: those the planner found, and those the fetcher's duplicate
-   * filter already hid (Thanos' GarbageCollect marks the filter's DuplicateIDs). The latter are the
-   * sources of an output uploaded by a compaction that died before marking them; hidden but never
-   * marked they would stay in the bucket forever, their samples visible twice to every reader.
-   * A block whose block-level mark exists without its tenant copy (a crash between the two writes)
-   * is among them too: marking it again repairs the copy.
-   */
-  private duplicatesToMark(
-    sync: SyncResult,
-    planned: readonly DuplicateBlock[],
-  ): { tenant: string; ulid: string; details: string }[] {
-    const out = planned.map((d) => ({
-      tenant: d.tenant,
-      ulid: d.block.ulid,
-      details: `duplicate of ${d.coveredBy}`,
-    }));
-    const seen = new Set(out.map((d) => `${d.tenant}\u0000${d.ulid}`));
-    for (const t of sync.tenants.values()) {
-      for (const [id, state] of t.excluded) {
-        if (state !== 'duplicate' || t.deletionMarks.has(id) || seen.has(`${t.tenant}\u0000${id}`)) continue;
-        out.push({
-          tenant: t.tenant,
-          ulid: id,
-          details: 'duplicate: its compaction sources are all in another block of its group',
-        });
-      }
-    }
-    return out;
-  }
-
-  private planBlocks(sync: SyncResult): PlanBlock[] {
-    const out: PlanBlock[] = [];
-    for (const t of sync.tenants.values()) {
-      for (const m of t.metas.values()) {
-        // Blocks already marked for deletion were compacted (or are duplicates): never plan them.
-        if (t.deletionMarks.has(m.ulid)) continue;
-        out.push({ ...m, tenant: t.tenant, noCompact: t.noCompact.has(m.ulid) });
-      }
-    }
-    return out;
   }
 
   private updateProgress(sync: SyncResult, blocks: readonly PlanBlock[]): void {
@@ -273,7 +236,7 @@ export class Compactor {
   }
 
   /** Executes one plan; false when it failed. */
-  private async runPlan(plan: Plan, s: PassSummary): Promise<boolean> {
+  private async runPlan(plan: Plan, s: PassSummary, signal: AbortSignal | undefined): Promise<boolean> {
     const r: RunningPlan = {
       id: plan.id,
       tenant: plan.tenant,
@@ -294,6 +257,7 @@ export class Compactor {
         logger: this.d.logger,
         now: this.d.now,
         replicaLabels: this.o.replicaLabels,
+        ...(signal ? { signal } : {}),
         ...(this.d.ulids ? { ulids: this.d.ulids } : {}),
         ...(this.o.maxSamplesPerChunk ? { maxSamplesPerChunk: this.o.maxSamplesPerChunk } : {}),
         beforePhase: async (p) => {

@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
-import type { Plan } from '../plan/types.js';
+import type { DedupMode } from '../plan/types.js';
 import { downloadBlock } from '../block/download.js';
 import { uploadBlock, type UploadProgress } from '../block/upload.js';
 import { META_FILENAME } from '../tsdb/meta.js';
@@ -34,6 +34,18 @@ export interface ExecuteDeps {
   beforePhase?: (phase: Phase) => Promise<void> | void;
   /** Test hook: called after each output file but meta.json is uploaded (the block is partial). */
   afterUploadFile?: (file: string) => void;
+  /** Checked before every phase but cleanup: an aborted plan stops there (its reason is thrown). */
+  signal?: AbortSignal;
+}
+
+/** What executing needs of a plan: a planned Plan, or one a worker received over the wire. */
+export interface PlanToExecute {
+  readonly id: string;
+  readonly tenant: string;
+  readonly sources: readonly { readonly ulid: string }[];
+  readonly dedup: DedupMode;
+  /** External labels of the output (the group's, without replica labels). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface ExecuteResult {
@@ -63,11 +75,12 @@ export async function clearWorkDirs(dataDir: string): Promise<void> {
   await rm(workRoot(dataDir), { recursive: true, force: true });
 }
 
-export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<ExecuteResult> {
+export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promise<ExecuteResult> {
   const work = planWorkDir(deps.dataDir, plan.id);
   const phaseMs: Record<Phase, number> = { download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 };
   let t = performance.now();
   const enter = async (p: Phase): Promise<void> => {
+    if (p !== 'cleanup') deps.signal?.throwIfAborted();
     await deps.beforePhase?.(p);
     t = performance.now();
   };

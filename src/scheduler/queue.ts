@@ -284,6 +284,17 @@ export class PlanQueue {
     return this.pendingIds.get(planId)?.plan;
   }
 
+  /** Pending and running plans per tenant (tenants with neither are left out). */
+  tenantCounts(): { tenant: string; pending: number; running: number }[] {
+    const out: { tenant: string; pending: number; running: number }[] = [];
+    for (const t of this.tenants.values()) {
+      if (t.pending.length + t.running.size > 0) {
+        out.push({ tenant: t.name, pending: t.pending.length, running: t.running.size });
+      }
+    }
+    return out;
+  }
+
   stats(): QueueStats {
     return { pending: this.pendingIds.size, running: this.runningIds.size, tenants: this.tenants.size };
   }

@@ -296,6 +296,39 @@ export class PlannerService {
     };
   }
 
+  /** Pending and running plans per tenant. */
+  tenantCounts(): { tenant: string; pending: number; running: number }[] {
+    return this.queue.tenantCounts();
+  }
+
+  /** The plans running now, with their worker, epoch and last reported phase. */
+  runningPlans(): {
+    plan: string;
+    tenant: string;
+    worker: string;
+    epoch: number;
+    startedAt: number;
+    phase: string | undefined;
+  }[] {
+    return this.leases.all().map((l) => ({
+      plan: l.plan.id,
+      tenant: l.plan.tenant,
+      worker: l.workerId,
+      epoch: l.epoch,
+      startedAt: l.grantedAt,
+      phase: l.progress?.phase,
+    }));
+  }
+
+  /** Connected, initialized worker streams. */
+  workers(): { worker: string; capacity: number; stream: string }[] {
+    const out: { worker: string; capacity: number; stream: string }[] = [];
+    for (const s of this.sessions.values()) {
+      if (s.initialized) out.push({ worker: s.workerId ?? '', capacity: s.capacity, stream: s.id });
+    }
+    return out;
+  }
+
   /** A new stream. A follower answers NOT_LEADER on it right away and closes it. */
   open(): Session {
     const term = this.stopped ? undefined : this.syncLeadership();

@@ -1,0 +1,216 @@
+/**
+ * Flags and set-up shared by the commands that sync and plan a bucket (`strata compact`,
+ * `strata planner`): the bucket, the layout, logging, the metadata fetcher and planning options.
+ */
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createBucket, loadObjstoreConfig } from '../objstore/config.js';
+import type { Bucket } from '../objstore/bucket.js';
+import { layoutFor, parseTenancy, type Layout, type Tenancy } from '../block/layout.js';
+import { MetaFetcher } from '../block/fetcher/fetcher.js';
+import { defaultCompactorFilters } from '../block/fetcher/filters/defaults.js';
+import { updateBucketIndex } from '../block/bucket-index.js';
+import type { DedupMode } from '../plan/types.js';
+import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
+import { InvalidArgumentError } from '../util/errors.js';
+import { durationArg, intArg, listArg } from './args.js';
+import { collect } from './bucket-common.js';
+
+export interface SyncFlags {
+  'objstore.configFile'?: string;
+  'objstore.config'?: string;
+  dataDir: string;
+  consistencyDelay: number;
+  deleteDelay: number;
+  partialBlockDeleteDelay: number;
+  'compact.blockRanges': string;
+  blockMetaFetchConcurrency: number;
+  'deduplication.replicaLabel': string[];
+  'deduplication.func': string;
+  httpAddress: string;
+  'log.level': string;
+  'log.format': string;
+  tenancy: string;
+  syncCheckpoint: boolean;
+}
+
+export interface EtcdFlags {
+  'etcd.endpoints': string[];
+  'etcd.prefix'?: string;
+  'etcd.leaseTtl': number;
+}
+
+/** The bucket, logging, sync and planning flags (Thanos' names where Thanos has the concept). */
+export function syncOptions(cmd: Command, defaultHttpAddress: string): Command {
+  return cmd
+    .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
+    .option('--objstore.config <yaml>', 'objstore config as inline YAML')
+    .option('--data-dir <dir>', 'local scratch space: compaction, the meta cache and checkpoints', './data')
+    .option(
+      '--tenancy <mode>',
+      'single (Thanos layout <ULID>/) or multi (Cortex/Mimir <tenant>/<ULID>/)',
+      'single',
+    )
+    .option(
+      '--consistency-delay <duration>',
+      'hide blocks uploaded less than this long ago (not compactor outputs)',
+      durationArg,
+      30 * 60_000,
+    )
+    .option(
+      '--delete-delay <duration>',
+      'hard-delete blocks this long after their deletion mark',
+      durationArg,
+      48 * 3600_000,
+    )
+    .option(
+      '--partial-block-delete-delay <duration>',
+      'delete partial blocks (no meta.json) idle for this long',
+      durationArg,
+      48 * 3600_000,
+    )
+    .option('--compact.block-ranges <list>', 'compaction levels as durations', '2h,8h,2d,14d')
+    .option('--block-meta-fetch-concurrency <n>', 'meta.json reads in flight', intArg, 32)
+    .option(
+      '--deduplication.replica-label <name>',
+      'external label telling HA replicas apart (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--deduplication.func <func>',
+      "'' (exact: one sample per timestamp, newest block wins) or penalty (Thanos)",
+      '',
+    )
+    .option(
+      '--http-address <host:port>',
+      'listen address for /metrics, /-/healthy, /-/ready, /api/v1/status',
+      defaultHttpAddress,
+    )
+    .option('--log.level <level>', 'debug, info, warn or error', 'info')
+    .option('--log.format <format>', 'logfmt or json', 'logfmt')
+    .option(
+      '--no-sync-checkpoint',
+      'disable metadata sync checkpoints (every sync lists and reads everything)',
+    );
+}
+
+/** Leader election through etcd; without endpoints this process is the only candidate. */
+export function etcdOptions(cmd: Command, defaultPrefix: string): Command {
+  return cmd
+    .option(
+      '--etcd.endpoints <list>',
+      'etcd members, comma-separated (host:port or URL); enables HA',
+      listArg,
+      [],
+    )
+    .option('--etcd.prefix <key>', 'etcd key prefix of the election', defaultPrefix)
+    .option(
+      '--etcd.lease-ttl <duration>',
+      'leader lease TTL (whole seconds): how long a dead leader blocks',
+      durationArg,
+      10_000,
+    );
+}
+
+export function parseLogging(f: Pick<SyncFlags, 'log.level' | 'log.format'>): Logger {
+  const level = f['log.level'] as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new InvalidArgumentError('--log.level must be debug, info, warn or error');
+  const format = f['log.format'] as LogFormat;
+  if (format !== 'logfmt' && format !== 'json')
+    throw new InvalidArgumentError('--log.format must be logfmt or json');
+  return createLogger({ level, format });
+}
+
+export function parseRanges(text: string): number[] {
+  const r = text.split(',').map((s) => durationArg(s.trim()));
+  for (let i = 1; i < r.length; i++) {
+    if (r[i]! <= r[i - 1]!) throw new InvalidArgumentError('--compact.block-ranges must be ascending');
+  }
+  return r;
+}
+
+export function parseEtcdTtlSeconds(ms: number): number {
+  const s = Math.round(ms / 1000);
+  if (s < 2) throw new InvalidArgumentError('--etcd.lease-ttl must be at least 2s');
+  return s;
+}
+
+export interface SyncStack {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly bucket: Bucket;
+  readonly layout: Layout;
+  readonly tenancy: Tenancy;
+  readonly fetcher: MetaFetcher;
+  readonly replicaLabels: string[];
+  readonly dedup: Exclude<DedupMode, 'none'>;
+  readonly ranges: number[];
+  readonly now: () => number;
+  /** Multi-tenant buckets: updates a tenant's bucket index (after cleanup). */
+  readonly writeBucketIndex: ((tenant: string) => Promise<void>) | undefined;
+  /** Closes the fetcher (final checkpoint) and the bucket. */
+  close(): Promise<void>;
+}
+
+/** Validates the flags, then opens the bucket and the fetcher. Bad flags throw before any I/O. */
+export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
+  const logger = parseLogging(f);
+  const dedupFunc = f['deduplication.func'];
+  if (dedupFunc !== '' && dedupFunc !== 'penalty')
+    throw new InvalidArgumentError("--deduplication.func must be '' or penalty");
+  const replicaLabels = f['deduplication.replicaLabel'];
+  if (dedupFunc === 'penalty' && replicaLabels.length === 0) {
+    throw new InvalidArgumentError(
+      '--deduplication.func=penalty needs at least one --deduplication.replica-label',
+    );
+  }
+  const tenancy = parseTenancy(f.tenancy);
+  const ranges = parseRanges(f['compact.blockRanges']);
+  const config = await loadObjstoreConfig({
+    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
+    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const bucket = await createBucket(config, { logger });
+  const layout = layoutFor(tenancy);
+  const now = (): number => Date.now();
+  const fetcher = new MetaFetcher(
+    { bucket, layout, logger, registry, now },
+    {
+      concurrency: f.blockMetaFetchConcurrency,
+      cacheDir: join(f.dataDir, 'meta-sync'),
+      checkpoint: f.syncCheckpoint,
+      filters: defaultCompactorFilters({
+        consistencyDelayMs: f.consistencyDelay,
+        deletionMarkDelayMs: f.deleteDelay / 2,
+        replicaLabels,
+      }),
+    },
+  );
+  return {
+    logger,
+    registry,
+    bucket,
+    layout,
+    tenancy,
+    fetcher,
+    replicaLabels,
+    dedup: dedupFunc === 'penalty' ? 'penalty' : 'exact',
+    ranges,
+    now,
+    writeBucketIndex:
+      tenancy === 'multi'
+        ? async (tenant: string): Promise<void> => {
+            await updateBucketIndex(bucket, layout, tenant, { nowMs: now(), logger });
+          }
+        : undefined,
+    async close(): Promise<void> {
+      await fetcher.close();
+      await bucket.close();
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The planner's PlanSource over a bucket: every planning pass syncs the metadata (the fetcher,
+ * with its checkpoints), marks the duplicates and bad blocks the planner finds, and returns every
+ * plan that can run now. The cleaner (deletion delay, partial blocks, bucket index) runs in the
+ * background after a pass, at most once per cleanup interval.
+ *
+ * Sources of completed plans are left out of planning until a sync shows them marked for
+ * deletion (or gone): the worker marks them before it reports, but a sync that started earlier
+ * may still list them unmarked.
+ */
+import type { Bucket } from '../objstore/bucket.js';
+import type { Layout } from '../block/layout.js';
+import type { SyncResult } from '../block/fetcher/types.js';
+import { markForDeletion } from '../block/delete.js';
+import { markNoCompact, readMarker, type NoCompactReason } from '../block/markers.js';
+import { readBlockState } from '../block/partial.js';
+import { planAll, type Plan, type PlanOptions } from '../plan/index.js';
+import { cleanTenants, type CleanupOptions, type CleanupResult } from '../compactor/cleanup.js';
+import { duplicatesToMark, plannableBlocks } from '../compactor/sync-plan.js';
+import type { MetaSyncer } from '../compactor/compactor.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { PlanSource } from './service.js';
+
+export interface BucketPlanSourceOptions extends CleanupOptions {
+  readonly plan: PlanOptions;
+  /** Run the cleaner after a planning pass at most this often (0: after every pass). */
+  readonly cleanupIntervalMs: number;
+}
+
+export interface BucketPlanSourceDeps {
+  readonly bucket: Bucket;
+  readonly layout: Layout;
+  readonly syncer: MetaSyncer;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly writeBucketIndex?: (tenant: string) => Promise<void>;
+  /** Counts for metrics: blocks marked by the planner, blocks deleted by the cleaner. */
+  readonly onMarked?: (marker: 'deletion' | 'no-compact', reason: string) => void;
+  readonly onCleaned?: (r: CleanupResult) => void;
+}
+
+export interface BucketPlanSourceStatus {
+  readonly passes: number;
+  readonly lastSyncAt: string | null;
+  readonly lastSyncMs: number | null;
+  readonly blocks: number;
+  readonly tenants: number;
+  readonly cleanups: number;
+}
+
+export class BucketPlanSource implements PlanSource {
+  /** tenant → sources of completed plans not yet seen marked by a sync. */
+  private readonly consumed = new Map<string, Set<string>>();
+  private cleaning: Promise<void> | undefined;
+  private lastCleanupAt = -Infinity;
+  private passes = 0;
+  private cleanups = 0;
+  private last: { at: number; ms: number; blocks: number; tenants: number } | undefined;
+
+  constructor(
+    private readonly o: BucketPlanSourceOptions,
+    private readonly d: BucketPlanSourceDeps,
+  ) {}
+
+  async nextPlans(): Promise<Plan[]> {
+    const t = performance.now();
+    const sync = await this.d.syncer.sync();
+    this.settleConsumed(sync);
+    const blocks = plannableBlocks(sync, (tenant, id) => this.consumed.get(tenant)?.has(id) === true);
+    const res = planAll(blocks, this.o.plan);
+    for (const dup of duplicatesToMark(sync, res.duplicates)) {
+      await markForDeletion(this.d.bucket, this.d.layout, dup.tenant, dup.ulid, dup.details, this.d.now(), {
+        logger: this.d.logger,
+      });
+      this.d.onMarked?.('deletion', 'duplicate');
+    }
+    for (const nc of res.noCompact) {
+      await this.markBad(nc.tenant, nc.ulid, nc.reason as NoCompactReason, nc.details);
+    }
+    this.passes++;
+    this.last = {
+      at: this.d.now(),
+      ms: performance.now() - t,
+      blocks: blocks.length,
+      tenants: sync.tenants.size,
+    };
+    this.maybeClean(sync);
+    return [...res.plans];
+  }
+
+  onComplete(plan: Plan): Promise<void> {
+    let set = this.consumed.get(plan.tenant);
+    if (set === undefined) this.consumed.set(plan.tenant, (set = new Set()));
+    for (const b of plan.sources) set.add(b.ulid);
+    return Promise.resolve();
+  }
+
+  async onParked(plan: Plan, failingBlock: string | undefined, reason: string): Promise<void> {
+    if (failingBlock === undefined || !plan.sources.some((b) => b.ulid === failingBlock)) {
+      this.d.logger.warn('plan parked; no source block to blame, so nothing is marked', {
+        plan: plan.id,
+        reason,
+      });
+      return;
+    }
+    await this.markBad(plan.tenant, failingBlock, 'critical', `compaction failed: ${reason}`);
+  }
+
+  async sourcesExist(plan: Plan): Promise<boolean> {
+    for (const b of plan.sources) {
+      const st = await readBlockState(this.d.bucket, this.d.layout, plan.tenant, b.ulid);
+      if (st.state !== 'complete') return false;
+      const mark = await readMarker(this.d.bucket, this.d.layout, plan.tenant, b.ulid, 'deletion');
+      if (mark.state === 'present') return false;
+    }
+    return true;
+  }
+
+  /** Waits for a cleanup in flight (on shutdown). */
+  async close(): Promise<void> {
+    await this.cleaning;
+  }
+
+  status(): BucketPlanSourceStatus {
+    return {
+      passes: this.passes,
+      lastSyncAt: this.last ? new Date(this.last.at).toISOString() : null,
+      lastSyncMs: this.last ? Math.round(this.last.ms) : null,
+      blocks: this.last?.blocks ?? 0,
+      tenants: this.last?.tenants ?? 0,
+      cleanups: this.cleanups,
+    };
+  }
+
+  private settleConsumed(sync: SyncResult): void {
+    for (const [tenant, ids] of this.consumed) {
+      const t = sync.tenants.get(tenant);
+      for (const id of ids) {
+        if (t === undefined || !t.metas.has(id) || t.deletionMarks.has(id)) ids.delete(id);
+      }
+      if (ids.size === 0) this.consumed.delete(tenant);
+    }
+  }
+
+  private maybeClean(sync: SyncResult): void {
+    const now = this.d.now();
+    if (this.cleaning !== undefined || now - this.lastCleanupAt < this.o.cleanupIntervalMs) return;
+    this.lastCleanupAt = now;
+    this.cleaning = (async () => {
+      try {
+        const r = await cleanTenants(sync.tenants.values(), this.o, {
+          bucket: this.d.bucket,
+          layout: this.d.layout,
+          logger: this.d.logger,
+          now: this.d.now,
+          ...(this.d.writeBucketIndex ? { writeBucketIndex: this.d.writeBucketIndex } : {}),
+        });
+        this.cleanups++;
+        this.d.onCleaned?.(r);
+        if (r.deletedMarked + r.deletedPartial > 0) {
+          this.d.logger.info('cleanup done', { deleted: r.deletedMarked, deleted_partial: r.deletedPartial });
+        }
+      } catch (err) {
+        this.d.logger.warn('cleanup failed; retried after the next pass', { err: errorMessage(err) });
+      } finally {
+        this.cleaning = undefined;
+      }
+    })();
+  }
+
+  private async markBad(tenant: string, id: string, reason: NoCompactReason, details: string): Promise<void> {
+    const outcome = await markNoCompact(
+      this.d.bucket,
+      this.d.layout,
+      tenant,
+      id,
+      reason,
+      details,
+      this.d.now(),
+      {
+        logger: this.d.logger,
+      },
+    );
+    if (outcome !== 'written') return;
+    this.d.onMarked?.('no-compact', reason);
+    this.d.logger.warn('block marked no-compact; its group goes on without it', {
+      tenant,
+      block: id,
+      reason,
+    });
+  }
+}
