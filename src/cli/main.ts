@@ -4,6 +4,8 @@ import { registerTsdbCommands } from './tsdb.js';
 import { registerBucketCommands } from './bucket.js';
 import { registerDemoCommand } from './demo.js';
 import { registerCompactCommand } from './compact.js';
+import { registerPlannerCommand } from './planner.js';
+import { registerWorkerCommand } from './worker.js';
 import { exitCodeFor, reportError } from './errors.js';
 
 const program = new Command();
@@ -17,6 +19,8 @@ registerTsdbCommands(program);
 registerBucketCommands(program);
 registerDemoCommand(program);
 registerCompactCommand(program);
+registerPlannerCommand(program);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

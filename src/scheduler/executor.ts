@@ -5,7 +5,7 @@
  * planner parks the plan and marks that block no-compact).
  */
 import type { Bucket } from '../objstore/bucket.js';
-import type { Layout } from '../block/layout.js';
+import { SINGLE_TENANT, layoutFor } from '../block/layout.js';
 import { executePlan, type Phase } from '../compactor/execute.js';
 import { classifyFailure } from '../compactor/failures.js';
 import type { PassStep } from '../compactor/debug.js';
@@ -16,7 +16,6 @@ import type { ExecuteContext, ExecuteResult, FailureClass, PlanExecutor } from '
 
 export interface BucketExecutorDeps {
   readonly bucket: Bucket;
-  readonly layout: Layout;
   /** Scratch space: each plan downloads into and writes under `<dataDir>/compact/<plan>`. */
   readonly dataDir: string;
   readonly logger: Logger;
@@ -46,7 +45,8 @@ export function bucketPlanExecutor(d: BucketExecutorDeps): PlanExecutor {
           },
           {
             bucket: d.bucket,
-            layout: d.layout,
+            // The plan says which layout: Thanos' single tenant is '', a Cortex/Mimir tenant never is.
+            layout: layoutFor(plan.tenant === SINGLE_TENANT ? 'single' : 'multi'),
             dataDir: d.dataDir,
             logger: d.logger,
             now: d.now,

@@ -468,7 +468,13 @@ class GrpcWorker implements PlannerWorker {
       this.report(run);
       return;
     }
-    this.log.debug('plan started', { plan: plan.id });
+    // One line per plan received, with its epoch and sources: what HA tests check for conflicts.
+    this.log.info('plan started', {
+      plan: plan.id,
+      tenant: plan.tenant,
+      epoch: plan.epoch,
+      sources: plan.sources.map((b) => b.ulid).join(','),
+    });
     void this.execute(run);
   }
 

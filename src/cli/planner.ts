@@ -1,0 +1,213 @@
+/**
+ * `strata planner`: syncs every tenant, plans, and hands the plans to `strata worker`s over the
+ * gRPC stream of strata.v1.Planner; runs the cleaner. With --etcd.endpoints several replicas
+ * campaign and only the leader plans and serves; followers answer NOT_LEADER with its address.
+ */
+import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { createElection } from '../ha/create.js';
+import { startCandidacy } from '../ha/leadership.js';
+import { BucketPlanSource } from '../scheduler/bucket-source.js';
+import { plannerMetrics } from '../scheduler/metrics.js';
+import { startPlannerServer } from '../scheduler/server.js';
+import { parseListenAddress, startHttpEndpoint } from '../util/http.js';
+import { InvalidArgumentError } from '../util/errors.js';
+import { durationArg, intArg } from './args.js';
+import {
+  etcdOptions,
+  openSyncStack,
+  parseEtcdTtlSeconds,
+  syncOptions,
+  type EtcdFlags,
+  type SyncFlags,
+} from './sync-setup.js';
+
+export interface PlannerFlags extends SyncFlags, EtcdFlags {
+  grpcAddress: string;
+  grpcAdvertiseAddress?: string;
+  'planner.gracePeriod': number;
+  'planner.leaseTimeout': number;
+  'planner.maxFailures': number;
+  'planner.retryDelay': number;
+  'planner.replanInterval': number;
+  cleanupInterval: number;
+}
+
+export function plannerCommandOptions(cmd: Command): Command {
+  return etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/')
+    .option(
+      '--grpc-address <host:port>',
+      'listen address of the Planner gRPC service (port 0: any free port)',
+      '0.0.0.0:10901',
+    )
+    .option(
+      '--grpc-advertise-address <host:port>',
+      'address published to workers and other replicas (default: the bound gRPC address, with this host name for 0.0.0.0)',
+    )
+    .option(
+      '--planner.grace-period <duration>',
+      'after becoming leader, wait this long for reconnecting workers to report their plans',
+      durationArg,
+      15_000,
+    )
+    .option(
+      '--planner.lease-timeout <duration>',
+      'a plan whose worker sends no PROGRESS for this long is re-queued',
+      durationArg,
+      60_000,
+    )
+    .option(
+      '--planner.max-failures <n>',
+      'failures before a plan is parked (its failing block marked no-compact)',
+      intArg,
+      3,
+    )
+    .option(
+      '--planner.retry-delay <duration>',
+      'first retry delay of a failed plan (doubles per failure)',
+      durationArg,
+      10_000,
+    )
+    .option(
+      '--planner.replan-interval <duration>',
+      'full sync and planning pass at least this often',
+      durationArg,
+      60_000,
+    )
+    .option(
+      '--cleanup-interval <duration>',
+      'run the cleaner after a planning pass at most this often',
+      durationArg,
+      5 * 60_000,
+    );
+}
+
+function advertised(bound: string, flag: string | undefined): string {
+  if (flag !== undefined && flag !== '') {
+    parseListenAddress(flag);
+    return flag;
+  }
+  const { host, port } = parseListenAddress(bound);
+  return host === '0.0.0.0' || host === '::' ? `${hostname()}:${port}` : `${host}:${port}`;
+}
+
+export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): Promise<void> {
+  const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
+  if (f['planner.maxFailures'] < 1)
+    throw new InvalidArgumentError('--planner.max-failures must be at least 1');
+  const grpc = parseListenAddress(f.grpcAddress);
+  const st = await openSyncStack(f);
+  const { logger, registry } = st;
+  const source = new BucketPlanSource(
+    {
+      plan: { replicaLabels: st.replicaLabels, dedup: st.dedup, ranges: st.ranges },
+      deleteDelayMs: f.deleteDelay,
+      partialDelayMs: f.partialBlockDeleteDelay,
+      cleanupIntervalMs: f.cleanupInterval,
+    },
+    {
+      bucket: st.bucket,
+      layout: st.layout,
+      syncer: st.fetcher,
+      logger,
+      now: st.now,
+      ...(st.writeBucketIndex ? { writeBucketIndex: st.writeBucketIndex } : {}),
+    },
+  );
+  const metrics = plannerMetrics(registry);
+  // The election needs the published address, which needs the bound port: bind first, serve
+  // nothing until leading (the service polls the candidacy on every message).
+  let candidacy: ReturnType<typeof startCandidacy> | undefined;
+  const server = await startPlannerServer({
+    host: grpc.host,
+    port: grpc.port,
+    source,
+    logger,
+    leadership: {
+      isLeader: () => candidacy?.isLeader() ?? false,
+      epoch: () => candidacy?.epoch() ?? 0,
+      leaderAddress: () => candidacy?.leaderAddress(),
+    },
+    graceMs: f['planner.gracePeriod'],
+    leaseTimeoutMs: f['planner.leaseTimeout'],
+    maxFailures: f['planner.maxFailures'],
+    retryDelayMs: f['planner.retryDelay'],
+    replanIntervalMs: f['planner.replanInterval'],
+    output: { replicaLabels: st.replicaLabels },
+    events: metrics.events,
+  });
+  metrics.attach(server.service);
+  const address = advertised(server.address, f.grpcAdvertiseAddress);
+  const election = createElection({
+    endpoints: f['etcd.endpoints'],
+    prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',
+    address,
+    id: `${hostname()}/${process.pid}`,
+    ttlSeconds,
+    logger,
+  });
+  candidacy = startCandidacy(election, { logger });
+  const c = candidacy;
+  const http = await startHttpEndpoint({
+    address: f.httpAddress,
+    registry,
+    status: () => {
+      const s = server.service.stats();
+      const leader = c.leader();
+      return {
+        leader: s.leader && c.isLeader(),
+        epoch: s.epoch ?? null,
+        address,
+        leader_address: c.leaderAddress() ?? null,
+        leader_epoch: leader?.epoch ?? null,
+        in_grace: s.inGrace,
+        pending: s.pending,
+        running: s.running,
+        parked: s.parked,
+        streams: s.streams,
+        tenants: server.service.tenantCounts(),
+        workers: server.service.workers(),
+        running_plans: server.service
+          .runningPlans()
+          .map((r) => ({ ...r, startedAt: new Date(r.startedAt).toISOString() })),
+        sync: source.status(),
+      };
+    },
+  });
+  logger.info('strata planner started', {
+    grpc: server.address,
+    advertise: address,
+    http: http.address,
+    tenancy: st.tenancy,
+    ha: f['etcd.endpoints'].length > 0,
+  });
+  try {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    logger.info('strata planner stopping');
+  } finally {
+    // Resign first: another replica takes over while this one closes its streams.
+    await c.stop();
+    await server.close();
+    await election.close().catch(() => undefined);
+    await source.close();
+    await st.close();
+    await http.close();
+  }
+}
+
+export function registerPlannerCommand(program: Command): void {
+  plannerCommandOptions(
+    program
+      .command('planner')
+      .description('plan compactions for every tenant and hand them to strata workers over gRPC'),
+  ).action(async (f: PlannerFlags) => {
+    const ac = new AbortController();
+    const stop = (): void => ac.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    await runPlannerCommand(f, ac.signal);
+  });
+}

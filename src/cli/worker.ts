@@ -1,0 +1,163 @@
+/**
+ * `strata worker`: connects to the planner (any replica; it follows NOT_LEADER to the leader),
+ * asks for plans up to its capacity and executes them: download, compact, upload, mark. Every
+ * compaction option comes with the plan. SIGTERM stops taking work, then finishes (default) or
+ * abandons what runs, and tells the planner.
+ */
+import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createBucket, loadObjstoreConfig } from '../objstore/config.js';
+import { clearWorkDirs } from '../compactor/execute.js';
+import { debugStepHook } from '../compactor/debug.js';
+import { bucketPlanExecutor, classifyPlanFailure } from '../scheduler/executor.js';
+import { createWorker, type StopMode } from '../scheduler/worker.js';
+import { startHttpEndpoint } from '../util/http.js';
+import { InvalidArgumentError } from '../util/errors.js';
+import { durationArg, intArg, listArg } from './args.js';
+import { parseLogging } from './sync-setup.js';
+
+export interface WorkerFlags {
+  'planner.address': string[];
+  'objstore.configFile'?: string;
+  'objstore.config'?: string;
+  dataDir: string;
+  workerId?: string;
+  concurrency: number;
+  onStop: string;
+  stopTimeout: number;
+  heartbeatInterval: number;
+  httpAddress: string;
+  'log.level': string;
+  'log.format': string;
+}
+
+export function workerCommandOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--planner.address <list>',
+      'planner replicas, host:port, comma-separated or repeated',
+      listArg,
+      [],
+    )
+    .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
+    .option('--objstore.config <yaml>', 'objstore config as inline YAML')
+    .option('--data-dir <dir>', 'local scratch space for the plans being compacted', './data')
+    .option('--worker-id <id>', 'name reported to the planner (default: host name and pid)')
+    .option('--concurrency <n>', 'plans executed at once (the capacity announced to the planner)', intArg, 1)
+    .option(
+      '--on-stop <mode>',
+      'on SIGTERM: finish running plans, or abandon them (re-queued at once)',
+      'finish',
+    )
+    .option(
+      '--stop-timeout <duration>',
+      'give up reporting running plans this long after SIGTERM',
+      durationArg,
+      30 * 60_000,
+    )
+    .option(
+      '--heartbeat-interval <duration>',
+      'PROGRESS for every running plan this often (the lease heartbeat)',
+      durationArg,
+      5000,
+    )
+    .option(
+      '--http-address <host:port>',
+      'listen address for /metrics, /-/healthy, /-/ready, /api/v1/status',
+      '0.0.0.0:10904',
+    )
+    .option('--log.level <level>', 'debug, info, warn or error', 'info')
+    .option('--log.format <format>', 'logfmt or json', 'logfmt');
+}
+
+export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Promise<void> {
+  const logger = parseLogging(f);
+  if (f['planner.address'].length === 0) throw new InvalidArgumentError('--planner.address is required');
+  if (f.onStop !== 'finish' && f.onStop !== 'abandon')
+    throw new InvalidArgumentError('--on-stop must be finish or abandon');
+  if (f.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
+  const config = await loadObjstoreConfig({
+    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
+    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const bucket = await createBucket(config, { logger });
+  const workerId = f.workerId ?? `${hostname()}/${process.pid}`;
+  const plans = new Counter({
+    name: 'strata_worker_plans_total',
+    help: 'Plans executed, by outcome.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'strata_worker_plan_duration_seconds',
+    help: 'Time to execute one plan (download, compact, upload, mark).',
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  // Work dirs of plans a killed worker was running: nothing else would remove them.
+  await clearWorkDirs(f.dataDir);
+  const beforeStep = debugStepHook(process.env, logger);
+  const worker = createWorker({
+    workerId,
+    planners: f['planner.address'],
+    capacity: f.concurrency,
+    logger,
+    progressIntervalMs: f.heartbeatInterval,
+    stopTimeoutMs: f.stopTimeout,
+    classify: classifyPlanFailure,
+    executor: bucketPlanExecutor({
+      bucket,
+      dataDir: f.dataDir,
+      logger,
+      now: () => Date.now(),
+      ...(beforeStep ? { beforeStep } : {}),
+      onDone: (_plan, ok, ms) => {
+        plans.inc({ outcome: ok ? 'completed' : 'failed' });
+        duration.observe(ms / 1000);
+      },
+    }),
+  });
+  const http = await startHttpEndpoint({
+    address: f.httpAddress,
+    registry,
+    status: () => ({ worker: workerId, ...worker.stats() }),
+  });
+  worker.start();
+  logger.info('strata worker started', {
+    worker: workerId,
+    planners: f['planner.address'].join(','),
+    concurrency: f.concurrency,
+    http: http.address,
+  });
+  try {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const mode = f.onStop as StopMode;
+    logger.info('strata worker stopping', { mode, running: worker.stats().running.length });
+    await worker.stop(mode);
+  } finally {
+    await http.close();
+    await bucket.close();
+  }
+  logger.info('strata worker stopped', {
+    completed: worker.stats().completed,
+    failed: worker.stats().failed,
+  });
+}
+
+export function registerWorkerCommand(program: Command): void {
+  workerCommandOptions(
+    program.command('worker').description('execute the compaction plans a strata planner hands out'),
+  ).action(async (f: WorkerFlags) => {
+    const ac = new AbortController();
+    const stop = (): void => ac.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    await runWorkerCommand(f, ac.signal);
+  });
+}
