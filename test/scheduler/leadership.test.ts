@@ -28,7 +28,7 @@ test('a worker follows NOT_LEADER to the leader named by the follower', async ()
   });
   const exec = new FakeExecutor();
   const w = h.worker({ planners: follower.address, executor: exec });
-  await until(() => leaderSource.completed.length === 2, 'completions on the leader');
+  await until(() => leaderSource.completed.length >= 2, 'completions on the leader');
   expect(w.stats().connectedTo).toBe(leader.address);
   expect(followerSource.passes).toBe(0); // a follower never plans
   expect(exec.started.map((p) => p.tenant).sort()).toEqual(['a', 'b']);
@@ -39,7 +39,7 @@ test('without a known leader the worker tries the next address of its list', asy
   const leader = await h.server({ source });
   const follower = await h.server({ source: new FakeSource(), leadership: new FakeLeadership(false, 0) });
   const w = h.worker({ planners: `${follower.address}, ${leader.address}`, executor: new FakeExecutor() });
-  await until(() => source.completed.length === 1, 'completion');
+  await until(() => source.completed.length >= 1, 'completion');
   expect(w.stats().connectedTo).toBe(leader.address);
 });
 
@@ -135,7 +135,7 @@ test('a worker keeps its plan across a planner restart and completes it under th
     events: { completed: (e) => completions.push({ id: e.plan.id, olderEpoch: e.olderEpoch }) },
   });
   const w = h.worker({ planners: `${first.address},${second.address}`, executor: exec });
-  await until(() => exec.started.length === 1, 'plan started on the first planner');
+  await until(() => exec.started.length >= 1, 'plan started on the first planner');
   expect(exec.started[0]!.epoch).toBe(1);
   source.plans = [plan, conflicting];
   await first.close();
@@ -143,7 +143,7 @@ test('a worker keeps its plan across a planner restart and completes it under th
   await delay(500); // past the grace period
   expect(second.service.stats()).toMatchObject({ running: 1 });
   release();
-  await until(() => completions.length === 1, 'completion on the second planner');
+  await until(() => completions.length >= 1, 'completion on the second planner');
   expect(completions[0]).toEqual({ id: plan.id, olderEpoch: true });
   await until(() => exec.finished.some((p) => p.id === conflicting.id), 'the conflicting plan, afterwards');
 });

@@ -23,7 +23,7 @@ test('the plan of a worker whose stream dies mid-plan is re-queued and completed
   await delay(150);
   expect(exec.started).toHaveLength(0); // leased to the dying stream
   dying.abort();
-  await until(() => source.completed.length === 1, 'completion by the second worker');
+  await until(() => source.completed.length >= 1, 'completion by the second worker');
   expect(exec.started.map((p) => p.id)).toEqual([plan.id]);
   expect(requeued).toEqual(['stream-closed']);
 });
@@ -44,7 +44,7 @@ test('a lease without PROGRESS expires: the holder gets CANCEL, another worker c
   const cancel = await silent.message(2, 3000);
   expect(cancel.msg.case).toBe('cancel');
   expect(cancel.msg.case === 'cancel' && cancel.msg.value.planId).toBe(plan.id);
-  await until(() => source.completed.length === 1, 'completion by the second worker');
+  await until(() => source.completed.length >= 1, 'completion by the second worker');
   expect(exec.started.map((p) => p.id)).toEqual([plan.id]);
   // A late report about the cancelled plan is ignored, not punished: the stream stays open.
   silent.send({ msg: { case: 'complete', value: { planId: plan.id, epoch, outputUlids: [freshUlid()] } } });
@@ -67,7 +67,7 @@ test('PROGRESS keeps a long plan leased past the timeout', async () => {
     return { outputs: [freshUlid()] };
   });
   h.worker({ planners: server.address, executor: exec, progressIntervalMs: 100 });
-  await until(() => source.completed.length === 1, 'completion', 5000);
+  await until(() => source.completed.length >= 1, 'completion', 5000);
   expect(exec.started).toHaveLength(1);
 });
 
@@ -89,10 +89,10 @@ test('a plan failing N times is parked and its failing block reported; the rest 
       failingBlock: String(err).includes(badBlock) ? badBlock : undefined,
     }),
   });
-  await until(() => source.parked.length === 1, 'parking');
+  await until(() => source.parked.length >= 1, 'parking');
   expect(source.parked[0]).toMatchObject({ plan: { id: bad.id }, failingBlock: badBlock });
   expect(source.parked[0]!.reason).toMatch(/failed 3 times/);
-  await until(() => source.completed.length === 1, 'the good plan');
+  await until(() => source.completed.length >= 1, 'the good plan');
   await delay(200);
   expect(exec.started.filter((p) => p.id === bad.id)).toHaveLength(3);
   expect(server.service.stats().parked).toBe(1);
@@ -110,7 +110,7 @@ test('a non-retryable failure parks the plan at once', async () => {
     executor: exec,
     classify: () => ({ retryable: false, failingBlock: bad.sources[0]!.ulid, reason: 'corrupt block' }),
   });
-  await until(() => source.parked.length === 1, 'parking');
+  await until(() => source.parked.length >= 1, 'parking');
   expect(source.parked[0]).toMatchObject({ failingBlock: bad.sources[0]!.ulid });
   expect(source.parked[0]!.reason).toBe('non-retryable failure: corrupt block');
   await delay(150);
@@ -145,7 +145,7 @@ test('a retryable failure is retried only after the retry delay', async () => {
     return { outputs: [freshUlid()] };
   });
   h.worker({ planners: server.address, executor: exec });
-  await until(() => source.completed.length === 1, 'completion after one retry');
+  await until(() => source.completed.length >= 1, 'completion after one retry');
   expect(startedAt).toHaveLength(2);
   expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(280);
 });
@@ -176,7 +176,7 @@ test('a worker that reconnects before its old stream is noticed gone keeps its p
   newStream.send({
     msg: { case: 'complete', value: { planId: v.id, epoch: v.epoch, outputUlids: [freshUlid()] } },
   });
-  await until(() => source.completed.length === 1, 'completion on the new stream');
+  await until(() => source.completed.length >= 1, 'completion on the new stream');
   expect(newStream.received).toHaveLength(0);
   newStream.end();
   expect((await newStream.status).code).toBe(0);
@@ -193,7 +193,7 @@ test('a result sent again after a broken stream is answered with CANCEL, not com
   if (m.msg.case !== 'plan') throw new Error('expected a plan');
   const v = m.msg.value;
   a.send({ msg: { case: 'complete', value: { planId: v.id, epoch: v.epoch, outputUlids: [freshUlid()] } } });
-  await until(() => source.completed.length === 1, 'first completion');
+  await until(() => source.completed.length >= 1, 'first completion');
   a.abort(); // before the worker saw any proof that COMPLETE arrived
   const b = h.raw(server.address);
   const running = {
