@@ -33,8 +33,8 @@ export function electionConformance(name: string, backend: () => ConformanceBack
     };
 
     // Tests that need several candidates exist only for backends that have them (not skipped).
-    const itMulti: (title: string, fn: () => Promise<void>) => void = backend().multi
-      ? (title, fn) => it(title, fn)
+    const describeMulti: (title: string, fn: () => void) => void = backend().multi
+      ? (title, fn) => describe(title, fn)
       : () => undefined;
 
     afterEach(async () => {
@@ -117,8 +117,8 @@ export function electionConformance(name: string, backend: () => ConformanceBack
       await expect(e.fence()).rejects.toMatchObject({ code: 'ERR_HA_CLOSED' });
     });
 
-    describe('several candidates', () => {
-      itMulti('exactly one leader among N, then each resign hands over in < 1 s', async () => {
+    describeMulti('several candidates', () => {
+      it('exactly one leader among N, then each resign hands over in < 1 s', async () => {
         for (let round = 0; round < 3; round++) {
           const g = group();
           const cs = ['a', 'b', 'c'].map((id) => candidate(g, id));
@@ -147,7 +147,7 @@ export function electionConformance(name: string, backend: () => ConformanceBack
         }
       });
 
-      itMulti('followers see the leader and its address, and observe changes', async () => {
+      it('followers see the leader and its address, and observe changes', async () => {
         const g = group();
         const a = candidate(g, 'lead');
         const b = candidate(g, 'follow');
@@ -171,7 +171,7 @@ export function electionConformance(name: string, backend: () => ConformanceBack
         ctl.abort();
       });
 
-      itMulti('a waiting campaign stops on its signal or on resign', async () => {
+      it('a waiting campaign stops on its signal or on resign', async () => {
         const g = group();
         const a = candidate(g, 'holder');
         const b = candidate(g, 'waiter');
