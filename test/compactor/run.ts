@@ -12,8 +12,18 @@ import { startProcess, type TrackedProcess } from '../support/processes.js';
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(REPO, 'bin/strata.js');
 const MAIN_JS = join(REPO, 'dist/src/cli/main.js');
-/** Everything `strata compact` imports. */
-const SOURCES = ['src/cli', 'src/compactor', 'src/block', 'src/objstore', 'src/plan', 'src/tsdb', 'src/util'];
+/** Everything `strata compact`, `strata planner` and `strata worker` import. */
+const SOURCES = [
+  'src/cli',
+  'src/compactor',
+  'src/block',
+  'src/objstore',
+  'src/plan',
+  'src/tsdb',
+  'src/util',
+  'src/scheduler',
+  'src/ha',
+];
 /** The same lock as test/compact/strata-cli.ts: one tsc at a time across test files. */
 const LOCK = join(tmpdir(), 'strata-test-build.lock');
 
@@ -91,6 +101,51 @@ export function compactArgs(o: CompactFlagsInput): string[] {
     'replica',
     '--http-address',
     '127.0.0.1:0',
+    ...(o.extra ?? []),
+  ];
+}
+
+/**
+ * `strata planner` with the flags of compactArgs (multi-tenant, no delays, replica label
+ * `replica`), no grace period, cleanup after every pass, and listening on the given gRPC port.
+ */
+export function plannerArgs(o: CompactFlagsInput & { grpcPort: number; httpPort?: number }): string[] {
+  const compact = compactArgs({ ...o, extra: [] }).slice(1);
+  const http = compact.indexOf('--http-address');
+  compact.splice(http, 2);
+  return [
+    'planner',
+    ...compact,
+    '--grpc-address',
+    `127.0.0.1:${o.grpcPort}`,
+    '--http-address',
+    `127.0.0.1:${o.httpPort ?? 0}`,
+    '--planner.grace-period',
+    '0s',
+    '--cleanup-interval',
+    '0s',
+    '--planner.replan-interval',
+    '2s',
+    ...(o.extra ?? []),
+  ];
+}
+
+/** `strata worker` against planners at the given gRPC ports. */
+export function workerArgs(o: CompactFlagsInput & { plannerPorts: readonly number[]; id: string }): string[] {
+  return [
+    'worker',
+    '--planner.address',
+    o.plannerPorts.map((p) => `127.0.0.1:${p}`).join(','),
+    '--objstore.config',
+    o.objstore,
+    '--data-dir',
+    o.dataDir,
+    '--worker-id',
+    o.id,
+    '--http-address',
+    '127.0.0.1:0',
+    '--heartbeat-interval',
+    '1s',
     ...(o.extra ?? []),
   ];
 }
