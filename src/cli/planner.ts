@@ -11,7 +11,7 @@ import { BucketPlanSource } from '../scheduler/bucket-source.js';
 import { plannerMetrics } from '../scheduler/metrics.js';
 import { startPlannerServer } from '../scheduler/server.js';
 import { parseListenAddress, startHttpEndpoint } from '../util/http.js';
-import { InvalidArgumentError } from '../util/errors.js';
+import { InvalidArgumentError, errorMessage } from '../util/errors.js';
 import { durationArg, intArg } from './args.js';
 import {
   etcdOptions,
@@ -82,9 +82,18 @@ export function plannerCommandOptions(cmd: Command): Command {
     );
 }
 
+/** parseListenAddress, with the flag named in the error (exit code 2). */
+function listenFlag(flag: string, value: string): { host: string; port: number } {
+  try {
+    return parseListenAddress(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag}: ${errorMessage(err)}`);
+  }
+}
+
 function advertised(bound: string, flag: string | undefined): string {
   if (flag !== undefined && flag !== '') {
-    parseListenAddress(flag);
+    listenFlag('--grpc-advertise-address', flag);
     return flag;
   }
   const { host, port } = parseListenAddress(bound);
@@ -95,7 +104,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
   if (f['planner.maxFailures'] < 1)
     throw new InvalidArgumentError('--planner.max-failures must be at least 1');
-  const grpc = parseListenAddress(f.grpcAddress);
+  const grpc = listenFlag('--grpc-address', f.grpcAddress);
   const st = await openSyncStack(f);
   const { logger, registry } = st;
   const source = new BucketPlanSource(
@@ -117,6 +126,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const metrics = plannerMetrics(registry);
   // The election needs the published address, which needs the bound port: bind first, serve
   // nothing until leading (the service polls the candidacy on every message).
+  // eslint-disable-next-line prefer-const -- the closures below read it before it is assigned
   let candidacy: ReturnType<typeof startCandidacy> | undefined;
   const server = await startPlannerServer({
     host: grpc.host,
