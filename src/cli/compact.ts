@@ -17,6 +17,7 @@ import {
   openSyncStack,
   parseEtcdTtlSeconds,
   syncOptions,
+  untilSignalled,
   type EtcdFlags,
   type SyncFlags,
 } from './sync-setup.js';
@@ -165,11 +166,5 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
 export function registerCompactCommand(program: Command): void {
   compactCommandOptions(
     program.command('compact').description('compact every tenant of a bucket, like thanos compact'),
-  ).action(async (f: CompactFlags) => {
-    const ac = new AbortController();
-    const stop = (): void => ac.abort();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    await runCompactCommand(f, ac.signal);
-  });
+  ).action(untilSignalled(runCompactCommand));
 }

@@ -18,6 +18,7 @@ import {
   openSyncStack,
   parseEtcdTtlSeconds,
   syncOptions,
+  untilSignalled,
   type EtcdFlags,
   type SyncFlags,
 } from './sync-setup.js';
@@ -213,11 +214,5 @@ export function registerPlannerCommand(program: Command): void {
     program
       .command('planner')
       .description('plan compactions for every tenant and hand them to strata workers over gRPC'),
-  ).action(async (f: PlannerFlags) => {
-    const ac = new AbortController();
-    const stop = (): void => ac.abort();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    await runPlannerCommand(f, ac.signal);
-  });
+  ).action(untilSignalled(runPlannerCommand));
 }

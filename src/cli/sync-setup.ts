@@ -138,6 +138,38 @@ export function parseEtcdTtlSeconds(ms: number): number {
   return s;
 }
 
+/** The bucket of --objstore.config-file / --objstore.config, and a registry for /metrics. */
+export async function openBucket(
+  f: Pick<SyncFlags, 'objstore.configFile' | 'objstore.config'>,
+  logger: Logger,
+): Promise<{ bucket: Bucket; registry: Registry }> {
+  const config = await loadObjstoreConfig({
+    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
+    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return { bucket: await createBucket(config, { logger }), registry };
+}
+
+/** A command's action that runs until SIGTERM or SIGINT aborts its signal. */
+export function untilSignalled<F>(
+  run: (flags: F, signal: AbortSignal) => Promise<unknown>,
+): (flags: F) => Promise<void> {
+  return async (flags: F): Promise<void> => {
+    const ac = new AbortController();
+    const stop = (): void => ac.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    try {
+      await run(flags, ac.signal);
+    } finally {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    }
+  };
+}
+
 export interface SyncStack {
   readonly logger: Logger;
   readonly registry: Registry;
@@ -169,13 +201,7 @@ export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
   }
   const tenancy = parseTenancy(f.tenancy);
   const ranges = parseRanges(f['compact.blockRanges']);
-  const config = await loadObjstoreConfig({
-    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
-    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
-  });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const bucket = await createBucket(config, { logger });
+  const { bucket, registry } = await openBucket(f, logger);
   const layout = layoutFor(tenancy);
   const now = (): number => Date.now();
   const fetcher = new MetaFetcher(

@@ -6,8 +6,7 @@
  */
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { createBucket, loadObjstoreConfig } from '../objstore/config.js';
+import { Counter, Histogram } from 'prom-client';
 import { clearWorkDirs } from '../compactor/execute.js';
 import { debugStepHook } from '../compactor/debug.js';
 import { bucketPlanExecutor, classifyPlanFailure } from '../scheduler/executor.js';
@@ -15,7 +14,7 @@ import { createWorker, type StopMode } from '../scheduler/worker.js';
 import { startHttpEndpoint } from '../util/http.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { durationArg, intArg, listArg } from './args.js';
-import { parseLogging } from './sync-setup.js';
+import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
 
 export interface WorkerFlags {
   'planner.address': string[];
@@ -77,13 +76,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   if (f.onStop !== 'finish' && f.onStop !== 'abandon')
     throw new InvalidArgumentError('--on-stop must be finish or abandon');
   if (f.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
-  const config = await loadObjstoreConfig({
-    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
-    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
-  });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const bucket = await createBucket(config, { logger });
+  const { bucket, registry } = await openBucket(f, logger);
   const workerId = f.workerId ?? `${hostname()}/${process.pid}`;
   const plans = new Counter({
     name: 'strata_worker_plans_total',
@@ -153,11 +146,5 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
 export function registerWorkerCommand(program: Command): void {
   workerCommandOptions(
     program.command('worker').description('execute the compaction plans a strata planner hands out'),
-  ).action(async (f: WorkerFlags) => {
-    const ac = new AbortController();
-    const stop = (): void => ac.abort();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    await runWorkerCommand(f, ac.signal);
-  });
+  ).action(untilSignalled(runWorkerCommand));
 }

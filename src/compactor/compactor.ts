@@ -7,10 +7,10 @@ import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
-import { markNoCompact, type NoCompactReason } from '../block/markers.js';
+import type { NoCompactReason } from '../block/markers.js';
 import { planAll, compactionProgress } from '../plan/index.js';
 import type { Plan, PlanBlock, PlanOptions } from '../plan/types.js';
-import { duplicatesToMark, plannableBlocks } from './sync-plan.js';
+import { duplicatesToMark, markBadBlock, plannableBlocks } from './sync-plan.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 import { clearWorkDirs, executePlan, type Phase } from './execute.js';
@@ -212,26 +212,8 @@ export class Compactor {
   }
 
   private async markBad(tenant: string, id: string, reason: NoCompactReason, details: string): Promise<void> {
-    const outcome = await markNoCompact(
-      this.d.bucket,
-      this.d.layout,
-      tenant,
-      id,
-      reason,
-      details,
-      this.d.now(),
-      {
-        logger: this.d.logger,
-      },
-    );
-    if (outcome === 'written') {
+    if (await markBadBlock(this.d, tenant, id, reason, details)) {
       this.d.metrics.blocksMarked.inc({ marker: 'no-compact', reason });
-      this.d.logger.warn('block marked no-compact; its group goes on without it', {
-        tenant,
-        block: id,
-        reason,
-        details,
-      });
     }
   }
 

@@ -1,8 +1,12 @@
 /**
  * From a metadata sync to what a planning pass needs, shared by the all-in-one compactor and the
- * planner service: the plannable blocks, and the duplicates to mark for deletion.
+ * planner service: the plannable blocks, the duplicates to mark for deletion, no-compact marks.
  */
+import type { Bucket } from '../objstore/bucket.js';
+import type { Layout } from '../block/layout.js';
 import type { SyncResult } from '../block/fetcher/types.js';
+import { markNoCompact, type NoCompactReason } from '../block/markers.js';
+import type { Logger } from '../util/logger.js';
 import type { DuplicateBlock, PlanBlock } from '../plan/types.js';
 
 export interface DuplicateToMark {
@@ -56,4 +60,28 @@ export function duplicatesToMark(sync: SyncResult, planned: readonly DuplicateBl
     }
   }
   return out;
+}
+
+/**
+ * Marks a block no-compact (block folder and tenant copy) and logs it once; an existing mark is
+ * kept. True when this call wrote the mark (for metrics).
+ */
+export async function markBadBlock(
+  d: { bucket: Bucket; layout: Layout; logger: Logger; now: () => number },
+  tenant: string,
+  id: string,
+  reason: NoCompactReason,
+  details: string,
+): Promise<boolean> {
+  const outcome = await markNoCompact(d.bucket, d.layout, tenant, id, reason, details, d.now(), {
+    logger: d.logger,
+  });
+  if (outcome !== 'written') return false;
+  d.logger.warn('block marked no-compact; its group goes on without it', {
+    tenant,
+    block: id,
+    reason,
+    details,
+  });
+  return true;
 }

@@ -12,11 +12,11 @@ import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
-import { markNoCompact, readMarker, type NoCompactReason } from '../block/markers.js';
+import { readMarker, type NoCompactReason } from '../block/markers.js';
 import { readBlockState } from '../block/partial.js';
 import { planAll, type Plan, type PlanOptions } from '../plan/index.js';
 import { cleanTenants, type CleanupOptions, type CleanupResult } from '../compactor/cleanup.js';
-import { duplicatesToMark, plannableBlocks } from '../compactor/sync-plan.js';
+import { duplicatesToMark, markBadBlock, plannableBlocks } from '../compactor/sync-plan.js';
 import type { MetaSyncer } from '../compactor/compactor.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -170,24 +170,6 @@ export class BucketPlanSource implements PlanSource {
   }
 
   private async markBad(tenant: string, id: string, reason: NoCompactReason, details: string): Promise<void> {
-    const outcome = await markNoCompact(
-      this.d.bucket,
-      this.d.layout,
-      tenant,
-      id,
-      reason,
-      details,
-      this.d.now(),
-      {
-        logger: this.d.logger,
-      },
-    );
-    if (outcome !== 'written') return;
-    this.d.onMarked?.('no-compact', reason);
-    this.d.logger.warn('block marked no-compact; its group goes on without it', {
-      tenant,
-      block: id,
-      reason,
-    });
+    if (await markBadBlock(this.d, tenant, id, reason, details)) this.d.onMarked?.('no-compact', reason);
   }
 }
