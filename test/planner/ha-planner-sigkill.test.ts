@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   expectReferenceEndState,
+  expectSoleLeader,
   midRun,
   haSuite,
   runningAt,
@@ -33,10 +34,12 @@ describe('strata planner HA: the leader SIGKILLed', () => {
       const c = await startPlannerCluster(root, 'planner-sigkill', ref, suite.etcd().endpoints);
       try {
         const { leader, status } = await c.leader();
+        const electedAt = Date.now();
         tl.lap('leader');
         const epoch0 = Number(status.epoch);
         await waitForMidRun(c, midRun(ref));
         tl.lap('mid-run');
+        expectSoleLeader(c, leader, electedAt);
         const doneAtKill = c.plansDone();
         const killedAt = Date.now();
         await leader.proc.stop('SIGKILL', 5000);

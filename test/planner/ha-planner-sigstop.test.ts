@@ -15,6 +15,7 @@ import { logRecords } from '../compactor/run.js';
 import { waitFor } from '../support/processes.js';
 import {
   expectReferenceEndState,
+  expectSoleLeader,
   midRun,
   haSuite,
   runningAt,
@@ -37,10 +38,12 @@ describe('strata planner HA: the leader frozen and thawed', () => {
       const c = await startPlannerCluster(root, 'planner-sigstop', ref, suite.etcd().endpoints);
       try {
         const { leader: old, status: st0 } = await c.leader();
+        const electedAt = Date.now();
         tl.lap('leader');
         const epoch0 = Number(st0.epoch);
         await waitForMidRun(c, midRun(ref));
         tl.lap('mid-run');
+        expectSoleLeader(c, old, electedAt);
         const stoppedAt = Date.now();
         process.kill(old.proc.pid, 'SIGSTOP');
         const next = c.other(old);

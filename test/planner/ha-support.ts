@@ -386,8 +386,6 @@ export async function waitForSingleLeader(
 export interface LeaderSample {
   /** When the requests went out. */
   at: number;
-  /** How long until the last answer (or time-out) came back. */
-  ms: number;
   /** Replicas that answered (within 2 s). */
   answered: string[];
   /** Replicas that answered leader true. */
@@ -409,7 +407,6 @@ export function sampleLeaders(replicas: readonly Replica[]): LeaderSamples {
       const st = await Promise.all(replicas.map((p) => status(p, 2000)));
       samples.push({
         at,
-        ms: Date.now() - at,
         answered: replicas.filter((_, i) => st[i] !== undefined).map((p) => p.name),
         leaders: replicas.filter((_, i) => st[i]?.leader === true).map((p) => p.name),
       });
@@ -426,13 +423,24 @@ export function sampleLeaders(replicas: readonly Replica[]): LeaderSamples {
 }
 
 /**
- * Samples in which two replicas claimed leadership. Only samples whose answers all came back within
- * 300 ms count: a leader stops acting at least the step-down margin (600 ms with a 3 s TTL) before
- * its lease can expire at etcd, so two answers that close together both saying leader mean two
- * leaders at once; answers further apart may straddle a hand-over.
+ * Samples taken in [from, to) that both replicas answered, in which `leader` was not the one and
+ * only replica saying leader true. Meant for a stretch without hand-over: point samples cannot
+ * tell two leaders at once from a hand-over between two answers (a resigning or stepping-down
+ * leader revokes its lease, and the next one is elected milliseconds later).
  */
-export function twoLeaderSamples(samples: readonly LeaderSample[]): LeaderSample[] {
-  return samples.filter((s) => s.leaders.length > 1 && s.ms <= 300);
+export function notSoleLeader(
+  samples: readonly LeaderSample[],
+  leader: string,
+  from: number,
+  to: number,
+): LeaderSample[] {
+  return samples.filter(
+    (s) =>
+      s.at >= from &&
+      s.at < to &&
+      s.answered.length > 1 &&
+      (s.leaders.length !== 1 || s.leaders[0] !== leader),
+  );
 }
 
 /** Polls `r` until it reports leader true; returns the time (Date.now()) it first did. */
