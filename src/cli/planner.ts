@@ -139,6 +139,8 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
       epoch: () => candidacy?.epoch() ?? 0,
       leaderAddress: () => candidacy?.leaderAddress(),
     },
+    // Leadership changes are noticed on a tick when no worker message arrives: keep it short.
+    tickMs: 250,
     graceMs: f['planner.gracePeriod'],
     leaseTimeoutMs: f['planner.leaseTimeout'],
     maxFailures: f['planner.maxFailures'],

@@ -75,8 +75,12 @@ export async function clearWorkDirs(dataDir: string): Promise<void> {
   await rm(workRoot(dataDir), { recursive: true, force: true });
 }
 
+let executions = 0;
+
 export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promise<ExecuteResult> {
-  const work = planWorkDir(deps.dataDir, plan.id);
+  // A suffix per execution: a cancelled run that is still unwinding never shares its dir with a
+  // new run of the same plan in this process.
+  const work = `${planWorkDir(deps.dataDir, plan.id)}.${(++executions).toString(36)}`;
   const phaseMs: Record<Phase, number> = { download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 };
   let t = performance.now();
   const enter = async (p: Phase): Promise<void> => {

@@ -98,6 +98,9 @@ export interface PlannerWorker {
   stats(): WorkerStats;
 }
 
+/** Redirect-following backs off at most initial × 2^this (1.6 s with the 200 ms default). */
+const REDIRECT_BACKOFF_STEPS = 3;
+
 type Outgoing = MessageInitShape<typeof WorkerMessageSchema>;
 
 type Result =
@@ -263,8 +266,12 @@ class GrpcWorker implements PlannerWorker {
       if (end.kind === 'redirect') {
         if (end.to !== undefined && end.to !== '') address = end.to;
         else address = this.addresses[(index = (index + 1) % this.addresses.length)]!;
-        // Follow the first redirect at once; back off while planners keep pointing elsewhere.
-        delay = redirects++ === 0 ? 0 : this.backoff(attempt++);
+        // Follow the first redirect at once; back off while planners keep pointing elsewhere, but
+        // only a little: a live planner answered, and the leader it names (perhaps one that just
+        // died) is replaced within a lease TTL, so the worker must be back well within the new
+        // leader's grace period.
+        attempt = 0;
+        delay = redirects++ === 0 ? 0 : this.backoff(Math.min(redirects, REDIRECT_BACKOFF_STEPS));
         this.log.info('planner is not the leader; following', { to: address });
       } else {
         if (end.kind === 'error') {
