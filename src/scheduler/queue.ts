@@ -250,16 +250,13 @@ export class PlanQueue {
     return true;
   }
 
-  /**
-   * Drops the pending plans of `tenant` that read any of `ulids` (blocks a completed plan just
-   * consumed); returns their ids.
-   */
-  removeUsing(tenant: string, ulids: ReadonlySet<string>): string[] {
+  /** Drops the pending plans of `tenant` that `stale` says are void; returns their ids. */
+  removeWhere(tenant: string, stale: (p: Plan) => boolean): string[] {
     const t = this.tenants.get(tenant);
     if (t === undefined) return [];
     const gone: string[] = [];
     t.pending = t.pending.filter((p) => {
-      if (!p.sources.some((b) => ulids.has(b.ulid))) return true;
+      if (!stale(p)) return true;
       gone.push(p.id);
       this.pendingIds.delete(p.id);
       return false;

@@ -150,12 +150,32 @@ interface Term {
   readonly graceUntil: number;
 }
 
-/** Sources consumed by a completion; kept until a planning pass that started after it settled. */
-interface Consumed {
+/**
+ * A completed plan, kept until a planning pass that started after it settled: a pass that began
+ * earlier may have seen its sources hidden (marked) but not its output yet, and planned around the
+ * gap.
+ */
+export interface Consumed {
   readonly tenant: string;
-  readonly ulids: readonly string[];
+  readonly groupKey: string;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly ulids: ReadonlySet<string>;
+  readonly outputs: readonly string[];
   /** passesStarted when onComplete resolved; undefined while it runs. */
   settledAt: number | undefined;
+}
+
+/**
+ * Whether `p` was planned without knowing that `c` completed: it reads one of c's sources (now
+ * marked for deletion), or it covers part of c's range in c's group without c's output (so it
+ * would compact around it and need another vertical merge later).
+ */
+export function plannedBefore(p: Plan, c: Consumed): boolean {
+  if (p.tenant !== c.tenant) return false;
+  if (p.sources.some((b) => c.ulids.has(b.ulid))) return true;
+  if (p.groupKey !== c.groupKey || p.minTime >= c.maxTime || c.minTime >= p.maxTime) return false;
+  return !c.outputs.every((o) => p.sources.some((b) => b.ulid === o));
 }
 
 const MAX_CANCELLED_REMEMBERED = 1024;
@@ -618,12 +638,17 @@ export class PlannerService {
     const olderEpoch = lease.epoch < term.epoch;
     const consumed: Consumed = {
       tenant: lease.plan.tenant,
-      ulids: lease.plan.sources.map((b) => b.ulid),
+      groupKey: lease.plan.groupKey,
+      minTime: lease.plan.minTime,
+      maxTime: lease.plan.maxTime,
+      ulids: new Set(lease.plan.sources.map((b) => b.ulid)),
+      outputs: [...m.outputs],
       settledAt: undefined,
     };
     this.consumed.push(consumed);
-    // Pending plans that read the consumed blocks are void (the sources are marked for deletion).
-    const voided = this.queue.removeUsing(lease.plan.tenant, new Set(consumed.ulids));
+    // Pending plans that read the consumed blocks (marked for deletion) or cover the plan's range
+    // without its output are void; the pass this completion triggers plans them again.
+    const voided = this.queue.removeWhere(lease.plan.tenant, (p) => plannedBefore(p, consumed));
     if (voided.length > 0) this.log.debug('dropped plans that read completed sources', { plans: voided });
     this.log.info('plan completed', {
       plan: m.planId,
@@ -749,22 +774,23 @@ export class PlannerService {
     }
     if (this.term !== term) return;
     // A completion that settled after this pass began may not be reflected in its result.
-    const gone = new Map<string, Set<string>>();
-    for (const c of this.consumed) {
-      let set = gone.get(c.tenant);
-      if (set === undefined) gone.set(c.tenant, (set = new Set()));
-      for (const u of c.ulids) set.add(u);
-    }
     const parked = this.leases.parkedCount > 0;
+    // Completions settled before this pass began are reflected in it (PlanSource contract).
+    this.consumed = this.consumed.filter((c) => c.settledAt === undefined || c.settledAt >= k);
+    const byTenant = new Map<string, Consumed[]>();
+    for (const c of this.consumed) {
+      const list = byTenant.get(c.tenant);
+      if (list === undefined) byTenant.set(c.tenant, [c]);
+      else list.push(c);
+    }
     const fresh =
-      gone.size === 0 && !parked
+      byTenant.size === 0 && !parked
         ? plans
         : plans.filter((p) => {
             if (parked && this.leases.isParked(p.id)) return false;
-            const g = gone.get(p.tenant);
-            return g === undefined || !p.sources.some((b) => g.has(b.ulid));
+            const done = byTenant.get(p.tenant);
+            return done === undefined || !done.some((c) => plannedBefore(p, c));
           });
-    this.consumed = this.consumed.filter((c) => c.settledAt === undefined || c.settledAt >= k);
     const r = this.queue.replace(fresh);
     this.lastPassEnd = this.now();
     const durationMs = this.lastPassEnd - t0;

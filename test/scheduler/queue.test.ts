@@ -182,14 +182,15 @@ function nth(xs: readonly string[], x: string, n: number): number {
   return -1;
 }
 
-test('removeUsing drops the pending plans that read consumed blocks', () => {
+test('removeWhere drops the pending plans the predicate calls stale', () => {
   const q = new PlanQueue();
   const done = testPlan({ tenant: 't' });
   const reader = testPlan({ tenant: 't', group: '0@5', sources: [done.sources[1]!.ulid, freshUlid()] });
   const other = testPlan({ tenant: 't', min: 10 * H2 });
   q.replace([reader, other]);
-  expect(q.removeUsing('t', new Set(done.sources.map((b) => b.ulid)))).toEqual([reader.id]);
-  expect(q.removeUsing('nobody', new Set())).toEqual([]);
+  const used = new Set(done.sources.map((b) => b.ulid));
+  expect(q.removeWhere('t', (p) => p.sources.some((b) => used.has(b.ulid)))).toEqual([reader.id]);
+  expect(q.removeWhere('nobody', () => true)).toEqual([]);
   expect(q.stats().pending).toBe(1);
   expect(q.next()!.plan.id).toBe(other.id);
 });
