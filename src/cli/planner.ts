@@ -106,6 +106,8 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   if (f['planner.maxFailures'] < 1)
     throw new InvalidArgumentError('--planner.max-failures must be at least 1');
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
+  listenFlag('--http-address', f.httpAddress);
+  if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
   const st = await openSyncStack(f);
   const { logger, registry } = st;
   const source = new BucketPlanSource(
@@ -161,32 +163,43 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   });
   candidacy = startCandidacy(election, { logger });
   const c = candidacy;
-  const http = await startHttpEndpoint({
-    address: f.httpAddress,
-    registry,
-    status: () => {
-      const s = server.service.stats();
-      const leader = c.leader();
-      return {
-        leader: s.leader && c.isLeader(),
-        epoch: s.epoch ?? null,
-        address,
-        leader_address: c.leaderAddress() ?? null,
-        leader_epoch: leader?.epoch ?? null,
-        in_grace: s.inGrace,
-        pending: s.pending,
-        running: s.running,
-        parked: s.parked,
-        streams: s.streams,
-        tenants: server.service.tenantCounts(),
-        workers: server.service.workers(),
-        running_plans: server.service
-          .runningPlans()
-          .map((r) => ({ ...r, startedAt: new Date(r.startedAt).toISOString() })),
-        sync: source.status(),
-      };
-    },
-  });
+  let http: Awaited<ReturnType<typeof startHttpEndpoint>>;
+  try {
+    http = await startHttpEndpoint({
+      address: f.httpAddress,
+      registry,
+      status: () => {
+        const s = server.service.stats();
+        const leader = c.leader();
+        return {
+          leader: s.leader && c.isLeader(),
+          epoch: s.epoch ?? null,
+          address,
+          leader_address: c.leaderAddress() ?? null,
+          leader_epoch: leader?.epoch ?? null,
+          in_grace: s.inGrace,
+          pending: s.pending,
+          running: s.running,
+          parked: s.parked,
+          streams: s.streams,
+          tenants: server.service.tenantCounts(),
+          workers: server.service.workers(),
+          running_plans: server.service
+            .runningPlans()
+            .map((r) => ({ ...r, startedAt: new Date(r.startedAt).toISOString() })),
+          sync: source.status(),
+        };
+      },
+    });
+  } catch (err) {
+    // e.g. the HTTP port is taken: stop what already runs, or the process would lead on.
+    await c.stop();
+    await server.close();
+    await election.close().catch(() => undefined);
+    await source.close();
+    await st.close();
+    throw err;
+  }
   logger.info('strata planner started', {
     grpc: server.address,
     advertise: address,
