@@ -62,6 +62,8 @@ export async function cleanTenant(
       const st = await readBlockState(bucket, layout, t.tenant, id);
       if (st.state === 'complete') continue;
       const p = await describePartialBlock(bucket, layout, t.tenant, id, st);
+      // Already deleted (the fetcher lists it as partial until its next full listing).
+      if (p.objects === 0) continue;
       if (!isPartialBlockDeletable(p, nowMs, o.partialDelayMs)) continue;
       await deleteBlock(bucket, layout, t.tenant, id, { logger: log });
       res.deletedPartial++;
