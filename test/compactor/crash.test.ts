@@ -145,10 +145,14 @@ async function killTrial(args: readonly string[], target: Step | 'random'): Prom
     // Upload: right after the n-th output file but meta.json lands, so the block is partial
     // (the window is a few ms on a local disk: too short to hit by timing). Other steps anywhere
     // in their first 70% (a step may end early: the kill then lands in the next one).
+    // The cleaner of a tenant with little to delete takes a few ms: kill at its start (the timer
+    // fires while its first bucket call is in flight), or the kill lands in the index update.
     env.STRATA_DEBUG_KILL_AT =
       target === 'upload'
         ? `uploaded:${occurrence}:0`
-        : `${target}:${occurrence}:${Math.floor(0.7 * rnd() * typicalMs(target))}`;
+        : target === 'clean'
+          ? `clean:${occurrence}:0`
+          : `${target}:${occurrence}:${Math.floor(0.7 * rnd() * typicalMs(target))}`;
   }
   const p = startStrata(args, { env });
   let timer: NodeJS.Timeout | undefined;
