@@ -63,7 +63,7 @@ export class Decbuf {
     return hi * TWO_32 + lo;
   }
 
-  /** Unsigned LEB128, at most 10 bytes; values above 2^53 are rejected as corrupt. */
+  /** Unsigned LEB128, at most 10 bytes; values of 2^53 and above are rejected as corrupt. */
   uvarint(): number {
     const b = this.buf;
     const start = this.pos;
@@ -94,7 +94,7 @@ export class Decbuf {
   /** Zig-zag signed varint. */
   varint(): number {
     const u = this.uvarint();
-    // u is exact (<= 2^53), so these divisions are exact.
+    // u is exact (< 2^53), so these divisions are exact.
     return u % 2 === 1 ? -(u + 1) / 2 : u / 2;
   }
 

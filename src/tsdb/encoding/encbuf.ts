@@ -60,7 +60,7 @@ export class Encbuf {
     b[at + 3] = v & 0xff;
   }
 
-  /** Unsigned LEB128 of 0 <= v <= 2^53 (no 32-bit bit ops: v may exceed 2^31). */
+  /** Unsigned LEB128 of 0 <= v < 2^53 (no 32-bit bit ops: v may exceed 2^31). */
   putUvarint(v: number): void {
     this.ensure(10);
     const b = this.buf;
@@ -73,7 +73,7 @@ export class Encbuf {
     this.len = p;
   }
 
-  /** Zig-zag signed varint of |v| <= 2^52. */
+  /** Zig-zag signed varint of -2^52 <= v < 2^52 (its zig-zag form stays below 2^53). */
   putVarint(v: number): void {
     this.putUvarint(v >= 0 ? v * 2 : -v * 2 - 1);
   }
