@@ -9,9 +9,10 @@ import { IndexReader } from './index/reader.js';
 import { SegmentReader } from './chunks/reader.js';
 import { readTombstones } from './tombstones/tombstones.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from './block/files.js';
-import { decodeChunkInto } from './chunk-decode.js';
-import { SampleBuf } from './compact/samples.js';
-import { formatLabels } from './labels.js';
+import { scanChunkTimes } from './chunk-decode.js';
+import type { XorTimeSummary } from './chunkenc/xor.js';
+import type { ChunkMeta } from './index/format.js';
+import { formatLabels, type Labels } from './labels.js';
 import { isStrataError, errorMessage } from '../util/errors.js';
 
 export interface BlockProblem {
@@ -100,7 +101,14 @@ async function verifyChunks(
   res: BlockVerification,
   add: (p: BlockProblem) => void,
 ): Promise<void> {
-  const buf = new SampleBuf();
+  const sum: XorTimeSummary = {
+    samples: 0,
+    first: NaN,
+    last: NaN,
+    disorderAt: -1,
+    disorderT: NaN,
+    disorderPrevT: NaN,
+  };
   const c = index.seriesCursor();
   for (;;) {
     while (c.next()) {
@@ -108,47 +116,57 @@ async function verifyChunks(
       res.series++;
       for (const m of s.chunks) {
         res.chunks++;
-        const where = (): string => `series ${formatLabels(s.labels)} chunk ref ${m.ref}`;
         try {
-          const stored = await chunks.read(m.ref);
-          decodeChunkInto(stored, buf, chunks.fileFor(m.ref));
+          // Chunks are read in file order: most are already in the reader's buffer.
+          const stored = chunks.tryReadRaw(m.ref) ?? (await chunks.read(m.ref));
+          scanChunkTimes(stored, sum, chunks.fileFor(m.ref));
         } catch (err) {
-          add({ ...fromError(err), message: `${where()}: ${errorMessage(err)}` });
+          add({ ...fromError(err), message: `${where(s.labels, m.ref)}: ${errorMessage(err)}` });
           continue;
         }
-        res.samples += buf.len;
-        if (buf.len === 0) {
-          add({ severity: 'error', kind: 'chunk-empty', message: `${where()}: no samples` });
+        res.samples += sum.samples;
+        if (sum.samples === 0) {
+          add({ severity: 'error', kind: 'chunk-empty', message: `${where(s.labels, m.ref)}: no samples` });
           continue;
         }
-        const first = buf.ts[0]!;
-        const last = buf.ts[buf.len - 1]!;
-        if (first !== m.mint || last !== m.maxt) {
-          add({
-            severity: 'error',
-            kind: 'chunk-bounds-mismatch',
-            message: `${where()}: index says [${m.mint}, ${m.maxt}], samples span [${first}, ${last}]`,
-          });
-        }
-        for (let i = 1; i < buf.len; i++) {
-          if (buf.ts[i]! <= buf.ts[i - 1]!) {
-            add({
-              severity: 'error',
-              kind: 'samples-out-of-order',
-              message: `${where()}: sample ${i} at ${buf.ts[i]} after ${buf.ts[i - 1]}`,
-            });
-            break;
-          }
-        }
-        if (first < meta.minTime || last >= meta.maxTime) {
-          add({
-            severity: 'error',
-            kind: 'samples-outside-block',
-            message: `${where()}: samples [${first}, ${last}] outside block range [${meta.minTime}, ${meta.maxTime})`,
-          });
-        }
+        checkChunkTimes(sum, m, meta, add, () => where(s.labels, m.ref));
       }
     }
     if (!(await c.load())) break;
+  }
+}
+
+function where(labels: Labels, ref: number): string {
+  return `series ${formatLabels(labels)} chunk ref ${ref}`;
+}
+
+function checkChunkTimes(
+  sum: XorTimeSummary,
+  m: ChunkMeta,
+  meta: BlockMeta,
+  add: (p: BlockProblem) => void,
+  at: () => string,
+): void {
+  const { first, last } = sum;
+  if (first !== m.mint || last !== m.maxt) {
+    add({
+      severity: 'error',
+      kind: 'chunk-bounds-mismatch',
+      message: `${at()}: index says [${m.mint}, ${m.maxt}], samples span [${first}, ${last}]`,
+    });
+  }
+  if (sum.disorderAt > 0) {
+    add({
+      severity: 'error',
+      kind: 'samples-out-of-order',
+      message: `${at()}: sample ${sum.disorderAt} at ${sum.disorderT} after ${sum.disorderPrevT}`,
+    });
+  }
+  if (first < meta.minTime || last >= meta.maxTime) {
+    add({
+      severity: 'error',
+      kind: 'samples-outside-block',
+      message: `${at()}: samples [${first}, ${last}] outside block range [${meta.minTime}, ${meta.maxTime})`,
+    });
   }
 }

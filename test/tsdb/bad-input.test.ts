@@ -13,6 +13,10 @@ import { verifyBlock } from '../../src/tsdb/verify.js';
 import { FormatError, StrataError } from '../../src/util/errors.js';
 import { crc32c } from '../../src/tsdb/encoding/crc32c.js';
 import { seededRandom } from '../../src/tsdb/ulid.js';
+import { BlockWriter } from '../../src/tsdb/block/writer.js';
+import { XorAppender } from '../../src/tsdb/chunkenc/xor.js';
+import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
+import { labelsFromRecord } from '../../src/tsdb/labels.js';
 
 let root: { dir: string; cleanup: () => Promise<void> };
 let good: string;
@@ -120,6 +124,38 @@ describe('bad block input', () => {
     expect(err.code).toBe('ERR_TSDB_UNKNOWN_ENCODING');
     expect(err.file).toBe(p);
     expect(err.offset).toBe(q);
+  });
+
+  it('verify decodes every chunk: samples out of order, or outside the index range, are reported', async () => {
+    const chunk = (ts: number[]): { data: Uint8Array; numSamples: number } => {
+      const app = new XorAppender();
+      for (const t of ts) app.append(t, 1);
+      return { data: app.bytes().slice(), numSamples: ts.length };
+    };
+    const w = await BlockWriter.create(join(root.dir, `case-${n++}`), {
+      symbols: ['__name__', 'a', 'b', 'm'],
+      minTime: 0,
+      maxTime: 10_000,
+    });
+    // Valid CRCs and index; only decoding the chunks shows what is wrong.
+    await w.addSeries(labelsFromRecord({ __name__: 'm', a: 'a' }), [
+      { mint: 1000, maxt: 2000, encoding: ENC_XOR, ...chunk([1000, 3000, 2000]) },
+    ]);
+    await w.addSeries(labelsFromRecord({ __name__: 'm', b: 'b' }), [
+      { mint: 1000, maxt: 4000, encoding: ENC_XOR, ...chunk([1500, 2500, 4000]) },
+    ]);
+    const res = await w.finish();
+    const v = await verifyBlock(res!.dir);
+    expect(v.ok).toBe(false);
+    const byKind = (k: string): string[] => v.problems.filter((p) => p.kind === k).map((p) => p.message);
+    expect(byKind('samples-out-of-order')).toEqual([
+      expect.stringMatching(/^series \{__name__="m", a="a"\} chunk ref \d+: sample 2 at 2000 after 3000$/),
+    ]);
+    expect(byKind('chunk-bounds-mismatch')).toEqual([expect.stringContaining('{__name__="m", b="b"}')]);
+    expect(byKind('chunk-bounds-mismatch')[0]).toContain(
+      'index says [1000, 4000], samples span [1500, 4000]',
+    );
+    expect(v.samples).toBe(6);
   });
 
   it('an absurd chunk length never allocates: truncation error naming the segment', async () => {

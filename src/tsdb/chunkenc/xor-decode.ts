@@ -61,6 +61,48 @@ export function decodeXorInto(
   return n;
 }
 
+/** What `scanXorTimes` found in a chunk. */
+export interface XorTimeSummary {
+  samples: number;
+  /** First and last timestamp (NaN when the chunk holds no sample). */
+  first: number;
+  last: number;
+  /** Index of the first sample whose timestamp is not above its predecessor's; -1 when none. */
+  disorderAt: number;
+  /** With disorderAt > 0: that sample's timestamp and its predecessor's. */
+  disorderT: number;
+  disorderPrevT: number;
+}
+
+/**
+ * Decodes a chunk for checking only: sample count, first and last timestamp, and whether the
+ * timestamps strictly increase, without handing samples out (no copy per sample). Errors as
+ * decodeXorInto.
+ */
+export function scanXorTimes(bytes: Uint8Array, out: XorTimeSummary, file = '<chunk>', baseOffset = 0): void {
+  const total = xorNumSamples(bytes, file, baseOffset);
+  const n = decodeCore(bytes, total, SCR_T, SCR_H, SCR_L, file, baseOffset);
+  const err = decodeError;
+  if (err !== null) {
+    decodeError = null;
+    throw err;
+  }
+  const ts = SCR_T;
+  let disorder = -1;
+  for (let i = 1; i < n; i++) {
+    if (ts[i]! <= ts[i - 1]!) {
+      disorder = i;
+      out.disorderT = ts[i]!;
+      out.disorderPrevT = ts[i - 1]!;
+      break;
+    }
+  }
+  out.samples = n;
+  out.first = n > 0 ? ts[0]! : NaN;
+  out.last = n > 0 ? ts[n - 1]! : NaN;
+  out.disorderAt = disorder;
+}
+
 /**
  * Iterates one chunk at a time; reuse one instance across chunks with `reset()`. The chunk is
  * decoded in bulk on reset; a corruption is thrown by the `next()` that reaches it, after the
@@ -199,7 +241,7 @@ function int64ToNumber(hi: number, lo: number): number {
 /**
  * Fills ts/hi/lo with up to `total` samples and returns how many were decoded; on corruption
  * sets `decodeError` and returns the count of good samples before it. Samples 1.. are decoded
- * into the module scratch arrays and copied out.
+ * into the module scratch arrays and copied out (unless ts is the scratch itself).
  */
 function decodeCore(
   b: Uint8Array,
@@ -254,7 +296,7 @@ function decodeCore(
   loadWords(b, SCR_W, MAX_XOR_BYTES);
   SCR_T[0] = t;
   const i = decodeLoop(total, len * 8, p * 8, vh, vl, check ? 1 : 0, loopCell);
-  if (i > 1) {
+  if (i > 1 && ts !== SCR_T) {
     ts.set(SCR_T.subarray(1, i), 1);
     hi.set(SCR_H.subarray(1, i), 1);
     lo.set(SCR_L.subarray(1, i), 1);

@@ -3,7 +3,15 @@ import fc from 'fast-check';
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
 import { BitReader } from './bstream.js';
 import { STALE_NAN_HI, STALE_NAN_LO, bitsToFloat, floatHi, floatLo } from './float-bits.js';
-import { XOR_MAX_SAMPLES, XorAppender, XorIterator, decodeXorInto, xorNumSamples } from './xor.js';
+import {
+  XOR_MAX_SAMPLES,
+  XorAppender,
+  XorIterator,
+  decodeXorInto,
+  scanXorTimes,
+  xorNumSamples,
+  type XorTimeSummary,
+} from './xor.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -166,6 +174,45 @@ describe('XOR chunk encoding', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('scanXorTimes reports count, first, last and the first out-of-order sample as a full decode sees them', () => {
+    const sum: XorTimeSummary = {
+      samples: -1,
+      first: 0,
+      last: 0,
+      disorderAt: 0,
+      disorderT: 0,
+      disorderPrevT: 0,
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -5000, max: 2 ** 40 }), valueStep), {
+          minLength: 1,
+          maxLength: 200,
+        }),
+        (steps) => {
+          const samples = buildSamples(0, steps);
+          const bytes = encode(samples);
+          // Interleave a full decode so the scan must not depend on what it left in the scratch.
+          const full = decode(bytes);
+          scanXorTimes(bytes, sum);
+          expect(sum.samples).toBe(full.length);
+          expect(sum.first).toBe(full[0]!.t);
+          expect(sum.last).toBe(full[full.length - 1]!.t);
+          const bad = full.findIndex((x, i) => i > 0 && x.t <= full[i - 1]!.t);
+          expect(sum.disorderAt).toBe(bad);
+          if (bad > 0) {
+            expect(sum.disorderT).toBe(full[bad]!.t);
+            expect(sum.disorderPrevT).toBe(full[bad - 1]!.t);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    scanXorTimes(encode([]), sum);
+    expect(sum.samples).toBe(0);
+    expect(sum.first).toBeNaN();
   });
 
   it('puts each delta-of-delta in the right bucket, boundaries included', () => {

@@ -59,7 +59,7 @@ interface Segment {
   size: number;
 }
 
-const DEFAULT_READ_AHEAD = 1 << 20;
+const DEFAULT_READ_AHEAD = 4 << 20;
 const DEFAULT_MAX_CHUNK_SIZE = 64 << 20;
 
 export class SegmentReader {

@@ -4,8 +4,10 @@
  * - Files get their final names directly (Go does the same: the whole block is built in a
  *   `<ULID>.tmp-for-creation` directory that is renamed at the end). Existing segment files in
  *   the directory are refused instead of being overwritten or numbered after.
- * - Bytes go through one fixed-size buffer flushed with positional writes: one syscall per
- *   buffer, not per chunk. Each file is fsynced when it is finished; the directory on close().
+ * - Bytes go through two fixed-size buffers flushed with positional writes: one syscall per
+ *   buffer, not per chunk, and the next buffer fills while the previous one is being written
+ *   (at most one write in flight). Each file is fsynced when it is finished; the directory on
+ *   close().
  * - Cutting follows Go's WriteChunks: a chunk is estimated at 5 + 1 + len + 4 bytes; the
  *   estimates of one series' chunks accumulate from the file position where the series started;
  *   a new file is cut when the estimate passes the maximum, unless the file holds no chunk yet.
@@ -58,7 +60,12 @@ export class SegmentWriter {
   /** File offset of buf[0]. */
   private bufFileOffset = 0;
   private used = 0;
-  private readonly buf: Buffer;
+  /** The buffer being filled; the other one may be in flight. */
+  private buf: Buffer;
+  private readonly spare: [Buffer, Buffer];
+  /** The write in flight, if any; its failure is kept in `writeError` and thrown by drain(). */
+  private inFlight: Promise<void> | undefined;
+  private writeError: unknown = undefined;
   private readonly files: SegmentFile[] = [];
   private readonly maxSize: number;
   private readonly lenBuf = Buffer.alloc(MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + CHUNK_CRC_SIZE);
@@ -80,7 +87,8 @@ export class SegmentWriter {
     if (!Number.isInteger(size) || size < 64) {
       throw new InvalidArgumentError(`segment write buffer size ${size} must be an integer >= 64`);
     }
-    this.buf = Buffer.allocUnsafe(size);
+    this.spare = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+    this.buf = this.spare[0];
   }
 
   /** A writer for `chunksDir` (created if missing; must hold no segment files). */
@@ -199,6 +207,7 @@ export class SegmentWriter {
     this.closed = true;
     const fh = this.fh;
     this.fh = undefined;
+    await this.drain().catch(() => undefined);
     await fh?.close().catch(() => undefined);
     for (let i = 0; i <= this.seg; i++) await rm(join(this.dir, segmentFileName(i)), { force: true });
   }
@@ -240,23 +249,40 @@ export class SegmentWriter {
     this.pos += src.length;
   }
 
+  /** Hands the filled buffer to the file (after the previous write finished) and switches buffers. */
   private async flush(): Promise<void> {
     const fh = this.fh;
     if (this.used === 0 || fh === undefined) return;
-    let off = 0;
-    while (off < this.used) {
-      const { bytesWritten } = await fh.write(this.buf, off, this.used - off, this.bufFileOffset + off);
-      off += bytesWritten;
-    }
-    this.bytesWritten += this.used;
-    this.bufFileOffset += this.used;
+    await this.drain();
+    const buf = this.buf;
+    const len = this.used;
+    const at = this.bufFileOffset;
+    this.inFlight = writeFullyAt(fh, buf, len, at).catch((err: unknown) => {
+      this.writeError = err;
+    });
+    this.bytesWritten += len;
+    this.bufFileOffset += len;
     this.used = 0;
+    this.buf = buf === this.spare[0] ? this.spare[1] : this.spare[0];
+  }
+
+  /** Waits for the write in flight; throws its error, if it failed. */
+  private async drain(): Promise<void> {
+    const p = this.inFlight;
+    this.inFlight = undefined;
+    if (p !== undefined) await p;
+    const err = this.writeError;
+    if (err !== undefined) {
+      this.writeError = undefined;
+      throw err;
+    }
   }
 
   private async finishFile(): Promise<void> {
     const fh = this.fh;
     if (fh === undefined) return;
     await this.flush();
+    await this.drain();
     await fh.sync();
     this.fh = undefined;
     await fh.close();
@@ -273,6 +299,14 @@ export class SegmentWriter {
     this.used = SEGMENT_HEADER_LEN;
     this.bufFileOffset = 0;
     this.pos = SEGMENT_HEADER_LEN;
+  }
+}
+
+async function writeFullyAt(fh: FileHandle, buf: Buffer, len: number, at: number): Promise<void> {
+  let off = 0;
+  while (off < len) {
+    const { bytesWritten } = await fh.write(buf, off, len - off, at + off);
+    off += bytesWritten;
   }
 }
 
