@@ -116,15 +116,20 @@ export class BlockWriter {
     return ref;
   }
 
-  /** Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim; returns its ref. */
+  /**
+   * Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim from `src[start, end)`;
+   * returns its ref.
+   */
   async copyRawChunk(
-    raw: Uint8Array,
+    src: Buffer,
+    start: number,
+    end: number,
     mint: number,
     maxt: number,
     numSamples: number,
     dataLen: number,
   ): Promise<number> {
-    const ref = await this.segments.writeRawChunk(raw);
+    const ref = await this.segments.writeRawChunkFrom(src, start, end);
     this.account(mint, maxt, numSamples, dataLen);
     return ref;
   }

@@ -15,7 +15,7 @@
  */
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from '../encoding/crc32c.js';
+import { crc32cRange } from '../encoding/crc32c.js';
 import { FormatError, InvalidArgumentError, errorCode } from '../../util/errors.js';
 import {
   CHUNK_CRC_SIZE,
@@ -35,15 +35,43 @@ import {
 export interface StoredChunkView {
   encoding: number;
   /** Chunk data; a view valid until the next read. */
-  data: Uint8Array;
+  readonly data: Uint8Array;
   /** File offset of data[0] (for errors while decoding it). */
   dataOffset: number;
 }
 
-export interface RawChunkView extends StoredChunkView {
-  /** The chunk's on-disk bytes: uvarint len, encoding, data, CRC; a view valid until the next read. */
-  bytes: Uint8Array;
+/**
+ * A chunk in the reader's buffer: `buf[start, end)` are its on-disk bytes (uvarint len, encoding,
+ * data, CRC), `buf[dataStart, dataEnd)` its data. The reader reuses one instance: it is valid
+ * until the next read. Copy with the offsets (`buf.copy`) to avoid making views.
+ */
+export class RawChunkView implements StoredChunkView {
+  buf: Buffer = EMPTY;
+  start = 0;
+  end = 0;
+  dataStart = 0;
+  dataEnd = 0;
+  encoding = 0;
+  dataOffset = 0;
+
+  /** The on-disk bytes as a view. */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  get data(): Uint8Array {
+    return this.buf.subarray(this.dataStart, this.dataEnd);
+  }
+
+  /** The sample count from the header of XOR and histogram chunks (0 for other encodings). */
+  get numSamples(): number {
+    const b = this.buf;
+    const d = this.dataStart;
+    return this.encoding <= 3 && this.dataEnd - d >= 2 ? (b[d]! << 8) | b[d + 1]! : 0;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 export interface SegmentReaderOptions {
   /** Bytes read per buffer refill (default 1 MiB). */
@@ -73,6 +101,7 @@ export class SegmentReader {
   private readonly maxChunkSize: number;
   /** Bytes read from disk. */
   bytesRead = 0;
+  private readonly view = new RawChunkView();
 
   private constructor(
     readonly dir: string,
@@ -292,7 +321,7 @@ export class SegmentReader {
     const end = encAt + CHUNK_ENCODING_SIZE + len;
     if (end + CHUNK_CRC_SIZE > lim) return undefined;
     const want = buf.readUInt32BE(end);
-    if (crc32c(buf.subarray(encAt, end)) !== want) {
+    if (crc32cRange(buf, encAt, end) !== want) {
       if (!strict) return undefined;
       const seg = this.segs[refSegment(ref)]!;
       throw new FormatError(
@@ -302,13 +331,15 @@ export class SegmentReader {
         `chunk ref ${ref}: CRC32C mismatch (stored 0x${want.toString(16).padStart(8, '0')})`,
       );
     }
-    const off = this.bufStart + s;
-    return {
-      bytes: buf.subarray(s, end + CHUNK_CRC_SIZE),
-      encoding: buf[encAt]!,
-      data: buf.subarray(encAt + CHUNK_ENCODING_SIZE, end),
-      dataOffset: off + (encAt - s) + CHUNK_ENCODING_SIZE,
-    };
+    const v = this.view;
+    v.buf = buf;
+    v.start = s;
+    v.end = end + CHUNK_CRC_SIZE;
+    v.encoding = buf[encAt]!;
+    v.dataStart = encAt + CHUNK_ENCODING_SIZE;
+    v.dataEnd = end;
+    v.dataOffset = this.bufStart + v.dataStart;
+    return v;
   }
 
   /** Ensures bytes [off, off + n) of segment si are buffered; returns their buffer index. */

@@ -150,33 +150,41 @@ export class SegmentWriter {
    * from a SegmentReader that verified them; returns its ref. Checks that the length field
    * matches `raw.length`; the CRC is not recomputed.
    */
-  async writeRawChunk(raw: Uint8Array, sameSeries = false): Promise<number> {
+  writeRawChunk(raw: Uint8Array, sameSeries = false): Promise<number> {
+    const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    return this.writeRawChunkFrom(b, 0, b.length, sameSeries);
+  }
+
+  /** writeRawChunk of `src[start, end)`, copied without making a view. */
+  async writeRawChunkFrom(src: Buffer, start: number, end: number, sameSeries = false): Promise<number> {
     this.enter();
     try {
       let len = 0;
       let mul = 1;
-      let p = 0;
+      let p = start;
       for (;;) {
-        if (p >= MAX_CHUNK_LEN_FIELD_SIZE || p >= raw.length) {
+        if (p - start >= MAX_CHUNK_LEN_FIELD_SIZE || p >= end) {
           throw new InvalidArgumentError('raw chunk: bad length field');
         }
-        const byte = raw[p++]!;
+        const byte = src[p++]!;
         len += (byte & 0x7f) * mul;
         if (byte < 0x80) break;
         mul *= 128;
       }
-      if (p + CHUNK_ENCODING_SIZE + len + CHUNK_CRC_SIZE !== raw.length) {
+      const size = end - start;
+      if (p - start + CHUNK_ENCODING_SIZE + len + CHUNK_CRC_SIZE !== size) {
         throw new InvalidArgumentError(
-          `raw chunk: length field says ${len} data bytes, the chunk holds ${raw.length} bytes`,
+          `raw chunk: length field says ${len} data bytes, the chunk holds ${size} bytes`,
         );
       }
-      const ref = await this.prepare(len, raw.length, sameSeries);
-      if (this.used + raw.length <= this.buf.length) {
-        this.buf.set(raw, this.used);
-        this.used += raw.length;
-        this.pos += raw.length;
+      const ref = await this.prepare(len, size, sameSeries);
+      if (this.used + size <= this.buf.length) {
+        // A plain Uint8Array view: cheaper than Buffer#copy or a Buffer subarray per chunk.
+        this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, size), this.used);
+        this.used += size;
+        this.pos += size;
       } else {
-        await this.put(raw);
+        await this.put(src.subarray(start, end));
       }
       return ref;
     } finally {

@@ -46,15 +46,6 @@ function hits(deleted: readonly Interval[] | undefined, mint: number, maxt: numb
   return false;
 }
 
-function sampleCount(encoding: number, data: Uint8Array): number {
-  // XOR and histogram chunks start with a uint16 sample count.
-  return encoding <= 3 && data.length >= 2 ? (data[0]! << 8) | data[1]! : 0;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(a, b) === 0;
-}
-
 export class SeriesMerger {
   readonly stats: MergeStats = { copiedChunks: 0, reencodedChunks: 0, droppedDuplicateChunks: 0 };
   private readonly out: ChunkMeta[] = [];
@@ -150,11 +141,13 @@ export class SeriesMerger {
       throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
     const ref = await this.writer.copyRawChunk(
-      raw.bytes,
+      raw.buf,
+      raw.start,
+      raw.end,
       c.mint,
       c.maxt,
-      sampleCount(raw.encoding, raw.data),
-      raw.data.length,
+      raw.numSamples,
+      raw.dataEnd - raw.dataStart,
     );
     this.out.push({ mint: c.mint, maxt: c.maxt, ref });
     this.stats.copiedChunks++;
@@ -181,21 +174,23 @@ export class SeriesMerger {
       }
       if (i === 0) {
         // Views are valid until the reader's next read: keep the first chunk's bytes.
-        if (this.firstBytes.length < raw.bytes.length)
-          this.firstBytes = Buffer.allocUnsafe(2 * raw.bytes.length);
-        this.firstBytes.set(raw.bytes);
-        this.firstLen = raw.bytes.length;
-      } else if (!bytesEqual(this.firstBytes.subarray(0, this.firstLen), raw.bytes)) {
+        const n = raw.end - raw.start;
+        if (this.firstBytes.length < n) this.firstBytes = Buffer.allocUnsafe(2 * n);
+        raw.buf.copy(this.firstBytes, 0, raw.start, raw.end);
+        this.firstLen = n;
+      } else if (raw.buf.compare(this.firstBytes, 0, this.firstLen, raw.start, raw.end) !== 0) {
         return false;
       }
     }
     const last = group[group.length - 1]!;
     const ref = await this.writer.copyRawChunk(
-      raw!.bytes,
+      raw!.buf,
+      raw!.start,
+      raw!.end,
       last.c.mint,
       last.c.maxt,
-      sampleCount(raw!.encoding, raw!.data),
-      raw!.data.length,
+      raw!.numSamples,
+      raw!.dataEnd - raw!.dataStart,
     );
     this.out.push({ mint: last.c.mint, maxt: last.c.maxt, ref });
     this.stats.copiedChunks++;

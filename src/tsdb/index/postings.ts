@@ -1,7 +1,6 @@
 /** Postings lists (sorted series IDs): on-disk encoding and set operations on Uint32Arrays. */
 import { FormatError, type ErrorCode } from '../../util/errors.js';
-import { crc32c } from '../encoding/crc32c.js';
-import { crc32cRange } from './crc.js';
+import { crc32c, crc32cRange } from '../encoding/crc32c.js';
 import { MAX_UINT32 } from './format.js';
 import type { BufferedFileWriter } from './io.js';
 

@@ -5,7 +5,7 @@
 import { Decbuf } from '../encoding/decbuf.js';
 import { FormatError } from '../../util/errors.js';
 import type { Encbuf } from '../encoding/encbuf.js';
-import { crc32cRange } from './crc.js';
+import { crc32cRange } from '../encoding/crc32c.js';
 import type { ChunkMeta } from './format.js';
 
 /** A label whose fields the series decoder overwrites in place. */
