@@ -11,7 +11,7 @@ import { type BlockIssue, findGroupIssues } from '../block/checks.js';
 import { downloadBlock } from '../block/download.js';
 import { loadTenantMarkers } from '../block/markers.js';
 import { type ScannedBlock, scanTenantBlocks } from '../block/scan.js';
-import { verifyBlock } from '../tsdb/verify.js';
+import { verifyBlock } from '../tsdb/verify/verify.js';
 import { errorMessage } from '../util/errors.js';
 import { BufferedOut } from './output.js';
 import {

@@ -1,6 +1,6 @@
 /** `strata tsdb verify BLOCK...`: a readable report; false when any block has an error. */
 import { resolveBlockDirs } from '../tsdb/block/files.js';
-import { verifyBlock } from '../tsdb/verify.js';
+import { verifyBlock } from '../tsdb/verify/verify.js';
 
 export async function runVerify(
   paths: readonly string[],

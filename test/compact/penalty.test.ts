@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactBlocks, type CompactResult } from '../../src/tsdb/compact/compact.js';
 import { readMetaFile } from '../../src/tsdb/meta.js';
-import { verifyBlock } from '../../src/tsdb/verify.js';
+import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { generateSamples } from '../support/openmetrics.js';
 import { parseDumpLine, type Sample } from '../support/dump.js';

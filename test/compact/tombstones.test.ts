@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
 import { readMetaFile } from '../../src/tsdb/meta.js';
-import { verifyBlock } from '../../src/tsdb/verify.js';
+import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { generateSamples } from '../support/openmetrics.js';
 import { samplesToDump, type Sample } from '../support/dump.js';

@@ -9,7 +9,7 @@ import { decodeChunkInto } from '../../src/tsdb/chunk-decode.js';
 import { BlockReader } from '../../src/tsdb/block/reader.js';
 import { SampleBuf } from '../../src/tsdb/compact/samples.js';
 import { STALE_NAN_HI, STALE_NAN_LO } from '../../src/tsdb/chunkenc/float-bits.js';
-import { verifyBlock } from '../../src/tsdb/verify.js';
+import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { generateSamples } from '../support/openmetrics.js';
 import { parseDumpLine, type Sample } from '../support/dump.js';

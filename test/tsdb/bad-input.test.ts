@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tempDir, strataDump } from './helpers.js';
 import { writeSynthBlocks } from '../../src/tsdb/synth/write.js';
 import { BlockReader } from '../../src/tsdb/block/reader.js';
-import { verifyBlock } from '../../src/tsdb/verify.js';
+import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { FormatError, StrataError } from '../../src/util/errors.js';
 import { crc32c } from '../../src/tsdb/encoding/crc32c.js';
 import { seededRandom } from '../../src/tsdb/ulid.js';
@@ -156,6 +156,39 @@ describe('bad block input', () => {
       'index says [1000, 4000], samples span [1500, 4000]',
     );
     expect(v.samples).toBe(6);
+  });
+
+  it('verify on two threads (the compiled worker) reports exactly what one thread reports', async () => {
+    // Problems in many series, so both shares of the series hold some.
+    const app = new XorAppender();
+    const names = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+    const w = await BlockWriter.create(join(root.dir, `case-${n++}`), {
+      symbols: ['__name__', 'm', 'x', ...names],
+      minTime: 0,
+      maxTime: 100_000,
+    });
+    for (const [i, name] of names.entries()) {
+      app.reset();
+      const ts = i % 3 === 0 ? [1000, 3000, 2000] : i % 3 === 1 ? [1000, 2000, 200_000] : [1000, 2000, 3000];
+      for (const t of ts) app.append(t, i);
+      const data = app.bytes().slice();
+      await w.addSeries(labelsFromRecord({ __name__: 'm', [name]: 'x' }), [
+        { mint: 1000, maxt: ts[2]!, encoding: ENC_XOR, data, numSamples: 3 },
+      ]);
+    }
+    const res = await w.finish();
+    const one = await verifyBlock(res!.dir, { parallelFromSamples: Infinity });
+    const dist = (await import(
+      new URL('../../dist/src/tsdb/verify/verify.js', import.meta.url).href
+    )) as typeof import('../../src/tsdb/verify/verify.js');
+    const two = await dist.verifyBlock(res!.dir, { parallelFromSamples: 1 });
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    expect(one.problems.filter((p) => p.kind === 'samples-out-of-order')).toHaveLength(14);
+    expect(one.problems.filter((p) => p.kind === 'samples-outside-block')).toHaveLength(13);
+    expect(two.problems).toEqual(one.problems);
+    expect([two.series, two.chunks, two.samples]).toEqual([40, 40, 120]);
+    expect([one.series, one.chunks, one.samples]).toEqual([40, 40, 120]);
   });
 
   it('an absurd chunk length never allocates: truncation error naming the segment', async () => {

@@ -15,7 +15,7 @@ import { decodeChunkInto } from '../../src/tsdb/chunk-decode.js';
 import { SampleBuf } from '../../src/tsdb/compact/samples.js';
 import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
 import { writeSynthBlocks } from '../../src/tsdb/synth/write.js';
-import { verifyBlock } from '../../src/tsdb/verify.js';
+import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 
 let root: { dir: string; cleanup: () => Promise<void> };
 beforeAll(async () => {

@@ -14,7 +14,7 @@ import { compareLabels, formatLabels, type Labels } from '../labels.js';
 import type { SeriesCursor } from '../index/cursor.js';
 import type { SeriesScratch } from '../index/series.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
-import { verifyBlock } from '../verify.js';
+import { verifyBlock } from '../verify/verify.js';
 import { checkCompatible, outputMetaParts, type DedupMode } from './inputs.js';
 import { SeriesMerger, type InputSeries } from './series-merge.js';
 import { CompactionInputError } from './errors.js';
