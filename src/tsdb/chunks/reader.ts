@@ -74,7 +74,7 @@ export class RawChunkView implements StoredChunkView {
 const EMPTY = Buffer.alloc(0);
 
 export interface SegmentReaderOptions {
-  /** Bytes read per buffer refill (default 1 MiB). */
+  /** Bytes read per buffer refill (default 2 MiB). */
   readAhead?: number | undefined;
   /** Larger chunk lengths are reported as corrupt (default 64 MiB; real chunks are ~KiB). */
   maxChunkSize?: number | undefined;
@@ -87,7 +87,7 @@ interface Segment {
   size: number;
 }
 
-const DEFAULT_READ_AHEAD = 4 << 20;
+const DEFAULT_READ_AHEAD = 2 << 20;
 const DEFAULT_MAX_CHUNK_SIZE = 64 << 20;
 
 export class SegmentReader {
