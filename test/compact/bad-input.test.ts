@@ -120,16 +120,19 @@ describe('bad compaction inputs', () => {
   });
 
   it('a corrupt chunk (one flipped byte): ERR_TSDB_CHECKSUM naming block and series', async () => {
-    // Passed through (one input) and compared for duplicates (two identical inputs).
+    // Passed through (one input) and compared for duplicates (two identical inputs, the broken
+    // one read first, whose CRC is checked, or second, whose bytes are compared with the first's).
     const series = (await readBlockChunks(good.dir))[2]!;
     const c = series.chunks[1]!;
-    for (const withTwin of [false, true]) {
+    for (const twin of ['none', 'newer', 'older'] as const) {
+      const twinUlid = twin === 'older' ? newUlid() : undefined;
       const ulid = newUlid();
       const broken = await copyBlockAs(good.dir, root.fresh('corrupt'), ulid);
       await flipByte(join(broken, 'chunks', '000001'), (c.ref % 2 ** 32) + c.raw.length - 8); // inside the data
-      const inputs = withTwin
-        ? [await copyBlockAs(good.dir, root.fresh('twin'), newUlid()), broken]
-        : [broken];
+      const inputs =
+        twin === 'none'
+          ? [broken]
+          : [await copyBlockAs(good.dir, root.fresh('twin'), twinUlid ?? newUlid()), broken];
       const err = await failing(inputs);
       expect(err).toBeInstanceOf(CompactionInputError);
       expect(err.code).toBe('ERR_TSDB_CHECKSUM');

@@ -210,16 +210,20 @@ export class SegmentReader {
    * undefined otherwise (readRaw then reads it and reports any problem). Sequential readers call
    * this first and fall back to `await readRaw(ref)`, so most chunks cost no promise.
    */
-  tryReadRaw(ref: number): RawChunkView | undefined {
+  tryReadRaw(ref: number, checkCrc = true): RawChunkView | undefined {
     if (this.busy) return undefined;
     const off = refOffset(ref);
     if (refSegment(ref) !== this.bufSeg || off < this.bufStart || off < SEGMENT_HEADER_LEN) return undefined;
-    return this.parse(ref, off - this.bufStart, false);
+    return this.parse(ref, off - this.bufStart, false, checkCrc);
   }
 
   /** The chunk at `ref`, CRC-checked, with its on-disk bytes. */
-  async readRaw(ref: number): Promise<RawChunkView> {
-    return this.tryReadRaw(ref) ?? this.readSlow(ref);
+  /**
+   * The chunk at `ref` with its on-disk bytes, CRC-checked unless `checkCrc` is false (for a
+   * caller that compares the bytes, CRC field included, with a chunk it has checked).
+   */
+  async readRaw(ref: number, checkCrc = true): Promise<RawChunkView> {
+    return this.tryReadRaw(ref, checkCrc) ?? this.readSlow(ref, checkCrc);
   }
 
   /** The chunk at `ref`, CRC-checked. */
@@ -231,7 +235,7 @@ export class SegmentReader {
     await Promise.all(this.segs.map((s) => s.fh.close().catch(() => undefined)));
   }
 
-  private async readSlow(ref: number): Promise<RawChunkView> {
+  private async readSlow(ref: number, checkCrc: boolean): Promise<RawChunkView> {
     if (this.busy) throw new InvalidArgumentError('SegmentReader reads must not overlap: await each one');
     this.busy = true;
     try {
@@ -258,7 +262,7 @@ export class SegmentReader {
       let s = await this.fill(si, seg, off, Math.min(MAX_CHUNK_LEN_FIELD_SIZE, seg.size - off));
       const total = this.chunkSize(seg, off, s);
       s = await this.fill(si, seg, off, total);
-      return this.parse(ref, s, true)!;
+      return this.parse(ref, s, true, checkCrc)!;
     } finally {
       this.busy = false;
     }
@@ -304,7 +308,7 @@ export class SegmentReader {
    * Parses the chunk at buffer index s. With `strict`, problems throw; otherwise they return
    * undefined (tryReadRaw leaves the reporting to the slow path).
    */
-  private parse(ref: number, s: number, strict: boolean): RawChunkView | undefined {
+  private parse(ref: number, s: number, strict: boolean, checkCrc: boolean): RawChunkView | undefined {
     const buf = this.buf;
     const lim = this.bufLen;
     let p = s;
@@ -321,7 +325,7 @@ export class SegmentReader {
     const end = encAt + CHUNK_ENCODING_SIZE + len;
     if (end + CHUNK_CRC_SIZE > lim) return undefined;
     const want = buf.readUInt32BE(end);
-    if (crc32cRange(buf, encAt, end) !== want) {
+    if (checkCrc && crc32cRange(buf, encAt, end) !== want) {
       if (!strict) return undefined;
       const seg = this.segs[refSegment(ref)]!;
       throw new FormatError(

@@ -167,8 +167,11 @@ export class SeriesMerger {
     for (let i = 0; i < group.length; i++) {
       const e = group[i]!;
       try {
+        // Only the first chunk's CRC is checked: the others must equal it byte for byte, CRC
+        // field included (a chunk that differs is read again, checked, by reencode()).
+        const check = i === 0;
         const chunks = e.s.block.chunks;
-        raw = chunks.tryReadRaw(e.c.ref) ?? (await chunks.readRaw(e.c.ref));
+        raw = chunks.tryReadRaw(e.c.ref, check) ?? (await chunks.readRaw(e.c.ref, check));
       } catch (err) {
         throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
       }
