@@ -19,6 +19,7 @@ import {
 } from './format.js';
 import { SegmentReader } from './reader.js';
 import { SegmentWriter } from './writer.js';
+import { seededRandom } from '../ulid.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -331,6 +332,33 @@ describe('segment files', () => {
     expect(r.bytesRead).toBeLessThanOrEqual(r.size);
     expect(fast).toBeGreaterThan(refs.length * 0.9);
     await r.close();
+  });
+
+  it('read-ahead: every read returns the right bytes, in order, at random and in order again', async () => {
+    const rnd = seededRandom(11);
+    const chunks: Chunk[] = [];
+    for (let i = 0; i < 300; i++) {
+      chunks.push({
+        encoding: ENC_HISTOGRAM,
+        data: bytesOf(1 + Math.floor(rnd() * (i % 10 === 0 ? 3000 : 300)), i),
+      });
+    }
+    const { refs, files } = await writeAll(dir, chunks, { maxSegmentSize: 20_000, bufferSize: 512 });
+    expect(files.length).toBeGreaterThan(3);
+    for (const readAhead of [64, 100, 257, 1000, 4096]) {
+      const r = await SegmentReader.open(dir, { readAhead });
+      const check = async (i: number): Promise<void> => {
+        const c = r.tryReadRaw(refs[i]!) ?? (await r.readRaw(refs[i]!));
+        expect(c.data.length, `chunk ${i}, read-ahead ${readAhead}`).toBe(chunks[i]!.data.length);
+        expect(Buffer.from(c.data).equals(Buffer.from(chunks[i]!.data))).toBe(true);
+      };
+      for (let i = 0; i < refs.length; i++) await check(i);
+      // Read ahead, never twice: one pass in order reads each byte at most once.
+      expect(r.bytesRead).toBeLessThanOrEqual(r.size);
+      for (let k = 0; k < 200; k++) await check(Math.floor(rnd() * refs.length));
+      for (let i = 0; i < refs.length; i++) await check(i);
+      await r.close();
+    }
   });
 
   it('a chunk larger than the write buffer and the read-ahead', async () => {

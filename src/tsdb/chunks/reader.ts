@@ -2,9 +2,10 @@
  * SegmentReader: reads chunks by ref from a block's segment files.
  *
  * - open() checks every file's magic and version (FormatError naming the file).
- * - Reads are positional (FileHandle.read) into one read-ahead buffer, so consecutive chunks
+ * - Reads are positional (FileHandle.read) into a read-ahead buffer, so consecutive chunks
  *   (compaction reads in ref order) cost one syscall per buffer, not per chunk; a file is never
- *   read whole. `tryReadRaw` serves a chunk already in the buffer without a promise.
+ *   read whole. Once reads run on through a file, the next window is read into a second buffer
+ *   while this one is parsed. `tryReadRaw` serves a chunk already in the buffer without a promise.
  * - Every chunk's CRC is verified. Bad refs (segment out of range, offset outside the file),
  *   lengths running past the end of the file or above `maxChunkSize` are FormatErrors naming the
  *   segment file and offset, checked before any buffer is sized for them.
@@ -74,7 +75,7 @@ export class RawChunkView implements StoredChunkView {
 const EMPTY = Buffer.alloc(0);
 
 export interface SegmentReaderOptions {
-  /** Bytes read per buffer refill (default 2 MiB). */
+  /** Bytes read per buffer refill (default 1 MiB; two buffers: the next window is read ahead). */
   readAhead?: number | undefined;
   /** Larger chunk lengths are reported as corrupt (default 64 MiB; real chunks are ~KiB). */
   maxChunkSize?: number | undefined;
@@ -87,7 +88,7 @@ interface Segment {
   size: number;
 }
 
-const DEFAULT_READ_AHEAD = 2 << 20;
+const DEFAULT_READ_AHEAD = 1 << 20;
 const DEFAULT_MAX_CHUNK_SIZE = 64 << 20;
 
 export class SegmentReader {
@@ -102,6 +103,9 @@ export class SegmentReader {
   /** Bytes read from disk. */
   bytesRead = 0;
   private readonly view = new RawChunkView();
+  /** The read-ahead of the window after the current one, and the buffer it does not use. */
+  private pending: PendingRead | undefined;
+  private spare: Buffer | undefined;
 
   private constructor(
     readonly dir: string,
@@ -232,6 +236,7 @@ export class SegmentReader {
   }
 
   async close(): Promise<void> {
+    await this.takePrefetch();
     await Promise.all(this.segs.map((s) => s.fh.close().catch(() => undefined)));
   }
 
@@ -348,35 +353,119 @@ export class SegmentReader {
 
   /** Ensures bytes [off, off + n) of segment si are buffered; returns their buffer index. */
   private async fill(si: number, seg: Segment, off: number, n: number): Promise<number> {
-    if (si === this.bufSeg && off >= this.bufStart && off + n <= this.bufStart + this.bufLen) {
-      return off - this.bufStart;
-    }
+    const end = this.bufStart + this.bufLen;
+    const sameSeg = si === this.bufSeg;
+    if (sameSeg && off >= this.bufStart && off + n <= end) return off - this.bufStart;
     // n is validated against the file size by the caller, so this never outgrows the file.
     const want = Math.min(Math.max(n, this.readAhead), seg.size - off);
     // Bytes of [off, ...) already buffered (a chunk straddling the window's end) move to the
     // front instead of being read again.
     let keep = 0;
-    if (si === this.bufSeg && off >= this.bufStart && off < this.bufStart + this.bufLen) {
-      keep = Math.min(this.bufStart + this.bufLen - off, want);
-    }
-    if (want > this.buf.length) {
-      const next = Buffer.allocUnsafe(want);
-      if (keep > 0) this.buf.copy(next, 0, off - this.bufStart, off - this.bufStart + keep);
-      this.buf = next;
-    } else if (keep > 0) {
-      this.buf.copyWithin(0, off - this.bufStart, off - this.bufStart + keep);
-    }
+    if (sameSeg && off >= this.bufStart && off < end) keep = Math.min(end - off, want);
+    // Reading on: the window after this one is read ahead while this one is parsed.
+    const sequential = sameSeg && off >= this.bufStart && off <= end;
     this.bufSeg = -1;
-    const got = keep + (await readFully(seg.fh, this.buf, keep, want - keep, off + keep));
-    this.bytesRead += got - keep;
+    const pre = await this.takePrefetch();
+    let got: number;
+    if (pre !== undefined && pre.seg === si && pre.start === off + keep) {
+      got = this.adopt(pre, off, keep);
+      if (got < n) {
+        this.ensureCapacity(n, got);
+        const more = await readFully(seg.fh, this.buf, got, n - got, off + got);
+        this.bytesRead += more;
+        got += more;
+      }
+    } else {
+      if (pre !== undefined) this.spare = pre.buf;
+      const from = off - this.bufStart;
+      if (want > this.buf.length) {
+        const next = Buffer.allocUnsafe(want);
+        if (keep > 0) this.buf.copy(next, 0, from, from + keep);
+        this.buf = next;
+      } else if (keep > 0) {
+        this.buf.copyWithin(0, from, from + keep);
+      }
+      got = keep + (await readFully(seg.fh, this.buf, keep, want - keep, off + keep));
+      this.bytesRead += got - keep;
+    }
     this.bufSeg = si;
     this.bufStart = off;
     this.bufLen = got;
     if (got < n) {
       throw new FormatError('ERR_TSDB_TRUNCATED', seg.path, off + got, `file ended ${n - got} bytes early`);
     }
+    if (sequential) this.startPrefetch(si, seg, off + got);
     return 0;
   }
+
+  /**
+   * Makes [off, off + keep) of the current window followed by the prefetched bytes the new
+   * window (starting at buffer index 0); returns its length.
+   */
+  private adopt(pre: Prefetched, off: number, keep: number): number {
+    if (keep === 0) {
+      this.spare = this.buf;
+      this.buf = pre.buf;
+      return pre.got;
+    }
+    const from = off - this.bufStart;
+    if (this.buf.length < keep + pre.got) {
+      const next = Buffer.allocUnsafe(keep + pre.got);
+      this.buf.copy(next, 0, from, from + keep);
+      this.buf = next;
+    } else {
+      this.buf.copyWithin(0, from, from + keep);
+    }
+    pre.buf.copy(this.buf, keep, 0, pre.got);
+    this.spare = pre.buf;
+    return keep + pre.got;
+  }
+
+  /** Grows the current buffer to hold `size` bytes, keeping its first `used` bytes. */
+  private ensureCapacity(size: number, used: number): void {
+    if (size <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(size);
+    if (used > 0) this.buf.copy(next, 0, 0, used);
+    this.buf = next;
+  }
+
+  private startPrefetch(si: number, seg: Segment, start: number): void {
+    if (start >= seg.size || this.pending !== undefined) return;
+    const buf = this.spare ?? Buffer.allocUnsafe(this.readAhead);
+    this.spare = undefined;
+    const len = Math.min(buf.length, seg.size - start);
+    // A failed read-ahead is dropped: the read that needs those bytes reports the error.
+    const got = readFully(seg.fh, buf, 0, len, start).catch(() => -1);
+    this.pending = { seg: si, start, buf, got };
+  }
+
+  /** The finished read-ahead, if there was one and it succeeded. */
+  private async takePrefetch(): Promise<Prefetched | undefined> {
+    const p = this.pending;
+    if (p === undefined) return undefined;
+    this.pending = undefined;
+    const got = await p.got;
+    if (got <= 0) {
+      this.spare = p.buf;
+      return undefined;
+    }
+    this.bytesRead += got;
+    return { seg: p.seg, start: p.start, buf: p.buf, got };
+  }
+}
+
+interface Prefetched {
+  seg: number;
+  start: number;
+  buf: Buffer;
+  got: number;
+}
+
+interface PendingRead {
+  seg: number;
+  start: number;
+  buf: Buffer;
+  got: Promise<number>;
 }
 
 async function readFully(
