@@ -21,7 +21,7 @@ export function encodeXorChunks(
   for (let start = from; start < to; start += maxSamples) {
     const end = Math.min(to, start + maxSamples);
     app.reset();
-    for (let i = start; i < end; i++) app.appendBits(buf.ts[i]!, buf.hi[i]!, buf.lo[i]!);
+    app.appendRange(buf.ts, buf.hi, buf.lo, start, end);
     out.push({
       mint: buf.ts[start]!,
       maxt: buf.ts[end - 1]!,
