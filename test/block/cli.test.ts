@@ -3,12 +3,13 @@
  * Builds dist first when it is older than the sources these commands use.
  */
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { assertNoLeakedProcesses, startProcess, waitFor } from '../support/processes.js';
+import { ensureBuilt } from '../support/build.js';
 import { tempDir } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,44 +39,6 @@ function run(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
       res({ code: code ?? -1, stdout, stderr });
     });
   });
-}
-
-async function sources(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await sources(p)));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
-async function mtime(path: string): Promise<number> {
-  try {
-    return (await stat(path)).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-/** `npm run build` unless every source file's dist output is newer than the source. */
-async function ensureBuilt(): Promise<void> {
-  let stale = false;
-  for (const f of await sources(join(ROOT, 'src'))) {
-    const out = join(ROOT, 'dist', relative(ROOT, f)).replace(/\.ts$/, '.js');
-    if ((await mtime(out)) < (await mtime(f))) {
-      stale = true;
-      break;
-    }
-  }
-  if (!stale) return;
-  // tsc emits even when files owned by others fail to type-check, so only the output is checked.
-  await new Promise<void>((res) => {
-    const c = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-    c.on('exit', () => res());
-    c.on('error', () => res());
-  });
-  await stat(join(ROOT, 'dist/src/cli/bucket.js'));
 }
 
 let work: { dir: string; cleanup: () => Promise<void> };

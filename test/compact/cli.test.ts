@@ -24,7 +24,8 @@ import {
   tempRoot,
   type TempRoot,
 } from './helpers.js';
-import { ensureBuilt, lastJsonLine, runStrata } from './strata-cli.js';
+import { lastJsonLine, runStrata } from './strata-cli.js';
+import { ensureBuilt } from '../support/build.js';
 
 const newUlid = ulidSource();
 let root: TempRoot;

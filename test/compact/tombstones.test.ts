@@ -28,7 +28,8 @@ import {
   tempRoot,
   type TempRoot,
 } from './helpers.js';
-import { ensureBuilt, lastJsonLine, runStrata } from './strata-cli.js';
+import { lastJsonLine, runStrata } from './strata-cli.js';
+import { ensureBuilt } from '../support/build.js';
 
 const W1 = W0 + TWO_HOURS;
 const RANGE_FROM = W0 + 30 * 60_000;

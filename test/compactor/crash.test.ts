@@ -40,15 +40,8 @@ import {
   readTenant,
   type TenantState,
 } from './inspect.js';
-import {
-  compactArgs,
-  ensureStrataBuilt,
-  filesystemObjstore,
-  parseLogfmt,
-  runStrataOk,
-  startStrata,
-  tail,
-} from './run.js';
+import { compactArgs, filesystemObjstore, parseLogfmt, runStrataOk, startStrata, tail } from './run.js';
+import { ensureBuilt } from '../support/build.js';
 
 const SEED = Number(process.env.STRATA_CRASH_SEED ?? Date.now() % 1_000_000);
 const rnd = prng(SEED);
@@ -221,7 +214,7 @@ beforeAll(async () => {
         { tenant: 'team-b', kind: 'identical' },
       ],
     }),
-    ensureStrataBuilt(),
+    ensureBuilt(),
   ]);
 }, 300_000);
 

@@ -18,15 +18,8 @@ import { assertNoLeakedProcesses, freePort, waitFor, type TrackedProcess } from 
 import { copyBlockAs } from '../compact/helpers.js';
 import { haFixture, windowOf } from './fixtures.js';
 import { layout, liveBlocks, readTenant, type TenantState } from './inspect.js';
-import {
-  compactArgs,
-  ensureStrataBuilt,
-  filesystemObjstore,
-  startStrata,
-  tail,
-  waitExit,
-  type ExitResult,
-} from './run.js';
+import { compactArgs, filesystemObjstore, startStrata, tail, waitExit, type ExitResult } from './run.js';
+import { ensureBuilt } from '../support/build.js';
 
 const TENANT = 'par';
 const GROUPS = 5;
@@ -79,7 +72,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-compactor-http-'));
   const [fx] = await Promise.all([
     haFixture({ windows: 6, series: 4, seed: 71, tenants: [{ tenant: 'src', kind: 'identical' }] }),
-    ensureStrataBuilt(),
+    ensureBuilt(),
   ]);
   const r1 = fx.tenants[0]!.blocks.filter((b) => b.replica === 'r1');
   expect(r1.map((b) => windowOf(b.minTime))).toEqual([0, 1, 2, 3, 4, 5]);

@@ -30,14 +30,8 @@ import {
   readTenant,
   type TenantState,
 } from './inspect.js';
-import {
-  compactArgs,
-  ensureStrataBuilt,
-  filesystemObjstore,
-  logRecords,
-  runStrataOk,
-  type ExitResult,
-} from './run.js';
+import { compactArgs, filesystemObjstore, logRecords, runStrataOk, type ExitResult } from './run.js';
+import { ensureBuilt } from '../support/build.js';
 
 const TENANT = 'nh';
 let root = '';
@@ -74,7 +68,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-compactor-nohalt-'));
   const [fx] = await Promise.all([
     haFixture({ windows: 8, series: 6, seed: 61, tenants: [{ tenant: TENANT, kind: 'identical' }] }),
-    ensureStrataBuilt(),
+    ensureBuilt(),
   ]);
   t = fx.tenants[0]!;
   const dir = join(root, 'bucket');

@@ -34,7 +34,8 @@ import {
   readTenant,
   type TenantState,
 } from './inspect.js';
-import { compactArgs, ensureStrataBuilt, filesystemObjstore, runStrataOk } from './run.js';
+import { compactArgs, filesystemObjstore, runStrataOk } from './run.js';
+import { ensureBuilt } from '../support/build.js';
 
 const TENANT = 'rec';
 let root = '';
@@ -68,7 +69,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-compactor-recovery-'));
   const [fx] = await Promise.all([
     haFixture({ windows: 6, series: 6, seed: 41, tenants: [{ tenant: TENANT, kind: 'identical' }] }),
-    ensureStrataBuilt(),
+    ensureBuilt(),
   ]);
   t = fx.tenants[0]!;
   const dir = join(root, 'bucket');

@@ -1,79 +1,13 @@
 /**
- * Running the real `strata compact` (bin/strata.js → dist/) as a child process: building dist/
- * when the sources it runs are newer, the usual flags, and reading its logfmt output.
+ * Running the real `strata compact` (bin/strata.js → dist/) as a child process (call
+ * ensureBuilt() from test/support/build.ts first): the usual flags, and reading its logfmt output.
  * Every process goes through test/support/processes.ts (tracked, stopped by PID).
  */
-import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startProcess, type TrackedProcess } from '../support/processes.js';
+import { REPO } from '../support/build.js';
 
-export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(REPO, 'bin/strata.js');
-const MAIN_JS = join(REPO, 'dist/src/cli/main.js');
-/** Everything `strata compact`, `strata planner` and `strata worker` import. */
-const SOURCES = [
-  'src/cli',
-  'src/compactor',
-  'src/block',
-  'src/objstore',
-  'src/plan',
-  'src/tsdb',
-  'src/util',
-  'src/scheduler',
-  'src/ha',
-];
-/** The same lock as test/compact/strata-cli.ts: one tsc at a time across test files. */
-const LOCK = join(tmpdir(), 'strata-test-build.lock');
-
-async function newestSource(dir: string): Promise<number> {
-  let newest = 0;
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, await newestSource(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
-      newest = Math.max(newest, (await stat(p)).mtimeMs);
-  }
-  return newest;
-}
-
-async function isFresh(): Promise<boolean> {
-  const built = (await stat(MAIN_JS).catch(() => undefined))?.mtimeMs;
-  const compactor = (await stat(join(REPO, 'dist/src/compactor/compactor.js')).catch(() => undefined))
-    ?.mtimeMs;
-  if (built === undefined || compactor === undefined) return false;
-  let src = 0;
-  for (const d of SOURCES) src = Math.max(src, await newestSource(join(REPO, d)));
-  return Math.min(built, compactor) >= src;
-}
-
-/** Builds dist/ (tsc -p tsconfig.build.json) unless it is newer than the sources compact runs. */
-export async function ensureStrataBuilt(): Promise<void> {
-  if (await isFresh()) return;
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      await mkdir(LOCK);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`build lock ${LOCK} held for 5 minutes`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    if (await isFresh()) return;
-    const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
-    const p = startProcess('tsc', process.execPath, [tsc, '-p', join(REPO, 'tsconfig.build.json')], {
-      cwd: REPO,
-    });
-    await new Promise<void>((r) => p.child.once('exit', () => r()));
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits.
-    await stat(MAIN_JS);
-  } finally {
-    await rmdir(LOCK).catch(() => undefined);
-  }
-}
 
 export interface CompactFlagsInput {
   /** Inline objstore YAML (--objstore.config). */

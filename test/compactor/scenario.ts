@@ -37,7 +37,8 @@ import {
   readTenant,
   type TenantState,
 } from './inspect.js';
-import { compactArgs, ensureStrataBuilt, runStrata, tail, type ExitResult } from './run.js';
+import { compactArgs, runStrata, tail, type ExitResult } from './run.js';
+import { ensureBuilt } from '../support/build.js';
 
 export interface ScenarioTarget {
   /** Where the test uploads the inputs and inspects the result. */
@@ -148,7 +149,7 @@ export function describeCompactionScenario(name: string, target: () => ScenarioT
 
     beforeAll(async () => {
       const { bucket, objstore } = target();
-      const [fixture] = await Promise.all([haFixture(), ensureStrataBuilt()]);
+      const [fixture] = await Promise.all([haFixture(), ensureBuilt()]);
       fx = fixture;
       const uploads = fx.tenants.flatMap((t) => t.blocks.map((b) => ({ tenant: t.tenant, dir: b.dir })));
       await forEachLimit(uploads, 6, async (u) => {

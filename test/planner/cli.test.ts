@@ -11,14 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { assertNoLeakedProcesses, freePort, type TrackedProcess } from '../support/processes.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
-import {
-  ensureStrataBuilt,
-  filesystemObjstore,
-  plannerArgs,
-  runStrata,
-  tail,
-  workerArgs,
-} from '../compactor/run.js';
+import { filesystemObjstore, plannerArgs, runStrata, tail, workerArgs } from '../compactor/run.js';
+import { ensureBuilt } from '../support/build.js';
 import {
   records,
   startPlanner,
@@ -35,7 +29,7 @@ let root = '';
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-planner-cli-'));
-  await ensureStrataBuilt();
+  await ensureBuilt();
 }, 300_000);
 
 afterAll(async () => {

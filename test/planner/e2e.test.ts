@@ -14,7 +14,8 @@ import { diffDumps } from '../support/dump.js';
 import { assertNoLeakedProcesses, type TrackedProcess } from '../support/processes.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { duplicateSamples, expectBucketIndexMatches, liveBlocks } from '../compactor/inspect.js';
-import { compactArgs, ensureStrataBuilt, filesystemObjstore, runStrataOk, tail } from '../compactor/run.js';
+import { compactArgs, filesystemObjstore, runStrataOk, tail } from '../compactor/run.js';
+import { ensureBuilt } from '../support/build.js';
 import {
   blockKey,
   expectSameBlocks,
@@ -46,7 +47,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-planner-e2e-'));
   compactBucket = new FilesystemBucket({ directory: join(root, 'bucket-compact') });
   plannerBucket = new FilesystemBucket({ directory: join(root, 'bucket-planner') });
-  [fx] = await Promise.all([haFixture(), ensureStrataBuilt()]);
+  [fx] = await Promise.all([haFixture(), ensureBuilt()]);
   await uploadFixture(compactBucket, fx);
   await uploadFixture(plannerBucket, fx);
 }, 300_000);

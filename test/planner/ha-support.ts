@@ -26,7 +26,6 @@ import {
 } from '../compactor/inspect.js';
 import {
   compactArgs,
-  ensureStrataBuilt,
   filesystemObjstore,
   logRecords,
   plannerArgs,
@@ -35,6 +34,7 @@ import {
   tail,
   workerArgs,
 } from '../compactor/run.js';
+import { ensureBuilt } from '../support/build.js';
 import { freePort, waitFor, type TrackedProcess } from '../support/processes.js';
 
 /** Lease TTL of every election here (--etcd.lease-ttl). */
@@ -164,7 +164,7 @@ export interface Reference {
  * the end state every HA run must reach.
  */
 export async function reference(root: string): Promise<Reference> {
-  const [fx] = await Promise.all([haFixture(FIXTURE), ensureStrataBuilt()]);
+  const [fx] = await Promise.all([haFixture(FIXTURE), ensureBuilt()]);
   const b = await fixtureBucket(root, 'reference-bucket', fx);
   try {
     const run = await runStrataOk(

@@ -18,14 +18,8 @@ import { diffDumps } from '../support/dump.js';
 import { assertNoLeakedProcesses, type TrackedProcess } from '../support/processes.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { duplicateSamples, liveBlocks, partialBlocks, readTenant } from '../compactor/inspect.js';
-import {
-  compactArgs,
-  ensureStrataBuilt,
-  filesystemObjstore,
-  runStrataOk,
-  tail,
-  waitExit,
-} from '../compactor/run.js';
+import { compactArgs, filesystemObjstore, runStrataOk, tail, waitExit } from '../compactor/run.js';
+import { ensureBuilt } from '../support/build.js';
 import {
   WAIT_MS,
   blockKey,
@@ -66,7 +60,7 @@ beforeAll(async () => {
         { tenant: 'team-b', kind: 'identical' },
       ],
     }),
-    ensureStrataBuilt(),
+    ensureBuilt(),
   ]);
   const dir = join(root, 'reference-bucket');
   const bucket = new FilesystemBucket({ directory: dir });

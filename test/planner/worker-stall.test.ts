@@ -17,7 +17,8 @@ import { diffDumps } from '../support/dump.js';
 import { assertNoLeakedProcesses, type TrackedProcess } from '../support/processes.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { duplicateSamples, liveBlocks, partialBlocks } from '../compactor/inspect.js';
-import { ensureStrataBuilt, filesystemObjstore } from '../compactor/run.js';
+import { filesystemObjstore } from '../compactor/run.js';
+import { ensureBuilt } from '../support/build.js';
 import {
   blockKey,
   expectSameBlocks,
@@ -52,7 +53,7 @@ beforeAll(async () => {
         { tenant: 'team-b', kind: 'identical' },
       ],
     }),
-    ensureStrataBuilt(),
+    ensureBuilt(),
   ]);
   for (const t of fx.tenants) {
     const inputs: PlanBlock[] = [];

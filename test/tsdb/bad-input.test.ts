@@ -17,6 +17,7 @@ import { BlockWriter } from '../../src/tsdb/block/writer.js';
 import { XorAppender } from '../../src/tsdb/chunkenc/xor.js';
 import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
 import { labelsFromRecord } from '../../src/tsdb/labels.js';
+import { ensureBuilt } from '../support/build.js';
 
 let root: { dir: string; cleanup: () => Promise<void> };
 let good: string;
@@ -178,6 +179,7 @@ describe('bad block input', () => {
     }
     const res = await w.finish();
     const one = await verifyBlock(res!.dir, { parallelFromSamples: Infinity });
+    await ensureBuilt();
     const dist = (await import(
       new URL('../../dist/src/tsdb/verify/verify.js', import.meta.url).href
     )) as typeof import('../../src/tsdb/verify/verify.js');
