@@ -134,7 +134,10 @@ function lastStep(output: string): Step | 'startup' {
 async function killTrial(args: readonly string[], target: Step | 'random'): Promise<TrialResult> {
   const env: Record<string, string> = { STRATA_DEBUG_PHASES: '1' };
   if (target !== 'random') {
-    const occurrence = target === 'sync' ? 1 : 1 + Math.floor(rnd() * (target === 'clean' ? 2 : 3));
+    // The first occurrence of a plan step: earlier trials have already moved the bucket on, so it
+    // falls on a different plan each time. A later occurrence may never come once little work is
+    // left, and the run that then completes leaves nothing for the round's remaining kills.
+    const occurrence = target === 'clean' ? 1 + Math.floor(rnd() * 2) : 1;
     // Upload: right after the n-th output file but meta.json lands, so the block is partial
     // (the window is a few ms on a local disk: too short to hit by timing). Other steps anywhere
     // in their first 70% (a step may end early: the kill then lands in the next one).
