@@ -163,6 +163,14 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   });
   candidacy = startCandidacy(election, { logger });
   const c = candidacy;
+  const stopAll = async (): Promise<void> => {
+    // Resign first: another replica takes over while this one closes its streams.
+    await c.stop();
+    await server.close();
+    await election.close().catch(() => undefined);
+    await source.close();
+    await st.close();
+  };
   let http: Awaited<ReturnType<typeof startHttpEndpoint>>;
   try {
     http = await startHttpEndpoint({
@@ -193,11 +201,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     });
   } catch (err) {
     // e.g. the HTTP port is taken: stop what already runs, or the process would lead on.
-    await c.stop();
-    await server.close();
-    await election.close().catch(() => undefined);
-    await source.close();
-    await st.close();
+    await stopAll();
     throw err;
   }
   logger.info('strata planner started', {
@@ -214,12 +218,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     });
     logger.info('strata planner stopping');
   } finally {
-    // Resign first: another replica takes over while this one closes its streams.
-    await c.stop();
-    await server.close();
-    await election.close().catch(() => undefined);
-    await source.close();
-    await st.close();
+    await stopAll();
     await http.close();
   }
 }

@@ -28,7 +28,7 @@ import { readMetaFile } from '../../src/tsdb/meta.js';
 import { prng } from '../support/openmetrics.js';
 import { diffDumps } from '../support/dump.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
-import { haFixture, type HaFixture } from './fixtures.js';
+import { TWO_IDENTICAL_TENANTS, haFixture, type HaFixture } from './fixtures.js';
 import {
   downloadBlocks,
   dumpBlocksSeparately,
@@ -207,18 +207,7 @@ async function readAll(bucket: FilesystemBucket): Promise<TenantState[]> {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-compactor-crash-'));
-  [fx] = await Promise.all([
-    haFixture({
-      windows: 12,
-      series: 8,
-      seed: 21,
-      tenants: [
-        { tenant: 'team-a', kind: 'identical' },
-        { tenant: 'team-b', kind: 'identical' },
-      ],
-    }),
-    ensureBuilt(),
-  ]);
+  [fx] = await Promise.all([haFixture(TWO_IDENTICAL_TENANTS), ensureBuilt()]);
 }, 300_000);
 
 afterAll(async () => {

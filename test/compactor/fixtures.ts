@@ -233,6 +233,20 @@ async function buildTenant(
 }
 
 /** The HA fixture for these options (built on first use, then read from the cache). */
+/**
+ * Two tenants whose HA replicas hold identical data, 12 windows of 8 series: the bucket the crash,
+ * worker-kill, worker-stall and CLI tests kill and stop processes in.
+ */
+export const TWO_IDENTICAL_TENANTS: HaFixtureOptions = {
+  windows: 12,
+  series: 8,
+  seed: 21,
+  tenants: [
+    { tenant: 'team-a', kind: 'identical' },
+    { tenant: 'team-b', kind: 'identical' },
+  ],
+};
+
 export async function haFixture(opts: HaFixtureOptions = {}): Promise<HaFixture> {
   const o: Required<HaFixtureOptions> = {
     windows: opts.windows ?? 30,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { assertNoLeakedProcesses, freePort, type TrackedProcess } from '../support/processes.js';
-import { haFixture, type HaFixture } from '../compactor/fixtures.js';
+import { TWO_IDENTICAL_TENANTS, haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { filesystemObjstore, plannerArgs, runStrata, tail, workerArgs } from '../compactor/run.js';
 import { ensureBuilt } from '../support/build.js';
 import {
@@ -119,15 +119,7 @@ describe('strata worker --on-stop abandon', () => {
   let bucket: FilesystemBucket | undefined;
 
   beforeAll(async () => {
-    fx = await haFixture({
-      windows: 12,
-      series: 8,
-      seed: 21,
-      tenants: [
-        { tenant: 'team-a', kind: 'identical' },
-        { tenant: 'team-b', kind: 'identical' },
-      ],
-    });
+    fx = await haFixture(TWO_IDENTICAL_TENANTS);
     bucket = new FilesystemBucket({ directory: join(root, 'abandon-bucket') });
     await uploadFixture(bucket, fx);
   }, 300_000);

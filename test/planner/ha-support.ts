@@ -247,6 +247,18 @@ export interface PlannerOptions {
 }
 
 /** A `strata planner` replica in the election `prefix`, TTL 3 s, grace 2 s. */
+/** The etcd election flags every HA replica gets (lease TTL_MS). */
+function electionFlags(endpoints: readonly string[], prefix: string): string[] {
+  return [
+    '--etcd.endpoints',
+    endpoints.join(','),
+    '--etcd.prefix',
+    prefix,
+    '--etcd.lease-ttl',
+    `${TTL_MS / 1000}s`,
+  ];
+}
+
 export function startPlanner(o: PlannerOptions): Replica {
   const proc = startStrata(
     plannerArgs({
@@ -256,12 +268,7 @@ export function startPlanner(o: PlannerOptions): Replica {
       httpPort: o.httpPort,
       extra: [
         ...DEDUP_FLAGS,
-        '--etcd.endpoints',
-        o.endpoints.join(','),
-        '--etcd.prefix',
-        o.prefix,
-        '--etcd.lease-ttl',
-        `${TTL_MS / 1000}s`,
+        ...electionFlags(o.endpoints, o.prefix),
         '--planner.grace-period',
         '2s',
         ...(o.extra ?? []),
@@ -315,12 +322,7 @@ export function startCompactReplica(o: {
         '2',
         '--http-address',
         `127.0.0.1:${o.httpPort}`,
-        '--etcd.endpoints',
-        o.endpoints.join(','),
-        '--etcd.prefix',
-        o.prefix,
-        '--etcd.lease-ttl',
-        `${TTL_MS / 1000}s`,
+        ...electionFlags(o.endpoints, o.prefix),
         '--wait',
         '--wait-interval',
         '1s',

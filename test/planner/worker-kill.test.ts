@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { diffDumps } from '../support/dump.js';
 import { assertNoLeakedProcesses, type TrackedProcess } from '../support/processes.js';
-import { haFixture, type HaFixture } from '../compactor/fixtures.js';
+import { TWO_IDENTICAL_TENANTS, haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { duplicateSamples, liveBlocks, partialBlocks, readTenant } from '../compactor/inspect.js';
 import { compactArgs, filesystemObjstore, runStrataOk, tail, waitExit } from '../compactor/run.js';
 import { ensureBuilt } from '../support/build.js';
@@ -50,18 +50,7 @@ const buckets: FilesystemBucket[] = [];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-planner-kill-'));
-  [fx] = await Promise.all([
-    haFixture({
-      windows: 12,
-      series: 8,
-      seed: 21,
-      tenants: [
-        { tenant: 'team-a', kind: 'identical' },
-        { tenant: 'team-b', kind: 'identical' },
-      ],
-    }),
-    ensureBuilt(),
-  ]);
+  [fx] = await Promise.all([haFixture(TWO_IDENTICAL_TENANTS), ensureBuilt()]);
   const dir = join(root, 'reference-bucket');
   const bucket = new FilesystemBucket({ directory: dir });
   buckets.push(bucket);

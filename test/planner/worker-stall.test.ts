@@ -15,7 +15,7 @@ import type { PlanBlock } from '../../src/plan/types.js';
 import { readMetaFile } from '../../src/tsdb/meta.js';
 import { diffDumps } from '../support/dump.js';
 import { assertNoLeakedProcesses, type TrackedProcess } from '../support/processes.js';
-import { haFixture, type HaFixture } from '../compactor/fixtures.js';
+import { TWO_IDENTICAL_TENANTS, haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { duplicateSamples, liveBlocks, partialBlocks } from '../compactor/inspect.js';
 import { filesystemObjstore } from '../compactor/run.js';
 import { ensureBuilt } from '../support/build.js';
@@ -43,18 +43,7 @@ const want = new Map<string, string[]>();
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-planner-stall-'));
-  [fx] = await Promise.all([
-    haFixture({
-      windows: 12,
-      series: 8,
-      seed: 21,
-      tenants: [
-        { tenant: 'team-a', kind: 'identical' },
-        { tenant: 'team-b', kind: 'identical' },
-      ],
-    }),
-    ensureBuilt(),
-  ]);
+  [fx] = await Promise.all([haFixture(TWO_IDENTICAL_TENANTS), ensureBuilt()]);
   for (const t of fx.tenants) {
     const inputs: PlanBlock[] = [];
     for (const b of t.blocks)

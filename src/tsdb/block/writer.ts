@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { IndexWriter } from '../index/writer.js';
 import type { ChunkMeta } from '../index/format.js';
 import { SegmentWriter } from '../chunks/writer.js';
+import type { RawChunkView } from '../chunks/reader.js';
 import { writeTombstones } from '../tombstones/tombstones.js';
 import { writeMetaFile, type BlockMeta, type BlockCompaction, type ThanosMeta } from '../meta.js';
 import { compareStrings, type Labels } from '../labels.js';
@@ -116,21 +117,10 @@ export class BlockWriter {
     return ref;
   }
 
-  /**
-   * Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim from `src[start, end)`;
-   * returns its ref.
-   */
-  async copyRawChunk(
-    src: Buffer,
-    start: number,
-    end: number,
-    mint: number,
-    maxt: number,
-    numSamples: number,
-    dataLen: number,
-  ): Promise<number> {
-    const ref = await this.segments.writeRawChunkFrom(src, start, end);
-    this.account(mint, maxt, numSamples, dataLen);
+  /** Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim; returns its ref. */
+  async copyRawChunk(raw: RawChunkView, mint: number, maxt: number): Promise<number> {
+    const ref = await this.segments.writeRawChunkFrom(raw.buf, raw.start, raw.end);
+    this.account(mint, maxt, raw.numSamples, raw.dataEnd - raw.dataStart);
     return ref;
   }
 

@@ -140,15 +140,7 @@ export class SeriesMerger {
     } catch (err) {
       throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
-    const ref = await this.writer.copyRawChunk(
-      raw.buf,
-      raw.start,
-      raw.end,
-      c.mint,
-      c.maxt,
-      raw.numSamples,
-      raw.dataEnd - raw.dataStart,
-    );
+    const ref = await this.writer.copyRawChunk(raw, c.mint, c.maxt);
     this.out.push({ mint: c.mint, maxt: c.maxt, ref });
     this.stats.copiedChunks++;
   }
@@ -186,15 +178,7 @@ export class SeriesMerger {
       }
     }
     const last = group[group.length - 1]!;
-    const ref = await this.writer.copyRawChunk(
-      raw!.buf,
-      raw!.start,
-      raw!.end,
-      last.c.mint,
-      last.c.maxt,
-      raw!.numSamples,
-      raw!.dataEnd - raw!.dataStart,
-    );
+    const ref = await this.writer.copyRawChunk(raw!, last.c.mint, last.c.maxt);
     this.out.push({ mint: last.c.mint, maxt: last.c.maxt, ref });
     this.stats.copiedChunks++;
     this.stats.droppedDuplicateChunks += group.length - 1;

@@ -1,7 +1,8 @@
 /**
  * The chunk half of block verification: every chunk of the series with ordinal in [from, to)
  * read (CRC-checked) and decoded, its samples checked against the index's chunk range, their
- * order, and the block's range. Opens its own readers, so two ranges can run in two threads.
+ * order, and the block's range. Opens its own chunk reader (and index reader, unless given one),
+ * so two ranges can run in two threads.
  */
 import { join } from 'node:path';
 import type { BlockMeta } from '../meta.js';
@@ -30,21 +31,22 @@ export interface ChunkRangeResult {
   samples: number;
 }
 
-export async function verifyChunkRange(job: ChunkRangeJob): Promise<ChunkRangeResult> {
+/** Verifies the range; `opened` is the block's index if the caller has it open (it stays open). */
+export async function verifyChunkRange(job: ChunkRangeJob, opened?: IndexReader): Promise<ChunkRangeResult> {
   const res: ChunkRangeResult = { problems: [], series: 0, chunks: 0, samples: 0 };
   const add = (p: BlockProblem): void => {
     if (res.problems.length < job.maxProblems) res.problems.push(p);
   };
-  let index: IndexReader | undefined;
+  let index = opened;
   let chunks: SegmentReader | undefined;
   try {
-    index = await IndexReader.open(join(job.dir, INDEX_FILENAME));
+    index ??= await IndexReader.open(join(job.dir, INDEX_FILENAME));
     chunks = await SegmentReader.open(join(job.dir, CHUNKS_DIR));
     await walk(index, chunks, job, res, add);
   } catch (err) {
     add(problemFromError(err));
   } finally {
-    await index?.close();
+    if (opened === undefined) await index?.close();
     await chunks?.close();
   }
   return res;

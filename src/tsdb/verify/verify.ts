@@ -76,16 +76,19 @@ export async function verifyBlock(dir: string, opts: VerifyOptions = {}): Promis
   if (split !== undefined) job.to = split;
 
   let index: IndexReader | undefined;
+  const parts: ChunkRangeResult[] = [];
   try {
     index = await IndexReader.open(join(dir, INDEX_FILENAME));
     const v = await index.validate(meta.minTime, meta.maxTime, { maxProblems: max });
     for (const p of v.problems) add({ severity: p.severity, kind: p.kind, message: p.message });
   } catch (err) {
     add(problemFromError(err));
+  }
+  try {
+    parts.push(await verifyChunkRange(job, index));
   } finally {
     await index?.close();
   }
-  const parts = [await verifyChunkRange(job)];
   if (second !== undefined) {
     const r = await second;
     if (r.threaded) res.threads = 2;
