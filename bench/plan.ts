@@ -4,7 +4,7 @@
  * `node dist/bench/plan.js`). Target: a planning pass well under 2 s.
  */
 import { performance } from 'node:perf_hooks';
-import { mkBlock, ulidOf } from '../src/plan/fixtures.js';
+import { mkBlock, ulidOf } from '../test/support/plan-fixtures.js';
 import { compactionProgress, planAll } from '../src/plan/index.js';
 import type { PlanBlock, PlanOptions } from '../src/plan/index.js';
 

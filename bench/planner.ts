@@ -15,12 +15,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { mkBlock, ulidOf } from '../src/plan/fixtures.js';
+import { mkBlock, ulidOf } from '../test/support/plan-fixtures.js';
 import { compactionProgress, planAll, simulateOutput } from '../src/plan/index.js';
-import type { Plan, PlanBlock, PlanOptions } from '../src/plan/index.js';
+import type { Plan, PlanBlock, PlanFootprint, PlanOptions } from '../src/plan/index.js';
 import { startPlannerServer } from '../src/scheduler/server.js';
-import type { LeadershipView, PlanSource } from '../src/scheduler/service.js';
-import { createWorker, type PlanExecutor, type PlannerWorker } from '../src/scheduler/worker.js';
+import type { LeadershipView } from '../src/scheduler/leadership-gate.js';
+import type { PlanSource } from '../src/scheduler/passes.js';
+import { createWorker, type PlannerWorker } from '../src/scheduler/worker.js';
+import type { PlanExecutor } from '../src/scheduler/worker-runs.js';
 
 const H = 3_600_000;
 const DAY0 = 1_699_488_000_000; // 2023-11-09T00:00Z, a multiple of 14d
@@ -88,6 +90,8 @@ function tenantBlocks(t: number, nextId: () => number): PlanBlock[] {
 class BenchSource implements PlanSource {
   readonly blocks = new Map<string, PlanBlock[]>();
   private readonly cache = new Map<string, readonly Plan[]>();
+  /** Every plan handed out, by id: a completion names only the plan's footprint. */
+  private readonly planned = new Map<string, Plan>();
   readonly dirty = new Set<string>();
   passes = 0;
   passCpuMs = 0;
@@ -107,14 +111,22 @@ class BenchSource implements PlanSource {
     for (const t of this.dirty) this.cache.set(t, planAll(this.blocks.get(t) ?? [], OPTS).plans);
     this.dirty.clear();
     const out: Plan[] = [];
-    for (const plans of this.cache.values()) for (const p of plans) out.push(p);
+    for (const plans of this.cache.values()) {
+      for (const p of plans) {
+        out.push(p);
+        this.planned.set(p.id, p);
+      }
+    }
     const c = process.cpuUsage(c0);
     this.passes++;
     this.passCpuMs += (c.user + c.system) / 1000;
     return out;
   }
 
-  async onComplete(plan: Plan): Promise<void> {
+  async onComplete(done: PlanFootprint): Promise<void> {
+    const plan = this.planned.get(done.id);
+    if (plan === undefined) throw new Error(`completion of unknown plan ${done.id}`);
+    this.planned.delete(done.id);
     const ids = new Set(plan.sources.map((b) => b.ulid));
     const kept = (this.blocks.get(plan.tenant) ?? []).filter((b) => !ids.has(b.ulid));
     kept.push(simulateOutput(plan));
@@ -123,11 +135,16 @@ class BenchSource implements PlanSource {
     this.completed++;
   }
 
-  async onParked(plan: Plan, failingBlock: string | undefined, reason: string): Promise<void> {
+  async onParked(
+    plan: PlanFootprint,
+    failingBlock: string | undefined,
+    _r: unknown,
+    reason: string,
+  ): Promise<void> {
     console.error(`parked ${plan.id} (${failingBlock ?? '-'}): ${reason}`);
   }
 
-  async sourcesExist(plan: Plan): Promise<boolean> {
+  async sourcesExist(plan: PlanFootprint): Promise<boolean> {
     const have = new Set((this.blocks.get(plan.tenant) ?? []).map((b) => b.ulid));
     return plan.sources.every((b) => have.has(b.ulid));
   }

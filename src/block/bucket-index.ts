@@ -22,7 +22,8 @@ import { StrataError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { mapLimit } from './concurrency.js';
 import { type Layout, listBlockIds, segmentFilename } from './layout.js';
-import { type MarkerError, listBlockMarkers, listTenantMarkers, readMarker } from './markers.js';
+import { listBlockMarkers, listTenantMarkers, readMarker } from './markers.js';
+import { type MarkerError } from '../tsdb/markers.js';
 import { readBlockState } from './partial.js';
 
 const gzipAsync = promisify(gzip);

@@ -10,8 +10,10 @@ import type { Bucket } from '../objstore/bucket.js';
 import { META_FILENAME } from '../tsdb/meta.js';
 import { StrataError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { DELETION_MARK_FILENAME, type Layout, TENANT_MARKER_KINDS } from './layout.js';
-import { type WriteMarkerOutcome, newDeletionMark, writeMarker } from './markers.js';
+import { type Layout, TENANT_MARKER_KINDS } from './layout.js';
+import { DELETION_MARK_FILENAME } from '../tsdb/markers.js';
+import { type WriteMarkerOutcome, writeMarker } from './markers.js';
+import { newDeletionMark } from '../tsdb/markers.js';
 
 export interface DeleteOptions {
   logger?: Logger;

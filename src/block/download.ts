@@ -19,13 +19,21 @@ import { forEachLimit } from './concurrency.js';
 import type { Layout } from './layout.js';
 
 /** A block download that failed: names the block and the file (relative to the block dir). */
+/** Codes of a download failure: a plain failure, or a defect of the block itself. */
+export type BlockDownloadCode = 'ERR_BLOCK_DOWNLOAD' | 'ERR_BLOCK_INCOMPLETE' | 'ERR_TSDB_BAD_META';
+
 export class BlockDownloadError extends StrataError {
   readonly blockId: string;
   readonly file: string;
 
-  constructor(blockId: string, file: string, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    blockId: string,
+    file: string,
+    detail: string,
+    options?: { cause?: unknown; code?: BlockDownloadCode },
+  ) {
     super(
-      'ERR_BLOCK_DOWNLOAD',
+      options?.code ?? 'ERR_BLOCK_DOWNLOAD',
       `download block ${blockId}${file ? ` file ${file}` : ''}: ${detail}`,
       options,
     );
@@ -92,7 +100,9 @@ async function filesToFetch(
   if (listed.length > 0) {
     files = listed.map((f) => {
       if (!isBlockContentPath(f.rel_path)) {
-        throw new BlockDownloadError(id, f.rel_path, 'thanos.files names a file outside index and chunks/');
+        throw new BlockDownloadError(id, f.rel_path, 'thanos.files names a file outside index and chunks/', {
+          code: 'ERR_TSDB_BAD_META',
+        });
       }
       return { relPath: f.rel_path, size: f.size_bytes ?? 0 };
     });
@@ -105,7 +115,7 @@ async function filesToFetch(
     }
   }
   if (!files.some((f) => f.relPath === INDEX_FILENAME)) {
-    throw new BlockDownloadError(id, INDEX_FILENAME, 'block has no index');
+    throw new BlockDownloadError(id, INDEX_FILENAME, 'block has no index', { code: 'ERR_BLOCK_INCOMPLETE' });
   }
   return files;
 }
@@ -142,7 +152,9 @@ export async function downloadBlock(
     throw new BlockDownloadError(id, META_FILENAME, errorMessage(err), { cause: err });
   }
   if (meta.ulid !== id)
-    throw new BlockDownloadError(id, META_FILENAME, `meta.json is for block ${meta.ulid}`);
+    throw new BlockDownloadError(id, META_FILENAME, `meta.json is for block ${meta.ulid}`, {
+      code: 'ERR_TSDB_BAD_META',
+    });
   const files = await filesToFetch(bucket, layout, tenant, id, meta);
 
   const tmp = join(dirname(dst), `.${id}.tmp-download-${randomBytes(4).toString('hex')}`);
@@ -155,12 +167,20 @@ export async function downloadBlock(
       try {
         await bucket.downloadFile(layout.blockFile(tenant, id, f.relPath), local);
       } catch (err) {
-        const detail = bucket.isNotFound(err) ? 'missing in the bucket' : errorMessage(err);
-        throw new BlockDownloadError(id, f.relPath, detail, { cause: err });
+        // meta.json was read: a file it lists (or the index) missing is a defect of the block.
+        if (bucket.isNotFound(err)) {
+          throw new BlockDownloadError(id, f.relPath, 'missing in the bucket', {
+            cause: err,
+            code: 'ERR_BLOCK_INCOMPLETE',
+          });
+        }
+        throw new BlockDownloadError(id, f.relPath, errorMessage(err), { cause: err });
       }
       const size = (await stat(local)).size;
       if (f.size >= 0 && size !== f.size) {
-        throw new BlockDownloadError(id, f.relPath, `size ${size} bytes, expected ${f.size}`);
+        throw new BlockDownloadError(id, f.relPath, `size ${size} bytes, expected ${f.size}`, {
+          code: 'ERR_BLOCK_INCOMPLETE',
+        });
       }
       bytesDone += size;
       options.onProgress?.({ blockId: id, file: f.relPath, bytesDone, bytesTotal });

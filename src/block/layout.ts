@@ -13,41 +13,20 @@ import type { Bucket, IterEntry } from '../objstore/bucket.js';
 import { META_FILENAME } from '../tsdb/meta.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from '../tsdb/block/files.js';
 import { isUlid } from '../tsdb/ulid.js';
+import { markerFilename, markerKindOfFilename, type MarkerKind } from '../tsdb/markers.js';
 import { InvalidArgumentError } from '../util/errors.js';
 
 export type Tenancy = 'single' | 'multi';
-export type MarkerKind = 'deletion' | 'no-compact' | 'no-downsample';
 
 export const SINGLE_TENANT = '';
-export const DELETION_MARK_FILENAME = 'deletion-mark.json';
-export const NO_COMPACT_MARK_FILENAME = 'no-compact-mark.json';
-export const NO_DOWNSAMPLE_MARK_FILENAME = 'no-downsample-mark.json';
 export const TOMBSTONES_FILENAME = 'tombstones';
 export const TENANT_MARKERS_DIR = 'markers';
 export const BUCKET_INDEX_FILENAME = 'bucket-index.json.gz';
 /** Cortex's bucket-wide marker folder (tenant deletion marks); never a tenant. */
 export const GLOBAL_MARKERS_DIR = '__markers__';
 
-export const MARKER_KINDS: readonly MarkerKind[] = ['deletion', 'no-compact', 'no-downsample'];
-
-const MARKER_FILENAMES: Readonly<Record<MarkerKind, string>> = {
-  deletion: DELETION_MARK_FILENAME,
-  'no-compact': NO_COMPACT_MARK_FILENAME,
-  'no-downsample': NO_DOWNSAMPLE_MARK_FILENAME,
-};
-
 /** Marker kinds Cortex/Mimir copy into `<tenant>/markers/` (they have no no-downsample copy). */
 export const TENANT_MARKER_KINDS: readonly MarkerKind[] = ['deletion', 'no-compact'];
-
-export function markerFilename(kind: MarkerKind): string {
-  return MARKER_FILENAMES[kind];
-}
-
-/** The marker kind a block-level file name stands for, if any. */
-export function markerKindOfFilename(name: string): MarkerKind | undefined {
-  for (const k of MARKER_KINDS) if (MARKER_FILENAMES[k] === name) return k;
-  return undefined;
-}
 
 /** Chunk segment file name for a 1-based segment number (`000001`). */
 export function segmentFilename(n: number): string {

@@ -10,7 +10,8 @@ import { ulidTime } from '../tsdb/ulid.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { mapLimit } from './concurrency.js';
-import { DELETION_MARK_FILENAME, type Layout, listBlockIds, listBlockObjects } from './layout.js';
+import { type Layout, listBlockIds, listBlockObjects } from './layout.js';
+import { DELETION_MARK_FILENAME } from '../tsdb/markers.js';
 
 /** Thanos' PartialUploadThresholdAge. */
 export const DEFAULT_PARTIAL_BLOCK_DELAY_MS = 48 * 3600_000;

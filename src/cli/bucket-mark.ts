@@ -1,13 +1,8 @@
 /** `strata bucket mark`: writes deletion, no-compact or no-downsample marks (and tenant copies). */
 import { markForDeletion } from '../block/delete.js';
-import type { MarkerKind } from '../block/layout.js';
-import {
-  NO_COMPACT_REASONS,
-  type WriteMarkerOutcome,
-  isNoCompactReason,
-  markNoCompact,
-  markNoDownsample,
-} from '../block/markers.js';
+import type { MarkerKind } from '../tsdb/markers.js';
+import { type WriteMarkerOutcome, markNoCompact, markNoDownsample } from '../block/markers.js';
+import { NO_COMPACT_REASONS, isNoCompactReason } from '../tsdb/markers.js';
 import { isUlid } from '../tsdb/ulid.js';
 import { InvalidArgumentError, StrataError } from '../util/errors.js';
 import { type BucketFlags, blockRef, requireTenant, withBucket } from './bucket-common.js';

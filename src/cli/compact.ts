@@ -6,12 +6,12 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { Compactor, type PassSummary } from '../compactor/compactor.js';
 import { compactorMetrics } from '../compactor/metrics.js';
-import { debugStepHook } from '../compactor/debug.js';
 import { createElection } from '../ha/create.js';
 import { runAsLeader, sleep } from '../ha/election.js';
 import { startHttpEndpoint } from '../util/http.js';
 import { errorMessage } from '../util/errors.js';
 import { intArg, durationArg } from './args.js';
+import { loadStepHook } from './step-hook.js';
 import {
   etcdOptions,
   openSyncStack,
@@ -68,16 +68,14 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
   const st = await openSyncStack(f);
   const { logger, registry, bucket, layout, now } = st;
-  const beforePhase = debugStepHook(process.env, logger);
+  const beforeStep = await loadStepHook(process.env, logger);
   const compactor = new Compactor(
     {
       dataDir: f.dataDir,
       concurrency: Math.max(1, f['compact.concurrency']),
       deleteDelayMs: f.deleteDelay,
       partialDelayMs: f.partialBlockDeleteDelay,
-      replicaLabels: st.replicaLabels,
-      dedup: st.dedup,
-      ranges: st.ranges,
+      plan: st.plan,
     },
     {
       bucket,
@@ -86,7 +84,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       logger,
       metrics: compactorMetrics(registry),
       now,
-      ...(beforePhase ? { beforePhase } : {}),
+      ...(beforeStep ? { beforeStep } : {}),
       ...(st.writeBucketIndex ? { writeBucketIndex: st.writeBucketIndex } : {}),
     },
   );

@@ -112,7 +112,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const { logger, registry } = st;
   const source = new BucketPlanSource(
     {
-      plan: { replicaLabels: st.replicaLabels, dedup: st.dedup, ranges: st.ranges },
+      plan: st.plan,
       deleteDelayMs: f.deleteDelay,
       partialDelayMs: f.partialBlockDeleteDelay,
       cleanupIntervalMs: f.cleanupInterval,
@@ -148,7 +148,6 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     maxFailures: f['planner.maxFailures'],
     retryDelayMs: f['planner.retryDelay'],
     replanIntervalMs: f['planner.replanInterval'],
-    output: { replicaLabels: st.replicaLabels },
     events: metrics.events,
   });
   metrics.attach(server.service);

@@ -11,7 +11,7 @@ import { layoutFor, parseTenancy, type Layout, type Tenancy } from '../block/lay
 import { MetaFetcher } from '../block/fetcher/fetcher.js';
 import { defaultCompactorFilters } from '../block/fetcher/filters/defaults.js';
 import { updateBucketIndex } from '../block/bucket-index.js';
-import type { DedupMode } from '../plan/types.js';
+import type { PlanOptions } from '../plan/types.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { durationArg, intArg, listArg } from './args.js';
@@ -177,9 +177,8 @@ export interface SyncStack {
   readonly layout: Layout;
   readonly tenancy: Tenancy;
   readonly fetcher: MetaFetcher;
-  readonly replicaLabels: string[];
-  readonly dedup: Exclude<DedupMode, 'none'>;
-  readonly ranges: number[];
+  /** Grouping, ranges and dedup: how this process plans (and how its plans are executed). */
+  readonly plan: PlanOptions;
   readonly now: () => number;
   /** Multi-tenant buckets: updates a tenant's bucket index (after cleanup). */
   readonly writeBucketIndex: ((tenant: string) => Promise<void>) | undefined;
@@ -224,9 +223,7 @@ export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
     layout,
     tenancy,
     fetcher,
-    replicaLabels,
-    dedup: dedupFunc === 'penalty' ? 'penalty' : 'exact',
-    ranges,
+    plan: { replicaLabels, dedup: dedupFunc === 'penalty' ? 'penalty' : 'exact', ranges },
     now,
     writeBucketIndex:
       tenancy === 'multi'

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { Counter, Histogram } from 'prom-client';
 import { clearWorkDirs } from '../compactor/execute.js';
-import { debugStepHook } from '../compactor/debug.js';
+import { loadStepHook } from './step-hook.js';
 import { bucketPlanExecutor, classifyPlanFailure } from '../scheduler/executor.js';
 import { createWorker, type StopMode } from '../scheduler/worker.js';
 import { startHttpEndpoint } from '../util/http.js';
@@ -92,7 +92,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   });
   // Work dirs of plans a killed worker was running: nothing else would remove them.
   await clearWorkDirs(f.dataDir);
-  const beforeStep = debugStepHook(process.env, logger);
+  const beforeStep = await loadStepHook(process.env, logger);
   const worker = createWorker({
     workerId,
     planners: f['planner.address'],

@@ -6,47 +6,37 @@
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
-import { markForDeletion } from '../block/delete.js';
-import type { NoCompactReason } from '../block/markers.js';
-import { planAll, compactionProgress } from '../plan/index.js';
+import { compactionProgress } from '../plan/simulate.js';
 import type { Plan, PlanBlock, PlanOptions } from '../plan/types.js';
-import { duplicatesToMark, markBadBlock, plannableBlocks } from './sync-plan.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
-import { clearWorkDirs, executePlan, type Phase } from './execute.js';
+import { clearWorkDirs, executePlan, type Phase, type StepHook } from './execute.js';
 import { classifyFailure } from './failures.js';
 import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
-import type { PassStep } from './debug.js';
+import { PlanningPass, type MetaSyncer } from './pass.js';
 import type { CompactorMetrics } from './metrics.js';
 
-export interface MetaSyncer {
-  sync(): Promise<SyncResult>;
-}
-
 export interface CompactorOptions {
-  dataDir: string;
-  concurrency: number;
-  deleteDelayMs: number;
-  partialDelayMs: number;
-  replicaLabels: string[];
-  dedup: 'exact' | 'penalty';
-  ranges?: number[];
-  maxSamplesPerChunk?: number;
+  readonly dataDir: string;
+  readonly concurrency: number;
+  readonly deleteDelayMs: number;
+  readonly partialDelayMs: number;
+  readonly plan: PlanOptions;
 }
 
 export interface CompactorDeps {
-  bucket: Bucket;
-  layout: Layout;
-  syncer: MetaSyncer;
-  logger: Logger;
-  metrics: CompactorMetrics;
-  now: () => number;
-  ulids?: UlidSource;
+  readonly bucket: Bucket;
+  readonly layout: Layout;
+  readonly syncer: MetaSyncer;
+  readonly logger: Logger;
+  readonly metrics: CompactorMetrics;
+  readonly now: () => number;
+  readonly ulids?: UlidSource;
   /** Updates the tenant's bucket index after cleanup. */
-  writeBucketIndex?: (tenant: string) => Promise<void>;
-  /** Test/debug hook: called at the start of every step of a pass (see debug.ts). */
-  beforePhase?: (phase: PassStep) => Promise<void> | void;
+  readonly writeBucketIndex?: (tenant: string) => Promise<void>;
+  /** Called at the start of every step of a pass (observers; the crash tests kill there). */
+  readonly beforeStep?: StepHook;
 }
 
 export interface RunningPlan {
@@ -84,18 +74,20 @@ export class Compactor {
   private lastSync: { atMs: number; durationMs: number } | undefined;
   private readonly tenants = new Map<string, TenantProgressStatus>();
   private passes = 0;
+  private readonly pass: PlanningPass;
 
   constructor(
     private readonly o: CompactorOptions,
     private readonly d: CompactorDeps,
-  ) {}
-
-  private planOptions(): PlanOptions {
-    return {
-      replicaLabels: this.o.replicaLabels,
-      dedup: this.o.dedup,
-      ...(this.o.ranges ? { ranges: this.o.ranges } : {}),
-    };
+  ) {
+    this.pass = new PlanningPass(o.plan, {
+      bucket: d.bucket,
+      layout: d.layout,
+      syncer: d.syncer,
+      logger: d.logger,
+      now: d.now,
+      onMarked: (marker, reason) => d.metrics.blocksMarked.inc({ marker, reason }),
+    });
   }
 
   /**
@@ -121,33 +113,22 @@ export class Compactor {
     let sync: SyncResult;
     for (;;) {
       signal?.throwIfAborted();
-      await this.d.beforePhase?.('sync');
-      let t = performance.now();
-      sync = await this.d.syncer.sync();
-      s.phaseMs.sync += performance.now() - t;
+      await this.d.beforeStep?.('sync');
+      const res = await this.pass.run();
+      sync = res.sync;
       this.lastSync = { atMs: this.d.now(), durationMs: sync.stats.durationMs };
-      t = performance.now();
-      const blocks = plannableBlocks(sync);
-      const res = planAll(blocks, this.planOptions());
-      this.updateProgress(sync, blocks);
-      s.phaseMs.plan += performance.now() - t;
-      const duplicates = duplicatesToMark(sync, res.duplicates);
-      for (const dup of duplicates) {
-        await markForDeletion(this.d.bucket, this.d.layout, dup.tenant, dup.ulid, dup.details, this.d.now(), {
-          logger: this.d.logger,
-        });
-        this.d.metrics.blocksMarked.inc({ marker: 'deletion', reason: 'duplicate' });
-        s.duplicatesMarked++;
-      }
-      for (const nc of res.noCompact) {
-        await this.markBad(nc.tenant, nc.ulid, nc.reason as NoCompactReason, nc.details);
-        s.blocksMarkedNoCompact++;
-      }
+      const t = performance.now();
+      this.updateProgress(sync, res.blocks);
+      s.phaseMs.sync += res.syncMs;
+      s.phaseMs.plan += res.durationMs - res.syncMs + performance.now() - t;
+      s.duplicatesMarked += res.duplicatesMarked;
+      s.blocksMarkedNoCompact += res.noCompactMarked;
+      const marked = res.duplicatesMarked + res.noCompactMarked;
       const plans = res.plans.filter((p) => !failedThisPass.has(p.id));
       if (plans.length === 0) {
         // Marks written just now are honoured (hidden, then deleted by the cleaner) only by a
         // fresh sync: take one more before cleaning up, once.
-        if (duplicates.length + res.noCompact.length > 0 && !resyncedForMarks) {
+        if (marked > 0 && !resyncedForMarks) {
           resyncedForMarks = true;
           continue;
         }
@@ -161,12 +142,7 @@ export class Compactor {
         const ok = await this.runPlan(plan, s, signal);
         if (!ok) failedThisPass.add(plan.id);
       });
-      if (
-        duplicates.length === 0 &&
-        res.noCompact.length === 0 &&
-        plans.every((p) => failedThisPass.has(p.id))
-      )
-        break;
+      if (marked === 0 && plans.every((p) => failedThisPass.has(p.id))) break;
     }
     signal?.throwIfAborted();
     const t = performance.now();
@@ -176,7 +152,7 @@ export class Compactor {
       logger: this.d.logger,
       now: this.d.now,
       ...(this.d.writeBucketIndex ? { writeBucketIndex: this.d.writeBucketIndex } : {}),
-      ...(this.d.beforePhase ? { beforeStep: this.d.beforePhase } : {}),
+      ...(this.d.beforeStep ? { beforeStep: this.d.beforeStep } : {}),
       onTenant: (tenant, r) => {
         this.d.metrics.todoDeletionBlocks.set({ tenant }, r.pendingDeletion);
         const st = this.tenants.get(tenant);
@@ -196,7 +172,7 @@ export class Compactor {
 
   private updateProgress(sync: SyncResult, blocks: readonly PlanBlock[]): void {
     const byTenant = new Map<string, TenantSync>(sync.tenants);
-    for (const p of compactionProgress(blocks, this.planOptions())) {
+    for (const p of compactionProgress(blocks, this.o.plan)) {
       this.d.metrics.todoCompactions.set({ tenant: p.tenant }, p.todoCompactions);
       this.d.metrics.todoCompactionBlocks.set({ tenant: p.tenant }, p.todoCompactionBlocks);
       const t = byTenant.get(p.tenant);
@@ -208,12 +184,6 @@ export class Compactor {
         partial: t?.partial.size ?? 0,
         noCompact: t?.noCompact.size ?? 0,
       });
-    }
-  }
-
-  private async markBad(tenant: string, id: string, reason: NoCompactReason, details: string): Promise<void> {
-    if (await markBadBlock(this.d, tenant, id, reason, details)) {
-      this.d.metrics.blocksMarked.inc({ marker: 'no-compact', reason });
     }
   }
 
@@ -234,19 +204,15 @@ export class Compactor {
     try {
       const res = await executePlan(plan, {
         bucket: this.d.bucket,
-        layout: this.d.layout,
         dataDir: this.o.dataDir,
         logger: this.d.logger,
         now: this.d.now,
-        replicaLabels: this.o.replicaLabels,
         ...(signal ? { signal } : {}),
         ...(this.d.ulids ? { ulids: this.d.ulids } : {}),
-        ...(this.o.maxSamplesPerChunk ? { maxSamplesPerChunk: this.o.maxSamplesPerChunk } : {}),
-        beforePhase: async (p) => {
-          r.phase = p;
-          await this.d.beforePhase?.(p);
+        beforeStep: async (step) => {
+          if (step !== 'uploaded') r.phase = step as Phase;
+          await this.d.beforeStep?.(step);
         },
-        ...(this.d.beforePhase ? { afterUploadFile: (): void => void this.d.beforePhase?.('uploaded') } : {}),
       });
       for (const k of Object.keys(res.phaseMs) as Phase[]) s.phaseMs[k] += res.phaseMs[k];
       this.d.metrics.compactions.inc({ tenant: plan.tenant });
@@ -259,8 +225,7 @@ export class Compactor {
       this.d.metrics.compactionsFailed.inc({ tenant: plan.tenant, kind: f.kind });
       s.plansFailed++;
       if (f.kind === 'bad-block') {
-        await this.markBad(plan.tenant, f.block, f.reason, f.details);
-        s.blocksMarkedNoCompact++;
+        if (await this.pass.markBad(plan.tenant, f.block, f.reason, f.details)) s.blocksMarkedNoCompact++;
       } else {
         this.d.logger.warn('compaction failed; retried in a later pass', {
           plan: plan.id,

@@ -8,44 +8,40 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bucket } from '../objstore/bucket.js';
-import type { Layout } from '../block/layout.js';
-import type { DedupMode } from '../plan/types.js';
+import { SINGLE_TENANT, layoutFor, type Layout } from '../block/layout.js';
+import type { ExecutablePlan } from '../plan/types.js';
 import { downloadBlock } from '../block/download.js';
 import { uploadBlock, type UploadProgress } from '../block/upload.js';
 import { META_FILENAME } from '../tsdb/meta.js';
-import { writeMarker, newDeletionMark } from '../block/markers.js';
+import { writeMarker } from '../block/markers.js';
+import { newDeletionMark } from '../tsdb/markers.js';
 import { compactBlocks, type CompactResult } from '../tsdb/compact/compact.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 
 export type Phase = 'download' | 'compact' | 'upload' | 'mark' | 'cleanup';
 
-export interface ExecuteDeps {
-  bucket: Bucket;
-  layout: Layout;
-  dataDir: string;
-  logger: Logger;
-  now: () => number;
-  ulids?: UlidSource;
-  replicaLabels: readonly string[];
-  maxSamplesPerChunk?: number;
-  onPhase?: (phase: Phase, bytes: number) => void;
-  /** Test hook: called at the start of each phase (crash tests SIGKILL there). */
-  beforePhase?: (phase: Phase) => Promise<void> | void;
-  /** Test hook: called after each output file but meta.json is uploaded (the block is partial). */
-  afterUploadFile?: (file: string) => void;
-  /** Checked before every phase but cleanup: an aborted plan stops there (its reason is thrown). */
-  signal?: AbortSignal;
-}
+/**
+ * Steps of a compaction pass, for observers (and the crash tests, which SIGKILL inside one): a
+ * plan's phases, `uploaded` (an output file other than meta.json was just uploaded: the block is
+ * partial), and the pass-level sync, cleaner (`clean`, per tenant) and bucket index update.
+ */
+export type PassStep = Phase | 'uploaded' | 'sync' | 'clean' | 'index';
 
-/** What executing needs of a plan: a planned Plan, or one a worker received over the wire. */
-export interface PlanToExecute {
-  readonly id: string;
-  readonly tenant: string;
-  readonly sources: readonly { readonly ulid: string }[];
-  readonly dedup: DedupMode;
-  /** External labels of the output (the group's, without replica labels). */
-  readonly labels: Readonly<Record<string, string>>;
+export type StepHook = (step: PassStep) => Promise<void> | void;
+
+export interface ExecuteDeps {
+  readonly bucket: Bucket;
+  readonly dataDir: string;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly ulids?: UlidSource;
+  /** Called as each phase ends, with the bytes it moved (progress reports, metrics). */
+  readonly onPhase?: (phase: Phase, bytes: number) => void;
+  /** Called at the start of every step of the plan (see PassStep). */
+  readonly beforeStep?: StepHook;
+  /** Checked before every phase but cleanup: an aborted plan stops there (its reason is thrown). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ExecuteResult {
@@ -77,7 +73,13 @@ export async function clearWorkDirs(dataDir: string): Promise<void> {
 
 let executions = 0;
 
-export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promise<ExecuteResult> {
+/** The layout a plan's tenant lives in: Thanos' single tenant is '', a Cortex/Mimir tenant never is. */
+export function layoutOfTenant(tenant: string): Layout {
+  return layoutFor(tenant === SINGLE_TENANT ? 'single' : 'multi');
+}
+
+export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Promise<ExecuteResult> {
+  const layout = layoutOfTenant(plan.tenant);
   // A suffix per execution: a cancelled run that is still unwinding never shares its dir with a
   // new run of the same plan in this process.
   const work = `${planWorkDir(deps.dataDir, plan.id)}.${(++executions).toString(36)}`;
@@ -85,7 +87,7 @@ export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promi
   let t = performance.now();
   const enter = async (p: Phase): Promise<void> => {
     if (p !== 'cleanup') deps.signal?.throwIfAborted();
-    await deps.beforePhase?.(p);
+    await deps.beforeStep?.(p);
     t = performance.now();
   };
   const leave = (p: Phase, bytes = 0): void => {
@@ -101,7 +103,7 @@ export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promi
     const dirs: string[] = [];
     for (const b of plan.sources) {
       const dir = join(work, 'in', b.ulid);
-      const r = await downloadBlock(deps.bucket, deps.layout, plan.tenant, b.ulid, dir);
+      const r = await downloadBlock(deps.bucket, layout, plan.tenant, b.ulid, dir);
       bytesDownloaded += r.bytes;
       dirs.push(dir);
     }
@@ -109,10 +111,10 @@ export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promi
 
     await enter('compact');
     const compact = await compactBlocks(dirs, join(work, 'out'), {
-      dedup: plan.dedup === 'penalty' ? 'penalty' : 'exact',
-      replicaLabels: deps.replicaLabels,
+      dedup: plan.dedup,
+      replicaLabels: plan.replicaLabels,
       externalLabels: plan.labels,
-      maxSamplesPerChunk: deps.maxSamplesPerChunk,
+      ...(plan.maxSamplesPerChunk > 0 ? { maxSamplesPerChunk: plan.maxSamplesPerChunk } : {}),
       ...(deps.ulids ? { ulids: deps.ulids } : {}),
     });
     leave('compact', compact.bytesWritten);
@@ -120,12 +122,12 @@ export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promi
     let bytesUploaded = 0;
     if (compact.dir) {
       await enter('upload');
-      const afterFile = deps.afterUploadFile;
-      const up = await uploadBlock(deps.bucket, deps.layout, plan.tenant, compact.dir, {
+      const step = deps.beforeStep;
+      const up = await uploadBlock(deps.bucket, layout, plan.tenant, compact.dir, {
         now: deps.now,
         logger: log,
-        ...(afterFile
-          ? { onProgress: (pr: UploadProgress) => pr.file !== META_FILENAME && afterFile(pr.file) }
+        ...(step
+          ? { onProgress: (pr: UploadProgress) => pr.file !== META_FILENAME && void step('uploaded') }
           : {}),
       });
       bytesUploaded = up.bytes;
@@ -135,7 +137,7 @@ export async function executePlan(plan: PlanToExecute, deps: ExecuteDeps): Promi
     await enter('mark');
     const details = compact.ulid ? `compacted into ${compact.ulid}` : 'compacted into an empty result';
     for (const b of plan.sources) {
-      await writeMarker(deps.bucket, deps.layout, plan.tenant, newDeletionMark(b.ulid, deps.now(), details), {
+      await writeMarker(deps.bucket, layout, plan.tenant, newDeletionMark(b.ulid, deps.now(), details), {
         logger: log,
       });
     }

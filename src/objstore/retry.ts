@@ -3,7 +3,7 @@
  * Node's network/system codes), and a retry loop with exponential backoff and full jitter. Sleep,
  * clock and randomness are injected so tests run without waiting.
  */
-import { errorCode } from '../util/errors.js';
+import { codeChain } from '../util/errors.js';
 
 /** true: retry; false: fail at once. Codes missing from the table are not retried. */
 export const RETRYABLE_CODES: Readonly<Record<string, boolean>> = {
@@ -28,9 +28,17 @@ export const RETRYABLE_CODES: Readonly<Record<string, boolean>> = {
   EBUSY: true,
 };
 
+/**
+ * Decided by the outermost error along the cause chain whose code is in the table: a wrapper
+ * without an opinion (a block download error, say) never hides a transient cause, while an
+ * explicit PERMANENT stays permanent whatever it wraps.
+ */
 export function isRetryable(err: unknown): boolean {
-  const code = errorCode(err);
-  return code !== undefined && RETRYABLE_CODES[code] === true;
+  for (const code of codeChain(err)) {
+    const r = RETRYABLE_CODES[code];
+    if (r !== undefined) return r;
+  }
+  return false;
 }
 
 export interface RetryPolicy {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mkBlock } from './fixtures.js';
-import { groupBlocks, groupKey, groupLabels } from './group.js';
+import { mkBlock } from '../../test/support/plan-fixtures.js';
+import { groupBlocks } from './group.js';
+import { groupKey, groupLabels } from '../tsdb/group-key.js';
 import { StrataError } from '../util/errors.js';
 
 describe('groupKey', () => {

@@ -1,15 +1,5 @@
 /** Pure compaction planning: grouping, duplicates, leveled and vertical plans. No I/O. */
-export { findDuplicates, type DuplicateSplit } from './duplicates.js';
-export {
-  DEDUPED_LABEL_VALUE,
-  blockLabels,
-  blockResolution,
-  compareBlocks,
-  groupBlocks,
-  groupKey,
-  groupLabels,
-} from './group.js';
-export { labelsHash, stringsHash, xxhash64Decimal, xxhash64Hex } from './hash.js';
+export { compareBlocks, groupBlocks } from './group.js';
 export { DEFAULT_MAX_INDEX_SIZE_BYTES, DEFAULT_RANGES, resolvePlanOptions } from './options.js';
 export { planAll, planFirst } from './plan-all.js';
 export {
@@ -35,13 +25,13 @@ export {
 } from './simulate.js';
 export type {
   BlockedGroup,
-  DedupMode,
-  DuplicateBlock,
   Group,
   GroupPlanResult,
-  NoCompactReason,
   NoCompactRequest,
+  ExecutablePlan,
   Plan,
+  PlanFootprint,
+  PlanSource,
   PlanAllResult,
   PlanBlock,
   PlanKind,

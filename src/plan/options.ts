@@ -1,6 +1,7 @@
 /** Planner options: defaults (Thanos' compactor defaults) and validation. */
 import { InvalidArgumentError } from '../util/errors.js';
-import type { DedupMode, PlanOptions, ResolvedPlanOptions } from './types.js';
+import type { DedupMode } from '../tsdb/compact/inputs.js';
+import type { PlanOptions, ResolvedPlanOptions } from './types.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -10,7 +11,7 @@ export const DEFAULT_RANGES: readonly number[] = [2 * HOUR_MS, 8 * HOUR_MS, 48 *
 /** Thanos' default `--debug.max-compaction-index-size`: 64 GiB. */
 export const DEFAULT_MAX_INDEX_SIZE_BYTES = 64 * 1024 ** 3;
 
-const DEDUP_MODES: readonly DedupMode[] = ['exact', 'penalty', 'none'];
+const DEDUP_MODES: readonly DedupMode[] = ['exact', 'penalty'];
 
 /** Fills defaults and rejects inconsistent options with an InvalidArgumentError. */
 export function resolvePlanOptions(options: PlanOptions = {}): ResolvedPlanOptions {
@@ -35,5 +36,16 @@ export function resolvePlanOptions(options: PlanOptions = {}): ResolvedPlanOptio
   if (!Number.isFinite(maxIndexSizeBytes) || maxIndexSizeBytes < 0) {
     throw new InvalidArgumentError(`maxIndexSizeBytes must be >= 0, got ${maxIndexSizeBytes}`);
   }
-  return { ranges: [...ranges], replicaLabels: [...replicaLabels], dedup, maxIndexSizeBytes };
+  const maxSamplesPerChunk = options.maxSamplesPerChunk ?? 0;
+  if (!Number.isSafeInteger(maxSamplesPerChunk) || maxSamplesPerChunk < 0) {
+    throw new InvalidArgumentError(`maxSamplesPerChunk must be an integer >= 0, got ${maxSamplesPerChunk}`);
+  }
+  return {
+    ranges: [...ranges],
+    replicaLabels: [...replicaLabels],
+    dedup,
+    verticalCompaction: options.verticalCompaction ?? true,
+    maxSamplesPerChunk,
+    maxIndexSizeBytes,
+  };
 }

@@ -1,11 +1,12 @@
-/** Planning a whole bucket (all tenants): group, drop duplicates, plan every group. */
-import { findDuplicates } from './duplicates.js';
+/**
+ * Planning a whole bucket (all tenants): group, plan every group. Duplicates are not looked for
+ * here: the fetcher's duplicate filter already hid them (and the compactor marks what it hid).
+ */
 import { groupBlocks } from './group.js';
 import { resolvePlanOptions } from './options.js';
 import { planGroup, planGroupFirst } from './planner.js';
 import type {
   BlockedGroup,
-  DuplicateBlock,
   Group,
   GroupPlanResult,
   NoCompactRequest,
@@ -22,21 +23,15 @@ function planWith(blocks: readonly PlanBlock[], options: PlanOptions, planner: G
   const opts = resolvePlanOptions(options);
   const groups = groupBlocks(blocks, opts.replicaLabels);
   const plans: Plan[] = [];
-  const duplicates: DuplicateBlock[] = [];
   const noCompact: NoCompactRequest[] = [];
   const blocked: BlockedGroup[] = [];
   for (const g of groups) {
-    const split = findDuplicates(g.blocks);
-    for (const d of split.duplicates) {
-      duplicates.push({ tenant: g.tenant, groupKey: g.key, block: d.block, coveredBy: d.coveredBy });
-    }
-    const group = split.duplicates.length > 0 ? { ...g, blocks: split.kept } : g;
-    const res = planner(group, opts);
+    const res = planner(g, opts);
     plans.push(...res.plans);
     noCompact.push(...res.noCompact);
     if (res.blocked) blocked.push(res.blocked);
   }
-  return { plans, duplicates, noCompact, blocked, groups: groups.length };
+  return { plans, noCompact, blocked, groups: groups.length };
 }
 
 /**

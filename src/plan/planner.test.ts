@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkBlock, ulidOf, type BlockSpec } from './fixtures.js';
+import { mkBlock, ulidOf, type BlockSpec } from '../../test/support/plan-fixtures.js';
 import { groupBlocks } from './group.js';
 import { resolvePlanOptions } from './options.js';
 import { planAll, planFirst } from './plan-all.js';
@@ -507,7 +507,7 @@ describe('vertical compaction', () => {
     expect(ids(planAll(blocksOf(specs), { ranges: RANGES }))).toEqual([[5, 6]]);
   });
 
-  it("with dedup 'none' an overlapping group is blocked, not planned, and other groups go on", () => {
+  it('without vertical compaction an overlapping group is blocked, not planned, and other groups go on', () => {
     const blocks = [
       mkBlock({ id: 1, min: 0, max: 20, tenant: 'a' }),
       mkBlock({ id: 2, min: 10, max: 30, tenant: 'a' }),
@@ -518,7 +518,7 @@ describe('vertical compaction', () => {
         [6, 60, 80],
       ]).map((b) => ({ ...b, tenant: 'b' })),
     ];
-    const res = planAll(blocks, { ranges: RANGES, dedup: 'none' });
+    const res = planAll(blocks, { ranges: RANGES, verticalCompaction: false });
     expect(res.blocked).toEqual([
       {
         tenant: 'a',
@@ -529,7 +529,7 @@ describe('vertical compaction', () => {
       },
     ]);
     expect(ids(res)).toEqual([[3, 4, 5]]);
-    expect(planFirst(blocks, { ranges: RANGES, dedup: 'none' }).blocked).toEqual(res.blocked);
+    expect(planFirst(blocks, { ranges: RANGES, verticalCompaction: false }).blocked).toEqual(res.blocked);
   });
 
   it('sets overlapping downsampled blocks aside with a no-compact request (Thanos #6775)', () => {
@@ -588,9 +588,9 @@ describe('concurrent plans (planAll)', () => {
       [96, 144, 6, 3],
       [144, 192, 6, 3],
     ]);
-    expect(res.plans.every((p) => p.kind === 'horizontal' && p.dedup === 'none' && p.tenant === 'acme')).toBe(
-      true,
-    );
+    expect(
+      res.plans.every((p) => p.kind === 'horizontal' && p.dedup === 'exact' && p.tenant === 'acme'),
+    ).toBe(true);
     expect(planFirst(blocks).plans).toHaveLength(1);
   });
 

@@ -16,8 +16,8 @@
  * everything. The property tests in converge.test.ts check the equivalence.
  */
 import { compareStrings } from '../tsdb/labels.js';
-import { stringsHash } from './hash.js';
-import { blockResolution } from './group.js';
+import { stringsHash } from '../tsdb/labels-hash.js';
+import { blockResolution } from '../tsdb/group-key.js';
 import type {
   BlockedGroup,
   Group,
@@ -234,7 +234,9 @@ export function makePlan(
     maxTime,
     kind,
     outputLevel: level + 1,
-    dedup: kind === 'vertical' ? opts.dedup : 'none',
+    dedup: opts.dedup,
+    replicaLabels: opts.replicaLabels,
+    maxSamplesPerChunk: opts.maxSamplesPerChunk,
   };
 }
 
@@ -251,8 +253,8 @@ function planGroupWith(group: Group, opts: ResolvedPlanOptions, all: boolean): G
   // Each pass that marks a block re-plans without it; marks only grow, so this ends.
   for (;;) {
     const active = anyMarked || markedNow.size > 0 ? group.blocks.filter((b) => !excluded(b)) : group.blocks;
-    const runs = overlappingRuns(active, !all && opts.dedup !== 'none');
-    if (runs.length > 0 && opts.dedup === 'none') {
+    const runs = overlappingRuns(active, !all && opts.verticalCompaction);
+    if (runs.length > 0 && !opts.verticalCompaction) {
       // Thanos halts the whole compactor here; we only hold back this group.
       const blocked: BlockedGroup = {
         tenant: group.tenant,

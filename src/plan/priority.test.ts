@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkBlock } from './fixtures.js';
+import { mkBlock } from '../../test/support/plan-fixtures.js';
 import { planAll } from './plan-all.js';
 import { compareForPriority, plansConflict } from './priority.js';
 import { compactionProgress } from './simulate.js';

@@ -5,9 +5,9 @@
  * planning converges.
  */
 import { compareStrings } from '../tsdb/labels.js';
-import { findDuplicates } from './duplicates.js';
+import { findDuplicates } from '../tsdb/duplicates.js';
 import { compareBlocks, groupBlocks } from './group.js';
-import { stringsHash } from './hash.js';
+import { stringsHash } from '../tsdb/labels-hash.js';
 import { resolvePlanOptions } from './options.js';
 import { blockIndexSize, planGroup, planGroupFirst } from './planner.js';
 import type { Group, Plan, PlanBlock, PlanOptions, ResolvedPlanOptions } from './types.js';
@@ -119,7 +119,8 @@ export function simulateGroup(
   mode: SimulationMode = 'all',
 ): GroupSimulation {
   const planner = mode === 'all' ? planGroup : planGroupFirst;
-  let blocks = findDuplicates(group.blocks).kept;
+  const dups = findDuplicates(group.blocks);
+  let blocks = group.blocks.filter((b) => !dups.has(b.ulid));
   const plans: Plan[] = [];
   let rounds = 0;
   for (;;) {

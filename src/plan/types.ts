@@ -3,6 +3,8 @@
  * planner → worker boundary unchanged.
  */
 import type { BlockMeta } from '../tsdb/meta.js';
+import type { DedupMode } from '../tsdb/compact/inputs.js';
+import type { NoCompactReason } from '../tsdb/markers.js';
 
 /** A block as the planner sees it: its meta.json plus what the caller derived from the bucket. */
 export interface PlanBlock extends BlockMeta {
@@ -17,13 +19,6 @@ export interface PlanBlock extends BlockMeta {
   readonly indexSizeBytes?: number;
 }
 
-/**
- * How overlapping blocks are merged. 'exact': one sample per timestamp (Prometheus vertical
- * compaction); 'penalty': Thanos replica deduplication; 'none': vertical compaction disabled, so a
- * group with overlapping blocks is reported as blocked instead of planned.
- */
-export type DedupMode = 'exact' | 'penalty' | 'none';
-
 export type PlanKind = 'vertical' | 'horizontal';
 
 export interface PlanOptions {
@@ -31,8 +26,15 @@ export interface PlanOptions {
   readonly ranges?: readonly number[];
   /** External labels that only tell replicas apart; dropped for grouping. Default []. */
   readonly replicaLabels?: readonly string[];
-  /** Default 'exact'. 'penalty' needs at least one replica label (as in Thanos). */
+  /** How overlapping blocks are merged. Default 'exact'; 'penalty' needs a replica label (as in Thanos). */
   readonly dedup?: DedupMode;
+  /**
+   * Default true. False: overlapping blocks are never merged; a group with overlaps is reported
+   * as blocked until an operator acts (Thanos without vertical compaction halts instead).
+   */
+  readonly verticalCompaction?: boolean;
+  /** Samples per re-encoded chunk the executor cuts at; 0 (default) means Prometheus' 120. */
+  readonly maxSamplesPerChunk?: number;
   /**
    * Upper bound on the summed index sizes of one plan's sources (Thanos
    * `--debug.max-compaction-index-size` semantics, 15% headroom). Default 64 GiB; 0 disables.
@@ -44,6 +46,8 @@ export interface ResolvedPlanOptions {
   readonly ranges: readonly number[];
   readonly replicaLabels: readonly string[];
   readonly dedup: DedupMode;
+  readonly verticalCompaction: boolean;
+  readonly maxSamplesPerChunk: number;
   readonly maxIndexSizeBytes: number;
 }
 
@@ -61,42 +65,59 @@ export interface Group {
   readonly blocks: readonly PlanBlock[];
 }
 
-export interface Plan {
-  /** `<tenant>/<groupKey>/<hash of the sorted source ULIDs>`: equal inputs give equal ids. */
+/** What a plan needs of a source block: enough to fetch it, order it and report its level. */
+export interface PlanSource {
+  readonly ulid: string;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly compaction: { readonly level: number };
+}
+
+/**
+ * What decides whether two plans may run at once: the blocks a plan reads and the range of the
+ * group it writes. Every plan is one; a plan a worker reports as running is only this.
+ */
+export interface PlanFootprint {
   readonly id: string;
   readonly tenant: string;
   readonly groupKey: string;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly sources: readonly { readonly ulid: string }[];
+}
+
+/**
+ * One compaction: what to merge and everything about how, so an executor anywhere (this process,
+ * or a worker that received it over the wire as a `Plan<PlanSource>`) needs nothing else.
+ */
+export interface Plan<S extends PlanSource = PlanBlock> extends PlanFootprint {
+  /** `<tenant>/<groupKey>/<hash of the sorted source ULIDs>`: equal inputs give equal ids. */
+  readonly id: string;
   readonly resolution: number;
   /** External labels of the output block (group labels, replica labels removed). */
   readonly labels: Readonly<Record<string, string>>;
   /** Sorted by minTime, then ULID. */
-  readonly sources: readonly PlanBlock[];
-  readonly minTime: number;
-  readonly maxTime: number;
+  readonly sources: readonly S[];
   readonly kind: PlanKind;
   /** compaction.level of the output: max source level + 1. */
   readonly outputLevel: number;
-  /** How to merge overlapping samples; 'none' for horizontal plans (nothing overlaps). */
+  /** How overlapping samples are merged (only vertical plans have any). */
   readonly dedup: DedupMode;
+  /** External labels that only tell replicas apart (penalty dedup groups inputs by the rest). */
+  readonly replicaLabels: readonly string[];
+  /** 0: the executor's default (120, as Prometheus). */
+  readonly maxSamplesPerChunk: number;
 }
 
-/** A block whose sources are all contained in another block of its group. */
-export interface DuplicateBlock {
-  readonly tenant: string;
-  readonly groupKey: string;
-  readonly block: PlanBlock;
-  /** ULID of the block that already holds all of its data. */
-  readonly coveredBy: string;
-}
-
-export type NoCompactReason = 'index-size-exceeding' | 'downsample-vertical-compaction';
+/** A plan as it crosses the wire to a worker: sources by reference, not by their whole meta. */
+export type ExecutablePlan = Plan<PlanSource>;
 
 /** A block the planner wants marked no-compact (Thanos' planner filters write these marks). */
 export interface NoCompactRequest {
   readonly tenant: string;
   readonly groupKey: string;
   readonly ulid: string;
-  readonly reason: NoCompactReason;
+  readonly reason: Extract<NoCompactReason, 'index-size-exceeding' | 'downsample-vertical-compaction'>;
   readonly details: string;
 }
 
@@ -120,8 +141,6 @@ export interface GroupPlanResult {
 export interface PlanAllResult {
   /** Plans that can all run at once: no shared block, no time overlap within a group. */
   readonly plans: readonly Plan[];
-  /** Mark these for deletion; they were not planned. */
-  readonly duplicates: readonly DuplicateBlock[];
   /** Write these no-compact marks; the blocks were already left out of `plans`. */
   readonly noCompact: readonly NoCompactRequest[];
   readonly blocked: readonly BlockedGroup[];

@@ -11,16 +11,15 @@
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult } from '../block/fetcher/types.js';
-import { markForDeletion } from '../block/delete.js';
-import { readMarker, type NoCompactReason } from '../block/markers.js';
+import { readMarker } from '../block/markers.js';
 import { readBlockState } from '../block/partial.js';
-import { planAll, type Plan, type PlanOptions } from '../plan/index.js';
+import type { NoCompactReason } from '../tsdb/markers.js';
+import type { Plan, PlanFootprint, PlanOptions } from '../plan/types.js';
 import { cleanTenants, type CleanupOptions, type CleanupResult } from '../compactor/cleanup.js';
-import { duplicatesToMark, markBadBlock, plannableBlocks } from '../compactor/sync-plan.js';
-import type { MetaSyncer } from '../compactor/compactor.js';
+import { PlanningPass, type MetaSyncer } from '../compactor/pass.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { PlanSource } from './service.js';
+import type { PlanSource } from './passes.js';
 
 export interface BucketPlanSourceOptions extends CleanupOptions {
   readonly plan: PlanOptions;
@@ -57,57 +56,55 @@ export class BucketPlanSource implements PlanSource {
   private passes = 0;
   private cleanups = 0;
   private last: { at: number; ms: number; blocks: number; tenants: number } | undefined;
+  private readonly pass: PlanningPass;
 
   constructor(
     private readonly o: BucketPlanSourceOptions,
     private readonly d: BucketPlanSourceDeps,
-  ) {}
+  ) {
+    this.pass = new PlanningPass(o.plan, d);
+  }
 
-  async nextPlans(): Promise<Plan[]> {
-    const t = performance.now();
-    const sync = await this.d.syncer.sync();
-    this.settleConsumed(sync);
-    const blocks = plannableBlocks(sync, (tenant, id) => this.consumed.get(tenant)?.has(id) === true);
-    const res = planAll(blocks, this.o.plan);
-    for (const dup of duplicatesToMark(sync, res.duplicates)) {
-      await markForDeletion(this.d.bucket, this.d.layout, dup.tenant, dup.ulid, dup.details, this.d.now(), {
-        logger: this.d.logger,
-      });
-      this.d.onMarked?.('deletion', 'duplicate');
-    }
-    for (const nc of res.noCompact) {
-      await this.markBad(nc.tenant, nc.ulid, nc.reason as NoCompactReason, nc.details);
-    }
+  async nextPlans(): Promise<readonly Plan[]> {
+    // Sources of completed plans that the sync may not show as marked yet stay out.
+    const res = await this.pass.run((tenant, id) => this.consumed.get(tenant)?.has(id) === true);
+    this.settleConsumed(res.sync);
     this.passes++;
     this.last = {
       at: this.d.now(),
-      ms: performance.now() - t,
-      blocks: blocks.length,
-      tenants: sync.tenants.size,
+      ms: res.durationMs,
+      blocks: res.blocks.length,
+      tenants: res.sync.tenants.size,
     };
-    this.maybeClean(sync);
-    return [...res.plans];
+    this.maybeClean(res.sync);
+    return res.plans;
   }
 
-  onComplete(plan: Plan): Promise<void> {
+  onComplete(plan: PlanFootprint): Promise<void> {
     let set = this.consumed.get(plan.tenant);
     if (set === undefined) this.consumed.set(plan.tenant, (set = new Set()));
     for (const b of plan.sources) set.add(b.ulid);
     return Promise.resolve();
   }
 
-  async onParked(plan: Plan, failingBlock: string | undefined, reason: string): Promise<void> {
+  async onParked(
+    plan: PlanFootprint,
+    failingBlock: string | undefined,
+    noCompactReason: NoCompactReason | undefined,
+    details: string,
+  ): Promise<void> {
     if (failingBlock === undefined || !plan.sources.some((b) => b.ulid === failingBlock)) {
       this.d.logger.warn('plan parked; no source block to blame, so nothing is marked', {
         plan: plan.id,
-        reason,
+        reason: details,
       });
       return;
     }
-    await this.markBad(plan.tenant, failingBlock, 'critical', `compaction failed: ${reason}`);
+    // The worker's classification and error: the mark `strata compact` writes for the same block.
+    await this.pass.markBad(plan.tenant, failingBlock, noCompactReason ?? 'critical', details);
   }
 
-  async sourcesExist(plan: Plan): Promise<boolean> {
+  async sourcesExist(plan: PlanFootprint): Promise<boolean> {
     for (const b of plan.sources) {
       const st = await readBlockState(this.d.bucket, this.d.layout, plan.tenant, b.ulid);
       if (st.state !== 'complete') return false;
@@ -167,9 +164,5 @@ export class BucketPlanSource implements PlanSource {
         this.cleaning = undefined;
       }
     })();
-  }
-
-  private async markBad(tenant: string, id: string, reason: NoCompactReason, details: string): Promise<void> {
-    if (await markBadBlock(this.d, tenant, id, reason, details)) this.d.onMarked?.('no-compact', reason);
   }
 }

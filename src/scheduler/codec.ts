@@ -17,46 +17,13 @@ import {
   type Progress,
   type RunningPlan,
 } from '../../gen/strata/v1/planner_pb.js';
-import type { DedupMode, Plan, PlanBlock, PlanKind } from '../plan/index.js';
+import type { DedupMode } from '../tsdb/compact/inputs.js';
+import { isNoCompactReason, type NoCompactReason } from '../tsdb/markers.js';
+import type { ExecutablePlan, Plan, PlanFootprint, PlanKind, PlanSource } from '../plan/types.js';
 import { isUlid } from '../tsdb/ulid.js';
 
-/** Output settings the planner adds to every plan (the rest comes from the plan itself). */
-export interface OutputDefaults {
-  readonly replicaLabels: readonly string[];
-  /** 0 = the worker's default. */
-  readonly maxSamplesPerChunk: number;
-}
-
-export interface AssignedSource {
-  readonly ulid: string;
-  readonly minTime: number;
-  readonly maxTime: number;
-  readonly level: number;
-}
-
-export interface OutputOptions {
-  readonly dedup: DedupMode;
-  readonly replicaLabels: readonly string[];
-  readonly resolution: number;
-  readonly labels: Readonly<Record<string, string>>;
-  /** 0 = the executor's default. */
-  readonly maxSamplesPerChunk: number;
-  readonly level: number;
-}
-
-/** A plan as a worker receives it: what to compact, how, and under which leader epoch. */
-export interface AssignedPlan {
-  readonly id: string;
-  readonly tenant: string;
-  readonly groupKey: string;
-  readonly kind: PlanKind;
-  readonly minTime: number;
-  readonly maxTime: number;
-  /** Sorted by minTime, then ULID. */
-  readonly sources: readonly AssignedSource[];
-  readonly output: OutputOptions;
-  readonly epoch: number;
-}
+/** A plan as a worker receives it: the plan itself and the epoch of the leader that handed it out. */
+export type AssignedPlan = ExecutablePlan & { readonly epoch: number };
 
 /** Limits on strings from the network: ids, tenants, reasons. */
 export const MAX_ID_LENGTH = 1024;
@@ -65,7 +32,6 @@ export const MAX_REASON_LENGTH = 4096;
 const DEDUP_TO_WIRE: Record<DedupMode, WireDedup> = {
   exact: WireDedup.EXACT,
   penalty: WireDedup.PENALTY,
-  none: WireDedup.NONE,
 };
 const KIND_TO_WIRE: Record<PlanKind, WireKind> = {
   vertical: WireKind.VERTICAL,
@@ -88,7 +54,7 @@ function big(n: number): bigint {
   return BigInt(Math.trunc(n));
 }
 
-export function planToWire(plan: Plan, epoch: number, out: OutputDefaults): PlanAssignment {
+export function planToWire(plan: Plan<PlanSource>, epoch: number): PlanAssignment {
   return create(PlanAssignmentSchema, {
     id: plan.id,
     tenant: plan.tenant,
@@ -104,10 +70,10 @@ export function planToWire(plan: Plan, epoch: number, out: OutputDefaults): Plan
     })),
     output: {
       dedup: DEDUP_TO_WIRE[plan.dedup],
-      replicaLabels: [...out.replicaLabels],
+      replicaLabels: [...plan.replicaLabels],
       resolution: big(plan.resolution),
       externalLabels: { ...plan.labels },
-      maxSamplesPerChunk: out.maxSamplesPerChunk,
+      maxSamplesPerChunk: plan.maxSamplesPerChunk,
       level: plan.outputLevel,
     },
     epoch: big(epoch),
@@ -121,7 +87,8 @@ function dedupFromWire(d: WireDedup): DedupMode {
     case WireDedup.PENALTY:
       return 'penalty';
     case WireDedup.NONE:
-      return 'none';
+      // An earlier planner's horizontal plan: nothing overlaps, any mode gives the same output.
+      return 'exact';
     default:
       throw invalid(`plan has unknown dedup mode ${String(d)}`);
   }
@@ -166,10 +133,10 @@ export function planFromWire(m: PlanAssignment): AssignedPlan {
   const [minTime, maxTime] = range(`plan ${m.id}`, m.minTime, m.maxTime);
   const epoch = count(`plan ${m.id} epoch`, m.epoch);
   if (m.sources.length === 0) throw invalid(`plan ${m.id} has no sources`);
-  const sources = m.sources.map((s): AssignedSource => {
+  const sources = m.sources.map((s): PlanSource => {
     checkUlid(`plan ${m.id} source`, s.ulid);
     const [lo, hi] = range(`plan ${m.id} source ${s.ulid}`, s.minTime, s.maxTime);
-    return { ulid: s.ulid, minTime: lo, maxTime: hi, level: s.level };
+    return { ulid: s.ulid, minTime: lo, maxTime: hi, compaction: { level: s.level } };
   });
   const o = m.output;
   if (o === undefined) throw invalid(`plan ${m.id} has no output options`);
@@ -181,14 +148,12 @@ export function planFromWire(m: PlanAssignment): AssignedPlan {
     minTime,
     maxTime,
     sources,
-    output: {
-      dedup: dedupFromWire(o.dedup),
-      replicaLabels: [...o.replicaLabels],
-      resolution: count(`plan ${m.id} resolution`, o.resolution),
-      labels: { ...o.externalLabels },
-      maxSamplesPerChunk: o.maxSamplesPerChunk,
-      level: o.level,
-    },
+    dedup: dedupFromWire(o.dedup),
+    replicaLabels: [...o.replicaLabels],
+    resolution: count(`plan ${m.id} resolution`, o.resolution),
+    labels: { ...o.externalLabels },
+    maxSamplesPerChunk: o.maxSamplesPerChunk,
+    outputLevel: o.level,
     epoch,
   };
 }
@@ -206,15 +171,9 @@ export function runningToWire(p: AssignedPlan): RunningPlan {
   });
 }
 
-/** A running plan from INIT, validated. */
-export interface ReportedPlan {
-  readonly planId: string;
+/** A running plan from INIT, validated: only its footprint (what conflicts need) and epoch. */
+export interface ReportedPlan extends PlanFootprint {
   readonly epoch: number;
-  readonly tenant: string;
-  readonly groupKey: string;
-  readonly minTime: number;
-  readonly maxTime: number;
-  readonly sourceUlids: readonly string[];
 }
 
 export interface ValidInit {
@@ -242,13 +201,13 @@ export function validateInit(m: Init, maxCapacity: number): ValidInit {
     if (r.sourceUlids.length === 0) throw invalid(`running plan ${r.planId} has no source blocks`);
     for (const u of r.sourceUlids) checkUlid(`running plan ${r.planId} source`, u);
     return {
-      planId: r.planId,
+      id: r.planId,
       epoch,
       tenant: r.tenant,
       groupKey: r.groupKey,
       minTime,
       maxTime,
-      sourceUlids: [...r.sourceUlids],
+      sources: r.sourceUlids.map((ulid) => ({ ulid })),
     };
   });
   return { workerId: m.workerId, capacity: m.capacity, running };
@@ -297,10 +256,16 @@ export interface ValidFailed {
   readonly retryable: boolean;
   readonly failingBlock: string | undefined;
   readonly abandoned: boolean;
+  readonly errorCode: string;
+  /** The no-compact reason for `failingBlock`; undefined when no block is blamed. */
+  readonly noCompactReason: NoCompactReason | undefined;
 }
 
 /** `sources`: the plan's sources when the stream holds it; a failing block must be one of them. */
-export function validateFailed(m: Failed, sources: readonly PlanBlock[] | undefined): ValidFailed {
+export function validateFailed(
+  m: Failed,
+  sources: readonly { readonly ulid: string }[] | undefined,
+): ValidFailed {
   checkId('plan id', m.planId);
   if (m.reason.length > MAX_REASON_LENGTH)
     throw invalid(`reason is longer than ${MAX_REASON_LENGTH} characters`);
@@ -311,6 +276,17 @@ export function validateFailed(m: Failed, sources: readonly PlanBlock[] | undefi
       throw invalid(`failing block ${m.failingBlock} is not a source of plan ${m.planId}`);
     }
   }
+  if (m.errorCode.length > MAX_ID_LENGTH)
+    throw invalid(`error code is longer than ${MAX_ID_LENGTH} characters`);
+  let noCompactReason: NoCompactReason | undefined;
+  if (m.noCompactReason !== '') {
+    if (m.failingBlock === '')
+      throw invalid(`failure of ${m.planId} has a no-compact reason but no failing block`);
+    if (!isNoCompactReason(m.noCompactReason)) {
+      throw invalid(`failure of ${m.planId}: unknown no-compact reason "${m.noCompactReason.slice(0, 64)}"`);
+    }
+    noCompactReason = m.noCompactReason;
+  }
   return {
     planId: m.planId,
     epoch: count(`failure of ${m.planId}: epoch`, m.epoch),
@@ -318,5 +294,7 @@ export function validateFailed(m: Failed, sources: readonly PlanBlock[] | undefi
     retryable: m.retryable,
     failingBlock: m.failingBlock === '' ? undefined : m.failingBlock,
     abandoned: m.abandoned,
+    errorCode: m.errorCode,
+    noCompactReason,
   };
 }

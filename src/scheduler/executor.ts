@@ -1,18 +1,15 @@
 /**
- * The worker's PlanExecutor: a plan received from the planner, executed with the compactor's
- * executePlan (download → compact → upload, meta.json last → mark the sources for deletion), and
- * the classification of its failures for the planner (a bad source block is not retried; the
- * planner parks the plan and marks that block no-compact).
+ * The worker's PlanExecutor: a plan received from the planner, executed exactly as `strata compact`
+ * executes it (compactor/execute.ts), and the classification of its failures for the planner (the
+ * same classification `strata compact` acts on, so both modes mark a bad block alike).
  */
 import type { Bucket } from '../objstore/bucket.js';
-import { SINGLE_TENANT, layoutFor } from '../block/layout.js';
-import { executePlan, type Phase } from '../compactor/execute.js';
+import { executePlan, type StepHook } from '../compactor/execute.js';
 import { classifyFailure } from '../compactor/failures.js';
-import type { PassStep } from '../compactor/debug.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 import type { AssignedPlan } from './codec.js';
-import type { ExecuteContext, ExecuteResult, FailureClass, PlanExecutor } from './worker.js';
+import type { ExecuteContext, ExecuteResult, FailureClass, PlanExecutor } from './worker-runs.js';
 
 export interface BucketExecutorDeps {
   readonly bucket: Bucket;
@@ -21,8 +18,8 @@ export interface BucketExecutorDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly ulids?: UlidSource;
-  /** Test/debug hook at the start of every phase (see compactor/debug.ts). */
-  readonly beforeStep?: (step: PassStep) => Promise<void> | void;
+  /** Called at the start of every step of a plan (observers; the crash tests kill there). */
+  readonly beforeStep?: StepHook;
   /** Called after every plan with its outcome (metrics). */
   readonly onDone?: (plan: AssignedPlan, ok: boolean, durationMs: number) => void;
 }
@@ -35,43 +32,21 @@ export function bucketPlanExecutor(d: BucketExecutorDeps): PlanExecutor {
       // bytesTotal: the sources' sizes are not on the wire; report bytes per phase as they finish.
       let done = 0;
       try {
-        const res = await executePlan(
-          {
-            id: plan.id,
-            tenant: plan.tenant,
-            sources: plan.sources,
-            dedup: plan.output.dedup,
-            labels: plan.output.labels,
+        const res = await executePlan(plan, {
+          bucket: d.bucket,
+          dataDir: d.dataDir,
+          logger: d.logger,
+          now: d.now,
+          signal: ctx.signal,
+          ...(d.ulids ? { ulids: d.ulids } : {}),
+          beforeStep: async (step) => {
+            if (step !== 'uploaded') ctx.onProgress({ phase: step, bytesDone: done, bytesTotal: 0 });
+            await d.beforeStep?.(step);
           },
-          {
-            bucket: d.bucket,
-            // The plan says which layout: Thanos' single tenant is '', a Cortex/Mimir tenant never is.
-            layout: layoutFor(plan.tenant === SINGLE_TENANT ? 'single' : 'multi'),
-            dataDir: d.dataDir,
-            logger: d.logger,
-            now: d.now,
-            replicaLabels: plan.output.replicaLabels,
-            signal: ctx.signal,
-            ...(d.ulids ? { ulids: d.ulids } : {}),
-            ...(plan.output.maxSamplesPerChunk > 0
-              ? { maxSamplesPerChunk: plan.output.maxSamplesPerChunk }
-              : {}),
-            beforePhase: async (p: Phase) => {
-              ctx.onProgress({ phase: p, bytesDone: done, bytesTotal: 0 });
-              await d.beforeStep?.(p);
-            },
-            onPhase: (_p, bytes) => {
-              done += bytes;
-            },
-            ...(d.beforeStep
-              ? {
-                  afterUploadFile: (): void => {
-                    void d.beforeStep?.('uploaded');
-                  },
-                }
-              : {}),
+          onPhase: (_p, bytes) => {
+            done += bytes;
           },
-        );
+        });
         ok = true;
         return { outputs: res.output === undefined ? [] : [res.output] };
       } finally {
@@ -86,10 +61,15 @@ export function classifyPlanFailure(err: unknown): FailureClass {
   const f = classifyFailure(err);
   switch (f.kind) {
     case 'bad-block':
-      return { retryable: false, failingBlock: f.block, reason: `${f.reason}: ${f.details}` };
+      return {
+        retryable: false,
+        failingBlock: f.block,
+        noCompactReason: f.reason,
+        code: f.code,
+        reason: f.details,
+      };
     case 'transient':
-      return { retryable: true, reason: f.details };
     case 'failed':
-      return { retryable: true, reason: f.details };
+      return { retryable: true, code: f.code, reason: f.details };
   }
 }

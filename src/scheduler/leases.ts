@@ -10,7 +10,19 @@
  * that workers report in INIT with their old epoch, so reports about them are recognised as
  * older-epoch work instead of being refused.
  */
-import type { Plan } from '../plan/index.js';
+import type { Plan, PlanFootprint } from '../plan/types.js';
+import type { NoCompactReason } from '../tsdb/markers.js';
+
+/**
+ * A leased plan: the whole plan when this planner handed it out or had it queued, only its
+ * footprint when a worker reported it in INIT and this planner never planned it. Only whole plans
+ * can be handed out again.
+ */
+export type LeasedPlan = Plan | PlanFootprint;
+
+export function isWholePlan(p: LeasedPlan): p is Plan {
+  return 'kind' in p;
+}
 
 export interface LeaseOptions {
   readonly now: () => number;
@@ -27,7 +39,7 @@ export interface LeaseProgress {
 }
 
 export interface Lease {
-  readonly plan: Plan;
+  readonly plan: LeasedPlan;
   readonly streamId: string;
   readonly workerId: string;
   /** Epoch of the leader that handed the plan out. */
@@ -47,6 +59,8 @@ export interface FailureReport {
   readonly retryable: boolean;
   /** ULID of the source block that caused the failure, if the worker knows it. */
   readonly failingBlock: string | undefined;
+  /** The no-compact reason for `failingBlock` (default `critical`). */
+  readonly noCompactReason?: NoCompactReason | undefined;
 }
 
 export type FailureOutcome =
@@ -54,15 +68,19 @@ export type FailureOutcome =
   | {
       readonly action: 'park';
       readonly failures: number;
-      /** The block to mark no-compact: the last one any failure named. */
+      /** The block to mark no-compact: the last one any failure named, with its reason. */
       readonly failingBlock: string | undefined;
+      readonly noCompactReason: NoCompactReason | undefined;
       readonly reason: string;
+      /** The last failure's own reason (the error), without the summary around it. */
+      readonly lastReason: string;
     };
 
 export interface ParkedPlan {
-  readonly plan: Plan;
+  readonly plan: LeasedPlan;
   readonly failures: number;
   readonly failingBlock: string | undefined;
+  readonly noCompactReason: NoCompactReason | undefined;
   readonly reason: string;
   readonly parkedAt: number;
 }
@@ -70,6 +88,7 @@ export interface ParkedPlan {
 interface FailureRecord {
   count: number;
   failingBlock: string | undefined;
+  noCompactReason: NoCompactReason | undefined;
 }
 
 export class LeaseTable {
@@ -102,7 +121,7 @@ export class LeaseTable {
   }
 
   /** A plan a worker reported as running in INIT, with the epoch it came with. */
-  adopt(plan: Plan, streamId: string, workerId: string, epoch: number): Lease {
+  adopt(plan: LeasedPlan, streamId: string, workerId: string, epoch: number): Lease {
     return this.add(plan, streamId, workerId, epoch, true);
   }
 
@@ -165,9 +184,16 @@ export class LeaseTable {
    */
   fail(planId: string, report: FailureReport): FailureOutcome {
     const lease = this.remove(planId);
-    const rec = this.failures.get(planId) ?? { count: 0, failingBlock: undefined };
+    const rec = this.failures.get(planId) ?? {
+      count: 0,
+      failingBlock: undefined,
+      noCompactReason: undefined,
+    };
     rec.count++;
-    if (report.failingBlock !== undefined) rec.failingBlock = report.failingBlock;
+    if (report.failingBlock !== undefined) {
+      rec.failingBlock = report.failingBlock;
+      rec.noCompactReason = report.noCompactReason;
+    }
     if (report.retryable && rec.count < this.opts.maxFailures) {
       this.failures.set(planId, rec);
       return { action: 'retry', failures: rec.count };
@@ -181,11 +207,19 @@ export class LeaseTable {
         plan: lease.plan,
         failures: rec.count,
         failingBlock: rec.failingBlock,
+        noCompactReason: rec.noCompactReason,
         reason,
         parkedAt: this.opts.now(),
       });
     }
-    return { action: 'park', failures: rec.count, failingBlock: rec.failingBlock, reason };
+    return {
+      action: 'park',
+      failures: rec.count,
+      failingBlock: rec.failingBlock,
+      noCompactReason: rec.noCompactReason,
+      reason,
+      lastReason: report.reason,
+    };
   }
 
   failureCount(planId: string): number {
@@ -234,7 +268,7 @@ export class LeaseTable {
     return out;
   }
 
-  private add(plan: Plan, streamId: string, workerId: string, epoch: number, adopted: boolean): Lease {
+  private add(plan: LeasedPlan, streamId: string, workerId: string, epoch: number, adopted: boolean): Lease {
     if (this.leases.has(plan.id)) throw new Error(`plan ${plan.id} is already leased`);
     const now = this.opts.now();
     const lease: Lease = {
@@ -270,37 +304,43 @@ export interface RequeueHooks {
   readonly sourcesExist: (plan: Plan) => Promise<boolean>;
   /** Puts the plan back in the queue. */
   readonly requeue: (plan: Plan) => void;
-  /** Called instead of `requeue` when the sources are gone or the check failed. */
-  readonly drop?: (plan: Plan, why: string) => void;
+  /** Called instead of `requeue` when the plan cannot go back (see `requeueLeases`). */
+  readonly drop?: (plan: LeasedPlan, why: string) => void;
 }
 
 export interface RequeueResult {
   readonly requeued: Plan[];
-  readonly dropped: Plan[];
+  readonly dropped: LeasedPlan[];
 }
 
 /**
  * Sends the plans of ended leases back to the queue, each only after its sources were confirmed to
  * still exist: a worker may have uploaded the output and marked the sources before it vanished.
- * A failed check drops the plan; the next planning pass will find it again if it is still valid.
+ * A failed check drops the plan, and so does a plan known only by its footprint (a worker
+ * reported it; this planner cannot hand it out); the next planning pass finds either again if it
+ * is still valid.
  */
 export async function requeueLeases(leases: readonly Lease[], hooks: RequeueHooks): Promise<RequeueResult> {
   const requeued: Plan[] = [];
-  const dropped: Plan[] = [];
+  const dropped: LeasedPlan[] = [];
   await Promise.all(
     leases.map(async (l) => {
+      const plan = l.plan;
       let why: string | undefined;
-      try {
-        if (!(await hooks.sourcesExist(l.plan))) why = 'sources no longer exist';
-      } catch (err) {
-        why = `checking sources failed: ${err instanceof Error ? err.message : String(err)}`;
+      if (!isWholePlan(plan)) why = 'reported by a worker, never planned here';
+      else {
+        try {
+          if (!(await hooks.sourcesExist(plan))) why = 'sources no longer exist';
+        } catch (err) {
+          why = `checking sources failed: ${err instanceof Error ? err.message : String(err)}`;
+        }
       }
-      if (why === undefined) {
-        hooks.requeue(l.plan);
-        requeued.push(l.plan);
+      if (why === undefined && isWholePlan(plan)) {
+        hooks.requeue(plan);
+        requeued.push(plan);
       } else {
-        hooks.drop?.(l.plan, why);
-        dropped.push(l.plan);
+        hooks.drop?.(plan, why ?? '');
+        dropped.push(plan);
       }
     }),
   );

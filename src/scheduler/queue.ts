@@ -18,8 +18,8 @@
  * conflicts with its own running ones is set aside until its running or pending set changes.
  * Everything is O(log tenants) per operation except the scan inside one tenant.
  */
-import { compareForPriority, plansConflict } from '../plan/index.js';
-import type { Plan } from '../plan/index.js';
+import { compareForPriority, plansConflict } from '../plan/priority.js';
+import type { Plan, PlanFootprint } from '../plan/types.js';
 import { IndexedHeap } from './heap.js';
 
 export interface QueueOptions {
@@ -63,7 +63,8 @@ interface TenantState {
   readonly order: number;
   /** Pending plans, worst first: the best candidate is at the end (cheap pop). */
   pending: Plan[];
-  readonly running: Map<string, Plan>;
+  /** Running plans: handed out (whole) or adopted from a worker's INIT (perhaps only a footprint). */
+  readonly running: Map<string, PlanFootprint>;
   /** Handout sequence number of the last plan given out; 0 = never. */
   lastServed: number;
   /** Every pending plan conflicts with a running one; out of the heap until something changes. */
@@ -86,7 +87,7 @@ export class PlanQueue {
   private readonly tenants = new Map<string, TenantState>();
   private readonly heap = new IndexedHeap<TenantState>(fairer);
   private readonly pendingIds = new Map<string, Pending>();
-  private readonly runningIds = new Map<string, Plan>();
+  private readonly runningIds = new Map<string, PlanFootprint>();
   private served = 0;
   private generation = 0;
   private arrivals = 0;
@@ -202,7 +203,7 @@ export class PlanQueue {
   }
 
   /** The running plan that `plan` conflicts with, if any. */
-  runningConflict(plan: Plan): Plan | undefined {
+  runningConflict(plan: PlanFootprint): PlanFootprint | undefined {
     const t = this.tenants.get(plan.tenant);
     if (t === undefined) return undefined;
     for (const r of t.running.values()) if (r.id !== plan.id && plansConflict(plan, r)) return r;
@@ -213,7 +214,7 @@ export class PlanQueue {
    * Records a plan as running without handing it out (a worker reported it in INIT). Removes a
    * pending plan with the same id. The caller checks `runningConflict` first.
    */
-  adopt(plan: Plan): void {
+  adopt(plan: PlanFootprint): void {
     if (this.runningIds.has(plan.id)) return;
     const t = this.tenantState(plan.tenant);
     const entry = this.pendingIds.get(plan.id);
@@ -228,7 +229,7 @@ export class PlanQueue {
   }
 
   /** Takes a plan out of the running set (completed, failed, expired); undefined if not running. */
-  release(planId: string): Plan | undefined {
+  release(planId: string): PlanFootprint | undefined {
     const plan = this.runningIds.get(planId);
     if (plan === undefined) return undefined;
     this.runningIds.delete(planId);
@@ -273,7 +274,7 @@ export class PlanQueue {
     return this.runningIds.has(planId);
   }
 
-  runningPlan(planId: string): Plan | undefined {
+  runningPlan(planId: string): PlanFootprint | undefined {
     return this.runningIds.get(planId);
   }
 

@@ -14,39 +14,8 @@ import { Planner, type PlannerMessage, type WorkerMessageSchema } from '../../ge
 import { errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { Channel } from './channel.js';
-import { planFromWire, runningToWire, type AssignedPlan } from './codec.js';
-
-export interface ProgressUpdate {
-  /** "download", "compact", "upload", "mark"... */
-  readonly phase: string;
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-}
-
-export interface ExecuteContext {
-  readonly onProgress: (p: ProgressUpdate) => void;
-  /** Aborted when the planner cancels the plan or the worker abandons it. */
-  readonly signal: AbortSignal;
-}
-
-export interface ExecuteResult {
-  /** ULIDs of the uploaded output blocks. */
-  readonly outputs: readonly string[];
-}
-
-/** Runs one plan end to end (src/compactor provides the real one). */
-export interface PlanExecutor {
-  execute(plan: AssignedPlan, ctx: ExecuteContext): Promise<ExecuteResult>;
-}
-
-export interface FailureClass {
-  /** Transient (network, storage): another attempt may succeed. */
-  readonly retryable: boolean;
-  /** Source block to blame (and eventually mark no-compact), if known. */
-  readonly failingBlock?: string;
-  /** Default: the error's message. */
-  readonly reason?: string;
-}
+import { planFromWire, runningToWire } from './codec.js';
+import { PlanRuns, type Classify, type PlanExecutor, type Run } from './worker-runs.js';
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
@@ -58,7 +27,7 @@ export interface WorkerOptions {
   /** Plans run at once. Default 1. */
   readonly capacity?: number;
   /** Default: every failure is retryable and blames no block. */
-  readonly classify?: (err: unknown, plan: AssignedPlan) => FailureClass;
+  readonly classify?: Classify;
   readonly logger?: Logger;
   /** Resolves after `ms`, or early when `signal` aborts. Default: a timer. */
   readonly sleep?: Sleep;
@@ -102,26 +71,6 @@ export interface PlannerWorker {
 const REDIRECT_BACKOFF_STEPS = 3;
 
 type Outgoing = MessageInitShape<typeof WorkerMessageSchema>;
-
-type Result =
-  | { readonly kind: 'complete'; readonly outputs: readonly string[] }
-  | {
-      readonly kind: 'failed';
-      readonly reason: string;
-      readonly retryable: boolean;
-      readonly failingBlock: string;
-      readonly abandoned: boolean;
-    };
-
-interface Run {
-  readonly plan: AssignedPlan;
-  readonly abort: AbortController;
-  progress: ProgressUpdate | undefined;
-  /** Phase last sent, to send phase changes at once and the rest with the heartbeat. */
-  sentPhase: string | undefined;
-  result: Result | undefined;
-  abandoned: boolean;
-}
 
 interface Conn {
   readonly address: string;
@@ -187,7 +136,7 @@ class GrpcWorker implements PlannerWorker {
   private readonly capacity: number;
   private readonly sleep: Sleep;
   private readonly random: () => number;
-  private readonly runs = new Map<string, Run>();
+  private readonly runs: PlanRuns;
   /** Aborted by stop(): ends sleeps and the NO_PLAN retry waits. */
   private readonly stopSignal = new AbortController();
   /** Aborted when stop() times out. */
@@ -206,6 +155,13 @@ class GrpcWorker implements PlannerWorker {
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError('capacity must be >= 1');
     this.sleep = opts.sleep ?? defaultSleep;
     this.random = opts.random ?? Math.random;
+    this.runs = new PlanRuns({
+      executor: opts.executor,
+      ...(opts.classify ? { classify: opts.classify } : {}),
+      log: this.log,
+      finished: (run) => this.report(run),
+      phaseChanged: (run) => this.sendProgress(run),
+    });
   }
 
   start(): void {
@@ -219,13 +175,7 @@ class GrpcWorker implements PlannerWorker {
     if (this.loop === undefined) return;
     if (this.stopping === undefined || mode === 'abandon') this.stopping = mode;
     this.stopSignal.abort();
-    if (mode === 'abandon') {
-      for (const r of this.runs.values()) {
-        if (r.result !== undefined) continue;
-        r.abandoned = true;
-        r.abort.abort(new Error('worker stopping'));
-      }
-    }
+    if (mode === 'abandon') this.runs.abandonAll();
     this.maybeFinish();
     const timeout = this.opts.stopTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
@@ -235,10 +185,10 @@ class GrpcWorker implements PlannerWorker {
     const finished = await Promise.race([this.loop.then(() => false), expired]);
     clearTimeout(timer);
     if (finished) {
-      this.log.warn('stop timed out; dropping unreported plans', { plans: [...this.runs.keys()] });
+      this.log.warn('stop timed out; dropping unreported plans', { plans: this.runs.ids() });
       this.giveUp = true;
       this.giveUpSignal.abort();
-      for (const r of this.runs.values()) r.abort.abort(new Error('worker stop timed out'));
+      this.runs.abortAll('worker stop timed out');
       this.conn?.input.close();
       await this.loop;
     }
@@ -247,7 +197,7 @@ class GrpcWorker implements PlannerWorker {
   stats(): WorkerStats {
     return {
       connectedTo: this.conn?.address,
-      running: [...this.runs.keys()],
+      running: this.runs.ids(),
       ...this.counts,
     };
   }
@@ -360,7 +310,7 @@ class GrpcWorker implements PlannerWorker {
     }
     if (end.kind === 'ended' && conn.halfClosed) this.confirm(conn, Infinity);
     // Results the planner may not have seen go out again on the next stream.
-    for (const u of conn.unconfirmed) this.runs.set(u.run.plan.id, u.run);
+    for (const u of conn.unconfirmed) this.runs.put(u.run);
     conn.unconfirmed.length = 0;
     return { end, worked: conn.received };
   }
@@ -377,7 +327,7 @@ class GrpcWorker implements PlannerWorker {
             Code.FailedPrecondition,
           );
         }
-        this.startRun(plan);
+        this.runs.start(plan, this.stopping !== undefined);
         return undefined;
       }
       case 'noPlan':
@@ -388,12 +338,8 @@ class GrpcWorker implements PlannerWorker {
         return { kind: 'redirect', to: msg.value.leaderAddress };
       case 'cancel': {
         const id = msg.value.planId;
-        const r = this.runs.get(id);
         this.log.info('plan cancelled by the planner', { plan: id, reason: msg.value.reason });
-        if (r !== undefined) {
-          this.runs.delete(id);
-          r.abort.abort(new Error(`cancelled by the planner: ${msg.value.reason}`));
-        }
+        this.runs.cancel(id, msg.value.reason);
         // A result sent again that the planner already has (or no longer wants).
         const i = conn.unconfirmed.findIndex((u) => u.run.plan.id === id);
         if (i >= 0) conn.unconfirmed.splice(i, 1);
@@ -452,82 +398,6 @@ class GrpcWorker implements PlannerWorker {
     });
   }
 
-  private startRun(plan: AssignedPlan): void {
-    const run: Run = {
-      plan,
-      abort: new AbortController(),
-      progress: undefined,
-      sentPhase: undefined,
-      result: undefined,
-      abandoned: this.stopping === 'abandon',
-    };
-    this.runs.set(plan.id, run);
-    if (this.stopping !== undefined) {
-      // Asked for before stop(): give it straight back.
-      run.abandoned = true;
-      run.result = {
-        kind: 'failed',
-        reason: 'worker stopping',
-        retryable: true,
-        failingBlock: '',
-        abandoned: true,
-      };
-      this.report(run);
-      return;
-    }
-    // One line per plan received, with its epoch and sources: what HA tests check for conflicts.
-    this.log.info('plan started', {
-      plan: plan.id,
-      tenant: plan.tenant,
-      epoch: plan.epoch,
-      sources: plan.sources.map((b) => b.ulid).join(','),
-    });
-    void this.execute(run);
-  }
-
-  private async execute(run: Run): Promise<void> {
-    const { plan } = run;
-    try {
-      const res = await this.opts.executor.execute(plan, {
-        signal: run.abort.signal,
-        onProgress: (p) => {
-          run.progress = p;
-          if (p.phase !== run.sentPhase) this.sendProgress(run);
-        },
-      });
-      run.result = { kind: 'complete', outputs: [...res.outputs] };
-    } catch (err) {
-      if (run.abandoned) {
-        run.result = {
-          kind: 'failed',
-          reason: 'abandoned: worker stopping',
-          retryable: true,
-          failingBlock: '',
-          abandoned: true,
-        };
-      } else {
-        let c: FailureClass;
-        try {
-          c = (this.opts.classify ?? (() => ({ retryable: true })))(err, plan);
-        } catch (classifyErr) {
-          c = {
-            retryable: true,
-            reason: `${errorMessage(err)} (classify failed: ${errorMessage(classifyErr)})`,
-          };
-        }
-        run.result = {
-          kind: 'failed',
-          reason: c.reason ?? errorMessage(err),
-          retryable: c.retryable,
-          failingBlock: c.failingBlock ?? '',
-          abandoned: false,
-        };
-      }
-    }
-    if (this.runs.get(plan.id) !== run) return; // cancelled meanwhile: not ours to report
-    this.report(run);
-  }
-
   /** Sends a finished run's result if connected; otherwise it goes out after the next INIT. */
   private report(run: Run): void {
     const conn = this.conn;
@@ -552,12 +422,14 @@ class GrpcWorker implements PlannerWorker {
             retryable: res.retryable,
             failingBlock: res.failingBlock,
             abandoned: res.abandoned,
+            errorCode: res.code,
+            noCompactReason: res.noCompactReason,
           },
         },
       });
       this.log.info(res.abandoned ? 'plan abandoned' : 'plan failed', { plan: id, reason: res.reason });
     }
-    this.runs.delete(id);
+    this.runs.take(run);
     conn.unconfirmed.push({ run, seq });
     this.requestMore();
     this.maybeFinish();
@@ -573,7 +445,7 @@ class GrpcWorker implements PlannerWorker {
 
   private sendProgress(run: Run): void {
     const conn = this.conn;
-    if (conn === undefined || run.result !== undefined || this.runs.get(run.plan.id) !== run) return;
+    if (conn === undefined || run.result !== undefined || !this.runs.owns(run)) return;
     const p = run.progress ?? { phase: 'running', bytesDone: 0, bytesTotal: 0 };
     run.sentPhase = p.phase;
     this.send(conn, {

@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'ERR_BLOCK_UPLOAD'
   | 'ERR_BLOCK_DOWNLOAD'
   | 'ERR_BLOCK_BAD_INDEX'
+  // A complete block (meta.json present) whose other files are missing or of the wrong size.
+  | 'ERR_BLOCK_INCOMPLETE'
   // Leader election (src/ha).
   | 'ERR_HA_NOT_LEADER'
   | 'ERR_HA_UNAVAILABLE'
@@ -78,6 +80,30 @@ export function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
   const code = (err as { code: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** The error and its causes, outermost first (`cause` links; cycles and absurd depths cut off). */
+export function causeChain(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && out.length < 32;) {
+    if (out.includes(e)) break;
+    out.push(e);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return out;
+}
+
+/**
+ * The codes along the cause chain, outermost first: a wrapper (a block download error, say) keeps
+ * its own code while the decision (retry, mark the block) usually depends on a cause's.
+ */
+export function codeChain(err: unknown): string[] {
+  const out: string[] = [];
+  for (const e of causeChain(err)) {
+    const c = errorCode(e);
+    if (c !== undefined) out.push(c);
+  }
+  return out;
 }
 
 export function errorMessage(err: unknown): string {

@@ -3,11 +3,11 @@ import {
   isReservedTopLevelName,
   isValidTenantId,
   layoutFor,
-  markerKindOfFilename,
   multiTenantLayout,
   parseTenancy,
   singleTenantLayout,
 } from '../../src/block/layout.js';
+import { markerKindOfFilename } from '../../src/tsdb/markers.js';
 
 const ID = '01HK0000000000000000000ABC';
 

@@ -9,7 +9,7 @@ import {
   parseDeletionMark,
   parseMarker,
   parseNoCompactMark,
-} from '../../src/block/markers.js';
+} from '../../src/tsdb/markers.js';
 
 const ID = '01HK0000000000000000000ABC';
 

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { uploadBlock } from '../../src/block/upload.js';
 import { markForDeletion } from '../../src/block/delete.js';
-import { formatMarker, newDeletionMark } from '../../src/block/markers.js';
+import { formatMarker, newDeletionMark } from '../../src/tsdb/markers.js';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
 import { ulidSource } from '../../src/tsdb/ulid.js';
 import { diffDumps } from '../support/dump.js';

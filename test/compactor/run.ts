@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { startProcess, type TrackedProcess } from '../support/processes.js';
-import { REPO } from '../support/build.js';
+import { REPO, STEP_HOOK_JS } from '../support/build.js';
 
 const BIN = join(REPO, 'bin/strata.js');
 
@@ -93,11 +93,15 @@ export interface StartOptions {
   env?: Readonly<Record<string, string>>;
 }
 
-/** `node bin/strata.js ARGS...`, tracked; the caller waits or stops it. */
+/**
+ * `node bin/strata.js ARGS...`, tracked; the caller waits or stops it. STRATA_DEBUG_* variables in
+ * `env` load the test step hook (test/support/step-hook.ts) into the process.
+ */
 export function startStrata(args: readonly string[], o: StartOptions = {}): TrackedProcess {
+  const hook = Object.keys(o.env ?? {}).some((k) => k.startsWith('STRATA_DEBUG_'));
   return startProcess('strata', process.execPath, [BIN, ...args], {
     cwd: REPO,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...o.env },
+    env: { ...process.env, ...(hook ? { STRATA_TEST_STEP_HOOK: STEP_HOOK_JS } : {}), ...o.env },
   });
 }
 

@@ -11,9 +11,10 @@ import {
   type RunningPlanSchema,
   type WorkerMessageSchema,
 } from '../../gen/strata/v1/planner_pb.js';
-import { mkBlock, ulidOf } from '../../src/plan/fixtures.js';
+import { mkBlock, ulidOf } from '../support/plan-fixtures.js';
 import { planId } from '../../src/plan/index.js';
-import type { Plan } from '../../src/plan/index.js';
+import type { Plan, PlanFootprint } from '../../src/plan/index.js';
+import type { NoCompactReason } from '../../src/tsdb/markers.js';
 import { Channel } from '../../src/scheduler/channel.js';
 import type { Logger } from '../../src/util/logger.js';
 import type { AssignedPlan } from '../../src/scheduler/codec.js';
@@ -22,15 +23,10 @@ import {
   type PlannerServer,
   type PlannerServerOptions,
 } from '../../src/scheduler/server.js';
-import type { LeadershipView, PlanSource } from '../../src/scheduler/service.js';
-import {
-  createWorker,
-  type ExecuteContext,
-  type ExecuteResult,
-  type PlanExecutor,
-  type PlannerWorker,
-  type WorkerOptions,
-} from '../../src/scheduler/worker.js';
+import type { LeadershipView } from '../../src/scheduler/leadership-gate.js';
+import type { PlanSource } from '../../src/scheduler/passes.js';
+import { createWorker, type PlannerWorker, type WorkerOptions } from '../../src/scheduler/worker.js';
+import type { ExecuteContext, ExecuteResult, PlanExecutor } from '../../src/scheduler/worker-runs.js';
 
 let blockSeq = 1;
 
@@ -71,7 +67,9 @@ export function testPlan(spec: TestPlanSpec): Plan {
     maxTime: max,
     kind: 'horizontal',
     outputLevel: level + 1,
-    dedup: 'none',
+    dedup: 'exact',
+    replicaLabels: [],
+    maxSamplesPerChunk: 0,
   };
 }
 
@@ -82,10 +80,15 @@ export function freshUlid(): string {
 /** A bucket in memory: plans until completed or parked. */
 export class FakeSource implements PlanSource {
   plans: Plan[];
-  readonly completed: { plan: Plan; outputs: readonly string[] }[] = [];
-  readonly parked: { plan: Plan; failingBlock: string | undefined; reason: string }[] = [];
+  readonly completed: { plan: PlanFootprint; outputs: readonly string[] }[] = [];
+  readonly parked: {
+    plan: PlanFootprint;
+    failingBlock: string | undefined;
+    noCompactReason: NoCompactReason | undefined;
+    reason: string;
+  }[] = [];
   readonly consumed = new Set<string>();
-  exists: (plan: Plan) => boolean = (p) => p.sources.every((b) => !this.consumed.has(b.ulid));
+  exists: (plan: PlanFootprint) => boolean = (p) => p.sources.every((b) => !this.consumed.has(b.ulid));
   passes = 0;
 
   constructor(plans: readonly Plan[] = []) {
@@ -102,16 +105,21 @@ export class FakeSource implements PlanSource {
     );
   }
 
-  async onComplete(plan: Plan, outputs: readonly string[]): Promise<void> {
+  async onComplete(plan: PlanFootprint, outputs: readonly string[]): Promise<void> {
     this.completed.push({ plan, outputs });
     for (const b of plan.sources) this.consumed.add(b.ulid);
   }
 
-  async onParked(plan: Plan, failingBlock: string | undefined, reason: string): Promise<void> {
-    this.parked.push({ plan, failingBlock, reason });
+  async onParked(
+    plan: PlanFootprint,
+    failingBlock: string | undefined,
+    noCompactReason: NoCompactReason | undefined,
+    reason: string,
+  ): Promise<void> {
+    this.parked.push({ plan, failingBlock, noCompactReason, reason });
   }
 
-  async sourcesExist(plan: Plan): Promise<boolean> {
+  async sourcesExist(plan: PlanFootprint): Promise<boolean> {
     return this.exists(plan);
   }
 }

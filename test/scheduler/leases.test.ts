@@ -52,7 +52,9 @@ describe('LeaseTable', () => {
       action: 'park',
       failures: 3,
       failingBlock: bad,
+      noCompactReason: undefined,
       reason: 'failed 3 times, last: io again',
+      lastReason: 'io again',
     });
     expect(leases.isParked(p.id)).toBe(true);
     expect(leases.parked()[0]).toMatchObject({ plan: p, failures: 3, failingBlock: bad });
@@ -88,7 +90,7 @@ describe('LeaseTable', () => {
       'older',
       'newer',
     ]);
-    expect(() => leases.grant(g.plan, 's2', 'w2')).toThrow(/already leased/);
+    expect(() => leases.adopt(g.plan, 's2', 'w2', 7)).toThrow(/already leased/);
   });
 });
 

@@ -1,6 +1,6 @@
 /** Which pending plans a completion voids (pure logic of the planner service). */
 import { expect, test } from 'vitest';
-import { plannedBefore, type Consumed } from '../../src/scheduler/service.js';
+import { plannedBefore, type Consumed } from '../../src/scheduler/passes.js';
 import type { Plan } from '../../src/plan/index.js';
 import { freshUlid, testPlan } from './helpers.js';
 

@@ -28,9 +28,13 @@ async function mtime(path: string): Promise<number> {
   return (await stat(path).catch(() => undefined))?.mtimeMs ?? 0;
 }
 
-/** True when every source file under src/ has an output in dist/ at least as new. */
+/** The compiled step hook that tests load into strata processes (see test/support/step-hook.ts). */
+export const STEP_HOOK_JS = join(REPO, 'dist/test/support/step-hook.js');
+
+/** True when every source file under src/ and test/support/ has an output in dist/ at least as new. */
 async function isFresh(): Promise<boolean> {
-  for (const f of await sources(join(REPO, 'src'))) {
+  const files = [...(await sources(join(REPO, 'src'))), ...(await sources(join(REPO, 'test/support')))];
+  for (const f of files) {
     const out = join(REPO, 'dist', relative(REPO, f)).replace(/\.ts$/, '.js');
     if ((await mtime(out)) < (await mtime(f))) return false;
   }

@@ -11,10 +11,9 @@ import {
   TENANT_MARKERS_DIR,
   isReservedTopLevelName,
   isValidTenantId,
-  markerKindOfFilename,
   type Layout,
-  type MarkerKind,
 } from '../layout.js';
+import { markerKindOfFilename, type MarkerKind } from '../../tsdb/markers.js';
 
 /** Names under a tenant (or the single-tenant root) that are expected and are not blocks. */
 const NON_BLOCK_NAMES: ReadonlySet<string> = new Set([

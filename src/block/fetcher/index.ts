@@ -39,7 +39,7 @@ export {
 export { applyFilters, type FilterInput, type FilterOutput } from './filters/apply.js';
 export { consistencyDelayFilter, blockUploadTimeMs, NEVER_TOO_FRESH_SOURCES } from './filters/consistency.js';
 export { deletionMarkFilter } from './filters/deletion.js';
-export { duplicateFilter, findGroupDuplicates, dedupGroupKey } from './filters/duplicates.js';
+export { duplicateFilter } from './filters/duplicates.js';
 export { labelMatcherFilter } from './filters/labels.js';
 export { noCompactFilter } from './filters/no-compact.js';
 export { timeRangeFilter } from './filters/time-range.js';

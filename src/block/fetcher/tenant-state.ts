@@ -3,7 +3,7 @@
  * checkpoint): loaded metas, partial blocks, the listing watermark and the parsed markers.
  */
 import type { BlockMeta } from '../../tsdb/meta.js';
-import type { DeletionMark, NoCompactMark } from '../markers.js';
+import type { DeletionMark, NoCompactMark } from '../../tsdb/markers.js';
 import type { MarkSummary, TenantCheckpoint } from './checkpoint.js';
 import type { PartialBlock } from './types.js';
 import type { Watermark } from './watermark.js';

@@ -20,7 +20,7 @@ import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { BucketIndexError, readBucketIndex, type BucketIndex } from '../bucket-index.js';
 import type { Layout } from '../layout.js';
-import { parseMarker, type DeletionMark, type NoCompactMark } from '../markers.js';
+import { parseMarker, type DeletionMark, type NoCompactMark } from '../../tsdb/markers.js';
 import { blockUploadTimeMs } from './filters/consistency.js';
 import { applyFilters } from './filters/apply.js';
 import type { Limiter } from './limiter.js';

@@ -4,7 +4,7 @@
  */
 import type { OperationCounts } from '../../objstore/instrumented.js';
 import type { BlockMeta } from '../../tsdb/meta.js';
-import type { DeletionMark, NoCompactMark } from '../markers.js';
+import type { DeletionMark, NoCompactMark } from '../../tsdb/markers.js';
 
 /** Why a listed block is not returned as a block (Thanos' synced states, same names). */
 export type PartialReason = 'no-meta-json' | 'corrupted-meta-json' | 'unsupported-meta-version';

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { multiTenantLayout } from '../../../src/block/layout.js';
-import { formatMarker, newNoCompactMark } from '../../../src/block/markers.js';
+import { formatMarker, newNoCompactMark } from '../../../src/tsdb/markers.js';
 import { MetaFetcher, noCompactFilter } from '../../../src/block/fetcher/index.js';
 import { formatMeta } from '../../../src/tsdb/meta.js';
 import { H, T0, captureLogger, mkMeta, putBlock, tempBucket, ulidAt, type TempBucket } from './helpers.js';

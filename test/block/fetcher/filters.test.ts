@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { DeletionMark, NoCompactMark } from '../../../src/block/markers.js';
+import type { DeletionMark, NoCompactMark } from '../../../src/tsdb/markers.js';
 import {
   applyFilters,
   consistencyDelayFilter,

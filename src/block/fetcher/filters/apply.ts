@@ -1,6 +1,6 @@
 /** Runs a filter chain over one tenant's metas and collects what each filter hid or flagged. */
 import type { BlockMeta } from '../../../tsdb/meta.js';
-import type { DeletionMark, NoCompactMark } from '../../markers.js';
+import type { DeletionMark, NoCompactMark } from '../../../tsdb/markers.js';
 import type { FilterContext, FilterState, MetaFilter } from '../types.js';
 import { FilteredMetas } from './view.js';
 

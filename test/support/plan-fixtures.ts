@@ -1,5 +1,5 @@
 /** Compact PlanBlock builders for tests and benchmarks (planner, scheduler). */
-import type { PlanBlock } from './types.js';
+import type { PlanBlock } from '../../src/plan/types.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

@@ -1,6 +1,8 @@
 /**
- * Debug and test hooks of the compaction cycle, switched on by environment variables so crash
- * tests can SIGKILL `strata compact` inside a known step:
+ * The step hook the crash and HA tests load into a real `strata compact` / `strata worker` process
+ * (through STRATA_TEST_STEP_HOOK, see src/cli/step-hook.ts and startStrata in
+ * test/compactor/run.ts), switched on by environment variables so a test can SIGKILL the process
+ * inside a known step:
  *
  *   STRATA_DEBUG_PHASES=1            log `debug: step` (level info, field `step`) at the start of
  *                                    every step: sync, download, compact, upload, uploaded (after
@@ -13,17 +15,9 @@
  *
  * None changes what a step does; unset (the default) there is no hook at all.
  */
-import type { Logger } from '../util/logger.js';
-import { InvalidArgumentError } from '../util/errors.js';
-import type { Phase } from './execute.js';
-
-/**
- * Steps of one pass: a plan's phases plus the pass-level sync, cleaner and bucket index update,
- * and `uploaded`: an output file other than meta.json has just been uploaded (the block is partial).
- */
-export type PassStep = Phase | 'uploaded' | 'sync' | 'clean' | 'index';
-
-export type StepHook = (step: PassStep) => Promise<void>;
+import type { Logger } from '../../src/util/logger.js';
+import { InvalidArgumentError } from '../../src/util/errors.js';
+import type { PassStep, StepHook } from '../../src/compactor/execute.js';
 
 interface KillAt {
   step: string;
@@ -42,7 +36,7 @@ function parseKillAt(text: string | undefined): KillAt | undefined {
 }
 
 /** The hook the environment asks for, or undefined when no variable is set. */
-export function debugStepHook(env: NodeJS.ProcessEnv, logger: Logger): StepHook | undefined {
+export function createStepHook(env: NodeJS.ProcessEnv, logger: Logger): StepHook | undefined {
   const delayText = env.STRATA_DEBUG_PHASE_DELAY_MS ?? '';
   const delayMs = delayText === '' ? 0 : Number(delayText);
   if (!Number.isFinite(delayMs) || delayMs < 0) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { labelsHash, stringsHash, xxhash64Decimal, xxhash64Hex } from './hash.js';
+import { labelsHash, stringsHash, xxhash64Decimal, xxhash64Hex } from './labels-hash.js';
 
 // Straightforward BigInt XXH64 from the spec, to check the 32-bit-halves version against.
 const M = (1n << 64n) - 1n;

@@ -1,0 +1,154 @@
+/**
+ * One planning pass over a bucket, the same for `strata compact` and `strata planner`: sync the
+ * metadata → the plannable blocks → plan every tenant → mark the duplicates the fetcher hid and the
+ * blocks the planner set aside. Whatever narrows or extends planning (ring sharding, downsampling,
+ * retention) belongs here, once.
+ */
+import type { Bucket } from '../objstore/bucket.js';
+import type { Layout } from '../block/layout.js';
+import type { SyncResult } from '../block/fetcher/types.js';
+import { markForDeletion } from '../block/delete.js';
+import { markNoCompact } from '../block/markers.js';
+import type { NoCompactReason } from '../tsdb/markers.js';
+import { planAll } from '../plan/plan-all.js';
+import type { BlockedGroup, Plan, PlanBlock, PlanOptions } from '../plan/types.js';
+import type { Logger } from '../util/logger.js';
+
+export interface MetaSyncer {
+  sync(): Promise<SyncResult>;
+}
+
+export interface PassDeps {
+  readonly bucket: Bucket;
+  readonly layout: Layout;
+  readonly syncer: MetaSyncer;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Counts a mark this process wrote (metrics). */
+  readonly onMarked?: (marker: 'deletion' | 'no-compact', reason: string) => void;
+}
+
+export interface PassResult {
+  readonly sync: SyncResult;
+  /** The blocks planned with (every synced block not marked for deletion and not skipped). */
+  readonly blocks: readonly PlanBlock[];
+  /** Plans that can all run at once. */
+  readonly plans: readonly Plan[];
+  readonly blocked: readonly BlockedGroup[];
+  readonly duplicatesMarked: number;
+  readonly noCompactMarked: number;
+  /** The sync alone, and the whole pass (sync, planning, marks). */
+  readonly syncMs: number;
+  readonly durationMs: number;
+}
+
+/** Says whether a synced block stays out of planning (the planner: sources of completed plans). */
+export type SkipBlock = (tenant: string, ulid: string) => boolean;
+
+export class PlanningPass {
+  constructor(
+    private readonly plan: PlanOptions,
+    private readonly d: PassDeps,
+  ) {}
+
+  async run(skip?: SkipBlock): Promise<PassResult> {
+    const t = performance.now();
+    const sync = await this.d.syncer.sync();
+    const syncMs = performance.now() - t;
+    const blocks = plannableBlocks(sync, skip);
+    const res = planAll(blocks, this.plan);
+    let duplicatesMarked = 0;
+    for (const dup of duplicatesToMark(sync)) {
+      await markForDeletion(this.d.bucket, this.d.layout, dup.tenant, dup.ulid, dup.details, this.d.now(), {
+        logger: this.d.logger,
+      });
+      this.d.onMarked?.('deletion', 'duplicate');
+      duplicatesMarked++;
+    }
+    let noCompactMarked = 0;
+    for (const nc of res.noCompact) {
+      if (await this.markBad(nc.tenant, nc.ulid, nc.reason, nc.details)) noCompactMarked++;
+    }
+    return {
+      sync,
+      blocks,
+      plans: res.plans,
+      blocked: res.blocked,
+      duplicatesMarked,
+      noCompactMarked,
+      syncMs,
+      durationMs: performance.now() - t,
+    };
+  }
+
+  /**
+   * Marks a block no-compact (block folder and tenant copy) and logs it once; an existing mark is
+   * kept. True when this call wrote the mark.
+   */
+  async markBad(tenant: string, id: string, reason: NoCompactReason, details: string): Promise<boolean> {
+    const outcome = await markNoCompact(
+      this.d.bucket,
+      this.d.layout,
+      tenant,
+      id,
+      reason,
+      details,
+      this.d.now(),
+      {
+        logger: this.d.logger,
+      },
+    );
+    if (outcome !== 'written') return false;
+    this.d.logger.warn('block marked no-compact; its group goes on without it', {
+      tenant,
+      block: id,
+      reason,
+      details,
+    });
+    this.d.onMarked?.('no-compact', reason);
+    return true;
+  }
+}
+
+/**
+ * Every synced block that may be planned. Blocks marked for deletion were compacted (or are
+ * duplicates) and never are; `skip` excludes more.
+ */
+export function plannableBlocks(sync: SyncResult, skip?: SkipBlock): PlanBlock[] {
+  const out: PlanBlock[] = [];
+  for (const t of sync.tenants.values()) {
+    for (const m of t.metas.values()) {
+      if (t.deletionMarks.has(m.ulid) || skip?.(t.tenant, m.ulid) === true) continue;
+      out.push({ ...m, tenant: t.tenant, noCompact: t.noCompact.has(m.ulid) });
+    }
+  }
+  return out;
+}
+
+export interface DuplicateToMark {
+  readonly tenant: string;
+  readonly ulid: string;
+  readonly details: string;
+}
+
+/**
+ * The duplicates the fetcher's duplicate filter hid and nobody marked yet (Thanos' GarbageCollect
+ * marks the filter's DuplicateIDs): the sources of an output uploaded by a compaction that died
+ * before marking them; hidden but never marked they would stay in the bucket forever, their
+ * samples visible twice to every reader. A block whose block-level mark exists without its tenant
+ * copy (a crash between the two writes) is among them too: marking it again repairs the copy.
+ */
+export function duplicatesToMark(sync: SyncResult): DuplicateToMark[] {
+  const out: DuplicateToMark[] = [];
+  for (const t of sync.tenants.values()) {
+    for (const [id, state] of t.excluded) {
+      if (state !== 'duplicate' || t.deletionMarks.has(id)) continue;
+      out.push({
+        tenant: t.tenant,
+        ulid: id,
+        details: 'duplicate: its compaction sources are all in another block of its group',
+      });
+    }
+  }
+  return out;
+}
