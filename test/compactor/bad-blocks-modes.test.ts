@@ -57,7 +57,9 @@ async function makeBucket(dir: string, corruptDir: string, craftedDir: string): 
     await uploadBlock(bucket, layout, TENANT, corrupt ? corruptDir : b.dir);
   }
   await uploadBlock(bucket, layout, TENANT, craftedDir);
-  const [missing, short] = [2, 3].map((w) => t.blocks.find((b) => b.replica === 'r2' && windowOf(b.minTime) === w)!);
+  const [missing, short] = [2, 3].map((w) =>
+    t.blocks.find((b) => b.replica === 'r2' && windowOf(b.minTime) === w)!,
+  );
   await bucket.delete(layout.blockFile(TENANT, missing!.ulid, 'chunks/000001'));
   await bucket.upload(layout.blockFile(TENANT, short!.ulid, 'chunks/000001'), Buffer.from('short'));
   return bucket;
@@ -76,7 +78,8 @@ beforeAll(async () => {
     ensureBuilt(),
   ]);
   t = fx.tenants[0]!;
-  const r2 = (w: number): string => t.blocks.find((b) => b.replica === 'r2' && windowOf(b.minTime) === w)!.ulid;
+  const r2 = (w: number): string =>
+    t.blocks.find((b) => b.replica === 'r2' && windowOf(b.minTime) === w)!.ulid;
 
   const victim = t.blocks.find((b) => b.ulid === r2(1))!;
   const corruptDir = join(root, 'broken', victim.ulid);
@@ -88,7 +91,11 @@ beforeAll(async () => {
     { labels: { __name__: 'crafted_unordered', job: 'x' }, chunks: [chunk(60, 120), chunk(0, 60)] },
   ]);
   const meta = await readMetaFile(crafted.dir);
-  meta.thanos = { labels: { cluster: t.cluster, replica: 'r3' }, downsample: { resolution: 0 }, source: 'sidecar' };
+  meta.thanos = {
+    labels: { cluster: t.cluster, replica: 'r3' },
+    downsample: { resolution: 0 },
+    source: 'sidecar',
+  };
   await writeMetaFile(crafted.dir, meta);
 
   expected.set(r2(1), 'critical');
@@ -98,7 +105,9 @@ beforeAll(async () => {
 
   // strata compact, once.
   const a = await makeBucket(join(root, 'a'), corruptDir, crafted.dir);
-  await runStrataOk(compactArgs({ objstore: filesystemObjstore(join(root, 'a')), dataDir: join(root, 'data-a') }));
+  await runStrataOk(
+    compactArgs({ objstore: filesystemObjstore(join(root, 'a')), dataDir: join(root, 'data-a') }),
+  );
   compactState = await readTenant(a, TENANT);
   await a.close();
 
