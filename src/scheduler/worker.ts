@@ -7,14 +7,13 @@
  * A plan the planner CANCELs is aborted and never reported. NOT_LEADER moves to the named leader,
  * or to the next configured address when the follower does not know it.
  */
-import type { MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
-import { Planner, type PlannerMessage, type WorkerMessageSchema } from '../../gen/strata/v1/planner_pb.js';
+import { Planner, type PlannerMessage } from '../../gen/strata/v1/planner_pb.js';
 import { errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
-import { Channel } from './channel.js';
-import { planFromWire, runningToWire } from './codec.js';
+import { planFromWire } from './codec.js';
+import { WorkerStream } from './worker-stream.js';
 import { PlanRuns, type Classify, type PlanExecutor, type Run } from './worker-runs.js';
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -70,28 +69,6 @@ export interface PlannerWorker {
 /** Redirect-following backs off at most initial × 2^this (1.6 s with the 200 ms default). */
 const REDIRECT_BACKOFF_STEPS = 3;
 
-type Outgoing = MessageInitShape<typeof WorkerMessageSchema>;
-
-interface Conn {
-  readonly address: string;
-  readonly input: Channel<Outgoing>;
-  /** Messages sent on this stream (a sequence number for each). */
-  sent: number;
-  /** Sequence numbers of the NEXTs not answered yet, oldest first. */
-  readonly nexts: number[];
-  /**
-   * Results sent and not yet known to be processed. The answer to a NEXT sent after a result
-   * proves it was (one stream, in order); a stream that breaks first sends them again next time.
-   */
-  readonly unconfirmed: { readonly run: Run; readonly seq: number }[];
-  /** We half-closed the stream (stopping): an OK end means the planner processed everything. */
-  halfClosed: boolean;
-  /** A NO_PLAN retry is scheduled. */
-  retrying: boolean;
-  /** Got an answer other than NOT_LEADER: the planner works. */
-  received: boolean;
-}
-
 type SessionEnd =
   | { readonly kind: 'redirect'; readonly to: string | undefined }
   | { readonly kind: 'ended' }
@@ -117,11 +94,6 @@ export function parseAddresses(planners: string | readonly string[]): string[] {
   return list;
 }
 
-/** Byte counts from the executor, made safe for the wire (NaN and negatives become 0). */
-function wireCount(n: number): bigint {
-  return Number.isFinite(n) && n > 0 ? BigInt(Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER)) : 0n;
-}
-
 function baseUrl(address: string): string {
   return /^https?:\/\//.test(address) ? address : `http://${address}`;
 }
@@ -141,7 +113,7 @@ class GrpcWorker implements PlannerWorker {
   private readonly stopSignal = new AbortController();
   /** Aborted when stop() times out. */
   private readonly giveUpSignal = new AbortController();
-  private conn: Conn | undefined;
+  private conn: WorkerStream | undefined;
   private loop: Promise<void> | undefined;
   private stopping: StopMode | undefined;
   private giveUp = false;
@@ -265,28 +237,10 @@ class GrpcWorker implements PlannerWorker {
       createGrpcTransport({ baseUrl: baseUrl(address), sessionManager: manager }),
     );
     const call = new AbortController();
-    const conn: Conn = {
-      address,
-      input: new Channel(),
-      sent: 0,
-      nexts: [],
-      unconfirmed: [],
-      halfClosed: false,
-      retrying: false,
-      received: false,
-    };
+    const conn = new WorkerStream(address);
     this.conn = conn;
     this.counts.connects++;
-    this.send(conn, {
-      msg: {
-        case: 'init',
-        value: {
-          workerId: this.opts.workerId,
-          capacity: this.capacity,
-          running: [...this.runs.values()].map((r) => runningToWire(r.plan)),
-        },
-      },
-    });
+    conn.init(this.opts.workerId, this.capacity, this.runs.values());
     for (const r of this.runs.values()) if (r.result !== undefined) this.report(r);
     this.requestMore();
     this.maybeFinish();
@@ -308,18 +262,17 @@ class GrpcWorker implements PlannerWorker {
       call.abort();
       manager.abort();
     }
-    if (end.kind === 'ended' && conn.halfClosed) this.confirm(conn, Infinity);
+    if (end.kind === 'ended' && conn.halfClosed) this.count(conn.confirm(Infinity));
     // Results the planner may not have seen go out again on the next stream.
-    for (const u of conn.unconfirmed) this.runs.put(u.run);
-    conn.unconfirmed.length = 0;
+    for (const r of conn.takeUnconfirmed()) this.runs.put(r);
     return { end, worked: conn.received };
   }
 
-  private onMessage(conn: Conn, m: PlannerMessage): SessionEnd | undefined {
+  private onMessage(conn: WorkerStream, m: PlannerMessage): SessionEnd | undefined {
     const msg = m.msg;
     switch (msg.case) {
       case 'plan': {
-        this.answered(conn);
+        this.count(conn.answered());
         const plan = planFromWire(msg.value);
         if (this.runs.has(plan.id)) {
           throw new ConnectError(
@@ -331,7 +284,7 @@ class GrpcWorker implements PlannerWorker {
         return undefined;
       }
       case 'noPlan':
-        this.answered(conn);
+        this.count(conn.answered());
         this.retryLater(conn, msg.value.retryAfterMs);
         return undefined;
       case 'notLeader':
@@ -341,8 +294,7 @@ class GrpcWorker implements PlannerWorker {
         this.log.info('plan cancelled by the planner', { plan: id, reason: msg.value.reason });
         this.runs.cancel(id, msg.value.reason);
         // A result sent again that the planner already has (or no longer wants).
-        const i = conn.unconfirmed.findIndex((u) => u.run.plan.id === id);
-        if (i >= 0) conn.unconfirmed.splice(i, 1);
+        conn.forget(id);
         this.requestMore();
         this.maybeFinish();
         return undefined;
@@ -354,42 +306,27 @@ class GrpcWorker implements PlannerWorker {
 
   // ---- work ----
 
-  private send(conn: Conn, m: Outgoing): number {
-    conn.input.push(m);
-    return ++conn.sent;
-  }
-
-  /** A PLAN or NO_PLAN answered the oldest NEXT: everything sent before it was processed. */
-  private answered(conn: Conn): void {
-    const seq = conn.nexts.shift();
-    if (seq !== undefined) this.confirm(conn, seq);
-  }
-
-  private confirm(conn: Conn, beforeSeq: number): void {
-    let n = 0;
-    while (n < conn.unconfirmed.length && conn.unconfirmed[n]!.seq < beforeSeq) {
-      const res = conn.unconfirmed[n]!.run.result;
+  /** Results the planner is known to have processed. */
+  private count(runs: readonly Run[]): void {
+    for (const r of runs) {
+      const res = r.result;
       if (res?.kind === 'complete') this.counts.completed++;
       else if (res !== undefined && !res.abandoned) this.counts.failed++;
-      n++;
     }
-    conn.unconfirmed.splice(0, n);
   }
 
   /** Unreported results hold their slot: the planner still counts the plan as running. */
-  private freeSlots(conn: Conn): number {
-    return this.capacity - this.runs.size - conn.nexts.length;
+  private freeSlots(conn: WorkerStream): number {
+    return this.capacity - this.runs.size - conn.pendingNexts;
   }
 
   private requestMore(): void {
     const conn = this.conn;
     if (conn === undefined || this.stopping !== undefined || conn.retrying) return;
-    for (let n = this.freeSlots(conn); n > 0; n--) {
-      conn.nexts.push(this.send(conn, { msg: { case: 'next', value: {} } }));
-    }
+    for (let n = this.freeSlots(conn); n > 0; n--) conn.next();
   }
 
-  private retryLater(conn: Conn, ms: number): void {
+  private retryLater(conn: WorkerStream, ms: number): void {
     if (conn.retrying) return;
     conn.retrying = true;
     void this.sleep(ms, this.stopSignal.signal).then(() => {
@@ -403,34 +340,14 @@ class GrpcWorker implements PlannerWorker {
     const conn = this.conn;
     const res = run.result;
     if (conn === undefined || res === undefined) return;
-    const id = run.plan.id;
-    const epoch = BigInt(run.plan.epoch);
-    let seq: number;
-    if (res.kind === 'complete') {
-      seq = this.send(conn, {
-        msg: { case: 'complete', value: { planId: id, epoch, outputUlids: [...res.outputs] } },
+    conn.result(run);
+    if (res.kind === 'complete') this.log.debug('plan completed', { plan: run.plan.id });
+    else
+      this.log.info(res.abandoned ? 'plan abandoned' : 'plan failed', {
+        plan: run.plan.id,
+        reason: res.reason,
       });
-      this.log.debug('plan completed', { plan: id });
-    } else {
-      seq = this.send(conn, {
-        msg: {
-          case: 'failed',
-          value: {
-            planId: id,
-            epoch,
-            reason: res.reason,
-            retryable: res.retryable,
-            failingBlock: res.failingBlock,
-            abandoned: res.abandoned,
-            errorCode: res.code,
-            noCompactReason: res.noCompactReason,
-          },
-        },
-      });
-      this.log.info(res.abandoned ? 'plan abandoned' : 'plan failed', { plan: id, reason: res.reason });
-    }
     this.runs.take(run);
-    conn.unconfirmed.push({ run, seq });
     this.requestMore();
     this.maybeFinish();
   }
@@ -439,27 +356,13 @@ class GrpcWorker implements PlannerWorker {
   private maybeFinish(): void {
     const conn = this.conn;
     if (this.stopping === undefined || this.runs.size > 0 || conn === undefined) return;
-    conn.halfClosed = true;
-    conn.input.close();
+    conn.halfClose();
   }
 
   private sendProgress(run: Run): void {
     const conn = this.conn;
     if (conn === undefined || run.result !== undefined || !this.runs.owns(run)) return;
-    const p = run.progress ?? { phase: 'running', bytesDone: 0, bytesTotal: 0 };
-    run.sentPhase = p.phase;
-    this.send(conn, {
-      msg: {
-        case: 'progress',
-        value: {
-          planId: run.plan.id,
-          epoch: BigInt(run.plan.epoch),
-          phase: p.phase,
-          bytesDone: wireCount(p.bytesDone),
-          bytesTotal: wireCount(p.bytesTotal),
-        },
-      },
-    });
+    conn.progress(run);
   }
 
   private sendHeartbeats(): void {

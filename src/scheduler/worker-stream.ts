@@ -1,0 +1,133 @@
+/**
+ * One worker stream as the worker sees it: what it sent (sequence numbers), the NEXTs not answered
+ * yet, and the results sent but not yet known to be processed. The answer to a NEXT sent after a
+ * result proves the planner processed the result (one stream, in order); results of a stream that
+ * breaks before that are sent again on the next one.
+ */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { WorkerMessageSchema } from '../../gen/strata/v1/planner_pb.js';
+import { Channel } from './channel.js';
+import { runningToWire } from './codec.js';
+import type { Run } from './worker-runs.js';
+
+export type Outgoing = MessageInitShape<typeof WorkerMessageSchema>;
+
+/** Byte counts from the executor, made safe for the wire (NaN and negatives become 0). */
+function wireCount(n: number): bigint {
+  return Number.isFinite(n) && n > 0 ? BigInt(Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER)) : 0n;
+}
+
+export class WorkerStream {
+  readonly input = new Channel<Outgoing>();
+  /** Messages sent on this stream (a sequence number for each). */
+  private sent = 0;
+  /** Sequence numbers of the NEXTs not answered yet, oldest first. */
+  private readonly nexts: number[] = [];
+  /** Results sent and not yet known to be processed. */
+  private unconfirmed: { readonly run: Run; readonly seq: number }[] = [];
+  /** We half-closed the stream (stopping): an OK end means the planner processed everything. */
+  halfClosed = false;
+  /** A NO_PLAN retry is scheduled. */
+  retrying = false;
+  /** Got an answer other than NOT_LEADER: the planner works. */
+  received = false;
+
+  constructor(readonly address: string) {}
+
+  get pendingNexts(): number {
+    return this.nexts.length;
+  }
+
+  init(workerId: string, capacity: number, running: Iterable<Run>): void {
+    this.send({
+      msg: {
+        case: 'init',
+        value: { workerId, capacity, running: [...running].map((r) => runningToWire(r.plan)) },
+      },
+    });
+  }
+
+  next(): void {
+    this.nexts.push(this.send({ msg: { case: 'next', value: {} } }));
+  }
+
+  /** A PLAN or NO_PLAN answered the oldest NEXT: returns the results it proves processed. */
+  answered(): Run[] {
+    const seq = this.nexts.shift();
+    return seq === undefined ? [] : this.confirm(seq);
+  }
+
+  /** Results sent before `beforeSeq`: known processed, forgotten here and returned. */
+  confirm(beforeSeq: number): Run[] {
+    let n = 0;
+    while (n < this.unconfirmed.length && this.unconfirmed[n]!.seq < beforeSeq) n++;
+    return this.unconfirmed.splice(0, n).map((u) => u.run);
+  }
+
+  /** Results whose processing was never proven (the stream ended): to be sent again. */
+  takeUnconfirmed(): Run[] {
+    const out = this.unconfirmed.map((u) => u.run);
+    this.unconfirmed = [];
+    return out;
+  }
+
+  /** A result the planner answered with CANCEL (it has it already, or no longer wants it). */
+  forget(planId: string): void {
+    const i = this.unconfirmed.findIndex((u) => u.run.plan.id === planId);
+    if (i >= 0) this.unconfirmed.splice(i, 1);
+  }
+
+  /** Sends a finished run's COMPLETE or FAILED; it stays unconfirmed until proven processed. */
+  result(run: Run): void {
+    const res = run.result!;
+    const planId = run.plan.id;
+    const epoch = BigInt(run.plan.epoch);
+    const seq =
+      res.kind === 'complete'
+        ? this.send({ msg: { case: 'complete', value: { planId, epoch, outputUlids: [...res.outputs] } } })
+        : this.send({
+            msg: {
+              case: 'failed',
+              value: {
+                planId,
+                epoch,
+                reason: res.reason,
+                retryable: res.retryable,
+                failingBlock: res.failingBlock,
+                abandoned: res.abandoned,
+                errorCode: res.code,
+                noCompactReason: res.noCompactReason,
+              },
+            },
+          });
+    this.unconfirmed.push({ run, seq });
+  }
+
+  progress(run: Run): void {
+    const p = run.progress ?? { phase: 'running', bytesDone: 0, bytesTotal: 0 };
+    run.sentPhase = p.phase;
+    this.send({
+      msg: {
+        case: 'progress',
+        value: {
+          planId: run.plan.id,
+          epoch: BigInt(run.plan.epoch),
+          phase: p.phase,
+          bytesDone: wireCount(p.bytesDone),
+          bytesTotal: wireCount(p.bytesTotal),
+        },
+      },
+    });
+  }
+
+  /** Stopping with nothing left to report: the planner ends the stream once it read everything. */
+  halfClose(): void {
+    this.halfClosed = true;
+    this.input.close();
+  }
+
+  private send(m: Outgoing): number {
+    this.input.push(m);
+    return ++this.sent;
+  }
+}
