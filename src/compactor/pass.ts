@@ -10,6 +10,7 @@ import type { SyncResult } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
 import { markNoCompact } from '../block/markers.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
+import type { BlockMeta } from '../tsdb/meta.js';
 import { planAll } from '../plan/plan-all.js';
 import type { BlockedGroup, Plan, PlanBlock, PlanOptions } from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
@@ -46,6 +47,9 @@ export interface PassResult {
 export type SkipBlock = (tenant: string, ulid: string) => boolean;
 
 export class PlanningPass {
+  /** The planner's view of each synced meta, reused while the meta object and its flags last. */
+  private readonly planBlocks = new WeakMap<BlockMeta, PlanBlock>();
+
   constructor(
     private readonly plan: PlanOptions,
     private readonly d: PassDeps,
@@ -55,7 +59,7 @@ export class PlanningPass {
     const t = performance.now();
     const sync = await this.d.syncer.sync();
     const syncMs = performance.now() - t;
-    const blocks = plannableBlocks(sync, skip);
+    const blocks = plannableBlocks(sync, skip, this.planBlocks);
     const res = planAll(blocks, this.plan);
     let duplicatesMarked = 0;
     for (const dup of duplicatesToMark(sync)) {
@@ -112,14 +116,25 @@ export class PlanningPass {
 
 /**
  * Every synced block that may be planned. Blocks marked for deletion were compacted (or are
- * duplicates) and never are; `skip` excludes more.
+ * duplicates) and never are; `skip` excludes more. With `cache`, a block is copied into its
+ * PlanBlock once, not on every pass (the fetcher keeps the same meta objects across syncs).
  */
-export function plannableBlocks(sync: SyncResult, skip?: SkipBlock): PlanBlock[] {
+export function plannableBlocks(
+  sync: SyncResult,
+  skip?: SkipBlock,
+  cache?: WeakMap<BlockMeta, PlanBlock>,
+): PlanBlock[] {
   const out: PlanBlock[] = [];
   for (const t of sync.tenants.values()) {
     for (const m of t.metas.values()) {
       if (t.deletionMarks.has(m.ulid) || skip?.(t.tenant, m.ulid) === true) continue;
-      out.push({ ...m, tenant: t.tenant, noCompact: t.noCompact.has(m.ulid) });
+      const noCompact = t.noCompact.has(m.ulid);
+      let b = cache?.get(m);
+      if (b === undefined || b.noCompact !== noCompact || b.tenant !== t.tenant) {
+        b = { ...m, tenant: t.tenant, noCompact };
+        cache?.set(m, b);
+      }
+      out.push(b);
     }
   }
   return out;
