@@ -2,7 +2,7 @@
 import { decodeXorInto, scanXorTimes, xorNumSamples, type XorTimeSummary } from './chunkenc/xor.js';
 import { ENC_XOR, encodingName } from './chunkenc/encoding.js';
 import { FormatError } from '../util/errors.js';
-import type { SampleBuf } from './compact/samples.js';
+import type { SampleBuf } from './samples/sample-buf.js';
 
 export interface StoredChunk {
   encoding: number;

@@ -1,7 +1,7 @@
 /** Encoding decoded samples into XOR chunks cut every `maxSamples` samples. */
 import { XorAppender } from './chunkenc/xor.js';
 import { ENC_XOR } from './chunkenc/encoding.js';
-import type { SampleBuf } from './compact/samples.js';
+import type { SampleBuf } from './samples/sample-buf.js';
 import type { EncodedChunk } from './block/writer.js';
 
 export const DEFAULT_SAMPLES_PER_CHUNK = 120;

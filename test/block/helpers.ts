@@ -13,7 +13,7 @@ import type {
 import { BlockWriter } from '../../src/tsdb/block/writer.js';
 import { encodeXorChunks } from '../../src/tsdb/chunk-encode.js';
 import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';
-import { SampleBuf } from '../../src/tsdb/compact/samples.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { labelsFromRecord } from '../../src/tsdb/labels.js';
 import { writeSynthBlocks, type SynthBlock } from '../../src/tsdb/synth/write.js';
 

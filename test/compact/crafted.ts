@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SegmentWriter } from '../../src/tsdb/chunks/writer.js';
-import { SampleBuf } from '../../src/tsdb/compact/samples.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { encodeXorChunks } from '../../src/tsdb/chunk-encode.js';
 import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
 import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';

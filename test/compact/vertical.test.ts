@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
 import { decodeChunkInto } from '../../src/tsdb/chunk-decode.js';
 import { BlockReader } from '../../src/tsdb/block/reader.js';
-import { SampleBuf } from '../../src/tsdb/compact/samples.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { STALE_NAN_HI, STALE_NAN_LO } from '../../src/tsdb/chunkenc/float-bits.js';
 import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';

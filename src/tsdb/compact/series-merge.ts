@@ -14,9 +14,8 @@ import { XorAppender } from '../chunkenc/xor.js';
 import { decodeChunkInto } from '../chunk-decode.js';
 import { encodeXorChunks } from '../chunk-encode.js';
 import type { Interval } from '../tombstones/tombstones.js';
-import { SampleBuf } from './samples.js';
-import { mergeExact, mergePenalty } from './dedup.js';
-import type { DedupMode } from './inputs.js';
+import { SampleBuf } from '../samples/sample-buf.js';
+import { mergeExact, mergePenalty, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 
 export interface InputSeries {

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlockWriter } from '../block/writer.js';
 import type { BlockMeta } from '../meta.js';
-import { SampleBuf } from '../compact/samples.js';
+import { SampleBuf } from '../samples/sample-buf.js';
 import { XorAppender } from '../chunkenc/xor.js';
 import { encodeXorChunks } from '../chunk-encode.js';
 import { seededRandom, ulidSource } from '../ulid.js';
