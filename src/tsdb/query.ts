@@ -9,7 +9,7 @@ import type { Matcher } from './index/matchers.js';
 import { compareLabels, type Label, type Labels } from './labels.js';
 import { SampleBuf } from './samples/sample-buf.js';
 import { mergeExact } from './samples/dedup.js';
-import { decodeChunkInto } from './chunk-decode.js';
+import { decodeChunkInto } from './chunkenc/chunk.js';
 import { isDeleted, type Interval } from './tombstones/tombstones.js';
 
 interface SeriesRef {

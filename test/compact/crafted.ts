@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SegmentWriter } from '../../src/tsdb/chunks/writer.js';
 import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
-import { encodeXorChunks } from '../../src/tsdb/chunk-encode.js';
+import { encodeXorChunks } from '../../src/tsdb/chunkenc/encode.js';
 import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
 import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';
 import { crc32c } from '../../src/tsdb/encoding/crc32c.js';

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { runDump, type DumpOptions } from '../../src/cli/tsdb-dump.js';
 import { BlockWriter, type BlockWriterResult } from '../../src/tsdb/block/writer.js';
 import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
-import { encodeXorChunks } from '../../src/tsdb/chunk-encode.js';
+import { encodeXorChunks } from '../../src/tsdb/chunkenc/encode.js';
 import { compareLabels, labelsFromRecord, type Labels } from '../../src/tsdb/labels.js';
 import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';
 import type { Sample } from '../support/dump.js';

@@ -11,7 +11,7 @@ import { assertNoLeakedProcesses } from '../support/processes.js';
 import { strataDump, tempDir, writeBlockFromSamples } from './helpers.js';
 import { BlockReader } from '../../src/tsdb/block/reader.js';
 import { XorAppender } from '../../src/tsdb/chunkenc/xor.js';
-import { decodeChunkInto } from '../../src/tsdb/chunk-decode.js';
+import { decodeChunkInto } from '../../src/tsdb/chunkenc/chunk.js';
 import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
 import { writeSynthBlocks } from '../../src/tsdb/synth/write.js';
