@@ -12,8 +12,8 @@ import { writeSynthBlocks } from '../src/tsdb/synth/write.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { blockFiles } from '../src/tsdb/block/files.js';
 import { XorAppender, decodeXorInto } from '../src/tsdb/chunkenc/xor.js';
-import { SampleBuf } from '../src/tsdb/compact/samples.js';
-import { decodeChunkInto } from '../src/tsdb/chunk-decode.js';
+import { SampleBuf } from '../src/tsdb/samples/sample-buf.js';
+import { decodeChunkInto } from '../src/tsdb/chunkenc/chunk.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(name);

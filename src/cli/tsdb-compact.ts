@@ -1,6 +1,6 @@
 /** `strata tsdb compact --out DIR BLOCK...`: the last stdout line is one JSON object. */
 import { compactBlocks } from '../tsdb/compact/compact.js';
-import type { DedupMode } from '../tsdb/compact/inputs.js';
+import type { DedupMode } from '../tsdb/samples/dedup.js';
 import { resolveBlockDirs } from '../tsdb/block/files.js';
 import { InvalidArgumentError } from '../util/errors.js';
 

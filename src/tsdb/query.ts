@@ -7,9 +7,9 @@ import type { BlockReader } from './block/reader.js';
 import type { ChunkMeta } from './index/format.js';
 import type { Matcher } from './index/matchers.js';
 import { compareLabels, type Label, type Labels } from './labels.js';
-import { SampleBuf } from './compact/samples.js';
-import { mergeExact } from './compact/dedup.js';
-import { decodeChunkInto } from './chunk-decode.js';
+import { SampleBuf } from './samples/sample-buf.js';
+import { mergeExact } from './samples/dedup.js';
+import { decodeChunkInto } from './chunkenc/chunk.js';
 import { isDeleted, type Interval } from './tombstones/tombstones.js';
 
 interface SeriesRef {

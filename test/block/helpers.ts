@@ -11,9 +11,9 @@ import type {
   UploadBody,
 } from '../../src/objstore/bucket.js';
 import { BlockWriter } from '../../src/tsdb/block/writer.js';
-import { encodeXorChunks } from '../../src/tsdb/chunk-encode.js';
+import { encodeXorChunks } from '../../src/tsdb/chunkenc/encode.js';
 import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';
-import { SampleBuf } from '../../src/tsdb/compact/samples.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { labelsFromRecord } from '../../src/tsdb/labels.js';
 import { writeSynthBlocks, type SynthBlock } from '../../src/tsdb/synth/write.js';
 

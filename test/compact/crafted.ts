@@ -11,8 +11,8 @@ import { mkdir } from 'node:fs/promises';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SegmentWriter } from '../../src/tsdb/chunks/writer.js';
-import { SampleBuf } from '../../src/tsdb/compact/samples.js';
-import { encodeXorChunks } from '../../src/tsdb/chunk-encode.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
+import { encodeXorChunks } from '../../src/tsdb/chunkenc/encode.js';
 import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
 import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';
 import { crc32c } from '../../src/tsdb/encoding/crc32c.js';
@@ -30,6 +30,8 @@ export interface CraftedSeries {
   labels: Record<string, string>;
   /** Written into the index in this order, whatever their times. */
   chunks: readonly CraftedChunk[];
+  /** Encoding byte stored with every chunk (default XOR); the data stays XOR-encoded. */
+  encoding?: number;
 }
 
 export interface CraftedBlock {
@@ -48,7 +50,7 @@ export async function writeCraftedBlock(
   const dir = join(parent, ulid);
   await mkdir(join(dir, 'chunks'), { recursive: true });
   const sorted = series
-    .map((s) => ({ labels: labelsFromRecord(s.labels), chunks: s.chunks }))
+    .map((s) => ({ labels: labelsFromRecord(s.labels), chunks: s.chunks, encoding: s.encoding ?? ENC_XOR }))
     .sort((a, b) => compareLabels(a.labels, b.labels));
 
   const segments = await SegmentWriter.create(join(dir, 'chunks'));
@@ -67,7 +69,7 @@ export async function writeCraftedBlock(
         else buf.push(x[0], floatHi(x[1]), floatLo(x[1]));
       }
       const [enc] = encodeXorChunks(buf, 65535);
-      const ref = await segments.writeChunk(ENC_XOR, enc!.data);
+      const ref = await segments.writeChunk(s.encoding, enc!.data);
       metas.push({ mint: enc!.mint, maxt: enc!.maxt, ref });
       minTime = Math.min(minTime, enc!.mint);
       maxTime = Math.max(maxTime, enc!.maxt + 1);

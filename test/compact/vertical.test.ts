@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
-import { decodeChunkInto } from '../../src/tsdb/chunk-decode.js';
+import { decodeChunkInto } from '../../src/tsdb/chunkenc/chunk.js';
 import { BlockReader } from '../../src/tsdb/block/reader.js';
-import { SampleBuf } from '../../src/tsdb/compact/samples.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { STALE_NAN_HI, STALE_NAN_LO } from '../../src/tsdb/chunkenc/float-bits.js';
 import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
@@ -29,8 +29,8 @@ import {
 import { writeCraftedBlock, type CraftedChunk } from './crafted.js';
 
 // Count chunk decodes: duplicate chunks must be dropped without decoding them.
-vi.mock('../../src/tsdb/chunk-decode.js', async (importOriginal) => {
-  const m = await importOriginal<typeof import('../../src/tsdb/chunk-decode.js')>();
+vi.mock('../../src/tsdb/chunkenc/chunk.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../src/tsdb/chunkenc/chunk.js')>();
   return { ...m, decodeChunkInto: vi.fn(m.decodeChunkInto) };
 });
 

@@ -10,20 +10,13 @@ import { IndexWriter } from '../index/writer.js';
 import type { ChunkMeta } from '../index/format.js';
 import { SegmentWriter } from '../chunks/writer.js';
 import type { RawChunkView } from '../chunks/reader.js';
+import type { EncodedChunk } from '../chunkenc/encode.js';
 import { writeTombstones } from '../tombstones/tombstones.js';
 import { writeMetaFile, type BlockMeta, type BlockCompaction, type ThanosMeta } from '../meta.js';
 import { compareStrings, type Labels } from '../labels.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
 import { CHUNKS_DIR, INDEX_FILENAME, TMP_FOR_CREATION, blockFiles } from './files.js';
 import { InvalidArgumentError } from '../../util/errors.js';
-
-export interface EncodedChunk {
-  mint: number;
-  maxt: number;
-  encoding: number;
-  data: Uint8Array;
-  numSamples: number;
-}
 
 export interface BlockWriterOptions {
   /** Every label name and value the series will use (any order, duplicates allowed). */

@@ -9,6 +9,7 @@
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
 import { READ_PAD_WORDS, loadWords, peekBits } from './bstream.js';
 import { bitsToFloat } from './float-bits.js';
+import type { ChunkTimeSummary } from './codec.js';
 import { MAX_XOR_BYTES, XOR_MAX_SAMPLES } from './xor-encode.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -61,25 +62,17 @@ export function decodeXorInto(
   return n;
 }
 
-/** What `scanXorTimes` found in a chunk. */
-export interface XorTimeSummary {
-  samples: number;
-  /** First and last timestamp (NaN when the chunk holds no sample). */
-  first: number;
-  last: number;
-  /** Index of the first sample whose timestamp is not above its predecessor's; -1 when none. */
-  disorderAt: number;
-  /** With disorderAt > 0: that sample's timestamp and its predecessor's. */
-  disorderT: number;
-  disorderPrevT: number;
-}
-
 /**
  * Decodes a chunk for checking only: sample count, first and last timestamp, and whether the
  * timestamps strictly increase, without handing samples out (no copy per sample). Errors as
  * decodeXorInto.
  */
-export function scanXorTimes(bytes: Uint8Array, out: XorTimeSummary, file = '<chunk>', baseOffset = 0): void {
+export function scanXorTimes(
+  bytes: Uint8Array,
+  out: ChunkTimeSummary,
+  file = '<chunk>',
+  baseOffset = 0,
+): void {
   const total = xorNumSamples(bytes, file, baseOffset);
   const n = decodeCore(bytes, total, SCR_T, SCR_H, SCR_L, file, baseOffset);
   const err = decodeError;

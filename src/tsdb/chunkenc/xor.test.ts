@@ -10,8 +10,8 @@ import {
   decodeXorInto,
   scanXorTimes,
   xorNumSamples,
-  type XorTimeSummary,
 } from './xor.js';
+import type { ChunkTimeSummary } from './codec.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -177,7 +177,7 @@ describe('XOR chunk encoding', () => {
   });
 
   it('scanXorTimes reports count, first, last and the first out-of-order sample as a full decode sees them', () => {
-    const sum: XorTimeSummary = {
+    const sum: ChunkTimeSummary = {
       samples: -1,
       first: 0,
       last: 0,

@@ -13,10 +13,4 @@
  * (ERR_TSDB_CORRUPT). Delta-of-deltas may be larger (the 64-bit bucket payload is exact).
  */
 export { XOR_MAX_SAMPLES, XorAppender } from './xor-encode.js';
-export {
-  XorIterator,
-  decodeXorInto,
-  scanXorTimes,
-  xorNumSamples,
-  type XorTimeSummary,
-} from './xor-decode.js';
+export { XorIterator, decodeXorInto, scanXorTimes, xorNumSamples } from './xor-decode.js';

@@ -3,9 +3,8 @@
  */
 import type { BlockMeta, BlockDesc } from '../meta.js';
 import { compareStrings } from '../labels.js';
+import type { DedupMode } from '../samples/dedup.js';
 import { StrataError } from '../../util/errors.js';
-
-export type DedupMode = 'exact' | 'penalty';
 
 export interface InputCheckOptions {
   dedup: DedupMode;

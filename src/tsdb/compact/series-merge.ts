@@ -9,14 +9,12 @@ import type { BlockReader } from '../block/reader.js';
 import type { BlockWriter } from '../block/writer.js';
 import type { ChunkMeta } from '../index/format.js';
 import type { RawChunkView } from '../chunks/reader.js';
-import { ENC_XOR, encodingName } from '../chunkenc/encoding.js';
 import { XorAppender } from '../chunkenc/xor.js';
-import { decodeChunkInto } from '../chunk-decode.js';
-import { encodeXorChunks } from '../chunk-encode.js';
+import { decodeChunkInto } from '../chunkenc/chunk.js';
+import { encodeXorChunks } from '../chunkenc/encode.js';
 import type { Interval } from '../tombstones/tombstones.js';
-import { SampleBuf } from './samples.js';
-import { mergeExact, mergePenalty } from './dedup.js';
-import type { DedupMode } from './inputs.js';
+import { SampleBuf } from '../samples/sample-buf.js';
+import { mergeExact, mergePenalty, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 
 export interface InputSeries {
@@ -229,14 +227,7 @@ export class SeriesMerger {
     const tmp = this.tmp;
     try {
       const chunk = await e.s.block.chunks.read(e.c.ref);
-      if (chunk.encoding !== ENC_XOR) {
-        throw new CompactionInputError(
-          'ERR_TSDB_UNKNOWN_ENCODING',
-          e.s.block.ulid,
-          seriesName(),
-          `cannot merge overlapping chunks of encoding ${encodingName(chunk.encoding)}`,
-        );
-      }
+      // An encoding Strata cannot decode fails here (ERR_TSDB_UNKNOWN_ENCODING, kept by wrap).
       decodeChunkInto(chunk, tmp, e.s.block.chunks.fileFor(e.c.ref));
     } catch (err) {
       throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());

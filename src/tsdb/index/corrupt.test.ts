@@ -6,7 +6,7 @@ import { crc32c } from '../encoding/crc32c.js';
 import { FormatError } from '../../util/errors.js';
 import { newMatcher } from './matchers.js';
 import { IndexReader } from './reader.js';
-import { normalize, removeDir, tempDir, writeIndex } from './testkit.js';
+import { normalize, removeDir, tempDir, writeIndex } from '../../../test/support/index-testkit.js';
 import { TOC_LEN } from './format.js';
 
 interface Region {

@@ -3,7 +3,13 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareLabels, compareStrings, formatLabels, type Labels } from '../labels.js';
 import { IndexReader } from './reader.js';
-import { normalize, removeDir, run, tempDir, writeMinimalBlock } from './testkit.js';
+import {
+  normalize,
+  removeDir,
+  run,
+  tempDir,
+  writeMinimalBlock,
+} from '../../../test/support/index-testkit.js';
 
 const ULID = '01HZZZZZZZZZZZZZZZZZZZZZZZ';
 

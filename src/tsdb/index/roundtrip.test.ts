@@ -6,7 +6,14 @@ import { isStrataError } from '../../util/errors.js';
 import type { ChunkMeta } from './format.js';
 import { IndexReader } from './reader.js';
 import { IndexWriter, IndexWriterError } from './writer.js';
-import { normalize, removeDir, symbolsOf, tempDir, writeIndex, type TestSeries } from './testkit.js';
+import {
+  normalize,
+  removeDir,
+  symbolsOf,
+  tempDir,
+  writeIndex,
+  type TestSeries,
+} from '../../../test/support/index-testkit.js';
 
 const wellFormed = (s: string): boolean => !/\p{Cs}/u.test(s);
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { getLabel, type Label } from '../labels.js';
 import { newMatcher, parseSelector, type Matcher, type MatchType } from './matchers.js';
 import { IndexReader } from './reader.js';
-import { normalize, removeDir, tempDir, writeIndex } from './testkit.js';
+import { normalize, removeDir, tempDir, writeIndex } from '../../../test/support/index-testkit.js';
 
 const NAMES = ['__name__', 'a', 'b', 'job', 'é'];
 const VALUES = ['x', 'y', 'xy', 'ab', 'a', 'b', 'é', '😀', 'x\ny', 'job_1', 'job_12'];

@@ -5,7 +5,7 @@ import { crc32c } from '../encoding/crc32c.js';
 import { Encbuf } from '../encoding/encbuf.js';
 import { encodeToc, type ChunkMeta } from './format.js';
 import { IndexReader } from './reader.js';
-import { removeDir, tempDir } from './testkit.js';
+import { removeDir, tempDir } from '../../../test/support/index-testkit.js';
 import type { IndexProblemKind } from './validate.js';
 
 interface RawSeries {

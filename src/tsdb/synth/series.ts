@@ -6,7 +6,7 @@
  * per-series offset and millisecond jitter.
  */
 import { compareLabels, labelsFromRecord, type Labels } from '../labels.js';
-import { SampleBuf } from '../compact/samples.js';
+import { SampleBuf } from '../samples/sample-buf.js';
 
 export const STALE_HI = 0x7ff00000;
 export const STALE_LO = 0x00000002;

@@ -7,9 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlockWriter } from '../block/writer.js';
 import type { BlockMeta } from '../meta.js';
-import { SampleBuf } from '../compact/samples.js';
+import { SampleBuf } from '../samples/sample-buf.js';
 import { XorAppender } from '../chunkenc/xor.js';
-import { encodeXorChunks } from '../chunk-encode.js';
+import { encodeXorChunks } from '../chunkenc/encode.js';
 import { seededRandom, ulidSource } from '../ulid.js';
 import { synthSamples, synthSeries, type SynthSeries } from './series.js';
 

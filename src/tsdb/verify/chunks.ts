@@ -9,8 +9,8 @@ import type { BlockMeta } from '../meta.js';
 import { IndexReader } from '../index/reader.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from '../block/files.js';
-import { scanChunkTimes } from '../chunk-decode.js';
-import type { XorTimeSummary } from '../chunkenc/xor.js';
+import { scanChunkTimes } from '../chunkenc/chunk.js';
+import type { ChunkTimeSummary } from '../chunkenc/codec.js';
 import type { ChunkMeta } from '../index/format.js';
 import { formatLabels, type Labels } from '../labels.js';
 import { problemFromError, type BlockProblem } from './problems.js';
@@ -59,7 +59,7 @@ async function walk(
   res: ChunkRangeResult,
   add: (p: BlockProblem) => void,
 ): Promise<void> {
-  const sum: XorTimeSummary = {
+  const sum: ChunkTimeSummary = {
     samples: 0,
     first: NaN,
     last: NaN,
@@ -103,7 +103,7 @@ function where(labels: Labels, ref: number): string {
 }
 
 function checkChunkTimes(
-  sum: XorTimeSummary,
+  sum: ChunkTimeSummary,
   m: ChunkMeta,
   meta: BlockMeta,
   add: (p: BlockProblem) => void,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SampleBuf } from './samples.js';
+import { SampleBuf } from './sample-buf.js';
 import { mergeExact, mergePenalty, mergePenaltyPair } from './dedup.js';
 
 function buf(samples: [number, number][]): SampleBuf {

@@ -6,11 +6,11 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32c } from '../encoding/crc32c.js';
-import { Encbuf } from '../encoding/encbuf.js';
-import { compareLabels, compareStrings, type Label, type Labels } from '../labels.js';
-import type { ChunkMeta } from './format.js';
-import { IndexWriter } from './writer.js';
+import { crc32c } from '../../src/tsdb/encoding/crc32c.js';
+import { Encbuf } from '../../src/tsdb/encoding/encbuf.js';
+import { compareLabels, compareStrings, type Label, type Labels } from '../../src/tsdb/labels.js';
+import type { ChunkMeta } from '../../src/tsdb/index/format.js';
+import { IndexWriter } from '../../src/tsdb/index/writer.js';
 
 export interface TestSeries {
   labels: Labels;

@@ -1,10 +1,18 @@
 /** Encoding decoded samples into XOR chunks cut every `maxSamples` samples. */
-import { XorAppender } from './chunkenc/xor.js';
-import { ENC_XOR } from './chunkenc/encoding.js';
-import type { SampleBuf } from './compact/samples.js';
-import type { EncodedChunk } from './block/writer.js';
+import type { SampleBuf } from '../samples/sample-buf.js';
+import { ENC_XOR, type ChunkEncoding } from './encoding.js';
+import { XorAppender } from './xor-encode.js';
 
 export const DEFAULT_SAMPLES_PER_CHUNK = 120;
+
+/** A chunk ready to be written to a segment. */
+export interface EncodedChunk {
+  mint: number;
+  maxt: number;
+  encoding: ChunkEncoding;
+  data: Uint8Array;
+  numSamples: number;
+}
 
 /**
  * Cuts samples [from, to) of `buf` into chunks. Each chunk's data is a fresh copy (the appender is

@@ -8,7 +8,10 @@
  *   replica and only switches across a gap larger than about twice the scrape interval, so
  *   samples of different replicas never interleave.
  */
-import { SampleBuf } from './samples.js';
+import { SampleBuf } from './sample-buf.js';
+
+/** How overlapping samples of one series are merged (see above). */
+export type DedupMode = 'exact' | 'penalty';
 
 /** Merges streams sorted by time. `streams[i]` has priority i (later wins ties). */
 export function mergeExact(streams: readonly SampleBuf[], out: SampleBuf): void {

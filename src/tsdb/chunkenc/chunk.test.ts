@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { FormatError } from '../../util/errors.js';
+import { SampleBuf } from '../samples/sample-buf.js';
+import type { ChunkTimeSummary } from './codec.js';
+import { codecFor, decodeChunkInto, scanChunkTimes, type StoredChunk } from './chunk.js';
+import { DEFAULT_SAMPLES_PER_CHUNK, encodeXorChunks } from './encode.js';
+import {
+  ENC_FLOAT_HISTOGRAM,
+  ENC_HISTOGRAM,
+  ENC_NONE,
+  ENC_THANOS_AGGR,
+  ENC_XOR,
+  ENC_XOR2,
+} from './encoding.js';
+import { floatHi, floatLo } from './float-bits.js';
+
+function samples(n: number, t0 = 1000): SampleBuf {
+  const b = new SampleBuf(1);
+  for (let i = 0; i < n; i++) b.push(t0 + 15_000 * i, floatHi(i * 1.5), floatLo(i * 1.5));
+  return b;
+}
+
+function stored(encoding: number, data: Uint8Array, dataOffset = 101): StoredChunk {
+  return { encoding, data, dataOffset };
+}
+
+describe('chunk codec dispatch', () => {
+  it('finds the XOR codec by its encoding byte', () => {
+    expect(codecFor(ENC_XOR, 'f', 0).encoding).toBe(ENC_XOR);
+  });
+
+  it('refuses every other encoding byte with ERR_TSDB_UNKNOWN_ENCODING at the encoding byte', () => {
+    for (const enc of [ENC_NONE, ENC_HISTOGRAM, ENC_FLOAT_HISTOGRAM, ENC_XOR2, 0x42, ENC_THANOS_AGGR]) {
+      const data = encodeXorChunks(samples(3))[0]!.data;
+      const err = catchErr(() => decodeChunkInto(stored(enc, data), new SampleBuf(), 'seg/000001'));
+      expect(err).toBeInstanceOf(FormatError);
+      expect((err as FormatError).code).toBe('ERR_TSDB_UNKNOWN_ENCODING');
+      expect((err as FormatError).file).toBe('seg/000001');
+      expect((err as FormatError).offset).toBe(100);
+      expect((err as FormatError).message).toMatch(/cannot be decoded \(decodable: XOR\)/);
+      expect(() => scanChunkTimes(stored(enc, data), summary(), 'f')).toThrow(/cannot be decoded/);
+    }
+  });
+
+  it('decodes what encodeXorChunks cut, chunk by chunk, replacing the buffer contents', () => {
+    const src = samples(2 * DEFAULT_SAMPLES_PER_CHUNK + 7);
+    const chunks = encodeXorChunks(src);
+    expect(chunks.map((c) => c.numSamples)).toEqual([120, 120, 7]);
+    const out = new SampleBuf(1);
+    out.push(1, 2, 3);
+    let k = 0;
+    for (const c of chunks) {
+      decodeChunkInto(stored(c.encoding, c.data), out, 'f');
+      expect(out.len).toBe(c.numSamples);
+      expect(out.ts[0]).toBe(c.mint);
+      expect(out.ts[out.len - 1]).toBe(c.maxt);
+      for (let i = 0; i < out.len; i++, k++) {
+        expect([out.ts[i], out.hi[i], out.lo[i]]).toEqual([src.ts[k], src.hi[k], src.lo[k]]);
+      }
+    }
+    expect(k).toBe(src.len);
+  });
+
+  it('scans times through the same dispatch', () => {
+    const [c] = encodeXorChunks(samples(5));
+    const sum = summary();
+    scanChunkTimes(stored(c!.encoding, c!.data), sum, 'f');
+    expect(sum).toMatchObject({ samples: 5, first: c!.mint, last: c!.maxt, disorderAt: -1 });
+  });
+
+  it('names the file and data offset of a corrupt chunk', () => {
+    const err = catchErr(() =>
+      decodeChunkInto(stored(ENC_XOR, new Uint8Array([0]), 500), new SampleBuf(), 'g'),
+    );
+    expect(err).toBeInstanceOf(FormatError);
+    expect((err as FormatError).code).toBe('ERR_TSDB_TRUNCATED');
+    expect((err as FormatError).file).toBe('g');
+    expect((err as FormatError).offset).toBe(500);
+  });
+});
+
+function summary(): ChunkTimeSummary {
+  return { samples: -1, first: 0, last: 0, disorderAt: 0, disorderT: 0, disorderPrevT: 0 };
+}
+
+function catchErr(f: () => void): unknown {
+  try {
+    f();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}

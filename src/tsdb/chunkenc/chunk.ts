@@ -1,0 +1,55 @@
+/**
+ * Chunks as read from a segment, decoded through the codec of their encoding byte (the shape of
+ * Prometheus' chunkenc.FromData). This is the one place that refuses an encoding Strata cannot
+ * decode. Adding an encoding: its codec file, plus one entry in CODECS.
+ */
+import { FormatError } from '../../util/errors.js';
+import type { SampleBuf } from '../samples/sample-buf.js';
+import type { ChunkCodec, ChunkTimeSummary } from './codec.js';
+import { encodingName, type ChunkEncoding } from './encoding.js';
+import { xorCodec } from './xor-codec.js';
+
+const CODECS: readonly ChunkCodec[] = [xorCodec];
+
+/** Indexed by encoding byte: one array load per chunk. */
+const BY_ENCODING: readonly (ChunkCodec | undefined)[] = (() => {
+  const t = new Array<ChunkCodec | undefined>(256).fill(undefined);
+  for (const c of CODECS) t[c.encoding] = c;
+  return t;
+})();
+
+const DECODABLE = CODECS.map((c) => encodingName(c.encoding)).join(', ');
+
+export interface StoredChunk {
+  readonly encoding: ChunkEncoding;
+  readonly data: Uint8Array;
+  /** File offset of data[0], for error messages (the encoding byte sits just before it). */
+  readonly dataOffset: number;
+}
+
+/**
+ * The codec of `encoding`; FormatError ERR_TSDB_UNKNOWN_ENCODING at `offset` (of the encoding
+ * byte in `file`) when Strata cannot decode it.
+ */
+export function codecFor(encoding: ChunkEncoding, file: string, offset: number): ChunkCodec {
+  const c = BY_ENCODING[encoding];
+  if (c === undefined) {
+    throw new FormatError(
+      'ERR_TSDB_UNKNOWN_ENCODING',
+      file,
+      offset,
+      `chunk encoding ${encodingName(encoding)} cannot be decoded (decodable: ${DECODABLE})`,
+    );
+  }
+  return c;
+}
+
+/** Replaces the contents of `out` with the chunk's samples. */
+export function decodeChunkInto(c: StoredChunk, out: SampleBuf, file: string): void {
+  codecFor(c.encoding, file, c.dataOffset - 1).decodeInto(c.data, out, file, c.dataOffset);
+}
+
+/** Decodes a chunk for checking: its sample count, time span and order. */
+export function scanChunkTimes(c: StoredChunk, out: ChunkTimeSummary, file: string): void {
+  codecFor(c.encoding, file, c.dataOffset - 1).scanTimes(c.data, out, file, c.dataOffset);
+}

@@ -1,0 +1,31 @@
+/**
+ * What a chunk encoding provides to readers: one stateless codec object per encoding, found with
+ * `codecFor` (chunk.ts). Codecs write into caller-owned buffers so decoding allocates nothing per
+ * sample or per chunk.
+ */
+import type { SampleBuf } from '../samples/sample-buf.js';
+import type { ChunkEncoding } from './encoding.js';
+
+/** What `scanTimes` found in a chunk. */
+export interface ChunkTimeSummary {
+  samples: number;
+  /** First and last timestamp (NaN when the chunk holds no sample). */
+  first: number;
+  last: number;
+  /** Index of the first sample whose timestamp is not above its predecessor's; -1 when none. */
+  disorderAt: number;
+  /** With disorderAt > 0: that sample's timestamp and its predecessor's. */
+  disorderT: number;
+  disorderPrevT: number;
+}
+
+/**
+ * `file` and `dataOffset` (file offset of data[0]) only name the place of a FormatError.
+ */
+export interface ChunkCodec {
+  readonly encoding: ChunkEncoding;
+  /** Replaces the contents of `out` with the chunk's samples. */
+  decodeInto(data: Uint8Array, out: SampleBuf, file: string, dataOffset: number): void;
+  /** Sample count, time span and order, without handing samples out. */
+  scanTimes(data: Uint8Array, out: ChunkTimeSummary, file: string, dataOffset: number): void;
+}
