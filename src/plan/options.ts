@@ -1,6 +1,6 @@
 /** Planner options: defaults (Thanos' compactor defaults) and validation. */
 import { InvalidArgumentError } from '../util/errors.js';
-import type { DedupMode } from '../tsdb/compact/inputs.js';
+import type { DedupMode } from '../tsdb/samples/dedup.js';
 import type { PlanOptions, ResolvedPlanOptions } from './types.js';
 
 const HOUR_MS = 3_600_000;

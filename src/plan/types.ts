@@ -3,7 +3,7 @@
  * planner → worker boundary unchanged.
  */
 import type { BlockMeta } from '../tsdb/meta.js';
-import type { DedupMode } from '../tsdb/compact/inputs.js';
+import type { DedupMode } from '../tsdb/samples/dedup.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
 
 /** A block as the planner sees it: its meta.json plus what the caller derived from the bucket. */

@@ -17,7 +17,7 @@ import {
   type Progress,
   type RunningPlan,
 } from '../../gen/strata/v1/planner_pb.js';
-import type { DedupMode } from '../tsdb/compact/inputs.js';
+import type { DedupMode } from '../tsdb/samples/dedup.js';
 import { isNoCompactReason, type NoCompactReason } from '../tsdb/markers.js';
 import type { ExecutablePlan, Plan, PlanFootprint, PlanKind, PlanSource } from '../plan/types.js';
 import { isUlid } from '../tsdb/ulid.js';
