@@ -28,7 +28,7 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { errorCode, errorMessage, InvalidArgumentError } from '../util/errors.js';
+import { errorMessage, InvalidArgumentError } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import {
   compareKeys,
@@ -38,7 +38,13 @@ import {
   type ObjectAttributes,
   type UploadBody,
 } from './bucket.js';
-import { isObjstoreNotFound, localFileError, notFoundError, ObjstoreError } from './errors.js';
+import {
+  isLocalFileSystemError,
+  isObjstoreNotFound,
+  localFileError,
+  notFoundError,
+  ObjstoreError,
+} from './errors.js';
 import { DEFAULT_RETRY_POLICY, realSleep, withRetries, type RetryPolicy, type Sleep } from './retry.js';
 import { createS3Client, type S3Credentials, type S3HttpOptions } from './s3client.js';
 import { classifyS3Error, sdkErrorShape, TRANSIENT_S3_CODES } from './s3errors.js';
@@ -290,13 +296,16 @@ export class S3Bucket implements Bucket {
         const body = this.#bodyStream('download_file', key, res);
         opened = true;
         const out = createWriteStream(localPath);
-        let readFailed = false;
-        body.once('error', () => (readFailed = true));
+        let readErr: unknown;
+        body.once('error', (err) => (readErr = err));
         try {
           await pipeline(body, out);
         } catch (err) {
-          if (!readFailed) throw localFileError('download_file', key, localPath, err);
-          throw this.#bodyError('download_file', key, err);
+          // pipeline rejects with the first error. A failed write also aborts the response (on
+          // Node 24 the body then emits its own ECONNRESET), so judge the error that came first.
+          if (!isLocalFileSystemError(err) && err === readErr)
+            throw this.#bodyError('download_file', key, err);
+          throw localFileError('download_file', key, localPath, err);
         }
       });
     } catch (err) {
@@ -516,8 +525,7 @@ export class S3Bucket implements Bucket {
       await upload.done();
     } catch (err) {
       if (err instanceof InvalidArgumentError || err instanceof ObjstoreError) throw err;
-      if (errorCode(err) === 'ENOENT' || errorCode(err) === 'EACCES')
-        throw localFileError(op, key, source, err);
+      if (isLocalFileSystemError(err)) throw localFileError(op, key, source, err);
       throw this.#mapError(op, key, err);
     }
   }
@@ -546,6 +554,7 @@ export class S3Bucket implements Bucket {
   }
 
   #bodyError(op: string, key: string, err: unknown): Error {
+    if (isLocalFileSystemError(err)) return this.#mapError(op, key, err);
     const mapped = this.#mapError(op, key, err);
     const out =
       mapped instanceof ObjstoreError && mapped.code === 'ERR_OBJSTORE_PERMANENT'
