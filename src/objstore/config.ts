@@ -15,7 +15,7 @@ import { parseDuration } from '../util/duration.js';
 import { StrataError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Bucket } from './bucket.js';
-import { FilesystemBucket } from './filesystem.js';
+import { openFilesystemBucket } from './filesystem-open.js';
 import { PrefixedBucket } from './prefixed.js';
 import type { RetryPolicy, Sleep } from './retry.js';
 import {
@@ -394,6 +394,11 @@ export async function loadObjstoreConfig(src: ConfigSource): Promise<ObjstoreCon
 }
 
 export interface CreateBucketDeps {
+  /**
+   * FILESYSTEM only: create the directory when it does not exist (commands that write, when the
+   * user asked for it). Without it a missing directory fails with ERR_OBJSTORE_CONFIG. S3 ignores it.
+   */
+  createIfMissing?: boolean;
   logger?: Logger;
   sleep?: Sleep;
   retry?: RetryPolicy;
@@ -453,7 +458,10 @@ export async function s3BucketOptions(config: S3Config): Promise<S3BucketOptions
 export async function createBucket(config: ObjstoreConfig, deps: CreateBucketDeps = {}): Promise<Bucket> {
   let bucket: Bucket;
   if (config.type === 'FILESYSTEM') {
-    bucket = new FilesystemBucket({ directory: config.directory });
+    bucket = await openFilesystemBucket({
+      directory: config.directory,
+      ...(deps.createIfMissing !== undefined ? { createIfMissing: deps.createIfMissing } : {}),
+    });
   } else {
     if (config.ignoredFields.length > 0) {
       deps.logger?.warn('objstore config fields without effect in Strata', { fields: config.ignoredFields });
