@@ -55,6 +55,12 @@ export interface Bucket {
   iter(prefix: string, options?: IterOptions): AsyncIterable<IterEntry>;
   isNotFound(err: unknown): boolean;
   close(): Promise<void>;
+  /**
+   * Only on buckets that stage writes in temporary files (filesystem): removes those a killed
+   * writer left behind, last modified at least olderThanMs ago, and returns how many. Wrappers
+   * forward it; S3 has none (an interrupted multipart upload is aborted by the SDK).
+   */
+  cleanupTemporary?(olderThanMs: number): Promise<number>;
 }
 
 /** Orders keys by their UTF-8 bytes (what S3 does), which equals code point order, not UTF-16 order. */
