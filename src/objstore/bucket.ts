@@ -37,6 +37,23 @@ export interface IterOptions {
 
 export type UploadBody = Buffer | Uint8Array | Readable;
 
+/** Names of the Bucket's request operations, as used in errors, logs and metric labels. */
+export const BUCKET_OPERATIONS = [
+  'get',
+  'get_range',
+  'get_stream',
+  'upload',
+  'upload_file',
+  'download_file',
+  'delete',
+  'delete_many',
+  'exists',
+  'attributes',
+  'iter',
+] as const;
+
+export type BucketOperation = (typeof BUCKET_OPERATIONS)[number];
+
 export interface Bucket {
   /** Stable name for logs and metric labels (never contains credentials). */
   readonly name: string;

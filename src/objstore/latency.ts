@@ -3,8 +3,8 @@
  * how request counts turn into wall time on a remote store. A listing pays once per page of
  * `pageSize` entries, as S3's ListObjectsV2 would.
  */
-import type { Readable } from 'node:stream';
-import type { Bucket, IterEntry, IterOptions, ObjectAttributes, UploadBody } from './bucket.js';
+import type { Bucket, IterEntry, IterOptions } from './bucket.js';
+import { ForwardingBucket, type RequestOperation } from './forwarding.js';
 import { realSleep, type Sleep } from './retry.js';
 
 export interface LatencyBucketOptions {
@@ -14,81 +14,30 @@ export interface LatencyBucketOptions {
   sleep?: Sleep;
 }
 
-export class LatencyBucket implements Bucket {
-  readonly name: string;
-  readonly #inner: Bucket;
+export class LatencyBucket extends ForwardingBucket {
   readonly #delayMs: number;
   readonly #pageSize: number;
   readonly #sleep: Sleep;
 
   constructor(inner: Bucket, options: LatencyBucketOptions) {
-    this.#inner = inner;
-    this.name = inner.name;
+    super(inner);
     this.#delayMs = Math.max(0, options.delayMs);
     this.#pageSize = Math.max(1, options.pageSize ?? 1000);
     this.#sleep = options.sleep ?? realSleep;
   }
 
-  get(key: string): Promise<Buffer> {
-    return this.#delayed(() => this.#inner.get(key));
+  protected override async call<T>(_op: RequestOperation, fn: () => Promise<T>): Promise<T> {
+    await this.#sleep(this.#delayMs);
+    return fn();
   }
 
-  getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    return this.#delayed(() => this.#inner.getRange(key, offset, length));
-  }
-
-  getStream(key: string): Promise<Readable> {
-    return this.#delayed(() => this.#inner.getStream(key));
-  }
-
-  upload(key: string, body: UploadBody, size?: number): Promise<void> {
-    return this.#delayed(() => this.#inner.upload(key, body, size));
-  }
-
-  uploadFile(key: string, localPath: string): Promise<void> {
-    return this.#delayed(() => this.#inner.uploadFile(key, localPath));
-  }
-
-  downloadFile(key: string, localPath: string): Promise<void> {
-    return this.#delayed(() => this.#inner.downloadFile(key, localPath));
-  }
-
-  delete(key: string): Promise<void> {
-    return this.#delayed(() => this.#inner.delete(key));
-  }
-
-  deleteMany(keys: readonly string[]): Promise<void> {
-    return this.#delayed(() => this.#inner.deleteMany(keys));
-  }
-
-  exists(key: string): Promise<boolean> {
-    return this.#delayed(() => this.#inner.exists(key));
-  }
-
-  attributes(key: string): Promise<ObjectAttributes> {
-    return this.#delayed(() => this.#inner.attributes(key));
-  }
-
-  async *iter(prefix: string, options?: IterOptions): AsyncGenerator<IterEntry> {
+  override async *iter(prefix: string, options?: IterOptions): AsyncGenerator<IterEntry> {
     await this.#sleep(this.#delayMs);
     let n = 0;
-    for await (const e of this.#inner.iter(prefix, options)) {
+    for await (const e of this.inner.iter(prefix, options)) {
       if (n > 0 && n % this.#pageSize === 0) await this.#sleep(this.#delayMs);
       n++;
       yield e;
     }
-  }
-
-  isNotFound(err: unknown): boolean {
-    return this.#inner.isNotFound(err);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-
-  async #delayed<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#sleep(this.#delayMs);
-    return fn();
   }
 }
