@@ -10,7 +10,7 @@ import type { Bucket } from '../../src/objstore/bucket.js';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { ForwardingBucket } from '../../src/objstore/forwarding.js';
 import { InstrumentedBucket } from '../../src/objstore/instrumented.js';
-import { LatencyBucket } from '../../src/objstore/latency.js';
+import { LatencyBucket } from '../../bench/latency.js';
 import { PrefixedBucket } from '../../src/objstore/prefixed.js';
 import { RecordingBucket } from '../block/fetcher/helpers.js';
 import { FaultyBucket } from '../block/helpers.js';

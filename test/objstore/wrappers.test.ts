@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compareKeys, listAll } from '../../src/objstore/bucket.js';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { InstrumentedBucket } from '../../src/objstore/instrumented.js';
-import { LatencyBucket } from '../../src/objstore/latency.js';
+import { LatencyBucket } from '../../bench/latency.js';
 import { normalizePrefix, PrefixedBucket } from '../../src/objstore/prefixed.js';
 import { errorCode } from '../../src/util/errors.js';
 

@@ -1,11 +1,11 @@
 /**
  * A Bucket that waits a fixed time before every request, so benchmarks on a local bucket show
  * how request counts turn into wall time on a remote store. A listing pays once per page of
- * `pageSize` entries, as S3's ListObjectsV2 would.
+ * `pageSize` entries, as S3's ListObjectsV2 would. Benchmark and test scaffolding: not in src/.
  */
-import type { Bucket, IterEntry, IterOptions } from './bucket.js';
-import { ForwardingBucket, type RequestOperation } from './forwarding.js';
-import { realSleep, type Sleep } from './retry.js';
+import type { Bucket, IterEntry, IterOptions } from '../src/objstore/bucket.js';
+import { ForwardingBucket, type RequestOperation } from '../src/objstore/forwarding.js';
+import { realSleep, type Sleep } from '../src/objstore/retry.js';
 
 export interface LatencyBucketOptions {
   delayMs: number;
