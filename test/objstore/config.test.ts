@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   createBucket,
   loadObjstoreConfig,
-  ObjstoreConfigError,
   parseObjstoreConfig,
   s3BucketOptions,
   type S3Config,
 } from '../../src/objstore/config.js';
+import { ObjstoreConfigError } from '../../src/objstore/config-fields.js';
 import { PrefixedBucket } from '../../src/objstore/prefixed.js';
 import { DEFAULT_PART_SIZE } from '../../src/objstore/s3.js';
 import { errorCode } from '../../src/util/errors.js';
