@@ -36,7 +36,7 @@ import { multiTenantLayout } from '../src/block/layout.js';
 import { MetaFetcher, defaultCompactorFilters, type SyncResult } from '../src/block/fetcher/index.js';
 import type { Bucket } from '../src/objstore/bucket.js';
 import { FilesystemBucket } from '../src/objstore/filesystem.js';
-import { LatencyBucket } from '../src/objstore/latency.js';
+import { LatencyBucket } from './latency.js';
 import type { OperationCounts } from '../src/objstore/instrumented.js';
 
 interface Flags {

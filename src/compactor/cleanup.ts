@@ -1,7 +1,8 @@
 /**
  * The cleaner: hard-deletes blocks whose deletion mark is older than the delete delay, deletes
  * partial blocks idle for longer than the partial delay (never while an upload may still be
- * running), and reports what is left to delete per tenant.
+ * running), removes temporary files of killed writers after the same delay (filesystem buckets),
+ * and reports what is left to delete per tenant.
  */
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
@@ -25,6 +26,8 @@ export const DEFAULT_DELETE_CONCURRENCY = 8;
 export interface CleanupResult {
   deletedMarked: number;
   deletedPartial: number;
+  /** Temporary files of killed writers (filesystem buckets; 0 elsewhere and per tenant). */
+  deletedTemporary: number;
   /** Marked blocks still waiting for their delete delay. */
   pendingDeletion: number;
   errors: number;
@@ -38,7 +41,13 @@ export async function cleanTenant(
   o: CleanupOptions,
   log: Logger,
 ): Promise<CleanupResult> {
-  const res: CleanupResult = { deletedMarked: 0, deletedPartial: 0, pendingDeletion: 0, errors: 0 };
+  const res: CleanupResult = {
+    deletedMarked: 0,
+    deletedPartial: 0,
+    deletedTemporary: 0,
+    pendingDeletion: 0,
+    errors: 0,
+  };
   const due: string[] = [];
   for (const [id, mark] of t.deletionMarks) {
     if (nowMs - mark.deletionTime * 1000 <= o.deleteDelayMs) res.pendingDeletion++;
@@ -95,7 +104,13 @@ export async function cleanTenants(
   o: CleanupOptions,
   d: CleanTenantsDeps,
 ): Promise<CleanupResult> {
-  const total: CleanupResult = { deletedMarked: 0, deletedPartial: 0, pendingDeletion: 0, errors: 0 };
+  const total: CleanupResult = {
+    deletedMarked: 0,
+    deletedPartial: 0,
+    deletedTemporary: 0,
+    pendingDeletion: 0,
+    errors: 0,
+  };
   for (const tenant of tenants) {
     const log = d.logger.child(tenant.tenant ? { tenant: tenant.tenant } : {});
     await d.beforeStep?.('clean');
@@ -112,6 +127,18 @@ export async function cleanTenants(
     } catch (err) {
       total.errors++;
       log.warn('updating the bucket index failed; retried next pass', { err: errorMessage(err) });
+    }
+  }
+  // After the partial blocks: a killed upload's temporary file is what keeps its folder.
+  if (d.bucket.cleanupTemporary !== undefined) {
+    try {
+      total.deletedTemporary = await d.bucket.cleanupTemporary(o.partialDelayMs);
+      if (total.deletedTemporary > 0) {
+        d.logger.info('deleted temporary files of killed writers', { count: total.deletedTemporary });
+      }
+    } catch (err) {
+      total.errors++;
+      d.logger.warn('deleting temporary files failed; retried next pass', { err: errorMessage(err) });
     }
   }
   return total;

@@ -37,6 +37,23 @@ export interface IterOptions {
 
 export type UploadBody = Buffer | Uint8Array | Readable;
 
+/** Names of the Bucket's request operations, as used in errors, logs and metric labels. */
+export const BUCKET_OPERATIONS = [
+  'get',
+  'get_range',
+  'get_stream',
+  'upload',
+  'upload_file',
+  'download_file',
+  'delete',
+  'delete_many',
+  'exists',
+  'attributes',
+  'iter',
+] as const;
+
+export type BucketOperation = (typeof BUCKET_OPERATIONS)[number];
+
 export interface Bucket {
   /** Stable name for logs and metric labels (never contains credentials). */
   readonly name: string;
@@ -55,6 +72,12 @@ export interface Bucket {
   iter(prefix: string, options?: IterOptions): AsyncIterable<IterEntry>;
   isNotFound(err: unknown): boolean;
   close(): Promise<void>;
+  /**
+   * Only on buckets that stage writes in temporary files (filesystem): removes those a killed
+   * writer left behind, last modified at least olderThanMs ago, and returns how many. Wrappers
+   * forward it; S3 has none (an interrupted multipart upload is aborted by the SDK).
+   */
+  cleanupTemporary?(olderThanMs: number): Promise<number>;
 }
 
 /** Orders keys by their UTF-8 bytes (what S3 does), which equals code point order, not UTF-16 order. */

@@ -37,6 +37,37 @@ export function isObjstoreNotFound(err: unknown): boolean {
   return errorCode(err) === 'ERR_OBJSTORE_NOT_FOUND';
 }
 
+/** Codes of local file-system failures: the caller's disk or path, never the store; retrying cannot help. */
+const LOCAL_FS_CODES: ReadonlySet<string> = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EISDIR',
+  'ENOTDIR',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EEXIST',
+  'ENAMETOOLONG',
+  'ELOOP',
+  'EFBIG',
+  'EXDEV',
+]);
+
+/** Socket syscalls that can also fail with EACCES/EPERM (a firewall): those are not local files. */
+const SOCKET_SYSCALLS: ReadonlySet<string> = new Set(['connect', 'bind', 'listen', 'getaddrinfo']);
+
+/**
+ * Whether `err` is a local file-system error, judged by its own code and syscall rather than by
+ * which stream it surfaced on (a failing write side also aborts the response it was reading).
+ */
+export function isLocalFileSystemError(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code === undefined || !LOCAL_FS_CODES.has(code)) return false;
+  const syscall = typeof err === 'object' && err !== null && 'syscall' in err ? err.syscall : undefined;
+  return typeof syscall !== 'string' || !SOCKET_SYSCALLS.has(syscall);
+}
+
 /** A failure on the local side of uploadFile/downloadFile. Never NOT_FOUND: a missing local file must not look like a missing object. */
 export function localFileError(op: string, key: string, localPath: string, err: unknown): ObjstoreError {
   return new ObjstoreError(

@@ -1,38 +1,25 @@
 /**
  * A Bucket on a local directory: the embedded default. Key 'a/b/c' is the file <root>/a/b/c.
  *
- * - Writes go to a temp file under <root>/.strata-tmp and are renamed into place, so readers see
- *   the old object or the new one, never a partial one. That directory is reserved: no key may
- *   start with it, and listings skip it. A process killed mid-write leaves its temp file behind:
- *   each new bucket removes, in the background, temp files older than tmpMaxAgeMs (another live
- *   process may be writing into the same directory, hence the age threshold).
+ * - Writes go to a temporary file next to their target and are renamed over it, so readers see
+ *   the old object or the new one, never a partial one (filesystem-tmp.ts: where, and why there).
+ *   A process killed mid-write leaves its temporary file behind; it is never listed, and
+ *   cleanupTemporary(olderThanMs) removes it (the compactor's cleaner passes its partial-block
+ *   delay).
  * - Deletes remove directories they leave empty; listings also skip empty directories (a crash
  *   between unlink and rmdir), so a listing never shows a prefix without objects.
  * - Unlike S3, a key cannot be both an object and a prefix ('a' and 'a/b'): such writes fail
  *   with ERR_OBJSTORE_PERMANENT.
+ * - The constructor does not check the directory (writes create it); openFilesystemBucket()
+ *   (filesystem-open.ts) does, for paths that come from users.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  copyFile,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  unlink,
-  type FileHandle,
-} from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { errorCode, errorMessage, InvalidArgumentError } from '../util/errors.js';
-import { nopLogger, type Logger } from '../util/logger.js';
 import {
-  compareKeys,
   type Bucket,
   type IterEntry,
   type IterOptions,
@@ -40,6 +27,8 @@ import {
   type UploadBody,
 } from './bucket.js';
 import { isObjstoreNotFound, localFileError, notFoundError, ObjstoreError } from './errors.js';
+import { NOT_FOUND_CODES, walkKeys, type ListContext } from './filesystem-list.js';
+import { isTemporaryName, sweepTemporaryFiles, temporaryName } from './filesystem-tmp.js';
 import { checkRange, checkSize } from './validate.js';
 
 export interface FilesystemBucketOptions {
@@ -48,41 +37,17 @@ export interface FilesystemBucketOptions {
   fsync?: boolean;
   /** Parallel unlinks in deleteMany (default 16). */
   deleteConcurrency?: number;
-  /**
-   * Temp files under <root>/.strata-tmp last modified longer ago than this are left over from a
-   * killed writer and removed when the bucket is created (default 1 hour). Keep it well above the
-   * longest upload: another process may be writing into the same directory. This bucket's own
-   * writes in progress are never removed, whatever the age.
-   */
-  tmpMaxAgeMs?: number;
-  /** For the temp-file cleanup: what it removed, and why it failed (debug). */
-  logger?: Logger;
 }
 
-/** Default of FilesystemBucketOptions.tmpMaxAgeMs. */
-export const FILESYSTEM_TMP_MAX_AGE_MS = 60 * 60 * 1000;
-
-export const FILESYSTEM_TMP_DIR = '.strata-tmp';
-
-const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 const TRANSIENT_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR']);
-
-interface DirEntry {
-  name: string;
-  key: string;
-  isDir: boolean;
-}
 
 export class FilesystemBucket implements Bucket {
   readonly name: string;
   readonly directory: string;
   private readonly fsync: boolean;
   private readonly deleteConcurrency: number;
-  private readonly logger: Logger;
-  /** Names (in the temp directory) of this bucket's writes in progress. */
+  /** Paths of this bucket's temporary files of writes in progress. */
   private readonly writing = new Set<string>();
-  /** The background removal of stale temp files; never rejects. */
-  private readonly tmpCleanup: Promise<void>;
 
   constructor(options: FilesystemBucketOptions) {
     if (!options.directory) throw new InvalidArgumentError('filesystem bucket: directory must not be empty');
@@ -90,14 +55,6 @@ export class FilesystemBucket implements Bucket {
     this.name = `filesystem:${this.directory}`;
     this.fsync = options.fsync ?? true;
     this.deleteConcurrency = Math.max(1, options.deleteConcurrency ?? 16);
-    this.logger = options.logger ?? nopLogger;
-    const maxAgeMs = Math.max(0, options.tmpMaxAgeMs ?? FILESYSTEM_TMP_MAX_AGE_MS);
-    this.tmpCleanup = this.removeStaleTempFiles(maxAgeMs).catch((err: unknown) => {
-      this.logger.debug('filesystem bucket: removing stale temp files failed', {
-        bucket: this.name,
-        err: errorMessage(err),
-      });
-    });
   }
 
   async get(key: string): Promise<Buffer> {
@@ -239,126 +196,32 @@ export class FilesystemBucket implements Bucket {
     const dirKey = prefix.slice(0, slash + 1);
     // Keys never contain '.', '..' or empty segments, so such a prefix matches nothing.
     if (dirKey !== '' && !validKey(dirKey.slice(0, -1))) return;
-    yield* this.walk(dirKey, prefix.slice(slash + 1), options.recursive ?? false, options.startAfter);
+    const ctx: ListContext = {
+      keyPath: (k) => this.keyPath(k),
+      fsError: (op, k, err) => this.fsError(op, k, err),
+    };
+    yield* walkKeys(ctx, dirKey, prefix.slice(slash + 1), options.recursive ?? false, options.startAfter);
   }
 
   isNotFound(err: unknown): boolean {
     return isObjstoreNotFound(err);
   }
 
-  /** Nothing is held open between calls; waits for the stale temp-file cleanup to finish. */
-  async close(): Promise<void> {
-    await this.tmpCleanup;
-  }
+  /** Nothing is held open between calls. */
+  async close(): Promise<void> {}
 
   /**
-   * Removes files in the temp directory last modified at least maxAgeMs ago, except this bucket's
-   * own writes in progress (a name is in `writing` before its file exists, and names are UUIDs, so
-   * any other name is another writer's, live or dead, or a finished write of ours).
+   * Removes temporary files that killed writers left anywhere in the bucket, last modified at
+   * least olderThanMs ago (another process may still be writing a younger one), and returns how
+   * many. This bucket's own writes in progress are never removed, whatever the threshold.
    */
-  private async removeStaleTempFiles(maxAgeMs: number): Promise<void> {
-    // Let the constructor return first: the cleanup runs in the background.
-    await Promise.resolve();
-    const tmpDir = join(this.directory, FILESYSTEM_TMP_DIR);
-    let names: string[];
-    try {
-      names = await readdir(tmpDir);
-    } catch (err) {
-      if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return;
-      throw err;
-    }
-    let removed = 0;
-    let failed = 0;
-    for (const name of names) {
-      const p = join(tmpDir, name);
-      try {
-        const st = await lstat(p);
-        if (st.isDirectory() || Date.now() - st.mtimeMs < maxAgeMs || this.writing.has(name)) continue;
-        await unlink(p);
-        removed++;
-      } catch (err) {
-        if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) continue; // renamed or removed meanwhile
-        failed++;
-        this.logger.debug('filesystem bucket: removing a stale temp file failed', {
-          bucket: this.name,
-          file: p,
-          err: errorMessage(err),
-        });
-      }
-    }
-    if (removed > 0 || failed > 0) {
-      this.logger.debug('filesystem bucket: removed stale temp files', {
-        bucket: this.name,
-        removed,
-        failed,
-        maxAgeMs,
-      });
-    }
-  }
-
-  private async *walk(
-    dirKey: string,
-    namePrefix: string,
-    recursive: boolean,
-    startAfter: string | undefined,
-  ): AsyncGenerator<IterEntry> {
-    for (const e of await this.readDirSorted(dirKey)) {
-      if (!e.name.startsWith(namePrefix)) continue;
-      if (!e.isDir) {
-        if (startAfter !== undefined && compareKeys(e.key, startAfter) <= 0) continue;
-        let st;
-        try {
-          st = await stat(this.keyPath(e.key));
-        } catch (err) {
-          if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) continue; // deleted while listing
-          throw this.fsError('iter', e.key, err);
-        }
-        yield { key: e.key, size: st.size, lastModified: st.mtime };
-        continue;
-      }
-      const within = subtreeStartAfter(e.key, startAfter);
-      if (within === false) continue;
-      if (recursive) {
-        yield* this.walk(e.key, '', true, within);
-      } else if (e.key !== startAfter && (await this.hasObject(e.key, within))) {
-        yield { key: e.key };
-      }
-    }
-  }
-
-  /** Whether the directory holds at least one object (after startAfter). */
-  private async hasObject(dirKey: string, startAfter: string | undefined): Promise<boolean> {
-    for await (const _ of this.walk(dirKey, '', true, startAfter)) return true;
-    return false;
-  }
-
-  /** Entries of one directory in key byte order: 'a/' (a directory) sorts as that string would. */
-  private async readDirSorted(dirKey: string): Promise<DirEntry[]> {
-    let dirents;
-    try {
-      dirents = await readdir(this.keyPath(dirKey), { withFileTypes: true });
-    } catch (err) {
-      if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return [];
-      throw this.fsError('iter', dirKey, err);
-    }
-    const out: DirEntry[] = [];
-    for (const d of dirents) {
-      if (dirKey === '' && d.name === FILESYSTEM_TMP_DIR) continue;
-      let isDir = d.isDirectory();
-      let isFile = d.isFile();
-      if (d.isSymbolicLink()) {
-        try {
-          const st = await stat(this.keyPath(dirKey + d.name));
-          isDir = st.isDirectory();
-          isFile = st.isFile();
-        } catch {
-          continue; // dangling link
-        }
-      }
-      if (isDir) out.push({ name: d.name, key: `${dirKey}${d.name}/`, isDir: true });
-      else if (isFile) out.push({ name: d.name, key: dirKey + d.name, isDir: false });
-    }
-    return out.sort((a, b) => compareKeys(a.key, b.key));
+  async cleanupTemporary(olderThanMs: number): Promise<number> {
+    return sweepTemporaryFiles({
+      root: this.directory,
+      olderThanMs: Math.max(0, olderThanMs),
+      inUse: this.writing,
+      now: Date.now,
+    });
   }
 
   private async writeAtomically(
@@ -366,13 +229,10 @@ export class FilesystemBucket implements Bucket {
     key: string,
     fill: (tmp: string) => Promise<void>,
   ): Promise<void> {
-    const tmpDir = join(this.directory, FILESYSTEM_TMP_DIR);
-    const tmpName = randomUUID();
-    const tmp = join(tmpDir, tmpName);
     const target = this.keyPath(key);
-    this.writing.add(tmpName);
+    let tmp: string | undefined;
     try {
-      await mkdir(tmpDir, { recursive: true });
+      tmp = await this.createTemporary(dirname(target));
       await fill(tmp);
       if (this.fsync) {
         const fh = await open(tmp, 'r+');
@@ -382,18 +242,24 @@ export class FilesystemBucket implements Bucket {
           await fh.close();
         }
       }
-      // A concurrent delete may prune the parent between mkdir and rename: make it again.
-      for (let attempt = 0; ; attempt++) {
-        await mkdir(dirname(target), { recursive: true });
-        try {
-          await rename(tmp, target);
-          return;
-        } catch (err) {
-          if (errorCode(err) !== 'ENOENT' || attempt >= 5) throw err;
-        }
+      try {
+        await rename(tmp, target);
+      } catch (err) {
+        // The temporary file holds its folder, so only a cleanup with no age limit removes it.
+        if (errorCode(err) !== 'ENOENT') throw err;
+        throw new ObjstoreError(
+          'ERR_OBJSTORE_TRANSIENT',
+          op,
+          key,
+          `${this.name}: ${op} ${key}: temporary file removed before the rename`,
+          { cause: err },
+        );
       }
     } catch (err) {
-      await rm(tmp, { force: true });
+      if (tmp !== undefined) {
+        await rm(tmp, { force: true });
+        await this.pruneEmptyParents(key);
+      }
       if (err instanceof ObjstoreError || err instanceof InvalidArgumentError) throw err;
       const code = errorCode(err);
       if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
@@ -407,7 +273,24 @@ export class FilesystemBucket implements Bucket {
       }
       throw this.fsError(op, key, err);
     } finally {
-      this.writing.delete(tmpName);
+      if (tmp !== undefined) this.writing.delete(tmp);
+    }
+  }
+
+  /** An empty temporary file in `dir`; once it exists, a concurrent delete cannot prune `dir`. */
+  private async createTemporary(dir: string): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(dir, { recursive: true });
+      const tmp = join(dir, temporaryName());
+      this.writing.add(tmp);
+      try {
+        await (await open(tmp, 'wx')).close();
+        return tmp;
+      } catch (err) {
+        this.writing.delete(tmp);
+        // A concurrent delete pruned the folder between mkdir and open: make it again.
+        if (errorCode(err) !== 'ENOENT' || attempt >= 5) throw err;
+      }
     }
   }
 
@@ -477,17 +360,5 @@ export class FilesystemBucket implements Bucket {
 
 function validKey(key: string): boolean {
   if (key === '' || key.includes('\0')) return false;
-  const segs = key.split('/');
-  if (segs[0] === FILESYSTEM_TMP_DIR) return false;
-  return segs.every((s) => s !== '' && s !== '.' && s !== '..');
-}
-
-/**
- * How a directory's keys relate to startAfter: false when all are <= it (skip the directory),
- * undefined when all are > it (no filter needed), else startAfter itself (filter inside).
- */
-function subtreeStartAfter(dirKey: string, startAfter: string | undefined): string | undefined | false {
-  if (startAfter === undefined) return undefined;
-  if (startAfter.startsWith(dirKey)) return startAfter === dirKey ? undefined : startAfter;
-  return compareKeys(dirKey, startAfter) > 0 ? undefined : false;
+  return key.split('/').every((s) => s !== '' && s !== '.' && s !== '..' && !isTemporaryName(s));
 }

@@ -4,25 +4,16 @@
  * One operation is one Bucket call, not one HTTP request (a 250-key listing is one 'iter').
  * Not-found answers are expected results, not failures.
  */
-import type { Readable } from 'node:stream';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Bucket, IterEntry, IterOptions, ObjectAttributes, UploadBody } from './bucket.js';
+import {
+  BUCKET_OPERATIONS,
+  type Bucket,
+  type BucketOperation,
+  type IterEntry,
+  type IterOptions,
+} from './bucket.js';
+import { ForwardingBucket, type RequestOperation } from './forwarding.js';
 
-export const BUCKET_OPERATIONS = [
-  'get',
-  'get_range',
-  'get_stream',
-  'upload',
-  'upload_file',
-  'download_file',
-  'delete',
-  'delete_many',
-  'exists',
-  'attributes',
-  'iter',
-] as const;
-
-export type BucketOperation = (typeof BUCKET_OPERATIONS)[number];
 export type OperationCounts = Record<BucketOperation, number>;
 
 export interface InstrumentedBucketDeps {
@@ -75,17 +66,14 @@ function zeroCounts(): OperationCounts {
   return Object.fromEntries(BUCKET_OPERATIONS.map((op) => [op, 0])) as OperationCounts;
 }
 
-export class InstrumentedBucket implements Bucket {
-  readonly name: string;
-  readonly #inner: Bucket;
+export class InstrumentedBucket extends ForwardingBucket {
   readonly #metrics: Metrics | undefined;
   readonly #now: () => number;
   #ops: OperationCounts = zeroCounts();
   #failures: OperationCounts = zeroCounts();
 
   constructor(inner: Bucket, deps: InstrumentedBucketDeps = {}) {
-    this.#inner = inner;
-    this.name = inner.name;
+    super(inner);
     this.#metrics = deps.registry ? metricsFor(deps.registry) : undefined;
     this.#now = deps.now ?? (() => performance.now());
     if (this.#metrics) {
@@ -116,65 +104,21 @@ export class InstrumentedBucket implements Bucket {
     this.#failures = zeroCounts();
   }
 
-  get(key: string): Promise<Buffer> {
-    return this.#track('get', () => this.#inner.get(key));
+  protected override call<T>(op: RequestOperation, fn: () => Promise<T>): Promise<T> {
+    return this.#track(op, fn);
   }
 
-  getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    return this.#track('get_range', () => this.#inner.getRange(key, offset, length));
-  }
-
-  getStream(key: string): Promise<Readable> {
-    return this.#track('get_stream', () => this.#inner.getStream(key));
-  }
-
-  upload(key: string, body: UploadBody, size?: number): Promise<void> {
-    return this.#track('upload', () => this.#inner.upload(key, body, size));
-  }
-
-  uploadFile(key: string, localPath: string): Promise<void> {
-    return this.#track('upload_file', () => this.#inner.uploadFile(key, localPath));
-  }
-
-  downloadFile(key: string, localPath: string): Promise<void> {
-    return this.#track('download_file', () => this.#inner.downloadFile(key, localPath));
-  }
-
-  delete(key: string): Promise<void> {
-    return this.#track('delete', () => this.#inner.delete(key));
-  }
-
-  deleteMany(keys: readonly string[]): Promise<void> {
-    return this.#track('delete_many', () => this.#inner.deleteMany(keys));
-  }
-
-  exists(key: string): Promise<boolean> {
-    return this.#track('exists', () => this.#inner.exists(key));
-  }
-
-  attributes(key: string): Promise<ObjectAttributes> {
-    return this.#track('attributes', () => this.#inner.attributes(key));
-  }
-
-  async *iter(prefix: string, options?: IterOptions): AsyncGenerator<IterEntry> {
+  override async *iter(prefix: string, options?: IterOptions): AsyncGenerator<IterEntry> {
     const start = this.#begin('iter');
     let failed: unknown;
     try {
-      yield* this.#inner.iter(prefix, options);
+      yield* this.inner.iter(prefix, options);
     } catch (err) {
       failed = err;
       throw err;
     } finally {
       this.#end('iter', start, failed);
     }
-  }
-
-  isNotFound(err: unknown): boolean {
-    return this.#inner.isNotFound(err);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
   }
 
   async #track<T>(op: BucketOperation, fn: () => Promise<T>): Promise<T> {
@@ -198,7 +142,7 @@ export class InstrumentedBucket implements Bucket {
   #end(op: BucketOperation, start: number, err: unknown): void {
     const labels = { bucket: this.name, operation: op };
     this.#metrics?.duration.observe(labels, (this.#now() - start) / 1000);
-    if (err !== undefined && !this.#inner.isNotFound(err)) {
+    if (err !== undefined && !this.inner.isNotFound(err)) {
       this.#failures[op] += 1;
       this.#metrics?.failures.inc(labels);
     }

@@ -1,9 +1,11 @@
 /**
  * A Bucket that keeps every key under a prefix of another bucket (the config's `prefix`, or one
- * prefix per test). Keys seen by callers never include the prefix.
+ * prefix per test). Keys seen by callers never include the prefix. cleanupTemporary is forwarded
+ * as is: temporary files belong to the whole bucket, not to a key.
  */
 import type { Readable } from 'node:stream';
 import type { Bucket, IterEntry, IterOptions, ObjectAttributes, UploadBody } from './bucket.js';
+import { ForwardingBucket } from './forwarding.js';
 
 /** 'a/b' and '/a/b/' both become 'a/b/'; '' and '/' become '' (no prefix). */
 export function normalizePrefix(prefix: string): string {
@@ -16,73 +18,66 @@ export interface PrefixedBucketOptions {
   closeInner?: boolean;
 }
 
-export class PrefixedBucket implements Bucket {
-  readonly name: string;
+export class PrefixedBucket extends ForwardingBucket {
   readonly prefix: string;
-  readonly #inner: Bucket;
   readonly #closeInner: boolean;
 
   constructor(inner: Bucket, prefix: string, options: PrefixedBucketOptions = {}) {
-    this.#inner = inner;
+    super(inner);
     this.prefix = normalizePrefix(prefix);
-    this.name = inner.name;
     this.#closeInner = options.closeInner ?? true;
   }
 
-  get(key: string): Promise<Buffer> {
-    return this.#inner.get(this.prefix + key);
+  override get(key: string): Promise<Buffer> {
+    return this.inner.get(this.prefix + key);
   }
 
-  getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    return this.#inner.getRange(this.prefix + key, offset, length);
+  override getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    return this.inner.getRange(this.prefix + key, offset, length);
   }
 
-  getStream(key: string): Promise<Readable> {
-    return this.#inner.getStream(this.prefix + key);
+  override getStream(key: string): Promise<Readable> {
+    return this.inner.getStream(this.prefix + key);
   }
 
-  upload(key: string, body: UploadBody, size?: number): Promise<void> {
-    return this.#inner.upload(this.prefix + key, body, size);
+  override upload(key: string, body: UploadBody, size?: number): Promise<void> {
+    return this.inner.upload(this.prefix + key, body, size);
   }
 
-  uploadFile(key: string, localPath: string): Promise<void> {
-    return this.#inner.uploadFile(this.prefix + key, localPath);
+  override uploadFile(key: string, localPath: string): Promise<void> {
+    return this.inner.uploadFile(this.prefix + key, localPath);
   }
 
-  downloadFile(key: string, localPath: string): Promise<void> {
-    return this.#inner.downloadFile(this.prefix + key, localPath);
+  override downloadFile(key: string, localPath: string): Promise<void> {
+    return this.inner.downloadFile(this.prefix + key, localPath);
   }
 
-  delete(key: string): Promise<void> {
-    return this.#inner.delete(this.prefix + key);
+  override delete(key: string): Promise<void> {
+    return this.inner.delete(this.prefix + key);
   }
 
-  deleteMany(keys: readonly string[]): Promise<void> {
-    return this.#inner.deleteMany(keys.map((k) => this.prefix + k));
+  override deleteMany(keys: readonly string[]): Promise<void> {
+    return this.inner.deleteMany(keys.map((k) => this.prefix + k));
   }
 
-  exists(key: string): Promise<boolean> {
-    return this.#inner.exists(this.prefix + key);
+  override exists(key: string): Promise<boolean> {
+    return this.inner.exists(this.prefix + key);
   }
 
-  attributes(key: string): Promise<ObjectAttributes> {
-    return this.#inner.attributes(this.prefix + key);
+  override attributes(key: string): Promise<ObjectAttributes> {
+    return this.inner.attributes(this.prefix + key);
   }
 
-  async *iter(prefix: string, options: IterOptions = {}): AsyncGenerator<IterEntry> {
+  override async *iter(prefix: string, options: IterOptions = {}): AsyncGenerator<IterEntry> {
     const inner: IterOptions = { ...options };
     if (options.startAfter !== undefined) inner.startAfter = this.prefix + options.startAfter;
     const cut = this.prefix.length;
-    for await (const e of this.#inner.iter(this.prefix + prefix, inner)) {
+    for await (const e of this.inner.iter(this.prefix + prefix, inner)) {
       yield { ...e, key: e.key.slice(cut) };
     }
   }
 
-  isNotFound(err: unknown): boolean {
-    return this.#inner.isNotFound(err);
-  }
-
-  async close(): Promise<void> {
-    if (this.#closeInner) await this.#inner.close();
+  override async close(): Promise<void> {
+    if (this.#closeInner) await this.inner.close();
   }
 }

@@ -11,40 +11,43 @@
  * - Errors are StrataErrors (ERR_OBJSTORE_*) whose message and cause never carry credentials;
  *   the SDK error itself is not attached.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { stat, unlink } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
 import {
   DeleteObjectCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
   type GetObjectCommandOutput,
   type S3Client,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { errorCode, errorMessage, InvalidArgumentError } from '../util/errors.js';
+import { errorMessage, InvalidArgumentError } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import {
-  compareKeys,
   type Bucket,
   type IterEntry,
   type IterOptions,
   type ObjectAttributes,
   type UploadBody,
 } from './bucket.js';
-import { isObjstoreNotFound, localFileError, notFoundError, ObjstoreError } from './errors.js';
+import {
+  isLocalFileSystemError,
+  isObjstoreNotFound,
+  localFileError,
+  notFoundError,
+  ObjstoreError,
+} from './errors.js';
 import { DEFAULT_RETRY_POLICY, realSleep, withRetries, type RetryPolicy, type Sleep } from './retry.js';
+import { listObjects } from './s3list.js';
+import { S3Writer } from './s3writes.js';
 import { createS3Client, type S3Credentials, type S3HttpOptions } from './s3client.js';
-import { classifyS3Error, sdkErrorShape, TRANSIENT_S3_CODES } from './s3errors.js';
+import { classifyS3Error, sdkErrorShape } from './s3errors.js';
 import { redact } from './secret.js';
-import { exactLength, readAll, toBuffer } from './streams.js';
-import { checkObjectKey, checkRange, checkSize } from './validate.js';
+import { toBuffer } from './streams.js';
+import { checkObjectKey, checkRange } from './validate.js';
 
 export type { S3Credentials, S3HttpOptions } from './s3client.js';
 
@@ -52,7 +55,6 @@ export const MIB = 1024 * 1024;
 /** S3's smallest part (except the last). */
 export const MIN_PART_SIZE = 5 * MIB;
 export const DEFAULT_PART_SIZE = 64 * MIB;
-const MAX_SINGLE_PUT = 5 * 1024 * MIB;
 
 export interface S3BucketOptions {
   bucket: string;
@@ -87,24 +89,14 @@ export interface S3BucketDeps {
   onRequest?: (command: string) => void;
 }
 
-/** url-encoded listing keys ('+' is a space, as AWS encodes them). */
-function decodeListingKey(s: string): string {
-  return decodeURIComponent(s.replace(/\+/g, ' '));
-}
-
 export class S3Bucket implements Bucket {
   readonly name: string;
   readonly bucket: string;
   readonly #client: S3Client;
   readonly #destroyClient: () => void;
   readonly #secrets: string[];
-  readonly #partSize: number;
-  readonly #uploadConcurrency: number;
   readonly #pageSize: number;
-  readonly #deleteBatchSize: number;
-  readonly #metadata: Record<string, string> | undefined;
-  readonly #storageClass: StorageClass | undefined;
-  readonly #disableMultipart: boolean;
+  readonly #writer: S3Writer;
   readonly #policy: RetryPolicy;
   readonly #logger: Logger;
   readonly #sleep: Sleep;
@@ -119,8 +111,8 @@ export class S3Bucket implements Bucket {
       throw new ObjstoreError('ERR_OBJSTORE_CONFIG', 'init', undefined, 's3: bucket is required');
     this.bucket = options.bucket;
     this.name = `s3:${options.bucket}`;
-    this.#partSize = options.partSize ?? DEFAULT_PART_SIZE;
-    if (!Number.isSafeInteger(this.#partSize) || this.#partSize < MIN_PART_SIZE) {
+    const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) {
       throw new ObjstoreError(
         'ERR_OBJSTORE_CONFIG',
         'init',
@@ -128,17 +120,11 @@ export class S3Bucket implements Bucket {
         `s3: part size must be >= ${MIN_PART_SIZE}`,
       );
     }
-    this.#uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
     this.#pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
-    this.#deleteBatchSize = Math.min(1000, Math.max(1, options.deleteBatchSize ?? 1000));
     const meta = { ...options.putUserMetadata };
     const scKey = Object.keys(meta).find((k) => k.toLowerCase() === 'x-amz-storage-class');
-    if (scKey !== undefined) {
-      this.#storageClass = meta[scKey] as StorageClass;
-      delete meta[scKey];
-    }
-    this.#metadata = Object.keys(meta).length > 0 ? meta : undefined;
-    this.#disableMultipart = options.disableMultipart ?? false;
+    const storageClass = scKey !== undefined ? (meta[scKey] as StorageClass) : undefined;
+    if (scKey !== undefined) delete meta[scKey];
     this.#policy = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#logger = deps.logger ?? nopLogger;
     this.#sleep = deps.sleep ?? realSleep;
@@ -169,6 +155,25 @@ export class S3Bucket implements Bucket {
     });
     this.#client = built.client;
     this.#destroyClient = built.destroy;
+    this.#writer = new S3Writer({
+      client: this.#client,
+      bucket: this.bucket,
+      metadata: Object.keys(meta).length > 0 ? meta : undefined,
+      storageClass,
+      name: this.name,
+      partSize,
+      deleteBatchSize: Math.min(1000, Math.max(1, options.deleteBatchSize ?? 1000)),
+      uploadConcurrency: Math.max(1, options.uploadConcurrency ?? 4),
+      disableMultipart: options.disableMultipart ?? false,
+      policy: this.#policy,
+      sleep: this.#sleep,
+      random: this.#random,
+      now: this.#now,
+      call: (op, key, fn) => this.#call(op, key, fn),
+      mapError: (op, key, err) => this.#mapError(op, key, err),
+      onRetry: (op, key) => this.#onRetry(op, key),
+      redact: (text) => redact(text, this.#secrets),
+    });
   }
 
   [inspect.custom](): string {
@@ -239,44 +244,12 @@ export class S3Bucket implements Bucket {
 
   async upload(key: string, body: UploadBody, size?: number): Promise<void> {
     checkObjectKey('upload', key);
-    checkSize(body, size);
-    if (body instanceof Uint8Array) {
-      if (body.byteLength <= this.#partSize || this.#disableMultipart)
-        return this.#put('upload', key, toBuffer(body));
-      return this.#multipart('upload', key, toBuffer(body), body.byteLength, 'body');
-    }
-    if (size !== undefined && this.#disableMultipart) {
-      return this.#putStream('upload', key, () => body, 'body stream', size, 1);
-    }
-    if (size !== undefined && size <= this.#partSize) {
-      // Buffered (bounded by the part size) so the PUT has a known length and can be retried.
-      return this.#put(
-        'upload',
-        key,
-        await this.#buffer('upload', key, exactLength(body, size, `upload ${key}`), size),
-      );
-    }
-    if (this.#disableMultipart) {
-      return this.#put('upload', key, await this.#buffer('upload', key, body, MAX_SINGLE_PUT));
-    }
-    const counted = size === undefined ? body : exactLength(body, size, `upload ${key}`);
-    return this.#multipart('upload', key, counted, size, 'body stream');
+    return this.#writer.upload(key, body, size);
   }
 
   async uploadFile(key: string, localPath: string): Promise<void> {
     checkObjectKey('upload_file', key);
-    let size: number;
-    try {
-      size = (await stat(localPath)).size;
-    } catch (err) {
-      throw localFileError('upload_file', key, localPath, err);
-    }
-    if (size > this.#partSize && !this.#disableMultipart) {
-      return this.#multipart('upload_file', key, createReadStream(localPath), size, localPath);
-    }
-    // Each attempt reopens the file: the SDK never replays a streaming body.
-    const open = (): Readable => createReadStream(localPath);
-    return this.#putStream('upload_file', key, open, localPath, size, this.#policy.maxAttempts);
+    return this.#writer.uploadFile(key, localPath);
   }
 
   async downloadFile(key: string, localPath: string): Promise<void> {
@@ -290,13 +263,16 @@ export class S3Bucket implements Bucket {
         const body = this.#bodyStream('download_file', key, res);
         opened = true;
         const out = createWriteStream(localPath);
-        let readFailed = false;
-        body.once('error', () => (readFailed = true));
+        let readErr: unknown;
+        body.once('error', (err) => (readErr = err));
         try {
           await pipeline(body, out);
         } catch (err) {
-          if (!readFailed) throw localFileError('download_file', key, localPath, err);
-          throw this.#bodyError('download_file', key, err);
+          // pipeline rejects with the first error. A failed write also aborts the response (on
+          // Node 24 the body then emits its own ECONNRESET), so judge the error that came first.
+          if (!isLocalFileSystemError(err) && err === readErr)
+            throw this.#bodyError('download_file', key, err);
+          throw localFileError('download_file', key, localPath, err);
         }
       });
     } catch (err) {
@@ -320,39 +296,7 @@ export class S3Bucket implements Bucket {
 
   async deleteMany(keys: readonly string[]): Promise<void> {
     for (const k of keys) checkObjectKey('delete_many', k);
-    for (let i = 0; i < keys.length; i += this.#deleteBatchSize) {
-      let pending = keys.slice(i, i + this.#deleteBatchSize);
-      // Per-key failures come back in a 200 answer; retry just those keys.
-      await withRetries(
-        async () => {
-          const res = await this.#call('delete_many', undefined, (c) =>
-            c.send(
-              new DeleteObjectsCommand({
-                Bucket: this.bucket,
-                Delete: { Objects: pending.map((Key) => ({ Key })), Quiet: true },
-              }),
-            ),
-          );
-          const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey' && e.Key !== undefined);
-          if (failed.length === 0) return;
-          pending = failed.map((e) => e.Key as string);
-          const transient = failed.some((e) => TRANSIENT_S3_CODES.has(e.Code ?? ''));
-          const sample = failed
-            .slice(0, 5)
-            .map((e) => `${e.Key}: ${e.Code ?? '?'}`)
-            .join(', ');
-          throw new ObjstoreError(
-            transient ? 'ERR_OBJSTORE_TRANSIENT' : 'ERR_OBJSTORE_PERMANENT',
-            'delete_many',
-            pending[0],
-            redact(`${this.name}: delete_many: ${failed.length} keys failed (${sample})`, this.#secrets),
-          );
-        },
-        this.#policy,
-        this.#sleep,
-        { now: this.#now, random: this.#random, onRetry: this.#onRetry('delete_many', undefined) },
-      );
-    }
+    return this.#writer.deleteMany(keys);
   }
 
   async exists(key: string): Promise<boolean> {
@@ -373,42 +317,12 @@ export class S3Bucket implements Bucket {
     return { size: res.ContentLength ?? 0, lastModified: res.LastModified ?? new Date(0) };
   }
 
-  async *iter(prefix: string, options: IterOptions = {}): AsyncGenerator<IterEntry> {
-    if (prefix.startsWith('/'))
-      throw new InvalidArgumentError(`iter: prefix must not start with '/': ${prefix}`);
-    const recursive = options.recursive ?? false;
-    let token: string | undefined;
-    do {
-      const res = await this.#call('iter', prefix, (c) =>
-        c.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: prefix === '' ? undefined : prefix,
-            Delimiter: recursive ? undefined : '/',
-            StartAfter: options.startAfter,
-            ContinuationToken: token,
-            MaxKeys: this.#pageSize,
-            EncodingType: 'url',
-          }),
-        ),
-      );
-      const page: IterEntry[] = [];
-      for (const o of res.Contents ?? []) {
-        if (o.Key === undefined) continue;
-        page.push({
-          key: decodeListingKey(o.Key),
-          size: o.Size ?? 0,
-          lastModified: o.LastModified ?? new Date(0),
-        });
-      }
-      for (const p of res.CommonPrefixes ?? []) {
-        if (p.Prefix !== undefined) page.push({ key: decodeListingKey(p.Prefix) });
-      }
-      // Each page holds two sorted lists; pages follow each other in key order.
-      page.sort((a, b) => compareKeys(a.key, b.key));
-      yield* page;
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-    } while (token !== undefined);
+  iter(prefix: string, options: IterOptions = {}): AsyncGenerator<IterEntry> {
+    return listObjects(
+      { bucket: this.bucket, pageSize: this.#pageSize, call: (op, key, fn) => this.#call(op, key, fn) },
+      prefix,
+      options,
+    );
   }
 
   isNotFound(err: unknown): boolean {
@@ -419,107 +333,6 @@ export class S3Bucket implements Bucket {
     if (this.#closed) return;
     this.#closed = true;
     this.#destroyClient();
-  }
-
-  async #put(op: string, key: string, body: Buffer): Promise<void> {
-    await this.#call(op, key, (c) =>
-      c.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          Metadata: this.#metadata,
-          StorageClass: this.#storageClass,
-        }),
-      ),
-    );
-  }
-
-  /** One PUT of a stream of known size; a body that errors or has the wrong length aborts the request. */
-  async #putStream(
-    op: string,
-    key: string,
-    open: () => Readable,
-    source: string,
-    size: number,
-    attempts: number,
-  ): Promise<void> {
-    await withRetries(
-      async () => {
-        const abort = new AbortController();
-        let bodyErr: unknown;
-        const body = exactLength(open(), size, `${op} ${key}`);
-        body.once('error', (err) => {
-          bodyErr = err;
-          abort.abort();
-        });
-        try {
-          await this.#client.send(
-            new PutObjectCommand({
-              Bucket: this.bucket,
-              Key: key,
-              Body: body,
-              ContentLength: size,
-              Metadata: this.#metadata,
-              StorageClass: this.#storageClass,
-            }),
-            { abortSignal: abort.signal },
-          );
-        } catch (err) {
-          body.destroy();
-          if (bodyErr !== undefined) {
-            throw bodyErr instanceof InvalidArgumentError
-              ? bodyErr
-              : localFileError(op, key, source, bodyErr);
-          }
-          throw this.#mapError(op, key, err);
-        }
-      },
-      { ...this.#policy, maxAttempts: attempts },
-      this.#sleep,
-      { now: this.#now, random: this.#random, onRetry: this.#onRetry(op, key) },
-    );
-  }
-
-  async #buffer(op: string, key: string, body: Readable, limit: number): Promise<Buffer> {
-    try {
-      return await readAll(body, limit, `${op} ${key}`);
-    } catch (err) {
-      body.destroy();
-      throw err instanceof InvalidArgumentError ? err : this.#mapError(op, key, err);
-    }
-  }
-
-  async #multipart(
-    op: string,
-    key: string,
-    body: Buffer | Readable,
-    size: number | undefined,
-    source: string,
-  ): Promise<void> {
-    const upload = new Upload({
-      client: this.#client,
-      partSize: this.#partSize,
-      queueSize: this.#uploadConcurrency,
-      leavePartsOnError: false, // abort the upload so no orphaned parts are billed
-      params: {
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        Metadata: this.#metadata,
-        StorageClass: this.#storageClass,
-        ...(size !== undefined ? { ContentLength: size } : {}),
-      },
-    });
-    try {
-      await upload.done();
-    } catch (err) {
-      if (err instanceof InvalidArgumentError || err instanceof ObjstoreError) throw err;
-      if (errorCode(err) === 'ENOENT' || errorCode(err) === 'EACCES')
-        throw localFileError(op, key, source, err);
-      throw this.#mapError(op, key, err);
-    }
   }
 
   async #call<T>(op: string, key: string | undefined, fn: (client: S3Client) => Promise<T>): Promise<T> {
@@ -546,6 +359,7 @@ export class S3Bucket implements Bucket {
   }
 
   #bodyError(op: string, key: string, err: unknown): Error {
+    if (isLocalFileSystemError(err)) return this.#mapError(op, key, err);
     const mapped = this.#mapError(op, key, err);
     const out =
       mapped instanceof ObjstoreError && mapped.code === 'ERR_OBJSTORE_PERMANENT'

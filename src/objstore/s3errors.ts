@@ -1,6 +1,6 @@
 /** Classifying errors from the AWS SDK (service answers and network failures) into ERR_OBJSTORE_* codes. */
 import { errorCode, errorMessage } from '../util/errors.js';
-import type { ObjstoreErrorCode } from './errors.js';
+import { isLocalFileSystemError, type ObjstoreErrorCode } from './errors.js';
 
 const NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -53,8 +53,12 @@ export function sdkErrorShape(err: unknown): SdkErrorShape {
   };
 }
 
-/** NoSuchKey/404 → NOT_FOUND (NoSuchBucket is a setup problem: PERMANENT); throttling, 5xx, network → TRANSIENT. */
+/**
+ * NoSuchKey/404 → NOT_FOUND (NoSuchBucket is a setup problem: PERMANENT); throttling, 5xx,
+ * network → TRANSIENT; local file-system errors (a body read from or written to disk) → PERMANENT.
+ */
 export function classifyS3Error(err: unknown): ObjstoreErrorCode {
+  if (isLocalFileSystemError(err)) return 'ERR_OBJSTORE_PERMANENT';
   const e = sdkErrorShape(err);
   if (e.name === 'NoSuchKey' || e.name === 'NotFound' || (e.status === 404 && e.name !== 'NoSuchBucket')) {
     return 'ERR_OBJSTORE_NOT_FOUND';

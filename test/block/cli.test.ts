@@ -336,6 +336,23 @@ describe('strata bucket CLI (filesystem bucket)', { timeout: 240_000 }, () => {
     }
   });
 
+  test('a FILESYSTEM bucket directory that does not exist fails with one line naming it', async () => {
+    const missing = join(work.dir, 'typo', 'bucket');
+    const cfg = ['--objstore.config', `type: FILESYSTEM\nconfig: {directory: ${missing}}`];
+    const runs = [
+      await run(['bucket', 'ls', ...cfg]),
+      await run(['bucket', 'inspect', '--tenant', 't', ...cfg]),
+      await run(['bucket', 'index', 'write', ...cfg]),
+    ];
+    for (const r of runs) {
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr.trim()).toBe(
+        `strata: ERR_OBJSTORE_CONFIG: FILESYSTEM bucket directory ${missing} does not exist`,
+      );
+    }
+    await expect(readdir(join(work.dir, 'typo'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   test('an upload process killed before meta.json leaves a partial block the tools ignore', async () => {
     const { dir, cfg } = await newBucket();
     const local = join(work.dir, 'synth-kill');

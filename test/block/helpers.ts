@@ -2,14 +2,8 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import type {
-  Bucket,
-  IterEntry,
-  IterOptions,
-  ObjectAttributes,
-  UploadBody,
-} from '../../src/objstore/bucket.js';
+import type { Bucket, UploadBody } from '../../src/objstore/bucket.js';
+import { ForwardingBucket } from '../../src/objstore/forwarding.js';
 import { BlockWriter } from '../../src/tsdb/block/writer.js';
 import { encodeXorChunks } from '../../src/tsdb/chunkenc/encode.js';
 import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';
@@ -97,15 +91,14 @@ export async function readTree(dir: string): Promise<Map<string, Buffer>> {
  * A Bucket that forwards to `inner` but fails chosen calls: `failUpload(key)` returning true makes
  * that upload throw (as if the process died or the network broke at that point).
  */
-export class FaultyBucket implements Bucket {
-  readonly name: string;
+export class FaultyBucket extends ForwardingBucket {
   uploads: string[] = [];
 
   constructor(
-    private readonly inner: Bucket,
+    inner: Bucket,
     private readonly failUpload: (key: string) => boolean,
   ) {
-    this.name = `faulty(${inner.name})`;
+    super(inner, `faulty(${inner.name})`);
   }
 
   private check(key: string): void {
@@ -113,43 +106,16 @@ export class FaultyBucket implements Bucket {
     this.uploads.push(key);
   }
 
-  get(key: string): Promise<Buffer> {
-    return this.inner.get(key);
-  }
-  getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    return this.inner.getRange(key, offset, length);
-  }
-  getStream(key: string): Promise<Readable> {
-    return this.inner.getStream(key);
-  }
-  async upload(key: string, body: UploadBody, size?: number): Promise<void> {
+  override async upload(key: string, body: UploadBody, size?: number): Promise<void> {
     this.check(key);
     await this.inner.upload(key, body, size);
   }
-  async uploadFile(key: string, localPath: string): Promise<void> {
+
+  override async uploadFile(key: string, localPath: string): Promise<void> {
     this.check(key);
     await this.inner.uploadFile(key, localPath);
   }
-  downloadFile(key: string, localPath: string): Promise<void> {
-    return this.inner.downloadFile(key, localPath);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  deleteMany(keys: readonly string[]): Promise<void> {
-    return this.inner.deleteMany(keys);
-  }
-  exists(key: string): Promise<boolean> {
-    return this.inner.exists(key);
-  }
-  attributes(key: string): Promise<ObjectAttributes> {
-    return this.inner.attributes(key);
-  }
-  iter(prefix: string, options?: IterOptions): AsyncIterable<IterEntry> {
-    return this.inner.iter(prefix, options);
-  }
-  isNotFound(err: unknown): boolean {
-    return this.inner.isNotFound(err);
-  }
-  async close(): Promise<void> {}
+
+  /** The inner bucket belongs to the test. */
+  override async close(): Promise<void> {}
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   createBucket,
   loadObjstoreConfig,
-  ObjstoreConfigError,
   parseObjstoreConfig,
   s3BucketOptions,
   type S3Config,
 } from '../../src/objstore/config.js';
+import { ObjstoreConfigError } from '../../src/objstore/config-fields.js';
 import { PrefixedBucket } from '../../src/objstore/prefixed.js';
 import { DEFAULT_PART_SIZE } from '../../src/objstore/s3.js';
+import { errorCode } from '../../src/util/errors.js';
 
 const SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
 
@@ -234,8 +235,39 @@ describe('loadObjstoreConfig and createBucket', () => {
     await expect(loadObjstoreConfig({ file: bad })).rejects.toThrow(`${bad}: config.directory: is required`);
   });
 
+  test('a FILESYSTEM directory that does not exist is a config error unless created on request', async () => {
+    const missing = join(dir, 'no', 'such-bucket');
+    const config = parseObjstoreConfig(`type: FILESYSTEM\nconfig: {directory: ${missing}}`);
+    let caught: unknown;
+    await createBucket(config).catch((err: unknown) => (caught = err));
+    expect(errorCode(caught)).toBe('ERR_OBJSTORE_CONFIG');
+    expect(String(caught)).toBe(`ObjstoreError: FILESYSTEM bucket directory ${missing} does not exist`);
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'not a directory');
+    await expect(
+      createBucket(parseObjstoreConfig(`type: FILESYSTEM\nconfig: {directory: ${file}}`), {
+        createIfMissing: true,
+      }),
+    ).rejects.toThrow(`FILESYSTEM bucket directory ${file} is not a directory`);
+    await expect(
+      createBucket(parseObjstoreConfig(`type: FILESYSTEM\nconfig: {directory: ${join(file, 'x')}}`)),
+    ).rejects.toMatchObject({ code: 'ERR_OBJSTORE_CONFIG', message: expect.stringContaining(file) });
+
+    const b = await createBucket(config, { createIfMissing: true });
+    expect((await stat(missing)).isDirectory()).toBe(true);
+    await b.upload('k', Buffer.from('v'));
+    await b.close();
+    // Once it exists, opening without the option works.
+    const again = await createBucket(config);
+    expect((await again.get('k')).toString()).toBe('v');
+    await again.close();
+  });
+
   test('a FILESYSTEM config with a prefix writes under it', async () => {
     const data = join(dir, 'fs');
+    await mkdir(data);
     const b = await createBucket(
       parseObjstoreConfig(`type: FILESYSTEM\nconfig: {directory: ${data}}\nprefix: /tenant/a/`),
     );

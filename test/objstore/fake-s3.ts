@@ -8,7 +8,9 @@ export type FakeReply =
   | { kind: 'error'; status: number; code: string }
   | { kind: 'object'; body: Buffer }
   /** Promises `body.length` bytes, sends `sendBytes`, then drops the connection. */
-  | { kind: 'cut'; body: Buffer; sendBytes: number };
+  | { kind: 'cut'; body: Buffer; sendBytes: number }
+  /** Promises `body.length` bytes, sends `sendBytes`, then keeps the connection open until close(). */
+  | { kind: 'hold'; body: Buffer; sendBytes: number };
 
 export interface FakeS3 {
   endpoint: string;
@@ -34,6 +36,10 @@ function reply(res: ServerResponse, r: FakeReply): void {
   });
   if (r.kind === 'object') {
     res.end(r.body);
+    return;
+  }
+  if (r.kind === 'hold') {
+    res.write(r.body.subarray(0, r.sendBytes));
     return;
   }
   res.write(r.body.subarray(0, r.sendBytes), () => res.socket?.destroy());

@@ -1,7 +1,9 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { join, relative } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { listAll } from '../../src/objstore/bucket.js';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { PrefixedBucket } from '../../src/objstore/prefixed.js';
 import { registerConformanceTests } from './conformance.js';
@@ -10,14 +12,30 @@ let root = '';
 let shared: FilesystemBucket;
 let seq = 0;
 
+/** Every temporary file or folder under dir, relative to it. */
+async function temporaries(dir: string): Promise<string[]> {
+  const all = await readdir(dir, { recursive: true }).catch(() => []);
+  return all.filter((p) => p.split('/').some((s) => s.startsWith('.strata-tmp'))).sort();
+}
+
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(await cond()).toBe(true);
+}
+
+async function age(path: string, seconds: number): Promise<void> {
+  const t = Date.now() / 1000 - seconds;
+  await utimes(path, t, t);
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-fs-bucket-'));
-  shared = new FilesystemBucket({ directory: root });
+  shared = new FilesystemBucket({ directory: join(root, 'conformance') });
 });
 
 afterAll(async () => {
   // Temp files of finished writes never stay behind.
-  const leftovers = await readdir(join(root, '.strata-tmp')).catch(() => []);
+  const leftovers = await temporaries(join(root, 'conformance'));
   await rm(root, { recursive: true, force: true });
   if (leftovers.length > 0) throw new Error(`temp files left behind: ${leftovers.join(', ')}`);
 });
@@ -26,4 +44,100 @@ registerConformanceTests('filesystem', {
   newBucket: async () => new PrefixedBucket(shared, `test-${++seq}`, { closeInner: false }),
   paginationKeys: 1100,
   largeObjectBytes: 12 * 1024 * 1024,
+});
+
+const BLOCK = '01HF0000000000000000000000';
+
+describe('FilesystemBucket temporary files', () => {
+  test('a write in progress stays in its target folder: the bucket root shows only tenants', async () => {
+    const dir = join(root, 'in-progress');
+    const b = new FilesystemBucket({ directory: dir });
+    await b.upload('tenant-a/markers/x', Buffer.from('x'));
+    const body = new PassThrough();
+    const done = b.upload(`tenant-a/${BLOCK}/index`, body);
+    body.write(Buffer.alloc(1000, 1));
+    await until(async () => (await temporaries(dir)).length === 1);
+    // What Cortex/Mimir list as tenants (every top-level name) and Thanos as blocks (ULID folders).
+    expect(await readdir(dir)).toEqual(['tenant-a']);
+    const [tmp] = await temporaries(dir);
+    expect(relative(join(dir, 'tenant-a', BLOCK), join(dir, tmp!))).toMatch(/^\.strata-tmp\.[0-9a-f-]{36}$/);
+    expect((await listAll(b, '', { recursive: true })).map((e) => e.key)).toEqual(['tenant-a/markers/x']);
+    expect((await listAll(b, 'tenant-a/')).map((e) => e.key)).toEqual(['tenant-a/markers/']);
+    expect(await b.exists(`tenant-a/${BLOCK}/index`)).toBe(false);
+    body.end(Buffer.alloc(24, 2));
+    await done;
+    expect((await b.get(`tenant-a/${BLOCK}/index`)).length).toBe(1024);
+    expect(await temporaries(dir)).toEqual([]);
+  });
+
+  test('cleanupTemporary removes stale leftovers anywhere (and the legacy root folder), keeps fresh ones', async () => {
+    const dir = join(root, 'leftovers');
+    const b = new FilesystemBucket({ directory: dir });
+    await b.upload(`t/${BLOCK}/meta.json`, Buffer.from('{}'));
+    const files = {
+      staleInBlock: join(dir, 't', BLOCK, '.strata-tmp.11111111-1111-4111-8111-111111111111'),
+      freshInBlock: join(dir, 't', BLOCK, '.strata-tmp.22222222-2222-4222-8222-222222222222'),
+      // A killed upload's only file: its folder goes with it.
+      staleAlone: join(dir, 't', 'OTHER', 'chunks', '.strata-tmp.33333333-3333-4333-8333-333333333333'),
+      staleLegacy: join(dir, '.strata-tmp', '44444444-4444-4444-8444-444444444444'),
+      notOurs: join(dir, 't', BLOCK, '.strata-tmpfile'),
+    };
+    for (const p of Object.values(files)) {
+      await mkdir(join(p, '..'), { recursive: true });
+      await writeFile(p, 'killed mid-write');
+      await age(p, 2 * 3600);
+    }
+    await age(files.freshInBlock, 60);
+    expect((await listAll(b, '', { recursive: true })).map((e) => e.key)).toEqual([
+      `t/${BLOCK}/.strata-tmpfile`,
+      `t/${BLOCK}/meta.json`,
+    ]);
+
+    expect(await b.cleanupTemporary(3600_000)).toBe(3);
+    expect(await temporaries(dir)).toEqual([
+      `t/${BLOCK}/.strata-tmp.22222222-2222-4222-8222-222222222222`,
+      `t/${BLOCK}/.strata-tmpfile`,
+    ]);
+    await expect(stat(join(dir, 't', 'OTHER'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(dir, '.strata-tmp'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(dir)).toEqual(['t']);
+    expect(await b.cleanupTemporary(3600_000)).toBe(0);
+    expect(await b.cleanupTemporary(0)).toBe(1);
+    expect((await b.get(`t/${BLOCK}/meta.json`)).toString()).toBe('{}');
+  });
+
+  test('cleanupTemporary never removes this bucket’s own writes in progress, whatever the age', async () => {
+    const dir = join(root, 'own-writes');
+    const b = new FilesystemBucket({ directory: dir });
+    const body = new PassThrough();
+    const done = b.upload('t/obj', body);
+    body.write(Buffer.alloc(100, 1));
+    await until(async () => (await temporaries(dir)).length === 1);
+    await age(join(dir, (await temporaries(dir))[0]!), 3600);
+    expect(await b.cleanupTemporary(0)).toBe(0);
+    // Another process (another bucket object) sees a stale file it may remove.
+    const other = new FilesystemBucket({ directory: dir });
+    expect(await other.cleanupTemporary(3600_000 * 2)).toBe(0);
+    body.end(Buffer.alloc(24, 2));
+    await done;
+    expect((await b.get('t/obj')).length).toBe(124);
+    expect(await temporaries(dir)).toEqual([]);
+  });
+
+  test('a temporary file removed under a write fails it as TRANSIENT, not NOT_FOUND', async () => {
+    const dir = join(root, 'removed-under');
+    const b = new FilesystemBucket({ directory: dir, fsync: false });
+    const body = new PassThrough();
+    const done = b.upload('t/obj', body).then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
+    body.write(Buffer.alloc(100, 1));
+    await until(async () => (await temporaries(dir)).length === 1);
+    const other = new FilesystemBucket({ directory: dir });
+    expect(await other.cleanupTemporary(0)).toBe(1);
+    body.end();
+    expect(await done).toMatchObject({ code: 'ERR_OBJSTORE_TRANSIENT' });
+    expect(await b.exists('t/obj')).toBe(false);
+  });
 });

@@ -1,17 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type {
-  Bucket,
-  IterEntry,
-  IterOptions,
-  ObjectAttributes,
-  UploadBody,
-} from '../../src/objstore/bucket.js';
+import type { Bucket, IterEntry, IterOptions } from '../../src/objstore/bucket.js';
 import { ObjstoreError } from '../../src/objstore/errors.js';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
+import { ForwardingBucket, type RequestOperation } from '../../src/objstore/forwarding.js';
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -23,14 +17,12 @@ import {
 import { InvalidArgumentError, StrataError } from '../../src/util/errors.js';
 
 /** Delegates to a real bucket, but each call first takes the next scripted failure, if any. */
-class FailingBucket implements Bucket {
-  readonly name = 'failing';
+class FailingBucket extends ForwardingBucket {
   readonly failures: Error[] = [];
   calls = 0;
-  readonly #inner: Bucket;
 
   constructor(inner: Bucket) {
-    this.#inner = inner;
+    super(inner, 'failing');
   }
 
   #step(): void {
@@ -39,55 +31,14 @@ class FailingBucket implements Bucket {
     if (f) throw f;
   }
 
-  async get(key: string): Promise<Buffer> {
+  protected override async call<T>(_op: RequestOperation, fn: () => Promise<T>): Promise<T> {
     this.#step();
-    return this.#inner.get(key);
+    return fn();
   }
-  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+
+  override async *iter(prefix: string, options?: IterOptions): AsyncGenerator<IterEntry> {
     this.#step();
-    return this.#inner.getRange(key, offset, length);
-  }
-  async getStream(key: string): Promise<Readable> {
-    this.#step();
-    return this.#inner.getStream(key);
-  }
-  async upload(key: string, body: UploadBody, size?: number): Promise<void> {
-    this.#step();
-    return this.#inner.upload(key, body, size);
-  }
-  async uploadFile(key: string, localPath: string): Promise<void> {
-    this.#step();
-    return this.#inner.uploadFile(key, localPath);
-  }
-  async downloadFile(key: string, localPath: string): Promise<void> {
-    this.#step();
-    return this.#inner.downloadFile(key, localPath);
-  }
-  async delete(key: string): Promise<void> {
-    this.#step();
-    return this.#inner.delete(key);
-  }
-  async deleteMany(keys: readonly string[]): Promise<void> {
-    this.#step();
-    return this.#inner.deleteMany(keys);
-  }
-  async exists(key: string): Promise<boolean> {
-    this.#step();
-    return this.#inner.exists(key);
-  }
-  async attributes(key: string): Promise<ObjectAttributes> {
-    this.#step();
-    return this.#inner.attributes(key);
-  }
-  async *iter(prefix: string, options?: IterOptions): AsyncGenerator<IterEntry> {
-    this.#step();
-    yield* this.#inner.iter(prefix, options);
-  }
-  isNotFound(err: unknown): boolean {
-    return this.#inner.isNotFound(err);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
+    yield* this.inner.iter(prefix, options);
   }
 }
 

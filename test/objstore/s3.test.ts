@@ -280,6 +280,32 @@ describe('S3 retries (scripted server)', () => {
     }
   });
 
+  test('local file errors are PERMANENT and never retried, even when the response is aborted', async () => {
+    const body = randomBytes(256 * 1024);
+    // The response stays unfinished, so the failed write aborts it mid-body (Node 24 then
+    // reports ECONNRESET on the response as well).
+    const fake = await startFakeS3({ kind: 'hold', body, sendBytes: 1000 });
+    const b = fast(fake.endpoint);
+    const dir = await mkdtemp(join(tmpdir(), 'strata-s3-local-'));
+    try {
+      noSleep.delays = [];
+      let caught: unknown;
+      await b.downloadFile('k', join(dir, 'no-such-dir', 'x')).catch((err: unknown) => (caught = err));
+      expect(errorCode(caught)).toBe('ERR_OBJSTORE_PERMANENT');
+      expect(String(caught)).toContain('no-such-dir');
+      expect(fake.requests.length).toBe(1);
+      expect(noSleep.delays).toEqual([]);
+      fake.requests.length = 0;
+      await b.uploadFile('k', join(dir, 'no-such-file')).catch((err: unknown) => (caught = err));
+      expect(errorCode(caught)).toBe('ERR_OBJSTORE_PERMANENT');
+      expect(fake.requests.length).toBe(0);
+    } finally {
+      await b.close();
+      await fake.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('connection refused is TRANSIENT after every attempt', async () => {
     const port = await freePort();
     const b = fast(`http://127.0.0.1:${port}`);

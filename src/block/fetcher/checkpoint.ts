@@ -8,7 +8,8 @@
  * of 26-character ULIDs back to back: for a million blocks that is 26 MB of JSON instead of 29, and
  * one string instead of a million for the parser.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -184,6 +185,8 @@ export function decodeCheckpoint(text: string): LoadedCheckpoint {
 /** Writes the checkpoint atomically. Level-1 gzip: the IDs are mostly random bits anyway. */
 export async function writeCheckpointFile(path: string, cp: Checkpoint): Promise<number> {
   const tmp = `${path}.tmp`;
+  // A fresh data dir on a bucket without tenants has had nothing else write into it yet.
+  await mkdir(dirname(path), { recursive: true });
   const fh = await open(tmp, 'w');
   let bytes = 0;
   try {

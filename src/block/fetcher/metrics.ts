@@ -4,7 +4,8 @@
  * trip over duplicate registration.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { BUCKET_OPERATIONS, type OperationCounts } from '../../objstore/instrumented.js';
+import { BUCKET_OPERATIONS } from '../../objstore/bucket.js';
+import type { OperationCounts } from '../../objstore/instrumented.js';
 import { BAD_INPUT_KINDS, SYNC_STATES, type BadInputKind, type StateCounts } from './types.js';
 
 export interface FetcherMetrics {

@@ -1,17 +1,22 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
+  CHECKPOINT_FILENAME,
   CheckpointError,
+  MetaFetcher,
   decodeCheckpoint,
   encodeCheckpoint,
   readCheckpointFile,
   writeCheckpointFile,
   type Checkpoint,
 } from '../../../src/block/fetcher/index.js';
-import { T0, ulidAt } from './helpers.js';
+import { multiTenantLayout } from '../../../src/block/layout.js';
+import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
+import { captureLogger, T0, ulidAt } from './helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -81,5 +86,28 @@ describe('checkpoint file', () => {
       await writeFile(path, gzipSync(bad));
       await expect(readCheckpointFile(path)).rejects.toBeInstanceOf(CheckpointError);
     }
+  });
+});
+
+describe('checkpoint on a fresh data dir', () => {
+  test('a sync of an empty bucket writes its checkpoint and logs no warning', async () => {
+    const bucketDir = join(dir, 'bucket');
+    await mkdir(bucketDir);
+    const bucket = new FilesystemBucket({ directory: bucketDir, fsync: false });
+    // Neither the data dir nor its parent exist yet; no tenant means no meta cache writes either.
+    const cacheDir = join(dir, 'data', 'fetcher');
+    const { logger, entries } = captureLogger();
+    const f = new MetaFetcher(
+      { bucket, layout: multiTenantLayout(), logger, registry: new Registry(), now: () => T0 },
+      { cacheDir },
+    );
+    const r = await f.sync();
+    expect(r.tenants.size).toBe(0);
+    await f.close();
+    expect(entries.filter((e) => e.level === 'warn' || e.level === 'error')).toEqual([]);
+    expect(f.checkpointWrites).toBeGreaterThan(0);
+    const cp = await readCheckpointFile(join(cacheDir, CHECKPOINT_FILENAME));
+    expect(cp?.tenants.size).toBe(0);
+    expect(await readdir(cacheDir)).toEqual([CHECKPOINT_FILENAME]);
   });
 });

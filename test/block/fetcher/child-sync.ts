@@ -4,7 +4,7 @@
  * Usage: vite-node child-sync.ts <bucket dir> <cache dir>
  */
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
-import { LatencyBucket } from '../../../src/objstore/latency.js';
+import { LatencyBucket } from '../../../bench/latency.js';
 import { multiTenantLayout } from '../../../src/block/layout.js';
 import { MetaFetcher } from '../../../src/block/fetcher/index.js';
 

@@ -2,16 +2,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { encodeTime } from 'ulidx';
-import type {
-  Bucket,
-  IterEntry,
-  IterOptions,
-  ObjectAttributes,
-  UploadBody,
-} from '../../../src/objstore/bucket.js';
+import type { Bucket, IterEntry, IterOptions } from '../../../src/objstore/bucket.js';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
+import { ForwardingBucket } from '../../../src/objstore/forwarding.js';
 import type { Layout } from '../../../src/block/layout.js';
 import { formatMeta, type BlockMeta } from '../../../src/tsdb/meta.js';
 import type { LogFields, Logger } from '../../../src/util/logger.js';
@@ -103,15 +97,14 @@ export interface IterCall {
 }
 
 /** Records calls and lets tests hold or fail meta.json reads. */
-export class RecordingBucket implements Bucket {
-  readonly name: string;
+export class RecordingBucket extends ForwardingBucket {
   readonly iters: IterCall[] = [];
   readonly gets: string[] = [];
   /** Called before each get; may delay or throw. */
   beforeGet: ((key: string) => Promise<void>) | undefined;
 
-  constructor(readonly inner: Bucket) {
-    this.name = inner.name;
+  constructor(override readonly inner: Bucket) {
+    super(inner);
   }
 
   reset(): void {
@@ -123,47 +116,15 @@ export class RecordingBucket implements Bucket {
     return this.gets.filter((k) => k.endsWith('/meta.json'));
   }
 
-  async get(key: string): Promise<Buffer> {
+  override async get(key: string): Promise<Buffer> {
     this.gets.push(key);
     if (this.beforeGet) await this.beforeGet(key);
     return this.inner.get(key);
   }
-  getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    return this.inner.getRange(key, offset, length);
-  }
-  getStream(key: string): Promise<Readable> {
-    return this.inner.getStream(key);
-  }
-  upload(key: string, body: UploadBody, size?: number): Promise<void> {
-    return this.inner.upload(key, body, size);
-  }
-  uploadFile(key: string, localPath: string): Promise<void> {
-    return this.inner.uploadFile(key, localPath);
-  }
-  downloadFile(key: string, localPath: string): Promise<void> {
-    return this.inner.downloadFile(key, localPath);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  deleteMany(keys: readonly string[]): Promise<void> {
-    return this.inner.deleteMany(keys);
-  }
-  exists(key: string): Promise<boolean> {
-    return this.inner.exists(key);
-  }
-  attributes(key: string): Promise<ObjectAttributes> {
-    return this.inner.attributes(key);
-  }
-  iter(prefix: string, options: IterOptions = {}): AsyncIterable<IterEntry> {
+
+  override iter(prefix: string, options: IterOptions = {}): AsyncIterable<IterEntry> {
     this.iters.push({ prefix, options: { ...options } });
     return this.inner.iter(prefix, options);
-  }
-  isNotFound(err: unknown): boolean {
-    return this.inner.isNotFound(err);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

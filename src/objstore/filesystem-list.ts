@@ -1,0 +1,99 @@
+/**
+ * Listing a filesystem bucket: one directory at a time in key byte order, like S3 pages, skipping
+ * temporary files and directories without objects (so a listing never shows an empty prefix).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { errorCode } from '../util/errors.js';
+import { compareKeys, type IterEntry } from './bucket.js';
+import { isTemporaryName } from './filesystem-tmp.js';
+
+/** fs error codes that mean "no such object" for a key. */
+export const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+export interface ListContext {
+  keyPath(key: string): string;
+  fsError(op: string, key: string, err: unknown): Error;
+}
+
+interface DirEntry {
+  name: string;
+  key: string;
+  isDir: boolean;
+}
+
+/** Entries of `dirKey` (a key ending in '/', or '') whose names start with namePrefix. */
+export async function* walkKeys(
+  ctx: ListContext,
+  dirKey: string,
+  namePrefix: string,
+  recursive: boolean,
+  startAfter: string | undefined,
+): AsyncGenerator<IterEntry> {
+  for (const e of await readDirSorted(ctx, dirKey)) {
+    if (!e.name.startsWith(namePrefix)) continue;
+    if (!e.isDir) {
+      if (startAfter !== undefined && compareKeys(e.key, startAfter) <= 0) continue;
+      let st;
+      try {
+        st = await stat(ctx.keyPath(e.key));
+      } catch (err) {
+        if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) continue; // deleted while listing
+        throw ctx.fsError('iter', e.key, err);
+      }
+      yield { key: e.key, size: st.size, lastModified: st.mtime };
+      continue;
+    }
+    const within = subtreeStartAfter(e.key, startAfter);
+    if (within === false) continue;
+    if (recursive) {
+      yield* walkKeys(ctx, e.key, '', true, within);
+    } else if (e.key !== startAfter && (await hasObject(ctx, e.key, within))) {
+      yield { key: e.key };
+    }
+  }
+}
+
+/** Whether the directory holds at least one object (after startAfter). */
+async function hasObject(ctx: ListContext, dirKey: string, startAfter: string | undefined): Promise<boolean> {
+  for await (const _ of walkKeys(ctx, dirKey, '', true, startAfter)) return true;
+  return false;
+}
+
+/** Entries of one directory in key byte order: 'a/' (a directory) sorts as that string would. */
+async function readDirSorted(ctx: ListContext, dirKey: string): Promise<DirEntry[]> {
+  let dirents;
+  try {
+    dirents = await readdir(ctx.keyPath(dirKey), { withFileTypes: true });
+  } catch (err) {
+    if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return [];
+    throw ctx.fsError('iter', dirKey, err);
+  }
+  const out: DirEntry[] = [];
+  for (const d of dirents) {
+    if (isTemporaryName(d.name)) continue;
+    let isDir = d.isDirectory();
+    let isFile = d.isFile();
+    if (d.isSymbolicLink()) {
+      try {
+        const st = await stat(ctx.keyPath(dirKey + d.name));
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      } catch {
+        continue; // dangling link
+      }
+    }
+    if (isDir) out.push({ name: d.name, key: `${dirKey}${d.name}/`, isDir: true });
+    else if (isFile) out.push({ name: d.name, key: dirKey + d.name, isDir: false });
+  }
+  return out.sort((a, b) => compareKeys(a.key, b.key));
+}
+
+/**
+ * How a directory's keys relate to startAfter: false when all are <= it (skip the directory),
+ * undefined when all are > it (no filter needed), else startAfter itself (filter inside).
+ */
+function subtreeStartAfter(dirKey: string, startAfter: string | undefined): string | undefined | false {
+  if (startAfter === undefined) return undefined;
+  if (startAfter.startsWith(dirKey)) return startAfter === dirKey ? undefined : startAfter;
+  return compareKeys(dirKey, startAfter) > 0 ? undefined : false;
+}
