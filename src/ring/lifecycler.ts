@@ -22,6 +22,7 @@ import type { RingMetrics } from './metrics.js';
 import {
   InstanceState,
   autoForget,
+  instanceEntry,
   nowSeconds,
   putInstance,
   removeInstance,
@@ -93,7 +94,9 @@ export class Lifecycler {
   private beating: Promise<void> | undefined;
 
   constructor(opts: LifecyclerOptions) {
-    if (opts.instanceId === '') throw new StrataError('ERR_INVALID_ARGUMENT', 'ring instance ID is empty');
+    if (opts.instanceId === '' || opts.instanceId === '__proto__') {
+      throw new StrataError('ERR_INVALID_ARGUMENT', `ring instance ID "${opts.instanceId}" is not usable`);
+    }
     this.kv = opts.kv;
     this.ringKey = opts.ringKey;
     this.instanceId = opts.instanceId;
@@ -230,7 +233,7 @@ export class Lifecycler {
     let readded = false;
     await this.kv.cas(this.ringKey, (current) => {
       const desc = current ?? newRingDesc();
-      const existing = desc.ingesters[this.instanceId];
+      const existing = instanceEntry(desc, this.instanceId);
       const nowMs = this.clock.now();
       if (mode === 'register') this.tokenList = this.registrationTokens(desc);
       else if (existing === undefined) {
@@ -267,7 +270,7 @@ export class Lifecycler {
 
   /** Tokens the ring holds for this ID (an earlier run), topped up to numTokens, or new ones. */
   private registrationTokens(desc: Desc): number[] {
-    const own = desc.ingesters[this.instanceId];
+    const own = instanceEntry(desc, this.instanceId);
     const mine = [...new Set((own?.tokens ?? []).map((t) => t >>> 0))];
     const taken: number[] = [];
     for (const [id, d] of Object.entries(desc.ingesters)) if (id !== this.instanceId) taken.push(...d.tokens);
@@ -284,7 +287,7 @@ export class Lifecycler {
 
   private removeOwn(desc: Desc | undefined): Desc | undefined {
     if (desc === undefined) return undefined;
-    const own = desc.ingesters[this.instanceId];
+    const own = instanceEntry(desc, this.instanceId);
     if (own === undefined || !sameTokens(own.tokens, this.tokenList)) return undefined;
     removeInstance(desc, this.instanceId);
     return desc;

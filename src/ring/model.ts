@@ -79,6 +79,11 @@ export function isHealthy(inst: RingInstance, nowMs: number, heartbeatTimeoutMs:
   return inst.state === InstanceState.ACTIVE && isHeartbeatHealthy(inst, nowMs, heartbeatTimeoutMs);
 }
 
+/** The entry of `id` (own property only: IDs like "constructor" must not find Object's). */
+export function instanceEntry(desc: Desc, id: string): InstanceDesc | undefined {
+  return Object.hasOwn(desc.ingesters, id) ? desc.ingesters[id] : undefined;
+}
+
 export interface InstanceFields {
   addr: string;
   zone: string;
@@ -94,7 +99,7 @@ export interface InstanceFields {
  * unknown fields stay). Returns the entry.
  */
 export function putInstance(desc: Desc, id: string, f: InstanceFields): InstanceDesc {
-  let d = desc.ingesters[id];
+  let d = instanceEntry(desc, id);
   if (d === undefined) {
     d = create(InstanceDescSchema, { registeredTimestamp: BigInt(Math.trunc(f.registeredSec)) });
     desc.ingesters[id] = d;

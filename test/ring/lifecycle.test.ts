@@ -12,7 +12,9 @@ import { InstanceState, instancesOf, type Desc } from '../../src/ring/model.js';
 import { errorCode } from '../../src/util/errors.js';
 import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { assertNoLeakedProcesses, waitFor } from '../support/processes.js';
+import { snappyUncompress } from '../../src/ring/snappy.js';
 import { Closer, CutKv, etcdKv, freshRingKey, lifecycler, testLogger } from './support.js';
+import { descBytes, readFields, snappyLiteralBlock, stringField, varintField } from './wire.js';
 
 let etcd: EtcdCluster;
 let raw: Etcd3;
@@ -224,6 +226,40 @@ describe('Lifecycler', () => {
       5000,
     );
     expect(ls.map((l) => l.heartbeatFailures)).toEqual([0, 0, 0, 0, 0]);
+  });
+});
+
+describe('Lifecycler with a Cortex member from a newer schema', () => {
+  it('keeps that member and its unknown fields through its own registration and heartbeats', async () => {
+    const key = freshRingKey();
+    const nowSec = Math.floor(Date.now() / 1000);
+    const cortex = {
+      addr: '10.1.1.1:9095',
+      timestamp: nowSec,
+      state: 0,
+      tokens: [11, 22, 33],
+      zone: '',
+      registeredTimestamp: nowSec - 100,
+      extra: [...varintField(9, 5), ...stringField(77, 'newer')],
+    };
+    await raw
+      .put(key)
+      .value(Buffer.from(snappyLiteralBlock(descBytes({ 'cortex-0': cortex }, varintField(15, 3)))));
+    const a = lifecycler(closer, {
+      kv: etcdKv(closer, etcd.endpoints),
+      ringKey: key,
+      instanceId: 'strata-0',
+    });
+    await a.start();
+    await a.heartbeat();
+    const top = readFields(snappyUncompress((await raw.get(key).buffer())!, 1 << 24));
+    expect(top.find((f) => f.field === 15)?.value).toBe(3n);
+    const entries = top.filter((f) => f.field === 1).map((f) => readFields(f.bytes!));
+    const c = entries.find((e) => Buffer.from(e[0]!.bytes!).toString() === 'cortex-0')!;
+    const fields = readFields(c[1]!.bytes!);
+    expect(fields.find((f) => f.field === 9)?.value).toBe(5n);
+    expect(Buffer.from(fields.find((f) => f.field === 77)!.bytes!).toString()).toBe('newer');
+    expect(entries.map((e) => Buffer.from(e[0]!.bytes!).toString()).sort()).toEqual(['cortex-0', 'strata-0']);
   });
 });
 
