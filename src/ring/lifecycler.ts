@@ -32,7 +32,7 @@ import {
   type Desc,
   type WallClock,
 } from './model.js';
-import { retryWhileUnavailable, sleep } from './retry.js';
+import { abortedError, retryWhileUnavailable, sleep } from './retry.js';
 import { DEFAULT_NUM_TOKENS, cryptoRandomUint32, generateTokens, type RandomUint32 } from './tokens.js';
 
 export interface LifecyclerOptions {
@@ -92,6 +92,9 @@ export class Lifecycler {
   private claim: KvClaim | undefined;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
+  /** Aborted by stop(): ends a start still in progress. */
+  private readonly halt = new AbortController();
+  private starting: Promise<unknown> | undefined;
 
   constructor(opts: LifecyclerOptions) {
     if (opts.instanceId === '' || opts.instanceId === '__proto__') {
@@ -153,28 +156,11 @@ export class Lifecycler {
   async start(signal?: AbortSignal): Promise<void> {
     if (this.phaseNow !== 'new') throw new StrataError('ERR_RING_CLOSED', `lifecycler is ${this.phaseNow}`);
     this.phaseNow = 'starting';
-    const retry = { timeoutMs: this.startTimeoutMs, logger: this.logger, ...(signal ? { signal } : {}) };
-    try {
-      this.claim = await this.acquireClaim(signal);
-      await retryWhileUnavailable(
-        'register in the ring',
-        () => this.write('register', InstanceState.JOINING),
-        retry,
-      );
-      await retryWhileUnavailable(
-        'activate in the ring',
-        () => this.write('heartbeat', InstanceState.ACTIVE),
-        retry,
-      );
-    } catch (err) {
-      this.phaseNow = 'stopped';
-      await this.claim?.release();
-      this.claim = undefined;
-      throw err;
-    }
-    this.phaseNow = 'running';
-    this.logger.info('ring: instance ACTIVE', { key: this.ringKey, tokens: this.tokenList.length });
-    this.scheduleHeartbeat();
+    const run = this.register(
+      signal === undefined ? this.halt.signal : AbortSignal.any([signal, this.halt.signal]),
+    );
+    this.starting = run.catch(() => undefined);
+    await run;
   }
 
   /** One heartbeat now (the loop calls it every period); failures are counted, not thrown. */
@@ -191,21 +177,18 @@ export class Lifecycler {
     }
   }
 
-  /** LEAVING, then removes the entry and releases the ID. Errors are logged: the entry then ages out. */
+  /**
+   * LEAVING, then removes the entry and releases the ID; a start still running is aborted (and
+   * undoes its registration). Errors are logged: the entry then ages out.
+   */
   async stop(): Promise<void> {
+    this.halt.abort(new StrataError('ERR_RING_CLOSED', 'lifecycler stopped'));
+    await this.starting;
     if (this.phaseNow === 'running') {
       this.phaseNow = 'stopping';
       clearTimeout(this.timer);
       await this.beating;
-      try {
-        await this.write('leave', InstanceState.LEAVING);
-        await this.kv.cas(this.ringKey, (desc) => this.removeOwn(desc));
-        this.logger.info('ring: left the ring', { key: this.ringKey });
-      } catch (err) {
-        this.logger.warn('could not leave the ring cleanly; the entry will be auto-forgotten', {
-          err: errorMessage(err),
-        });
-      }
+      await this.leave(true);
     }
     clearTimeout(this.timer);
     if (this.phaseNow !== 'failed') this.phaseNow = 'stopped';
@@ -216,6 +199,48 @@ export class Lifecycler {
   /** Removes instance `id` from the ring (the ring page's Forget). True if it was there. */
   forget(id: string): Promise<boolean> {
     return forgetInstance(this.kv, this.ringKey, id);
+  }
+
+  private async register(signal: AbortSignal): Promise<void> {
+    const retry = { timeoutMs: this.startTimeoutMs, logger: this.logger, signal };
+    let registered = false;
+    try {
+      this.claim = await this.acquireClaim(signal);
+      await retryWhileUnavailable(
+        'register in the ring',
+        () => this.write('register', InstanceState.JOINING),
+        retry,
+      );
+      registered = true;
+      await retryWhileUnavailable(
+        'activate in the ring',
+        () => this.write('heartbeat', InstanceState.ACTIVE),
+        retry,
+      );
+      if (signal.aborted) throw abortedError(signal.reason);
+    } catch (err) {
+      this.phaseNow = 'stopped';
+      if (registered) await this.leave(false);
+      await this.claim?.release();
+      this.claim = undefined;
+      throw err;
+    }
+    this.phaseNow = 'running';
+    this.logger.info('ring: instance ACTIVE', { key: this.ringKey, tokens: this.tokenList.length });
+    this.scheduleHeartbeat();
+  }
+
+  /** Removes the own entry (LEAVING first when `announce`); logs failures. */
+  private async leave(announce: boolean): Promise<void> {
+    try {
+      if (announce) await this.write('leave', InstanceState.LEAVING);
+      await this.kv.cas(this.ringKey, (desc) => this.removeOwn(desc));
+      this.logger.info('ring: left the ring', { key: this.ringKey });
+    } catch (err) {
+      this.logger.warn('could not leave the ring cleanly; the entry will be auto-forgotten', {
+        err: errorMessage(err),
+      });
+    }
   }
 
   private scheduleHeartbeat(): void {

@@ -185,6 +185,25 @@ describe('Lifecycler', () => {
     expect((await members(key)).map((m) => m.tokens)).toEqual([a.tokens]);
   });
 
+  it('stop() during a start ends the start at once, leaving nothing behind', async () => {
+    const key = freshRingKey();
+    const a = lifecycler(closer, { kv: etcdKv(closer, etcd.endpoints), ringKey: key, instanceId: 'busy' });
+    await a.start();
+    const twin = lifecycler(closer, { kv: etcdKv(closer, etcd.endpoints), ringKey: key, instanceId: 'busy' });
+    const starting = twin.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await new Promise((r) => setTimeout(r, 300)); // waiting for a's claim to lapse
+    const t = performance.now();
+    await twin.stop();
+    expect(errorCode(await starting)).toBe('ERR_RING_ABORTED');
+    expect(performance.now() - t).toBeLessThan(1500);
+    expect(twin.phase).toBe('stopped');
+    expect((await members(key)).map((m) => m.id)).toEqual(['busy']);
+    expect(a.phase).toBe('running');
+  });
+
   it('detects another writer of its entry (different tokens) and stops heartbeating', async () => {
     const key = freshRingKey();
     const kv = etcdKv(closer, etcd.endpoints);
