@@ -8,7 +8,7 @@
  * Written on etcd3's lease/KV/watch calls rather than its Campaign class, which hides its lease
  * (no keep-alive times, so no local step-down) and makes calls without deadlines. On top of the
  * recipe:
- * - every unary call has a deadline (etcd-client.ts);
+ * - every unary call has a deadline (util/etcd-client.ts);
  * - keep-alives are sent one by one, and the send time of the latest one etcd confirmed bounds
  *   the lease's expiry from below. A leader stops acting at that time + TTL − margin, before
  *   etcd can expire its lease and elect someone else, even while cut off from the quorum;
@@ -30,7 +30,13 @@ import {
   type Term,
   type Unsubscribe,
 } from './election.js';
-import { createEtcdClient, etcdCall, redactEndpoint, type EtcdAuth, type EtcdTls } from './etcd-client.js';
+import {
+  createEtcdClient,
+  etcdCall,
+  redactEndpoint,
+  type EtcdAuth,
+  type EtcdTls,
+} from '../util/etcd-client.js';
 import { candidateKey, leaderFromKv, normalizePrefix } from './etcd-keys.js';
 import { Notifier } from './notifier.js';
 import { observeLeader } from './observe.js';
@@ -62,6 +68,9 @@ export interface EtcdElectionOptions {
   logger?: Logger;
   clock?: Clock;
 }
+
+/** Every failed etcd call of the election. */
+const UNAVAILABLE = 'ERR_HA_UNAVAILABLE';
 
 interface Timings {
   ttlMs: number;
@@ -170,7 +179,7 @@ export class EtcdElection implements Election {
   async fencedTxn(...ops: (IOperation | IRequestOp)[]): Promise<ITxnResponse> {
     const term = this.requireTerm();
     const key = this.session?.key ?? '';
-    const res = await etcdCall('fenced transaction', this.t.callTimeoutMs, (o) =>
+    const res = await etcdCall(UNAVAILABLE, 'fenced transaction', this.t.callTimeoutMs, (o) =>
       this.client
         .if(key, 'Create', '==', term.epoch)
         .then(...ops)
@@ -186,7 +195,7 @@ export class EtcdElection implements Election {
 
   async leader(): Promise<LeaderInfo | undefined> {
     if (this.closed) throw closedError();
-    const res = await etcdCall('read leader', this.t.callTimeoutMs, (o) =>
+    const res = await etcdCall(UNAVAILABLE, 'read leader', this.t.callTimeoutMs, (o) =>
       this.client.getAll().prefix(this.prefix).sort('Create', 'Ascend').limit(1).options(o).exec(),
     );
     const kv = res.kvs[0];
@@ -249,7 +258,7 @@ export class EtcdElection implements Election {
 
   private async openSession(signal: AbortSignal): Promise<Session> {
     const sentAt = this.clock.now();
-    const grant = await etcdCall('lease grant', this.t.callTimeoutMs, (o) =>
+    const grant = await etcdCall(UNAVAILABLE, 'lease grant', this.t.callTimeoutMs, (o) =>
       this.client.leaseClient.leaseGrant({ TTL: this.ttlSeconds }, o),
     );
     const session = new Session(grant.ID, sentAt);
@@ -261,7 +270,7 @@ export class EtcdElection implements Election {
       // The key is set before the call: if the call times out after etcd applied it, revoking
       // the lease still removes it.
       session.key = candidateKey(this.prefix, this.id, grant.ID);
-      const res = await etcdCall('create candidate key', this.t.callTimeoutMs, (o) =>
+      const res = await etcdCall(UNAVAILABLE, 'create candidate key', this.t.callTimeoutMs, (o) =>
         this.client
           .if(session.key, 'Create', '==', 0)
           .then(this.client.put(session.key).value(this.address).lease(grant.ID))
@@ -298,7 +307,7 @@ export class EtcdElection implements Election {
         const since = changes.current;
         let res: ITxnResponse;
         try {
-          res = await etcdCall('election check', this.t.callTimeoutMs, (o) =>
+          res = await etcdCall(UNAVAILABLE, 'election check', this.t.callTimeoutMs, (o) =>
             this.client
               .if(session.key, 'Create', '==', session.rev)
               .then(
@@ -382,7 +391,7 @@ export class EtcdElection implements Election {
   /** One keep-alive; returns the TTL etcd reports (0: the lease is gone). */
   private async keepAliveOnce(session: Session): Promise<number> {
     const sentAt = this.clock.now();
-    const ttl = await etcdCall('lease keep-alive', this.t.callTimeoutMs, async (o) => {
+    const ttl = await etcdCall(UNAVAILABLE, 'lease keep-alive', this.t.callTimeoutMs, async (o) => {
       const stream = await this.client.leaseClient.leaseKeepAlive(o);
       return new Promise<number>((resolve, reject) => {
         stream.on('data', (res) => {
@@ -419,7 +428,7 @@ export class EtcdElection implements Election {
     this.sessions.delete(session);
     if (this.session === session) this.session = undefined;
     if (!revoke) return;
-    const p = etcdCall('lease revoke', this.t.callTimeoutMs, (o) =>
+    const p = etcdCall(UNAVAILABLE, 'lease revoke', this.t.callTimeoutMs, (o) =>
       this.client.leaseClient.leaseRevoke({ ID: session.leaseId }, o),
     ).then(
       () => this.logger.debug('lease revoked', { key: session.key }),

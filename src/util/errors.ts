@@ -35,7 +35,18 @@ export type ErrorCode =
   | 'ERR_HA_NOT_LEADER'
   | 'ERR_HA_UNAVAILABLE'
   | 'ERR_HA_ABORTED'
-  | 'ERR_HA_CLOSED';
+  | 'ERR_HA_CLOSED'
+  // Hash ring (src/ring).
+  // etcd unreachable or a call past its deadline.
+  | 'ERR_RING_UNAVAILABLE'
+  // The value under the ring key does not decode (not snappy, not a ring.Desc).
+  | 'ERR_RING_CORRUPT'
+  // Compare-and-swap lost to other writers on every retry.
+  | 'ERR_RING_CONFLICT'
+  // Another live process registers under the same instance ID.
+  | 'ERR_RING_INSTANCE_ID_IN_USE'
+  | 'ERR_RING_ABORTED'
+  | 'ERR_RING_CLOSED';
 
 export interface StrataErrorOptions {
   cause?: unknown;

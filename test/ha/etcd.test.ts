@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import type { LostEvent } from '../../src/ha/election.js';
 import { createEtcdElection, type EtcdElection, type EtcdElectionOptions } from '../../src/ha/etcd.js';
-import { redactEndpoint } from '../../src/ha/etcd-client.js';
+import { redactEndpoint } from '../../src/util/etcd-client.js';
 import { createLogger } from '../../src/util/logger.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { startEtcd, type EtcdCluster } from '../services/etcd.js';

@@ -1,10 +1,11 @@
 /**
- * The etcd3 client as the election uses it: hosts as an array (a comma-joined string is taken
- * as one bad host), a deadline on every unary call (the first write after etcd's raft leader
- * dies otherwise waits about 7 s), and every failure turned into ERR_HA_UNAVAILABLE.
+ * The etcd3 client as the election (src/ha) and the ring (src/ring) use it: hosts as an array (a
+ * comma-joined string is taken as one bad host), a deadline on every unary call (the first write
+ * after etcd's raft leader dies otherwise waits about 7 s), and every failure turned into the
+ * caller's "unavailable" code.
  */
 import { Etcd3, type IOptions } from 'etcd3';
-import { InvalidArgumentError, StrataError, errorMessage } from '../util/errors.js';
+import { InvalidArgumentError, StrataError, errorMessage, type ErrorCode } from './errors.js';
 
 export interface EtcdAuth {
   username: string;
@@ -62,10 +63,11 @@ export function redactEndpoint(endpoint: string): string {
 
 /**
  * Runs one etcd call with an absolute deadline, and a timer slightly past it as a backstop (in
- * case the client waits somewhere a gRPC deadline does not reach). Errors become
- * ERR_HA_UNAVAILABLE naming `what`.
+ * case the client waits somewhere a gRPC deadline does not reach). Errors become a StrataError
+ * with `code` (ERR_HA_UNAVAILABLE, ERR_RING_UNAVAILABLE...) naming `what`.
  */
 export async function etcdCall<T>(
+  code: ErrorCode,
   what: string,
   timeoutMs: number,
   call: (options: { deadline: number }) => Promise<T>,
@@ -73,7 +75,7 @@ export async function etcdCall<T>(
   let timer: NodeJS.Timeout | undefined;
   const backstop = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new StrataError('ERR_HA_UNAVAILABLE', `etcd ${what}: no answer in ${timeoutMs} ms`)),
+      () => reject(new StrataError(code, `etcd ${what}: no answer in ${timeoutMs} ms`)),
       timeoutMs + 250,
     );
   });
@@ -83,7 +85,7 @@ export async function etcdCall<T>(
     return await Promise.race([pending, backstop]);
   } catch (err) {
     if (err instanceof StrataError) throw err;
-    throw new StrataError('ERR_HA_UNAVAILABLE', `etcd ${what}: ${errorMessage(err)}`, { cause: err });
+    throw new StrataError(code, `etcd ${what}: ${errorMessage(err)}`, { cause: err });
   } finally {
     clearTimeout(timer);
   }
