@@ -14,7 +14,7 @@ import { clearWorkDirs, executePlan, type Phase, type StepHook } from './execute
 import { classifyFailure } from './failures.js';
 import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
-import { PlanningPass, type MetaSyncer } from './pass.js';
+import { PlanningPass, type MetaSyncer, type TenantScope } from './pass.js';
 import type { CompactorMetrics } from './metrics.js';
 
 export interface CompactorOptions {
@@ -37,6 +37,8 @@ export interface CompactorDeps {
   readonly writeBucketIndex?: (tenant: string) => Promise<void>;
   /** Called at the start of every step of a pass (observers; the crash tests kill there). */
   readonly beforeStep?: StepHook;
+  /** Ring sharding: only these tenants are compacted and cleaned here. */
+  readonly scope?: TenantScope;
 }
 
 export interface RunningPlan {
@@ -87,6 +89,7 @@ export class Compactor {
       logger: d.logger,
       now: d.now,
       onMarked: (marker, reason) => d.metrics.blocksMarked.inc({ marker, reason }),
+      ...(d.scope ? { scope: d.scope } : {}),
     });
   }
 
@@ -95,7 +98,10 @@ export class Compactor {
    * `signal` aborts (an HA singleton lost its leadership) no new step starts: running plans stop
    * at their next phase and the pass rejects with the signal's reason.
    */
-  async runPass(signal?: AbortSignal): Promise<PassSummary> {
+  async runPass(outer?: AbortSignal): Promise<PassSummary> {
+    // Work on sharded tenants stops at once when this process may no longer hold them.
+    const held = this.d.scope?.signal;
+    const signal = held === undefined ? outer : outer === undefined ? held : AbortSignal.any([outer, held]);
     const s: PassSummary = {
       iterations: 0,
       plansDone: 0,

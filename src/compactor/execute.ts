@@ -95,6 +95,7 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
     deps.onPhase?.(p, bytes);
   };
   const log = deps.logger.child({ plan: plan.id, tenant: plan.tenant });
+  log.info('compaction started', { sources: plan.sources.length, kind: plan.kind });
   await rm(work, { recursive: true, force: true });
   await mkdir(join(work, 'in'), { recursive: true });
   try {

@@ -16,7 +16,22 @@ import type { BlockedGroup, Plan, PlanBlock, PlanOptions } from '../plan/types.j
 import type { Logger } from '../util/logger.js';
 
 export interface MetaSyncer {
-  sync(): Promise<SyncResult>;
+  sync(options?: { selectTenants?: (tenants: readonly string[]) => Promise<readonly string[]> }): Promise<SyncResult>;
+}
+
+/**
+ * The tenants this process may work on (ring sharding); without a scope, every tenant. Tenants
+ * outside it are not synced, planned or cleaned here.
+ */
+export interface TenantScope {
+  readonly instanceId: string;
+  /**
+   * Of the bucket's tenants, those to work on now. `busy` tenants still have work running here
+   * (they stay held even if the ring moved them away).
+   */
+  select(tenants: readonly string[], busy?: (tenant: string) => boolean): Promise<readonly string[]>;
+  /** Aborted when this process must stop working on its tenants at once. */
+  readonly signal: AbortSignal;
 }
 
 export interface PassDeps {
@@ -27,6 +42,7 @@ export interface PassDeps {
   readonly now: () => number;
   /** Counts a mark this process wrote (metrics). */
   readonly onMarked?: (marker: 'deletion' | 'no-compact', reason: string) => void;
+  readonly scope?: TenantScope;
 }
 
 export interface PassResult {
@@ -55,9 +71,12 @@ export class PlanningPass {
     private readonly d: PassDeps,
   ) {}
 
-  async run(skip?: SkipBlock): Promise<PassResult> {
+  async run(skip?: SkipBlock, busy?: (tenant: string) => boolean): Promise<PassResult> {
     const t = performance.now();
-    const sync = await this.d.syncer.sync();
+    const scope = this.d.scope;
+    const sync = await this.d.syncer.sync(
+      scope === undefined ? {} : { selectTenants: (tenants) => scope.select(tenants, busy) },
+    );
     const syncMs = performance.now() - t;
     const blocks = plannableBlocks(sync, skip, this.planBlocks);
     const res = planAll(blocks, this.plan);

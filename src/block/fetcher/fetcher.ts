@@ -103,6 +103,11 @@ export interface MetaFetcherDeps {
 export interface SyncOptions {
   /** Aborting stops the sync where it is and records nothing more (a stand-in for a kill). */
   readonly signal?: AbortSignal;
+  /**
+   * Narrows the discovered tenants to those synced now (ring sharding: the tenants this process
+   * works on). Tenants left out keep their state for later syncs; they are not forgotten.
+   */
+  readonly selectTenants?: (tenants: readonly string[]) => Promise<readonly string[]>;
 }
 
 function resolveOptions(o: MetaFetcherOptions): ResolvedFetcherOptions {
@@ -248,10 +253,12 @@ export class MetaFetcher {
     const results = new Map<string, TenantSync>();
     let failed = false;
     try {
-      const tenants = await this.#tenants(badInput);
+      const all = await this.#tenants(badInput);
+      const present = new Set(all);
       for (const name of [...this.#states.keys()]) {
-        if (!tenants.includes(name)) await this.#forgetTenant(name);
+        if (!present.has(name)) await this.#forgetTenant(name);
       }
+      const tenants = options.selectTenants === undefined ? all : [...(await options.selectTenants(all))];
       const env = {
         bucket: this.#bucket,
         layout: this.#layout,
