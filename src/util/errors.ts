@@ -19,6 +19,12 @@ export type ErrorCode =
   // Caller mistakes.
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_NOT_FOUND'
+  // The local machine: a file system call failed (permission, not a directory, disk full...).
+  | 'ERR_IO'
+  // A listen address cannot be bound (in use, not local, no permission).
+  | 'ERR_LISTEN'
+  // Anything else: a bug. The CLI reports it with this code instead of a stack trace.
+  | 'ERR_INTERNAL'
   // Object storage.
   | 'ERR_OBJSTORE_NOT_FOUND'
   | 'ERR_OBJSTORE_TRANSIENT'
@@ -78,6 +84,30 @@ export function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
   const code = (err as { code: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** The error and its causes, outermost first (`cause` links; cycles and absurd depths cut off). */
+export function causeChain(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && out.length < 32;) {
+    if (out.includes(e)) break;
+    out.push(e);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return out;
+}
+
+/**
+ * The codes along the cause chain, outermost first: a wrapper (a block download error, say) keeps
+ * its own code while the decision (retry, mark the block) usually depends on a cause's.
+ */
+export function codeChain(err: unknown): string[] {
+  const out: string[] = [];
+  for (const e of causeChain(err)) {
+    const c = errorCode(e);
+    if (c !== undefined) out.push(c);
+  }
+  return out;
 }
 
 export function errorMessage(err: unknown): string {
