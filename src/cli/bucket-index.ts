@@ -1,7 +1,7 @@
 /** `strata bucket index write|show`: the per-tenant bucket index (Cortex bucket-index.json.gz). */
 import { formatBucketIndex, readBucketIndex, updateBucketIndex } from '../block/bucket-index.js';
 import { StrataError } from '../util/errors.js';
-import { type BucketFlags, progressLine, targetTenants, withBucket } from './bucket-common.js';
+import { type BucketFlags, targetTenants, withBucket } from './bucket-common.js';
 
 export async function runBucketIndexWrite(
   o: BucketFlags,
@@ -9,7 +9,7 @@ export async function runBucketIndexWrite(
   nowMs: () => number = Date.now,
 ): Promise<void> {
   await withBucket(o, async (ctx) => {
-    const progress = progressLine();
+    const progress = ctx.progress();
     for (const tenant of await targetTenants(ctx)) {
       progress.update(`${tenant || 'bucket'}: building bucket index`);
       const b = await updateBucketIndex(ctx.bucket, ctx.layout, tenant, {

@@ -14,6 +14,7 @@ import { updateBucketIndex } from '../block/bucket-index.js';
 import type { DedupMode } from '../plan/types.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
+import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
 
@@ -201,6 +202,7 @@ export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
   }
   const tenancy = parseTenancy(f.tenancy);
   const ranges = parseRanges(f['compact.blockRanges']);
+  await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry } = await openBucket(f, logger);
   const layout = layoutFor(tenancy);
   const now = (): number => Date.now();
