@@ -2,14 +2,8 @@
 import type { Command } from 'commander';
 import type { Bucket } from '../objstore/bucket.js';
 import { createBucket, loadObjstoreConfig } from '../objstore/config.js';
-import {
-  type Layout,
-  type Tenancy,
-  isValidTenantId,
-  layoutFor,
-  listTenants,
-  parseTenancy,
-} from '../block/layout.js';
+import { type Layout, type Tenancy, layoutFor, listTenants, parseTenancy } from '../block/layout.js';
+import { checkTenancy, invalidTenantIdMessage, tenantIdProblem } from '../block/tenancy-check.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { type LogLevel, type Logger, createLogger } from '../util/logger.js';
 
@@ -65,8 +59,8 @@ export async function openBucket(flags: BucketFlags): Promise<BucketContext> {
   if (tenancy === 'single' && flags.tenant !== undefined && flags.tenant !== '') {
     throw new InvalidArgumentError('--tenant needs --tenancy multi');
   }
-  if (tenancy === 'multi' && flags.tenant !== undefined && !isValidTenantId(flags.tenant)) {
-    throw new InvalidArgumentError(`invalid tenant ID ${JSON.stringify(flags.tenant)}`);
+  if (tenancy === 'multi' && flags.tenant !== undefined && tenantIdProblem(flags.tenant) !== undefined) {
+    throw new InvalidArgumentError(`--tenant: ${invalidTenantIdMessage(flags.tenant)}`);
   }
   const logger = createLogger({ level, format });
   const config = await loadObjstoreConfig({
@@ -74,6 +68,10 @@ export async function openBucket(flags: BucketFlags): Promise<BucketContext> {
     ...(flags['objstore.config'] !== undefined ? { inline: flags['objstore.config'] } : {}),
   });
   const bucket = await createBucket(config, { logger });
+  await checkTenancy(bucket, tenancy).catch(async (err: unknown) => {
+    await bucket.close();
+    throw err;
+  });
   const tenant = tenancy === 'single' ? '' : flags.tenant;
   return {
     bucket,

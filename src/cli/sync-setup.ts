@@ -11,6 +11,7 @@ import { layoutFor, parseTenancy, type Layout, type Tenancy } from '../block/lay
 import { MetaFetcher } from '../block/fetcher/fetcher.js';
 import { defaultCompactorFilters } from '../block/fetcher/filters/defaults.js';
 import { updateBucketIndex } from '../block/bucket-index.js';
+import { checkTenancy } from '../block/tenancy-check.js';
 import type { DedupMode } from '../plan/types.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
@@ -204,6 +205,10 @@ export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
   const ranges = parseRanges(f['compact.blockRanges']);
   await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry } = await openBucket(f, logger);
+  await checkTenancy(bucket, tenancy).catch(async (err: unknown) => {
+    await bucket.close();
+    throw err;
+  });
   const layout = layoutFor(tenancy);
   const now = (): number => Date.now();
   const fetcher = new MetaFetcher(
