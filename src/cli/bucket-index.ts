@@ -32,18 +32,22 @@ export async function runBucketIndexWrite(
 export async function runBucketIndexShow(o: BucketFlags, stdout: NodeJS.WritableStream): Promise<void> {
   await withBucket(o, async (ctx) => {
     const tenants = await targetTenants(ctx);
-    let found = 0;
+    const missing: string[] = [];
     for (const tenant of tenants) {
       const idx = await readBucketIndex(ctx.bucket, ctx.layout, tenant);
       if (idx === undefined) {
-        ctx.logger.warn('no bucket index', { tenant });
+        missing.push(tenant);
         continue;
       }
-      found++;
       const body: unknown = JSON.parse(formatBucketIndex(idx));
       const doc = ctx.layout.tenancy === 'multi' ? { tenant, index: body } : body;
       stdout.write(JSON.stringify(doc, null, 2) + '\n');
     }
-    if (found === 0) throw new StrataError('ERR_NOT_FOUND', 'no bucket index found');
+    // None at all is the error (one line); some missing among several tenants is a warning each.
+    if (missing.length === tenants.length) {
+      const where = tenants.filter((t) => t !== '').join(', ');
+      throw new StrataError('ERR_NOT_FOUND', `no bucket index found${where ? ` (tenants: ${where})` : ''}`);
+    }
+    for (const tenant of missing) ctx.logger.warn('no bucket index', { tenant });
   });
 }
