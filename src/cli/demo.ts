@@ -64,9 +64,10 @@ interface DemoOptions {
 async function wipeDemoDir(dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   if (names.length === 0) return;
-  if (!names.includes('objstore.yaml') || !names.includes('bucket')) {
+  const ours = new Set(['objstore.yaml', 'bucket', 'data']);
+  if (!names.includes('objstore.yaml') || !names.every((n) => ours.has(n))) {
     throw new InvalidArgumentError(
-      `--dir ${dir}: not empty and not an earlier demo folder (no objstore.yaml and bucket/); refusing to wipe it`,
+      `--dir ${dir}: not empty and not an earlier demo folder (objstore.yaml, bucket/, data/); refusing to wipe it`,
     );
   }
   await rm(dir, { recursive: true, force: true });
