@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { exitCodeFor, reportError, toStrataError, type ErrorOutput } from './errors.js';
 import { logSettingsFromArgv, routeProcessOutput } from './process-output.js';
 import { applyCliConventions, helpHint, isHelpOrVersion } from './usage.js';
+import { errorCode } from '../util/errors.js';
 import { packageVersion } from '../util/version.js';
 
 // First, before anything can warn: stderr belongs to the logger from here on.
@@ -22,6 +23,11 @@ function fail(err: unknown): void {
 // A stray rejection or exception would otherwise print a stack trace over several lines.
 process.on('uncaughtException', (err) => {
   fail(err);
+  process.exit();
+});
+// A reader that stops early (`strata tsdb dump | head`) ends the command quietly.
+process.stdout.on('error', (err) => {
+  if (errorCode(err) !== 'EPIPE') fail(err);
   process.exit();
 });
 

@@ -10,8 +10,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureBuilt } from '../support/build.js';
-import { assertNoLeakedProcesses } from '../support/processes.js';
+import { REPO, ensureBuilt } from '../support/build.js';
+import { assertNoLeakedProcesses, startProcess } from '../support/processes.js';
 import { limited, lines, strata, type Run, type RunOptions } from './run.js';
 
 interface Case {
@@ -45,7 +45,7 @@ beforeAll(async () => {
   busy = await listen();
   const a = busy.address();
   busyPort = typeof a === 'object' && a !== null ? a.port : 0;
-  const synth = await strata(['tsdb', 'synth', '--out', p('blocks'), '--series', '3', '--hours', '2']);
+  const synth = await strata(['tsdb', 'synth', '--out', p('blocks'), '--series', '30', '--hours', '2']);
   expect(synth.code, synth.stderr).toBe(0);
   const cortex = await strata(['tsdb', 'synth', '--out', p('cortex'), '--tenants', '1', '--series', '2']);
   expect(cortex.code, cortex.stderr).toBe(0);
@@ -374,4 +374,19 @@ describe('every error reaching the CLI is one coded line', { timeout: 600_000 },
     // Nothing was started or written by a refused command.
     expect(await readdir(p('bucket'))).toEqual([]);
   });
+});
+
+test('a reader that stops early (| head) ends the command quietly, exit 0', async () => {
+  const proc = startProcess('strata', process.execPath, [
+    join(REPO, 'bin/strata.js'),
+    'tsdb',
+    'dump',
+    p('blocks'),
+  ]);
+  let stderr = '';
+  proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  proc.child.stdout?.once('data', () => proc.child.stdout?.destroy());
+  const code = await new Promise<number | null>((res) => proc.child.once('close', (c) => res(c)));
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
 });
