@@ -23,11 +23,6 @@ export function helpHint(): string {
   return current === undefined ? '' : ` (see ${commandPath(current)} --help)`;
 }
 
-/** Remembers the command whose action runs, for helpHint(). */
-export function setCurrentCommand(cmd: Command): void {
-  current = cmd;
-}
-
 function quoted(message: string): string {
   return /'([^']*)'/.exec(message)?.[1] ?? '';
 }
@@ -44,7 +39,10 @@ function usageMessage(err: CommanderError, cmd: Command): string {
     case 'commander.missingMandatoryOptionValue':
       return `missing required option ${flag}`;
     case 'commander.help': {
+      // A group without its command, or `strata help NAME` for a command that does not exist.
       const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+      const unknown = cmd.args.find((a) => !a.startsWith('-') && a !== 'help' && !names.includes(a));
+      if (unknown !== undefined) return `unknown command '${unknown}'`;
       return `missing command: one of ${names.join(', ')}`;
     }
     default:
@@ -88,7 +86,9 @@ function apply(cmd: Command): void {
 /** Applies the conventions to `program` and every command under it (call after registering). */
 export function applyCliConventions(program: Command): void {
   apply(program);
-  program.hook('preAction', (_root, action) => setCurrentCommand(action));
+  program.hook('preAction', (_root, action) => {
+    current = action;
+  });
 }
 
 export function isHelpOrVersion(err: unknown): boolean {

@@ -111,6 +111,7 @@ function cases(): Case[] {
     // Commands and arguments.
     usage([], /missing command: one of tsdb, bucket.*\(see strata --help\)/),
     usage(['nope'], /unknown command 'nope'/),
+    usage(['help', 'nope'], /unknown command 'nope' \(see strata --help\)/),
     usage(['tsdb'], /missing command: one of ls, dump, verify, synth, compact \(see strata tsdb --help\)/),
     usage(['tsdb', 'lss'], /unknown command 'lss' \(Did you mean ls\?\) \(see strata tsdb --help\)/),
     usage(['bucket', 'index'], /missing command: one of write, show/),
