@@ -11,13 +11,13 @@ import { layoutFor, parseTenancy, type Layout, type Tenancy } from '../block/lay
 import { MetaFetcher } from '../block/fetcher/fetcher.js';
 import { defaultCompactorFilters } from '../block/fetcher/filters/defaults.js';
 import { updateBucketIndex } from '../block/bucket-index.js';
-import { checkTenancy } from '../block/tenancy-check.js';
 import type { DedupMode } from '../plan/types.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
+import { checkTenancy } from '../block/tenancy-check.js';
 
 export interface SyncFlags {
   'objstore.configFile'?: string;
