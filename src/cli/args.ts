@@ -1,4 +1,5 @@
 /** Option parsers shared by commands; bad values are InvalidArgumentErrors (exit code 2). */
+import { Option } from 'commander';
 import { InvalidArgumentError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -32,4 +33,9 @@ export function listArg(value: string, previous: string[] = []): string[] {
       .map((s) => s.trim())
       .filter(Boolean),
   ];
+}
+
+/** `--log.format logfmt|json` for commands that build no logger of their own (stderr format only). */
+export function logFormatOption(what = 'stderr format: logfmt or json'): Option {
+  return new Option('--log.format <format>', what).choices(['logfmt', 'json']).default('logfmt');
 }

@@ -2,14 +2,8 @@
 import type { Command } from 'commander';
 import type { Bucket } from '../objstore/bucket.js';
 import { createBucket, loadObjstoreConfig } from '../objstore/config.js';
-import {
-  type Layout,
-  type Tenancy,
-  isValidTenantId,
-  layoutFor,
-  listTenants,
-  parseTenancy,
-} from '../block/layout.js';
+import { type Layout, type Tenancy, layoutFor, listTenants, parseTenancy } from '../block/layout.js';
+import { checkTenancy, invalidTenantIdMessage, tenantIdProblem } from '../block/tenancy-check.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { type LogLevel, type Logger, createLogger } from '../util/logger.js';
 
@@ -19,9 +13,10 @@ export interface BucketFlags {
   tenant?: string;
   tenancy?: string;
   'log.level'?: string;
+  'log.format'?: string;
 }
 
-/** Adds --objstore.config-file, --objstore.config, --tenant, --tenancy and --log.level. */
+/** Adds --objstore.config-file, --objstore.config, --tenant, --tenancy, --log.level and --log.format. */
 export function bucketOptions(cmd: Command): Command {
   return cmd
     .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
@@ -31,7 +26,8 @@ export function bucketOptions(cmd: Command): Command {
       '--tenancy <mode>',
       'single (Thanos: blocks at the bucket root) or multi (Cortex/Mimir: <tenant>/<ULID>); default: multi when --tenant is given, else single',
     )
-    .option('--log.level <level>', 'debug, info, warn or error (logs go to stderr)', 'warn');
+    .option('--log.level <level>', 'debug, info, warn or error (logs go to stderr)', 'warn')
+    .option('--log.format <format>', 'logfmt or json', 'logfmt');
 }
 
 export interface BucketContext {
@@ -40,6 +36,8 @@ export interface BucketContext {
   logger: Logger;
   /** --tenant, when given ('' in the single-tenant layout). */
   tenant?: string;
+  /** A status line on a terminal; none with --log.format json (stderr stays JSON lines). */
+  progress(): Progress;
   close(): Promise<void>;
 }
 
@@ -54,25 +52,33 @@ export async function openBucket(flags: BucketFlags): Promise<BucketContext> {
   const level = (flags['log.level'] ?? 'warn') as LogLevel;
   if (!LEVELS.includes(level))
     throw new InvalidArgumentError(`--log.level must be one of ${LEVELS.join(', ')}`);
+  const format = flags['log.format'] ?? 'logfmt';
+  if (format !== 'logfmt' && format !== 'json')
+    throw new InvalidArgumentError('--log.format must be logfmt or json');
   const tenancy = resolveTenancy(flags);
   if (tenancy === 'single' && flags.tenant !== undefined && flags.tenant !== '') {
     throw new InvalidArgumentError('--tenant needs --tenancy multi');
   }
-  if (tenancy === 'multi' && flags.tenant !== undefined && !isValidTenantId(flags.tenant)) {
-    throw new InvalidArgumentError(`invalid tenant ID ${JSON.stringify(flags.tenant)}`);
+  if (tenancy === 'multi' && flags.tenant !== undefined && tenantIdProblem(flags.tenant) !== undefined) {
+    throw new InvalidArgumentError(`--tenant: ${invalidTenantIdMessage(flags.tenant)}`);
   }
-  const logger = createLogger({ level });
+  const logger = createLogger({ level, format });
   const config = await loadObjstoreConfig({
     ...(flags['objstore.configFile'] !== undefined ? { file: flags['objstore.configFile'] } : {}),
     ...(flags['objstore.config'] !== undefined ? { inline: flags['objstore.config'] } : {}),
   });
   const bucket = await createBucket(config, { logger });
+  await checkTenancy(bucket, tenancy).catch(async (err: unknown) => {
+    await bucket.close();
+    throw err;
+  });
   const tenant = tenancy === 'single' ? '' : flags.tenant;
   return {
     bucket,
     layout: layoutFor(tenancy),
     logger,
     ...(tenant !== undefined ? { tenant } : {}),
+    progress: () => (format === 'json' ? NO_PROGRESS : progressLine()),
     close: () => bucket.close(),
   };
 }
@@ -108,9 +114,11 @@ export interface Progress {
   done(): void;
 }
 
+const NO_PROGRESS: Progress = { update: () => {}, done: () => {} };
+
 /** One self-overwriting status line on a terminal; nothing at all when the stream is piped. */
 export function progressLine(stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { update: () => {}, done: () => {} };
+  if (!stream.isTTY) return NO_PROGRESS;
   let shown = false;
   let last = 0;
   return {

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { downloadBlock } from '../block/download.js';
 import { isUlid } from '../tsdb/ulid.js';
 import { InvalidArgumentError } from '../util/errors.js';
+import { prepareDir } from '../util/dirs.js';
 import { formatBytes } from './output.js';
-import { type BucketFlags, blockRef, progressLine, requireTenant, withBucket } from './bucket-common.js';
+import { type BucketFlags, blockRef, requireTenant, withBucket } from './bucket-common.js';
 
 export interface DownloadCliOptions extends BucketFlags {
   overwrite: boolean;
@@ -18,9 +19,10 @@ export async function runBucketDownload(
   stdout: NodeJS.WritableStream,
 ): Promise<void> {
   if (!isUlid(id)) throw new InvalidArgumentError(`not a block ULID: ${JSON.stringify(id)}`);
+  await prepareDir(dir, 'DIR');
   await withBucket(o, async (ctx) => {
     const tenant = requireTenant(ctx);
-    const progress = progressLine();
+    const progress = ctx.progress();
     const r = await downloadBlock(ctx.bucket, ctx.layout, tenant, id, join(dir, id), {
       overwrite: o.overwrite,
       concurrency: o.concurrency,

@@ -1,7 +1,7 @@
 /** `strata bucket index write|show`: the per-tenant bucket index (Cortex bucket-index.json.gz). */
 import { formatBucketIndex, readBucketIndex, updateBucketIndex } from '../block/bucket-index.js';
 import { StrataError } from '../util/errors.js';
-import { type BucketFlags, progressLine, targetTenants, withBucket } from './bucket-common.js';
+import { type BucketFlags, targetTenants, withBucket } from './bucket-common.js';
 
 export async function runBucketIndexWrite(
   o: BucketFlags,
@@ -9,7 +9,7 @@ export async function runBucketIndexWrite(
   nowMs: () => number = Date.now,
 ): Promise<void> {
   await withBucket(o, async (ctx) => {
-    const progress = progressLine();
+    const progress = ctx.progress();
     for (const tenant of await targetTenants(ctx)) {
       progress.update(`${tenant || 'bucket'}: building bucket index`);
       const b = await updateBucketIndex(ctx.bucket, ctx.layout, tenant, {
@@ -32,18 +32,22 @@ export async function runBucketIndexWrite(
 export async function runBucketIndexShow(o: BucketFlags, stdout: NodeJS.WritableStream): Promise<void> {
   await withBucket(o, async (ctx) => {
     const tenants = await targetTenants(ctx);
-    let found = 0;
+    const missing: string[] = [];
     for (const tenant of tenants) {
       const idx = await readBucketIndex(ctx.bucket, ctx.layout, tenant);
       if (idx === undefined) {
-        ctx.logger.warn('no bucket index', { tenant });
+        missing.push(tenant);
         continue;
       }
-      found++;
       const body: unknown = JSON.parse(formatBucketIndex(idx));
       const doc = ctx.layout.tenancy === 'multi' ? { tenant, index: body } : body;
       stdout.write(JSON.stringify(doc, null, 2) + '\n');
     }
-    if (found === 0) throw new StrataError('ERR_NOT_FOUND', 'no bucket index found');
+    // None at all is the error (one line); some missing among several tenants is a warning each.
+    if (missing.length === tenants.length) {
+      const where = tenants.filter((t) => t !== '').join(', ');
+      throw new StrataError('ERR_NOT_FOUND', `no bucket index found${where ? ` (tenants: ${where})` : ''}`);
+    }
+    for (const tenant of missing) ctx.logger.warn('no bucket index', { tenant });
   });
 }

@@ -12,7 +12,6 @@ import {
   formatLabelMap,
   formatRange,
   formatTime,
-  progressLine,
   targetTenants,
   withBucket,
 } from './bucket-common.js';
@@ -51,7 +50,7 @@ export async function runBucketInspect(o: InspectOptions, stdout: NodeJS.Writabl
     throw new InvalidArgumentError('--output must be table or json');
   await withBucket(o, async (ctx) => {
     const out = new BufferedOut(stdout);
-    const progress = progressLine();
+    const progress = ctx.progress();
     const tenants = await targetTenants(ctx);
     for (const tenant of tenants) {
       const scan = await scanTenantBlocks(ctx.bucket, ctx.layout, tenant, {

@@ -2,7 +2,7 @@
 import { scanTenantBlocks } from '../block/scan.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { BufferedOut } from './output.js';
-import { type BucketFlags, blockRef, progressLine, targetTenants, withBucket } from './bucket-common.js';
+import { type BucketFlags, blockRef, targetTenants, withBucket } from './bucket-common.js';
 
 export interface LsOptions extends BucketFlags {
   output: string;
@@ -14,7 +14,7 @@ export async function runBucketLs(o: LsOptions, stdout: NodeJS.WritableStream): 
   }
   await withBucket(o, async (ctx) => {
     const out = new BufferedOut(stdout);
-    const progress = progressLine();
+    const progress = ctx.progress();
     for (const tenant of await targetTenants(ctx)) {
       const scan = await scanTenantBlocks(ctx.bucket, ctx.layout, tenant, {
         onBlock: (d, n) => progress.update(`${tenant || 'bucket'}: read ${d}/${n} meta.json`),

@@ -1,9 +1,9 @@
 /** `strata bucket upload DIR...`: uploads local blocks (chunks, index, meta.json last). */
 import { uploadBlock } from '../block/upload.js';
-import { resolveBlockDirs } from '../tsdb/block/files.js';
-import { InvalidArgumentError } from '../util/errors.js';
+import { StrataError } from '../util/errors.js';
+import { blockDirsOf } from './paths.js';
 import { formatBytes } from './output.js';
-import { type BucketFlags, blockRef, progressLine, requireTenant, withBucket } from './bucket-common.js';
+import { type BucketFlags, blockRef, requireTenant, withBucket } from './bucket-common.js';
 
 export interface UploadCliOptions extends BucketFlags {
   label: Record<string, string>;
@@ -16,12 +16,11 @@ export async function runBucketUpload(
   o: UploadCliOptions,
   stdout: NodeJS.WritableStream,
 ): Promise<void> {
-  const blockDirs: string[] = [];
-  for (const d of dirs) blockDirs.push(...(await resolveBlockDirs(d)));
-  if (blockDirs.length === 0) throw new InvalidArgumentError(`no blocks found in ${dirs.join(', ')}`);
+  const blockDirs = await blockDirsOf(dirs);
+  if (blockDirs.length === 0) throw new StrataError('ERR_NOT_FOUND', `no blocks in ${dirs.join(', ')}`);
   await withBucket(o, async (ctx) => {
     const tenant = requireTenant(ctx);
-    const progress = progressLine();
+    const progress = ctx.progress();
     for (const [i, dir] of blockDirs.entries()) {
       const r = await uploadBlock(ctx.bucket, ctx.layout, tenant, dir, {
         concurrency: o.concurrency,

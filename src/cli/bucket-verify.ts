@@ -13,12 +13,12 @@ import { loadTenantMarkers } from '../block/markers.js';
 import { type ScannedBlock, scanTenantBlocks } from '../block/scan.js';
 import { verifyBlock } from '../tsdb/verify/verify.js';
 import { errorMessage } from '../util/errors.js';
+import { prepareDir } from '../util/dirs.js';
 import { BufferedOut } from './output.js';
 import {
   type BucketContext,
   type BucketFlags,
   blockRef,
-  progressLine,
   targetTenants,
   withBucket,
 } from './bucket-common.js';
@@ -72,9 +72,10 @@ async function fullCheck(
 
 /** Returns true when no error-level issue was found. */
 export async function runBucketVerify(o: VerifyCliOptions, stdout: NodeJS.WritableStream): Promise<boolean> {
+  if (o.full && o.workDir !== undefined) await prepareDir(o.workDir, '--work-dir');
   return withBucket(o, async (ctx) => {
     const out = new BufferedOut(stdout);
-    const progress = progressLine();
+    const progress = ctx.progress();
     const issues: BlockIssue[] = [];
     let blocks = 0;
     const workDir = o.full ? await mkdtemp(join(o.workDir ?? tmpdir(), 'strata-verify-')) : undefined;

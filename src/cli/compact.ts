@@ -94,6 +94,9 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
     address: f.httpAddress,
     registry,
     status: () => ({ leader: leading, ...compactor.status() }),
+  }).catch(async (err: unknown) => {
+    await st.close();
+    throw err;
   });
   const election = createElection({
     endpoints: f['etcd.endpoints'],

@@ -5,7 +5,9 @@
  * before/after table per tenant.
  */
 import type { Command } from 'commander';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { prepareDir } from '../util/dirs.js';
+import { InvalidArgumentError } from '../util/errors.js';
 import { join } from 'node:path';
 import { writeSynthBlocks } from '../tsdb/synth/write.js';
 import { readMetaFile } from '../tsdb/meta.js';
@@ -13,7 +15,7 @@ import { blockFiles } from '../tsdb/block/files.js';
 import { isUlid } from '../tsdb/ulid.js';
 import { runCompactCommand } from './compact.js';
 import { formatBytes, formatTable } from './output.js';
-import { intArg } from './args.js';
+import { intArg, logFormatOption } from './args.js';
 
 interface TenantStats {
   blocks: number;
@@ -50,6 +52,27 @@ function levels(s: TenantStats): string {
     .join(' ');
 }
 
+interface DemoOptions {
+  dir: string;
+  tenants: number;
+  series: number;
+  hours: number;
+  'log.format': string;
+}
+
+/** Wipes an earlier demo folder; refuses any other non-empty folder (`--dir ~` must not cost a home). */
+async function wipeDemoDir(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  if (names.length === 0) return;
+  const ours = new Set(['objstore.yaml', 'bucket', 'data']);
+  if (!names.includes('objstore.yaml') || !names.every((n) => ours.has(n))) {
+    throw new InvalidArgumentError(
+      `--dir ${dir}: not empty and not an earlier demo folder (objstore.yaml, bucket/, data/); refusing to wipe it`,
+    );
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
@@ -58,11 +81,12 @@ export function registerDemoCommand(program: Command): void {
     .option('--tenants <n>', 'tenants', intArg, 3)
     .option('--series <n>', 'series per tenant and replica', intArg, 100)
     .option('--hours <h>', 'hours of 2h blocks per replica', intArg, 72)
-    .action(async (o: { dir: string; tenants: number; series: number; hours: number }) => {
+    .addOption(logFormatOption('logfmt or json (logs of the compaction, on stderr)'))
+    .action(async (o: DemoOptions) => {
       const out = process.stdout;
       const bucketDir = join(o.dir, 'bucket');
-      await rm(o.dir, { recursive: true, force: true });
-      await mkdir(o.dir, { recursive: true });
+      await wipeDemoDir(o.dir);
+      await prepareDir(o.dir, '--dir');
       const configFile = join(o.dir, 'objstore.yaml');
       await writeFile(configFile, `type: FILESYSTEM\nconfig:\n  directory: ${JSON.stringify(bucketDir)}\n`);
       const tenants = Array.from({ length: o.tenants }, (_, i) => `tenant-${i + 1}`);
@@ -106,7 +130,7 @@ export function registerDemoCommand(program: Command): void {
           'deduplication.func': 'penalty',
           httpAddress: '127.0.0.1:0',
           'log.level': 'warn',
-          'log.format': 'logfmt',
+          'log.format': o['log.format'],
           wait: false,
           waitInterval: 0,
           syncCheckpoint: true,

@@ -12,6 +12,7 @@ import { plannerMetrics } from '../scheduler/metrics.js';
 import { startPlannerServer } from '../scheduler/server.js';
 import { parseListenAddress, startHttpEndpoint } from '../util/http.js';
 import { InvalidArgumentError, errorMessage } from '../util/errors.js';
+import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
 import {
   etcdOptions,
@@ -105,6 +106,8 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
   if (f['planner.maxFailures'] < 1)
     throw new InvalidArgumentError('--planner.max-failures must be at least 1');
+  if (!(f['planner.leaseTimeout'] > 0))
+    throw new InvalidArgumentError('--planner.lease-timeout must be longer than 0s');
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
   listenFlag('--http-address', f.httpAddress);
   if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
@@ -149,9 +152,49 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     retryDelayMs: f['planner.retryDelay'],
     replanIntervalMs: f['planner.replanInterval'],
     events: metrics.events,
+  }).catch(async (err: unknown) => {
+    await source.close();
+    await st.close();
+    throw findSystemError(err) !== undefined ? listenError(err, '--grpc-address', f.grpcAddress) : err;
   });
   metrics.attach(server.service);
   const address = advertised(server.address, f.grpcAdvertiseAddress);
+  // Both ports bound before campaigning: a replica that cannot serve must never lead, not even briefly.
+  let http: Awaited<ReturnType<typeof startHttpEndpoint>>;
+  try {
+    http = await startHttpEndpoint({
+      address: f.httpAddress,
+      registry,
+      status: () => {
+        const s = server.service.stats();
+        const leader = candidacy?.leader();
+        return {
+          leader: s.leader && (candidacy?.isLeader() ?? false),
+          epoch: s.epoch ?? null,
+          address,
+          leader_address: candidacy?.leaderAddress() ?? null,
+          leader_epoch: leader?.epoch ?? null,
+          in_grace: s.inGrace,
+          pending: s.pending,
+          running: s.running,
+          parked: s.parked,
+          streams: s.streams,
+          tenants: server.service.tenantCounts(),
+          workers: server.service.workers(),
+          running_plans: server.service
+            .runningPlans()
+            .map((r) => ({ ...r, startedAt: new Date(r.startedAt).toISOString() })),
+          sync: source.status(),
+        };
+      },
+    });
+  } catch (err) {
+    // e.g. the HTTP port is taken: stop what already runs.
+    await server.close();
+    await source.close();
+    await st.close();
+    throw err;
+  }
   const election = createElection({
     endpoints: f['etcd.endpoints'],
     prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',
@@ -170,39 +213,6 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     await source.close();
     await st.close();
   };
-  let http: Awaited<ReturnType<typeof startHttpEndpoint>>;
-  try {
-    http = await startHttpEndpoint({
-      address: f.httpAddress,
-      registry,
-      status: () => {
-        const s = server.service.stats();
-        const leader = c.leader();
-        return {
-          leader: s.leader && c.isLeader(),
-          epoch: s.epoch ?? null,
-          address,
-          leader_address: c.leaderAddress() ?? null,
-          leader_epoch: leader?.epoch ?? null,
-          in_grace: s.inGrace,
-          pending: s.pending,
-          running: s.running,
-          parked: s.parked,
-          streams: s.streams,
-          tenants: server.service.tenantCounts(),
-          workers: server.service.workers(),
-          running_plans: server.service
-            .runningPlans()
-            .map((r) => ({ ...r, startedAt: new Date(r.startedAt).toISOString() })),
-          sync: source.status(),
-        };
-      },
-    });
-  } catch (err) {
-    // e.g. the HTTP port is taken: stop what already runs, or the process would lead on.
-    await stopAll();
-    throw err;
-  }
   logger.info('strata planner started', {
     grpc: server.address,
     advertise: address,

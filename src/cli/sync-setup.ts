@@ -14,8 +14,10 @@ import { updateBucketIndex } from '../block/bucket-index.js';
 import type { PlanOptions } from '../plan/types.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
+import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
+import { checkTenancy } from '../block/tenancy-check.js';
 
 export interface SyncFlags {
   'objstore.configFile'?: string;
@@ -200,7 +202,12 @@ export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
   }
   const tenancy = parseTenancy(f.tenancy);
   const ranges = parseRanges(f['compact.blockRanges']);
+  await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry } = await openBucket(f, logger);
+  await checkTenancy(bucket, tenancy).catch(async (err: unknown) => {
+    await bucket.close();
+    throw err;
+  });
   const layout = layoutFor(tenancy);
   const now = (): number => Date.now();
   const fetcher = new MetaFetcher(

@@ -1,8 +1,9 @@
 /** `strata tsdb compact --out DIR BLOCK...`: the last stdout line is one JSON object. */
 import { compactBlocks } from '../tsdb/compact/compact.js';
 import type { DedupMode } from '../tsdb/samples/dedup.js';
-import { resolveBlockDirs } from '../tsdb/block/files.js';
-import { InvalidArgumentError } from '../util/errors.js';
+import { InvalidArgumentError, StrataError } from '../util/errors.js';
+import { prepareDir } from '../util/dirs.js';
+import { blockDirsOf } from './paths.js';
 
 export interface CompactCliOptions {
   out: string;
@@ -22,9 +23,9 @@ export async function runCompact(
   if (o.maxSamplesPerChunk < 1 || o.maxSamplesPerChunk > 65535) {
     throw new InvalidArgumentError('--max-samples-per-chunk must be between 1 and 65535');
   }
-  const dirs: string[] = [];
-  for (const p of inputs) dirs.push(...(await resolveBlockDirs(p)));
-  if (dirs.length === 0) throw new InvalidArgumentError('no input blocks found');
+  const dirs = await blockDirsOf(inputs);
+  if (dirs.length === 0) throw new StrataError('ERR_NOT_FOUND', `no blocks in ${inputs.join(', ')}`);
+  await prepareDir(o.out, '--out');
   const r = await compactBlocks(dirs, o.out, {
     dedup: o.dedup as DedupMode,
     replicaLabels: o.replicaLabel,

@@ -1,5 +1,4 @@
 /** `strata tsdb dump PATH`: the line format of `promtool tsdb dump`. */
-import { resolveBlockDirs } from '../tsdb/block/files.js';
 import { openBlocks, closeBlocks } from '../tsdb/block/reader.js';
 import { parseSelector } from '../tsdb/index/matchers.js';
 import { querySeries } from '../tsdb/query.js';
@@ -7,6 +6,7 @@ import { formatLabels } from '../tsdb/labels.js';
 import { formatGoFloat } from '../tsdb/goformat.js';
 import { bitsToFloat } from '../tsdb/chunkenc/float-bits.js';
 import { BufferedOut } from './output.js';
+import { blockDirsOfOne } from './paths.js';
 
 export interface DumpOptions {
   match?: string;
@@ -16,7 +16,7 @@ export interface DumpOptions {
 
 export async function runDump(path: string, o: DumpOptions, stdout: NodeJS.WritableStream): Promise<void> {
   const matchers = o.match ? parseSelector(o.match) : [];
-  const blocks = await openBlocks(await resolveBlockDirs(path));
+  const blocks = await openBlocks(await blockDirsOfOne(path));
   const out = new BufferedOut(stdout);
   try {
     for await (const s of querySeries(blocks, { matchers, minTime: o.minTime, maxTime: o.maxTime })) {

@@ -1,5 +1,6 @@
 /** `strata tsdb synth`. */
 import { writeSynthBlocks } from '../tsdb/synth/write.js';
+import { prepareDir } from '../util/dirs.js';
 
 export interface SynthCliOptions {
   out: string;
@@ -12,6 +13,7 @@ export interface SynthCliOptions {
 }
 
 export async function runSynth(o: SynthCliOptions, out: NodeJS.WritableStream): Promise<void> {
+  await prepareDir(o.out, '--out');
   const tenants = Array.from({ length: o.tenants }, (_, i) => `tenant-${i + 1}`);
   const startMs = o.startTime ?? Date.now() - o.hours * 3600_000;
   const blocks = await writeSynthBlocks({

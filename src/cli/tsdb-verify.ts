@@ -1,6 +1,6 @@
 /** `strata tsdb verify BLOCK...`: a readable report; false when any block has an error. */
-import { resolveBlockDirs } from '../tsdb/block/files.js';
 import { verifyBlock } from '../tsdb/verify/verify.js';
+import { blockDirsOfOne } from './paths.js';
 
 export async function runVerify(
   paths: readonly string[],
@@ -9,8 +9,10 @@ export async function runVerify(
 ): Promise<boolean> {
   let allOk = true;
   let n = 0;
-  for (const p of paths) {
-    const dirs = await resolveBlockDirs(p);
+  // Every path checked first: a typo in the last one fails before minutes of verification.
+  const resolved: [string, string[]][] = [];
+  for (const p of paths) resolved.push([p, await blockDirsOfOne(p)]);
+  for (const [p, dirs] of resolved) {
     if (dirs.length === 0) {
       out.write(`${p}: no blocks found\n`);
       allOk = false;

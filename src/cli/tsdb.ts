@@ -5,7 +5,7 @@ import { runDump } from './tsdb-dump.js';
 import { runVerify } from './tsdb-verify.js';
 import { runSynth } from './tsdb-synth.js';
 import { runCompact } from './tsdb-compact.js';
-import { intArg, timeArg } from './args.js';
+import { intArg, logFormatOption, timeArg } from './args.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -93,4 +93,7 @@ export function registerTsdbCommands(program: Command): void {
         await runCompact(blocks, o, process.stdout);
       },
     );
+
+  // These commands log nothing of their own: the format is that of warnings and the error line.
+  for (const cmd of tsdb.commands) cmd.addOption(logFormatOption());
 }

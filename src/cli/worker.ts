@@ -13,6 +13,7 @@ import { bucketPlanExecutor, classifyPlanFailure } from '../scheduler/executor.j
 import { createWorker, type StopMode } from '../scheduler/worker.js';
 import { startHttpEndpoint } from '../util/http.js';
 import { InvalidArgumentError } from '../util/errors.js';
+import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
 
@@ -76,6 +77,9 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   if (f.onStop !== 'finish' && f.onStop !== 'abandon')
     throw new InvalidArgumentError('--on-stop must be finish or abandon');
   if (f.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
+  if (!(f.heartbeatInterval > 0))
+    throw new InvalidArgumentError('--heartbeat-interval must be longer than 0s');
+  await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry } = await openBucket(f, logger);
   const workerId = f.workerId ?? `${hostname()}/${process.pid}`;
   const plans = new Counter({
@@ -117,6 +121,9 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     address: f.httpAddress,
     registry,
     status: () => ({ worker: workerId, ...worker.stats() }),
+  }).catch(async (err: unknown) => {
+    await bucket.close();
+    throw err;
   });
   worker.start();
   logger.info('strata worker started', {

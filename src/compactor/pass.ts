@@ -16,7 +16,9 @@ import type { BlockedGroup, Plan, PlanBlock, PlanOptions } from '../plan/types.j
 import type { Logger } from '../util/logger.js';
 
 export interface MetaSyncer {
-  sync(options?: { selectTenants?: (tenants: readonly string[]) => Promise<readonly string[]> }): Promise<SyncResult>;
+  sync(options?: {
+    selectTenants?: (tenants: readonly string[]) => Promise<readonly string[]>;
+  }): Promise<SyncResult>;
 }
 
 /**

@@ -38,11 +38,15 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-export function formatDuration(ms: number): string {
+/**
+ * `1h30m`, `2d`. With `largest: 'h'` no days or longer (`48h`, as Thanos' flag help and this
+ * README spell defaults).
+ */
+export function formatDuration(ms: number, largest: 'y' | 'h' = 'y'): string {
   if (ms === 0) return '0s';
   let rest = ms;
   let out = '';
-  for (const u of ORDER) {
+  for (const u of ORDER.slice(ORDER.indexOf(largest))) {
     const n = Math.floor(rest / UNITS[u]!);
     if (n > 0) {
       out += `${n}${u}`;

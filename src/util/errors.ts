@@ -19,6 +19,12 @@ export type ErrorCode =
   // Caller mistakes.
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_NOT_FOUND'
+  // The local machine: a file system call failed (permission, not a directory, disk full...).
+  | 'ERR_IO'
+  // A listen address cannot be bound (in use, not local, no permission).
+  | 'ERR_LISTEN'
+  // Anything else: a bug. The CLI reports it with this code instead of a stack trace.
+  | 'ERR_INTERNAL'
   // Object storage.
   | 'ERR_OBJSTORE_NOT_FOUND'
   | 'ERR_OBJSTORE_TRANSIENT'

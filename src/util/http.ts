@@ -6,12 +6,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { InvalidArgumentError, errorMessage } from './errors.js';
+import { listenError } from './system-errors.js';
 
 export interface HttpEndpointOptions {
   address: string;
   registry: Registry;
   status: () => unknown;
   ready?: () => boolean;
+  /** The flag that set `address`, named in listen errors (default `--http-address`). */
+  flag?: string;
 }
 
 export interface HttpEndpoint {
@@ -31,7 +34,14 @@ export function parseListenAddress(addr: string): { host: string; port: number }
 }
 
 export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEndpoint> {
-  const { host, port } = parseListenAddress(o.address);
+  const flag = o.flag ?? '--http-address';
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = parseListenAddress(o.address));
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag}: ${errorMessage(err)}`, { cause: err });
+  }
   const server: Server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const send = (code: number, type: string, body: string): void => {
@@ -53,7 +63,7 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
     })();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, flag, o.address)));
     server.listen(port, host, () => resolve());
   });
   const a = server.address();

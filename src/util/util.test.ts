@@ -36,3 +36,12 @@ describe('logger', () => {
     expect(text).not.toContain('hunter2');
   });
 });
+
+describe('formatDuration', () => {
+  it('can stop at hours, as flag defaults are spelled', () => {
+    expect(formatDuration(172_800_000)).toBe('2d');
+    expect(formatDuration(172_800_000, 'h')).toBe('48h');
+    expect(formatDuration(60_000, 'h')).toBe('1m');
+    expect(formatDuration(5_400_500, 'h')).toBe('1h30m500ms');
+  });
+});

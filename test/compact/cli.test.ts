@@ -208,7 +208,7 @@ describe('strata tsdb compact', () => {
     );
   });
 
-  it('exits 2 without --out, without blocks, or when a directory holds no block', async () => {
+  it('exits 2 without --out or without blocks; 1 when a directory holds no block', async () => {
     const empty = root.fresh('empty');
     await mkdir(empty);
     const out = root.fresh('out');
@@ -220,8 +220,9 @@ describe('strata tsdb compact', () => {
     expect(noOut.code).toBe(2);
     expect(noOut.stderr).toMatch(/--out/);
     expect(noBlocks.code).toBe(2);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no input blocks/);
+    // Bad input, not a usage error: the command line is well-formed.
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^strata: ERR_NOT_FOUND: no blocks in /);
     expect(await listDir(out)).toEqual([]);
   });
 });

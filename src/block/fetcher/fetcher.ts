@@ -28,6 +28,7 @@ import {
 } from './checkpoint.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { discoverTenants } from './discovery.js';
+import { rootKeyProblem } from '../tenancy-check.js';
 import { Limiter } from './limiter.js';
 import { MetaCache } from './meta-cache.js';
 import { classifyMeta, Interner } from './meta-read.js';
@@ -358,7 +359,11 @@ export class MetaFetcher {
       if (!this.#reportedGarbage.has(key)) {
         this.#reportedGarbage.add(key);
         recordBadInput(this.#metrics, 'garbage-key');
-        this.#logger.warn('skipping bad input in the bucket', { kind: 'garbage-key', key });
+        this.#logger.warn('skipping bad input in the bucket', {
+          kind: 'garbage-key',
+          key,
+          detail: rootKeyProblem(key),
+        });
       }
     }
     return tenants;

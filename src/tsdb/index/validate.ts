@@ -392,7 +392,11 @@ async function checkPostings(r: ValidationSource, c: Collector, idx: SeriesIndex
       const lists = await readLists(r, c, name, e, from, to);
       for (let j = from; j < to; j++) {
         const list = lists[j - from];
-        if (list === undefined) continue;
+        if (list === undefined) {
+          // Reported as unreadable; it exists, so it is not missing as well.
+          forgetPair(idx, nameRef, findSymbol(syms, e.values[j]!));
+          continue;
+        }
         checkList(c, idx, ids, name, nameRef, e.values[j]!, findSymbol(syms, e.values[j]!), list);
       }
     }
@@ -442,6 +446,15 @@ async function readLists(
   return out;
 }
 
+/** Drops a label pair from the ones still expecting a postings list; returns its series count. */
+function forgetPair(idx: SeriesIndex, nameRef: number, valueRef: number): number {
+  const byValue = idx.pairs.get(nameRef);
+  const count = byValue?.get(valueRef) ?? 0;
+  byValue?.delete(valueRef);
+  if (byValue !== undefined && byValue.size === 0) idx.pairs.delete(nameRef);
+  return count;
+}
+
 function checkList(
   c: Collector,
   idx: SeriesIndex,
@@ -461,10 +474,7 @@ function checkList(
     });
     return;
   }
-  const byValue = idx.pairs.get(nameRef);
-  const expected = byValue?.get(valueRef) ?? 0;
-  byValue?.delete(valueRef);
-  if (byValue !== undefined && byValue.size === 0) idx.pairs.delete(nameRef);
+  const expected = forgetPair(idx, nameRef, valueRef);
   const starts = idx.starts.data;
   const refs = idx.refs.data;
   let bad = 0;

@@ -53,7 +53,13 @@ export async function verifyBlock(dir: string, opts: VerifyOptions = {}): Promis
     series: 0,
     threads: 1,
   };
+  // The index validation and each chunk share read the index themselves: a broken part would be
+  // reported by each of them (under different kinds, with the same message).
+  const seen = new Set<string>();
   const add = (p: BlockProblem): void => {
+    const key = `${p.severity}\0${p.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
     if (res.problems.length < max) res.problems.push(p);
   };
   let meta: BlockMeta;
