@@ -35,7 +35,9 @@ export interface RetryOptions {
 
 /**
  * Runs `fn` until it succeeds, retrying with backoff only while the failure is etcd being
- * unreachable (ERR_RING_UNAVAILABLE in the cause chain); any other error ends it at once.
+ * unreachable (ERR_RING_UNAVAILABLE in the cause chain) or a compare-and-swap lost to other
+ * writers too often (ERR_RING_CONFLICT: many instances starting at once); any other error ends it
+ * at once.
  */
 export async function retryWhileUnavailable<T>(
   what: string,
@@ -49,17 +51,19 @@ export async function retryWhileUnavailable<T>(
     try {
       return await fn();
     } catch (err) {
-      if (!codeChain(err).includes('ERR_RING_UNAVAILABLE')) throw err;
+      const codes = codeChain(err);
+      if (!codes.includes('ERR_RING_UNAVAILABLE') && !codes.includes('ERR_RING_CONFLICT')) throw err;
       const elapsed = performance.now() - started;
       if (elapsed + delay > opts.timeoutMs) {
+        const conflict = !codes.includes('ERR_RING_UNAVAILABLE');
         throw new StrataError(
-          'ERR_RING_UNAVAILABLE',
-          `${what}: etcd unreachable for ${(elapsed / 1000).toFixed(1)} s over ${attempt} attempts; ` +
-            `last error: ${errorMessage(err)}`,
+          conflict ? 'ERR_RING_CONFLICT' : 'ERR_RING_UNAVAILABLE',
+          `${what}: ${conflict ? 'lost every compare-and-swap' : 'etcd unreachable'} for ` +
+            `${(elapsed / 1000).toFixed(1)} s over ${attempt} attempts; last error: ${errorMessage(err)}`,
           { cause: err },
         );
       }
-      opts.logger.warn(`${what} failed; etcd unreachable, retrying`, {
+      opts.logger.warn(`${what} failed; retrying`, {
         err: errorMessage(err),
         attempt,
         retryMs: Math.round(delay),
