@@ -9,8 +9,9 @@ import { compactorMetrics } from '../compactor/metrics.js';
 import { createElection } from '../ha/create.js';
 import { runAsLeader, sleep } from '../ha/election.js';
 import { startHttpEndpoint } from '../util/http.js';
-import { errorMessage } from '../util/errors.js';
+import { InvalidArgumentError, errorMessage } from '../util/errors.js';
 import { intArg, durationArg } from './args.js';
+import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import { loadStepHook } from './step-hook.js';
 import {
   etcdOptions,
@@ -22,7 +23,7 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 
-export interface CompactFlags extends SyncFlags, EtcdFlags {
+export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags {
   'compact.concurrency': number;
   wait: boolean;
   waitInterval: number;
@@ -30,7 +31,7 @@ export interface CompactFlags extends SyncFlags, EtcdFlags {
 }
 
 export function compactCommandOptions(cmd: Command): Command {
-  return etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/compact/leader/')
+  return ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/compact/leader/'))
     .option('--compact.concurrency <n>', 'plans executed at once', intArg, 1)
     .option('--wait', 'keep running: a pass every --wait-interval', false)
     .option('--wait-interval <duration>', 'time between passes with --wait', durationArg, 5 * 60_000)
@@ -66,10 +67,47 @@ export interface CompactRun {
 
 export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): Promise<CompactRun> {
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
+  const ha = f['etcd.endpoints'].length > 0;
+  const sharded = ringEnabled(f);
+  if (ha && sharded) {
+    throw new InvalidArgumentError(
+      '--etcd.endpoints (one elected compactor) and --sharding-ring.store (tenants shared by all) exclude each other',
+    );
+  }
   const st = await openSyncStack(f);
-  const { logger, registry, bucket, layout, now } = st;
-  const beforeStep = await loadStepHook(process.env, logger);
-  const compactor = new Compactor(
+  const { registry, bucket, layout, now } = st;
+  const beforeStep = await loadStepHook(process.env, st.logger);
+  let leading = !ha;
+  // eslint-disable-next-line prefer-const -- the status closure reads it before it is assigned
+  let compactor: Compactor | undefined;
+  let ring: RingSetup | undefined;
+  const http = await startHttpEndpoint({
+    address: f.httpAddress,
+    registry,
+    status: () => ({ leader: leading, ...compactor?.status(), ...(ring ? { ring: ring.status() } : {}) }),
+  }).catch(async (err: unknown) => {
+    await st.close();
+    throw err;
+  });
+  try {
+    if (sharded) {
+      ring = await openRing(f, {
+        name: 'compactor',
+        defaultAddr: http.address,
+        logger: st.logger,
+        registry,
+        signal,
+      });
+      ring.mountPage(http, '/compactor/ring', 'Compactor ring');
+    }
+  } catch (err) {
+    await st.close();
+    await http.close();
+    throw err;
+  }
+  // Every line (the 'compaction started/done' of each plan among them) names the instance.
+  const logger = ring ? st.logger.child({ instance: ring.instanceId }) : st.logger;
+  compactor = new Compactor(
     {
       dataDir: f.dataDir,
       concurrency: Math.max(1, f['compact.concurrency']),
@@ -86,18 +124,10 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       now,
       ...(beforeStep ? { beforeStep } : {}),
       ...(st.writeBucketIndex ? { writeBucketIndex: st.writeBucketIndex } : {}),
+      ...(ring ? { scope: ring.sharding } : {}),
     },
   );
-  const ha = f['etcd.endpoints'].length > 0;
-  let leading = !ha;
-  const http = await startHttpEndpoint({
-    address: f.httpAddress,
-    registry,
-    status: () => ({ leader: leading, ...compactor.status() }),
-  }).catch(async (err: unknown) => {
-    await st.close();
-    throw err;
-  });
+  const c = compactor;
   const election = createElection({
     endpoints: f['etcd.endpoints'],
     prefix: f['etcd.prefix'] ?? '/strata/compact/leader/',
@@ -112,30 +142,40 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
     concurrency: f['compact.concurrency'],
     wait: f.wait,
     ha,
+    sharded,
   });
   const summaries: PassSummary[] = [];
   // The passes of one term: until done (no --wait), stopped, or the term ends.
   const work = async (termSignal: AbortSignal): Promise<void> => {
-    const both = AbortSignal.any([signal, termSignal]);
+    const both = AbortSignal.any(ring ? [signal, termSignal, ring.fatal] : [signal, termSignal]);
     for (;;) {
-      let s: PassSummary;
+      let s: PassSummary | undefined;
       try {
-        s = await compactor.runPass(both);
+        s = await c.runPass(both);
       } catch (err) {
+        if (ring?.fatal.aborted) throw ring.fatal.reason;
         if (both.aborted) return;
-        throw err;
+        // The tenant holds were lost (etcd unreachable): the pass stopped; the next one takes them again.
+        if (ring === undefined || !ring.sharding.signal.aborted) throw err;
+        logger.warn('compaction pass stopped: tenant holds lost', { err: errorMessage(err) });
       }
-      summaries.push(s);
-      logger.info('compaction pass done', {
-        plans: s.plansDone,
-        failed: s.plansFailed,
-        marked_no_compact: s.blocksMarkedNoCompact,
-        deleted: s.deletedMarked,
-        deleted_partial: s.deletedPartial,
-      });
-      if (f['debug.printSummary']) process.stdout.write(`${JSON.stringify(passSummaryJson(s))}\n`);
-      if (!f.wait) return;
-      await sleep(f.waitInterval, both);
+      if (s !== undefined) {
+        summaries.push(s);
+        logger.info('compaction pass done', {
+          plans: s.plansDone,
+          failed: s.plansFailed,
+          marked_no_compact: s.blocksMarkedNoCompact,
+          deleted: s.deletedMarked,
+          deleted_partial: s.deletedPartial,
+        });
+        if (f['debug.printSummary']) process.stdout.write(`${JSON.stringify(passSummaryJson(s))}\n`);
+        if (!f.wait) return;
+      }
+      // A change of ownership starts the next pass at once: moved tenants are let go, new ones taken.
+      const wake = new AbortController();
+      const off = ring?.client.onChange(() => wake.abort());
+      await sleep(f.waitInterval, AbortSignal.any([both, wake.signal]));
+      off?.();
       if (both.aborted) return;
     }
   };
@@ -158,6 +198,9 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
     );
   } finally {
     await election.close().catch(() => undefined);
+    await ring
+      ?.stop()
+      .catch((err: unknown) => logger.warn('leaving the ring failed', { err: errorMessage(err) }));
     await st.close();
     await http.close();
   }

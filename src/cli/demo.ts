@@ -13,6 +13,7 @@ import { writeSynthBlocks } from '../tsdb/synth/write.js';
 import { readMetaFile } from '../tsdb/meta.js';
 import { blockFiles } from '../tsdb/block/files.js';
 import { isUlid } from '../tsdb/ulid.js';
+import { NO_RING } from './ring-setup.js';
 import { runCompactCommand } from './compact.js';
 import { formatBytes, formatTable } from './output.js';
 import { intArg, logFormatOption } from './args.js';
@@ -134,6 +135,7 @@ export function registerDemoCommand(program: Command): void {
           wait: false,
           waitInterval: 0,
           syncCheckpoint: true,
+          ...NO_RING,
         },
         ac.signal,
       );

@@ -14,6 +14,7 @@ import { parseListenAddress, startHttpEndpoint } from '../util/http.js';
 import { InvalidArgumentError, errorMessage } from '../util/errors.js';
 import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
+import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import {
   etcdOptions,
   openSyncStack,
@@ -24,7 +25,7 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 
-export interface PlannerFlags extends SyncFlags, EtcdFlags {
+export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags {
   grpcAddress: string;
   grpcAdvertiseAddress?: string;
   'planner.gracePeriod': number;
@@ -36,7 +37,7 @@ export interface PlannerFlags extends SyncFlags, EtcdFlags {
 }
 
 export function plannerCommandOptions(cmd: Command): Command {
-  return etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/')
+  return ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/'))
     .option(
       '--grpc-address <host:port>',
       'listen address of the Planner gRPC service (port 0: any free port)',
@@ -111,14 +112,24 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
   listenFlag('--http-address', f.httpAddress);
   if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
+  const sharded = ringEnabled(f);
+  if (sharded && f['etcd.endpoints'].length > 0) {
+    throw new InvalidArgumentError(
+      '--etcd.endpoints (one elected planner) and --sharding-ring.store (every planner active on its own tenants) exclude each other',
+    );
+  }
   const st = await openSyncStack(f);
-  const { logger, registry } = st;
+  const { registry } = st;
+  // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
+  let ring: RingSetup | undefined;
+  const logger = st.logger;
   const source = new BucketPlanSource(
     {
       plan: st.plan,
       deleteDelayMs: f.deleteDelay,
       partialDelayMs: f.partialBlockDeleteDelay,
       cleanupIntervalMs: f.cleanupInterval,
+      ...(sharded ? { tenantGraceMs: f['planner.gracePeriod'] } : {}),
     },
     {
       bucket: st.bucket,
@@ -127,9 +138,26 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
       logger,
       now: st.now,
       ...(st.writeBucketIndex ? { writeBucketIndex: st.writeBucketIndex } : {}),
+      ...(sharded
+        ? {
+            scope: {
+              get instanceId() {
+                return ring!.instanceId;
+              },
+              get signal() {
+                return ring!.sharding.signal;
+              },
+              select: (tenants: readonly string[], busy?: (tenant: string) => boolean) =>
+                ring!.sharding.select(tenants, busy),
+              heldSince: (tenant: string) => ring!.sharding.heldSince(tenant),
+            },
+          }
+        : {}),
     },
   );
   const metrics = plannerMetrics(registry);
+  // A sharded planner's epochs only order its own terms (plans carry its ID): the start time does.
+  const shardedEpoch = Date.now();
   // The election needs the published address, which needs the bound port: bind first, serve
   // nothing until leading (the service polls the candidacy on every message).
   // eslint-disable-next-line prefer-const -- the closures below read it before it is assigned
@@ -139,11 +167,20 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     port: grpc.port,
     source,
     logger,
-    leadership: {
-      isLeader: () => candidacy?.isLeader() ?? false,
-      epoch: () => candidacy?.epoch() ?? 0,
-      leaderAddress: () => candidacy?.leaderAddress(),
-    },
+    leadership: sharded
+      ? { isLeader: () => ring !== undefined, epoch: () => shardedEpoch, leaderAddress: () => undefined }
+      : {
+          isLeader: () => candidacy?.isLeader() ?? false,
+          epoch: () => candidacy?.epoch() ?? 0,
+          leaderAddress: () => candidacy?.leaderAddress(),
+        },
+    ...(sharded
+      ? {
+          plannerId: f['shardingRing.instanceId'] ?? hostname(),
+          adoptsTenant: (tenant: string) =>
+            ring !== undefined && (ring.sharding.owns(tenant) || ring.sharding.held().has(tenant)),
+        }
+      : {}),
     // Leadership changes are noticed on a tick when no worker message arrives: keep it short.
     tickMs: 250,
     graceMs: f['planner.gracePeriod'],
@@ -185,6 +222,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
             .runningPlans()
             .map((r) => ({ ...r, startedAt: new Date(r.startedAt).toISOString() })),
           sync: source.status(),
+          ...(ring ? { ring: ring.status() } : {}),
         };
       },
     });
@@ -194,6 +232,21 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     await source.close();
     await st.close();
     throw err;
+  }
+  if (sharded) {
+    try {
+      ring = await openRing(f, { name: 'planner', defaultAddr: address, logger, registry, signal });
+    } catch (err) {
+      await server.close();
+      await source.close();
+      await st.close();
+      await http.close();
+      throw err;
+    }
+    ring.mountPage(http, '/planner/ring', 'Planner ring');
+    // Tenants moved: plan again at once (moved-away ones are let go, new ones taken).
+    ring.client.onChange(() => void server.service.replan());
+    server.service.tick();
   }
   const election = createElection({
     endpoints: f['etcd.endpoints'],
@@ -205,9 +258,13 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   });
   candidacy = startCandidacy(election, { logger });
   const c = candidacy;
+  const r = ring;
   const stopAll = async (): Promise<void> => {
-    // Resign first: another replica takes over while this one closes its streams.
+    // Resign (or leave the ring) first: another replica takes over while this one closes its streams.
     await c.stop();
+    await r
+      ?.stop()
+      .catch((err: unknown) => logger.warn('leaving the ring failed', { err: errorMessage(err) }));
     await server.close();
     await election.close().catch(() => undefined);
     await source.close();
@@ -219,12 +276,16 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     http: http.address,
     tenancy: st.tenancy,
     ha: f['etcd.endpoints'].length > 0,
+    sharded,
+    ...(ring ? { instance: ring.instanceId } : {}),
   });
   try {
+    const stop = ring ? AbortSignal.any([signal, ring.fatal]) : signal;
     await new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
+      if (stop.aborted) return resolve();
+      stop.addEventListener('abort', () => resolve(), { once: true });
     });
+    if (ring?.fatal.aborted) throw ring.fatal.reason;
     logger.info('strata planner stopping');
   } finally {
     await stopAll();

@@ -16,8 +16,14 @@ import { InvalidArgumentError } from '../util/errors.js';
 import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
+import {
+  openPlannerRing,
+  plannerRingOptions,
+  type PlannerRing,
+  type PlannerRingFlags,
+} from './ring-setup.js';
 
-export interface WorkerFlags {
+export interface WorkerFlags extends PlannerRingFlags {
   'planner.address': string[];
   'objstore.configFile'?: string;
   'objstore.config'?: string;
@@ -33,7 +39,7 @@ export interface WorkerFlags {
 }
 
 export function workerCommandOptions(cmd: Command): Command {
-  return cmd
+  return plannerRingOptions(cmd)
     .option(
       '--planner.address <list>',
       'planner replicas, host:port, comma-separated or repeated',
@@ -73,7 +79,14 @@ export function workerCommandOptions(cmd: Command): Command {
 
 export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Promise<void> {
   const logger = parseLogging(f);
-  if (f['planner.address'].length === 0) throw new InvalidArgumentError('--planner.address is required');
+  const sharded = f['shardingRing.store'] !== '';
+  if (sharded === f['planner.address'].length > 0) {
+    throw new InvalidArgumentError(
+      sharded
+        ? '--planner.address and --sharding-ring.store exclude each other (the ring lists the planners)'
+        : '--planner.address is required (or --sharding-ring.store etcd for sharded planners)',
+    );
+  }
   if (f.onStop !== 'finish' && f.onStop !== 'abandon')
     throw new InvalidArgumentError('--on-stop must be finish or abandon');
   if (f.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
@@ -97,9 +110,18 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   // Work dirs of plans a killed worker was running: nothing else would remove them.
   await clearWorkDirs(f.dataDir);
   const beforeStep = await loadStepHook(process.env, logger);
+  let ring: PlannerRing | undefined;
+  if (sharded) {
+    try {
+      ring = await openPlannerRing(f, { logger, registry, signal });
+    } catch (err) {
+      await bucket.close();
+      throw err;
+    }
+  }
   const worker = createWorker({
     workerId,
-    planners: f['planner.address'],
+    ...(ring ? { discovery: ring.discovery } : { planners: f['planner.address'] }),
     capacity: f.concurrency,
     logger,
     progressIntervalMs: f.heartbeatInterval,
@@ -122,13 +144,14 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     registry,
     status: () => ({ worker: workerId, ...worker.stats() }),
   }).catch(async (err: unknown) => {
+    await ring?.stop();
     await bucket.close();
     throw err;
   });
   worker.start();
   logger.info('strata worker started', {
     worker: workerId,
-    planners: f['planner.address'].join(','),
+    planners: ring ? 'ring' : f['planner.address'].join(','),
     concurrency: f.concurrency,
     http: http.address,
   });
@@ -142,6 +165,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     await worker.stop(mode);
   } finally {
     await http.close();
+    await ring?.stop();
     await bucket.close();
   }
   logger.info('strata worker stopped', {

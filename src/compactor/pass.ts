@@ -34,6 +34,8 @@ export interface TenantScope {
   select(tenants: readonly string[], busy?: (tenant: string) => boolean): Promise<readonly string[]>;
   /** Aborted when this process must stop working on its tenants at once. */
   readonly signal: AbortSignal;
+  /** When this process took `tenant` (ms since the epoch), if it holds it. */
+  heldSince?(tenant: string): number | undefined;
 }
 
 export interface PassDeps {

@@ -45,6 +45,11 @@ export class TenantSharding {
     return tenantOwner(this.o.ring.ring(), tenant, this.o.shardSize ?? 0)?.id === this.o.instanceId;
   }
 
+  /** When this instance took `tenant`, if it holds it. */
+  heldSince(tenant: string): number | undefined {
+    return this.o.locks.heldSince(tenant);
+  }
+
   /** Tenants held now (working on, or finishing after they moved away). */
   held(): ReadonlySet<string> {
     return this.o.locks.held();

@@ -38,7 +38,8 @@ export class TenantLocks {
   private readonly timeoutMs: number;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly holds = new Set<string>();
+  /** Held tenants and when each was taken. */
+  private readonly holds = new Map<string, number>();
   private lease: string | undefined;
   private renewedSentAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -62,7 +63,12 @@ export class TenantLocks {
 
   /** Tenants held now. */
   held(): ReadonlySet<string> {
-    return this.holds;
+    return new Set(this.holds.keys());
+  }
+
+  /** When `tenant` was taken (ms since the epoch), if it is held. */
+  heldSince(tenant: string): number | undefined {
+    return this.holds.get(tenant);
   }
 
   /** Holds `tenant` for this process, unless another holds it (then says who). */
@@ -79,14 +85,14 @@ export class TenantLocks {
         .commit(),
     );
     if (res.succeeded) {
-      this.holds.add(tenant);
+      this.holds.set(tenant, this.now());
       return { held: true };
     }
     const kv = res.responses[0]?.response_range.kvs[0];
     const value = kv?.value.toString('utf8') ?? '';
     // Our own key from before a lapse-free restart of this object cannot exist: the lease is ours.
     if (kv !== undefined && value === this.holder && kv.lease === lease) {
-      this.holds.add(tenant);
+      this.holds.set(tenant, this.now());
       return { held: true };
     }
     return { held: false, holder: value };

@@ -16,15 +16,20 @@ import { readBlockState } from '../block/partial.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
 import type { Plan, PlanFootprint, PlanOptions } from '../plan/types.js';
 import { cleanTenants, type CleanupOptions, type CleanupResult } from '../compactor/cleanup.js';
-import { PlanningPass, type MetaSyncer } from '../compactor/pass.js';
+import { PlanningPass, type MetaSyncer, type TenantScope } from '../compactor/pass.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { PlanSource } from './passes.js';
+import type { PlanningContext, PlanSource } from './passes.js';
 
 export interface BucketPlanSourceOptions extends CleanupOptions {
   readonly plan: PlanOptions;
   /** Run the cleaner after a planning pass at most this often (0: after every pass). */
   readonly cleanupIntervalMs: number;
+  /**
+   * Sharded: plans of a tenant taken over from another planner are held back this long, so the
+   * workers still running that planner's plans can hand them over (ADOPT) first.
+   */
+  readonly tenantGraceMs?: number;
 }
 
 export interface BucketPlanSourceDeps {
@@ -37,6 +42,8 @@ export interface BucketPlanSourceDeps {
   /** Counts for metrics: blocks marked by the planner, blocks deleted by the cleaner. */
   readonly onMarked?: (marker: 'deletion' | 'no-compact', reason: string) => void;
   readonly onCleaned?: (r: CleanupResult) => void;
+  /** Ring sharding: only these tenants are planned and cleaned here. */
+  readonly scope?: TenantScope;
 }
 
 export interface BucketPlanSourceStatus {
@@ -65,9 +72,9 @@ export class BucketPlanSource implements PlanSource {
     this.pass = new PlanningPass(o.plan, d);
   }
 
-  async nextPlans(): Promise<readonly Plan[]> {
+  async nextPlans(ctx?: PlanningContext): Promise<readonly Plan[]> {
     // Sources of completed plans that the sync may not show as marked yet stay out.
-    const res = await this.pass.run((tenant, id) => this.consumed.get(tenant)?.has(id) === true);
+    const res = await this.pass.run((tenant, id) => this.consumed.get(tenant)?.has(id) === true, ctx?.busy);
     this.settleConsumed(res.sync);
     this.passes++;
     this.last = {
@@ -77,7 +84,16 @@ export class BucketPlanSource implements PlanSource {
       tenants: res.sync.tenants.size,
     };
     this.maybeClean(res.sync);
-    return res.plans;
+    return this.pastTenantGrace(res.plans);
+  }
+
+  /** Plans of tenants held long enough (see tenantGraceMs). */
+  private pastTenantGrace(plans: readonly Plan[]): readonly Plan[] {
+    const graceMs = this.o.tenantGraceMs ?? 0;
+    const scope = this.d.scope;
+    if (graceMs <= 0 || scope?.heldSince === undefined) return plans;
+    const now = this.d.now();
+    return plans.filter((p) => now - (scope.heldSince?.(p.tenant) ?? -Infinity) >= graceMs);
   }
 
   onComplete(plan: PlanFootprint): Promise<void> {

@@ -22,8 +22,11 @@ import { isNoCompactReason, type NoCompactReason } from '../tsdb/markers.js';
 import type { ExecutablePlan, Plan, PlanFootprint, PlanKind, PlanSource } from '../plan/types.js';
 import { isUlid } from '../tsdb/ulid.js';
 
-/** A plan as a worker receives it: the plan itself and the epoch of the leader that handed it out. */
-export type AssignedPlan = ExecutablePlan & { readonly epoch: number };
+/**
+ * A plan as a worker receives it: the plan itself, the epoch of the leader that handed it out, and
+ * which sharded planner that was ('' when unsharded).
+ */
+export type AssignedPlan = ExecutablePlan & { readonly epoch: number; readonly plannerId: string };
 
 /** Limits on strings from the network: ids, tenants, reasons. */
 export const MAX_ID_LENGTH = 1024;
@@ -54,7 +57,7 @@ function big(n: number): bigint {
   return BigInt(Math.trunc(n));
 }
 
-export function planToWire(plan: Plan<PlanSource>, epoch: number): PlanAssignment {
+export function planToWire(plan: Plan<PlanSource>, epoch: number, plannerId = ''): PlanAssignment {
   return create(PlanAssignmentSchema, {
     id: plan.id,
     tenant: plan.tenant,
@@ -77,6 +80,7 @@ export function planToWire(plan: Plan<PlanSource>, epoch: number): PlanAssignmen
       level: plan.outputLevel,
     },
     epoch: big(epoch),
+    plannerId,
   });
 }
 
@@ -155,6 +159,7 @@ export function planFromWire(m: PlanAssignment): AssignedPlan {
     maxSamplesPerChunk: o.maxSamplesPerChunk,
     outputLevel: o.level,
     epoch,
+    plannerId: m.plannerId,
   };
 }
 
@@ -168,12 +173,15 @@ export function runningToWire(p: AssignedPlan): RunningPlan {
     minTime: big(p.minTime),
     maxTime: big(p.maxTime),
     sourceUlids: p.sources.map((s) => s.ulid),
+    plannerId: p.plannerId,
   });
 }
 
 /** A running plan from INIT, validated: only its footprint (what conflicts need) and epoch. */
 export interface ReportedPlan extends PlanFootprint {
   readonly epoch: number;
+  /** The sharded planner that handed it out ('' when unsharded). */
+  readonly plannerId: string;
 }
 
 export interface ValidInit {
@@ -191,11 +199,18 @@ export function validateInit(m: Init, maxCapacity: number): ValidInit {
   if (m.running.length > m.capacity) {
     throw invalid(`worker reports ${m.running.length} running plans but has capacity ${m.capacity}`);
   }
+  const running = validateRunning(m.running);
+  return { workerId: m.workerId, capacity: m.capacity, running };
+}
+
+/** Running plans from INIT or ADOPT, validated. */
+export function validateRunning(list: readonly RunningPlan[]): ReportedPlan[] {
   const seen = new Set<string>();
-  const running = m.running.map((r): ReportedPlan => {
+  return list.map((r): ReportedPlan => {
     checkId('running plan id', r.planId);
     if (seen.has(r.planId)) throw invalid(`running plan ${r.planId} reported twice`);
     seen.add(r.planId);
+    if (r.plannerId.length > MAX_ID_LENGTH) throw invalid(`planner id longer than ${MAX_ID_LENGTH} characters`);
     const epoch = count(`running plan ${r.planId} epoch`, r.epoch);
     const [minTime, maxTime] = range(`running plan ${r.planId}`, r.minTime, r.maxTime);
     if (r.sourceUlids.length === 0) throw invalid(`running plan ${r.planId} has no source blocks`);
@@ -203,6 +218,7 @@ export function validateInit(m: Init, maxCapacity: number): ValidInit {
     return {
       id: r.planId,
       epoch,
+      plannerId: r.plannerId,
       tenant: r.tenant,
       groupKey: r.groupKey,
       minTime,
@@ -210,7 +226,6 @@ export function validateInit(m: Init, maxCapacity: number): ValidInit {
       sources: r.sourceUlids.map((ulid) => ({ ulid })),
     };
   });
-  return { workerId: m.workerId, capacity: m.capacity, running };
 }
 
 export interface ValidProgress {

@@ -12,13 +12,18 @@ import type { LeadershipGate, Term } from './leadership-gate.js';
 import type { LeaseTable } from './leases.js';
 import type { PlanQueue } from './queue.js';
 
+export interface PlanningContext {
+  /** Tenants with plans running now (a sharded planner keeps holding them until they end). */
+  readonly busy: (tenant: string) => boolean;
+}
+
 /** Where plans come from and where their outcomes go (the bucket sync and planner). */
 export interface PlanSource {
   /**
    * One planning pass over the bucket: every plan that can run now. Must reflect every
    * `onComplete` that resolved before the call.
    */
-  nextPlans(): Promise<readonly Plan[]>;
+  nextPlans(ctx?: PlanningContext): Promise<readonly Plan[]>;
   /**
    * A worker finished the plan: its outputs are uploaded and its sources marked for deletion.
    * Must be idempotent: after a leader change the same completion can arrive twice.
@@ -186,7 +191,8 @@ export class PassScheduler {
     this.lastPassAt = t0;
     let plans: readonly Plan[];
     try {
-      plans = await this.o.source.nextPlans();
+      const queue = this.o.queue();
+      plans = await this.o.source.nextPlans({ busy: (tenant) => queue.hasRunning(tenant) });
     } catch (err) {
       this.o.log.error('planning pass failed', { err: errorMessage(err) });
       return;

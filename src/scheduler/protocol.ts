@@ -5,10 +5,18 @@
  * FailedPrecondition for out-of-protocol ones) and leaves every other stream alone. Reports about
  * plans the stream holds are accepted during the grace period: they cannot cause conflicts.
  */
-import type { Complete, Failed, Init, Progress } from '../../gen/strata/v1/planner_pb.js';
+import type { Adopt, Complete, Failed, Init, Progress } from '../../gen/strata/v1/planner_pb.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { planToWire, validateComplete, validateFailed, validateInit, validateProgress } from './codec.js';
+import {
+  planToWire,
+  validateComplete,
+  validateFailed,
+  validateInit,
+  validateProgress,
+  validateRunning,
+  type ReportedPlan,
+} from './codec.js';
 import type { Term } from './leadership-gate.js';
 import type { FailureOutcome, Lease, LeaseTable } from './leases.js';
 import type { PassScheduler, PlanSource } from './passes.js';
@@ -34,6 +42,13 @@ export interface ProtocolOptions {
   readonly requeue: (leases: readonly Lease[], reason: RequeueReason) => Promise<void>;
   /** The same, after `ms` (a retryable failure waits), unless the term ends first. */
   readonly requeueLater: (lease: Lease, ms: number) => void;
+  /** This planner's ring instance ID when sharded ('' otherwise): stamped on every plan. */
+  readonly plannerId: string;
+  /**
+   * Sharded: whether a plan another planner handed out (which left the ring) is this planner's to
+   * adopt, i.e. its tenant is owned here now. Unsharded planners adopt every reported plan.
+   */
+  readonly adoptsTenant?: (tenant: string) => boolean;
 }
 
 export class StreamProtocol {
@@ -54,25 +69,48 @@ export class StreamProtocol {
   onInit(s: Session, term: Term, m: Init): void {
     if (s.initialized) throw failedPrecondition('duplicate INIT');
     const init = validateInit(m, this.o.maxCapacity);
-    for (const r of init.running) {
-      if (r.epoch > term.epoch) {
-        throw failedPrecondition(
-          `plan ${r.id} came with epoch ${r.epoch}, newer than this planner's ${term.epoch}`,
-        );
-      }
-    }
+    this.checkEpochs(init.running, term);
     s.workerId = init.workerId;
     s.capacity = init.capacity;
     s.initialized = true;
+    const adopted = this.adopt(s, init.running);
+    this.o.log.info('worker connected', {
+      stream: s.id,
+      worker: init.workerId,
+      capacity: init.capacity,
+      adopted,
+    });
+  }
+
+  /** Sharded: plans of a planner that left the ring, for the tenants this one owns now. */
+  onAdopt(s: Session, term: Term, m: Adopt): void {
+    const running = validateRunning(m.running);
+    this.checkEpochs(running, term);
+    const adopted = this.adopt(s, running);
+    this.o.log.info('adopted plans of a planner that left', { worker: s.workerId, adopted, reported: running.length });
+  }
+
+  /** Epochs are only comparable between plans of one planner: none of ours may be from the future. */
+  private checkEpochs(running: readonly ReportedPlan[], term: Term): void {
+    for (const r of running) {
+      if (r.plannerId === this.o.plannerId && r.epoch > term.epoch) {
+        throw failedPrecondition(`plan ${r.id} came with epoch ${r.epoch}, newer than this planner's ${term.epoch}`);
+      }
+    }
+  }
+
+  /** Takes over the running plans a worker reports, or CANCELs them; returns how many it took. */
+  private adopt(s: Session, running: readonly ReportedPlan[]): number {
     const leases = this.o.leases;
     const queue = this.o.queue();
-    const adopted: string[] = [];
-    for (const r of init.running) {
+    const workerId = s.workerId!;
+    let adopted = 0;
+    for (const r of running) {
       const held = leases.get(r.id);
-      if (held !== undefined && held.workerId === init.workerId) {
+      if (held !== undefined && held.workerId === workerId) {
         // The same worker on a new stream before its old one was noticed gone: move the lease.
         leases.transfer(r.id, s.id);
-        adopted.push(r.id);
+        adopted++;
         continue;
       }
       if (held !== undefined) {
@@ -84,6 +122,10 @@ export class StreamProtocol {
         s.cancel(r.id, `already ${done}`);
         continue;
       }
+      if (r.plannerId !== this.o.plannerId && this.o.adoptsTenant?.(r.tenant) === false) {
+        s.cancel(r.id, `tenant ${r.tenant} is not owned by planner ${this.o.plannerId}`);
+        continue;
+      }
       const plan = queue.pendingPlan(r.id) ?? r;
       const conflict = queue.runningConflict(plan);
       if (conflict !== undefined) {
@@ -91,15 +133,10 @@ export class StreamProtocol {
         continue;
       }
       queue.adopt(plan);
-      leases.adopt(plan, s.id, init.workerId, r.epoch);
-      adopted.push(r.id);
+      leases.adopt(plan, s.id, workerId, r.epoch);
+      adopted++;
     }
-    this.o.log.info('worker connected', {
-      stream: s.id,
-      worker: init.workerId,
-      capacity: init.capacity,
-      adopted: adopted.length,
-    });
+    return adopted;
   }
 
   onNext(s: Session, term: Term): void {
@@ -119,7 +156,7 @@ export class StreamProtocol {
     const workerId = s.workerId!;
     this.o.leases.grant(a.plan, s.id, workerId);
     this.reported.delete(a.plan.id);
-    s.send({ case: 'plan', value: planToWire(a.plan, term.epoch) });
+    s.send({ case: 'plan', value: planToWire(a.plan, term.epoch, this.o.plannerId) });
     this.o.events.assigned?.({ plan: a.plan, workerId, epoch: term.epoch, waitMs: now - a.enqueuedAt });
   }
 

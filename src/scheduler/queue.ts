@@ -266,6 +266,11 @@ export class PlanQueue {
     return gone;
   }
 
+  /** Whether `tenant` has plans running. */
+  hasRunning(tenant: string): boolean {
+    return (this.tenants.get(tenant)?.running.size ?? 0) > 0;
+  }
+
   isPending(planId: string): boolean {
     return this.pendingIds.has(planId);
   }

@@ -68,6 +68,10 @@ export interface PlannerServiceOptions {
   /** A stream that sends no INIT for this long is closed (DEADLINE_EXCEEDED). Default 30 s. */
   readonly initTimeoutMs?: number;
   readonly events?: SchedulerEvents;
+  /** Sharded planners: this planner's ring instance ID, stamped on its plans. */
+  readonly plannerId?: string;
+  /** Sharded planners: whether a tenant is owned here now (adopting another planner's plans). */
+  readonly adoptsTenant?: (tenant: string) => boolean;
 }
 
 export interface SchedulerStats {
@@ -140,6 +144,8 @@ export class PlannerService {
       retryDelayMs: opts.retryDelayMs ?? 10_000,
       requeue: (leases, reason) => this.requeue(leases, reason),
       requeueLater: (lease, ms) => this.requeueLater(lease, ms),
+      plannerId: opts.plannerId ?? '',
+      ...(opts.adoptsTenant ? { adoptsTenant: opts.adoptsTenant } : {}),
     });
   }
 
@@ -284,6 +290,8 @@ export class PlannerService {
         return this.protocol.onComplete(s, term, msg.value);
       case 'failed':
         return this.protocol.onFailed(s, msg.value);
+      case 'adopt':
+        return this.protocol.onAdopt(s, term, msg.value);
     }
   }
 

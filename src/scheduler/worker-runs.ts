@@ -61,6 +61,8 @@ export type RunResult =
 
 export interface Run {
   readonly plan: AssignedPlan;
+  /** The link (planner) its reports go to: where it came from, or who adopted it. */
+  home: string;
   readonly abort: AbortController;
   progress: ProgressUpdate | undefined;
   /** Phase last sent, to send phase changes at once and the rest with the heartbeat. */
@@ -129,9 +131,10 @@ export class PlanRuns {
    * Starts a plan the planner handed out. While stopping (it was asked for before stop()) it goes
    * straight back as abandoned.
    */
-  start(plan: AssignedPlan, stopping: boolean): void {
+  start(plan: AssignedPlan, home: string, stopping: boolean): void {
     const run: Run = {
       plan,
+      home,
       abort: new AbortController(),
       progress: undefined,
       sentPhase: undefined,

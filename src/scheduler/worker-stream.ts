@@ -47,6 +47,11 @@ export class WorkerStream {
     });
   }
 
+  /** Sharded: plans of a planner that left, for the planner of this stream to adopt. */
+  adopt(runs: readonly Run[]): void {
+    this.send({ msg: { case: 'adopt', value: { running: runs.map((r) => runningToWire(r.plan)) } } });
+  }
+
   next(): void {
     this.nexts.push(this.send({ msg: { case: 'next', value: {} } }));
   }

@@ -1,27 +1,37 @@
 /**
- * The worker side of strata.v1.Planner/Connect: one gRPC (HTTP/2) stream to the leading planner,
- * up to `capacity` plans at a time through a PlanExecutor.
+ * The worker side of strata.v1.Planner/Connect: up to `capacity` plans at a time through a
+ * PlanExecutor, taken from one planner (unsharded: the leader among the configured addresses) or
+ * from every planner of the ring (sharded: a stream to each, free slots offered to them in turn).
  *
  * Plans keep running across reconnects: INIT on the new stream lists them (with the epoch they
  * came with), and results that could not be reported while disconnected are sent right after it.
- * A plan the planner CANCELs is aborted and never reported. NOT_LEADER moves to the named leader,
- * or to the next configured address when the follower does not know it.
+ * A plan the planner CANCELs is aborted and never reported. Sharded, the plans of a planner that
+ * left the ring go to the planner owning their tenant now (ADOPT), which takes them over.
  */
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
-import { Planner, type PlannerMessage } from '../../gen/strata/v1/planner_pb.js';
-import { errorMessage } from '../util/errors.js';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { nopLogger, type Logger } from '../util/logger.js';
-import { planFromWire } from './codec.js';
-import { WorkerStream } from './worker-stream.js';
+import type { AssignedPlan } from './codec.js';
+import { PlannerLink, type LinkHost, type Sleep } from './worker-link.js';
 import { PlanRuns, type Classify, type PlanExecutor, type Run } from './worker-runs.js';
 
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+export type { Sleep } from './worker-link.js';
+
+/** Sharded planners as the worker finds them (the ring). */
+export interface PlannerDiscovery {
+  /** The healthy planners now: ring instance ID → address. */
+  planners(): ReadonlyMap<string, string>;
+  /** Called after the set of planners or their ownership changed; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
+  /** The planner owning `tenant` now. */
+  ownerOf(tenant: string): string | undefined;
+}
 
 export interface WorkerOptions {
   readonly workerId: string;
-  /** Planner addresses (host:port), as a list or comma-separated. */
-  readonly planners: string | readonly string[];
+  /** Planner addresses (host:port), as a list or comma-separated (unsharded planners). */
+  readonly planners?: string | readonly string[];
+  /** Sharded planners: every planner of the ring (instead of `planners`). */
+  readonly discovery?: PlannerDiscovery;
   readonly executor: PlanExecutor;
   /** Plans run at once. Default 1. */
   readonly capacity?: number;
@@ -49,7 +59,8 @@ export interface WorkerOptions {
 export type StopMode = 'finish' | 'abandon';
 
 export interface WorkerStats {
-  readonly connectedTo: string | undefined;
+  /** Addresses of the open streams (one unsharded; one per planner sharded). */
+  readonly connectedTo: readonly string[];
   readonly running: readonly string[];
   readonly completed: number;
   readonly failed: number;
@@ -65,14 +76,6 @@ export interface PlannerWorker {
   stop(mode: StopMode): Promise<void>;
   stats(): WorkerStats;
 }
-
-/** Redirect-following backs off at most initial × 2^this (1.6 s with the 200 ms default). */
-const REDIRECT_BACKOFF_STEPS = 3;
-
-type SessionEnd =
-  | { readonly kind: 'redirect'; readonly to: string | undefined }
-  | { readonly kind: 'ended' }
-  | { readonly kind: 'error'; readonly err: unknown };
 
 const defaultSleep: Sleep = (ms, signal) =>
   new Promise<void>((resolve) => {
@@ -94,39 +97,54 @@ export function parseAddresses(planners: string | readonly string[]): string[] {
   return list;
 }
 
-function baseUrl(address: string): string {
-  return /^https?:\/\//.test(address) ? address : `http://${address}`;
-}
-
 export function createWorker(opts: WorkerOptions): PlannerWorker {
-  return new GrpcWorker(opts);
+  return new Worker(opts);
 }
 
-class GrpcWorker implements PlannerWorker {
-  private readonly log: Logger;
-  private readonly addresses: string[];
-  private readonly capacity: number;
-  private readonly sleep: Sleep;
-  private readonly random: () => number;
+/** The key of the one link of an unsharded worker. */
+const UNSHARDED = '';
+
+class Worker implements PlannerWorker, LinkHost {
+  readonly workerId: string;
+  readonly capacity: number;
+  readonly log: Logger;
+  readonly sleep: Sleep;
+  readonly random: () => number;
+  readonly keepaliveMs: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
   private readonly runs: PlanRuns;
+  private readonly links = new Map<string, PlannerLink>();
   /** Aborted by stop(): ends sleeps and the NO_PLAN retry waits. */
   private readonly stopSignal = new AbortController();
   /** Aborted when stop() times out. */
   private readonly giveUpSignal = new AbortController();
-  private conn: WorkerStream | undefined;
-  private loop: Promise<void> | undefined;
-  private stopping: StopMode | undefined;
+  private readonly loops = new Set<Promise<void>>();
+  private started = false;
+  private stopMode: StopMode | undefined;
   private giveUp = false;
   private heartbeat: NodeJS.Timeout | undefined;
-  private counts = { completed: 0, failed: 0, connects: 0 };
+  private offDiscovery: (() => void) | undefined;
+  /** Links asked last for a plan: free slots go round the planners. */
+  private turn = 0;
+  private counts = { completed: 0, failed: 0 };
 
   constructor(private readonly opts: WorkerOptions) {
+    this.workerId = opts.workerId;
     this.log = (opts.logger ?? nopLogger).child({ worker: opts.workerId });
-    this.addresses = parseAddresses(opts.planners);
     this.capacity = opts.capacity ?? 1;
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError('capacity must be >= 1');
+    if ((opts.planners === undefined) === (opts.discovery === undefined)) {
+      throw new RangeError('give either planner addresses or a planner discovery');
+    }
     this.sleep = opts.sleep ?? defaultSleep;
     this.random = opts.random ?? Math.random;
+    this.keepaliveMs = opts.keepaliveMs ?? 10_000;
+    this.backoffInitialMs = opts.backoffInitialMs ?? 200;
+    this.backoffMaxMs = opts.backoffMaxMs ?? 10_000;
+    if (opts.planners !== undefined) {
+      this.links.set(UNSHARDED, new PlannerLink(UNSHARDED, parseAddresses(opts.planners), true, this));
+    }
     this.runs = new PlanRuns({
       executor: opts.executor,
       ...(opts.classify ? { classify: opts.classify } : {}),
@@ -137,15 +155,21 @@ class GrpcWorker implements PlannerWorker {
   }
 
   start(): void {
-    if (this.loop !== undefined) return;
+    if (this.started) return;
+    this.started = true;
     this.heartbeat = setInterval(() => this.sendHeartbeats(), this.opts.progressIntervalMs ?? 5000);
     this.heartbeat.unref();
-    this.loop = this.runLoop().finally(() => clearInterval(this.heartbeat));
+    const d = this.opts.discovery;
+    if (d !== undefined) {
+      this.offDiscovery = d.onChange(() => this.discover());
+      this.discover();
+    }
+    for (const link of this.links.values()) this.track(link);
   }
 
   async stop(mode: StopMode): Promise<void> {
-    if (this.loop === undefined) return;
-    if (this.stopping === undefined || mode === 'abandon') this.stopping = mode;
+    if (!this.started) return;
+    if (this.stopMode === undefined || mode === 'abandon') this.stopMode = mode;
     this.stopSignal.abort();
     if (mode === 'abandon') this.runs.abandonAll();
     this.maybeFinish();
@@ -154,160 +178,74 @@ class GrpcWorker implements PlannerWorker {
     const expired = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), timeout);
     });
-    const finished = await Promise.race([this.loop.then(() => false), expired]);
+    const finished = await Promise.race([this.idle().then(() => false), expired]);
     clearTimeout(timer);
     if (finished) {
       this.log.warn('stop timed out; dropping unreported plans', { plans: this.runs.ids() });
       this.giveUp = true;
       this.giveUpSignal.abort();
       this.runs.abortAll('worker stop timed out');
-      this.conn?.input.close();
-      await this.loop;
+      for (const link of this.links.values()) link.conn?.input.close();
+      await this.idle();
     }
+    this.offDiscovery?.();
+    clearInterval(this.heartbeat);
   }
 
   stats(): WorkerStats {
-    return {
-      connectedTo: this.conn?.address,
-      running: this.runs.ids(),
-      ...this.counts,
-    };
+    const connectedTo: string[] = [];
+    for (const link of this.links.values()) if (link.conn !== undefined) connectedTo.push(link.conn.address);
+    let connects = 0;
+    for (const link of this.links.values()) connects += link.connects;
+    return { connectedTo, running: this.runs.ids(), ...this.counts, connects };
   }
 
-  // ---- connection loop ----
+  // ---- LinkHost ----
 
-  private async runLoop(): Promise<void> {
-    let index = 0;
-    let address = this.addresses[0]!;
-    let attempt = 0;
-    let redirects = 0;
-    while (!this.finished()) {
-      const { end, worked } = await this.session(address);
-      if (this.finished()) break;
-      let delay: number;
-      if (end.kind === 'redirect') {
-        if (end.to !== undefined && end.to !== '') address = end.to;
-        else address = this.addresses[(index = (index + 1) % this.addresses.length)]!;
-        // Follow the first redirect at once; back off while planners keep pointing elsewhere, but
-        // only a little: a live planner answered, and the leader it names (perhaps one that just
-        // died) is replaced within a lease TTL, so the worker must be back well within the new
-        // leader's grace period.
-        attempt = 0;
-        delay = redirects++ === 0 ? 0 : this.backoff(Math.min(redirects, REDIRECT_BACKOFF_STEPS));
-        this.log.info('planner is not the leader; following', { to: address });
-      } else {
-        if (end.kind === 'error') {
-          this.log.warn('planner stream failed', { address, err: errorMessage(end.err) });
-          address = this.addresses[(index = (index + 1) % this.addresses.length)]!;
-        }
-        if (worked) {
-          attempt = 0;
-          redirects = 0;
-        }
-        delay = this.backoff(attempt++);
-      }
-      // While stopping, sleeps only end early when stop() gives up.
-      await this.sleep(
-        delay,
-        this.stopping === undefined ? this.stopSignal.signal : this.giveUpSignal.signal,
-      );
-    }
+  sleepSignal(): AbortSignal {
+    // While stopping, sleeps only end early when stop() gives up.
+    return this.stopMode === undefined ? this.stopSignal.signal : this.giveUpSignal.signal;
   }
 
-  private finished(): boolean {
-    return this.giveUp || (this.stopping !== undefined && this.runs.size === 0);
+  gaveUp(): boolean {
+    return this.giveUp;
   }
 
-  private backoff(attempt: number): number {
-    const initial = this.opts.backoffInitialMs ?? 200;
-    const max = this.opts.backoffMaxMs ?? 10_000;
-    const d = Math.min(max, initial * 2 ** Math.min(attempt, 30));
-    return Math.round(d * (0.5 + this.random() / 2));
+  stopping(): boolean {
+    return this.stopMode !== undefined;
   }
 
-  /** One stream to one planner, until it ends. */
-  private async session(address: string): Promise<{ end: SessionEnd; worked: boolean }> {
-    const keepalive = this.opts.keepaliveMs ?? 10_000;
-    const manager = new Http2SessionManager(baseUrl(address), {
-      pingIntervalMs: keepalive,
-      pingTimeoutMs: keepalive,
-    });
-    const client = createClient(
-      Planner,
-      createGrpcTransport({ baseUrl: baseUrl(address), sessionManager: manager }),
-    );
-    const call = new AbortController();
-    const conn = new WorkerStream(address);
-    this.conn = conn;
-    this.counts.connects++;
-    conn.init(this.opts.workerId, this.capacity, this.runs.values());
-    for (const r of this.runs.values()) if (r.result !== undefined) this.report(r);
+  runsOf(link: PlannerLink): Run[] {
+    const out: Run[] = [];
+    for (const r of this.runs.values()) if (r.home === link.key) out.push(r);
+    return out;
+  }
+
+  connected(link: PlannerLink): void {
+    for (const r of this.runsOf(link)) if (r.result !== undefined) this.report(r);
     this.requestMore();
     this.maybeFinish();
-    let end: SessionEnd = { kind: 'ended' };
-    try {
-      for await (const m of client.connect(conn.input, { signal: call.signal })) {
-        const redirect = this.onMessage(conn, m);
-        if (redirect === undefined) conn.received = true;
-        if (redirect !== undefined) {
-          end = redirect;
-          break;
-        }
-      }
-    } catch (err) {
-      end = { kind: 'error', err };
-    } finally {
-      if (this.conn === conn) this.conn = undefined;
-      conn.input.close();
-      call.abort();
-      manager.abort();
-    }
-    if (end.kind === 'ended' && conn.halfClosed) this.count(conn.confirm(Infinity));
-    // Results the planner may not have seen go out again on the next stream.
-    for (const r of conn.takeUnconfirmed()) this.runs.put(r);
-    return { end, worked: conn.received };
   }
 
-  private onMessage(conn: WorkerStream, m: PlannerMessage): SessionEnd | undefined {
-    const msg = m.msg;
-    switch (msg.case) {
-      case 'plan': {
-        this.count(conn.answered());
-        const plan = planFromWire(msg.value);
-        if (this.runs.has(plan.id)) {
-          throw new ConnectError(
-            `planner sent plan ${plan.id}, which already runs here`,
-            Code.FailedPrecondition,
-          );
-        }
-        this.runs.start(plan, this.stopping !== undefined);
-        return undefined;
-      }
-      case 'noPlan':
-        this.count(conn.answered());
-        this.retryLater(conn, msg.value.retryAfterMs);
-        return undefined;
-      case 'notLeader':
-        return { kind: 'redirect', to: msg.value.leaderAddress };
-      case 'cancel': {
-        const id = msg.value.planId;
-        this.log.info('plan cancelled by the planner', { plan: id, reason: msg.value.reason });
-        this.runs.cancel(id, msg.value.reason);
-        // A result sent again that the planner already has (or no longer wants).
-        conn.forget(id);
-        this.requestMore();
-        this.maybeFinish();
-        return undefined;
-      }
-      case undefined:
-        throw new ConnectError('empty PlannerMessage', Code.InvalidArgument);
+  planned(link: PlannerLink, plan: AssignedPlan): void {
+    if (this.runs.has(plan.id)) {
+      throw new ConnectError(
+        `planner sent plan ${plan.id}, which already runs here`,
+        Code.FailedPrecondition,
+      );
     }
+    this.runs.start(plan, link.key, this.stopMode !== undefined);
   }
 
-  // ---- work ----
+  cancelled(_link: PlannerLink, planId: string, reason: string): void {
+    this.log.info('plan cancelled by the planner', { plan: planId, reason });
+    this.runs.cancel(planId, reason);
+    this.requestMore();
+    this.maybeFinish();
+  }
 
   /** Results the planner is known to have processed. */
-  private count(runs: readonly Run[]): void {
+  confirmed(runs: readonly Run[]): void {
     for (const r of runs) {
       const res = r.result;
       if (res?.kind === 'complete') this.counts.completed++;
@@ -315,29 +253,96 @@ class GrpcWorker implements PlannerWorker {
     }
   }
 
-  /** Unreported results hold their slot: the planner still counts the plan as running. */
-  private freeSlots(conn: WorkerStream): number {
-    return this.capacity - this.runs.size - conn.pendingNexts;
+  unconfirmed(runs: readonly Run[]): void {
+    for (const r of runs) this.runs.put(r);
   }
 
-  private requestMore(): void {
-    const conn = this.conn;
-    if (conn === undefined || this.stopping !== undefined || conn.retrying) return;
-    for (let n = this.freeSlots(conn); n > 0; n--) conn.next();
-  }
-
-  private retryLater(conn: WorkerStream, ms: number): void {
-    if (conn.retrying) return;
+  retryLater(link: PlannerLink, ms: number): void {
+    const conn = link.conn;
+    if (conn === undefined || conn.retrying) return;
     conn.retrying = true;
     void this.sleep(ms, this.stopSignal.signal).then(() => {
       conn.retrying = false;
-      if (this.conn === conn) this.requestMore();
+      if (link.conn === conn) this.requestMore();
     });
   }
 
-  /** Sends a finished run's result if connected; otherwise it goes out after the next INIT. */
+  // ---- work ----
+
+  private track(link: PlannerLink): void {
+    const loop = link.start();
+    this.loops.add(loop);
+    void loop.finally(() => this.loops.delete(loop));
+  }
+
+  /** Every connection loop has ended. */
+  private async idle(): Promise<void> {
+    while (this.loops.size > 0) await Promise.all([...this.loops]);
+  }
+
+  /** Sharded: one link per planner in the ring; plans of planners that left go to the new owners. */
+  private discover(): void {
+    const d = this.opts.discovery!;
+    const planners = d.planners();
+    for (const [id, link] of [...this.links]) {
+      if (planners.has(id)) continue;
+      this.links.delete(id);
+      this.log.info('planner left the ring', { planner: id });
+      void link.close();
+    }
+    for (const [id, address] of planners) {
+      if (this.links.has(id) || this.stopMode !== undefined) continue;
+      const link = new PlannerLink(id, [address], false, this);
+      this.links.set(id, link);
+      this.log.info('planner found in the ring', { planner: id, address });
+      this.track(link);
+    }
+    const moved = new Map<PlannerLink, Run[]>();
+    for (const r of this.runs.values()) {
+      if (this.links.has(r.home)) continue;
+      const owner = d.ownerOf(r.plan.tenant);
+      const link = owner === undefined ? undefined : this.links.get(owner);
+      if (link === undefined) continue;
+      r.home = link.key;
+      const list = moved.get(link);
+      if (list === undefined) moved.set(link, [r]);
+      else list.push(r);
+    }
+    for (const [link, runs] of moved) {
+      this.log.info('handing plans of a planner that left to the owner of their tenants', {
+        planner: link.key,
+        plans: runs.map((r) => r.plan.id),
+      });
+      // Not connected yet: its INIT lists them.
+      link.conn?.adopt(runs);
+      for (const r of runs) if (r.result !== undefined) this.report(r);
+    }
+    this.requestMore();
+  }
+
+  /** Unreported results hold their slot: the planner still counts the plan as running. */
+  private requestMore(): void {
+    if (this.stopMode !== undefined) return;
+    const open: PlannerLink[] = [];
+    let asked = 0;
+    for (const link of this.links.values()) {
+      const conn = link.conn;
+      if (conn === undefined) continue;
+      asked += conn.pendingNexts;
+      if (!conn.retrying) open.push(link);
+    }
+    let free = this.capacity - this.runs.size - asked;
+    for (let tried = 0; free > 0 && open.length > 0 && tried < open.length;) {
+      const link = open[this.turn++ % open.length]!;
+      link.conn!.next();
+      free--;
+      tried = 0;
+    }
+  }
+
+  /** Sends a finished run's result to its planner if connected; otherwise after the next INIT. */
   private report(run: Run): void {
-    const conn = this.conn;
+    const conn = this.links.get(run.home)?.conn;
     const res = run.result;
     if (conn === undefined || res === undefined) return;
     conn.result(run);
@@ -352,15 +357,17 @@ class GrpcWorker implements PlannerWorker {
     this.maybeFinish();
   }
 
-  /** When stopping and nothing is left to report: half-close the stream so the planner ends it. */
+  /** When stopping: half-close every stream with nothing left to report so its planner ends it. */
   private maybeFinish(): void {
-    const conn = this.conn;
-    if (this.stopping === undefined || this.runs.size > 0 || conn === undefined) return;
-    conn.halfClose();
+    if (this.stopMode === undefined) return;
+    for (const link of this.links.values()) {
+      if (link.conn !== undefined && !link.conn.halfClosed && this.runsOf(link).length === 0)
+        link.conn.halfClose();
+    }
   }
 
   private sendProgress(run: Run): void {
-    const conn = this.conn;
+    const conn = this.links.get(run.home)?.conn;
     if (conn === undefined || run.result !== undefined || !this.runs.owns(run)) return;
     conn.progress(run);
   }

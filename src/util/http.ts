@@ -17,10 +17,42 @@ export interface HttpEndpointOptions {
   flag?: string;
 }
 
+/** A request to a mounted route: the body is read for POST (up to 64 KiB). */
+export interface HttpRequest {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  body?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
+
 export interface HttpEndpoint {
   /** `host:port` actually bound. */
   readonly address: string;
+  /** Serves `path` (exact, query ignored) with `handler` from now on (e.g. a ring page). */
+  mount(path: string, handler: HttpHandler): void;
   close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+async function readBody(req: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req) {
+    n += chunk.length;
+    if (n > MAX_BODY_BYTES) throw new InvalidArgumentError(`request body over ${MAX_BODY_BYTES} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 export function parseListenAddress(addr: string): { host: string; port: number } {
@@ -42,15 +74,27 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
   } catch (err) {
     throw new InvalidArgumentError(`${flag}: ${errorMessage(err)}`, { cause: err });
   }
+  const routes = new Map<string, HttpHandler>();
   const server: Server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
+    const url = (req.url ?? '/').split('?')[0] ?? '/';
     const send = (code: number, type: string, body: string): void => {
       res.writeHead(code, { 'content-type': type });
       res.end(body);
     };
     void (async () => {
       try {
-        if (url === '/metrics') send(200, o.registry.contentType, await o.registry.metrics());
+        const route = routes.get(url);
+        if (route !== undefined) {
+          const method = req.method ?? 'GET';
+          const r = await route({
+            method,
+            url: req.url ?? '/',
+            headers: req.headers,
+            ...(method === 'POST' ? { body: await readBody(req) } : {}),
+          });
+          res.writeHead(r.status, r.headers);
+          res.end(r.body);
+        } else if (url === '/metrics') send(200, o.registry.contentType, await o.registry.metrics());
         else if (url === '/-/healthy') send(200, 'text/plain', 'OK\n');
         else if (url === '/-/ready') {
           const ok = o.ready ? o.ready() : true;
@@ -70,6 +114,7 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
   const bound = typeof a === 'object' && a !== null ? `${host}:${a.port}` : o.address;
   return {
     address: bound,
+    mount: (path, handler) => void routes.set(path, handler),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

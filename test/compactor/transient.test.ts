@@ -127,7 +127,7 @@ describe('a transient upload error', () => {
     });
     const err = await exec
       .execute(
-        { ...plans[0]!, epoch: 1 },
+        { ...plans[0]!, epoch: 1, plannerId: '' },
         { signal: new AbortController().signal, onProgress: () => undefined },
       )
       .then(
