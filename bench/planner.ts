@@ -15,17 +15,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { mkBlock, ulidOf } from '../test/support/plan-fixtures.js';
-import { compactionProgress, planAll, simulateOutput } from '../src/plan/index.js';
-import type { Plan, PlanBlock, PlanFootprint, PlanOptions } from '../src/plan/index.js';
+import { ulidOf } from '../test/support/plan-fixtures.js';
+import { compactionProgress, planAll } from '../src/plan/index.js';
+import type { PlanBlock, PlanOptions } from '../src/plan/index.js';
 import { startPlannerServer } from '../src/scheduler/server.js';
 import type { LeadershipView } from '../src/scheduler/leadership-gate.js';
-import type { PlanSource } from '../src/scheduler/passes.js';
 import { createWorker, type PlannerWorker } from '../src/scheduler/worker.js';
+import { BenchSource, tenantBlocks } from './sim-bucket.js';
 import type { PlanExecutor } from '../src/scheduler/worker-runs.js';
-
-const H = 3_600_000;
-const DAY0 = 1_699_488_000_000; // 2023-11-09T00:00Z, a multiple of 14d
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,114 +39,6 @@ const SHAPE = process.argv.includes('--shape') ? process.argv[process.argv.index
 const WORKER_PROCS = arg('worker-procs', 1);
 const OPTS: PlanOptions = { replicaLabels: ['replica'] };
 
-/** The three bucket shapes of bench/plan.ts: HA pairs, one source of 2h blocks, older 2d blocks. */
-function tenantBlocks(t: number, nextId: () => number): PlanBlock[] {
-  const tenant = `tenant-${String(t).padStart(5, '0')}`;
-  const labels = { cluster: `c${t % 7}`, env: t % 2 ? 'prod' : 'dev' };
-  const block = (min: number, len: number, level: number, replica?: string): PlanBlock =>
-    mkBlock({
-      id: ulidOf(min, nextId()),
-      min,
-      max: min + len,
-      level,
-      tenant,
-      labels: replica ? { ...labels, replica } : labels,
-      indexSize: 1 << 20,
-    });
-  const out: PlanBlock[] = [];
-  if (SHAPE === 'ha') {
-    for (let i = 0; i < 10; i++) {
-      out.push(block(DAY0 + i * 2 * H, 2 * H, 1, 'a'));
-      out.push(block(DAY0 + i * 2 * H, 2 * H, 1, 'b'));
-    }
-    return out;
-  }
-  switch (t % 3) {
-    case 0:
-      for (let i = 0; i < 4; i++) out.push(block(DAY0 + i * 8 * H, 8 * H, 2, 'a'));
-      for (let i = 0; i < 8; i++) {
-        out.push(block(DAY0 + 32 * H + i * 2 * H, 2 * H, 1, 'a'));
-        out.push(block(DAY0 + 32 * H + i * 2 * H, 2 * H, 1, 'b'));
-      }
-      break;
-    case 1:
-      for (let i = 0; i < 20; i++) out.push(block(DAY0 + i * 2 * H, 2 * H, 1));
-      break;
-    default:
-      for (let i = 0; i < 17; i++) out.push(block(DAY0 - (17 - i) * 48 * H, 48 * H, 3));
-      for (let i = 0; i < 3; i++) out.push(block(DAY0 + i * 8 * H, 8 * H, 2));
-  }
-  return out;
-}
-
-/**
- * The bucket in memory. Planning is per tenant and incremental: only tenants whose blocks changed
- * since the last pass are planned again (what a bucket sync that knows the changed tenants
- * allows); the queue still gets the whole plan set every pass.
- */
-class BenchSource implements PlanSource {
-  readonly blocks = new Map<string, PlanBlock[]>();
-  private readonly cache = new Map<string, readonly Plan[]>();
-  /** Every plan handed out, by id: a completion names only the plan's footprint. */
-  private readonly planned = new Map<string, Plan>();
-  readonly dirty = new Set<string>();
-  passes = 0;
-  passCpuMs = 0;
-  completed = 0;
-
-  constructor(all: readonly PlanBlock[]) {
-    for (const b of all) {
-      let list = this.blocks.get(b.tenant);
-      if (list === undefined) this.blocks.set(b.tenant, (list = []));
-      list.push(b);
-      this.dirty.add(b.tenant);
-    }
-  }
-
-  async nextPlans(): Promise<Plan[]> {
-    const c0 = process.cpuUsage();
-    for (const t of this.dirty) this.cache.set(t, planAll(this.blocks.get(t) ?? [], OPTS).plans);
-    this.dirty.clear();
-    const out: Plan[] = [];
-    for (const plans of this.cache.values()) {
-      for (const p of plans) {
-        out.push(p);
-        this.planned.set(p.id, p);
-      }
-    }
-    const c = process.cpuUsage(c0);
-    this.passes++;
-    this.passCpuMs += (c.user + c.system) / 1000;
-    return out;
-  }
-
-  async onComplete(done: PlanFootprint): Promise<void> {
-    const plan = this.planned.get(done.id);
-    if (plan === undefined) throw new Error(`completion of unknown plan ${done.id}`);
-    this.planned.delete(done.id);
-    const ids = new Set(plan.sources.map((b) => b.ulid));
-    const kept = (this.blocks.get(plan.tenant) ?? []).filter((b) => !ids.has(b.ulid));
-    kept.push(simulateOutput(plan));
-    this.blocks.set(plan.tenant, kept);
-    this.dirty.add(plan.tenant);
-    this.completed++;
-  }
-
-  async onParked(
-    plan: PlanFootprint,
-    failingBlock: string | undefined,
-    _r: unknown,
-    reason: string,
-  ): Promise<void> {
-    console.error(`parked ${plan.id} (${failingBlock ?? '-'}): ${reason}`);
-  }
-
-  async sourcesExist(plan: PlanFootprint): Promise<boolean> {
-    const have = new Set((this.blocks.get(plan.tenant) ?? []).map((b) => b.ulid));
-    return plan.sources.every((b) => have.has(b.ulid));
-  }
-}
-
 const alwaysLeader: LeadershipView = { isLeader: () => true, epoch: () => 1, leaderAddress: () => undefined };
 
 function pct(sorted: readonly number[], p: number): number {
@@ -165,7 +54,7 @@ async function main(): Promise<void> {
   let seq = 0;
   const next = (): number => ++seq;
   const all: PlanBlock[] = [];
-  for (let t = 0; t < TENANTS; t++) all.push(...tenantBlocks(t, next));
+  for (let t = 0; t < TENANTS; t++) all.push(...tenantBlocks(t, next, SHAPE));
 
   // 1. A full planning pass over the whole bucket (warm-up on a slice first).
   planAll(all.slice(0, 20_000), OPTS);
@@ -187,7 +76,7 @@ async function main(): Promise<void> {
   );
 
   // 2. The run: planner + WORKERS workers over gRPC until the bucket is fully compacted.
-  const source = new BenchSource(all);
+  const source = new BenchSource(all, OPTS);
   const assigned: { at: number; waitMs: number; tenant: string }[] = [];
   const firstPlan = new Map<string, number>();
   const passMs: number[] = [];

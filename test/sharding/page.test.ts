@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { ensureBuilt } from '../support/build.js';
@@ -54,6 +55,35 @@ async function heldBy(http: string): Promise<string[]> {
   };
   return s.ring.tenants_held;
 }
+
+describe('bad ring input', () => {
+  it('a ring key holding garbage: the instance refuses to start with one line naming the key, and leaves it alone', async () => {
+    const prefix = freshPrefix();
+    const key = `${prefix}compactor`;
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      await raw.put(key).value(Buffer.from('not a snappy ring at all'));
+      const dir = join(root, 'garbage');
+      const bucket = await fixtureBucket(dir, fx);
+      const p = startShardedCompact({
+        bucketDir: dir,
+        dataDir: join(root, 'garbage-data'),
+        endpoints: etcd.endpoints,
+        prefix,
+        id: 'g',
+      });
+      const r = await waitExit(p, 90_000);
+      await bucket.close();
+      expect(r.code).toBe(1);
+      const errors = r.output.split('\n').filter((l) => l.startsWith('strata: '));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^strata: ERR_RING_CORRUPT: .*compactor/);
+      expect((await raw.get(key).buffer())?.toString()).toBe('not a snappy ring at all');
+    } finally {
+      raw.close();
+    }
+  }, 120_000);
+});
 
 describe('the ring page', () => {
   it('shows the members as HTML and JSON, refuses a POST without the CSRF token, and Forget moves a dead member’s tenants at once', async () => {
