@@ -121,7 +121,14 @@ async function compactorInstance(
   const done = new Set<string>();
   let lastHeld = '';
   for (;;) {
-    const held = await sharding.select(tenants);
+    let held: string[];
+    try {
+      held = await sharding.select(tenants);
+    } catch (err) {
+      console.error(`${id}: selecting tenants failed, retrying: ${String(err)}`);
+      await sleep(500);
+      continue;
+    }
     const key = held.join(',');
     if (key !== lastHeld) send({ kind: 'held', tenants: held });
     lastHeld = key;

@@ -9,7 +9,7 @@ import { compactorMetrics } from '../compactor/metrics.js';
 import { createElection } from '../ha/create.js';
 import { runAsLeader, sleep } from '../ha/election.js';
 import { startHttpEndpoint } from '../util/http.js';
-import { InvalidArgumentError, errorMessage } from '../util/errors.js';
+import { InvalidArgumentError, codeChain, errorMessage } from '../util/errors.js';
 import { intArg, durationArg } from './args.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import { loadStepHook } from './step-hook.js';
@@ -155,9 +155,15 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       } catch (err) {
         if (ring?.fatal.aborted) throw ring.fatal.reason;
         if (both.aborted) return;
-        // The tenant holds were lost (etcd unreachable): the pass stopped; the next one takes them again.
-        if (ring === undefined || !ring.sharding.signal.aborted) throw err;
-        logger.warn('compaction pass stopped: tenant holds lost', { err: errorMessage(err) });
+        // The tenant holds were lost or etcd is unreachable: the pass stopped; the next one takes
+        // the tenants again.
+        const ringTrouble =
+          ring !== undefined &&
+          (ring.sharding.signal.aborted || codeChain(err).includes('ERR_RING_UNAVAILABLE'));
+        if (!ringTrouble) throw err;
+        logger.warn('compaction pass stopped: tenant holds lost or etcd unreachable', {
+          err: errorMessage(err),
+        });
       }
       if (s !== undefined) {
         summaries.push(s);

@@ -8,6 +8,7 @@ import type { Logger } from '../util/logger.js';
 import { nopLogger } from '../util/logger.js';
 import type { RingClient } from './client.js';
 import type { RingMetrics } from './metrics.js';
+import type { HashRing } from './ring.js';
 import { tenantOwner } from './shuffle-shard.js';
 import type { TenantLocks } from './tenant-locks.js';
 
@@ -40,9 +41,9 @@ export class TenantSharding {
     return this.o.locks.signal;
   }
 
-  /** Whether the ring gives `tenant` to this instance now. */
-  owns(tenant: string): boolean {
-    return tenantOwner(this.o.ring.ring(), tenant, this.o.shardSize ?? 0)?.id === this.o.instanceId;
+  /** Whether the ring gives `tenant` to this instance now (`ring`: a snapshot to reuse). */
+  owns(tenant: string, ring: HashRing = this.o.ring.ring()): boolean {
+    return tenantOwner(ring, tenant, this.o.shardSize ?? 0)?.id === this.o.instanceId;
   }
 
   /** When this instance took `tenant`, if it holds it. */
@@ -63,7 +64,8 @@ export class TenantSharding {
     tenants: readonly string[],
     busy: (tenant: string) => boolean = () => false,
   ): Promise<string[]> {
-    const owned = new Set(tenants.filter((t) => this.owns(t)));
+    const ring = this.o.ring.ring();
+    const owned = new Set(tenants.filter((t) => this.owns(t, ring)));
     for (const t of [...this.o.locks.held()]) {
       if (!owned.has(t) && !busy(t)) await this.o.locks.release(t);
     }

@@ -7,12 +7,20 @@
  * can expire it: `signal` aborts once half the TTL has passed since the last renewal was sent
  * (etcd counts the TTL from no earlier than that), so a cut-off holder stops first.
  */
-import type { Etcd3 } from 'etcd3';
+import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
 import { etcdCall } from '../util/etcd-client.js';
-import { StrataError, errorMessage } from '../util/errors.js';
+import { StrataError, causeChain, errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 
 const UNAVAILABLE = 'ERR_RING_UNAVAILABLE';
+
+/** etcd answered that the lease does not exist (expired or revoked). */
+function isLeaseGone(err: unknown): boolean {
+  for (const e of causeChain(err)) {
+    if (e instanceof EtcdLeaseInvalidError) return true;
+  }
+  return false;
+}
 
 export interface TenantLocksOptions {
   client: Etcd3;
@@ -74,6 +82,18 @@ export class TenantLocks {
   /** Holds `tenant` for this process, unless another holds it (then says who). */
   async hold(tenant: string): Promise<HoldOutcome> {
     if (this.holds.has(tenant)) return { held: true };
+    try {
+      return await this.tryHold(tenant);
+    } catch (err) {
+      // The lease expired on etcd's side before this process noticed (it stalled): every hold is
+      // gone; start over on a new lease.
+      if (!isLeaseGone(err)) throw err;
+      this.lost('etcd no longer knows the lease');
+      return this.tryHold(tenant);
+    }
+  }
+
+  private async tryHold(tenant: string): Promise<HoldOutcome> {
     const lease = await this.ensureLease();
     const key = this.prefix + tenant;
     const res = await etcdCall(UNAVAILABLE, `hold tenant ${tenant}`, this.timeoutMs, (o) =>
@@ -90,7 +110,7 @@ export class TenantLocks {
     }
     const kv = res.responses[0]?.response_range.kvs[0];
     const value = kv?.value.toString('utf8') ?? '';
-    // Our own key from before a lapse-free restart of this object cannot exist: the lease is ours.
+    // Our own key on our own lease (held before a restart of the bookkeeping): still ours.
     if (kv !== undefined && value === this.holder && kv.lease === lease) {
       this.holds.set(tenant, this.now());
       return { held: true };
@@ -156,10 +176,10 @@ export class TenantLocks {
   private renewed(sentAt: number): void {
     this.renewedSentAt = sentAt;
     clearTimeout(this.deadline);
-    this.deadline = setTimeout(
-      () => this.lost(`no lease renewal for ${this.ttlSeconds / 2} s`),
-      this.renewedSentAt + (this.ttlSeconds * 1000) / 2 - this.now(),
-    );
+    const left = this.renewedSentAt + (this.ttlSeconds * 1000) / 2 - this.now();
+    const lapse = (): void => this.lost(`no lease renewal for ${this.ttlSeconds / 2} s`);
+    if (left <= 0) return lapse();
+    this.deadline = setTimeout(lapse, left);
     this.deadline.unref();
   }
 

@@ -80,6 +80,20 @@ describe('TenantLocks', () => {
     expect(dead.signal.aborted).toBe(true);
   });
 
+  it('a lease etcd no longer knows (the process stalled past its TTL): holds are lost, a new lease takes over', async () => {
+    const prefix = freshPrefix();
+    const a = locks(prefix, 'a', 30);
+    expect((await a.hold('x')).held).toBe(true);
+    const before = a.signal;
+    // etcd expires the lease while the process is not looking.
+    const lease = (await raw.get(`${prefix}x`).exec()).kvs[0]!.lease;
+    await raw.leaseClient.leaseRevoke({ ID: lease });
+    expect(await a.hold('y')).toEqual({ held: true });
+    expect(before.aborted).toBe(true);
+    expect(a.signal.aborted).toBe(false);
+    expect([...a.held()]).toEqual(['y']);
+  });
+
   it('stop() revokes the lease: every tenant frees up at once', async () => {
     const prefix = freshPrefix();
     const a = locks(prefix, 'a', 30);
