@@ -4,51 +4,13 @@
  * `node dist/bench/plan.js`). Target: a planning pass well under 2 s.
  */
 import { performance } from 'node:perf_hooks';
-import { mkBlock, ulidOf } from '../test/support/plan-fixtures.js';
 import { compactionProgress, planAll } from '../src/plan/index.js';
 import type { PlanBlock, PlanOptions } from '../src/plan/index.js';
+import { mkBlock, ulidOf } from '../test/support/plan-fixtures.js';
+import { DAY0, tenantBlocks } from './sim-bucket.js';
 
 const H = 3_600_000;
 const TENANTS = 10_000;
-const DAY0 = 1_699_488_000_000; // 2023-11-09T00:00Z, a multiple of 14d (so of 2d and 8h)
-
-/**
- * 20 blocks per tenant, three shapes: HA pairs (8 overlapping 2h pairs + 4 older 8h blocks),
- * a single source with 20 consecutive 2h blocks, and 10 days of 2d blocks plus a day of 8h ones.
- */
-function tenantBlocks(t: number, nextId: () => number): PlanBlock[] {
-  const tenant = `tenant-${String(t).padStart(5, '0')}`;
-  const labels = { cluster: `c${t % 7}`, env: t % 2 ? 'prod' : 'dev' };
-  const block = (min: number, len: number, level: number, replica?: string): PlanBlock => {
-    const id = nextId();
-    return mkBlock({
-      id: ulidOf(min, id),
-      min,
-      max: min + len,
-      level,
-      tenant,
-      labels: replica ? { ...labels, replica } : labels,
-      indexSize: 1 << 20,
-    });
-  };
-  const out: PlanBlock[] = [];
-  switch (t % 3) {
-    case 0:
-      for (let i = 0; i < 4; i++) out.push(block(DAY0 + i * 8 * H, 8 * H, 2, 'a'));
-      for (let i = 0; i < 8; i++) {
-        out.push(block(DAY0 + 32 * H + i * 2 * H, 2 * H, 1, 'a'));
-        out.push(block(DAY0 + 32 * H + i * 2 * H, 2 * H, 1, 'b'));
-      }
-      break;
-    case 1:
-      for (let i = 0; i < 20; i++) out.push(block(DAY0 + i * 2 * H, 2 * H, 1));
-      break;
-    default:
-      for (let i = 0; i < 17; i++) out.push(block(DAY0 - (17 - i) * 48 * H, 48 * H, 3));
-      for (let i = 0; i < 3; i++) out.push(block(DAY0 + i * 8 * H, 8 * H, 2));
-  }
-  return out;
-}
 
 function main(): void {
   let seq = 0;

@@ -33,6 +33,7 @@ import {
 import {
   createEtcdClient,
   etcdCall,
+  keepAliveOnce,
   redactEndpoint,
   type EtcdAuth,
   type EtcdTls,
@@ -391,18 +392,7 @@ export class EtcdElection implements Election {
   /** One keep-alive; returns the TTL etcd reports (0: the lease is gone). */
   private async keepAliveOnce(session: Session): Promise<number> {
     const sentAt = this.clock.now();
-    const ttl = await etcdCall(UNAVAILABLE, 'lease keep-alive', this.t.callTimeoutMs, async (o) => {
-      const stream = await this.client.leaseClient.leaseKeepAlive(o);
-      return new Promise<number>((resolve, reject) => {
-        stream.on('data', (res) => {
-          resolve(Number(res.TTL));
-          stream.end();
-        });
-        stream.on('error', reject);
-        stream.on('end', () => reject(new Error('keep-alive stream ended without an answer')));
-        stream.write({ ID: session.leaseId });
-      });
-    });
+    const ttl = await keepAliveOnce(this.client, session.leaseId, UNAVAILABLE, this.t.callTimeoutMs);
     if (ttl > 0 && sentAt > session.confirmedAt) {
       session.confirmedAt = sentAt;
       if (this.session === session) this.tracker.extend(session.rev, this.validUntil(session));

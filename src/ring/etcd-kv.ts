@@ -14,7 +14,13 @@
  * heartbeat.
  */
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
-import { createEtcdClient, etcdCall, type EtcdAuth, type EtcdTls } from '../util/etcd-client.js';
+import {
+  createEtcdClient,
+  etcdCall,
+  keepAliveOnce,
+  type EtcdAuth,
+  type EtcdTls,
+} from '../util/etcd-client.js';
 import { StrataError, errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import type { ValueCodec } from './codec.js';
@@ -175,25 +181,9 @@ export class EtcdKv<T> implements RingKv<T> {
   private claimHandle(key: string, leaseId: string): KvClaim {
     return {
       key,
-      keepAlive: async () => (await this.keepAliveOnce(leaseId)) > 0,
+      keepAlive: async () => (await keepAliveOnce(this.client, leaseId, UNAVAILABLE, this.timeoutMs)) > 0,
       release: () => this.revoke(leaseId),
     };
-  }
-
-  /** One keep-alive on its own stream; the TTL etcd reports (0: the lease is gone). */
-  private keepAliveOnce(leaseId: string): Promise<number> {
-    return etcdCall(UNAVAILABLE, 'lease keep-alive', this.timeoutMs, async (o) => {
-      const stream = await this.client.leaseClient.leaseKeepAlive(o);
-      return new Promise<number>((resolve, reject) => {
-        stream.on('data', (res) => {
-          resolve(Number(res.TTL));
-          stream.end();
-        });
-        stream.on('error', reject);
-        stream.on('end', () => reject(new Error('keep-alive stream ended without an answer')));
-        stream.write({ ID: leaseId });
-      });
-    });
   }
 
   private async revoke(leaseId: string): Promise<void> {

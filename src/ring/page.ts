@@ -7,26 +7,11 @@
  *   (303, Post/Redirect/Get). Refused with 403 without the right CSRF token.
  */
 import { codeChain, errorMessage } from '../util/errors.js';
+import type { HttpRequest, HttpResponse } from '../util/http.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import type { CsrfToken } from './csrf.js';
 import { renderRingPage } from './html.js';
 import type { RingStatus } from './status.js';
-
-export interface RingPageRequest {
-  method: string;
-  /** Path and query as received, e.g. `/compactor/ring?tokens=true`. */
-  url: string;
-  /** Header names in lower case (as node:http gives them). */
-  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
-  /** The body of a POST (application/x-www-form-urlencoded). */
-  body?: string;
-}
-
-export interface RingPageResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
 
 export interface RingPageOptions {
   /** Page heading, e.g. "Compactor ring". */
@@ -46,7 +31,7 @@ const SECURITY_HEADERS: Record<string, string> = {
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 };
 
-export function ringPageHandler(opts: RingPageOptions): (req: RingPageRequest) => Promise<RingPageResponse> {
+export function ringPageHandler(opts: RingPageOptions): (req: HttpRequest) => Promise<HttpResponse> {
   const logger = opts.logger ?? nopLogger;
   return async (req) => {
     const url = new URL(req.url, 'http://ring.invalid');
@@ -86,11 +71,11 @@ export function ringPageHandler(opts: RingPageOptions): (req: RingPageRequest) =
   };
 }
 
-function respond(status: number, type: string, body: string): RingPageResponse {
+function respond(status: number, type: string, body: string): HttpResponse {
   return { status, headers: { 'content-type': type, ...SECURITY_HEADERS }, body };
 }
 
-function header(req: RingPageRequest, name: string): string {
+function header(req: HttpRequest, name: string): string {
   const v = req.headers[name];
   return v === undefined ? '' : typeof v === 'string' ? v : v.join(', ');
 }

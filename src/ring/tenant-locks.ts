@@ -8,7 +8,7 @@
  * (etcd counts the TTL from no earlier than that), so a cut-off holder stops first.
  */
 import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
-import { etcdCall } from '../util/etcd-client.js';
+import { etcdCall, keepAliveOnce } from '../util/etcd-client.js';
 import { StrataError, causeChain, errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 
@@ -188,18 +188,7 @@ export class TenantLocks {
     if (lease === undefined) return;
     const sentAt = this.now();
     try {
-      const ttl = await etcdCall(UNAVAILABLE, 'lease keep-alive', this.timeoutMs, async (o) => {
-        const stream = await this.client.leaseClient.leaseKeepAlive(o);
-        return new Promise<number>((resolve, reject) => {
-          stream.on('data', (res) => {
-            resolve(Number(res.TTL));
-            stream.end();
-          });
-          stream.on('error', reject);
-          stream.on('end', () => reject(new Error('keep-alive stream ended without an answer')));
-          stream.write({ ID: lease });
-        });
-      });
+      const ttl = await keepAliveOnce(this.client, lease, UNAVAILABLE, this.timeoutMs);
       if (this.lease !== lease) return;
       if (ttl <= 0) this.lost('the lease expired');
       else this.renewed(sentAt);

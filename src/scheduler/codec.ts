@@ -210,7 +210,8 @@ export function validateRunning(list: readonly RunningPlan[]): ReportedPlan[] {
     checkId('running plan id', r.planId);
     if (seen.has(r.planId)) throw invalid(`running plan ${r.planId} reported twice`);
     seen.add(r.planId);
-    if (r.plannerId.length > MAX_ID_LENGTH) throw invalid(`planner id longer than ${MAX_ID_LENGTH} characters`);
+    if (r.plannerId.length > MAX_ID_LENGTH)
+      throw invalid(`planner id longer than ${MAX_ID_LENGTH} characters`);
     const epoch = count(`running plan ${r.planId} epoch`, r.epoch);
     const [minTime, maxTime] = range(`running plan ${r.planId}`, r.minTime, r.maxTime);
     if (r.sourceUlids.length === 0) throw invalid(`running plan ${r.planId} has no source blocks`);

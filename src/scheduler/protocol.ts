@@ -87,14 +87,20 @@ export class StreamProtocol {
     const running = validateRunning(m.running);
     this.checkEpochs(running, term);
     const adopted = this.adopt(s, running);
-    this.o.log.info('adopted plans of a planner that left', { worker: s.workerId, adopted, reported: running.length });
+    this.o.log.info('adopted plans of a planner that left', {
+      worker: s.workerId,
+      adopted,
+      reported: running.length,
+    });
   }
 
   /** Epochs are only comparable between plans of one planner: none of ours may be from the future. */
   private checkEpochs(running: readonly ReportedPlan[], term: Term): void {
     for (const r of running) {
       if (r.plannerId === this.o.plannerId && r.epoch > term.epoch) {
-        throw failedPrecondition(`plan ${r.id} came with epoch ${r.epoch}, newer than this planner's ${term.epoch}`);
+        throw failedPrecondition(
+          `plan ${r.id} came with epoch ${r.epoch}, newer than this planner's ${term.epoch}`,
+        );
       }
     }
   }

@@ -90,3 +90,27 @@ export async function etcdCall<T>(
     clearTimeout(timer);
   }
 }
+
+/**
+ * One lease keep-alive on its own stream (etcd3's own keep-alive loop cannot be given deadlines);
+ * resolves with the TTL etcd reports, 0 when the lease is gone.
+ */
+export function keepAliveOnce(
+  client: Etcd3,
+  leaseId: string,
+  code: ErrorCode,
+  timeoutMs: number,
+): Promise<number> {
+  return etcdCall(code, 'lease keep-alive', timeoutMs, async (o) => {
+    const stream = await client.leaseClient.leaseKeepAlive(o);
+    return new Promise<number>((resolve, reject) => {
+      stream.on('data', (res) => {
+        resolve(Number(res.TTL));
+        stream.end();
+      });
+      stream.on('error', reject);
+      stream.on('end', () => reject(new Error('keep-alive stream ended without an answer')));
+      stream.write({ ID: leaseId });
+    });
+  });
+}

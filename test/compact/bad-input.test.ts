@@ -3,7 +3,6 @@
  * where there is one), and leave nothing behind in the output directory: no block, no
  * `*.tmp-for-creation`.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
@@ -27,6 +26,7 @@ import {
   setThanos,
   tempRoot,
   type TempRoot,
+  flipByte,
 } from './helpers.js';
 
 const newUlid = ulidSource();
@@ -68,18 +68,6 @@ async function failing(
   expect(caught).toBeInstanceOf(StrataError);
   expect(await listDir(out)).toEqual([]);
   return caught as StrataError;
-}
-
-async function flipByte(file: string, pos: number): Promise<void> {
-  const fh = await open(file, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, pos);
-    b[0] = b[0]! ^ 0x10;
-    await fh.write(b, 0, 1, pos);
-  } finally {
-    await fh.close();
-  }
 }
 
 describe('bad compaction inputs', () => {

@@ -3,7 +3,7 @@
  * the expected dump of a compaction (exact dedup: the newest block wins a timestamp), and reading
  * the chunks of a block back through Strata's index and chunk readers.
  */
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BlockReader } from '../../src/tsdb/block/reader.js';
@@ -161,4 +161,17 @@ export async function readBlockChunks(blockDir: string): Promise<StoredSeries[]>
 /** Samples of `samples` whose time is in [from, to). */
 export function inRange(samples: readonly Sample[], from: number, to: number): Sample[] {
   return samples.filter((s) => s.t >= from && s.t < to);
+}
+
+/** Flips one bit of the byte at `pos` of `file` (a corruption a CRC catches). */
+export async function flipByte(file: string, pos: number): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, pos);
+    b[0] = b[0]! ^ 0x10;
+    await fh.write(b, 0, 1, pos);
+  } finally {
+    await fh.close();
+  }
 }

@@ -6,7 +6,7 @@
  * bucket, and one whose chunk segment has the wrong size (both found while downloading, and retried
  * forever before the failure classification looked through the download error's cause).
  */
-import { cp, mkdtemp, open, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { uploadBlock } from '../../src/block/upload.js';
 import { readMetaFile, writeMetaFile } from '../../src/tsdb/meta.js';
 import { assertNoLeakedProcesses, waitFor, type TrackedProcess } from '../support/processes.js';
 import { ensureBuilt } from '../support/build.js';
-import { readBlockChunks } from '../compact/helpers.js';
+import { readBlockChunks, flipByte } from '../compact/helpers.js';
 import { writeCraftedBlock, type CraftedChunk } from '../compact/crafted.js';
 import { D0, TWO_HOURS, haFixture, windowOf, type HaTenant } from './fixtures.js';
 import { layout, liveBlocks, partialBlocks, readTenant, type TenantState } from './inspect.js';
@@ -35,18 +35,6 @@ function chunk(from: number, to: number): CraftedChunk {
   const out: [number, number][] = [];
   for (let i = from; i < to; i++) out.push([D0 + 2 * TWO_HOURS + 15_000 * i, i]);
   return out;
-}
-
-async function flipByte(file: string, pos: number): Promise<void> {
-  const fh = await open(file, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, pos);
-    b[0] = b[0]! ^ 0x10;
-    await fh.write(b, 0, 1, pos);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** A bucket with the fixture and the four bad blocks, uploaded and then damaged. */

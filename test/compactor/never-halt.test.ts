@@ -7,7 +7,7 @@
  * `block-index-out-of-order-chunk` on the out-of-order one, log a warning naming each, and exit 0.
  * A second run must not touch them again.
  */
-import { cp, mkdtemp, open, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import type { PlanBlock } from '../../src/plan/types.js';
 import { readMetaFile, writeMetaFile } from '../../src/tsdb/meta.js';
 import { diffDumps } from '../support/dump.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
-import { readBlockChunks } from '../compact/helpers.js';
+import { readBlockChunks, flipByte } from '../compact/helpers.js';
 import { writeCraftedBlock, type CraftedChunk } from '../compact/crafted.js';
 import { D0, TWO_HOURS, haFixture, windowOf, type HaTenant } from './fixtures.js';
 import {
@@ -44,18 +44,6 @@ let first: ExitResult;
 let second: ExitResult;
 let afterFirst: TenantState;
 let afterSecond: TenantState;
-
-async function flipByte(file: string, pos: number): Promise<void> {
-  const fh = await open(file, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, pos);
-    b[0] = b[0]! ^ 0x10;
-    await fh.write(b, 0, 1, pos);
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Samples every 15 s from the start of window 5, value i, for i in [from, to). */
 function chunk(from: number, to: number): CraftedChunk {

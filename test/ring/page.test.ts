@@ -8,7 +8,8 @@ import { CsrfToken } from '../../src/ring/csrf.js';
 import { escapeHtml, renderRingPage } from '../../src/ring/html.js';
 import { forgetInstance } from '../../src/ring/lifecycler.js';
 import { InstanceState, instancesOf, type RingInstance } from '../../src/ring/model.js';
-import { ringPageHandler, type RingPageRequest } from '../../src/ring/page.js';
+import { ringPageHandler } from '../../src/ring/page.js';
+import type { HttpRequest } from '../../src/util/http.js';
 import { HashRing } from '../../src/ring/ring.js';
 import { ringStatus, type RingStatus } from '../../src/ring/status.js';
 import { StrataError } from '../../src/util/errors.js';
@@ -122,7 +123,7 @@ describe('ring page handler', () => {
       url: '/compactor/ring?tokens=true',
       headers: {},
       body,
-    } satisfies RingPageRequest);
+    } satisfies HttpRequest);
 
   it('serves HTML, and JSON for Accept: application/json', async () => {
     const html = await get('/compactor/ring');
