@@ -15,7 +15,7 @@
  *    figure is CPU per plan: each planner's plans handed out per CPU-second, summed (what the
  *    planners could hand out with a core each; target: 4 planners ≥ 3 × one).
  *
- * Run: `node dist/bench/ring.js [--part compact|planners|all] [--tenants N]`.
+ * Run: `node dist/bench/ring.js [--part compact|planners|all] [--tenants N] [--cpu-prof DIR]`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -167,8 +167,14 @@ interface Child {
   held: string[];
 }
 
+/** `--cpu-prof DIR`: the children write CPU profiles there (where the planners' time goes). */
+const PROFILE_DIR = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : '';
+
 function forkChild(args: string[], id: string, onMsg: (c: Child, m: Msg) => void): Child {
-  const proc = fork(process.argv[1]!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(process.argv[1]!, args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(PROFILE_DIR !== '' ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] } : {}),
+  });
   let ready!: () => void;
   const c: Child = { id, proc, ready: new Promise<void>((r) => (ready = r)), held: [] };
   proc.on('message', (m: Msg) => {
@@ -309,6 +315,7 @@ async function plannerInstance(id: string, k: number, n: number): Promise<void> 
     events: { assigned: () => void handedOut++ },
   });
   send({ kind: 'address', address: server.address });
+  process.once('SIGTERM', () => process.exit(0));
   const c0 = process.cpuUsage();
   for (;;) {
     await sleep(250);
@@ -381,7 +388,8 @@ async function plannersRun(k: number, n: number): Promise<void> {
   }
   const wallMs = idleSince - t0;
   workers.kill('SIGKILL');
-  for (const c of children) c.proc.kill('SIGKILL');
+  // SIGTERM lets a profiling child write its profile.
+  for (const c of children) c.proc.kill(PROFILE_DIR !== '' ? 'SIGTERM' : 'SIGKILL');
   let plans = 0;
   let capacity = 0;
   for (const s of stats.values()) {
