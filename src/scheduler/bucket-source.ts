@@ -14,7 +14,7 @@ import type { SyncResult } from '../block/fetcher/types.js';
 import { readMarker } from '../block/markers.js';
 import { readBlockState } from '../block/partial.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
-import type { Plan, PlanFootprint, PlanOptions } from '../plan/types.js';
+import type { Plan, PlanBlock, PlanFootprint, PlanOptions } from '../plan/types.js';
 import { cleanTenants, type CleanupOptions, type CleanupResult } from '../compactor/cleanup.js';
 import { PlanningPass, type MetaSyncer, type TenantScope } from '../compactor/pass.js';
 import { errorMessage } from '../util/errors.js';
@@ -84,7 +84,8 @@ export class BucketPlanSource implements PlanSource {
       tenants: res.sync.tenants.size,
     };
     this.maybeClean(res.sync);
-    return this.pastTenantGrace(res.plans);
+    const plans = ctx === undefined ? res.plans : withoutRunningGaps(res.plans, res.blocks, ctx);
+    return this.pastTenantGrace(plans);
   }
 
   /** Plans of tenants held long enough (see tenantGraceMs). */
@@ -181,4 +182,31 @@ export class BucketPlanSource implements PlanSource {
       }
     })();
   }
+}
+
+/**
+ * Leaves out plans of groups where a running plan's sources are not all among the planned blocks.
+ * The worker marks its sources after uploading the output, so a sync that listed before the
+ * upload and read marks after it sees neither; planning around that gap would compact the rest
+ * of the range without the output and need one more merge later (a level too many).
+ */
+export function withoutRunningGaps(
+  plans: readonly Plan[],
+  blocks: readonly PlanBlock[],
+  ctx: PlanningContext,
+): readonly Plan[] {
+  const gaps = new Set<string>();
+  let visible: Set<string> | undefined;
+  const checked = new Set<string>();
+  for (const p of plans) {
+    if (checked.has(p.tenant)) continue;
+    checked.add(p.tenant);
+    for (const r of ctx.running(p.tenant)) {
+      visible ??= new Set(blocks.map((b) => `${b.tenant}/${b.ulid}`));
+      if (r.sources.some((b) => !visible!.has(`${r.tenant}/${b.ulid}`)))
+        gaps.add(`${r.tenant}\n${r.groupKey}`);
+    }
+  }
+  if (gaps.size === 0) return plans;
+  return plans.filter((p) => !gaps.has(`${p.tenant}\n${p.groupKey}`));
 }

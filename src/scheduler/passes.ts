@@ -15,13 +15,17 @@ import type { PlanQueue } from './queue.js';
 export interface PlanningContext {
   /** Tenants with plans running now (a sharded planner keeps holding them until they end). */
   readonly busy: (tenant: string) => boolean;
+  /** The tenant's running plans (their sources may be marked before their output shows). */
+  readonly running: (tenant: string) => Iterable<PlanFootprint>;
 }
 
 /** Where plans come from and where their outcomes go (the bucket sync and planner). */
 export interface PlanSource {
   /**
    * One planning pass over the bucket: every plan that can run now. Must reflect every
-   * `onComplete` that resolved before the call.
+   * `onComplete` that resolved before the call, and leave out plans of a group whose running
+   * plan's sources it did not see (a sync between the worker's mark and its output showing
+   * would plan around the gap).
    */
   nextPlans(ctx?: PlanningContext): Promise<readonly Plan[]>;
   /**
@@ -192,7 +196,10 @@ export class PassScheduler {
     let plans: readonly Plan[];
     try {
       const queue = this.o.queue();
-      plans = await this.o.source.nextPlans({ busy: (tenant) => queue.hasRunning(tenant) });
+      plans = await this.o.source.nextPlans({
+        busy: (tenant) => queue.hasRunning(tenant),
+        running: (tenant) => queue.runningOf(tenant),
+      });
     } catch (err) {
       this.o.log.error('planning pass failed', { err: errorMessage(err) });
       return;

@@ -271,6 +271,11 @@ export class PlanQueue {
     return (this.tenants.get(tenant)?.running.size ?? 0) > 0;
   }
 
+  /** The running plans of `tenant`. */
+  runningOf(tenant: string): Iterable<PlanFootprint> {
+    return this.tenants.get(tenant)?.running.values() ?? [];
+  }
+
   isPending(planId: string): boolean {
     return this.pendingIds.has(planId);
   }

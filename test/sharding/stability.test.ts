@@ -1,5 +1,5 @@
 /**
- * Waiting for a stable ring at start (Cortex's wait-stability flags): instances started 2 s apart
+ * Waiting for a stable ring at start (Cortex's wait-stability flags): instances started 1 s apart
  * compact nothing until the ring has stayed the same for the minimum; when the ring never settles
  * they start anyway once the maximum ran out.
  */
@@ -49,11 +49,12 @@ function firstAt(p: TrackedProcess, msg: string): number | undefined {
 }
 
 describe('waiting for a stable ring at start', () => {
-  it('instances started 2 s apart compact nothing before the ring stood still for the minimum', async () => {
+  it('instances started 1 s apart compact nothing before the ring stood still for the minimum', async () => {
     const dir = join(root, 'apart');
     const bucket = await fixtureBucket(dir, fx);
     const prefix = freshPrefix();
-    const timings: RingTimings = { stabilityMin: '3s', stabilityMax: '30s' };
+    // c2 starts 1 s after c1 is ACTIVE; 5 s leaves c2 4 s to boot and join on a loaded machine.
+    const timings: RingTimings = { stabilityMin: '5s', stabilityMax: '30s' };
     const start = (id: string): TrackedProcess =>
       startShardedCompact({
         bucketDir: dir,
@@ -64,25 +65,32 @@ describe('waiting for a stable ring at start', () => {
         timings,
       });
     const c1 = start('c1');
-    await new Promise((r) => setTimeout(r, 2000));
-    const c2 = start('c2');
+    let c2: TrackedProcess | undefined;
     try {
+      await waitFor('c1 to join', async () => firstAt(c1, 'ring: instance ACTIVE'), 30_000, 100);
+      await new Promise((r) => setTimeout(r, 1000));
+      c2 = start('c2');
+      // Either may own none of the four tenants, so: both stable, and compaction under way.
       await waitFor(
-        'both to compact',
+        'both stable and compacting',
         async () =>
-          firstAt(c1, 'compaction started') && firstAt(c2, 'compaction started') ? true : undefined,
+          firstAt(c1, 'ring is stable') &&
+          firstAt(c2!, 'ring is stable') &&
+          (firstAt(c1, 'compaction started') ?? firstAt(c2!, 'compaction started'))
+            ? true
+            : undefined,
         60_000,
         200,
       );
       const joined = firstAt(c2, 'ring: instance ACTIVE')!;
       for (const p of [c1, c2]) {
         const stable = firstAt(p, 'ring is stable')!;
-        expect(stable - joined, `${p.name}: stable 3 s after the last join`).toBeGreaterThanOrEqual(2900);
-        expect(firstAt(p, 'compaction started')!).toBeGreaterThanOrEqual(stable);
+        expect(stable - joined, `${p.name}: stable 5 s after the last join`).toBeGreaterThanOrEqual(4900);
+        expect(firstAt(p, 'compaction started') ?? Infinity).toBeGreaterThanOrEqual(stable);
       }
     } finally {
       await stopOk(c1);
-      await stopOk(c2);
+      if (c2 !== undefined) await stopOk(c2);
       await bucket.close();
     }
   }, 120_000);
