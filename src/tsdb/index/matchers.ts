@@ -44,6 +44,27 @@ export function newMatcher(
   }
 }
 
+/** Match types by their number in the Thanos Store API and Prometheus' prompb (same in both). */
+const WIRE_TYPES: readonly MatchType[] = ['=', '!=', '=~', '!~'];
+
+/** A matcher from a wire LabelMatcher (type EQ=0, NEQ=1, RE=2, NRE=3); an unknown type is an InvalidArgumentError. */
+export function matcherFromWire(
+  type: number,
+  name: string,
+  value: string,
+  options: RegexOptions = {},
+): Matcher {
+  const t = WIRE_TYPES[type];
+  if (t === undefined)
+    throw new InvalidArgumentError(`unknown label matcher type ${type} for label ${JSON.stringify(name)}`);
+  return newMatcher(t, name, value, options);
+}
+
+/** The wire number of a match type (inverse of matcherFromWire). */
+export function wireMatchType(type: MatchType): number {
+  return WIRE_TYPES.indexOf(type);
+}
+
 const INVERSE: Record<MatchType, MatchType> = { '=': '!=', '!=': '=', '=~': '!~', '!~': '=~' };
 
 /** The opposite matcher, sharing the compiled regex. */
