@@ -8,7 +8,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { DescSchema, type Desc } from '../../gen/cortex/ring/ring_pb.js';
 import { StrataError, errorMessage } from '../util/errors.js';
-import { snappyCompress, snappyUncompress } from './snappy.js';
+import { snappyCompress, snappyUncompress } from '../util/snappy.js';
 
 /**
  * Refuse to inflate more than this: a garbage header could claim up to 4 GiB. A ring of 1,000

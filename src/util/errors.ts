@@ -52,7 +52,9 @@ export type ErrorCode =
   // Another live process registers under the same instance ID.
   | 'ERR_RING_INSTANCE_ID_IN_USE'
   | 'ERR_RING_ABORTED'
-  | 'ERR_RING_CLOSED';
+  | 'ERR_RING_CLOSED'
+  // Querier (src/query): every member of a store group failed and partial responses are off.
+  | 'ERR_QUERY_GROUP_FAILED';
 
 export interface StrataErrorOptions {
   cause?: unknown;

@@ -24,12 +24,16 @@ export interface HttpRequest {
   url: string;
   headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   body?: string;
+  /** The same body as bytes (binary protocols such as remote read). */
+  rawBody?: Uint8Array;
 }
 
 export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** A binary body, sent instead of `body` (remote read). */
+  bytes?: Uint8Array;
 }
 
 export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
@@ -39,12 +43,14 @@ export interface HttpEndpoint {
   readonly address: string;
   /** Serves `path` (exact, query ignored) with `handler` from now on (e.g. a ring page). */
   mount(path: string, handler: HttpHandler): void;
+  /** Serves every path under `prefix` (ending in '/') that no exact mount serves. */
+  mountPrefix(prefix: string, handler: HttpHandler): void;
   close(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-async function readBody(req: AsyncIterable<Buffer>): Promise<string> {
+async function readBody(req: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const chunk of req) {
@@ -52,7 +58,7 @@ async function readBody(req: AsyncIterable<Buffer>): Promise<string> {
     if (n > MAX_BODY_BYTES) throw new InvalidArgumentError(`request body over ${MAX_BODY_BYTES} bytes`);
     parts.push(chunk);
   }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
 }
 
 export function parseListenAddress(addr: string): { host: string; port: number } {
@@ -75,6 +81,9 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
     throw new InvalidArgumentError(`${flag}: ${errorMessage(err)}`, { cause: err });
   }
   const routes = new Map<string, HttpHandler>();
+  const prefixes: [string, HttpHandler][] = [];
+  const routeFor = (url: string): HttpHandler | undefined =>
+    routes.get(url) ?? prefixes.find(([p]) => url.startsWith(p))?.[1];
   const server: Server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0] ?? '/';
     const send = (code: number, type: string, body: string): void => {
@@ -83,17 +92,18 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
     };
     void (async () => {
       try {
-        const route = routes.get(url);
+        const route = routeFor(url);
         if (route !== undefined) {
           const method = req.method ?? 'GET';
+          const raw = method === 'POST' ? await readBody(req) : undefined;
           const r = await route({
             method,
             url: req.url ?? '/',
             headers: req.headers,
-            ...(method === 'POST' ? { body: await readBody(req) } : {}),
+            ...(raw !== undefined ? { body: raw.toString('utf8'), rawBody: raw } : {}),
           });
           res.writeHead(r.status, r.headers);
-          res.end(r.body);
+          res.end(r.bytes ?? r.body);
         } else if (url === '/metrics') send(200, o.registry.contentType, await o.registry.metrics());
         else if (url === '/-/healthy') send(200, 'text/plain', 'OK\n');
         else if (url === '/-/ready') {
@@ -115,6 +125,7 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
   return {
     address: bound,
     mount: (path, handler) => void routes.set(path, handler),
+    mountPrefix: (prefix, handler) => void prefixes.push([prefix, handler]),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DescSchema, InstanceState } from '../../gen/cortex/ring/ring_pb.js';
 import { decodeRingDesc, encodeRingDesc, newRingDesc } from '../../src/ring/codec.js';
-import { snappyCompress, snappyUncompress as uncompressWithLimit } from '../../src/ring/snappy.js';
+import { snappyCompress, snappyUncompress as uncompressWithLimit } from '../../src/util/snappy.js';
 import { instancesOf, putInstance } from '../../src/ring/model.js';
 import { errorCode } from '../../src/util/errors.js';
 import {

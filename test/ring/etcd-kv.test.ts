@@ -12,7 +12,7 @@ import { errorCode } from '../../src/util/errors.js';
 import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { assertNoLeakedProcesses, freePort, waitFor } from '../support/processes.js';
 import { descBytes, readFields, snappyLiteralBlock, stringField, varintField } from './wire.js';
-import { snappyUncompress } from '../../src/ring/snappy.js';
+import { snappyUncompress } from '../../src/util/snappy.js';
 
 let etcd: EtcdCluster;
 let raw: Etcd3;

@@ -12,7 +12,7 @@ import { InstanceState, instancesOf, type Desc } from '../../src/ring/model.js';
 import { errorCode } from '../../src/util/errors.js';
 import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { assertNoLeakedProcesses, waitFor } from '../support/processes.js';
-import { snappyUncompress } from '../../src/ring/snappy.js';
+import { snappyUncompress } from '../../src/util/snappy.js';
 import { Closer, CutKv, etcdKv, freshRingKey, lifecycler, testLogger } from './support.js';
 import { descBytes, readFields, snappyLiteralBlock, stringField, varintField } from './wire.js';
 

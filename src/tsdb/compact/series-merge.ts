@@ -14,7 +14,7 @@ import { decodeChunkInto } from '../chunkenc/chunk.js';
 import { encodeXorChunks } from '../chunkenc/encode.js';
 import type { Interval } from '../tombstones/tombstones.js';
 import { SampleBuf } from '../samples/sample-buf.js';
-import { mergeExact, mergePenalty, type DedupMode } from '../samples/dedup.js';
+import { mergeExact, mergeReplicas, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 
 export interface InputSeries {
@@ -211,16 +211,12 @@ export class SeriesMerger {
 
   /** Exact merge within each replica, then Thanos' penalty merge across replicas. */
   private mergeReplicas(inputs: readonly InputSeries[], streams: readonly SampleBuf[]): void {
-    const order: number[] = [];
-    for (const s of inputs) if (!order.includes(s.replica)) order.push(s.replica);
-    while (this.replicaBufs.length < order.length) this.replicaBufs.push(new SampleBuf());
-    const perReplica = order.map((r, i) => {
-      const own = streams.filter((_, k) => inputs[k]!.replica === r);
-      const out = this.replicaBufs[i]!;
-      mergeExact(own, out);
-      return out;
-    });
-    mergePenalty(perReplica, this.merged);
+    mergeReplicas(
+      streams,
+      inputs.map((s) => s.replica),
+      this.merged,
+      this.replicaBufs,
+    );
   }
 
   private async decodeAppend(e: Entry, buf: SampleBuf, seriesName: () => string): Promise<void> {

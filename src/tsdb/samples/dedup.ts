@@ -120,3 +120,26 @@ export function mergePenalty(replicas: readonly SampleBuf[], out: SampleBuf): vo
   }
   out.pushRange(acc, 0, acc.len);
 }
+
+/**
+ * The compactor's and the querier's replica dedup: exact merge of the streams of each replica
+ * (`replicaOf[i]` names stream i's replica), then penalty merge across replicas in order of first
+ * appearance. `scratch` holds reusable per-replica buffers (grown as needed).
+ */
+export function mergeReplicas(
+  streams: readonly SampleBuf[],
+  replicaOf: readonly number[],
+  out: SampleBuf,
+  scratch: SampleBuf[] = [],
+): void {
+  const order: number[] = [];
+  for (let i = 0; i < streams.length; i++) if (!order.includes(replicaOf[i]!)) order.push(replicaOf[i]!);
+  while (scratch.length < order.length) scratch.push(new SampleBuf());
+  const perReplica = order.map((r, j) => {
+    const own = streams.filter((_, k) => replicaOf[k] === r);
+    const buf = scratch[j]!;
+    mergeExact(own, buf);
+    return buf;
+  });
+  mergePenalty(perReplica, out);
+}

@@ -1,0 +1,152 @@
+/**
+ * Merging the sorted series lists of several answers into one sorted list. Replica labels are
+ * removed first (with dedup on); series whose labels then are equal are combined: replicas with
+ * the compactor's penalty dedup (or chain: one sample per timestamp), equal series from different
+ * groups without replica labels with an exact merge. A series from one answer only keeps its
+ * chunks as received.
+ */
+import { compareLabels, type Labels } from '../tsdb/labels.js';
+import { SampleBuf } from '../tsdb/samples/sample-buf.js';
+import { mergeExact, mergeReplicas } from '../tsdb/samples/dedup.js';
+import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
+import { encodeXorChunks } from '../tsdb/chunkenc/encode.js';
+import { XorAppender } from '../tsdb/chunkenc/xor.js';
+import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import { InvalidArgumentError } from '../util/errors.js';
+
+/** Store API chunk encodings (XOR is 0 here, 1 on disk). */
+export const WIRE_XOR = 0;
+
+export interface WireChunk {
+  readonly minTime: number;
+  readonly maxTime: number;
+  /** Store API encoding (XOR = 0). */
+  readonly type: number;
+  readonly data: Uint8Array;
+}
+
+export interface QSeries {
+  readonly labels: Labels;
+  readonly chunks: readonly WireChunk[];
+}
+
+export type DedupFunc = 'penalty' | 'chain';
+
+export interface MergeOptions {
+  /** Empty or undefined: no dedup, replica labels kept. */
+  readonly replicaLabels?: readonly string[];
+  readonly func: DedupFunc;
+}
+
+interface Entry {
+  readonly labels: Labels;
+  readonly chunks: readonly WireChunk[];
+  /** Removed replica label values, joined; undefined when the series had none. */
+  readonly replica: string | undefined;
+}
+
+function strip(s: QSeries, replicaLabels: ReadonlySet<string>): Entry {
+  if (replicaLabels.size === 0) return { labels: s.labels, chunks: s.chunks, replica: undefined };
+  let replica: string | undefined;
+  const labels: { name: string; value: string }[] = [];
+  for (const l of s.labels) {
+    if (replicaLabels.has(l.name)) replica = (replica ?? '') + `${l.name}\u0000${l.value}\u0000`;
+    else labels.push(l);
+  }
+  return replica === undefined
+    ? { labels: s.labels, chunks: s.chunks, replica }
+    : { labels, chunks: s.chunks, replica };
+}
+
+function sortedEntries(list: readonly QSeries[], replicaLabels: ReadonlySet<string>): Entry[] {
+  const out = list.map((s) => strip(s, replicaLabels));
+  for (let i = 1; i < out.length; i++) {
+    if (compareLabels(out[i - 1]!.labels, out[i]!.labels) > 0) {
+      // Removing a replica label can change the order; stable sort keeps equal series in order.
+      return out.sort((a, b) => compareLabels(a.labels, b.labels));
+    }
+  }
+  return out;
+}
+
+/** Decodes the XOR chunks of one series into `out` (one sample per timestamp). */
+export function decodeSeries(chunks: readonly WireChunk[], out: SampleBuf, what: string): void {
+  const bufs: SampleBuf[] = [];
+  for (const c of chunks) {
+    if (c.type !== WIRE_XOR) {
+      throw new InvalidArgumentError(
+        `${what}: chunk encoding ${c.type} of the Store API cannot be decoded (only XOR)`,
+      );
+    }
+    const b = new SampleBuf(128);
+    decodeChunkInto({ encoding: ENC_XOR, data: c.data, dataOffset: 0 }, b, what);
+    bufs.push(b);
+  }
+  mergeExact(bufs, out);
+}
+
+class Combiner {
+  private readonly app = new XorAppender();
+  private readonly merged = new SampleBuf();
+  private readonly scratch: SampleBuf[] = [];
+
+  constructor(private readonly o: MergeOptions) {}
+
+  combine(entries: readonly Entry[]): QSeries {
+    const first = entries[0]!;
+    if (entries.length === 1) return { labels: first.labels, chunks: first.chunks };
+    const what = `series ${JSON.stringify(first.labels.map((l) => `${l.name}=${l.value}`).join(','))}`;
+    const streams = entries.map((e) => {
+      const b = new SampleBuf(128);
+      decodeSeries(e.chunks, b, what);
+      return b;
+    });
+    const replicas = entries.some((e) => e.replica !== undefined);
+    if (replicas && this.o.func === 'penalty') {
+      const ids = new Map<string, number>();
+      const replicaOf = entries.map((e) => {
+        const k = e.replica ?? '';
+        if (!ids.has(k)) ids.set(k, ids.size);
+        return ids.get(k)!;
+      });
+      mergeReplicas(streams, replicaOf, this.merged, this.scratch);
+    } else {
+      mergeExact(streams, this.merged);
+    }
+    const chunks = encodeXorChunks(this.merged, undefined, this.app).map((c): WireChunk => ({
+      minTime: c.mint,
+      maxTime: c.maxt,
+      type: WIRE_XOR,
+      data: c.data,
+    }));
+    return { labels: first.labels, chunks };
+  }
+}
+
+/**
+ * K-way merge of sorted series lists (one per answer; list order is merge priority, later wins
+ * exact-merge ties). Lists need not stay sorted once replica labels are removed: they are re-sorted.
+ */
+export function mergeSeriesLists(lists: readonly (readonly QSeries[])[], o: MergeOptions): QSeries[] {
+  const replicaLabels = new Set(o.replicaLabels ?? []);
+  const streams = lists.map((l) => sortedEntries(l, replicaLabels));
+  const pos = new Int32Array(streams.length);
+  const combiner = new Combiner(o);
+  const out: QSeries[] = [];
+  const same: Entry[] = [];
+  for (;;) {
+    // Few lists (one per group or source): a linear scan for the smallest head is enough.
+    let min: Labels | undefined;
+    for (let i = 0; i < streams.length; i++) {
+      const e = streams[i]![pos[i]!];
+      if (e !== undefined && (min === undefined || compareLabels(e.labels, min) < 0)) min = e.labels;
+    }
+    if (min === undefined) return out;
+    same.length = 0;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i]!;
+      while (pos[i]! < s.length && compareLabels(s[pos[i]!]!.labels, min) === 0) same.push(s[pos[i]!++]!);
+    }
+    out.push(combiner.combine(same));
+  }
+}

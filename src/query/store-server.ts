@@ -1,0 +1,191 @@
+/**
+ * The querier's own Store API and Info API (gRPC over h2c), so queriers stack: Series,
+ * LabelNames and LabelValues go through the fan-out, deduplicated with the querier's replica
+ * labels; Info announces component "query", peer type QUERY, the union of the endpoints' label
+ * sets (replica labels removed) and time range, and `--query.group-id`.
+ */
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import {
+  Info,
+  InfoResponseSchema,
+  PeerType,
+  StoreInfoSchema,
+  type InfoResponse,
+} from '../../gen/thanos/info/infopb/rpc_pb.js';
+import { Store, type SeriesRequest, type SeriesResponse } from '../../gen/thanos/store/storepb/rpc_pb.js';
+import { PartialResponseStrategy, type LabelMatcher } from '../../gen/thanos/store/storepb/types_pb.js';
+import { compareLabels, type Labels } from '../tsdb/labels.js';
+import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
+import { errorMessage, isStrataError } from '../util/errors.js';
+import { listenError } from '../util/system-errors.js';
+import type { EndpointSet } from './endpoints.js';
+import type { Querier, SelectParams } from './querier.js';
+
+function grpcError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (isStrataError(err) && err.code === 'ERR_INVALID_ARGUMENT')
+    return new ConnectError(err.message, Code.InvalidArgument);
+  if (isStrataError(err) && err.code === 'ERR_QUERY_GROUP_FAILED')
+    return new ConnectError(err.message, Code.Unavailable);
+  return new ConnectError(errorMessage(err), Code.Internal);
+}
+
+function matchers(ms: readonly LabelMatcher[]): Matcher[] {
+  return ms.map((m) => matcherFromWire(m.type, m.name, m.value));
+}
+
+/** Partial responses: the request's strategy (WARN unless ABORT or partial_response_disabled). */
+function partial(r: {
+  partialResponseDisabled: boolean;
+  partialResponseStrategy: PartialResponseStrategy;
+}): boolean {
+  return !r.partialResponseDisabled && r.partialResponseStrategy === PartialResponseStrategy.WARN;
+}
+
+function range(minTime: bigint, maxTime: bigint): { minTime: number; maxTime: number } {
+  const lo = Number(minTime);
+  const hi = Number(maxTime);
+  if (lo > hi) throw new ConnectError(`min_time ${lo} is after max_time ${hi}`, Code.InvalidArgument);
+  return { minTime: lo, maxTime: hi };
+}
+
+export function querierInfo(
+  set: EndpointSet,
+  replicaLabels: readonly string[],
+  groupId: string,
+): InfoResponse {
+  const groups = set.groups();
+  const seen = new Map<string, Labels>();
+  for (const g of groups) {
+    for (const s of g.labelSets) {
+      const stripped = s.filter((l) => !replicaLabels.includes(l.name));
+      seen.set(JSON.stringify(stripped), stripped);
+    }
+  }
+  const sets = [...seen.values()].sort(compareLabels);
+  return create(InfoResponseSchema, {
+    labelSets: sets.map((s) => ({ labels: s.map((l) => ({ name: l.name, value: l.value })) })),
+    ComponentType: 'query',
+    store: create(StoreInfoSchema, {
+      minTime: BigInt(groups.length > 0 ? Math.min(...groups.map((g) => g.minTime)) : 0),
+      maxTime: BigInt(groups.length > 0 ? Math.max(...groups.map((g) => g.maxTime)) : 0),
+    }),
+    storeGroupId: groupId,
+    peerType: PeerType.QUERY,
+  });
+}
+
+export interface QueryStoreServerOptions {
+  readonly querier: Querier;
+  readonly endpoints: EndpointSet;
+  readonly replicaLabels: readonly string[];
+  readonly groupId: string;
+  readonly host: string;
+  readonly port: number;
+  /** The flag named in listen errors. */
+  readonly flag: string;
+}
+
+export interface QueryStoreServer {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+async function* series(q: Querier, req: SeriesRequest, signal: AbortSignal): AsyncIterable<SeriesResponse> {
+  let r;
+  try {
+    const p: SelectParams = {
+      ...range(req.minTime, req.maxTime),
+      matchers: matchers(req.matchers),
+      partialResponse: partial(req),
+      skipChunks: req.skipChunks,
+      signal,
+    };
+    r = await q.series(p);
+  } catch (err) {
+    throw grpcError(err);
+  }
+  for (const w of r.warnings)
+    yield { $typeName: 'thanos.SeriesResponse', result: { case: 'warning', value: w } } as SeriesResponse;
+  for (const s of r.value) {
+    yield {
+      $typeName: 'thanos.SeriesResponse',
+      result: {
+        case: 'series',
+        value: {
+          $typeName: 'thanos.Series',
+          labels: s.labels.map((l) => ({ $typeName: 'thanos.Label', name: l.name, value: l.value })),
+          chunks: s.chunks.map((c) => ({
+            $typeName: 'thanos.AggrChunk',
+            minTime: BigInt(c.minTime),
+            maxTime: BigInt(c.maxTime),
+            raw: { $typeName: 'thanos.Chunk', type: c.type, data: c.data, hash: 0n },
+          })),
+        },
+      },
+    } as SeriesResponse;
+  }
+}
+
+export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise<QueryStoreServer> {
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      router.service(Store, {
+        series: (req, ctx) => series(o.querier, req, ctx.signal),
+        labelNames: async (req, ctx) => {
+          try {
+            const r = await o.querier.labelNames({
+              ...range(req.start, req.end),
+              matchers: matchers(req.matchers),
+              partialResponse: partial(req),
+              signal: ctx.signal,
+            });
+            return { names: r.value, warnings: r.warnings };
+          } catch (err) {
+            throw grpcError(err);
+          }
+        },
+        labelValues: async (req, ctx) => {
+          try {
+            const r = await o.querier.labelValues(req.label, {
+              ...range(req.start, req.end),
+              matchers: matchers(req.matchers),
+              partialResponse: partial(req),
+              signal: ctx.signal,
+            });
+            return { values: r.value, warnings: r.warnings };
+          } catch (err) {
+            throw grpcError(err);
+          }
+        },
+      });
+      router.service(Info, { info: () => querierInfo(o.endpoints, o.replicaLabels, o.groupId) });
+    },
+  });
+  const server = http2.createServer(handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(listenError(err, o.flag, `${o.host}:${o.port}`)));
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    address: `${o.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sessions) s.close();
+        setTimeout(() => {
+          for (const s of sessions) s.destroy();
+        }, 1000).unref();
+      }),
+  };
+}
