@@ -45,6 +45,7 @@ const GROUPS: Readonly<Record<string, () => Promise<Register>>> = {
   planner: async () => (await import('./planner.js')).registerPlannerCommand,
   worker: async () => (await import('./worker.js')).registerWorkerCommand,
   query: async () => (await import('./query.js')).registerQueryCommand,
+  store: async () => (await import('./store.js')).registerStoreCommand,
 };
 
 const program = new Command();
