@@ -8,6 +8,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { InvalidArgumentError } from '../util/errors.js';
 import { startQueryService } from '../query/service.js';
 import type { DedupFunc } from '../query/merge.js';
+import { REPLICA_STRATEGIES, type ReplicaStrategy } from '../query/fanout.js';
 import { durationArg, listArg } from './args.js';
 import { parseLogging, untilSignalled } from './sync-setup.js';
 
@@ -19,6 +20,7 @@ export interface QueryFlags {
   'deduplication.func': string;
   'query.partialResponse': boolean;
   'query.groupId': string;
+  'query.replicaStrategy': string;
   httpAddress: string;
   grpcAddress: string;
   'log.level': string;
@@ -56,6 +58,14 @@ export function queryCommandOptions(cmd: Command): Command {
       'answer with a warning when a whole store group fails (default: abort)',
       false,
     )
+    .addOption(
+      new Option(
+        '--query.replica-strategy <s>',
+        'replica groups: two-random (+ first answer), one-random, all (for benchmarks)',
+      )
+        .choices(REPLICA_STRATEGIES)
+        .default('two-random'),
+    )
     .option('--query.group-id <id>', 'store_group_id announced in Info (empty: a standalone querier)', '')
     .option(
       '--http-address <host:port>',
@@ -88,6 +98,7 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
     dedupFunc: f['deduplication.func'] as DedupFunc,
     partialResponse: f['query.partialResponse'],
     groupId: f['query.groupId'],
+    replicaStrategy: f['query.replicaStrategy'] as ReplicaStrategy,
     httpAddress: f.httpAddress,
     grpcAddress: f.grpcAddress,
     registry,

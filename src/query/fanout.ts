@@ -3,11 +3,12 @@
  * answer that completes without error wins and the other is aborted; if both fail, the remaining
  * members one by one. SOURCE groups: every member, all awaited (bounded by the response timeout),
  * each answer kept. A call must buffer its whole answer before resolving, so "first" means first
- * complete.
+ * complete. Other replica strategies exist to measure the default against (bench/query.ts):
+ * one random member (the rest one by one on failure), or all members awaited.
  */
 import { errorMessage } from '../util/errors.js';
 import type { Endpoint, StoreGroup } from './endpoints.js';
-import { hedgeOrder } from './groups.js';
+import { hedgeOrder, randomOrder } from './groups.js';
 import type { QueryMetrics } from './metrics.js';
 
 export type MemberCall<T> = (ep: Endpoint, signal: AbortSignal) => Promise<T>;
@@ -20,8 +21,14 @@ export interface GroupOutcome<T> {
   readonly failure?: string;
 }
 
+/** How a replica group is asked: two random members + first answer (default), one, or all. */
+export type ReplicaStrategy = 'two-random' | 'one-random' | 'all';
+export const REPLICA_STRATEGIES: readonly ReplicaStrategy[] = ['two-random', 'one-random', 'all'];
+
 export interface FanOutOptions {
   readonly api: string;
+  /** Default two-random. */
+  readonly replicaStrategy?: ReplicaStrategy;
   readonly metrics: QueryMetrics;
   /** 0: no limit. */
   readonly responseTimeoutMs: number;
@@ -57,24 +64,31 @@ async function askReplicas<T>(
   call: MemberCall<T>,
   o: FanOutOptions,
 ): Promise<GroupOutcome<T>> {
-  const order = hedgeOrder(g.members, o.random);
+  const strategy = o.replicaStrategy ?? 'two-random';
+  const order =
+    strategy === 'one-random' ? randomOrder(g.members, o.random) : hedgeOrder(g.members, o.random);
   const errors: string[] = [];
   const parent = o.signal ?? new AbortController().signal;
-  // The first two at once.
-  const pair = order.slice(0, 2).map((ep) => ({ ep, ac: new AbortController(), done: false }));
+  // The first wave at once: two members (or one, or all); the first complete answer wins.
+  const wave = strategy === 'two-random' ? 2 : strategy === 'one-random' ? 1 : order.length;
+  const pair = order.slice(0, wave).map((ep) => ({ ep, ac: new AbortController(), done: false }));
   const won = await new Promise<{ value: T; index: number } | undefined>((resolve) => {
     let pending = pair.length;
+    let first: { value: T; index: number } | undefined;
     if (pending === 0) resolve(undefined);
     pair.forEach((p, index) => {
       attempt(p.ep, call, AbortSignal.any([p.ac.signal, parent]), o.now).then(
         (value) => {
           p.done = true;
-          resolve({ value, index });
+          // 'all' waits for every member; the first answer that arrived is kept.
+          if (strategy !== 'all') resolve({ value, index });
+          else first ??= { value, index };
+          if (--pending === 0) resolve(first);
         },
         (err: unknown) => {
           p.done = true;
           if (!p.ac.signal.aborted) errors.push(memberError(p.ep, err));
-          if (--pending === 0) resolve(undefined);
+          if (--pending === 0) resolve(first);
         },
       );
     });
@@ -86,10 +100,10 @@ async function askReplicas<T>(
         o.metrics.cancelled.inc({ group: g.name });
       }
     }
-    if (won.index === 1) o.metrics.hedgedWins.inc({ group: g.name });
+    if (won.index === 1 && strategy === 'two-random') o.metrics.hedgedWins.inc({ group: g.name });
     return { group: g, answers: [won.value] };
   }
-  for (const ep of order.slice(2)) {
+  for (const ep of order.slice(wave)) {
     if (parent.aborted) break;
     try {
       return { group: g, answers: [await attempt(ep, call, parent, o.now)] };

@@ -77,12 +77,8 @@ export interface Candidate {
   readonly latencyMs: number | undefined;
 }
 
-/**
- * The order in which a replica group's members are asked: two random healthy members first (the
- * two random choices; the one with the lower latency first), then the other healthy members in
- * random order, then the unhealthy ones. Index 0 and 1 are asked at once.
- */
-export function hedgeOrder<T extends Candidate>(members: readonly T[], random: () => number): T[] {
+/** Healthy members in random order, then the unhealthy ones in random order. */
+export function randomOrder<T extends Candidate>(members: readonly T[], random: () => number): T[] {
   const shuffle = (xs: T[]): T[] => {
     for (let i = xs.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -90,9 +86,16 @@ export function hedgeOrder<T extends Candidate>(members: readonly T[], random: (
     }
     return xs;
   };
-  const healthy = shuffle(members.filter((m) => m.healthy));
-  const sick = shuffle(members.filter((m) => !m.healthy));
-  const all = [...healthy, ...sick];
+  return [...shuffle(members.filter((m) => m.healthy)), ...shuffle(members.filter((m) => !m.healthy))];
+}
+
+/**
+ * The order in which a replica group's members are asked: two random healthy members first (the
+ * two random choices; the one with the lower latency first), then the other healthy members in
+ * random order, then the unhealthy ones. Index 0 and 1 are asked at once.
+ */
+export function hedgeOrder<T extends Candidate>(members: readonly T[], random: () => number): T[] {
+  const all = randomOrder(members, random);
   if (all.length >= 2) {
     const a = all[0]!;
     const b = all[1]!;

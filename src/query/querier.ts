@@ -18,7 +18,7 @@ import { StrataError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Endpoint, EndpointSet } from './endpoints.js';
 import { labelsFromWire } from './endpoints.js';
-import { fanOut, type GroupOutcome, type MemberCall } from './fanout.js';
+import { fanOut, type GroupOutcome, type MemberCall, type ReplicaStrategy } from './fanout.js';
 import { groupMatches } from './groups.js';
 import { mergeSeriesLists, type DedupFunc, type QSeries, type WireChunk } from './merge.js';
 import type { QueryMetrics } from './metrics.js';
@@ -41,6 +41,8 @@ export interface QuerierOptions {
   readonly logger: Logger;
   readonly random?: () => number;
   readonly now?: () => number;
+  /** Default two-random. */
+  readonly replicaStrategy?: ReplicaStrategy;
 }
 
 export interface SelectParams {
@@ -178,6 +180,7 @@ export class Querier {
       api,
       metrics: this.o.metrics,
       responseTimeoutMs: this.o.responseTimeoutMs,
+      ...(this.o.replicaStrategy ? { replicaStrategy: this.o.replicaStrategy } : {}),
       random: this.random,
       now: this.now,
       ...(p.signal ? { signal: p.signal } : {}),

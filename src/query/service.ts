@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { parseListenAddress, startHttpEndpoint, type HttpEndpoint } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
 import { EndpointSet } from './endpoints.js';
+import type { ReplicaStrategy } from './fanout.js';
 import { apiHandlers } from './http-api.js';
 import type { DedupFunc } from './merge.js';
 import { createQueryMetrics } from './metrics.js';
@@ -27,6 +28,7 @@ export interface QueryServiceOptions {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly random?: () => number;
+  readonly replicaStrategy?: ReplicaStrategy;
 }
 
 export interface QueryService {
@@ -83,6 +85,7 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
     metrics,
     logger: o.logger,
     ...(o.random ? { random: o.random } : {}),
+    ...(o.replicaStrategy ? { replicaStrategy: o.replicaStrategy } : {}),
   });
   const http: HttpEndpoint = await startHttpEndpoint({
     address: o.httpAddress,

@@ -215,6 +215,71 @@ describe('replica groups', () => {
   });
 });
 
+describe('replica strategies (--query.replica-strategy, for the benchmark)', () => {
+  const common = { series: DATA, labelSets: [{ cluster: 'x' }], groupId: 'g', peerType: PeerType.STORE };
+
+  it('one-random asks exactly one member, uniformly (no latency preference), so a slow pick costs its delay', async () => {
+    const slow = await store({ ...common, delayMs: 500 });
+    const fast = await store(common);
+    // random() = 0.99 keeps the endpoint order: the slow member is the one picked.
+    query = await startTestQuery([slow.address, fast.address], {
+      random: () => 0.99,
+      replicaStrategy: 'one-random',
+    });
+    await query.querier.series(ALL); // the fast member now has the lower latency: still not preferred
+    const t0 = performance.now();
+    const r = await query.querier.series(ALL);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(490);
+    expect(r.value).toHaveLength(2);
+    expect([slow.calls.series, fast.calls.series]).toEqual([2, 0]);
+    expect(slow.calls.cancelled).toBe(0);
+  });
+
+  it('one-random falls back to the other members one by one when its pick fails', async () => {
+    const dead = await store(common);
+    const live = await store(common);
+    query = await startTestQuery([dead.address, live.address], {
+      random: () => 0.99,
+      replicaStrategy: 'one-random',
+    });
+    await dead.close();
+    const r = await query.querier.series(ALL);
+    expect(r.value).toHaveLength(2);
+    expect(r.warnings).toEqual([]);
+    expect(live.calls.series).toBe(1);
+  });
+
+  it('all asks every member at once and waits for the slowest, cancelling nothing', async () => {
+    const a = await store(common);
+    const b = await store(common);
+    const slow = await store({ ...common, delayMs: 500 });
+    query = await startTestQuery([a.address, b.address, slow.address], { replicaStrategy: 'all' });
+    const t0 = performance.now();
+    const r = await query.querier.series(ALL);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(490);
+    expect(r.value.map((s) => formatLabels(s.labels))).toEqual([
+      '{__name__="up", job="a"}',
+      '{__name__="up", job="b"}',
+    ]);
+    expect([a.calls.series, b.calls.series, slow.calls.series]).toEqual([1, 1, 1]);
+    expect(slow.calls.cancelled).toBe(0);
+    expect(await metric(query, 'strata_query_cancelled_requests_total')).toBe(0);
+  });
+
+  it('all still answers when some members fail, and fails the group only when every member does', async () => {
+    const bad = await store({ ...common, failWith: 'boom' });
+    const good = await store(common);
+    query = await startTestQuery([bad.address, good.address], { replicaStrategy: 'all' });
+    const r = await query.querier.series(ALL);
+    expect(r.value).toHaveLength(2);
+    expect(r.warnings).toEqual([]);
+    await good.close();
+    const err = await query.querier.series({ ...ALL, partialResponse: false }).catch((e: unknown) => e);
+    expect(isStrataError(err) && err.code).toBe('ERR_QUERY_GROUP_FAILED');
+    expect((err as Error).message).toContain('boom');
+  });
+});
+
 describe('source groups and merge', () => {
   // Two HA replicas scraping every 10 s with offsets and gaps: penalty dedup stays on one replica.
   const A: [number, number][] = [];
