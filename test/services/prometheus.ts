@@ -430,6 +430,8 @@ export interface StartPrometheusOptions {
   extraArgs?: readonly string[];
   /** Wait this long for /-/ready (default 30 s). */
   timeoutMs?: number;
+  /** prometheus.yml text (default: scrapes nothing), e.g. with a `remote_read` section. */
+  config?: string;
 }
 
 const EMPTY_CONFIG = `# Scrapes nothing: the server only serves its TSDB.
@@ -447,7 +449,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   await mkdir(opts.dataDir, { recursive: true });
   const confDir = await mkdtemp(join(tmpdir(), 'strata-prometheus-'));
   const configFile = join(confDir, 'prometheus.yml');
-  await writeFile(configFile, EMPTY_CONFIG);
+  await writeFile(configFile, opts.config ?? EMPTY_CONFIG);
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
