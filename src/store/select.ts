@@ -85,7 +85,11 @@ export async function selectBlockSeries(
 }
 
 /** Label names of series matching `matchers` in one block (external labels included), unsorted. */
-export async function blockLabelNames(b: StoreBlock, matchers: readonly Matcher[], into: Set<string>): Promise<void> {
+export async function blockLabelNames(
+  b: StoreBlock,
+  matchers: readonly Matcher[],
+  into: Set<string>,
+): Promise<void> {
   if (matchers.length === 0) {
     for (const n of b.index.labelNames()) into.add(n);
     for (const l of b.extLabels) into.add(l.name);
