@@ -8,9 +8,8 @@
  *     if (!(await c.load())) break;
  *   }
  */
-import type { FileHandle } from 'node:fs/promises';
 import { SERIES_ALIGN, alignUp } from './format.js';
-import { readFullyAt } from './io.js';
+import type { PositionalReader } from './positional.js';
 import { SeriesScratch, decodeSeriesEntry } from './series.js';
 
 export const DEFAULT_CURSOR_BUFFER = 4 << 20;
@@ -26,16 +25,17 @@ export class SeriesCursor {
   /** Bytes needed at pos for the pending entry (0 = unknown). */
   private need = 0;
   private finished = false;
+  private readonly file: string;
 
   constructor(
-    private readonly fh: FileHandle,
-    private readonly file: string,
+    private readonly src: PositionalReader,
     start: number,
     /** File offset where the series section ends. */
     private readonly end: number,
     private readonly symbols: readonly string[],
     bufferSize: number = DEFAULT_CURSOR_BUFFER,
   ) {
+    this.file = src.name;
     this.base = start;
     this.buf = Buffer.allocUnsafe(Math.max(64, Math.min(bufferSize, end - start)));
   }
@@ -104,7 +104,7 @@ export class SeriesCursor {
       this.buf = bigger;
     }
     const n = Math.min(this.buf.length - this.len, this.end - (this.base + this.len));
-    await readFullyAt(this.fh, this.file, this.buf, this.len, n, this.base + this.len);
+    await this.src.readInto(this.buf, this.len, n, this.base + this.len);
     this.len += n;
     return true;
   }

@@ -3,7 +3,6 @@
  * loads only the TOC, the symbol table and the postings offset table; series and postings lists
  * are read on demand with positional reads, every length checked against the file first.
  */
-import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Decbuf } from '../encoding/decbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
 import type { Labels } from '../labels.js';
@@ -21,9 +20,10 @@ import {
   type ChunkMeta,
   type IndexToc,
 } from './format.js';
-import { readAt, readFullyAt } from './io.js';
+import { FileReader, type PositionalReader } from './positional.js';
 import { DEFAULT_CURSOR_BUFFER, SeriesCursor } from './cursor.js';
-import { decodePostingsList, union } from './postings.js';
+import { union } from './postings.js';
+import { readPostingsLists } from './postings-read.js';
 import { decodePostingsTable, type NameEntries, type PostingsTable } from './postings-table.js';
 import { SeriesScratch, decodeSeriesEntry } from './series.js';
 import { decodeSymbols } from './symbols.js';
@@ -37,17 +37,32 @@ export interface IndexSeries {
   chunks: ChunkMeta[];
 }
 
+/**
+ * An optional cache of decoded postings lists (by file offset) and series (by ID) for one index;
+ * the store gateway plugs its bounded LRU in here. Cached values are shared: never modify them.
+ */
+export interface IndexCache {
+  getPostings(offset: number): Uint32Array | undefined;
+  putPostings(offset: number, list: Uint32Array): void;
+  getSeries(id: number): IndexSeries | undefined;
+  putSeries(id: number, series: IndexSeries, entryBytes: number): void;
+}
+
 /** Initial read size for a series entry or a postings list; longer ones take a second read. */
 const PROBE = 4096;
-/** Postings lists closer together than this are read with one read. */
-const POSTINGS_WINDOW = 1 << 20;
+/** Series entries closer together than this are read with one read (seriesMany). */
+const SERIES_GAP = 64 << 10;
+/** Upper bound of one coalesced series read. */
+const SERIES_MAX_READ = 16 << 20;
 
 export class IndexReader {
   private closed = false;
+  /** Set by the owner (the store's index cache); undefined: no caching. */
+  cache: IndexCache | undefined;
 
   private constructor(
     readonly path: string,
-    private readonly fh: FileHandle,
+    private readonly src: PositionalReader,
     /** File size in bytes. */
     readonly size: number,
     readonly version: number,
@@ -61,17 +76,24 @@ export class IndexReader {
   ) {}
 
   static async open(path: string): Promise<IndexReader> {
-    const fh = await openFile(path, 'r');
+    return IndexReader.openReader(await FileReader.open(path));
+  }
+
+  /**
+   * Opens the index read through `src` (a file, or a bucket object with range requests); the
+   * reader owns `src` and closes it, also when opening fails.
+   */
+  static async openReader(src: PositionalReader): Promise<IndexReader> {
     try {
-      return await IndexReader.load(path, fh);
+      return await IndexReader.load(src.name, src);
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      await src.close().catch(() => undefined);
       throw err;
     }
   }
 
-  private static async load(path: string, fh: FileHandle): Promise<IndexReader> {
-    const size = (await fh.stat()).size;
+  private static async load(path: string, fh: PositionalReader): Promise<IndexReader> {
+    const size = fh.size;
     if (size < HEADER_LEN + TOC_LEN) {
       throw new FormatError(
         'ERR_TSDB_TRUNCATED',
@@ -80,7 +102,7 @@ export class IndexReader {
         `index of ${size} bytes is shorter than header + TOC`,
       );
     }
-    const head = await readAt(fh, path, 0, HEADER_LEN);
+    const head = await fh.read(0, HEADER_LEN);
     const magic = head.readUInt32BE(0);
     if (magic !== INDEX_MAGIC) {
       throw new FormatError(
@@ -103,7 +125,7 @@ export class IndexReader {
       throw new FormatError('ERR_TSDB_BAD_VERSION', path, 4, `unknown index format version ${version}`);
     }
     const tocAt = size - TOC_LEN;
-    const toc = decodeToc(await readAt(fh, path, tocAt, TOC_LEN), path, tocAt);
+    const toc = decodeToc(await fh.read(tocAt, TOC_LEN), path, tocAt);
     const checkOff = (off: number, what: string, field: number): void => {
       if (off < HEADER_LEN || off >= tocAt) {
         throw new FormatError(
@@ -225,61 +247,106 @@ export class IndexReader {
 
   /**
    * Reads the postings lists at the given file offsets (results in the same order). Nearby
-   * lists share one read.
+   * lists share one read; cached lists (see `cache`) are not read.
    */
   async postingsAt(offsets: readonly number[]): Promise<Uint32Array[]> {
     this.checkOpen();
-    const n = offsets.length;
-    const out = new Array<Uint32Array>(n);
-    const order = new Uint32Array(n);
-    let sorted = true;
-    for (let i = 0; i < n; i++) {
-      order[i] = i;
-      if (i > 0 && offsets[i]! < offsets[i - 1]!) sorted = false;
+    const cache = this.cache;
+    if (cache === undefined) return this.readPostingsAt(offsets);
+    const out = new Array<Uint32Array>(offsets.length);
+    const missing: number[] = [];
+    const where: number[] = [];
+    for (let i = 0; i < offsets.length; i++) {
+      const hit = cache.getPostings(offsets[i]!);
+      if (hit !== undefined) out[i] = hit;
+      else {
+        missing.push(offsets[i]!);
+        where.push(i);
+      }
     }
-    if (!sorted) order.sort((a, b) => offsets[a]! - offsets[b]!);
-    const limit = this.toc.postingsTable;
-    let i = 0;
-    while (i < n) {
-      const start = offsets[order[i]!]!;
-      let j = i + 1;
-      while (j < n && offsets[order[j]!]! - start < POSTINGS_WINDOW) j++;
-      const readEnd = Math.min(offsets[order[j - 1]!]! + PROBE, limit);
-      if (start < HEADER_LEN || start + 12 > limit) {
+    if (missing.length > 0) {
+      const read = await this.readPostingsAt(missing);
+      for (let k = 0; k < read.length; k++) {
+        out[where[k]!] = read[k]!;
+        cache.putPostings(missing[k]!, read[k]!);
+      }
+    }
+    return out;
+  }
+
+  private readPostingsAt(offsets: readonly number[]): Promise<Uint32Array[]> {
+    return readPostingsLists(this.src, this.path, HEADER_LEN, this.toc.postingsTable, offsets);
+  }
+
+  /** One series by ID (CRC-checked). Bad IDs are FormatErrors naming the offset. */
+  async series(id: number): Promise<IndexSeries> {
+    this.checkOpen();
+    const hit = this.cache?.getSeries(id);
+    if (hit !== undefined) return hit;
+    const off = this.seriesOffset(id);
+    const s = new SeriesScratch();
+    let len = Math.min(PROBE, this.seriesEnd - off);
+    let buf = await this.src.read(off, len);
+    let r = decodeSeriesEntry(buf, 0, len, this.seriesEnd, this.path, off, this.syms, s);
+    if (r < 0) {
+      len = s.entrySize;
+      buf = await this.src.read(off, len);
+      r = decodeSeriesEntry(buf, 0, len, this.seriesEnd, this.path, off, this.syms, s);
+      if (r < 0)
         throw new FormatError(
           'ERR_TSDB_CORRUPT',
           this.path,
-          start,
-          'postings list offset outside the postings section',
+          off,
+          'series entry length changed between reads',
         );
+    }
+    const out = { labels: s.labels, chunks: s.chunks };
+    this.cache?.putSeries(id, out, s.entrySize);
+    return out;
+  }
+
+  /**
+   * Several series by ID (results in the same order). Entries less than 64 KiB apart share one
+   * read, so a selection costs a few reads instead of one per series; cached ones are not read.
+   */
+  async seriesMany(ids: ArrayLike<number>): Promise<IndexSeries[]> {
+    this.checkOpen();
+    const n = ids.length;
+    const out = new Array<IndexSeries>(n);
+    const todo: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const hit = this.cache?.getSeries(ids[i]!);
+      if (hit !== undefined) out[i] = hit;
+      else {
+        this.seriesOffset(ids[i]!);
+        todo.push(i);
       }
-      const buf = await readAt(this.fh, this.path, start, readEnd - start);
+    }
+    todo.sort((a, b) => ids[a]! - ids[b]!);
+    let i = 0;
+    while (i < todo.length) {
+      const start = ids[todo[i]!]! * SERIES_ALIGN;
+      let j = i + 1;
+      while (j < todo.length) {
+        const off = ids[todo[j]!]! * SERIES_ALIGN;
+        const prev = ids[todo[j - 1]!]! * SERIES_ALIGN;
+        if (off - prev > SERIES_GAP || off - start > SERIES_MAX_READ) break;
+        j++;
+      }
+      const end = Math.min(ids[todo[j - 1]!]! * SERIES_ALIGN + PROBE, this.seriesEnd);
+      const buf = await this.src.read(start, end - start);
+      const s = new SeriesScratch();
       for (let k = i; k < j; k++) {
-        const off = offsets[order[k]!]!;
-        const rel = off - start;
-        if (off + 12 > limit) {
-          throw new FormatError(
-            'ERR_TSDB_CORRUPT',
-            this.path,
-            off,
-            'postings list offset outside the postings section',
-          );
-        }
-        const len = buf.readUInt32BE(rel);
-        const size = 4 + len + 4;
-        if (off + size > limit) {
-          throw new FormatError(
-            'ERR_TSDB_CORRUPT',
-            this.path,
-            off,
-            `postings list of ${len} bytes runs past its section`,
-          );
-        }
-        if (rel + size <= buf.length) {
-          out[order[k]!] = decodePostingsList(buf, rel, rel + size, this.path, start);
-        } else {
-          const big = await readAt(this.fh, this.path, off, size);
-          out[order[k]!] = decodePostingsList(big, 0, size, this.path, off);
+        const id = ids[todo[k]!]!;
+        const rel = id * SERIES_ALIGN - start;
+        const r = decodeSeriesEntry(buf, rel, buf.length, this.seriesEnd, this.path, start, this.syms, s);
+        if (r < 0) out[todo[k]!] = await this.series(id);
+        else {
+          const got = { labels: s.labels, chunks: s.chunks };
+          this.cache?.putSeries(id, got, s.entrySize);
+          out[todo[k]!] = got;
+          s.labels = [];
+          s.chunks = [];
         }
       }
       i = j;
@@ -287,9 +354,8 @@ export class IndexReader {
     return out;
   }
 
-  /** One series by ID (CRC-checked). Bad IDs are FormatErrors naming the offset. */
-  async series(id: number): Promise<IndexSeries> {
-    this.checkOpen();
+  /** The file offset of series `id`; a FormatError when it lies outside the series section. */
+  private seriesOffset(id: number): number {
     const off = id * SERIES_ALIGN;
     if (
       !Number.isInteger(id) ||
@@ -305,29 +371,13 @@ export class IndexReader {
         `series ID ${id} outside the series section [${this.toc.series}, ${this.seriesEnd})`,
       );
     }
-    const s = new SeriesScratch();
-    let len = Math.min(PROBE, this.seriesEnd - off);
-    let buf = await readAt(this.fh, this.path, off, len);
-    let r = decodeSeriesEntry(buf, 0, len, this.seriesEnd, this.path, off, this.syms, s);
-    if (r < 0) {
-      len = s.entrySize;
-      buf = await readAt(this.fh, this.path, off, len);
-      r = decodeSeriesEntry(buf, 0, len, this.seriesEnd, this.path, off, this.syms, s);
-      if (r < 0)
-        throw new FormatError(
-          'ERR_TSDB_CORRUPT',
-          this.path,
-          off,
-          'series entry length changed between reads',
-        );
-    }
-    return { labels: s.labels, chunks: s.chunks };
+    return off;
   }
 
   /** A sequential cursor over all series (see cursor.ts). */
   seriesCursor(bufferSize: number = DEFAULT_CURSOR_BUFFER): SeriesCursor {
     this.checkOpen();
-    return new SeriesCursor(this.fh, this.path, this.toc.series, this.seriesEnd, this.syms, bufferSize);
+    return new SeriesCursor(this.src, this.toc.series, this.seriesEnd, this.syms, bufferSize);
   }
 
   /**
@@ -357,7 +407,7 @@ export class IndexReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.fh.close();
+    await this.src.close();
   }
 
   private checkOpen(): void {
@@ -367,7 +417,7 @@ export class IndexReader {
 
 /** Reads a `len body crc` section at `off` (ending before `limit`) and returns the checked body. */
 async function readSection(
-  fh: FileHandle,
+  fh: PositionalReader,
   path: string,
   off: number,
   limit: number,
@@ -375,7 +425,7 @@ async function readSection(
 ): Promise<Buffer> {
   if (off + 8 > limit)
     throw new FormatError('ERR_TSDB_TRUNCATED', path, off, `${what} header runs past the TOC`);
-  const lenBuf = await readAt(fh, path, off, 4);
+  const lenBuf = await fh.read(off, 4);
   const len = lenBuf.readUInt32BE(0);
   if (off + 4 + len + 4 > limit) {
     throw new FormatError(
@@ -385,8 +435,7 @@ async function readSection(
       `${what} length ${len} runs past the end of the file`,
     );
   }
-  const buf = Buffer.allocUnsafe(len + 4);
-  await readFullyAt(fh, path, buf, 0, len + 4, off + 4);
+  const buf = await fh.read(off + 4, len + 4);
   const body = buf.subarray(0, len);
   const want = new Decbuf(buf, len, len + 4, path, off + 4).be32();
   if (crc32c(body) !== want)

@@ -1,0 +1,128 @@
+/**
+ * Merging the selected series of several blocks into one sorted stream, and turning each merged
+ * series' chunks into Store API chunks: chunks are passed on as stored, except where chunks of
+ * one series overlap in time (overlapping blocks of one source): only those are decoded, merged
+ * (one sample per timestamp, the compactor's exact merge) and re-encoded.
+ */
+import type { ChunkMeta } from '../tsdb/index/format.js';
+import { compareLabels, type Labels } from '../tsdb/labels.js';
+import { SampleBuf } from '../tsdb/samples/sample-buf.js';
+import { mergeExact } from '../tsdb/samples/dedup.js';
+import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
+import { encodeXorChunks } from '../tsdb/chunkenc/encode.js';
+import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import { FormatError } from '../util/errors.js';
+import type { RawChunk } from './chunks.js';
+import type { BlockSeries } from './select.js';
+
+/** One chunk of a merged series and the block (index into the request's block list) holding it. */
+export interface ChunkSource {
+  readonly block: number;
+  readonly meta: ChunkMeta;
+}
+
+export interface MergedSeries {
+  readonly labels: Labels;
+  readonly chunks: ChunkSource[];
+}
+
+/** K-way merge of per-block sorted series; equal label sets become one series. */
+export function mergeBlockSeries(perBlock: readonly (readonly BlockSeries[])[]): MergedSeries[] {
+  const pos = new Array<number>(perBlock.length).fill(0);
+  const out: MergedSeries[] = [];
+  for (;;) {
+    let min: Labels | undefined;
+    for (let i = 0; i < perBlock.length; i++) {
+      const s = perBlock[i]![pos[i]!];
+      if (s !== undefined && (min === undefined || compareLabels(s.labels, min) < 0)) min = s.labels;
+    }
+    if (min === undefined) return out;
+    const chunks: ChunkSource[] = [];
+    for (let i = 0; i < perBlock.length; i++) {
+      const s = perBlock[i]![pos[i]!];
+      if (s === undefined || compareLabels(s.labels, min) !== 0) continue;
+      for (const meta of s.chunks) chunks.push({ block: i, meta });
+      pos[i]!++;
+    }
+    chunks.sort((a, b) => a.meta.mint - b.meta.mint || a.meta.maxt - b.meta.maxt || a.block - b.block);
+    out.push({ labels: min, chunks });
+  }
+}
+
+/** A chunk as the Store API sends it. */
+export interface OutChunk {
+  readonly minTime: number;
+  readonly maxTime: number;
+  /** Store API encoding: XOR = 0, HISTOGRAM = 1, FLOAT_HISTOGRAM = 2. */
+  readonly type: number;
+  readonly data: Uint8Array;
+}
+
+/** Store API chunk type of an on-disk encoding (XOR 1 → 0, histogram 2 → 1, float histogram 3 → 2). */
+function storeType(encoding: number, where: string): number {
+  if (encoding >= 1 && encoding <= 3) return encoding - 1;
+  throw new FormatError('ERR_TSDB_UNKNOWN_ENCODING', where, 0, `chunk encoding ${encoding} cannot be served`);
+}
+
+/** Scratch buffers reused across series (no per-sample allocation). */
+export class ChunkMerger {
+  private readonly bufs: SampleBuf[] = [];
+  private readonly out = new SampleBuf();
+  /** Chunks decoded and merged so far. */
+  merged = 0;
+
+  /**
+   * The Store API chunks of one merged series. `lookup(block, ref)` returns the fetched chunk.
+   * Chunks overlapping in time are merged; all others are passed through as stored.
+   */
+  resolve(s: MergedSeries, lookup: (block: number, ref: number) => RawChunk, where: string): OutChunk[] {
+    const res: OutChunk[] = [];
+    const cs = s.chunks;
+    let i = 0;
+    while (i < cs.length) {
+      let j = i + 1;
+      let groupMax = cs[i]!.meta.maxt;
+      while (j < cs.length && cs[j]!.meta.mint <= groupMax) {
+        groupMax = Math.max(groupMax, cs[j]!.meta.maxt);
+        j++;
+      }
+      if (j - i === 1) {
+        const c = cs[i]!;
+        const raw = lookup(c.block, c.meta.ref);
+        res.push({
+          minTime: c.meta.mint,
+          maxTime: c.meta.maxt,
+          type: storeType(raw.encoding, where),
+          data: raw.data,
+        });
+      } else {
+        this.mergeGroup(cs, i, j, lookup, where, res);
+      }
+      i = j;
+    }
+    return res;
+  }
+
+  private mergeGroup(
+    cs: readonly ChunkSource[],
+    from: number,
+    to: number,
+    lookup: (block: number, ref: number) => RawChunk,
+    where: string,
+    res: OutChunk[],
+  ): void {
+    const streams: SampleBuf[] = [];
+    for (let k = from; k < to; k++) {
+      const c = cs[k]!;
+      const raw = lookup(c.block, c.meta.ref);
+      const buf = (this.bufs[k - from] ??= new SampleBuf());
+      decodeChunkInto({ encoding: raw.encoding, data: raw.data, dataOffset: 0 }, buf, where);
+      streams.push(buf);
+    }
+    this.merged += to - from;
+    mergeExact(streams, this.out);
+    for (const e of encodeXorChunks(this.out)) {
+      res.push({ minTime: e.mint, maxTime: e.maxt, type: storeType(ENC_XOR, where), data: e.data });
+    }
+  }
+}
