@@ -118,7 +118,7 @@ export class StoreService {
       let merged: MergedSeries[];
       try {
         const perBlock = await Promise.all(
-          blocks.map((b) => selectBlockSeries(b, matchers, mint, maxt, req.skipChunks)),
+          blocks.map((b) => selectBlockSeries(b, matchers, mint, maxt)),
         );
         merged = mergeBlockSeries(perBlock);
       } catch (err) {

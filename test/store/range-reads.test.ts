@@ -60,7 +60,7 @@ describe('store block range reads', () => {
     expect(bucket.count('get_range')).toBeLessThanOrEqual(6);
     bucket.reset();
     const ms = [newMatcher('=~', '__name__', 'strata_gen_.*(total|celsius)')];
-    const series = await selectBlockSeries(b, ms, -Infinity, Infinity, false);
+    const series = await selectBlockSeries(b, ms, -Infinity, Infinity);
     expect(series.length).toBeGreaterThan(numSeries / 3);
     // Postings of the matching names in one read, all series entries in one read.
     expect(bucket.count('get_range')).toBeLessThanOrEqual(2);
@@ -70,7 +70,7 @@ describe('store block range reads', () => {
     expect(chunks.size).toBe(new Set(refs).size);
     expect(bucket.count('get_range')).toBe(1);
     bucket.reset();
-    const again = await selectBlockSeries(b, ms, -Infinity, Infinity, false);
+    const again = await selectBlockSeries(b, ms, -Infinity, Infinity);
     expect(again).toEqual(series);
     expect(bucket.count('get_range')).toBe(0);
     await b.close();
