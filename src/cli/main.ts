@@ -44,8 +44,8 @@ const GROUPS: Readonly<Record<string, () => Promise<Register>>> = {
   compact: async () => (await import('./compact.js')).registerCompactCommand,
   planner: async () => (await import('./planner.js')).registerPlannerCommand,
   worker: async () => (await import('./worker.js')).registerWorkerCommand,
-  query: async () => (await import('./query.js')).registerQueryCommand,
   store: async () => (await import('./store.js')).registerStoreCommand,
+  query: async () => (await import('./query.js')).registerQueryCommand,
 };
 
 const program = new Command();

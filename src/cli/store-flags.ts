@@ -65,6 +65,7 @@ export function defaultGroupId(
   if (prefix !== '') id += `/${prefix}`;
   if (o.tenant !== undefined) id += `;tenant=${o.tenant}`;
   if (o.shard !== undefined) id += `;shard=${o.shard.index}/${o.shard.total}`;
-  if (o.minTime !== undefined || o.maxTime !== undefined) id += `;time=${o.minTime ?? ''}..${o.maxTime ?? ''}`;
+  if (o.minTime !== undefined || o.maxTime !== undefined)
+    id += `;time=${o.minTime ?? ''}..${o.maxTime ?? ''}`;
   return id;
 }

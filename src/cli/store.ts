@@ -57,7 +57,11 @@ export function storeCommandOptions(cmd: Command): Command {
     .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
     .option('--objstore.config <yaml>', 'objstore config as inline YAML')
     .option('--data-dir <dir>', 'local state: the meta cache and sync checkpoints', './data')
-    .option('--tenancy <mode>', 'single (Thanos layout <ULID>/) or multi (Cortex/Mimir <tenant>/<ULID>/)', 'single')
+    .option(
+      '--tenancy <mode>',
+      'single (Thanos layout <ULID>/) or multi (Cortex/Mimir <tenant>/<ULID>/)',
+      'single',
+    )
     .option('--tenant <id>', 'multi-tenant buckets: the tenant served (required with --tenancy multi)')
     .option('--consistency-delay <duration>', 'hide blocks uploaded less than this long ago', durationArg, 0)
     .option(
@@ -69,15 +73,32 @@ export function storeCommandOptions(cmd: Command): Command {
     .option('--block-meta-fetch-concurrency <n>', 'meta.json reads in flight', intArg, 32)
     .option('--sync-interval <duration>', 'time between block syncs', durationArg, 3 * 60_000)
     .option('--grpc-address <host:port>', 'listen address of the Store and Info APIs', '127.0.0.1:10901')
-    .option('--http-address <host:port>', 'listen address for /metrics, /-/healthy, /-/ready', '127.0.0.1:10902')
+    .option(
+      '--http-address <host:port>',
+      'listen address for /metrics, /-/healthy, /-/ready',
+      '127.0.0.1:10902',
+    )
     .option('--min-time <time>', 'serve blocks overlapping this time or later (ms, RFC 3339, or -2h)')
     .option('--max-time <time>', 'serve blocks overlapping this time or earlier (ms, RFC 3339, or -2h)')
     .option('--shard <i/N>', 'serve the blocks whose ULID hashes (XXH64 mod N) to i')
-    .option('--index-cache-size <bytes>', 'postings and series cache (LRU), e.g. 250MiB', bytesArg, 250 * 1024 ** 2)
+    .option(
+      '--index-cache-size <bytes>',
+      'postings and series cache (LRU), e.g. 250MiB',
+      bytesArg,
+      250 * 1024 ** 2,
+    )
     .option('--store.limits.request-series <n>', 'series per Series request (0: no limit)', intArg, 0)
-    .option('--store.limits.request-samples <n>', 'samples per Series request, ~chunks × 120 (0: no limit)', intArg, 0)
+    .option(
+      '--store.limits.request-samples <n>',
+      'samples per Series request, ~chunks × 120 (0: no limit)',
+      intArg,
+      0,
+    )
     .option('--store.grpc.series-max-concurrency <n>', 'Series requests run at once; more wait', intArg, 20)
-    .option('--store.group-id <id>', 'store group ID (default: objstore type, endpoint, bucket, tenant, shard)')
+    .option(
+      '--store.group-id <id>',
+      'store group ID (default: objstore type, endpoint, bucket, tenant, shard)',
+    )
     .option('--store.peer-type <type>', 'peer type announced by Info: store or source', 'store')
     .option('--log.level <level>', 'debug, info, warn or error', 'info')
     .option('--log.format <format>', 'logfmt or json', 'logfmt');
@@ -112,7 +133,13 @@ function parseFlags(f: StoreFlags): Parsed {
   };
   const minTime = bound('--min-time', f.minTime);
   const maxTime = bound('--max-time', f.maxTime);
-  if (minTime && maxTime && 'absolute' in minTime && 'absolute' in maxTime && minTime.absolute > maxTime.absolute)
+  if (
+    minTime &&
+    maxTime &&
+    'absolute' in minTime &&
+    'absolute' in maxTime &&
+    minTime.absolute > maxTime.absolute
+  )
     throw new InvalidArgumentError('--min-time is after --max-time');
   return {
     tenant: f.tenant ?? '',
@@ -219,6 +246,8 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
 
 export function registerStoreCommand(program: Command): void {
   storeCommandOptions(
-    program.command('store').description('serve the blocks of a bucket over the Thanos Store API, like thanos store'),
+    program
+      .command('store')
+      .description('serve the blocks of a bucket over the Thanos Store API, like thanos store'),
   ).action(untilSignalled(runStoreCommand));
 }

@@ -98,6 +98,9 @@ export interface QueryStoreServer {
 async function* series(q: Querier, req: SeriesRequest, signal: AbortSignal): AsyncIterable<SeriesResponse> {
   let r;
   try {
+    // As a store: selecting every series of every store is refused, not attempted.
+    if (req.matchers.length === 0)
+      throw new ConnectError('series request without matchers', Code.InvalidArgument);
     const p: SelectParams = {
       ...range(req.minTime, req.maxTime),
       matchers: matchers(req.matchers),

@@ -37,7 +37,9 @@ export class StoreBlock {
       if (!e.key.endsWith('/') && /^\d+$/.test(e.key.slice(prefix.length))) segments.push(e.key);
     }
     segments.sort();
-    const index = await IndexReader.openReader(await BucketObjectReader.open(bucket, layout.indexKey(tenant, id)));
+    const index = await IndexReader.openReader(
+      await BucketObjectReader.open(bucket, layout.indexKey(tenant, id)),
+    );
     index.cache = cache;
     const ext = Object.entries(meta.thanos?.labels ?? {})
       .map(([name, value]) => ({ name, value }))

@@ -64,7 +64,12 @@ export class BucketChunkReader {
     return k;
   }
 
-  private async readGroup(seg: number, start: number, refs: number[], out: Map<number, RawChunk>): Promise<void> {
+  private async readGroup(
+    seg: number,
+    start: number,
+    refs: number[],
+    out: Map<number, RawChunk>,
+  ): Promise<void> {
     const key = this.key(seg, refs[0]!);
     const end = refOffset(refs[refs.length - 1]!) + CHUNK_ESTIMATE;
     const buf = await this.bucket.getRange(key, start, end - start);
@@ -83,7 +88,12 @@ export class BucketChunkReader {
     const buf = await this.bucket.getRange(key, off, size + 1 + len + 4);
     const c = parseChunk(buf, 0, key, off);
     if (c === undefined) {
-      throw new FormatError('ERR_TSDB_TRUNCATED', key, off, `chunk of ${len} bytes runs past the end of the segment`);
+      throw new FormatError(
+        'ERR_TSDB_TRUNCATED',
+        key,
+        off,
+        `chunk of ${len} bytes runs past the end of the segment`,
+      );
     }
     return c;
   }

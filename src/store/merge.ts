@@ -89,7 +89,12 @@ export class ChunkMerger {
       if (j - i === 1) {
         const c = cs[i]!;
         const raw = lookup(c.block, c.meta.ref);
-        res.push({ minTime: c.meta.mint, maxTime: c.meta.maxt, type: storeType(raw.encoding, where), data: raw.data });
+        res.push({
+          minTime: c.meta.mint,
+          maxTime: c.meta.maxt,
+          type: storeType(raw.encoding, where),
+          data: raw.data,
+        });
       } else {
         this.mergeGroup(cs, i, j, lookup, where, res);
       }

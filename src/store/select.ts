@@ -61,14 +61,14 @@ export function withExternal(labels: Labels, ext: Labels): Labels {
 
 /**
  * Series of one block matching `matchers` with chunks overlapping [mint, maxt]; series without
- * such chunks are left out unless `keepEmpty` (skip_chunks requests).
+ * such chunks are left out, also for skip_chunks requests (as Thanos and Prometheus' series API:
+ * a series is in a range when one of its chunks is).
  */
 export async function selectBlockSeries(
   b: StoreBlock,
   matchers: readonly Matcher[],
   mint: number,
   maxt: number,
-  keepEmpty: boolean,
 ): Promise<BlockSeries[]> {
   const ids = await selectIds(b, matchers);
   if (ids === undefined || ids.length === 0) return [];
@@ -76,7 +76,7 @@ export async function selectBlockSeries(
   const out: BlockSeries[] = [];
   for (const s of entries) {
     const chunks = s.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
-    if (chunks.length === 0 && !keepEmpty) continue;
+    if (chunks.length === 0) continue;
     out.push({ labels: withExternal(s.labels, b.extLabels), chunks });
   }
   // External labels can reorder series (a label inserted after a prefix), so sort again.
@@ -85,7 +85,11 @@ export async function selectBlockSeries(
 }
 
 /** Label names of series matching `matchers` in one block (external labels included), unsorted. */
-export async function blockLabelNames(b: StoreBlock, matchers: readonly Matcher[], into: Set<string>): Promise<void> {
+export async function blockLabelNames(
+  b: StoreBlock,
+  matchers: readonly Matcher[],
+  into: Set<string>,
+): Promise<void> {
   if (matchers.length === 0) {
     for (const n of b.index.labelNames()) into.add(n);
     for (const l of b.extLabels) into.add(l.name);

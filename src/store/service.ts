@@ -16,7 +16,12 @@ import {
   type SeriesRequest,
   type SeriesResponse,
 } from '../../gen/thanos/store/storepb/rpc_pb.js';
-import { AggrChunkSchema, ChunkSchema, SeriesSchema, type LabelMatcher } from '../../gen/thanos/store/storepb/types_pb.js';
+import {
+  AggrChunkSchema,
+  ChunkSchema,
+  SeriesSchema,
+  type LabelMatcher,
+} from '../../gen/thanos/store/storepb/types_pb.js';
 import { LabelSchema } from '../../gen/thanos/store/labelpb/types_pb.js';
 import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
 import { compareStrings } from '../tsdb/labels.js';
@@ -92,7 +97,13 @@ export class StoreService {
     if (err instanceof ConnectError) return err;
     const code = isStrataError(err) ? err.code : 'ERR_INTERNAL';
     this.deps.logger.warn(`${what} failed`, { code, err: errorMessage(err) });
-    return new ConnectError(`${what}: ${code}: ${errorMessage(err)}`, Code.Internal, undefined, undefined, err);
+    return new ConnectError(
+      `${what}: ${code}: ${errorMessage(err)}`,
+      Code.Internal,
+      undefined,
+      undefined,
+      err,
+    );
   }
 
   async *series(req: SeriesRequest, signal: AbortSignal): AsyncGenerator<SeriesResponse> {
@@ -107,7 +118,7 @@ export class StoreService {
       let merged: MergedSeries[];
       try {
         const perBlock = await Promise.all(
-          blocks.map((b) => selectBlockSeries(b, matchers, mint, maxt, req.skipChunks)),
+          blocks.map((b) => selectBlockSeries(b, matchers, mint, maxt)),
         );
         merged = mergeBlockSeries(perBlock);
       } catch (err) {
@@ -217,8 +228,13 @@ function sortedLimited(set: Set<string>, limit: bigint): string[] {
 }
 
 /** The chunks of a batch of merged series, fetched per block (one coalesced fetch per block). */
-async function fetchBatch(blocks: readonly StoreBlock[], batch: readonly MergedSeries[]): Promise<Map<number, RawChunk>[]> {
+async function fetchBatch(
+  blocks: readonly StoreBlock[],
+  batch: readonly MergedSeries[],
+): Promise<Map<number, RawChunk>[]> {
   const refs: number[][] = blocks.map(() => []);
   for (const s of batch) for (const c of s.chunks) refs[c.block]!.push(c.meta.ref);
-  return Promise.all(blocks.map((b, i) => (refs[i]!.length === 0 ? new Map<number, RawChunk>() : b.chunks.fetch(refs[i]!))));
+  return Promise.all(
+    blocks.map((b, i) => (refs[i]!.length === 0 ? new Map<number, RawChunk>() : b.chunks.fetch(refs[i]!))),
+  );
 }

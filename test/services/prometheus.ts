@@ -6,7 +6,7 @@
  * Every child process goes through test/support/processes.ts (tracked, stopped by PID).
  * All times are int64 milliseconds as JS numbers unless a name says otherwise.
  */
-import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
@@ -430,7 +430,7 @@ export interface StartPrometheusOptions {
   extraArgs?: readonly string[];
   /** Wait this long for /-/ready (default 30 s). */
   timeoutMs?: number;
-  /** prometheus.yml text (default: scrapes nothing), e.g. with a `remote_read` section. */
+  /** prometheus.yml text (default: scrapes nothing; see remoteReadConfig). */
   config?: string;
 }
 
@@ -493,6 +493,24 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   }
   await rm(confDir, { recursive: true, force: true });
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+/**
+ * A config whose only data source besides the (empty) local TSDB is remote read from `url`
+ * (e.g. http://127.0.0.1:PORT/api/v1/read). `read_recent: true` makes Prometheus ask the remote
+ * for every range, not only for what is older than its local data.
+ */
+export function remoteReadConfig(url: string): string {
+  return `${EMPTY_CONFIG}remote_read:
+  - url: ${JSON.stringify(url)}
+    read_recent: true
+`;
+}
+
+/** Copies block dirs into a Prometheus data dir (created if missing) for startPrometheus. */
+export async function copyBlocksInto(dataDir: string, blockDirs: readonly string[]): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  for (const dir of blockDirs) await cp(dir, join(dataDir, basename(dir)), { recursive: true });
 }
 
 /** Seconds text for the HTTP API, exact to the ms (the API rounds to ms). */

@@ -59,8 +59,21 @@ function overlapSamples(a: readonly Sample[]): Sample[] {
 /** Makes the blocks (two of source a overlap), uploads them and a corrupt block, dumps the oracle. */
 export async function makeFixture(bucket: Bucket, tenant = ''): Promise<StoreFixture> {
   const root = await mkdtemp(join(tmpdir(), 'strata-store-fx-'));
-  const a = generateSamples({ seed: 5151, series: 24, startMs: T0, durationMs: 5 * HOUR, churn: 0.3, gapProbability: 0.01 });
-  const c = generateSamples({ seed: 977, series: 6, startMs: T0 + HOUR, durationMs: 2 * HOUR, trickyLabels: false });
+  const a = generateSamples({
+    seed: 5151,
+    series: 24,
+    startMs: T0,
+    durationMs: 5 * HOUR,
+    churn: 0.3,
+    gapProbability: 0.01,
+  });
+  const c = generateSamples({
+    seed: 977,
+    series: 6,
+    startMs: T0 + HOUR,
+    durationMs: 2 * HOUR,
+    trickyLabels: false,
+  });
   const dirA = join(root, 'a');
   const dirC = join(root, 'c');
   const blocksA = await createBlocksFromSamples(a, dirA);
@@ -92,7 +105,10 @@ export async function makeFixture(bucket: Bucket, tenant = ''): Promise<StoreFix
       const d = parseDumpLine(l);
       return `${formatLabelsWith(d.labels, ext)} ${d.value} ${d.t}`;
     });
-  const oracle = sortDumpLines([...withExt(await promtoolDump(dirA), extA), ...withExt(await promtoolDump(dirC), extC)]);
+  const oracle = sortDumpLines([
+    ...withExt(await promtoolDump(dirA), extA),
+    ...withExt(await promtoolDump(dirC), extC),
+  ]);
   return { blocks: all, oracle, corrupt };
 }
 
@@ -114,7 +130,12 @@ export function wire(ms: readonly WireMatcher[]): { type: number; name: string; 
 }
 
 /** The oracle lines of series matching `ms` with samples in [mint, maxt]. */
-export function expected(oracle: readonly string[], ms: readonly WireMatcher[], mint: number, maxt: number): string[] {
+export function expected(
+  oracle: readonly string[],
+  ms: readonly WireMatcher[],
+  mint: number,
+  maxt: number,
+): string[] {
   const matchers = ms.map((m) => newMatcher(m.type, m.name, m.value));
   return oracle.filter((line) => {
     const d = parseDumpLine(line);

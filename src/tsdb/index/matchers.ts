@@ -57,6 +57,9 @@ export function matcherFromWire(
   const t = WIRE_TYPES[type];
   if (t === undefined)
     throw new InvalidArgumentError(`unknown label matcher type ${type} for label ${JSON.stringify(name)}`);
+  // No label has an empty name, so such a matcher is a malformed request, not an empty answer.
+  if (name === '')
+    throw new InvalidArgumentError(`label matcher ${t}${JSON.stringify(value)} has an empty label name`);
   return newMatcher(t, name, value, options);
 }
 

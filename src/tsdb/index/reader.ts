@@ -22,7 +22,8 @@ import {
 } from './format.js';
 import { FileReader, type PositionalReader } from './positional.js';
 import { DEFAULT_CURSOR_BUFFER, SeriesCursor } from './cursor.js';
-import { decodePostingsList, union } from './postings.js';
+import { union } from './postings.js';
+import { readPostingsLists } from './postings-read.js';
 import { decodePostingsTable, type NameEntries, type PostingsTable } from './postings-table.js';
 import { SeriesScratch, decodeSeriesEntry } from './series.js';
 import { decodeSymbols } from './symbols.js';
@@ -49,8 +50,6 @@ export interface IndexCache {
 
 /** Initial read size for a series entry or a postings list; longer ones take a second read. */
 const PROBE = 4096;
-/** Postings lists closer together than this are read with one read. */
-const POSTINGS_WINDOW = 1 << 20;
 /** Series entries closer together than this are read with one read (seriesMany). */
 const SERIES_GAP = 64 << 10;
 /** Upper bound of one coalesced series read. */
@@ -275,63 +274,8 @@ export class IndexReader {
     return out;
   }
 
-  private async readPostingsAt(offsets: readonly number[]): Promise<Uint32Array[]> {
-    const n = offsets.length;
-    const out = new Array<Uint32Array>(n);
-    const order = new Uint32Array(n);
-    let sorted = true;
-    for (let i = 0; i < n; i++) {
-      order[i] = i;
-      if (i > 0 && offsets[i]! < offsets[i - 1]!) sorted = false;
-    }
-    if (!sorted) order.sort((a, b) => offsets[a]! - offsets[b]!);
-    const limit = this.toc.postingsTable;
-    let i = 0;
-    while (i < n) {
-      const start = offsets[order[i]!]!;
-      let j = i + 1;
-      while (j < n && offsets[order[j]!]! - start < POSTINGS_WINDOW) j++;
-      const readEnd = Math.min(offsets[order[j - 1]!]! + PROBE, limit);
-      if (start < HEADER_LEN || start + 12 > limit) {
-        throw new FormatError(
-          'ERR_TSDB_CORRUPT',
-          this.path,
-          start,
-          'postings list offset outside the postings section',
-        );
-      }
-      const buf = await this.src.read(start, readEnd - start);
-      for (let k = i; k < j; k++) {
-        const off = offsets[order[k]!]!;
-        const rel = off - start;
-        if (off + 12 > limit) {
-          throw new FormatError(
-            'ERR_TSDB_CORRUPT',
-            this.path,
-            off,
-            'postings list offset outside the postings section',
-          );
-        }
-        const len = buf.readUInt32BE(rel);
-        const size = 4 + len + 4;
-        if (off + size > limit) {
-          throw new FormatError(
-            'ERR_TSDB_CORRUPT',
-            this.path,
-            off,
-            `postings list of ${len} bytes runs past its section`,
-          );
-        }
-        if (rel + size <= buf.length) {
-          out[order[k]!] = decodePostingsList(buf, rel, rel + size, this.path, start);
-        } else {
-          const big = await this.src.read(off, size);
-          out[order[k]!] = decodePostingsList(big, 0, size, this.path, off);
-        }
-      }
-      i = j;
-    }
-    return out;
+  private readPostingsAt(offsets: readonly number[]): Promise<Uint32Array[]> {
+    return readPostingsLists(this.src, this.path, HEADER_LEN, this.toc.postingsTable, offsets);
   }
 
   /** One series by ID (CRC-checked). Bad IDs are FormatErrors naming the offset. */
