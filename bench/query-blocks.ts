@@ -1,9 +1,9 @@
 /**
  * Data of bench/query.ts: 24 h of synthetic blocks (strata tsdb synth's writer) in a filesystem
- * bucket, copies for a local Prometheus, and N block dirs hard-linked from one block (fresh ULIDs,
+ * bucket, and N block dirs hard-linked from one block (fresh ULIDs,
  * distinct time ranges and compaction sources, so the fetcher's duplicate filter keeps them all).
  */
-import { copyFile, link, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatMeta, META_FILENAME, type BlockMeta } from '../src/tsdb/meta.js';
 import { writeSynthBlocks, type SynthBlock } from '../src/tsdb/synth/write.js';
@@ -27,16 +27,6 @@ export async function synthBucket(
 async function dataFiles(blockDir: string): Promise<string[]> {
   const chunks = (await readdir(join(blockDir, 'chunks'))).sort().map((f) => join('chunks', f));
   return ['index', ...chunks];
-}
-
-/** Copies whole block dirs (a Prometheus data dir must own its blocks). */
-export async function copyBlocks(blocks: readonly SynthBlock[], toDir: string): Promise<void> {
-  for (const b of blocks) {
-    const dst = join(toDir, b.meta.ulid);
-    await mkdir(join(dst, 'chunks'), { recursive: true });
-    for (const f of [...(await dataFiles(b.dir)), META_FILENAME])
-      await copyFile(join(b.dir, f), join(dst, f));
-  }
 }
 
 /** Reads every data file of the blocks sequentially (1 MiB reads): bytes and ms. */

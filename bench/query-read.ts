@@ -11,8 +11,14 @@ import { Store, type SeriesRequestSchema } from '../gen/thanos/store/storepb/rpc
 import type { Series } from '../gen/thanos/store/storepb/types_pb.js';
 import { snappyCompress } from '../src/util/snappy.js';
 import type { SynthBlock } from '../src/tsdb/synth/write.js';
-import { queryRange, startPrometheus, type QueryRangeResponse } from '../test/services/prometheus.js';
-import { copyBlocks, dataBytes, sequentialRead } from './query-blocks.js';
+import {
+  copyBlocksInto,
+  queryRange,
+  remoteReadConfig,
+  startPrometheus,
+  type QueryRangeResponse,
+} from '../test/services/prometheus.js';
+import { dataBytes, sequentialRead } from './query-blocks.js';
 import { cpuMs, startStrata, waitHealthyEndpoints, waitReady, type StrataChild } from './query-procs.js';
 import { fmtMs, median, objstoreConfig, row, type BenchFlags, type Running } from './query-util.js';
 
@@ -90,8 +96,8 @@ function compareAnswers(a: QueryRangeResponse, b: QueryRangeResponse): string {
   return `NO: ${diffs} points differ, max relative difference ${maxRel.toExponential(2)}`;
 }
 
-/** A remote read request as Prometheus 2.42 sends it for the query (SAMPLES). */
-function readRequestBody(startMs: number, endMs: number): Uint8Array {
+/** A remote read request as Prometheus sends it for the query. */
+function readRequestBody(startMs: number, endMs: number, type: ReadRequest_ResponseType): Uint8Array {
   const req = create(ReadRequestSchema, {
     queries: [
       {
@@ -107,7 +113,7 @@ function readRequestBody(startMs: number, endMs: number): Uint8Array {
         },
       },
     ],
-    acceptedResponseTypes: [ReadRequest_ResponseType.SAMPLES],
+    acceptedResponseTypes: [type],
   });
   return snappyCompress(toBinary(ReadRequestSchema, req));
 }
@@ -123,7 +129,10 @@ export async function queryFigure(
   const start = blocks[0]!.meta.minTime;
   const end = blocks[blocks.length - 1]!.meta.maxTime;
   const localDir = join(tmp, 'prom-local');
-  await copyBlocks(blocks, localDir);
+  await copyBlocksInto(
+    localDir,
+    blocks.map((b) => b.dir),
+  );
   // max-block-duration=2h: Prometheus' compactor leaves the 2 h blocks alone while we measure.
   const local = await startPrometheus({
     dataDir: localDir,
@@ -155,7 +164,7 @@ export async function queryFigure(
     dataDir: join(tmp, 'prom-remote'),
     retention: '100y',
     extraArgs: ['--log.level=warn'],
-    config: `global: {scrape_interval: 1h}\nscrape_configs: []\nremote_read:\n  - url: ${query.http}/api/v1/read\n    read_recent: true\n`,
+    config: remoteReadConfig(`${query.http}/api/v1/read`),
   });
   running.proms.push(remote);
 
@@ -195,24 +204,31 @@ export async function queryFigure(
   console.log(`   answers equal: ${answers ? compareAnswers(answers[0], answers[1]) : '?'}`);
 
   // Where the time goes: the same remote read without Prometheus, and the store's Series alone.
-  const body = readRequestBody(start - RATE_RANGE, end);
+  const samplesBody = readRequestBody(start - RATE_RANGE, end, ReadRequest_ResponseType.SAMPLES);
+  const streamedBody = readRequestBody(start - RATE_RANGE, end, ReadRequest_ResponseType.STREAMED_XOR_CHUNKS);
+  const read = async (body: Uint8Array): Promise<number> => {
+    const res = await fetch(`${query.http}/api/v1/read`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+      body,
+    });
+    if (res.status !== 200) throw new Error(`remote read: HTTP ${res.status}: ${await res.text()}`);
+    return (await res.arrayBuffer()).byteLength;
+  };
   const client = storeClient(store.grpc);
   const rr: number[] = [];
+  const rs: number[] = [];
   const ss: number[] = [];
   let rrBytes = 0;
+  let rsBytes = 0;
   let st: SeriesStats | undefined;
   for (let i = 0; i < f.runs; i++) {
-    const [a, bytes] = await timed(async () => {
-      const res = await fetch(`${query.http}/api/v1/read`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
-        body,
-      });
-      if (res.status !== 200) throw new Error(`remote read: HTTP ${res.status}: ${await res.text()}`);
-      return (await res.arrayBuffer()).byteLength;
-    });
+    const [a, bytes] = await timed(() => read(samplesBody));
     rr.push(a);
     rrBytes = bytes;
+    const [c, sbytes] = await timed(() => read(streamedBody));
+    rs.push(c);
+    rsBytes = sbytes;
     const [b, s] = await timed(() =>
       drainSeries(client, { minTime: BigInt(start - RATE_RANGE), maxTime: BigInt(end), matchers: MATCHERS }),
     );
@@ -223,11 +239,14 @@ export async function queryFigure(
   const mss = median(ss);
   console.log('   where the time goes (medians, same matchers and range as Prometheus asks):');
   console.log(
-    `     strata store Series alone (gRPC, ${st?.series} series, ${st?.chunks} chunks): ${fmtMs(mss)}`,
+    `     strata store Series alone (gRPC as strata query asks, ${st?.series} series, ${st?.chunks} chunks): ${fmtMs(mss)}`,
   );
   console.log(
-    `     strata query remote read alone (SAMPLES, ${(rrBytes / 1e6).toFixed(1)} MB snappy), incl. the store: ${fmtMs(mrr)} ` +
-      `(querier's own share ${fmtMs(mrr - mss)})`,
+    `     strata query remote read alone, SAMPLES as Prometheus 2.42 asks (${(rrBytes / 1e6).toFixed(1)} MB snappy), ` +
+      `incl. the store: ${fmtMs(mrr)} (querier's own share ${fmtMs(mrr - mss)})`,
+  );
+  console.log(
+    `     same as STREAMED_XOR_CHUNKS (newer Prometheus; ${(rsBytes / 1e6).toFixed(1)} MB): ${fmtMs(median(rs))}`,
   );
   console.log(`     Prometheus' remaining share (decode the response, evaluate): ${fmtMs(mr - mrr)}\n`);
 }

@@ -16,7 +16,7 @@
  * the top self-time functions and files per process (bench/cpu-profile.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatSummary, profilesIn, summariseProfile } from './cpu-profile.js';
 import { HOUR, synthBucket } from './query-blocks.js';
@@ -41,7 +41,7 @@ function parseFlags(argv: readonly string[]): BenchFlags {
     quick,
     ...(prof !== undefined ? { cpuProf: resolve(prof) } : {}),
     keep: argv.includes('--keep'),
-    runs: num('runs', quick ? 2 : 5),
+    runs: num('runs', quick ? 1 : 3),
     blocks: num('blocks', quick ? 200 : 1000),
     requests: num('requests', quick ? 50 : 200),
   };
@@ -54,7 +54,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   console.log(
     `bench:query${f.quick ? ' --quick' : ''}: ${f.runs} runs per figure after a warm-up; work dir ${tmp}` +
-      (f.cpuProf !== undefined ? `; CPU profiles in ${f.cpuProf}` : ''),
+      (f.cpuProf !== undefined ? `; CPU profiles in ${f.cpuProf}` : '') +
+      `; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
   );
   try {
     // Blocks aligned to 2 h, ending at least 2 h before now (no head block overlaps them).
@@ -83,7 +84,9 @@ async function main(): Promise<void> {
       console.log(formatSummary(await summariseProfile(file, 10), file.slice(f.cpuProf.length + 1)));
     }
   }
-  console.log(`\nbench:query done in ${fmtMs(performance.now() - t0)}`);
+  console.log(
+    `\nbench:query done in ${fmtMs(performance.now() - t0)}; load average ${loadavg()[0]!.toFixed(1)}`,
+  );
 }
 
 main().catch((err: unknown) => {
