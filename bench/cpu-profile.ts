@@ -65,7 +65,8 @@ export async function summariseProfile(file: string, n = 12): Promise<ProfileSum
       continue;
     }
     const where = fileOf(cf.url, cf.functionName);
-    const fn = `${cf.functionName || '(anonymous)'} ${where}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
+    const name = cf.functionName || '(anonymous)';
+    const fn = cf.url ? `${name} ${where}:${cf.lineNumber + 1}` : name === where ? name : `${name} ${where}`;
     fns.set(fn, (fns.get(fn) ?? 0) + ms);
     files.set(where, (files.get(where) ?? 0) + ms);
   }

@@ -43,7 +43,7 @@ function parseFlags(argv: readonly string[]): BenchFlags {
     keep: argv.includes('--keep'),
     runs: num('runs', quick ? 1 : 3),
     blocks: num('blocks', quick ? 200 : 1000),
-    requests: num('requests', quick ? 50 : 200),
+    requests: num('requests', quick ? 30 : 200),
   };
 }
 
