@@ -184,7 +184,7 @@ describe('replica groups', () => {
           minTime: 0n,
           maxTime: 10_000n,
           partialResponseStrategy: 1,
-          matchers: [],
+          matchers: [{ type: 2, name: '__name__', value: '.+' }],
         }))
           void _;
       })(),
