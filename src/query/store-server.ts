@@ -103,6 +103,7 @@ async function* series(q: Querier, req: SeriesRequest, signal: AbortSignal): Asy
       matchers: matchers(req.matchers),
       partialResponse: partial(req),
       skipChunks: req.skipChunks,
+      withoutReplicaLabels: req.withoutReplicaLabels,
       signal,
     };
     r = await q.series(p);
@@ -142,6 +143,7 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
               ...range(req.start, req.end),
               matchers: matchers(req.matchers),
               partialResponse: partial(req),
+              withoutReplicaLabels: req.withoutReplicaLabels,
               signal: ctx.signal,
             });
             return { names: r.value, warnings: r.warnings };
@@ -155,6 +157,7 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
               ...range(req.start, req.end),
               matchers: matchers(req.matchers),
               partialResponse: partial(req),
+              withoutReplicaLabels: req.withoutReplicaLabels,
               signal: ctx.signal,
             });
             return { values: r.value, warnings: r.warnings };
