@@ -106,6 +106,7 @@ async function* series(q: Querier, req: SeriesRequest, signal: AbortSignal): Asy
       matchers: matchers(req.matchers),
       partialResponse: partial(req),
       skipChunks: req.skipChunks,
+      withoutReplicaLabels: req.withoutReplicaLabels,
       signal,
     };
     r = await q.series(p);
@@ -145,6 +146,7 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
               ...range(req.start, req.end),
               matchers: matchers(req.matchers),
               partialResponse: partial(req),
+              withoutReplicaLabels: req.withoutReplicaLabels,
               signal: ctx.signal,
             });
             return { names: r.value, warnings: r.warnings };
@@ -158,6 +160,7 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
               ...range(req.start, req.end),
               matchers: matchers(req.matchers),
               partialResponse: partial(req),
+              withoutReplicaLabels: req.withoutReplicaLabels,
               signal: ctx.signal,
             });
             return { values: r.value, warnings: r.warnings };

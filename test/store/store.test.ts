@@ -158,7 +158,7 @@ describe('strata store Series', () => {
         /unknown label matcher type 7/,
       ],
       [collectSeries(c, { ...ALL, matchers: [] }), /no matchers/],
-      [c.store.labelValues({ label: '' }), /no label name/],
+      [c.store.labelValues({ label: '' }), /label name parameter cannot be empty/],
     ];
     for (const [p, re] of cases) {
       const e = await grpcError(p);
