@@ -4,8 +4,6 @@
  * labels; Info announces component "query", peer type QUERY, the union of the endpoints' label
  * sets (replica labels removed) and time range, and `--query.group-id`.
  */
-import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -22,6 +20,7 @@ import { compareLabels, type Labels } from '../tsdb/labels.js';
 import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
 import { errorMessage, isStrataError } from '../util/errors.js';
 import { listenError } from '../util/system-errors.js';
+import { listenH2c } from '../util/h2c-server.js';
 import type { EndpointSet } from './endpoints.js';
 import type { Querier, SelectParams } from './querier.js';
 
@@ -172,26 +171,10 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
       router.service(Info, { info: () => querierInfo(o.endpoints, o.replicaLabels, o.groupId) });
     },
   });
-  const server = http2.createServer(handler);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenError(err, o.flag, `${o.host}:${o.port}`)));
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    address: `${o.host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sessions) s.close();
-        setTimeout(() => {
-          for (const s of sessions) s.destroy();
-        }, 1000).unref();
-      }),
-  };
+  const h2 = await listenH2c(handler, { host: o.host, port: o.port, closeGraceMs: 1000 }).catch(
+    (err: unknown) => {
+      throw listenError(err, o.flag, `${o.host}:${o.port}`);
+    },
+  );
+  return { address: h2.address, close: () => h2.close() };
 }

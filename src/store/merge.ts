@@ -12,6 +12,7 @@ import { mergeExact } from '../tsdb/samples/dedup.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
 import { encodeXorChunks } from '../tsdb/chunkenc/encode.js';
 import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import { overlapClusters } from '../tsdb/chunks/overlap.js';
 import { FormatError } from '../util/errors.js';
 import type { RawChunk } from './chunks.js';
 import type { BlockSeries } from './select.js';
@@ -79,19 +80,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * The chunks of cs[from, to) with byte-identical copies dropped (the same chunk in replica or
+ * The chunks of a cluster with byte-identical copies dropped (the same chunk in replica or
  * overlapping blocks, like Thanos' dedup of identical chunks): those need no merge.
  */
 function distinct(
-  cs: readonly ChunkSource[],
-  from: number,
-  to: number,
+  cluster: readonly ChunkSource[],
   lookup: (block: number, ref: number) => RawChunk,
 ): ChunkSource[] {
   const out: ChunkSource[] = [];
   const raws: RawChunk[] = [];
-  for (let k = from; k < to; k++) {
-    const c = cs[k]!;
+  for (const c of cluster) {
     const raw = lookup(c.block, c.meta.ref);
     const dup = out.some(
       (o, n) =>
@@ -107,6 +105,9 @@ function distinct(
   return out;
 }
 
+const sourceMint = (c: ChunkSource): number => c.meta.mint;
+const sourceMaxt = (c: ChunkSource): number => c.meta.maxt;
+
 /** Scratch buffers reused across series (no per-sample allocation). */
 export class ChunkMerger {
   private readonly bufs: SampleBuf[] = [];
@@ -120,16 +121,8 @@ export class ChunkMerger {
    */
   resolve(s: MergedSeries, lookup: (block: number, ref: number) => RawChunk, where: string): OutChunk[] {
     const res: OutChunk[] = [];
-    const cs = s.chunks;
-    let i = 0;
-    while (i < cs.length) {
-      let j = i + 1;
-      let groupMax = cs[i]!.meta.maxt;
-      while (j < cs.length && cs[j]!.meta.mint <= groupMax) {
-        groupMax = Math.max(groupMax, cs[j]!.meta.maxt);
-        j++;
-      }
-      const group = j - i === 1 ? [cs[i]!] : distinct(cs, i, j, lookup);
+    for (const cluster of overlapClusters(s.chunks, sourceMint, sourceMaxt)) {
+      const group = cluster.length === 1 ? cluster : distinct(cluster, lookup);
       if (group.length === 1) {
         const c = group[0]!;
         const raw = lookup(c.block, c.meta.ref);
@@ -142,7 +135,6 @@ export class ChunkMerger {
       } else {
         this.mergeGroup(group, lookup, where, res);
       }
-      i = j;
     }
     return res;
   }
