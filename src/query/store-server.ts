@@ -14,7 +14,12 @@ import {
   StoreInfoSchema,
   type InfoResponse,
 } from '../../gen/thanos/info/infopb/rpc_pb.js';
-import { Store, type SeriesRequest, type SeriesResponse } from '../../gen/thanos/store/storepb/rpc_pb.js';
+import {
+  SeriesResponseSchema,
+  Store,
+  type SeriesRequest,
+  type SeriesResponse,
+} from '../../gen/thanos/store/storepb/rpc_pb.js';
 import { PartialResponseStrategy, type LabelMatcher } from '../../gen/thanos/store/storepb/types_pb.js';
 import { compareLabels, type Labels } from '../tsdb/labels.js';
 import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
@@ -112,25 +117,21 @@ async function* series(q: Querier, req: SeriesRequest, signal: AbortSignal): Asy
   } catch (err) {
     throw grpcError(err);
   }
-  for (const w of r.warnings)
-    yield { $typeName: 'thanos.SeriesResponse', result: { case: 'warning', value: w } } as SeriesResponse;
+  for (const w of r.warnings) yield create(SeriesResponseSchema, { result: { case: 'warning', value: w } });
   for (const s of r.value) {
-    yield {
-      $typeName: 'thanos.SeriesResponse',
+    yield create(SeriesResponseSchema, {
       result: {
         case: 'series',
         value: {
-          $typeName: 'thanos.Series',
-          labels: s.labels.map((l) => ({ $typeName: 'thanos.Label', name: l.name, value: l.value })),
+          labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
           chunks: s.chunks.map((c) => ({
-            $typeName: 'thanos.AggrChunk',
             minTime: BigInt(c.minTime),
             maxTime: BigInt(c.maxTime),
-            raw: { $typeName: 'thanos.Chunk', type: c.type, data: c.data, hash: 0n },
+            raw: { type: c.type, data: c.data },
           })),
         },
       },
-    } as SeriesResponse;
+    });
   }
 }
 
