@@ -12,6 +12,7 @@ import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
 import { encodeXorChunks } from '../tsdb/chunkenc/encode.js';
 import { XorAppender } from '../tsdb/chunkenc/xor.js';
 import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import { overlapClusters } from '../tsdb/chunks/overlap.js';
 import { InvalidArgumentError } from '../util/errors.js';
 
 /** Store API chunk encodings (XOR is 0 here, 1 on disk). */
@@ -85,10 +86,37 @@ export function decodeSeries(chunks: readonly WireChunk[], out: SampleBuf, what:
   mergeExact(bufs, out);
 }
 
+interface Piece {
+  /** Index of the answer: merge priority (later wins exact-merge ties), replica order. */
+  readonly input: number;
+  readonly chunk: WireChunk;
+}
+
+const pieceMint = (p: Piece): number => p.chunk.minTime;
+const pieceMaxt = (p: Piece): number => p.chunk.maxTime;
+
+function sameChunks(group: readonly Piece[]): boolean {
+  const f = group[0]!.chunk;
+  for (const p of group) {
+    const c = p.chunk;
+    if (c.minTime !== f.minTime || c.maxTime !== f.maxTime || c.type !== f.type) return false;
+    if (c.data.length !== f.data.length || Buffer.compare(c.data, f.data) !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Combines equal series of several answers the way the compactor merges a series of several
+ * blocks (src/tsdb/compact/series-merge.ts): chunks in chained-overlap clusters; a lone chunk or
+ * identical replica chunks pass through; other clusters are decoded per answer and merged —
+ * penalty across replicas, exact otherwise — so a SOURCE group's answer equals the block the
+ * compactor would write from the same data.
+ */
 class Combiner {
   private readonly app = new XorAppender();
   private readonly merged = new SampleBuf();
   private readonly scratch: SampleBuf[] = [];
+  private readonly streams: SampleBuf[] = [];
 
   constructor(private readonly o: MergeOptions) {}
 
@@ -96,16 +124,45 @@ class Combiner {
     const first = entries[0]!;
     if (entries.length === 1) return { labels: first.labels, chunks: first.chunks };
     const what = `series ${JSON.stringify(first.labels.map((l) => `${l.name}=${l.value}`).join(','))}`;
-    const streams = entries.map((e) => {
-      const b = new SampleBuf(128);
-      decodeSeries(e.chunks, b, what);
-      return b;
+    const pieces: Piece[] = [];
+    entries.forEach((e, input) => {
+      for (const chunk of e.chunks) pieces.push({ input, chunk });
     });
-    const replicas = entries.some((e) => e.replica !== undefined);
-    if (replicas && this.o.func === 'penalty') {
+    pieces.sort((a, b) => a.chunk.minTime - b.chunk.minTime || a.input - b.input);
+    const penalty = this.o.func === 'penalty' && entries.some((e) => e.replica !== undefined);
+    const chunks: WireChunk[] = [];
+    for (const group of overlapClusters(pieces, pieceMint, pieceMaxt)) {
+      if (group.length === 1) chunks.push(group[0]!.chunk);
+      else if (sameChunks(group)) chunks.push(group[group.length - 1]!.chunk);
+      else this.mergeCluster(group, entries, penalty, what, chunks);
+    }
+    return { labels: first.labels, chunks };
+  }
+
+  private mergeCluster(
+    group: readonly Piece[],
+    entries: readonly Entry[],
+    penalty: boolean,
+    what: string,
+    into: WireChunk[],
+  ): void {
+    // One stream per answer in the cluster, in answer order (an answer's chunks never overlap).
+    const inputs = [...new Set(group.map((p) => p.input))].sort((a, b) => a - b);
+    while (this.streams.length < inputs.length) this.streams.push(new SampleBuf(128));
+    const streams = inputs.map((input, k) => {
+      const buf = this.streams[k]!;
+      buf.reset();
+      decodeSeries(
+        group.filter((p) => p.input === input).map((p) => p.chunk),
+        buf,
+        what,
+      );
+      return buf;
+    });
+    if (penalty) {
       const ids = new Map<string, number>();
-      const replicaOf = entries.map((e) => {
-        const k = e.replica ?? '';
+      const replicaOf = inputs.map((input) => {
+        const k = entries[input]!.replica ?? '';
         if (!ids.has(k)) ids.set(k, ids.size);
         return ids.get(k)!;
       });
@@ -113,13 +170,9 @@ class Combiner {
     } else {
       mergeExact(streams, this.merged);
     }
-    const chunks = encodeXorChunks(this.merged, undefined, this.app).map((c): WireChunk => ({
-      minTime: c.mint,
-      maxTime: c.maxt,
-      type: WIRE_XOR,
-      data: c.data,
-    }));
-    return { labels: first.labels, chunks };
+    for (const c of encodeXorChunks(this.merged, undefined, this.app)) {
+      into.push({ minTime: c.mint, maxTime: c.maxt, type: WIRE_XOR, data: c.data });
+    }
   }
 }
 

@@ -14,7 +14,7 @@ import {
 import { LabelMatcherSchema, type LabelMatcher } from '../../gen/thanos/store/storepb/types_pb.js';
 import { compareStrings } from '../tsdb/labels.js';
 import { wireMatchType, type Matcher } from '../tsdb/index/matchers.js';
-import { StrataError } from '../util/errors.js';
+import { EMPTY_LABEL_NAME, InvalidArgumentError, StrataError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Endpoint, EndpointSet } from './endpoints.js';
 import { labelsFromWire } from './endpoints.js';
@@ -53,6 +53,8 @@ export interface SelectParams {
   /** Default true: replica labels removed and replicas deduplicated. */
   readonly dedup?: boolean;
   readonly skipChunks?: boolean;
+  /** A Store API request's without_replica_labels: removed too (with or without dedup). */
+  readonly withoutReplicaLabels?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -120,29 +122,40 @@ export class Querier {
         warnings.push(...a.warnings);
       }
     }
-    const dedup = p.dedup ?? true;
-    const value = mergeSeriesLists(lists, {
-      replicaLabels: dedup ? this.o.replicaLabels : [],
-      func: this.o.dedupFunc,
-    });
+    const value = mergeSeriesLists(lists, { replicaLabels: this.replicaLabels(p), func: this.o.dedupFunc });
     return { value, warnings };
   }
 
+  /** The labels removed from answers: ours when deduplicating, and the request's. */
+  private replicaLabels(p: SelectParams): string[] {
+    const own = (p.dedup ?? true) ? this.o.replicaLabels : [];
+    return [...new Set([...own, ...(p.withoutReplicaLabels ?? [])])];
+  }
+
+  /** Label names; replica labels are left out (also asked of the stores, as Thanos does). */
   async labelNames(p: SelectParams): Promise<Result<string[]>> {
+    const without = this.replicaLabels(p);
     const req = create(LabelNamesRequestSchema, {
       start: BigInt(p.minTime),
       end: BigInt(p.maxTime),
       matchers: wireMatchers(p.matchers),
       partialResponseDisabled: true,
       partialResponseStrategy: 1,
+      withoutReplicaLabels: without,
     });
-    return this.strings(p, 'label_names', async (ep, signal) => {
+    const r = await this.strings(p, 'label_names', async (ep, signal) => {
       const r = await ep.store.labelNames(req, { signal });
       return { values: r.names, warnings: r.warnings.map((w) => `${ep.address}: ${w}`) };
     });
+    // Stores that ignore without_replica_labels (older Thanos) still list them.
+    return without.length === 0 ? r : { ...r, value: r.value.filter((n) => !without.includes(n)) };
   }
 
+  /** Values of one label; a removed replica label has none (Thanos' store semantics). */
   async labelValues(name: string, p: SelectParams): Promise<Result<string[]>> {
+    if (name === '') throw new InvalidArgumentError(`label values request: ${EMPTY_LABEL_NAME}`);
+    const without = this.replicaLabels(p);
+    if (without.includes(name)) return { value: [], warnings: [] };
     const req = create(LabelValuesRequestSchema, {
       label: name,
       start: BigInt(p.minTime),
@@ -150,6 +163,7 @@ export class Querier {
       matchers: wireMatchers(p.matchers),
       partialResponseDisabled: true,
       partialResponseStrategy: 1,
+      withoutReplicaLabels: without,
     });
     return this.strings(p, 'label_values', async (ep, signal) => {
       const r = await ep.store.labelValues(req, { signal });

@@ -4,8 +4,6 @@
  * labels; Info announces component "query", peer type QUERY, the union of the endpoints' label
  * sets (replica labels removed) and time range, and `--query.group-id`.
  */
-import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -16,12 +14,18 @@ import {
   StoreInfoSchema,
   type InfoResponse,
 } from '../../gen/thanos/info/infopb/rpc_pb.js';
-import { Store, type SeriesRequest, type SeriesResponse } from '../../gen/thanos/store/storepb/rpc_pb.js';
+import {
+  SeriesResponseSchema,
+  Store,
+  type SeriesRequest,
+  type SeriesResponse,
+} from '../../gen/thanos/store/storepb/rpc_pb.js';
 import { PartialResponseStrategy, type LabelMatcher } from '../../gen/thanos/store/storepb/types_pb.js';
 import { compareLabels, type Labels } from '../tsdb/labels.js';
 import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
 import { errorMessage, isStrataError } from '../util/errors.js';
 import { listenError } from '../util/system-errors.js';
+import { listenH2c } from '../util/h2c-server.js';
 import type { EndpointSet } from './endpoints.js';
 import type { Querier, SelectParams } from './querier.js';
 
@@ -106,31 +110,28 @@ async function* series(q: Querier, req: SeriesRequest, signal: AbortSignal): Asy
       matchers: matchers(req.matchers),
       partialResponse: partial(req),
       skipChunks: req.skipChunks,
+      withoutReplicaLabels: req.withoutReplicaLabels,
       signal,
     };
     r = await q.series(p);
   } catch (err) {
     throw grpcError(err);
   }
-  for (const w of r.warnings)
-    yield { $typeName: 'thanos.SeriesResponse', result: { case: 'warning', value: w } } as SeriesResponse;
+  for (const w of r.warnings) yield create(SeriesResponseSchema, { result: { case: 'warning', value: w } });
   for (const s of r.value) {
-    yield {
-      $typeName: 'thanos.SeriesResponse',
+    yield create(SeriesResponseSchema, {
       result: {
         case: 'series',
         value: {
-          $typeName: 'thanos.Series',
-          labels: s.labels.map((l) => ({ $typeName: 'thanos.Label', name: l.name, value: l.value })),
+          labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
           chunks: s.chunks.map((c) => ({
-            $typeName: 'thanos.AggrChunk',
             minTime: BigInt(c.minTime),
             maxTime: BigInt(c.maxTime),
-            raw: { $typeName: 'thanos.Chunk', type: c.type, data: c.data, hash: 0n },
+            raw: { type: c.type, data: c.data },
           })),
         },
       },
-    } as SeriesResponse;
+    });
   }
 }
 
@@ -145,6 +146,7 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
               ...range(req.start, req.end),
               matchers: matchers(req.matchers),
               partialResponse: partial(req),
+              withoutReplicaLabels: req.withoutReplicaLabels,
               signal: ctx.signal,
             });
             return { names: r.value, warnings: r.warnings };
@@ -158,6 +160,7 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
               ...range(req.start, req.end),
               matchers: matchers(req.matchers),
               partialResponse: partial(req),
+              withoutReplicaLabels: req.withoutReplicaLabels,
               signal: ctx.signal,
             });
             return { values: r.value, warnings: r.warnings };
@@ -169,26 +172,10 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
       router.service(Info, { info: () => querierInfo(o.endpoints, o.replicaLabels, o.groupId) });
     },
   });
-  const server = http2.createServer(handler);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenError(err, o.flag, `${o.host}:${o.port}`)));
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    address: `${o.host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sessions) s.close();
-        setTimeout(() => {
-          for (const s of sessions) s.destroy();
-        }, 1000).unref();
-      }),
-  };
+  const h2 = await listenH2c(handler, { host: o.host, port: o.port, closeGraceMs: 1000 }).catch(
+    (err: unknown) => {
+      throw listenError(err, o.flag, `${o.host}:${o.port}`);
+    },
+  );
+  return { address: h2.address, close: () => h2.close() };
 }

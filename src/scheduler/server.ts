@@ -2,12 +2,11 @@
  * The planner's gRPC endpoint: PlannerService on @connectrpc/connect-node over plain HTTP/2
  * (h2c), so any gRPC client can connect. Binds 127.0.0.1 unless told otherwise.
  */
-import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Planner, type PlannerMessage, type WorkerMessage } from '../../gen/strata/v1/planner_pb.js';
 import { PlannerService, type PlannerServiceOptions } from './service.js';
+import { listenH2c } from '../util/h2c-server.js';
 
 export interface PlannerServerOptions extends PlannerServiceOptions {
   /** Default 127.0.0.1. */
@@ -65,40 +64,20 @@ export async function startPlannerServer(opts: PlannerServerOptions): Promise<Pl
       router.service(Planner, { connect: (requests, ctx) => serveStream(service, requests, ctx) });
     },
   });
-  const server = http2.createServer(handler);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
+  const h2 = await listenH2c(handler, {
+    host: opts.host ?? '127.0.0.1',
+    port: opts.port ?? 0,
+    closeGraceMs: opts.closeGraceMs ?? 1000,
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
   service.start();
-  let closing: Promise<void> | undefined;
   return {
     service,
-    host,
-    port,
-    address: `${host}:${port}`,
+    host: h2.host,
+    port: h2.port,
+    address: h2.address,
     close(): Promise<void> {
-      closing ??= (async () => {
-        service.stop();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const s of sessions) s.close();
-        const timer = setTimeout(() => {
-          for (const s of sessions) s.destroy();
-        }, opts.closeGraceMs ?? 1000);
-        await closed;
-        clearTimeout(timer);
-      })();
-      return closing;
+      service.stop();
+      return h2.close();
     },
   };
 }

@@ -33,13 +33,11 @@ export function storeInfo(blocks: readonly StoreBlock[], o: InfoOptions): InfoRe
     min = Math.min(min, b.meta.minTime);
     max = Math.max(max, b.meta.maxTime);
   }
-  const labelSets = [...sets.values()]
-    .sort(compareLabels)
-    .map((ls) =>
-      create(ZLabelSetSchema, {
-        labels: ls.map((l) => create(LabelSchema, { name: l.name, value: l.value })),
-      }),
-    );
+  const labelSets = [...sets.values()].sort(compareLabels).map((ls) =>
+    create(ZLabelSetSchema, {
+      labels: ls.map((l) => create(LabelSchema, { name: l.name, value: l.value })),
+    }),
+  );
   return create(InfoResponseSchema, {
     labelSets,
     ComponentType: 'store',

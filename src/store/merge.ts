@@ -2,7 +2,8 @@
  * Merging the selected series of several blocks into one sorted stream, and turning each merged
  * series' chunks into Store API chunks: chunks are passed on as stored, except where chunks of
  * one series overlap in time (overlapping blocks of one source): only those are decoded, merged
- * (one sample per timestamp, the compactor's exact merge) and re-encoded.
+ * (one sample per timestamp, the compactor's exact merge) and re-encoded. Byte-identical chunks
+ * (replica blocks merged under without_replica_labels) are sent once, as stored.
  */
 import type { ChunkMeta } from '../tsdb/index/format.js';
 import { compareLabels, type Labels } from '../tsdb/labels.js';
@@ -11,6 +12,7 @@ import { mergeExact } from '../tsdb/samples/dedup.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
 import { encodeXorChunks } from '../tsdb/chunkenc/encode.js';
 import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import { overlapClusters } from '../tsdb/chunks/overlap.js';
 import { FormatError } from '../util/errors.js';
 import type { RawChunk } from './chunks.js';
 import type { BlockSeries } from './select.js';
@@ -26,7 +28,10 @@ export interface MergedSeries {
   readonly chunks: ChunkSource[];
 }
 
-/** K-way merge of per-block sorted series; equal label sets become one series. */
+/**
+ * K-way merge of per-block sorted series; equal label sets become one series, also within one
+ * block (series that differed only in a removed replica label).
+ */
 export function mergeBlockSeries(perBlock: readonly (readonly BlockSeries[])[]): MergedSeries[] {
   const pos = new Array<number>(perBlock.length).fill(0);
   const out: MergedSeries[] = [];
@@ -39,10 +44,14 @@ export function mergeBlockSeries(perBlock: readonly (readonly BlockSeries[])[]):
     if (min === undefined) return out;
     const chunks: ChunkSource[] = [];
     for (let i = 0; i < perBlock.length; i++) {
-      const s = perBlock[i]![pos[i]!];
-      if (s === undefined || compareLabels(s.labels, min) !== 0) continue;
-      for (const meta of s.chunks) chunks.push({ block: i, meta });
-      pos[i]!++;
+      const list = perBlock[i]!;
+      for (
+        let s = list[pos[i]!];
+        s !== undefined && compareLabels(s.labels, min) === 0;
+        s = list[++pos[i]!]
+      ) {
+        for (const meta of s.chunks) chunks.push({ block: i, meta });
+      }
     }
     chunks.sort((a, b) => a.meta.mint - b.meta.mint || a.meta.maxt - b.meta.maxt || a.block - b.block);
     out.push({ labels: min, chunks });
@@ -64,6 +73,41 @@ function storeType(encoding: number, where: string): number {
   throw new FormatError('ERR_TSDB_UNKNOWN_ENCODING', where, 0, `chunk encoding ${encoding} cannot be served`);
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The chunks of a cluster with byte-identical copies dropped (the same chunk in replica or
+ * overlapping blocks, like Thanos' dedup of identical chunks): those need no merge.
+ */
+function distinct(
+  cluster: readonly ChunkSource[],
+  lookup: (block: number, ref: number) => RawChunk,
+): ChunkSource[] {
+  const out: ChunkSource[] = [];
+  const raws: RawChunk[] = [];
+  for (const c of cluster) {
+    const raw = lookup(c.block, c.meta.ref);
+    const dup = out.some(
+      (o, n) =>
+        o.meta.mint === c.meta.mint &&
+        o.meta.maxt === c.meta.maxt &&
+        raws[n]!.encoding === raw.encoding &&
+        sameBytes(raws[n]!.data, raw.data),
+    );
+    if (dup) continue;
+    out.push(c);
+    raws.push(raw);
+  }
+  return out;
+}
+
+const sourceMint = (c: ChunkSource): number => c.meta.mint;
+const sourceMaxt = (c: ChunkSource): number => c.meta.maxt;
+
 /** Scratch buffers reused across series (no per-sample allocation). */
 export class ChunkMerger {
   private readonly bufs: SampleBuf[] = [];
@@ -77,17 +121,10 @@ export class ChunkMerger {
    */
   resolve(s: MergedSeries, lookup: (block: number, ref: number) => RawChunk, where: string): OutChunk[] {
     const res: OutChunk[] = [];
-    const cs = s.chunks;
-    let i = 0;
-    while (i < cs.length) {
-      let j = i + 1;
-      let groupMax = cs[i]!.meta.maxt;
-      while (j < cs.length && cs[j]!.meta.mint <= groupMax) {
-        groupMax = Math.max(groupMax, cs[j]!.meta.maxt);
-        j++;
-      }
-      if (j - i === 1) {
-        const c = cs[i]!;
+    for (const cluster of overlapClusters(s.chunks, sourceMint, sourceMaxt)) {
+      const group = cluster.length === 1 ? cluster : distinct(cluster, lookup);
+      if (group.length === 1) {
+        const c = group[0]!;
         const raw = lookup(c.block, c.meta.ref);
         res.push({
           minTime: c.meta.mint,
@@ -96,30 +133,27 @@ export class ChunkMerger {
           data: raw.data,
         });
       } else {
-        this.mergeGroup(cs, i, j, lookup, where, res);
+        this.mergeGroup(group, lookup, where, res);
       }
-      i = j;
     }
     return res;
   }
 
   private mergeGroup(
-    cs: readonly ChunkSource[],
-    from: number,
-    to: number,
+    group: readonly ChunkSource[],
     lookup: (block: number, ref: number) => RawChunk,
     where: string,
     res: OutChunk[],
   ): void {
     const streams: SampleBuf[] = [];
-    for (let k = from; k < to; k++) {
-      const c = cs[k]!;
+    for (let k = 0; k < group.length; k++) {
+      const c = group[k]!;
       const raw = lookup(c.block, c.meta.ref);
-      const buf = (this.bufs[k - from] ??= new SampleBuf());
+      const buf = (this.bufs[k] ??= new SampleBuf());
       decodeChunkInto({ encoding: raw.encoding, data: raw.data, dataOffset: 0 }, buf, where);
       streams.push(buf);
     }
-    this.merged += to - from;
+    this.merged += group.length;
     mergeExact(streams, this.out);
     for (const e of encodeXorChunks(this.out)) {
       res.push({ minTime: e.mint, maxTime: e.maxt, type: storeType(ENC_XOR, where), data: e.data });

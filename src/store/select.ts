@@ -59,16 +59,25 @@ export function withExternal(labels: Labels, ext: Labels): Labels {
   return out;
 }
 
+/** `labels` without the names in `without` (the request's without_replica_labels). */
+export function withoutLabels(labels: Labels, without: ReadonlySet<string>): Labels {
+  if (without.size === 0 || !labels.some((l) => without.has(l.name))) return labels;
+  return labels.filter((l) => !without.has(l.name));
+}
+
 /**
  * Series of one block matching `matchers` with chunks overlapping [mint, maxt]; series without
  * such chunks are left out, also for skip_chunks requests (as Thanos and Prometheus' series API:
- * a series is in a range when one of its chunks is).
+ * a series is in a range when one of its chunks is). Labels named in `without` are removed after
+ * the external labels are added (Thanos' without_replica_labels), so series can become equal;
+ * they stay adjacent and mergeBlockSeries combines them.
  */
 export async function selectBlockSeries(
   b: StoreBlock,
   matchers: readonly Matcher[],
   mint: number,
   maxt: number,
+  without: ReadonlySet<string> = new Set(),
 ): Promise<BlockSeries[]> {
   const ids = await selectIds(b, matchers);
   if (ids === undefined || ids.length === 0) return [];
@@ -77,14 +86,17 @@ export async function selectBlockSeries(
   for (const s of entries) {
     const chunks = s.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
     if (chunks.length === 0) continue;
-    out.push({ labels: withExternal(s.labels, b.extLabels), chunks });
+    out.push({ labels: withoutLabels(withExternal(s.labels, b.extLabels), without), chunks });
   }
-  // External labels can reorder series (a label inserted after a prefix), so sort again.
-  if (b.extLabels.length > 0) out.sort((x, y) => compareLabels(x.labels, y.labels));
+  // External labels (a label inserted after a prefix) and removed labels can reorder series.
+  if (b.extLabels.length > 0 || without.size > 0) out.sort((x, y) => compareLabels(x.labels, y.labels));
   return out;
 }
 
-/** Label names of series matching `matchers` in one block (external labels included), unsorted. */
+/**
+ * Label names of series matching `matchers` in one block (external labels included), unsorted;
+ * the caller removes the request's without_replica_labels.
+ */
 export async function blockLabelNames(
   b: StoreBlock,
   matchers: readonly Matcher[],

@@ -4,14 +4,13 @@
  * can connect. close() stops accepting connections and lets running streams finish (up to a
  * grace period) before destroying what is left.
  */
-import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Store } from '../../gen/thanos/store/storepb/rpc_pb.js';
 import { Info, type InfoResponse } from '../../gen/thanos/info/infopb/rpc_pb.js';
 import { parseListenAddress } from '../util/http.js';
 import { InvalidArgumentError, errorMessage } from '../util/errors.js';
 import { listenError } from '../util/system-errors.js';
+import { listenH2c } from '../util/h2c-server.js';
 import type { StoreMetrics } from './metrics.js';
 import { codeOf, type StoreService } from './service.js';
 
@@ -76,32 +75,10 @@ export async function startStoreServer(o: StoreServerOptions): Promise<StoreServ
       router.service(Info, { info: () => observed(m, 'Info', () => Promise.resolve(o.info())) });
     },
   });
-  const server = http2.createServer(handler);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenError(err, '--grpc-address', o.address)));
-    server.listen(port, host, () => resolve());
-  });
-  const bound = `${host}:${(server.address() as AddressInfo).port}`;
-  let closing: Promise<void> | undefined;
-  return {
-    address: bound,
-    close(): Promise<void> {
-      closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // A graceful session close sends GOAWAY and waits for the open streams.
-        for (const s of sessions) s.close();
-        const timer = setTimeout(() => {
-          for (const s of sessions) s.destroy();
-        }, o.closeGraceMs ?? 10_000);
-        await closed;
-        clearTimeout(timer);
-      })();
-      return closing;
+  const h2 = await listenH2c(handler, { host, port, closeGraceMs: o.closeGraceMs ?? 10_000 }).catch(
+    (err: unknown) => {
+      throw listenError(err, '--grpc-address', o.address);
     },
-  };
+  );
+  return { address: h2.address, close: () => h2.close() };
 }

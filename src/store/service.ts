@@ -25,7 +25,7 @@ import {
 import { LabelSchema } from '../../gen/thanos/store/labelpb/types_pb.js';
 import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
 import { compareStrings } from '../tsdb/labels.js';
-import { errorMessage, isStrataError } from '../util/errors.js';
+import { EMPTY_LABEL_NAME, errorMessage, isStrataError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { StoreBlock } from './block.js';
 import type { RawChunk } from './chunks.js';
@@ -110,6 +110,7 @@ export class StoreService {
     const [mint, maxt] = timeRange(req.minTime, req.maxTime, 'series request');
     if (req.matchers.length === 0) throw invalid('series request: no matchers (at least one is required)');
     const matchers = parseMatchers(req.matchers);
+    const without = new Set(req.withoutReplicaLabels);
     const { gate, limits, metrics } = this.deps;
     await gate.acquire(signal);
     metrics?.inFlight.inc();
@@ -118,7 +119,7 @@ export class StoreService {
       let merged: MergedSeries[];
       try {
         const perBlock = await Promise.all(
-          blocks.map((b) => selectBlockSeries(b, matchers, mint, maxt)),
+          blocks.map((b) => selectBlockSeries(b, matchers, mint, maxt, without)),
         );
         merged = mergeBlockSeries(perBlock);
       } catch (err) {
@@ -196,13 +197,16 @@ export class StoreService {
     } catch (err) {
       throw this.fail(err, 'label names');
     }
+    for (const n of req.withoutReplicaLabels) names.delete(n);
     return create(LabelNamesResponseSchema, { names: sortedLimited(names, req.limit) });
   }
 
   async labelValues(req: LabelValuesRequest): Promise<LabelValuesResponse> {
-    if (req.label === '') throw invalid('label values request: no label name');
+    if (req.label === '') throw invalid(`label values request: ${EMPTY_LABEL_NAME}`);
     const [start, end] = labelRange(req.start, req.end, 'label values request');
     const matchers = parseMatchers(req.matchers);
+    // A removed replica label has no values (as in Thanos' bucket store).
+    if (req.withoutReplicaLabels.includes(req.label)) return create(LabelValuesResponseSchema, {});
     const values = new Set<string>();
     try {
       await Promise.all(

@@ -90,6 +90,9 @@ export class InvalidArgumentError extends StrataError {
   }
 }
 
+/** Thanos' wording for a LabelValues request without a label name (clients match on it). */
+export const EMPTY_LABEL_NAME = 'label name parameter cannot be empty';
+
 export function isStrataError(err: unknown): err is StrataError {
   return err instanceof StrataError;
 }

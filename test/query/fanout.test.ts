@@ -321,6 +321,30 @@ describe('source groups and merge', () => {
     expect(decoded(raw.value[0]!)).toEqual(A);
   });
 
+  it('--store.response-timeout bounds the wait for a slow source: a warning (or an error) naming it', async () => {
+    const a = await store({
+      series: [series({ __name__: 'm', cluster: 'x', replica: 'a' }, A)],
+      labelSets: [{ cluster: 'x', replica: 'a' }],
+    });
+    const b = await store({
+      series: [series({ __name__: 'm', cluster: 'x', replica: 'b' }, B)],
+      labelSets: [{ cluster: 'x', replica: 'b' }],
+      delayMs: 3000,
+    });
+    query = await startTestQuery([a.address, b.address], {
+      replicaLabels: ['replica'],
+      responseTimeoutMs: 300,
+    });
+    const t0 = performance.now();
+    const r = await query.querier.series({ ...ALL, partialResponse: true });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(r.warnings.join()).toContain(b.address);
+    // The fast source's samples, its replica label removed.
+    expect(r.value.map((s) => formatLabels(s.labels))).toEqual(['{__name__="m", cluster="x"}']);
+    expect(decoded(r.value[0]!)).toEqual(A);
+    await expect(query.querier.series({ ...ALL, partialResponse: false })).rejects.toThrow(b.address);
+  });
+
   it('chain dedup keeps one sample per timestamp', async () => {
     const a = await store({
       series: [series({ __name__: 'm', replica: 'a' }, A)],

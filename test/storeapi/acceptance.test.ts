@@ -1,6 +1,7 @@
 /**
  * Thanos' Store API acceptance table against `strata store` (a bucket holding the case's series
- * as two replica blocks) and against `strata query` in front of such a store.
+ * as two replica blocks), against `strata query` in front of such a store, and against two stacked
+ * queriers (the outer one sees the inner as a QUERY peer).
  */
 import { afterAll } from 'vitest';
 import { assertNoLeakedProcesses } from '../support/processes.js';
@@ -53,5 +54,22 @@ describeStoreApiAcceptance('Store API acceptance: strata query in front of strat
       throw err;
     }
     return { address: query.grpc, stop: () => stopAll([store, query]) };
+  },
+});
+
+describeStoreApiAcceptance('Store API acceptance: strata query in front of strata query (stacked)', {
+  externalLabelsWithoutData: false,
+  async start(c, now): Promise<AcceptanceEndpoint> {
+    const store = await caseStore(c, now);
+    const running: Running[] = [store];
+    try {
+      const inner = await startQuery({ endpoints: [store.grpc], replicaLabel: 'replica' });
+      running.push(inner);
+      running.push(await startQuery({ endpoints: [inner.grpc], replicaLabel: 'replica' }));
+    } catch (err) {
+      await stopAll(running);
+      throw err;
+    }
+    return { address: running[running.length - 1]!.grpc, stop: () => stopAll(running) };
   },
 });

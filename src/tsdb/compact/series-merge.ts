@@ -16,6 +16,7 @@ import type { Interval } from '../tombstones/tombstones.js';
 import { SampleBuf } from '../samples/sample-buf.js';
 import { mergeExact, mergeReplicas, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
+import { overlapClusters } from '../chunks/overlap.js';
 
 export interface InputSeries {
   /** Priority: inputs are sorted oldest block first; a later input wins timestamp ties. */
@@ -31,6 +32,9 @@ interface Entry {
   s: InputSeries;
   c: ChunkMeta;
 }
+
+const entryMint = (e: Entry): number => e.c.mint;
+const entryMaxt = (e: Entry): number => e.c.maxt;
 
 export interface MergeStats {
   copiedChunks: number;
@@ -80,20 +84,7 @@ export class SeriesMerger {
     const entries: Entry[] = [];
     for (const s of inputs) for (const c of s.chunks) entries.push({ s, c });
     entries.sort((a, b) => a.c.mint - b.c.mint || a.s.input - b.s.input);
-    let start = 0;
-    let maxt = entries[0]!.c.maxt;
-    for (let i = 1; i <= entries.length; i++) {
-      const e = entries[i];
-      if (e && e.c.mint <= maxt) {
-        if (e.c.maxt > maxt) maxt = e.c.maxt;
-        continue;
-      }
-      await this.cluster(entries.slice(start, i), seriesName);
-      if (e) {
-        start = i;
-        maxt = e.c.maxt;
-      }
-    }
+    for (const group of overlapClusters(entries, entryMint, entryMaxt)) await this.cluster(group, seriesName);
     return this.out;
   }
 
