@@ -61,10 +61,7 @@ export interface PlannerServiceOptions {
   readonly replanDelayMs?: number;
   /** retry_after_ms of NO_PLAN when the queue has nothing runnable. Default 5 s. */
   readonly noPlanRetryMs?: number;
-  /**
-   * Longest a NEXT with max_wait_ms is held (long poll) while no plan can run; it is answered at
-   * once when one can. Default 60 s.
-   */
+  /** Longest a NEXT with max_wait_ms is held (long poll) while no plan can run. Default 60 s. */
   readonly maxNextWaitMs?: number;
   /** Lease expiry and leadership check period. Default 1 s. */
   readonly tickMs?: number;
@@ -335,12 +332,10 @@ export class PlannerService {
     if (this.passes.due(now)) void this.passes.replan();
   }
 
-  /** Whether a plan may become runnable without a pass the clock starts (see ProtocolOptions). */
+  /** Whether a plan may become runnable before the periodic pass (see ProtocolOptions). */
   private workMayCome(): boolean {
     const q = this.queue.stats();
-    return (
-      q.running > 0 || q.pending > 0 || this.passes.busy() || this.retryTimers.size > 0 || this.requeuing > 0
-    );
+    return q.running + q.pending + this.retryTimers.size + this.requeuing > 0 || this.passes.busy();
   }
 
   /** Runs a planning pass now (or once more after the one in flight). */
@@ -387,27 +382,19 @@ export class PlannerService {
   ): Promise<void> {
     this.requeuing++;
     try {
-      await this.requeueLeases(leases, reason, term);
+      await requeueLeases(leases, {
+        sourcesExist: (p) => this.source.sourcesExist(p),
+        requeue: (p) => {
+          if (this.gate.current !== term || this.leases.isParked(p.id) || this.leases.get(p.id) !== undefined)
+            return;
+          if (this.queue.push(p)) this.events.requeued?.({ plan: p, reason });
+        },
+        drop: (p, why) => this.log.info('not re-queueing plan', { plan: p.id, why }),
+      });
     } finally {
       this.requeuing--;
     }
     this.protocol.dispatch(this.gate.current);
-  }
-
-  private async requeueLeases(
-    leases: readonly Lease[],
-    reason: RequeueReason,
-    term: Term | undefined,
-  ): Promise<void> {
-    await requeueLeases(leases, {
-      sourcesExist: (p) => this.source.sourcesExist(p),
-      requeue: (p) => {
-        if (this.gate.current !== term || this.leases.isParked(p.id) || this.leases.get(p.id) !== undefined)
-          return;
-        if (this.queue.push(p)) this.events.requeued?.({ plan: p, reason });
-      },
-      drop: (p, why) => this.log.info('not re-queueing plan', { plan: p.id, why }),
-    });
   }
 
   private requeueLater(lease: Lease, ms: number): void {
