@@ -88,6 +88,8 @@ export interface PassSchedulerOptions {
   readonly now: () => number;
   readonly replanIntervalMs: number;
   readonly replanDelayMs: number;
+  /** After every pass (the queue may have new plans; held NEXTs can be answered). */
+  readonly afterPass?: () => void;
   readonly planned?: (e: { plans: number; added: number; removed: number; durationMs: number }) => void;
 }
 
@@ -120,6 +122,11 @@ export class PassScheduler {
   cancelTimer(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** A pass runs or is scheduled (after completions). */
+  busy(): boolean {
+    return this.pass !== undefined || this.timer !== undefined;
   }
 
   /** Whether the periodic pass is due. */
@@ -169,9 +176,11 @@ export class PassScheduler {
         do {
           this.passAgain = false;
           await this.runPass(term);
+          this.o.afterPass?.();
         } while (this.passAgain && this.o.gate.current === term);
       } finally {
         this.pass = undefined;
+        this.o.afterPass?.();
       }
     })();
     return this.pass;

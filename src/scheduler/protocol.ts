@@ -5,7 +5,7 @@
  * FailedPrecondition for out-of-protocol ones) and leaves every other stream alone. Reports about
  * plans the stream holds are accepted during the grace period: they cannot cause conflicts.
  */
-import type { Adopt, Complete, Failed, Init, Progress } from '../../gen/strata/v1/planner_pb.js';
+import type { Adopt, Complete, Failed, Init, Next, Progress } from '../../gen/strata/v1/planner_pb.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import {
@@ -17,10 +17,11 @@ import {
   validateRunning,
   type ReportedPlan,
 } from './codec.js';
+import { HeldNexts } from './held-nexts.js';
 import type { Term } from './leadership-gate.js';
 import type { FailureOutcome, Lease, LeaseTable } from './leases.js';
 import type { PassScheduler, PlanSource } from './passes.js';
-import type { PlanQueue } from './queue.js';
+import type { Assignment, PlanQueue } from './queue.js';
 import { failedPrecondition, type Session } from './session.js';
 import type { RequeueReason, SchedulerEvents } from './service.js';
 
@@ -37,6 +38,13 @@ export interface ProtocolOptions {
   readonly events: SchedulerEvents;
   readonly maxCapacity: number;
   readonly noPlanRetryMs: number;
+  /** Longest a NEXT is held (long poll), whatever its max_wait_ms says. */
+  readonly maxHoldMs: number;
+  /**
+   * Whether a plan may become runnable without a new NEXT: plans running or pending, a pass in
+   * flight or scheduled, a re-queue on its way. Held NEXTs are answered NO_PLAN once it is false.
+   */
+  readonly workMayCome: () => boolean;
   readonly retryDelayMs: number;
   /** Sends ended leases back to the queue once their sources are confirmed (see requeueLeases). */
   readonly requeue: (leases: readonly Lease[], reason: RequeueReason) => Promise<void>;
@@ -58,12 +66,20 @@ export class StreamProtocol {
    * completion.
    */
   private readonly reported = new Map<string, 'completed' | 'failed'>();
+  /** NEXTs waiting for a plan (long poll). */
+  private readonly held = new HeldNexts();
 
   constructor(private readonly o: ProtocolOptions) {}
 
-  /** A new term: results of the last one are not this term's to refuse. */
+  /** A new term (or the end of one): results of the last one are not this term's to refuse. */
   reset(): void {
     this.reported.clear();
+    this.held.clear();
+  }
+
+  /** NEXTs held now (long poll). */
+  get heldNexts(): number {
+    return this.held.size;
   }
 
   onInit(s: Session, term: Term, m: Init): void {
@@ -145,20 +161,63 @@ export class StreamProtocol {
     return adopted;
   }
 
-  onNext(s: Session, term: Term): void {
+  onNext(s: Session, term: Term, m: Next): void {
     const held = this.o.leases.countFor(s.id);
-    if (held >= s.capacity)
-      throw failedPrecondition(`NEXT while holding ${held} plans with capacity ${s.capacity}`);
+    if (held + s.heldNexts >= s.capacity) {
+      throw failedPrecondition(
+        s.heldNexts === 0
+          ? `NEXT while holding ${held} plans with capacity ${s.capacity}`
+          : `NEXT while holding ${held} plans and ${s.heldNexts} waiting NEXTs with capacity ${s.capacity}`,
+      );
+    }
     const now = this.o.now();
     if (now < term.graceUntil) {
       s.send({ case: 'noPlan', value: { retryAfterMs: Math.ceil(term.graceUntil - now) } });
       return;
     }
-    const a = this.o.queue().next();
-    if (a === undefined) {
-      s.send({ case: 'noPlan', value: { retryAfterMs: this.o.noPlanRetryMs } });
+    // Older held NEXTs come first.
+    if (this.held.size > 0) this.dispatch(term);
+    const a = this.held.size === 0 ? this.o.queue().next() : undefined;
+    if (a !== undefined) {
+      this.handOut(s, term, a, now);
       return;
     }
+    const wait = Math.min(m.maxWaitMs, this.o.maxHoldMs);
+    if (wait > 0 && this.o.workMayCome()) {
+      this.held.add(s, now + wait);
+      return;
+    }
+    s.send({ case: 'noPlan', value: { retryAfterMs: this.o.noPlanRetryMs } });
+  }
+
+  /**
+   * Something may have made a plan runnable (a pass, a re-queue, a plan ended): held NEXTs get
+   * plans, oldest first. With nothing left that could bring one, the rest get NO_PLAN.
+   */
+  dispatch(term: Term | undefined): void {
+    if (this.held.size === 0 || term === undefined) return;
+    const now = this.o.now();
+    if (now < term.graceUntil) return;
+    const queue = this.o.queue();
+    for (let s = this.held.peek(); s !== undefined; s = this.held.peek()) {
+      const a = queue.next();
+      if (a === undefined) break;
+      this.held.shift();
+      this.handOut(s, term, a, now);
+    }
+    if (this.held.size > 0 && !this.o.workMayCome()) {
+      for (const s of this.held.takeAll()) {
+        s.send({ case: 'noPlan', value: { retryAfterMs: this.o.noPlanRetryMs } });
+      }
+    }
+  }
+
+  /** Held NEXTs whose wait ran out: NO_PLAN, ask again at once. */
+  expireHeld(now: number): void {
+    for (const s of this.held.expired(now)) s.send({ case: 'noPlan', value: { retryAfterMs: 0 } });
+  }
+
+  private handOut(s: Session, term: Term, a: Assignment, now: number): void {
     const workerId = s.workerId!;
     this.o.leases.grant(a.plan, s.id, workerId);
     this.reported.delete(a.plan.id);

@@ -61,6 +61,8 @@ export interface PlannerServiceOptions {
   readonly replanDelayMs?: number;
   /** retry_after_ms of NO_PLAN when the queue has nothing runnable. Default 5 s. */
   readonly noPlanRetryMs?: number;
+  /** Longest a NEXT with max_wait_ms is held (long poll) while no plan can run. Default 60 s. */
+  readonly maxNextWaitMs?: number;
   /** Lease expiry and leadership check period. Default 1 s. */
   readonly tickMs?: number;
   /** Largest capacity a worker may announce. Default 1024. */
@@ -101,6 +103,8 @@ export class PlannerService {
   private sessionSeq = 0;
   private stopped = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Re-queues waiting for their sources to be confirmed. */
+  private requeuing = 0;
   private tickTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: PlannerServiceOptions) {
@@ -129,6 +133,7 @@ export class PlannerService {
       now: this.now,
       replanIntervalMs: opts.replanIntervalMs ?? 60_000,
       replanDelayMs: opts.replanDelayMs ?? 1000,
+      afterPass: () => this.protocol.dispatch(this.gate.current),
       ...(this.events.planned ? { planned: this.events.planned } : {}),
     });
     this.protocol = new StreamProtocol({
@@ -141,6 +146,8 @@ export class PlannerService {
       events: this.events,
       maxCapacity: opts.maxCapacity ?? 1024,
       noPlanRetryMs: opts.noPlanRetryMs ?? 5000,
+      maxHoldMs: opts.maxNextWaitMs ?? 60_000,
+      workMayCome: () => this.workMayCome(),
       retryDelayMs: opts.retryDelayMs ?? 10_000,
       requeue: (leases, reason) => this.requeue(leases, reason),
       requeueLater: (lease, ms) => this.requeueLater(lease, ms),
@@ -283,13 +290,16 @@ export class PlannerService {
     if (!s.initialized) throw failedPrecondition(`${msg.case.toUpperCase()} before INIT`);
     switch (msg.case) {
       case 'next':
-        return this.protocol.onNext(s, term);
+        return this.protocol.onNext(s, term, msg.value);
       case 'progress':
         return this.protocol.onProgress(s, msg.value);
       case 'complete':
-        return this.protocol.onComplete(s, term, msg.value);
+        // The plan's end may unblock a conflicting plan, or leave nothing to wait for.
+        await this.protocol.onComplete(s, term, msg.value);
+        return this.protocol.dispatch(this.gate.current);
       case 'failed':
-        return this.protocol.onFailed(s, msg.value);
+        await this.protocol.onFailed(s, msg.value);
+        return this.protocol.dispatch(this.gate.current);
       case 'adopt':
         return this.protocol.onAdopt(s, term, msg.value);
     }
@@ -317,7 +327,15 @@ export class PlannerService {
       if (s !== undefined) s.cancel(l.plan.id, 'lease expired: no progress reported in time');
     }
     if (expired.length > 0) void this.requeue(expired, 'lease-expired');
+    this.protocol.expireHeld(now);
+    this.protocol.dispatch(term);
     if (this.passes.due(now)) void this.passes.replan();
+  }
+
+  /** Whether a plan may become runnable before the periodic pass (see ProtocolOptions). */
+  private workMayCome(): boolean {
+    const q = this.queue.stats();
+    return q.running + q.pending + this.retryTimers.size + this.requeuing > 0 || this.passes.busy();
   }
 
   /** Runs a planning pass now (or once more after the one in flight). */
@@ -349,6 +367,7 @@ export class PlannerService {
       s.closed = true;
     }
     this.sessions.clear();
+    this.protocol.reset();
     this.leases.clear();
     this.queue = new PlanQueue({ now: this.now });
     this.passes.cancelTimer();
@@ -361,15 +380,21 @@ export class PlannerService {
     reason: RequeueReason,
     term = this.gate.current,
   ): Promise<void> {
-    await requeueLeases(leases, {
-      sourcesExist: (p) => this.source.sourcesExist(p),
-      requeue: (p) => {
-        if (this.gate.current !== term || this.leases.isParked(p.id) || this.leases.get(p.id) !== undefined)
-          return;
-        if (this.queue.push(p)) this.events.requeued?.({ plan: p, reason });
-      },
-      drop: (p, why) => this.log.info('not re-queueing plan', { plan: p.id, why }),
-    });
+    this.requeuing++;
+    try {
+      await requeueLeases(leases, {
+        sourcesExist: (p) => this.source.sourcesExist(p),
+        requeue: (p) => {
+          if (this.gate.current !== term || this.leases.isParked(p.id) || this.leases.get(p.id) !== undefined)
+            return;
+          if (this.queue.push(p)) this.events.requeued?.({ plan: p, reason });
+        },
+        drop: (p, why) => this.log.info('not re-queueing plan', { plan: p.id, why }),
+      });
+    } finally {
+      this.requeuing--;
+    }
+    this.protocol.dispatch(this.gate.current);
   }
 
   private requeueLater(lease: Lease, ms: number): void {

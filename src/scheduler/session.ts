@@ -13,6 +13,8 @@ export class Session {
   capacity = 0;
   initialized = false;
   closed = false;
+  /** NEXTs of this stream the planner holds (long poll), not answered yet. */
+  heldNexts = 0;
   /** Plans cancelled on this stream: late reports about them are ignored, not refused. */
   readonly cancelled = new Set<string>();
 

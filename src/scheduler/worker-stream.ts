@@ -52,8 +52,9 @@ export class WorkerStream {
     this.send({ msg: { case: 'adopt', value: { running: runs.map((r) => runningToWire(r.plan)) } } });
   }
 
-  next(): void {
-    this.nexts.push(this.send({ msg: { case: 'next', value: {} } }));
+  /** `maxWaitMs`: how long the planner may hold it until a plan can run (0: answer at once). */
+  next(maxWaitMs: number): void {
+    this.nexts.push(this.send({ msg: { case: 'next', value: { maxWaitMs } } }));
   }
 
   /** A PLAN or NO_PLAN answered the oldest NEXT: returns the results it proves processed. */

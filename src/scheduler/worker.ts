@@ -52,6 +52,12 @@ export interface WorkerOptions {
    * planner that vanished without closing the connection is noticed. Default 10 s.
    */
   readonly keepaliveMs?: number;
+  /**
+   * How long a planner may hold a NEXT until a plan can run (long poll) instead of answering
+   * NO_PLAN and being asked again. Sharded, a held NEXT keeps the slot from the other planners that
+   * long, so the default is shorter there. Default 30 s unsharded, 5 s sharded; 0 disables.
+   */
+  readonly nextWaitMs?: number;
   /** stop() gives up delivering results after this long. Default 30 s. */
   readonly stopTimeoutMs?: number;
 }
@@ -113,6 +119,7 @@ class Worker implements PlannerWorker, LinkHost {
   readonly keepaliveMs: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
+  private readonly nextWaitMs: number;
   private readonly runs: PlanRuns;
   private readonly links = new Map<string, PlannerLink>();
   /** Aborted by stop(): ends sleeps and the NO_PLAN retry waits. */
@@ -142,6 +149,7 @@ class Worker implements PlannerWorker, LinkHost {
     this.keepaliveMs = opts.keepaliveMs ?? 10_000;
     this.backoffInitialMs = opts.backoffInitialMs ?? 200;
     this.backoffMaxMs = opts.backoffMaxMs ?? 10_000;
+    this.nextWaitMs = opts.nextWaitMs ?? (opts.discovery === undefined ? 30_000 : 5_000);
     if (opts.planners !== undefined) {
       this.links.set(UNSHARDED, new PlannerLink(UNSHARDED, parseAddresses(opts.planners), true, this));
     }
@@ -334,7 +342,7 @@ class Worker implements PlannerWorker, LinkHost {
     let free = this.capacity - this.runs.size - asked;
     for (let tried = 0; free > 0 && open.length > 0 && tried < open.length;) {
       const link = open[this.turn++ % open.length]!;
-      link.conn!.next();
+      link.conn!.next(this.nextWaitMs);
       free--;
       tried = 0;
     }
