@@ -2,6 +2,7 @@
  * When and how the metas file is written: a frame of new blocks appended before each checkpoint
  * write, or a full rewrite when the file cannot be trusted or is mostly dead records.
  */
+import { rm } from 'node:fs/promises';
 import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
@@ -83,6 +84,13 @@ export class MetasStore {
       return async () => {
         this.#needsRewrite = true;
         try {
+          if (live === 0) {
+            // No known block, no file (a fresh data dir holds only the checkpoint); the first
+            // block rewrites it, header included.
+            await rm(this.path, { force: true });
+            this.#records = 0;
+            return;
+          }
           this.#records = await rewriteMetasFile(this.path, source);
           this.#needsRewrite = false;
           this.#writes++;
