@@ -54,7 +54,9 @@ export type ErrorCode =
   | 'ERR_RING_ABORTED'
   | 'ERR_RING_CLOSED'
   // Querier (src/query): every member of a store group failed and partial responses are off.
-  | 'ERR_QUERY_GROUP_FAILED';
+  | 'ERR_QUERY_GROUP_FAILED'
+  // The metadata fetcher's local metas file (beside its checkpoint) is damaged: discarded.
+  | 'ERR_FETCHER_BAD_METAS_FILE';
 
 export interface StrataErrorOptions {
   cause?: unknown;

@@ -17,6 +17,11 @@ export interface CheckpointWriterOptions {
   readonly logger: Logger;
   readonly onWritten?: (bytes: number, ms: number) => void;
   readonly onFailed?: () => void;
+  /**
+   * Called synchronously with each snapshot; the returned write runs before the checkpoint is
+   * written (the metas file, so a checkpoint never names blocks that file could have had first).
+   */
+  readonly companion?: () => () => Promise<void>;
 }
 
 export class CheckpointWriter {
@@ -77,8 +82,10 @@ export class CheckpointWriter {
         this.#again = false;
         // The snapshot is taken synchronously, so it is one consistent state of the fetcher.
         const cp = this.#snapshot();
+        const before = this.#opts.companion?.();
         const t0 = this.#opts.now();
         try {
+          await before?.();
           const bytes = await writeCheckpointFile(this.#opts.path, cp);
           this.#writes++;
           this.#opts.onWritten?.(bytes, this.#opts.now() - t0);

@@ -18,6 +18,7 @@ import type { Bucket } from '../../objstore/bucket.js';
 import { InstrumentedBucket, type OperationCounts } from '../../objstore/instrumented.js';
 import { errorMessage, InvalidArgumentError } from '../../util/errors.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
+import type { BlockMeta } from '../../tsdb/meta.js';
 import type { Layout } from '../layout.js';
 import {
   CHECKPOINT_VERSION,
@@ -31,6 +32,8 @@ import { discoverTenants } from './discovery.js';
 import { rootKeyProblem } from '../tenancy-check.js';
 import { Limiter } from './limiter.js';
 import { MetaCache } from './meta-cache.js';
+import { METAS_FILENAME } from './metas-file.js';
+import { MetasStore } from './metas-store.js';
 import { classifyMeta, Interner } from './meta-read.js';
 import {
   fetcherMetrics,
@@ -150,6 +153,7 @@ export class MetaFetcher {
   readonly #cache: MetaCache | undefined;
   readonly #checkpointPath: string | undefined;
   readonly #writer: CheckpointWriter | undefined;
+  readonly #metasStore: MetasStore | undefined;
   readonly #limiter: Limiter;
   readonly #interner = new Interner();
   readonly #states = new Map<string, TenantState>();
@@ -173,6 +177,10 @@ export class MetaFetcher {
       this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME));
       if (this.#opts.checkpoint) {
         this.#checkpointPath = join(options.cacheDir, CHECKPOINT_FILENAME);
+        const metasStore = new MetasStore(join(options.cacheDir, METAS_FILENAME), this.#logger, () =>
+          recordBadInput(this.#metrics, 'bad-checkpoint'),
+        );
+        this.#metasStore = metasStore;
         this.#writer = new CheckpointWriter(() => this.#snapshot(), {
           path: this.#checkpointPath,
           everyReads: Math.max(1, options.checkpointEveryReads ?? 10_000),
@@ -184,6 +192,7 @@ export class MetaFetcher {
             this.#metrics.checkpointBytes.set(bytes);
           },
           onFailed: () => this.#metrics.checkpointWrites.inc({ result: 'error' }),
+          companion: () => metasStore.prepare(this.#states),
         });
       }
     }
@@ -197,6 +206,16 @@ export class MetaFetcher {
   /** Checkpoint writes completed so far. */
   get checkpointWrites(): number {
     return this.#writer?.writes ?? 0;
+  }
+
+  /** Metas file writes (appends and rewrites) completed so far. */
+  get metasFileWrites(): number {
+    return this.#metasStore?.writes ?? 0;
+  }
+
+  /** Files read from the local meta cache so far (at start and during syncs). */
+  get metaCacheReads(): number {
+    return this.#cache?.reads ?? 0;
   }
 
   /** The current checkpoint (what the next write would store). */
@@ -280,7 +299,7 @@ export class MetaFetcher {
           const name = tenants[next++]!;
           let st = this.#states.get(name);
           if (st === undefined) {
-            st = new TenantState(name);
+            st = new TenantState(name, this.#metasStore !== undefined);
             this.#states.set(name, st);
           }
           try {
@@ -392,31 +411,49 @@ export class MetaFetcher {
     }
     if (cp === undefined) return;
     const t0 = this.#monotonic();
+    // Only beside a checkpoint: without one the file says nothing about which blocks are known.
+    const fromFile =
+      (await this.#metasStore?.load(this.#interner)) ?? new Map<string, Map<string, BlockMeta>>();
     let loaded = 0;
+    let fromCache = 0;
     let missing = 0;
     for (const [name, tc] of cp.tenants) {
-      const st = new TenantState(name);
+      const st = new TenantState(name, this.#metasStore !== undefined);
       st.restore(tc);
+      const inFile = fromFile.get(name);
       const key = (id: string): string => this.#layout.metaKey(name, id);
+      let reads = 0;
       for (let i = 0; i < tc.known.length; i++) {
         const id = tc.known[i]!;
+        const m = inFile?.get(id);
+        if (m !== undefined) {
+          st.setMeta(id, m, true);
+          loaded++;
+          continue;
+        }
         const bytes = this.#cache.readSync(name, id);
         const o = bytes === undefined ? undefined : classifyMeta(id, bytes, key(id), this.#interner);
         if (o?.kind === 'loaded') {
           st.setMeta(o.meta.ulid, o.meta);
           loaded++;
+          fromCache++;
         } else {
           st.recheck.add(id);
           missing++;
         }
         // Synchronous reads are the fast path for many small files; yield now and then.
-        if (i % 2048 === 2047) await yieldToLoop();
+        if (++reads % 2048 === 0) await yieldToLoop();
       }
+      fromFile.delete(name);
       this.#states.set(name, st);
     }
+    // Blocks the metas file lacks get written there by the first sync's checkpoint write.
+    const rewrite = this.#metasStore?.needsRewrite === true;
+    if (fromCache > 0 || rewrite) for (const st of this.#states.values()) st.dirty = true;
     this.#logger.info('restored fetcher checkpoint', {
       tenants: cp.tenants.size,
       blocks: loaded,
+      from_meta_cache: fromCache,
       missing_from_cache: missing,
       duration_ms: Math.round(this.#monotonic() - t0),
     });

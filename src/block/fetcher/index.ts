@@ -44,3 +44,12 @@ export { labelMatcherFilter } from './filters/labels.js';
 export { noCompactFilter } from './filters/no-compact.js';
 export { timeRangeFilter } from './filters/time-range.js';
 export { defaultCompactorFilters, type CompactorFilterOptions } from './filters/defaults.js';
+export {
+  METAS_FILENAME,
+  MetasFileError,
+  readMetasFile,
+  rewriteMetasFile,
+  appendMetasFrame,
+  type LoadedMetas,
+} from './metas-file.js';
+export { encodeFrame, decodeFrame } from './metas-codec.js';

@@ -16,6 +16,8 @@ const SINGLE_TENANT_DIR = '@single';
 export class MetaCache {
   readonly dir: string;
   #made = new Set<string>();
+  /** Cached files read so far (hits and misses). */
+  reads = 0;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -31,6 +33,7 @@ export class MetaCache {
 
   /** The cached bytes, or undefined when absent (any read error counts as absent). */
   async read(tenant: string, id: string): Promise<Buffer | undefined> {
+    this.reads++;
     try {
       return await readFile(this.path(tenant, id));
     } catch {
@@ -40,6 +43,7 @@ export class MetaCache {
 
   /** Synchronous variant for bulk loads at start, where a thread-pool hop per small file costs more. */
   readSync(tenant: string, id: string): Buffer | undefined {
+    this.reads++;
     try {
       return readFileSync(this.path(tenant, id));
     } catch {

@@ -38,8 +38,25 @@ export class TenantState {
   cachedIds: Set<string> | undefined;
   readonly #reported = new Set<string>();
 
-  constructor(tenant: string) {
+  /** IDs set since the metas file last took them; undefined when there is no metas file. */
+  #fresh: string[] | undefined;
+
+  constructor(tenant: string, trackFresh = false) {
     this.tenant = tenant;
+    if (trackFresh) this.#fresh = [];
+  }
+
+  /** Metas set since the last call (those still known), for the metas file. */
+  takeFresh(): BlockMeta[] {
+    const ids = this.#fresh;
+    if (ids === undefined || ids.length === 0) return [];
+    this.#fresh = [];
+    const out: BlockMeta[] = [];
+    for (const id of ids) {
+      const m = this.#metas.get(id);
+      if (m !== undefined) out.push(m);
+    }
+    return out;
   }
 
   /** Loaded blocks by ID. Read-only: change it through setMeta / deleteMeta. */
@@ -53,9 +70,11 @@ export class TenantState {
     return this.#metas;
   }
 
-  setMeta(id: string, meta: BlockMeta): void {
+  /** `persisted`: the meta came from the metas file (it need not be written there again). */
+  setMeta(id: string, meta: BlockMeta, persisted = false): void {
     this.#writable().set(id, meta);
     this.dirty = true;
+    if (!persisted) this.#fresh?.push(id);
   }
 
   deleteMeta(id: string): boolean {

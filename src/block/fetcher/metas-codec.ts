@@ -1,0 +1,341 @@
+/**
+ * The byte format of the metas file (metas-file.ts): the compacted metas of known blocks, so a
+ * restart rebuilds the fetcher's state from one file instead of one cached meta.json per block.
+ *
+ * File: magic `STRMETAS`, u32 version, then frames. Frame: u32 payload length, u32 CRC-32C of the
+ * payload, payload. A frame is a batch of blocks (a full rewrite writes many, each checkpoint write
+ * appends one). Payload, little endian:
+ *   u32 nStrings, nStrings × (u32 byte length, UTF-8)        frame-local string table
+ *   u32 nLabelSets, nLabelSets × (u32 n, n × (u32 name, u32 value))
+ *   u32 nTenants, per tenant:
+ *     u32 tenant string, u32 n blocks,
+ *     columns: n × 26 ASCII ULIDs; then f64 × n for each of minTime, maxTime, numSamples,
+ *     numSeries, numChunks, numTombstones, level,
+ *     then n variable records (kind u8; see encodeRest).
+ * Metas of an unusual shape (extra compaction fields, rewrites, file hashes, ...) are stored as the
+ * compacted meta's JSON and go through the meta.json parser again.
+ */
+import type { BlockMeta, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
+import { classifyMeta, compactMeta, type Interner } from './meta-read.js';
+
+export const METAS_MAGIC = Buffer.from('STRMETAS', 'latin1');
+export const METAS_VERSION = 1;
+export const METAS_HEADER_LEN = 12;
+export const FRAME_HEADER_LEN = 8;
+
+const ULID_LEN = 26;
+const NONE = 0xffffffff;
+const K_SELF_SOURCE = 1;
+const K_THANOS = 2;
+const K_JSON = 4;
+const NUM_COLUMNS = 7;
+
+export function metasHeader(): Buffer {
+  const b = Buffer.alloc(METAS_HEADER_LEN);
+  METAS_MAGIC.copy(b, 0);
+  b.writeUInt32LE(METAS_VERSION, 8);
+  return b;
+}
+
+/** A growable little-endian byte sink. */
+class Sink {
+  buf = Buffer.allocUnsafe(64 * 1024);
+  len = 0;
+
+  #room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.#room(1);
+    this.buf[this.len++] = v;
+  }
+  u32(v: number): void {
+    this.#room(4);
+    this.buf.writeUInt32LE(v, this.len);
+    this.len += 4;
+  }
+  f64(v: number): void {
+    this.#room(8);
+    this.buf.writeDoubleLE(v, this.len);
+    this.len += 8;
+  }
+  ascii(s: string): void {
+    this.#room(s.length);
+    this.len += this.buf.write(s, this.len, 'latin1');
+  }
+  utf8(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.u32(n);
+    this.#room(n);
+    this.len += this.buf.write(s, this.len, 'utf8');
+  }
+}
+
+/** The common shape, stored in columns; anything else goes as JSON. */
+function isCommon(m: BlockMeta): boolean {
+  const c = m.compaction;
+  if (c.deletable !== undefined || c.parents !== undefined || c.failed !== undefined) return false;
+  if (c.hints !== undefined) return false;
+  const t = m.thanos;
+  if (t === undefined) return true;
+  if (t.version !== undefined || t.rewrites !== undefined || t.extensions !== undefined) return false;
+  if (t.index_stats !== undefined && Object.keys(t.index_stats).length > 0) return false;
+  return t.files === undefined || t.files.every((f) => f.hash === undefined);
+}
+
+/** One frame's payload for the given metas (grouped by tenant). */
+export function encodeFrame(tenants: ReadonlyMap<string, readonly BlockMeta[]>): Buffer {
+  const strings = new Map<string, number>();
+  const str = (s: string): number => {
+    let i = strings.get(s);
+    if (i === undefined) {
+      i = strings.size;
+      strings.set(s, i);
+    }
+    return i;
+  };
+  const labelSets = new Map<Readonly<Record<string, string>>, number>();
+  const body = new Sink();
+  body.u32(tenants.size);
+  for (const [tenant, metas] of tenants) {
+    body.u32(str(tenant));
+    body.u32(metas.length);
+    for (const m of metas) body.ascii(m.ulid);
+    for (let col = 0; col < NUM_COLUMNS; col++) {
+      for (const m of metas) body.f64(column(m, col));
+    }
+    for (const m of metas) encodeRest(body, m, str, labelSets);
+  }
+  // Label names and values join the string table before it is written.
+  for (const ls of labelSets.keys()) {
+    for (const n of Object.keys(ls)) {
+      str(n);
+      str(ls[n]!);
+    }
+  }
+  const head = new Sink();
+  head.u32(strings.size);
+  for (const s of strings.keys()) head.utf8(s);
+  head.u32(labelSets.size);
+  for (const ls of labelSets.keys()) {
+    const names = Object.keys(ls);
+    head.u32(names.length);
+    for (const n of names) {
+      head.u32(str(n));
+      head.u32(str(ls[n]!));
+    }
+  }
+  return Buffer.concat([head.buf.subarray(0, head.len), body.buf.subarray(0, body.len)]);
+}
+
+function column(m: BlockMeta, col: number): number {
+  switch (col) {
+    case 0:
+      return m.minTime;
+    case 1:
+      return m.maxTime;
+    case 2:
+      return m.stats.numSamples;
+    case 3:
+      return m.stats.numSeries;
+    case 4:
+      return m.stats.numChunks;
+    case 5:
+      return m.stats.numTombstones;
+    default:
+      return m.compaction.level;
+  }
+}
+
+function encodeRest(
+  out: Sink,
+  m: BlockMeta,
+  str: (s: string) => number,
+  labelSets: Map<Readonly<Record<string, string>>, number>,
+): void {
+  if (!isCommon(m)) {
+    out.u8(K_JSON);
+    out.utf8(JSON.stringify(m));
+    return;
+  }
+  const src = m.compaction.sources;
+  const self = src.length === 1 && src[0] === m.ulid;
+  const t = m.thanos;
+  out.u8((self ? K_SELF_SOURCE : 0) | (t !== undefined ? K_THANOS : 0));
+  if (!self) {
+    out.u32(src.length);
+    for (const s of src) out.utf8(s);
+  }
+  if (t === undefined) return;
+  let ls = labelSets.get(t.labels);
+  if (ls === undefined) {
+    ls = labelSets.size;
+    labelSets.set(t.labels, ls);
+  }
+  out.u32(ls);
+  out.u32(str(t.source));
+  out.f64(t.downsample.resolution);
+  if (t.segment_files === undefined) out.u32(NONE);
+  else {
+    out.u32(t.segment_files.length);
+    for (const s of t.segment_files) out.u32(str(s));
+  }
+  if (t.files === undefined) out.u32(NONE);
+  else {
+    out.u32(t.files.length);
+    for (const f of t.files) {
+      out.u32(str(f.rel_path));
+      out.u8(f.size_bytes === undefined ? 0 : 1);
+      if (f.size_bytes !== undefined) out.f64(f.size_bytes);
+    }
+  }
+  out.u8(t.index_stats === undefined ? 0 : 1);
+  out.u32(t.upload_time === undefined ? NONE : str(t.upload_time));
+}
+
+/** Thrown on any inconsistency inside a frame whose checksum matched (a bug or a collision). */
+export class FrameDecodeError extends Error {}
+
+/** A bounds-checked reader over one payload. */
+class Source {
+  off = 0;
+  constructor(readonly buf: Buffer) {}
+
+  #need(n: number): void {
+    if (this.off + n > this.buf.length) throw new FrameDecodeError(`frame ends early at ${this.off}`);
+  }
+  u8(): number {
+    this.#need(1);
+    return this.buf[this.off++]!;
+  }
+  u32(): number {
+    this.#need(4);
+    const v = this.buf.readUInt32LE(this.off);
+    this.off += 4;
+    return v;
+  }
+  f64(): number {
+    this.#need(8);
+    const v = this.buf.readDoubleLE(this.off);
+    this.off += 8;
+    return v;
+  }
+  f64At(at: number): number {
+    return this.buf.readDoubleLE(at);
+  }
+  ascii(n: number): string {
+    this.#need(n);
+    const s = this.buf.toString('latin1', this.off, this.off + n);
+    this.off += n;
+    return s;
+  }
+  utf8(): string {
+    const n = this.u32();
+    this.#need(n);
+    const s = this.buf.toString('utf8', this.off, this.off + n);
+    this.off += n;
+    return s;
+  }
+}
+
+/** Decodes one verified payload, calling `add` for every block. */
+export function decodeFrame(
+  payload: Buffer,
+  interner: Interner,
+  add: (tenant: string, meta: BlockMeta) => void,
+): void {
+  const r = new Source(payload);
+  const strings: string[] = new Array<string>(r.u32());
+  for (let i = 0; i < strings.length; i++) strings[i] = r.utf8();
+  const s = (i: number): string => {
+    const v = strings[i];
+    if (v === undefined) throw new FrameDecodeError(`string ${i} out of range`);
+    return v;
+  };
+  const labelSets: Record<string, string>[] = new Array<Record<string, string>>(r.u32());
+  for (let i = 0; i < labelSets.length; i++) {
+    const n = r.u32();
+    const ls: Record<string, string> = {};
+    for (let j = 0; j < n; j++) {
+      const name = s(r.u32());
+      ls[name] = s(r.u32());
+    }
+    labelSets[i] = interner.labels(ls);
+  }
+  const nTenants = r.u32();
+  for (let ti = 0; ti < nTenants; ti++) {
+    const tenant = s(r.u32());
+    const n = r.u32();
+    const idsAt = r.off;
+    r.ascii(n * ULID_LEN);
+    const colsAt = r.off;
+    r.ascii(n * 8 * NUM_COLUMNS);
+    const col = (c: number, i: number): number => r.f64At(colsAt + (c * n + i) * 8);
+    for (let i = 0; i < n; i++) {
+      const id = payload.toString('latin1', idsAt + i * ULID_LEN, idsAt + (i + 1) * ULID_LEN);
+      const kind = r.u8();
+      if (kind & K_JSON) {
+        const o = classifyMeta(id, r.utf8(), `metas file: ${tenant}/${id}`, interner);
+        if (o.kind !== 'loaded') throw new FrameDecodeError(`block ${id}: ${o.detail}`);
+        add(tenant, o.meta);
+        continue;
+      }
+      let sources: string[];
+      if (kind & K_SELF_SOURCE) sources = [id];
+      else {
+        sources = new Array<string>(r.u32());
+        for (let j = 0; j < sources.length; j++) sources[j] = r.utf8();
+      }
+      const meta: BlockMeta = {
+        ulid: id,
+        minTime: col(0, i),
+        maxTime: col(1, i),
+        stats: {
+          numSamples: col(2, i),
+          numSeries: col(3, i),
+          numChunks: col(4, i),
+          numTombstones: col(5, i),
+        },
+        compaction: { level: col(6, i), sources },
+        version: 1,
+      };
+      if (kind & K_THANOS) meta.thanos = decodeThanos(r, s, labelSets);
+      add(tenant, compactMeta(meta, id, interner));
+    }
+  }
+  if (r.off !== payload.length)
+    throw new FrameDecodeError(`${payload.length - r.off} bytes after the last tenant`);
+}
+
+function decodeThanos(
+  r: Source,
+  s: (i: number) => string,
+  labelSets: readonly Record<string, string>[],
+): ThanosMeta {
+  const labels = labelSets[r.u32()];
+  if (labels === undefined) throw new FrameDecodeError('label set out of range');
+  const source = s(r.u32());
+  const t: ThanosMeta = { labels, downsample: { resolution: r.f64() }, source };
+  const nSeg = r.u32();
+  if (nSeg !== NONE) {
+    const seg = new Array<string>(nSeg);
+    for (let j = 0; j < nSeg; j++) seg[j] = s(r.u32());
+    t.segment_files = seg;
+  }
+  const nFiles = r.u32();
+  if (nFiles !== NONE) {
+    const files = new Array<ThanosFile>(nFiles);
+    for (let j = 0; j < nFiles; j++) {
+      const rel = s(r.u32());
+      files[j] = r.u8() === 1 ? { rel_path: rel, size_bytes: r.f64() } : { rel_path: rel };
+    }
+    t.files = files;
+  }
+  if (r.u8() === 1) t.index_stats = {};
+  const up = r.u32();
+  if (up !== NONE) t.upload_time = s(up);
+  return t;
+}

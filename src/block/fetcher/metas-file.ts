@@ -1,0 +1,173 @@
+/**
+ * The compacted metas of every known block in one file beside the checkpoint
+ * (`<cacheDir>/metas.v1.bin`, format in metas-codec.ts), so a restart needs no read per block.
+ *
+ * Written with the checkpoint: each checkpoint write first appends one frame with the blocks
+ * learnt since the previous write; the whole file is rewritten (temp, fsync, rename) when it has
+ * no trustworthy state (missing, damaged, a failed append) or holds more than twice the live
+ * blocks (dropped blocks are never erased in place). A block's meta.json never changes, so a
+ * stale or extra entry cannot give a wrong answer: the checkpoint says which blocks are known,
+ * and known blocks missing here are read from the meta cache as before.
+ */
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { crc32c } from '../../tsdb/encoding/crc32c.js';
+import type { BlockMeta } from '../../tsdb/meta.js';
+import { errorCode, errorMessage, StrataError } from '../../util/errors.js';
+import type { Interner } from './meta-read.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_HEADER_LEN,
+  METAS_HEADER_LEN,
+  METAS_MAGIC,
+  METAS_VERSION,
+  metasHeader,
+} from './metas-codec.js';
+
+export const METAS_FILENAME = 'metas.v1.bin';
+/** Blocks per frame of a full rewrite: bounds the memory of one encode and the loop stall. */
+const REWRITE_FRAME_BLOCKS = 8192;
+
+/** The file is damaged; what was verified before the damage is in `partial`. */
+export class MetasFileError extends StrataError {
+  readonly partial: LoadedMetas;
+  constructor(message: string, partial: LoadedMetas, options?: { cause?: unknown }) {
+    super('ERR_FETCHER_BAD_METAS_FILE', message, options);
+    this.partial = partial;
+  }
+}
+
+export interface LoadedMetas {
+  /** Tenant → block ID → meta (the last record of a block wins). */
+  readonly tenants: Map<string, Map<string, BlockMeta>>;
+  /** Records in the file (live or not). */
+  readonly records: number;
+}
+
+/**
+ * Reads and verifies the file a frame at a time (memory: one frame, not the file); undefined when
+ * there is none. Damage throws MetasFileError carrying the frames verified before it.
+ */
+export async function readMetasFile(path: string, interner: Interner): Promise<LoadedMetas | undefined> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  const tenants = new Map<string, Map<string, BlockMeta>>();
+  let records = 0;
+  const fail = (detail: string, cause?: unknown): never => {
+    throw new MetasFileError(`metas file ${path}: ${detail}`, { tenants, records }, { cause });
+  };
+  const add = (tenant: string, meta: BlockMeta): void => {
+    let m = tenants.get(tenant);
+    if (m === undefined) tenants.set(tenant, (m = new Map()));
+    m.set(meta.ulid, meta);
+    records++;
+  };
+  try {
+    const size = (await fh.stat()).size;
+    const head = Buffer.alloc(METAS_HEADER_LEN);
+    const got = size < METAS_HEADER_LEN ? 0 : (await fh.read(head, 0, METAS_HEADER_LEN, 0)).bytesRead;
+    if (got < METAS_HEADER_LEN || !head.subarray(0, 8).equals(METAS_MAGIC)) fail('bad magic');
+    const version = head.readUInt32LE(8);
+    if (version !== METAS_VERSION) fail(`unsupported version ${version}`);
+    let off = METAS_HEADER_LEN;
+    let buf = Buffer.allocUnsafe(1 << 20);
+    while (off < size) {
+      if (off + FRAME_HEADER_LEN > size) fail(`truncated frame header at offset ${off}`);
+      await fh.read(head, 0, FRAME_HEADER_LEN, off);
+      const len = head.readUInt32LE(0);
+      const crc = head.readUInt32LE(4);
+      const start = off + FRAME_HEADER_LEN;
+      if (start + len > size) fail(`truncated frame at offset ${off} (${len} bytes announced)`);
+      if (buf.length < len) buf = Buffer.allocUnsafe(len);
+      const { bytesRead } = await fh.read(buf, 0, len, start);
+      if (bytesRead !== len) fail(`short read in the frame at offset ${off}`);
+      const payload = buf.subarray(0, len);
+      if (crc32c(payload) !== crc) fail(`checksum mismatch in the frame at offset ${off}`);
+      // A frame counts whole or not at all.
+      const frame: [string, BlockMeta][] = [];
+      try {
+        decodeFrame(payload, interner, (t, m) => frame.push([t, m]));
+      } catch (err) {
+        fail(`frame at offset ${off}: ${errorMessage(err)}`, err);
+      }
+      for (const [t, m] of frame) add(t, m);
+      off = start + len;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { tenants, records };
+}
+
+function frameBytes(tenants: ReadonlyMap<string, readonly BlockMeta[]>): Buffer {
+  const payload = encodeFrame(tenants);
+  const head = Buffer.alloc(FRAME_HEADER_LEN);
+  head.writeUInt32LE(payload.length, 0);
+  head.writeUInt32LE(crc32c(payload), 4);
+  return Buffer.concat([head, payload]);
+}
+
+/** Appends one frame to an existing, valid file. */
+export async function appendMetasFrame(
+  path: string,
+  tenants: ReadonlyMap<string, readonly BlockMeta[]>,
+): Promise<void> {
+  const fh = await open(path, 'a');
+  try {
+    await fh.write(frameBytes(tenants));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Rewrites the whole file from `source` (tenant → metas; iterated lazily, a frame at a time, with
+ * a yield between frames so a million blocks do not stall the event loop). Returns the records.
+ */
+export async function rewriteMetasFile(
+  path: string,
+  source: Iterable<readonly [string, Iterable<BlockMeta>]>,
+): Promise<number> {
+  const tmp = `${path}.tmp`;
+  await mkdir(dirname(path), { recursive: true });
+  const fh = await open(tmp, 'w');
+  let records = 0;
+  try {
+    await fh.write(metasHeader());
+    let batch = new Map<string, BlockMeta[]>();
+    let inBatch = 0;
+    const flush = async (): Promise<void> => {
+      if (inBatch === 0) return;
+      await fh.write(frameBytes(batch));
+      batch = new Map();
+      inBatch = 0;
+      await yieldToLoop();
+    };
+    for (const [tenant, metas] of source) {
+      for (const m of metas) {
+        let list = batch.get(tenant);
+        if (list === undefined) batch.set(tenant, (list = []));
+        list.push(m);
+        records++;
+        if (++inBatch >= REWRITE_FRAME_BLOCKS) await flush();
+      }
+    }
+    await flush();
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  return records;
+}
