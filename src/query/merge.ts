@@ -70,15 +70,40 @@ function sortedEntries(list: readonly QSeries[], replicaLabels: ReadonlySet<stri
   return out;
 }
 
-/** Decodes the XOR chunks of one series into `out` (one sample per timestamp). */
+function checkXor(c: WireChunk, what: string): void {
+  if (c.type !== WIRE_XOR) {
+    throw new InvalidArgumentError(
+      `${what}: chunk encoding ${c.type} of the Store API cannot be decoded (only XOR)`,
+    );
+  }
+}
+
+// Decoding is synchronous: one scratch serves every call.
+const chunkScratch = new SampleBuf(128);
+
+/**
+ * Decodes the XOR chunks of one series into `out` (one sample per timestamp, later chunks win
+ * ties). Chunks that each start after the previous one ends are appended as they come; any
+ * overlap or disorder falls back to the exact k-way merge of all of them.
+ */
 export function decodeSeries(chunks: readonly WireChunk[], out: SampleBuf, what: string): void {
+  out.reset();
+  for (const c of chunks) {
+    checkXor(c, what);
+    decodeChunkInto({ encoding: ENC_XOR, data: c.data, dataOffset: 0 }, chunkScratch, what);
+    if (chunkScratch.len === 0) continue;
+    if (out.len > 0 && chunkScratch.ts[0]! <= out.ts[out.len - 1]!) {
+      mergeChunks(chunks, out, what);
+      return;
+    }
+    out.pushRange(chunkScratch, 0, chunkScratch.len);
+  }
+}
+
+function mergeChunks(chunks: readonly WireChunk[], out: SampleBuf, what: string): void {
   const bufs: SampleBuf[] = [];
   for (const c of chunks) {
-    if (c.type !== WIRE_XOR) {
-      throw new InvalidArgumentError(
-        `${what}: chunk encoding ${c.type} of the Store API cannot be decoded (only XOR)`,
-      );
-    }
+    checkXor(c, what);
     const b = new SampleBuf(128);
     decodeChunkInto({ encoding: ENC_XOR, data: c.data, dataOffset: 0 }, b, what);
     bufs.push(b);

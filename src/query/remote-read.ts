@@ -9,7 +9,6 @@ import {
   ChunkedReadResponseSchema,
   ReadRequest_ResponseType,
   ReadRequestSchema,
-  ReadResponseSchema,
   type ReadRequest,
 } from '../../gen/prometheus/prompb/remote_pb.js';
 import {
@@ -17,11 +16,7 @@ import {
   ChunkSchema,
   Chunk_Encoding,
   LabelSchema,
-  SampleSchema,
-  TimeSeriesSchema,
-  type Sample,
 } from '../../gen/prometheus/prompb/types_pb.js';
-import { bitsToFloat } from '../tsdb/chunkenc/float-bits.js';
 import { crc32c } from '../tsdb/encoding/crc32c.js';
 import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
 import { SampleBuf } from '../tsdb/samples/sample-buf.js';
@@ -30,6 +25,7 @@ import type { HttpRequest, HttpResponse } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
 import { snappyCompress, snappyUncompress } from '../util/snappy.js';
 import { decodeSeries, WIRE_XOR, type QSeries } from './merge.js';
+import { encodeReadResponse, type EncSeries } from './prompb-encode.js';
 import type { Querier } from './querier.js';
 
 const MAX_REQUEST_BYTES = 32 << 20;
@@ -77,15 +73,24 @@ function labelsOut(s: QSeries): ReturnType<typeof create<typeof LabelSchema>>[] 
   return s.labels.map((l) => create(LabelSchema, { name: l.name, value: l.value }));
 }
 
-function samplesIn(s: QSeries, start: number, end: number, buf: SampleBuf): Sample[] {
-  decodeSeries(s.chunks, buf, 'remote read');
-  const out: Sample[] = [];
-  for (let i = 0; i < buf.len; i++) {
-    const t = buf.ts[i]!;
-    if (t < start || t > end) continue;
-    out.push(create(SampleSchema, { timestamp: BigInt(t), value: bitsToFloat(buf.hi[i]!, buf.lo[i]!) }));
-  }
-  return out;
+/** Appends the samples of `s` in [start, end] to `all`; the series entry, or undefined if none. */
+function samplesIn(
+  s: QSeries,
+  start: number,
+  end: number,
+  scratch: SampleBuf,
+  all: SampleBuf,
+): EncSeries | undefined {
+  decodeSeries(s.chunks, scratch, 'remote read');
+  // decodeSeries yields samples in time order: the range is one slice.
+  let from = 0;
+  while (from < scratch.len && scratch.ts[from]! < start) from++;
+  let to = scratch.len;
+  while (to > from && scratch.ts[to - 1]! > end) to--;
+  if (to === from) return undefined;
+  const at = all.len;
+  all.pushRange(scratch, from, to);
+  return { labels: s.labels, from: at, to: all.len };
 }
 
 export interface RemoteReadOptions {
@@ -161,23 +166,21 @@ export function remoteReadHandler(o: RemoteReadOptions): (req: HttpRequest) => P
         bytes: Buffer.concat(frames),
       };
     }
-    const resp = create(ReadResponseSchema, {
-      results: results.map((list, qi) => {
-        const [start, end] = ranges[qi]!;
-        const timeseries = [];
-        for (const s of list) {
-          const samples = samplesIn(s, start, end, buf);
-          if (samples.length > 0)
-            timeseries.push(create(TimeSeriesSchema, { labels: labelsOut(s), samples }));
-        }
-        return { timeseries };
-      }),
+    const all = new SampleBuf(1 << 16);
+    const encResults = results.map((list, qi) => {
+      const [start, end] = ranges[qi]!;
+      const series: EncSeries[] = [];
+      for (const s of list) {
+        const e = samplesIn(s, start, end, buf, all);
+        if (e !== undefined) series.push(e);
+      }
+      return series;
     });
     return {
       status: 200,
       headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
       body: '',
-      bytes: snappyCompress(toBinary(ReadResponseSchema, resp)),
+      bytes: snappyCompress(encodeReadResponse(encResults, all)),
     };
   };
 }
