@@ -39,6 +39,22 @@ export const MAX_CHUNK_REF = 2 ** 52 - 1;
 export interface IndexWriterOptions {
   /** Write buffer size in bytes (default 1 MiB). */
   bufferSize?: number;
+  /**
+   * Block range: a chunk with mint < minTime or maxt > maxTime is refused (what `strata tsdb
+   * verify` reports as chunk-outside-block). Unchecked when not given.
+   */
+  minTime?: number;
+  maxTime?: number;
+  /** The chunk writer the refs point into: a ref it did not write is refused. */
+  chunks?: ChunkRefSource;
+  /** Test seam: sees each postings list before it is encoded. */
+  postingsHook?: (ids: Uint32Array) => void;
+}
+
+/** What the index writer asks of the chunk writer. */
+export interface ChunkRefSource {
+  /** True when `ref` names a segment and an offset inside what was written so far. */
+  holds(ref: number): boolean;
 }
 
 export interface IndexWriterStats {
@@ -95,6 +111,8 @@ export class IndexWriter {
     undefined,
   );
   private busy = false;
+  private readonly minTime: number;
+  private readonly maxTime: number;
 
   private constructor(
     readonly path: string,
@@ -102,9 +120,12 @@ export class IndexWriter {
     private readonly symbols: readonly string[],
     symbolRefs: Map<string, number>,
     bufferSize: number,
+    private readonly options: IndexWriterOptions,
   ) {
     this.symbolRefs = symbolRefs;
     this.out = new BufferedFileWriter(fh, bufferSize);
+    this.minTime = options.minTime ?? -Infinity;
+    this.maxTime = options.maxTime ?? Infinity;
   }
 
   /** Creates `path` and writes the header and the symbol table (sorted bytewise, unique). */
@@ -119,7 +140,7 @@ export class IndexWriter {
       throw new InvalidArgumentError(`index: buffer size ${bufferSize} must be an integer >= 64`);
     }
     const fh = await open(path, 'w');
-    const w = new IndexWriter(path, fh, symbols, symbolRefs, bufferSize);
+    const w = new IndexWriter(path, fh, symbols, symbolRefs, bufferSize, options);
     try {
       const head = Buffer.alloc(HEADER_LEN);
       head.writeUInt32BE(INDEX_MAGIC, 0);
@@ -254,11 +275,12 @@ export class IndexWriter {
       refs[2 * i] = n;
       refs[2 * i + 1] = v;
     }
-    if (this.numSeries > 0 && compareRefs(this.prevRefs, this.prevLabels, refs, k) >= 0) {
+    const order = this.numSeries > 0 ? compareRefs(this.prevRefs, this.prevLabels, refs, k) : -1;
+    if (order >= 0) {
       throw new IndexWriterError(
         'ERR_TSDB_OUT_OF_ORDER',
         safeFormat(labels),
-        `series out of order: not after ${this.formatPrev()}`,
+        order === 0 ? 'duplicate series: same labels as the previous one' : `series out of order: not after ${this.formatPrev()}`,
       );
     }
     return k;
@@ -288,6 +310,18 @@ export class IndexWriter {
         this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'ref must be an integer in [0, 2^52)');
       }
       if (c.mint > c.maxt) this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'mint > maxt');
+      if (c.mint < this.minTime || c.maxt > this.maxTime) {
+        this.badChunk(
+          labels,
+          chunks,
+          i,
+          'ERR_TSDB_CORRUPT',
+          `outside the block range [${this.minTime}, ${this.maxTime})`,
+        );
+      }
+      if (this.options.chunks !== undefined && !this.options.chunks.holds(c.ref)) {
+        this.badChunk(labels, chunks, i, 'ERR_TSDB_CORRUPT', 'ref points outside the chunks written');
+      }
       if (i > 0 && c.mint <= prevMaxt) {
         this.badChunk(
           labels,
@@ -347,6 +381,8 @@ export class IndexWriter {
       const numValues = g === null ? 1 : g.values.length;
       for (let j = 0; j < numValues; j++) {
         const ids = g === null ? this.postings.allPostings() : g.ids.subarray(g.starts[j]!, g.starts[j + 1]!);
+        this.options.postingsHook?.(ids);
+        checkAscending(ids, name, g === null ? '' : this.symbols[g.values[j]!]!);
         table.putUvarint(2);
         table.putUvarintString(name);
         table.putUvarintString(g === null ? '' : this.symbols[g.values[j]!]!);
@@ -408,6 +444,18 @@ export class IndexWriter {
 }
 
 const CACHE_LABELS = 32;
+
+/** A postings list must be strictly ascending (readers merge and intersect them as sorted). */
+function checkAscending(ids: Uint32Array, name: string, value: string): void {
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i]! <= ids[i - 1]!) {
+      throw new StrataError(
+        'ERR_TSDB_OUT_OF_ORDER',
+        `index: postings of ${name}=${JSON.stringify(value)}: series ${ids[i]} after ${ids[i - 1]}, not ascending`,
+      );
+    }
+  }
+}
 
 function isTime(t: number): boolean {
   return Number.isSafeInteger(t) && t >= MIN_TIME && t <= MAX_TIME;
