@@ -113,7 +113,7 @@ describe('compaction output checks while writing (light verification)', () => {
     const seam = atSeries(10, (_l, _c, seen) => seen[9]!);
     const err = await refused(dirs(), { seam });
     expect(err.code).toBe('ERR_TSDB_OUT_OF_ORDER');
-    expect(err.message).toContain('duplicate series');
+    expect(err.message).toContain('duplicate of the previous series');
   });
 
   it('a chunk ref outside what the chunk writer wrote: ERR_TSDB_CORRUPT, not renamed', async () => {
@@ -214,7 +214,12 @@ describe('light read-back of the finished files', () => {
         const s = await index.series(ids[i]!);
         sample.push({ id: ids[i]!, labels: s.labels, chunks: s.chunks });
       }
-      w = { numSeries: ids.length, numSymbols: index.symbols().length, numPostings: index.numPostings, sample };
+      w = {
+        numSeries: ids.length,
+        numSymbols: index.symbols().length,
+        numPostings: index.numPostings,
+        sample,
+      };
     } finally {
       await index.close();
     }

@@ -33,6 +33,11 @@ export interface BlockWriterOptions {
   maxSegmentSize?: number;
   /** Called after the index is written and before the rename, e.g. to verify the block. */
   beforeRename?: (tmpDir: string, meta: BlockMeta, written: WrittenBlock) => Promise<void>;
+  /**
+   * Refuse chunks outside [minTime, maxTime] as they are indexed (compaction sets it; tests that
+   * craft broken blocks do not).
+   */
+  checkChunkRange?: boolean;
   /** Test seam into the writer path (fault injection); none in production. */
   seam?: WriteSeam;
 }
@@ -95,7 +100,7 @@ export class BlockWriter {
       segments = await SegmentWriter.create(join(tmpDir, CHUNKS_DIR), {
         maxSegmentSize: opts.maxSegmentSize,
       });
-      const ranged = opts.minTime !== undefined && opts.maxTime !== undefined;
+      const ranged = opts.checkChunkRange === true && opts.minTime !== undefined && opts.maxTime !== undefined;
       const index = await IndexWriter.create(join(tmpDir, INDEX_FILENAME), symbols, {
         ...(ranged ? { minTime: opts.minTime, maxTime: opts.maxTime } : {}),
         chunks: segments,
@@ -143,7 +148,13 @@ export class BlockWriter {
     this.numPending = 0;
     for (let i = 0; i < metas.length || i < n; i++) {
       const m = metas[i];
-      if (i < n && m !== undefined && m.ref === p[3 * i] && m.mint === p[3 * i + 1] && m.maxt === p[3 * i + 2])
+      if (
+        i < n &&
+        m !== undefined &&
+        m.ref === p[3 * i] &&
+        m.mint === p[3 * i + 1] &&
+        m.maxt === p[3 * i + 2]
+      )
         continue;
       const got = m === undefined ? 'no chunk' : `ref ${m.ref} [${m.mint}, ${m.maxt}]`;
       const want = i < n ? `ref ${p[3 * i]} [${p[3 * i + 1]}, ${p[3 * i + 2]}]` : 'no chunk';

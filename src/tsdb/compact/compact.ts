@@ -124,6 +124,7 @@ export async function compactBlocks(
         source: opts.source ?? 'compactor',
       },
       maxSegmentSize: opts.maxSegmentSize,
+      checkChunkRange: true,
       beforeRename: outputCheck(opts.verify ?? 'light'),
       ...(opts.seam ? { seam: opts.seam } : {}),
     });
@@ -216,7 +217,10 @@ async function openInputs(dirs: readonly string[]): Promise<BlockReader[]> {
 function outputCheck(mode: VerifyMode | false): BlockWriterOptions['beforeRename'] {
   if (mode === false) return undefined;
   if (mode !== 'light' && mode !== 'full') {
-    throw new StrataError('ERR_INVALID_ARGUMENT', `verify must be 'light', 'full' or false, not ${String(mode)}`);
+    throw new StrataError(
+      'ERR_INVALID_ARGUMENT',
+      `verify must be 'light', 'full' or false, not ${String(mode)}`,
+    );
   }
   return async (tmpDir, meta, written) => {
     await readBackBlock(tmpDir, meta, written);

@@ -61,12 +61,20 @@ async function check(
   if (index.numPostings !== w.numPostings)
     return `postings offset table has ${index.numPostings} entries, ${w.numPostings} lists were written`;
   const all = await index.allPostings();
-  if (all.length !== w.numSeries) return `all-postings list has ${all.length} series, ${w.numSeries} were written`;
+  if (all.length !== w.numSeries)
+    return `all-postings list has ${all.length} series, ${w.numSeries} were written`;
   const segs = meta.thanos?.segment_files;
   if (segs !== undefined && segs.length !== chunks.files.length)
     return `${chunks.files.length} segment files, meta.json lists ${segs.length}`;
   const lists = new Map<string, Uint32Array>();
-  const sum: ChunkTimeSummary = { samples: 0, first: NaN, last: NaN, disorderAt: -1, disorderT: NaN, disorderPrevT: NaN };
+  const sum: ChunkTimeSummary = {
+    samples: 0,
+    first: NaN,
+    last: NaN,
+    disorderAt: -1,
+    disorderT: NaN,
+    disorderPrevT: NaN,
+  };
   const read = await index.seriesMany(w.sample.map((s) => s.id));
   for (let i = 0; i < w.sample.length; i++) {
     const want = w.sample[i]!;
@@ -81,7 +89,8 @@ async function check(
         ids = await index.postings(l.name, l.value);
         lists.set(key, ids);
       }
-      if (!contains(ids, want.id)) return `${at} is not in the postings of ${l.name}=${JSON.stringify(l.value)}`;
+      if (!contains(ids, want.id))
+        return `${at} is not in the postings of ${l.name}=${JSON.stringify(l.value)}`;
     }
     for (const m of want.chunks) {
       const c = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
