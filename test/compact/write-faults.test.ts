@@ -20,6 +20,7 @@ import { readBackBlock } from '../../src/tsdb/verify/light.js';
 import { IndexReader } from '../../src/tsdb/index/reader.js';
 import { readMetaFile } from '../../src/tsdb/meta.js';
 import { StrataError } from '../../src/util/errors.js';
+import { runCompact } from '../../src/cli/tsdb-compact.js';
 import { W0, listDir, tempRoot, type TempRoot } from './helpers.js';
 import { writeCraftedBlock, type CraftedChunk } from './crafted.js';
 
@@ -195,6 +196,21 @@ describe('compaction output checks while writing (light verification)', () => {
     const err = await refused(dirs(), { seam });
     expect(err.code).toBe('ERR_TSDB_OUT_OF_ORDER');
     expect(err.message).toContain('not ascending');
+  });
+});
+
+describe('strata tsdb compact --verify', () => {
+  it('takes light or full and refuses anything else', async () => {
+    const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+    const base = { dedup: 'exact', replicaLabel: [], maxSamplesPerChunk: 120 };
+    for (const verify of ['light', 'full']) {
+      const out = root.fresh('cli');
+      await runCompact(dirs(), { ...base, out, verify }, sink);
+      expect(await listDir(out)).toHaveLength(1);
+    }
+    const out = root.fresh('cli');
+    const err = await runCompact(dirs(), { ...base, out, verify: 'none' }, sink).catch((e: unknown) => e);
+    expect((err as StrataError).code).toBe('ERR_INVALID_ARGUMENT');
   });
 });
 
