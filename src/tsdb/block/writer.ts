@@ -100,7 +100,8 @@ export class BlockWriter {
       segments = await SegmentWriter.create(join(tmpDir, CHUNKS_DIR), {
         maxSegmentSize: opts.maxSegmentSize,
       });
-      const ranged = opts.checkChunkRange === true && opts.minTime !== undefined && opts.maxTime !== undefined;
+      const ranged =
+        opts.checkChunkRange === true && opts.minTime !== undefined && opts.maxTime !== undefined;
       const index = await IndexWriter.create(join(tmpDir, INDEX_FILENAME), symbols, {
         ...(ranged ? { minTime: opts.minTime, maxTime: opts.maxTime } : {}),
         chunks: segments,
