@@ -10,6 +10,8 @@ export interface CompactCliOptions {
   dedup: string;
   replicaLabel: string[];
   maxSamplesPerChunk: number;
+  /** light (default) or full. */
+  verify?: string;
 }
 
 export async function runCompact(
@@ -23,6 +25,10 @@ export async function runCompact(
   if (o.maxSamplesPerChunk < 1 || o.maxSamplesPerChunk > 65535) {
     throw new InvalidArgumentError('--max-samples-per-chunk must be between 1 and 65535');
   }
+  const verify = o.verify ?? 'light';
+  if (verify !== 'light' && verify !== 'full') {
+    throw new InvalidArgumentError(`--verify must be light or full, not "${verify}"`);
+  }
   const dirs = await blockDirsOf(inputs);
   if (dirs.length === 0) throw new StrataError('ERR_NOT_FOUND', `no blocks in ${inputs.join(', ')}`);
   await prepareDir(o.out, '--out');
@@ -30,6 +36,7 @@ export async function runCompact(
     dedup: o.dedup as DedupMode,
     replicaLabels: o.replicaLabel,
     maxSamplesPerChunk: o.maxSamplesPerChunk,
+    verify,
   });
   if (r.ulid === undefined) out.write('compaction result is empty: no block written\n');
   out.write(

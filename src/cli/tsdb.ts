@@ -85,10 +85,15 @@ export function registerTsdbCommands(program: Command): void {
     )
     .option('--replica-label <name>', 'external label that tells HA replicas apart (repeatable)', collect, [])
     .option('--max-samples-per-chunk <n>', 'samples per re-encoded chunk', intArg, 120)
+    .option(
+      '--verify <mode>',
+      'output check before the rename: light (checked while writing, then read back in part) or full (also every chunk decoded, like tsdb verify)',
+      'light',
+    )
     .action(
       async (
         blocks: string[],
-        o: { out: string; dedup: string; replicaLabel: string[]; maxSamplesPerChunk: number },
+        o: { out: string; dedup: string; replicaLabel: string[]; maxSamplesPerChunk: number; verify: string },
       ) => {
         await runCompact(blocks, o, process.stdout);
       },

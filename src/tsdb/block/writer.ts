@@ -13,10 +13,11 @@ import type { RawChunkView } from '../chunks/reader.js';
 import type { EncodedChunk } from '../chunkenc/encode.js';
 import { writeTombstones } from '../tombstones/tombstones.js';
 import { writeMetaFile, type BlockMeta, type BlockCompaction, type ThanosMeta } from '../meta.js';
-import { compareStrings, type Labels } from '../labels.js';
+import { compareStrings, formatLabels, type Labels } from '../labels.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
 import { CHUNKS_DIR, INDEX_FILENAME, TMP_FOR_CREATION, blockFiles } from './files.js';
-import { InvalidArgumentError } from '../../util/errors.js';
+import { InvalidArgumentError, StrataError } from '../../util/errors.js';
+import type { WriteSeam } from './write-seam.js';
 
 export interface BlockWriterOptions {
   /** Every label name and value the series will use (any order, duplicates allowed). */
@@ -31,8 +32,33 @@ export interface BlockWriterOptions {
   thanos?: Pick<ThanosMeta, 'labels' | 'downsample' | 'source'>;
   maxSegmentSize?: number;
   /** Called after the index is written and before the rename, e.g. to verify the block. */
-  beforeRename?: (tmpDir: string, meta: BlockMeta) => Promise<void>;
+  beforeRename?: (tmpDir: string, meta: BlockMeta, written: WrittenBlock) => Promise<void>;
+  /**
+   * Refuse chunks outside [minTime, maxTime] as they are indexed (compaction sets it; tests that
+   * craft broken blocks do not).
+   */
+  checkChunkRange?: boolean;
+  /** Test seam into the writer path (fault injection); none in production. */
+  seam?: WriteSeam;
 }
+
+/** What the writer wrote, for a read-back check of the finished files. */
+export interface WrittenBlock {
+  numSeries: number;
+  numSymbols: number;
+  /** Postings lists, the all-postings list included. */
+  numPostings: number;
+  /** Every SAMPLE_EVERY-th series as written (copies). */
+  sample: WrittenSeries[];
+}
+
+export interface WrittenSeries {
+  id: number;
+  labels: Labels;
+  chunks: ChunkMeta[];
+}
+
+const SAMPLE_EVERY = 64;
 
 export interface BlockWriterResult {
   dir: string;
@@ -48,6 +74,10 @@ export class BlockWriter {
   private chunkMaxSize = 0;
   private readonly metas: ChunkMeta[] = [];
   private done = false;
+  /** Chunks written since the last series was indexed: ref, mint, maxt (addSeriesRefs checks them). */
+  private pending = new Float64Array(3 * 64);
+  private numPending = 0;
+  private readonly sample: WrittenSeries[] = [];
 
   private constructor(
     readonly ulid: string,
@@ -70,7 +100,13 @@ export class BlockWriter {
       segments = await SegmentWriter.create(join(tmpDir, CHUNKS_DIR), {
         maxSegmentSize: opts.maxSegmentSize,
       });
-      const index = await IndexWriter.create(join(tmpDir, INDEX_FILENAME), symbols);
+      const ranged =
+        opts.checkChunkRange === true && opts.minTime !== undefined && opts.maxTime !== undefined;
+      const index = await IndexWriter.create(join(tmpDir, INDEX_FILENAME), symbols, {
+        ...(ranged ? { minTime: opts.minTime, maxTime: opts.maxTime } : {}),
+        chunks: segments,
+        ...(opts.seam?.postings ? { postingsHook: opts.seam.postings.bind(opts.seam) } : {}),
+      });
       return new BlockWriter(ulid, parentDir, tmpDir, segments, index, opts);
     } catch (err) {
       await segments?.abort();
@@ -89,8 +125,8 @@ export class BlockWriter {
       metas.push({ mint: c.mint, maxt: c.maxt, ref });
       this.account(c.mint, c.maxt, c.numSamples, c.data.length);
     }
-    await this.index.addSeries(labels, metas);
-    this.numSeries++;
+    this.numPending = 0;
+    this.noteSeries(labels, metas, await this.index.addSeries(labels, metas));
   }
 
   /**
@@ -99,21 +135,77 @@ export class BlockWriter {
    */
   async addSeriesRefs(labels: Labels, metas: readonly ChunkMeta[]): Promise<void> {
     if (metas.length === 0) return;
-    await this.index.addSeries(labels, metas);
+    const seam = this.opts.seam;
+    if (seam?.series) labels = seam.series(labels, metas as ChunkMeta[]);
+    const id = await this.index.addSeries(labels, metas);
+    this.checkPending(labels, metas);
+    this.noteSeries(labels, metas, id);
+  }
+
+  /** The series' metas must be the chunks written since the previous series, in write order. */
+  private checkPending(labels: Labels, metas: readonly ChunkMeta[]): void {
+    const p = this.pending;
+    const n = this.numPending;
+    this.numPending = 0;
+    for (let i = 0; i < metas.length || i < n; i++) {
+      const m = metas[i];
+      if (
+        i < n &&
+        m !== undefined &&
+        m.ref === p[3 * i] &&
+        m.mint === p[3 * i + 1] &&
+        m.maxt === p[3 * i + 2]
+      )
+        continue;
+      const got = m === undefined ? 'no chunk' : `ref ${m.ref} [${m.mint}, ${m.maxt}]`;
+      const want = i < n ? `ref ${p[3 * i]} [${p[3 * i + 1]}, ${p[3 * i + 2]}]` : 'no chunk';
+      throw new StrataError(
+        'ERR_TSDB_CORRUPT',
+        `block ${this.ulid}: series ${formatLabels(labels)} chunk ${i}: index entry has ${got}, the chunk writer wrote ${want}`,
+      );
+    }
+  }
+
+  private noteSeries(labels: Labels, metas: readonly ChunkMeta[], id: number): void {
+    if (this.numSeries % SAMPLE_EVERY === 0) {
+      this.sample.push({
+        id,
+        labels: labels.map((l) => ({ name: l.name, value: l.value })),
+        chunks: metas.map((m) => ({ mint: m.mint, maxt: m.maxt, ref: m.ref })),
+      });
+    }
     this.numSeries++;
+  }
+
+  private pushPending(ref: number, mint: number, maxt: number): void {
+    if (3 * this.numPending === this.pending.length) {
+      const next = new Float64Array(2 * this.pending.length);
+      next.set(this.pending);
+      this.pending = next;
+    }
+    const at = 3 * this.numPending++;
+    this.pending[at] = ref;
+    this.pending[at + 1] = mint;
+    this.pending[at + 2] = maxt;
   }
 
   /** Writes one encoded chunk and returns its ref (for use with addSeriesRefs). */
   async writeChunk(c: EncodedChunk): Promise<number> {
     const ref = await this.segments.writeChunk(c.encoding, c.data);
     this.account(c.mint, c.maxt, c.numSamples, c.data.length);
+    this.pushPending(ref, c.mint, c.maxt);
     return ref;
   }
 
-  /** Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim; returns its ref. */
+  /**
+   * Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim; returns its ref. The CRC
+   * is checked on the copy in the write buffer (ERR_TSDB_CHECKSUM), so the reader need not check it.
+   */
   async copyRawChunk(raw: RawChunkView, mint: number, maxt: number): Promise<number> {
-    const ref = await this.segments.writeRawChunkFrom(raw.buf, raw.start, raw.end);
+    this.opts.seam?.copiedChunk?.(raw.buf.subarray(raw.start, raw.end));
+    const ref = await this.segments.writeRawChunkFrom(raw.buf, raw.start, raw.end, false, true);
     this.account(mint, maxt, raw.numSamples, raw.dataEnd - raw.dataStart);
+    this.pushPending(ref, mint, maxt);
     return ref;
   }
 
@@ -183,7 +275,12 @@ export class BlockWriter {
           );
         await writeMetaFile(this.tmpDir, meta);
       }
-      await o.beforeRename?.(this.tmpDir, meta);
+      await o.beforeRename?.(this.tmpDir, meta, {
+        numSeries: this.numSeries,
+        numSymbols: idx.numSymbols,
+        numPostings: idx.numPostings,
+        sample: this.sample,
+      });
       const dir = join(this.parentDir, this.ulid);
       await rename(this.tmpDir, dir);
       await syncDir(this.parentDir);

@@ -17,8 +17,8 @@
  */
 import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from '../encoding/crc32c.js';
-import { InvalidArgumentError } from '../../util/errors.js';
+import { crc32c, crc32cRange } from '../encoding/crc32c.js';
+import { InvalidArgumentError, StrataError } from '../../util/errors.js';
 import {
   CHUNK_CRC_SIZE,
   CHUNK_ENCODING_SIZE,
@@ -28,6 +28,8 @@ import {
   SEGMENT_HEADER_LEN,
   chunkRef,
   isSegmentFileName,
+  refOffset,
+  refSegment,
   putSegmentHeader,
   segmentFileName,
   type SegmentFileInfo,
@@ -155,8 +157,18 @@ export class SegmentWriter {
     return this.writeRawChunkFrom(b, 0, b.length, sameSeries);
   }
 
-  /** writeRawChunk of `src[start, end)`, copied without making a view. */
-  async writeRawChunkFrom(src: Buffer, start: number, end: number, sameSeries = false): Promise<number> {
+  /**
+   * writeRawChunk of `src[start, end)`, copied without making a view. With `checkCrc`, the stored
+   * CRC is checked against the bytes as they sit in the write buffer (ERR_TSDB_CHECKSUM, nothing
+   * written): the one check of a copied chunk covers both its read and its write.
+   */
+  async writeRawChunkFrom(
+    src: Buffer,
+    start: number,
+    end: number,
+    sameSeries = false,
+    checkCrc = false,
+  ): Promise<number> {
     this.enter();
     try {
       let len = 0;
@@ -177,19 +189,41 @@ export class SegmentWriter {
           `raw chunk: length field says ${len} data bytes, the chunk holds ${size} bytes`,
         );
       }
+      const encAt = p - start;
       const ref = await this.prepare(len, size, sameSeries);
       if (this.used + size <= this.buf.length) {
         // A plain Uint8Array view: cheaper than Buffer#copy or a Buffer subarray per chunk.
-        this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, size), this.used);
-        this.used += size;
+        const u = this.used;
+        this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, size), u);
+        if (checkCrc) this.checkCrc(this.buf, u + encAt, u + size - CHUNK_CRC_SIZE, ref);
+        this.used = u + size;
         this.pos += size;
       } else {
+        if (checkCrc) this.checkCrc(src, start + encAt, end - CHUNK_CRC_SIZE, ref);
         await this.put(src.subarray(start, end));
       }
       return ref;
     } finally {
       this.busy = false;
     }
+  }
+
+  private checkCrc(b: Buffer, from: number, to: number, ref: number): void {
+    const want = b.readUInt32BE(to);
+    if (crc32cRange(b, from, to) !== want) {
+      throw new StrataError(
+        'ERR_TSDB_CHECKSUM',
+        `chunk copied to ${join(this.dir, segmentFileName(refSegment(ref)))} at offset ${refOffset(ref)}: CRC32C mismatch (stored 0x${want.toString(16).padStart(8, '0')})`,
+      );
+    }
+  }
+
+  /** True when `ref` names a segment and an offset inside the chunk area written so far. */
+  holds(ref: number): boolean {
+    const si = refSegment(ref);
+    const off = refOffset(ref);
+    const size = si === this.seg ? this.pos : this.files[si]?.size;
+    return size !== undefined && off >= SEGMENT_HEADER_LEN && off < size;
   }
 
   /** Segment files finished so far (the current one is listed by close()). */

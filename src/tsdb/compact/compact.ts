@@ -15,6 +15,9 @@ import type { SeriesCursor } from '../index/cursor.js';
 import type { SeriesScratch } from '../index/series.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
 import { verifyBlock } from '../verify/verify.js';
+import { readBackBlock } from '../verify/light.js';
+import type { WriteSeam } from '../block/write-seam.js';
+import type { BlockWriterOptions } from '../block/writer.js';
 import type { DedupMode } from '../samples/dedup.js';
 import { checkCompatible, outputMetaParts } from './inputs.js';
 import { SeriesMerger, type InputSeries } from './series-merge.js';
@@ -28,13 +31,23 @@ export interface CompactOptions {
   ulid?: string;
   ulids?: UlidSource;
   maxSegmentSize?: number;
-  /** Verify the output before renaming it into place (default true). */
-  verify?: boolean;
+  /**
+   * The output check before the rename. 'light' (default): the writer asserts the index
+   * invariants as it writes, copied chunks' CRCs are checked as written, re-encoded chunks are
+   * decoded and compared before they are written, and the finished files are read back in part
+   * (src/tsdb/verify/light.ts). 'full': the light checks and then `strata tsdb verify`'s whole
+   * check (every chunk decoded). false: the writer's own checks only (benchmarks).
+   */
+  verify?: VerifyMode | false;
+  /** Test seam into the writer path (fault injection); none in production. */
+  seam?: WriteSeam;
   /** Thanos source of the output (default `compactor`). */
   source?: string;
   /** External labels of the output (default: the inputs' labels without the replica labels). */
   externalLabels?: Readonly<Record<string, string>>;
 }
+
+export type VerifyMode = 'light' | 'full';
 
 export interface CompactResult {
   /** Undefined when the inputs held no samples (no block is written). */
@@ -111,9 +124,11 @@ export async function compactBlocks(
         source: opts.source ?? 'compactor',
       },
       maxSegmentSize: opts.maxSegmentSize,
-      beforeRename: opts.verify === false ? undefined : verifyOutput,
+      checkChunkRange: true,
+      beforeRename: outputCheck(opts.verify ?? 'light'),
+      ...(opts.seam ? { seam: opts.seam } : {}),
     });
-    const merger = new SeriesMerger(writer, dedup, opts.maxSamplesPerChunk ?? 120);
+    const merger = new SeriesMerger(writer, dedup, opts.maxSamplesPerChunk ?? 120, opts.seam);
     let series = 0;
     let chunks = 0;
     try {
@@ -197,6 +212,20 @@ async function openInputs(dirs: readonly string[]): Promise<BlockReader[]> {
     await closeBlocks(out);
     throw err;
   }
+}
+
+function outputCheck(mode: VerifyMode | false): BlockWriterOptions['beforeRename'] {
+  if (mode === false) return undefined;
+  if (mode !== 'light' && mode !== 'full') {
+    throw new StrataError(
+      'ERR_INVALID_ARGUMENT',
+      `verify must be 'light', 'full' or false, not ${String(mode)}`,
+    );
+  }
+  return async (tmpDir, meta, written) => {
+    await readBackBlock(tmpDir, meta, written);
+    if (mode === 'full') await verifyOutput(tmpDir);
+  };
 }
 
 async function verifyOutput(tmpDir: string): Promise<void> {

@@ -11,12 +11,14 @@ import type { ChunkMeta } from '../index/format.js';
 import type { RawChunkView } from '../chunks/reader.js';
 import { XorAppender } from '../chunkenc/xor.js';
 import { decodeChunkInto } from '../chunkenc/chunk.js';
-import { encodeXorChunks } from '../chunkenc/encode.js';
+import { encodeXorChunks, type EncodedChunk } from '../chunkenc/encode.js';
 import type { Interval } from '../tombstones/tombstones.js';
 import { SampleBuf } from '../samples/sample-buf.js';
 import { mergeExact, mergeReplicas, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 import { overlapClusters } from '../chunks/overlap.js';
+import type { WriteSeam } from '../block/write-seam.js';
+import { errorCode, errorMessage, StrataError } from '../../util/errors.js';
 
 export interface InputSeries {
   /** Priority: inputs are sorted oldest block first; a later input wins timestamp ties. */
@@ -54,6 +56,7 @@ export class SeriesMerger {
   private readonly app = new XorAppender();
   private readonly tmp = new SampleBuf();
   private readonly merged = new SampleBuf();
+  private readonly check = new SampleBuf();
   private streams: SampleBuf[] = [];
   private replicaBufs: SampleBuf[] = [];
   private readonly order: InputSeries[] = [];
@@ -64,6 +67,7 @@ export class SeriesMerger {
     private readonly writer: BlockWriter,
     private readonly dedup: DedupMode,
     private readonly maxSamplesPerChunk: number,
+    private readonly seam?: WriteSeam,
   ) {}
 
   /** Writes the series' chunks; returns their metas for the index (valid until the next call). */
@@ -125,13 +129,35 @@ export class SeriesMerger {
     const chunks = s.block.chunks;
     let raw;
     try {
-      raw = chunks.tryReadRaw(c.ref) ?? (await chunks.readRaw(c.ref));
+      // The CRC is checked by the writer, on the bytes as they are written.
+      raw = chunks.tryReadRaw(c.ref, false) ?? (await chunks.readRaw(c.ref, false));
     } catch (err) {
       throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
-    const ref = await this.writer.copyRawChunk(raw, c.mint, c.maxt);
+    const ref = await this.copyRaw(raw, c, s, seriesName);
     this.out.push({ mint: c.mint, maxt: c.maxt, ref });
     this.stats.copiedChunks++;
+  }
+
+  /** Copies through the writer; a CRC mismatch names the input block, series and chunk. */
+  private async copyRaw(
+    raw: RawChunkView,
+    c: ChunkMeta,
+    s: InputSeries,
+    seriesName: () => string,
+  ): Promise<number> {
+    try {
+      return await this.writer.copyRawChunk(raw, c.mint, c.maxt);
+    } catch (err) {
+      if (errorCode(err) !== 'ERR_TSDB_CHECKSUM') throw err;
+      throw new CompactionInputError(
+        'ERR_TSDB_CHECKSUM',
+        s.block.ulid,
+        seriesName(),
+        `${s.block.chunks.fileFor(c.ref)} chunk ref ${c.ref}: ${errorMessage(err)}`,
+        err,
+      );
+    }
   }
 
   /**
@@ -148,11 +174,11 @@ export class SeriesMerger {
     for (let i = 0; i < group.length; i++) {
       const e = group[i]!;
       try {
-        // Only the first chunk's CRC is checked: the others must equal it byte for byte, CRC
-        // field included (a chunk that differs is read again, checked, by reencode()).
-        const check = i === 0;
+        // No CRC check here: the others must equal the first byte for byte, CRC field included,
+        // and the one written is checked by the writer (a chunk that differs is read again,
+        // checked, by reencode()).
         const chunks = e.s.block.chunks;
-        raw = chunks.tryReadRaw(e.c.ref, check) ?? (await chunks.readRaw(e.c.ref, check));
+        raw = chunks.tryReadRaw(e.c.ref, false) ?? (await chunks.readRaw(e.c.ref, false));
       } catch (err) {
         throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
       }
@@ -167,7 +193,7 @@ export class SeriesMerger {
       }
     }
     const last = group[group.length - 1]!;
-    const ref = await this.writer.copyRawChunk(raw!, last.c.mint, last.c.maxt);
+    const ref = await this.copyRaw(raw!, last.c, last.s, seriesName);
     this.out.push({ mint: last.c.mint, maxt: last.c.maxt, ref });
     this.stats.copiedChunks++;
     this.stats.droppedDuplicateChunks += group.length - 1;
@@ -193,10 +219,41 @@ export class SeriesMerger {
     if (this.dedup === 'penalty') this.mergeReplicas(inputs, streams);
     else mergeExact(streams, this.merged);
     if (this.merged.len === 0) return;
+    let from = 0;
     for (const c of encodeXorChunks(this.merged, this.maxSamplesPerChunk, this.app)) {
+      this.seam?.encodedChunk?.(c);
+      this.checkEncoded(c, from, seriesName);
+      from += c.numSamples;
       const ref = await this.writer.writeChunk(c);
       this.out.push({ mint: c.mint, maxt: c.maxt, ref });
       this.stats.reencodedChunks++;
+    }
+  }
+
+  /** Decodes a re-encoded chunk from memory: it must hold merged samples [from, from + n) bit for bit. */
+  private checkEncoded(c: EncodedChunk, from: number, seriesName: () => string): void {
+    const got = this.check;
+    const want = this.merged;
+    let bad = -1;
+    try {
+      decodeChunkInto({ encoding: c.encoding, data: c.data, dataOffset: 0 }, got, 're-encoded chunk');
+      if (got.len !== c.numSamples) bad = Math.min(got.len, c.numSamples);
+      for (let i = 0; bad < 0 && i < got.len; i++) {
+        const j = from + i;
+        if (got.ts[i] !== want.ts[j] || got.hi[i] !== want.hi[j] || got.lo[i] !== want.lo[j]) bad = i;
+      }
+    } catch (err) {
+      throw new StrataError(
+        'ERR_TSDB_CORRUPT',
+        `series ${seriesName()}: re-encoded chunk [${c.mint}, ${c.maxt}] does not decode: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    if (bad >= 0 || c.mint !== want.ts[from] || c.maxt !== want.ts[from + c.numSamples - 1]) {
+      throw new StrataError(
+        'ERR_TSDB_CORRUPT',
+        `series ${seriesName()}: re-encoded chunk [${c.mint}, ${c.maxt}] does not hold the samples it was encoded from (${bad >= 0 ? `first difference at sample ${bad}` : 'range differs'})`,
+      );
     }
   }
 

@@ -8,7 +8,20 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { Encbuf } from '../encoding/encbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
 import { formatLabels, type Labels } from '../labels.js';
-import { InvalidArgumentError, StrataError, type ErrorCode } from '../../util/errors.js';
+import { InvalidArgumentError } from '../../util/errors.js';
+import {
+  IndexWriterError,
+  MAX_CHUNK_REF,
+  MAX_TIME,
+  MIN_TIME,
+  checkAscending,
+  checkChunks,
+  type ChunkRefSource,
+  compareRefs,
+  safeFormat,
+} from './write-checks.js';
+
+export { IndexWriterError, type ChunkRefSource };
 import {
   HEADER_LEN,
   INDEX_MAGIC,
@@ -28,17 +41,22 @@ import { CHUNK_IDS, POSTINGS_SCRATCH, encodePostingsList, writePostingsList } fr
 import { encodeSeriesEntry } from './series.js';
 import { buildSymbolMap, writeSymbolTable } from './symbols.js';
 
-/**
- * Times in [-2^52, 2^52) and refs in [0, 2^52): every (zig-zag) varint and delta the format
- * stores then stays within 2^53 and decodes exactly.
- */
-export const MIN_TIME = -(2 ** 52);
-export const MAX_TIME = 2 ** 52 - 1;
-export const MAX_CHUNK_REF = 2 ** 52 - 1;
+/** Limits of times and refs (see write-checks.ts). */
+export { MIN_TIME, MAX_TIME, MAX_CHUNK_REF };
 
 export interface IndexWriterOptions {
   /** Write buffer size in bytes (default 1 MiB). */
   bufferSize?: number;
+  /**
+   * Block range: a chunk with mint < minTime or maxt > maxTime is refused (what `strata tsdb
+   * verify` reports as chunk-outside-block). Unchecked when not given.
+   */
+  minTime?: number;
+  maxTime?: number;
+  /** The chunk writer the refs point into: a ref it did not write is refused. */
+  chunks?: ChunkRefSource;
+  /** Test seam: sees each postings list before it is encoded. */
+  postingsHook?: (ids: Uint32Array) => void;
 }
 
 export interface IndexWriterStats {
@@ -55,23 +73,6 @@ export interface IndexWriterStats {
   seriesMaxSize: number;
   /** Bytes written so far; the file size after close(). */
   size: number;
-}
-
-/** A series rejected by the writer; `series` is the label set in Prometheus notation. */
-export class IndexWriterError extends StrataError {
-  readonly series: string;
-  constructor(code: ErrorCode, series: string, detail: string) {
-    super(code, `index: series ${series}: ${detail}`);
-    this.series = series;
-  }
-}
-
-function safeFormat(labels: Labels): string {
-  try {
-    return formatLabels(labels);
-  } catch {
-    return '<unprintable labels>';
-  }
 }
 
 export class IndexWriter {
@@ -95,6 +96,8 @@ export class IndexWriter {
     undefined,
   );
   private busy = false;
+  private readonly minTime: number;
+  private readonly maxTime: number;
 
   private constructor(
     readonly path: string,
@@ -102,9 +105,12 @@ export class IndexWriter {
     private readonly symbols: readonly string[],
     symbolRefs: Map<string, number>,
     bufferSize: number,
+    private readonly options: IndexWriterOptions,
   ) {
     this.symbolRefs = symbolRefs;
     this.out = new BufferedFileWriter(fh, bufferSize);
+    this.minTime = options.minTime ?? -Infinity;
+    this.maxTime = options.maxTime ?? Infinity;
   }
 
   /** Creates `path` and writes the header and the symbol table (sorted bytewise, unique). */
@@ -119,7 +125,7 @@ export class IndexWriter {
       throw new InvalidArgumentError(`index: buffer size ${bufferSize} must be an integer >= 64`);
     }
     const fh = await open(path, 'w');
-    const w = new IndexWriter(path, fh, symbols, symbolRefs, bufferSize);
+    const w = new IndexWriter(path, fh, symbols, symbolRefs, bufferSize, options);
     try {
       const head = Buffer.alloc(HEADER_LEN);
       head.writeUInt32BE(INDEX_MAGIC, 0);
@@ -154,7 +160,7 @@ export class IndexWriter {
   async addSeries(labels: Labels, chunks: readonly ChunkMeta[]): Promise<number> {
     this.checkOpen();
     const k = this.checkLabels(labels);
-    this.checkChunks(labels, chunks);
+    checkChunks(labels, chunks, this.minTime, this.maxTime, this.options.chunks);
     this.busy = true;
     try {
       const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
@@ -254,11 +260,14 @@ export class IndexWriter {
       refs[2 * i] = n;
       refs[2 * i + 1] = v;
     }
-    if (this.numSeries > 0 && compareRefs(this.prevRefs, this.prevLabels, refs, k) >= 0) {
+    const order = this.numSeries > 0 ? compareRefs(this.prevRefs, this.prevLabels, refs, k) : -1;
+    if (order >= 0) {
       throw new IndexWriterError(
         'ERR_TSDB_OUT_OF_ORDER',
         safeFormat(labels),
-        `series out of order: not after ${this.formatPrev()}`,
+        order === 0
+          ? 'series out of order: duplicate of the previous series'
+          : `series out of order: not after ${this.formatPrev()}`,
       );
     }
     return k;
@@ -273,47 +282,6 @@ export class IndexWriter {
       });
     }
     return formatLabels(ls);
-  }
-
-  private checkChunks(labels: Labels, chunks: readonly ChunkMeta[]): void {
-    if (chunks.length === 0)
-      throw new IndexWriterError('ERR_INVALID_ARGUMENT', safeFormat(labels), 'no chunks');
-    let prevMaxt = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      const c = chunks[i]!;
-      if (!isTime(c.mint) || !isTime(c.maxt)) {
-        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'times must be integers in [-2^52, 2^52)');
-      }
-      if (!Number.isSafeInteger(c.ref) || c.ref < 0 || c.ref > MAX_CHUNK_REF) {
-        this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'ref must be an integer in [0, 2^52)');
-      }
-      if (c.mint > c.maxt) this.badChunk(labels, chunks, i, 'ERR_INVALID_ARGUMENT', 'mint > maxt');
-      if (i > 0 && c.mint <= prevMaxt) {
-        this.badChunk(
-          labels,
-          chunks,
-          i,
-          c.mint < chunks[i - 1]!.mint ? 'ERR_TSDB_OUT_OF_ORDER' : 'ERR_TSDB_OVERLAP',
-          `starts at or before the previous chunk's maxt ${prevMaxt}`,
-        );
-      }
-      prevMaxt = c.maxt;
-    }
-  }
-
-  private badChunk(
-    labels: Labels,
-    chunks: readonly ChunkMeta[],
-    i: number,
-    code: ErrorCode,
-    detail: string,
-  ): never {
-    const c = chunks[i]!;
-    throw new IndexWriterError(
-      code,
-      safeFormat(labels),
-      `chunk ${i} [${c.mint}, ${c.maxt}] ref ${c.ref}: ${detail}`,
-    );
   }
 
   /** Writes the postings, the postings offset table and the TOC; fsyncs and closes the file. */
@@ -347,6 +315,8 @@ export class IndexWriter {
       const numValues = g === null ? 1 : g.values.length;
       for (let j = 0; j < numValues; j++) {
         const ids = g === null ? this.postings.allPostings() : g.ids.subarray(g.starts[j]!, g.starts[j + 1]!);
+        this.options.postingsHook?.(ids);
+        checkAscending(ids, name, g === null ? '' : this.symbols[g.values[j]!]!);
         table.putUvarint(2);
         table.putUvarintString(name);
         table.putUvarintString(g === null ? '' : this.symbols[g.values[j]!]!);
@@ -408,16 +378,3 @@ export class IndexWriter {
 }
 
 const CACHE_LABELS = 32;
-
-function isTime(t: number): boolean {
-  return Number.isSafeInteger(t) && t >= MIN_TIME && t <= MAX_TIME;
-}
-
-/** Label sets compared through their symbol refs: symbol order is string order. */
-function compareRefs(a: Uint32Array, ka: number, b: Uint32Array, kb: number): number {
-  const n = Math.min(ka, kb) * 2;
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i]! - b[i]!;
-  }
-  return ka - kb;
-}
