@@ -2,9 +2,10 @@
  * meta.json: the Prometheus block meta plus the Thanos section. Key order follows the Go structs
  * (Prometheus tsdb.BlockMeta, Thanos metadata.Thanos) so files diff cleanly against theirs.
  */
-import { readFile, rename, writeFile, open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FormatError, errorMessage } from '../util/errors.js';
+import { writeAtomically } from '../util/atomic-file.js';
 
 export const META_FILENAME = 'meta.json';
 
@@ -206,16 +207,9 @@ export async function readMetaFile(blockDir: string): Promise<BlockMeta> {
 
 /** Writes meta.json atomically (tmp + fsync + rename). */
 export async function writeMetaFile(blockDir: string, meta: BlockMeta): Promise<number> {
-  const file = join(blockDir, META_FILENAME);
-  const tmp = file + '.tmp';
   const text = formatMeta(meta);
-  await writeFile(tmp, text);
-  const fh = await open(tmp, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  return Buffer.byteLength(text);
+  return writeAtomically(join(blockDir, META_FILENAME), async (fh) => {
+    await fh.writeFile(text);
+    return Buffer.byteLength(text);
+  });
 }

@@ -8,8 +8,8 @@
  * of 26-character ULIDs back to back: for a million blocks that is 26 MB of JSON instead of 29, and
  * one string instead of a million for the parser.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeAtomically } from '../../util/atomic-file.js';
 import { promisify } from 'node:util';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -184,12 +184,10 @@ export function decodeCheckpoint(text: string): LoadedCheckpoint {
 
 /** Writes the checkpoint atomically. Level-1 gzip: the IDs are mostly random bits anyway. */
 export async function writeCheckpointFile(path: string, cp: Checkpoint): Promise<number> {
-  const tmp = `${path}.tmp`;
-  // A fresh data dir on a bucket without tenants has had nothing else write into it yet.
-  await mkdir(dirname(path), { recursive: true });
-  const fh = await open(tmp, 'w');
-  let bytes = 0;
-  try {
+  // A fresh data dir on a bucket without tenants has had nothing else write into it yet: the
+  // helper creates the directory.
+  return writeAtomically(path, async (fh) => {
+    let bytes = 0;
     const gz = createGzip({ level: zlibConstants.Z_BEST_SPEED });
     const sink = new Writable({
       write(chunk: Buffer, _enc, done): void {
@@ -198,15 +196,8 @@ export async function writeCheckpointFile(path: string, cp: Checkpoint): Promise
       },
     });
     await pipeline(Readable.from(encodeCheckpointChunks(cp)), gz, sink);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  return bytes;
+    return bytes;
+  });
 }
 
 /** The checkpoint at `path`, or undefined when there is none; a damaged one throws CheckpointError. */

@@ -9,8 +9,8 @@
  * stale or extra entry cannot give a wrong answer: the checkpoint says which blocks are known,
  * and known blocks missing here are read from the meta cache as before.
  */
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
+import { writeAtomically } from '../../util/atomic-file.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { crc32c } from '../../tsdb/encoding/crc32c.js';
 import type { BlockMeta } from '../../tsdb/meta.js';
@@ -136,11 +136,8 @@ export async function rewriteMetasFile(
   path: string,
   source: Iterable<readonly [string, Iterable<BlockMeta>]>,
 ): Promise<number> {
-  const tmp = `${path}.tmp`;
-  await mkdir(dirname(path), { recursive: true });
-  const fh = await open(tmp, 'w');
-  let records = 0;
-  try {
+  return writeAtomically(path, async (fh) => {
+    let records = 0;
     await fh.write(metasHeader());
     let batch = new Map<string, BlockMeta[]>();
     let inBatch = 0;
@@ -161,13 +158,6 @@ export async function rewriteMetasFile(
       }
     }
     await flush();
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  return records;
+    return records;
+  });
 }
