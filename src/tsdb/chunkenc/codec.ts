@@ -19,6 +19,11 @@ export interface ChunkTimeSummary {
   disorderPrevT: number;
 }
 
+/** An empty summary for `scanTimes` to fill (one can be reused across chunks). */
+export function newChunkTimeSummary(): ChunkTimeSummary {
+  return { samples: 0, first: NaN, last: NaN, disorderAt: -1, disorderT: NaN, disorderPrevT: NaN };
+}
+
 /**
  * `file` and `dataOffset` (file offset of data[0]) only name the place of a FormatError.
  */

@@ -10,7 +10,7 @@ import { IndexReader } from '../index/reader.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from '../block/files.js';
 import { scanChunkTimes } from '../chunkenc/chunk.js';
-import type { ChunkTimeSummary } from '../chunkenc/codec.js';
+import { newChunkTimeSummary, type ChunkTimeSummary } from '../chunkenc/codec.js';
 import type { ChunkMeta } from '../index/format.js';
 import { formatLabels, type Labels } from '../labels.js';
 import { problemFromError, type BlockProblem } from './problems.js';
@@ -59,14 +59,7 @@ async function walk(
   res: ChunkRangeResult,
   add: (p: BlockProblem) => void,
 ): Promise<void> {
-  const sum: ChunkTimeSummary = {
-    samples: 0,
-    first: NaN,
-    last: NaN,
-    disorderAt: -1,
-    disorderT: NaN,
-    disorderPrevT: NaN,
-  };
+  const sum = newChunkTimeSummary();
   const c = index.seriesCursor();
   let ordinal = -1;
   for (;;) {

@@ -12,7 +12,7 @@ import { readMetaFile, type BlockMeta } from '../meta.js';
 import { IndexReader } from '../index/reader.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { scanChunkTimes } from '../chunkenc/chunk.js';
-import type { ChunkTimeSummary } from '../chunkenc/codec.js';
+import { newChunkTimeSummary } from '../chunkenc/codec.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from '../block/files.js';
 import type { WrittenBlock, WrittenSeries } from '../block/writer.js';
 import { formatLabels } from '../labels.js';
@@ -67,14 +67,7 @@ async function check(
   if (segs !== undefined && segs.length !== chunks.files.length)
     return `${chunks.files.length} segment files, meta.json lists ${segs.length}`;
   const lists = new Map<string, Uint32Array>();
-  const sum: ChunkTimeSummary = {
-    samples: 0,
-    first: NaN,
-    last: NaN,
-    disorderAt: -1,
-    disorderT: NaN,
-    disorderPrevT: NaN,
-  };
+  const sum = newChunkTimeSummary();
   const read = await index.seriesMany(w.sample.map((s) => s.id));
   for (let i = 0; i < w.sample.length; i++) {
     const want = w.sample[i]!;
