@@ -4,8 +4,6 @@
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createBucket, loadObjstoreConfig } from '../objstore/config.js';
 import { layoutFor, parseTenancy } from '../block/layout.js';
 import { checkTenancy } from '../block/tenancy-check.js';
 import { MetaFetcher } from '../block/fetcher/fetcher.js';
@@ -25,7 +23,7 @@ import { startHttpEndpoint } from '../util/http.js';
 import { InvalidArgumentError, errorCode, errorMessage } from '../util/errors.js';
 import { durationArg, intArg } from './args.js';
 import { bytesArg, defaultGroupId, shardArg, timeBoundArg } from './store-flags.js';
-import { parseLogging, untilSignalled } from './sync-setup.js';
+import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
 
 export interface StoreFlags {
   'objstore.configFile'?: string;
@@ -155,10 +153,7 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
   const p = parseFlags(f);
   const tenancy = parseTenancy(f.tenancy);
   await prepareDir(f.dataDir, '--data-dir');
-  const config = await loadObjstoreConfig({
-    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
-    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
-  });
+  const { bucket, registry, config } = await openBucket(f, logger);
   const groupId =
     f['store.groupId'] ??
     defaultGroupId(config, {
@@ -167,9 +162,6 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
       ...(f.minTime !== undefined ? { minTime: f.minTime } : {}),
       ...(f.maxTime !== undefined ? { maxTime: f.maxTime } : {}),
     });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const bucket = await createBucket(config, { logger });
   const cleanup: (() => Promise<void>)[] = [() => bucket.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);

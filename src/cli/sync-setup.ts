@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createBucket, loadObjstoreConfig } from '../objstore/config.js';
+import { createBucket, loadObjstoreConfig, type ObjstoreConfig } from '../objstore/config.js';
 import type { Bucket } from '../objstore/bucket.js';
 import { layoutFor, parseTenancy, type Layout, type Tenancy } from '../block/layout.js';
 import { MetaFetcher } from '../block/fetcher/fetcher.js';
@@ -140,18 +140,18 @@ export function parseEtcdTtlSeconds(ms: number): number {
   return s;
 }
 
-/** The bucket of --objstore.config-file / --objstore.config, and a registry for /metrics. */
+/** The bucket of --objstore.config-file / --objstore.config (and that config), and a registry for /metrics. */
 export async function openBucket(
   f: Pick<SyncFlags, 'objstore.configFile' | 'objstore.config'>,
   logger: Logger,
-): Promise<{ bucket: Bucket; registry: Registry }> {
+): Promise<{ bucket: Bucket; registry: Registry; config: ObjstoreConfig }> {
   const config = await loadObjstoreConfig({
     ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
     ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return { bucket: await createBucket(config, { logger }), registry };
+  return { bucket: await createBucket(config, { logger }), registry, config };
 }
 
 /** A command's action that runs until SIGTERM or SIGINT aborts its signal. */
