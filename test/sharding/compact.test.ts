@@ -12,13 +12,14 @@ import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { ensureBuilt } from '../support/build.js';
 import { assertNoLeakedProcesses, waitFor, type TrackedProcess } from '../support/processes.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
-import { compactArgs, filesystemObjstore, logRecords, runStrataOk } from '../compactor/run.js';
-import { liveKeys, stopOk } from '../planner/cluster.js';
+import { logRecords } from '../compactor/run.js';
+import { stopOk } from '../planner/cluster.js';
 import {
   converged,
   expectNoConcurrentTenants,
   fixtureBucket,
   freshPrefix,
+  referenceEndState,
   startShardedCompact,
   workIntervals,
   type WorkInterval,
@@ -42,12 +43,7 @@ beforeAll(async () => {
     ensureBuilt(),
   ]);
   // The reference: one unsharded process.
-  const ref = await fixtureBucket(join(root, 'ref'), fx);
-  await runStrataOk(
-    compactArgs({ objstore: filesystemObjstore(join(root, 'ref')), dataDir: join(root, 'ref-data') }),
-  );
-  want = await liveKeys(ref, fx);
-  await ref.close();
+  want = await referenceEndState(root, fx);
 }, 300_000);
 
 afterAll(async () => {

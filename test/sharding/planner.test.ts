@@ -12,9 +12,9 @@ import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { ensureBuilt } from '../support/build.js';
 import { assertNoLeakedProcesses, waitFor, type TrackedProcess } from '../support/processes.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
-import { compactArgs, filesystemObjstore, logRecords, runStrataOk, startStrata } from '../compactor/run.js';
-import { liveKeys, plannerStatus, startPlanner, stopOk, type Planner } from '../planner/cluster.js';
-import { converged, fixtureBucket, freshPrefix, ringFlags } from './support.js';
+import { filesystemObjstore, logRecords, startStrata } from '../compactor/run.js';
+import { plannerStatus, startPlanner, stopOk, type Planner } from '../planner/cluster.js';
+import { converged, fixtureBucket, freshPrefix, referenceEndState, ringFlags } from './support.js';
 
 let root = '';
 let etcd: EtcdCluster;
@@ -30,12 +30,8 @@ beforeAll(async () => {
     haFixture({ windows: 4, series: 4, seed: 43, tenants: TENANTS }),
     ensureBuilt(),
   ]);
-  const ref = await fixtureBucket(join(root, 'ref'), fx);
-  await runStrataOk(
-    compactArgs({ objstore: filesystemObjstore(join(root, 'ref')), dataDir: join(root, 'ref-data') }),
-  );
-  want = await liveKeys(ref, fx);
-  await ref.close();
+  // The reference: one unsharded process.
+  want = await referenceEndState(root, fx);
 }, 300_000);
 
 afterAll(async () => {

@@ -4,6 +4,7 @@
  * tenant leases), and the check that no two instances ever worked on one tenant at the same time,
  * read from their 'compaction started' / 'compaction done' log lines.
  */
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import type { HaFixture } from '../compactor/fixtures.js';
@@ -11,6 +12,7 @@ import {
   compactArgs,
   filesystemObjstore,
   logRecords,
+  runStrataOk,
   startStrata,
   type StartOptions,
 } from '../compactor/run.js';
@@ -67,6 +69,19 @@ export async function fixtureBucket(dir: string, fx: HaFixture): Promise<Filesys
   const bucket = new FilesystemBucket({ directory: dir });
   await uploadFixture(bucket, fx);
   return bucket;
+}
+
+/** The end state one unsharded `strata compact` reaches on the fixture (live block keys per tenant). */
+export async function referenceEndState(root: string, fx: HaFixture): Promise<Map<string, string[]>> {
+  const ref = await fixtureBucket(join(root, 'ref'), fx);
+  try {
+    await runStrataOk(
+      compactArgs({ objstore: filesystemObjstore(join(root, 'ref')), dataDir: join(root, 'ref-data') }),
+    );
+    return await liveKeys(ref, fx);
+  } finally {
+    await ref.close();
+  }
 }
 
 /** `strata compact --wait` as ring instance `id`. */
