@@ -73,12 +73,6 @@ function storeType(encoding: number, where: string): number {
   throw new FormatError('ERR_TSDB_UNKNOWN_ENCODING', where, 0, `chunk encoding ${encoding} cannot be served`);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * The chunks of a cluster with byte-identical copies dropped (the same chunk in replica or
  * overlapping blocks, like Thanos' dedup of identical chunks): those need no merge.
@@ -96,7 +90,7 @@ function distinct(
         o.meta.mint === c.meta.mint &&
         o.meta.maxt === c.meta.maxt &&
         raws[n]!.encoding === raw.encoding &&
-        sameBytes(raws[n]!.data, raw.data),
+        Buffer.compare(raws[n]!.data, raw.data) === 0,
     );
     if (dup) continue;
     out.push(c);
