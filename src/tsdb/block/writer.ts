@@ -131,13 +131,26 @@ export class BlockWriter {
 
   /**
    * Adds a series whose chunks were already written with `segments` (compaction copies raw
-   * chunk bytes through `copyRawChunk`).
+   * chunk bytes through `copyRawChunk`). A promise only when the index write waited for I/O.
    */
-  async addSeriesRefs(labels: Labels, metas: readonly ChunkMeta[]): Promise<void> {
+  addSeriesRefs(labels: Labels, metas: readonly ChunkMeta[]): void | Promise<void> {
     if (metas.length === 0) return;
     const seam = this.opts.seam;
     if (seam?.series) labels = seam.series(labels, metas as ChunkMeta[]);
-    const id = await this.index.addSeries(labels, metas);
+    const id = this.index.addSeries(labels, metas);
+    if (typeof id === 'number') return this.indexed(labels, metas, id);
+    return this.indexedLater(labels, metas, id);
+  }
+
+  private async indexedLater(
+    labels: Labels,
+    metas: readonly ChunkMeta[],
+    id: Promise<number>,
+  ): Promise<void> {
+    this.indexed(labels, metas, await id);
+  }
+
+  private indexed(labels: Labels, metas: readonly ChunkMeta[], id: number): void {
     this.checkPending(labels, metas);
     this.noteSeries(labels, metas, id);
   }
@@ -198,13 +211,32 @@ export class BlockWriter {
   }
 
   /**
-   * Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim; returns its ref. The CRC
-   * is checked on the copy in the write buffer (ERR_TSDB_CHECKSUM), so the reader need not check it.
+   * Copies a chunk's on-disk bytes (len, encoding, data, crc) verbatim; returns its ref, or a
+   * promise of it when the segment writer had to wait for I/O. The CRC is checked on the copy in
+   * the write buffer (ERR_TSDB_CHECKSUM), so the reader need not check it.
    */
-  async copyRawChunk(raw: RawChunkView, mint: number, maxt: number): Promise<number> {
+  copyRawChunk(raw: RawChunkView, mint: number, maxt: number): number | Promise<number> {
     this.opts.seam?.copiedChunk?.(raw.buf.subarray(raw.start, raw.end));
-    const ref = await this.segments.writeRawChunkFrom(raw.buf, raw.start, raw.end, false, true);
-    this.account(mint, maxt, raw.numSamples, raw.dataEnd - raw.dataStart);
+    const r = this.segments.writeRawChunkFrom(raw.buf, raw.start, raw.end, false, true);
+    const samples = raw.numSamples;
+    const size = raw.dataEnd - raw.dataStart;
+    if (typeof r === 'number') return this.copied(r, mint, maxt, samples, size);
+    return this.copiedLater(r, mint, maxt, samples, size);
+  }
+
+  // Not a closure above: V8 would allocate its context on every call, synchronous ones included.
+  private async copiedLater(
+    r: Promise<number>,
+    mint: number,
+    maxt: number,
+    samples: number,
+    size: number,
+  ): Promise<number> {
+    return this.copied(await r, mint, maxt, samples, size);
+  }
+
+  private copied(ref: number, mint: number, maxt: number, samples: number, size: number): number {
+    this.account(mint, maxt, samples, size);
     this.pushPending(ref, mint, maxt);
     return ref;
   }

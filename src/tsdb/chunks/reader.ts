@@ -90,9 +90,16 @@ interface Segment {
 
 const DEFAULT_READ_AHEAD = 1 << 20;
 const DEFAULT_MAX_CHUNK_SIZE = 64 << 20;
+/**
+ * Read-ahead lands this far into its buffer, so the tail of the previous window (a chunk that
+ * straddles the two) is copied in front of it instead of the new window being copied after it.
+ */
+const HEADROOM = 16 << 10;
 
 export class SegmentReader {
+  /** The window: a view of `backing` (the allocation, reused as a read-ahead buffer). */
   private buf: Buffer;
+  private backing: Buffer;
   /** Window of the buffer: bytes [bufStart, bufStart + bufLen) of segment bufSeg. */
   private bufSeg = -1;
   private bufStart = 0;
@@ -114,7 +121,8 @@ export class SegmentReader {
   ) {
     this.readAhead = Math.max(64, opts.readAhead ?? DEFAULT_READ_AHEAD);
     this.maxChunkSize = opts.maxChunkSize ?? DEFAULT_MAX_CHUNK_SIZE;
-    this.buf = Buffer.allocUnsafe(this.readAhead);
+    this.backing = Buffer.allocUnsafe(this.readAhead + HEADROOM);
+    this.buf = this.backing;
   }
 
   /** Opens every segment file of `chunksDir` (none if the directory does not exist). */
@@ -382,6 +390,7 @@ export class SegmentReader {
         const next = Buffer.allocUnsafe(want);
         if (keep > 0) this.buf.copy(next, 0, from, from + keep);
         this.buf = next;
+        this.backing = next;
       } else if (keep > 0) {
         this.buf.copyWithin(0, from, from + keep);
       }
@@ -403,22 +412,23 @@ export class SegmentReader {
    * window (starting at buffer index 0); returns its length.
    */
   private adopt(pre: Prefetched, off: number, keep: number): number {
-    if (keep === 0) {
-      this.spare = this.buf;
-      this.buf = pre.buf;
-      return pre.got;
-    }
     const from = off - this.bufStart;
-    if (this.buf.length < keep + pre.got) {
-      const next = Buffer.allocUnsafe(keep + pre.got);
-      this.buf.copy(next, 0, from, from + keep);
-      this.buf = next;
-    } else {
-      this.buf.copyWithin(0, from, from + keep);
+    const got = keep + pre.got;
+    if (keep <= HEADROOM) {
+      if (keep > 0) this.buf.copy(pre.buf, HEADROOM - keep, from, from + keep);
+      this.spare = this.backing;
+      this.backing = pre.buf;
+      this.buf = pre.buf.subarray(HEADROOM - keep);
+      return got;
     }
-    pre.buf.copy(this.buf, keep, 0, pre.got);
+    // A straddling chunk longer than the headroom (rare): both parts into a new buffer.
+    const next = Buffer.allocUnsafe(got);
+    this.buf.copy(next, 0, from, from + keep);
+    pre.buf.copy(next, keep, HEADROOM, HEADROOM + pre.got);
     this.spare = pre.buf;
-    return keep + pre.got;
+    this.backing = next;
+    this.buf = next;
+    return got;
   }
 
   /** Grows the current buffer to hold `size` bytes, keeping its first `used` bytes. */
@@ -427,15 +437,19 @@ export class SegmentReader {
     const next = Buffer.allocUnsafe(size);
     if (used > 0) this.buf.copy(next, 0, 0, used);
     this.buf = next;
+    this.backing = next;
   }
 
   private startPrefetch(si: number, seg: Segment, start: number): void {
     if (start >= seg.size || this.pending !== undefined) return;
-    const buf = this.spare ?? Buffer.allocUnsafe(this.readAhead);
+    let buf = this.spare;
     this.spare = undefined;
-    const len = Math.min(buf.length, seg.size - start);
+    if (buf === undefined || buf.length < HEADROOM + this.readAhead) {
+      buf = Buffer.allocUnsafe(HEADROOM + this.readAhead);
+    }
+    const len = Math.min(buf.length - HEADROOM, seg.size - start);
     // A failed read-ahead is dropped: the read that needs those bytes reports the error.
-    const got = readFully(seg.fh, buf, 0, len, start).catch(() => -1);
+    const got = readFully(seg.fh, buf, HEADROOM, len, start).catch(() => -1);
     this.pending = { seg: si, start, buf, got };
   }
 
@@ -457,6 +471,7 @@ export class SegmentReader {
 interface Prefetched {
   seg: number;
   start: number;
+  /** The bytes are at [HEADROOM, HEADROOM + got). */
   buf: Buffer;
   got: number;
 }

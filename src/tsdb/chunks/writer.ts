@@ -152,7 +152,7 @@ export class SegmentWriter {
    * from a SegmentReader that verified them; returns its ref. Checks that the length field
    * matches `raw.length`; the CRC is not recomputed.
    */
-  writeRawChunk(raw: Uint8Array, sameSeries = false): Promise<number> {
+  async writeRawChunk(raw: Uint8Array, sameSeries = false): Promise<number> {
     const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     return this.writeRawChunkFrom(b, 0, b.length, sameSeries);
   }
@@ -160,48 +160,55 @@ export class SegmentWriter {
   /**
    * writeRawChunk of `src[start, end)`, copied without making a view. With `checkCrc`, the stored
    * CRC is checked against the bytes as they sit in the write buffer (ERR_TSDB_CHECKSUM, nothing
-   * written): the one check of a copied chunk covers both its read and its write.
+   * written): the one check of a copied chunk covers both its read and its write. Returns the ref
+   * itself when the chunk fit in the buffer (the common case: no promise, no microtask per chunk),
+   * a promise of it when a file had to be cut or the buffer flushed.
    */
-  async writeRawChunkFrom(
+  writeRawChunkFrom(
     src: Buffer,
     start: number,
     end: number,
     sameSeries = false,
     checkCrc = false,
-  ): Promise<number> {
+  ): number | Promise<number> {
     this.enter();
+    let deferred = false;
     try {
-      let len = 0;
-      let mul = 1;
-      let p = start;
-      for (;;) {
-        if (p - start >= MAX_CHUNK_LEN_FIELD_SIZE || p >= end) {
-          throw new InvalidArgumentError('raw chunk: bad length field');
-        }
-        const byte = src[p++]!;
-        len += (byte & 0x7f) * mul;
-        if (byte < 0x80) break;
-        mul *= 128;
-      }
+      const encAt = rawChunkEncodingAt(src, start, end);
       const size = end - start;
-      if (p - start + CHUNK_ENCODING_SIZE + len + CHUNK_CRC_SIZE !== size) {
-        throw new InvalidArgumentError(
-          `raw chunk: length field says ${len} data bytes, the chunk holds ${size} bytes`,
-        );
-      }
-      const encAt = p - start;
-      const ref = await this.prepare(len, size, sameSeries);
-      if (this.used + size <= this.buf.length) {
-        // A plain Uint8Array view: cheaper than Buffer#copy or a Buffer subarray per chunk.
+      const dataLen = size - encAt - CHUNK_ENCODING_SIZE - CHUNK_CRC_SIZE;
+      const ref = this.prepareInPlace(dataLen, size, sameSeries);
+      if (ref >= 0 && this.used + size <= this.buf.length) {
+        // Buffer#copy: no view allocated per chunk.
         const u = this.used;
-        this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, size), u);
+        src.copy(this.buf, u, start, end);
         if (checkCrc) this.checkCrc(this.buf, u + encAt, u + size - CHUNK_CRC_SIZE, ref);
         this.used = u + size;
         this.pos += size;
-      } else {
-        if (checkCrc) this.checkCrc(src, start + encAt, end - CHUNK_CRC_SIZE, ref);
-        await this.put(src.subarray(start, end));
+        return ref;
       }
+      deferred = true;
+      return this.writeRawSlow(src, start, end, encAt, dataLen, sameSeries, checkCrc, ref);
+    } finally {
+      if (!deferred) this.busy = false;
+    }
+  }
+
+  /** writeRawChunkFrom when a file must be cut (ref < 0) or the buffer is full; clears `busy`. */
+  private async writeRawSlow(
+    src: Buffer,
+    start: number,
+    end: number,
+    encAt: number,
+    dataLen: number,
+    sameSeries: boolean,
+    checkCrc: boolean,
+    prepared: number,
+  ): Promise<number> {
+    try {
+      const ref = prepared >= 0 ? prepared : await this.prepare(dataLen, end - start, sameSeries);
+      if (checkCrc) this.checkCrc(src, start + encAt, end - CHUNK_CRC_SIZE, ref);
+      await this.put(src.subarray(start, end));
       return ref;
     } finally {
       this.busy = false;
@@ -262,16 +269,22 @@ export class SegmentWriter {
 
   /** Cuts a new file if the chunk does not fit (Go's rule) and returns the ref it will get. */
   private async prepare(dataLen: number, size: number, sameSeries: boolean): Promise<number> {
-    const estimate = MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + dataLen + CHUNK_CRC_SIZE;
-    if (!sameSeries) this.est = this.pos;
-    this.est += estimate;
-    if (this.fh === undefined) {
-      await this.cut();
-      this.est = SEGMENT_HEADER_LEN + estimate;
-    } else if (this.est > this.maxSize && this.pos > SEGMENT_HEADER_LEN) {
-      await this.cut();
-      this.est = SEGMENT_HEADER_LEN + estimate;
-    }
+    const ref = this.prepareInPlace(dataLen, size, sameSeries);
+    if (ref >= 0) return ref;
+    await this.cut();
+    this.est = SEGMENT_HEADER_LEN + chunkEstimate(dataLen);
+    return this.refFor(size);
+  }
+
+  /** prepare() without a cut: the ref, or -1 (nothing changed) when a new file is needed. */
+  private prepareInPlace(dataLen: number, size: number, sameSeries: boolean): number {
+    const est = (sameSeries ? this.est : this.pos) + chunkEstimate(dataLen);
+    if (this.fh === undefined || (est > this.maxSize && this.pos > SEGMENT_HEADER_LEN)) return -1;
+    this.est = est;
+    return this.refFor(size);
+  }
+
+  private refFor(size: number): number {
     if (this.pos + size - 1 > MAX_SEGMENT_OFFSET) {
       throw new InvalidArgumentError(`chunk of ${size} bytes would pass the 4 GiB segment file limit`);
     }
@@ -359,4 +372,32 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** Go's per-chunk size estimate for the segment cut: the longest length field, always. */
+function chunkEstimate(dataLen: number): number {
+  return MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + dataLen + CHUNK_CRC_SIZE;
+}
+
+/** Validates a raw chunk's length field against its size; returns the encoding byte's offset. */
+function rawChunkEncodingAt(src: Buffer, start: number, end: number): number {
+  let len = 0;
+  let mul = 1;
+  let p = start;
+  for (;;) {
+    if (p - start >= MAX_CHUNK_LEN_FIELD_SIZE || p >= end) {
+      throw new InvalidArgumentError('raw chunk: bad length field');
+    }
+    const byte = src[p++]!;
+    len += (byte & 0x7f) * mul;
+    if (byte < 0x80) break;
+    mul *= 128;
+  }
+  const size = end - start;
+  if (p - start + CHUNK_ENCODING_SIZE + len + CHUNK_CRC_SIZE !== size) {
+    throw new InvalidArgumentError(
+      `raw chunk: length field says ${len} data bytes, the chunk holds ${size} bytes`,
+    );
+  }
+  return p - start;
 }

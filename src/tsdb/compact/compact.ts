@@ -70,13 +70,25 @@ export interface CompactResult {
 /**
  * Moves a cursor to its next series. The series stays in the cursor's scratch (labels and chunk
  * metas are overwritten by the next advance), so a series is merged and written before its
- * cursor advances: nothing is copied per series.
+ * cursor advances: nothing is copied per series. A promise only when the cursor must read.
  */
-async function advance(c: SeriesCursor, block: string): Promise<SeriesScratch | undefined> {
+function advance(
+  c: SeriesCursor,
+  block: string,
+): SeriesScratch | undefined | Promise<SeriesScratch | undefined> {
+  try {
+    if (c.next()) return c.series;
+  } catch (err) {
+    throw CompactionInputError.wrap(err, block, undefined);
+  }
+  return advanceSlow(c, block);
+}
+
+async function advanceSlow(c: SeriesCursor, block: string): Promise<SeriesScratch | undefined> {
   try {
     for (;;) {
-      if (c.next()) return c.series;
       if (!(await c.load())) return undefined;
+      if (c.next()) return c.series;
     }
   } catch (err) {
     throw CompactionInputError.wrap(err, block, undefined);
@@ -133,7 +145,9 @@ export async function compactBlocks(
     let chunks = 0;
     try {
       const cursors = blocks.map((b) => b.index.seriesCursor());
-      const heads = await Promise.all(cursors.map((c, i) => advance(c, blocks[i]!.ulid)));
+      const heads: (SeriesScratch | undefined)[] = await Promise.all(
+        cursors.map((c, i) => advance(c, blocks[i]!.ulid)),
+      );
       // One reusable entry per input; `group` lists those holding the current series.
       const entries: InputSeries[] = blocks.map((block, i) => ({
         input: i,
@@ -146,8 +160,10 @@ export async function compactBlocks(
       const members: number[] = [];
       for (;;) {
         let min: Labels | undefined;
-        for (const h of heads)
+        for (let i = 0; i < heads.length; i++) {
+          const h = heads[i];
           if (h && (min === undefined || compareLabels(h.labels, min) < 0)) min = h.labels;
+        }
         if (min === undefined) break;
         const labels = min;
         group.length = 0;
@@ -161,13 +177,19 @@ export async function compactBlocks(
           group.push(e);
           members.push(i);
         }
-        const out = await merger.merge(() => formatLabels(labels), group);
+        let out = merger.merge(() => formatLabels(labels), group);
+        if (!Array.isArray(out)) out = await out;
         if (out.length > 0) {
-          await writer.addSeriesRefs(labels, out);
+          const p = writer.addSeriesRefs(labels, out);
+          if (p) await p;
           series++;
           chunks += out.length;
         }
-        for (const i of members) heads[i] = await advance(cursors[i]!, blocks[i]!.ulid);
+        for (let m = 0; m < members.length; m++) {
+          const i = members[m]!;
+          const h = advance(cursors[i]!, blocks[i]!.ulid);
+          heads[i] = h instanceof Promise ? await h : h;
+        }
       }
     } catch (err) {
       await writer.abort();
@@ -196,22 +218,21 @@ export async function compactBlocks(
   }
 }
 
-/** Opens the inputs; a block that cannot be opened is named in a CompactionInputError. */
+/** Opens the inputs (in parallel); a block that cannot be opened is named in a CompactionInputError. */
 async function openInputs(dirs: readonly string[]): Promise<BlockReader[]> {
+  const opened = await Promise.allSettled(dirs.map((d) => BlockReader.open(d)));
   const out: BlockReader[] = [];
-  try {
-    for (const d of dirs) {
-      try {
-        out.push(await BlockReader.open(d));
-      } catch (err) {
-        throw CompactionInputError.wrap(err, basename(d), undefined);
-      }
-    }
-    return out;
-  } catch (err) {
-    await closeBlocks(out);
-    throw err;
+  let failed: unknown;
+  for (let i = 0; i < opened.length; i++) {
+    const r = opened[i]!;
+    if (r.status === 'fulfilled') out.push(r.value);
+    else failed ??= CompactionInputError.wrap(r.reason, basename(dirs[i]!), undefined);
   }
+  if (failed !== undefined) {
+    await closeBlocks(out);
+    throw failed;
+  }
+  return out;
 }
 
 function outputCheck(mode: VerifyMode | false): BlockWriterOptions['beforeRename'] {

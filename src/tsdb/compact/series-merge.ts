@@ -53,6 +53,9 @@ function hits(deleted: readonly Interval[] | undefined, mint: number, maxt: numb
 export class SeriesMerger {
   readonly stats: MergeStats = { copiedChunks: 0, reencodedChunks: 0, droppedDuplicateChunks: 0 };
   private readonly out: ChunkMeta[] = [];
+  /** ChunkMeta objects reused across series: `out` holds the first numOut of them. */
+  private readonly metaPool: ChunkMeta[] = [];
+  private numOut = 0;
   private readonly app = new XorAppender();
   private readonly tmp = new SampleBuf();
   private readonly merged = new SampleBuf();
@@ -70,16 +73,56 @@ export class SeriesMerger {
     private readonly seam?: WriteSeam,
   ) {}
 
-  /** Writes the series' chunks; returns their metas for the index (valid until the next call). */
-  async merge(seriesName: () => string, inputs: readonly InputSeries[]): Promise<readonly ChunkMeta[]> {
+  /**
+   * Writes the series' chunks; returns their metas for the index (valid until the next call), or
+   * a promise of them when a chunk had to wait for I/O or be merged.
+   */
+  merge(
+    seriesName: () => string,
+    inputs: readonly InputSeries[],
+  ): readonly ChunkMeta[] | Promise<readonly ChunkMeta[]> {
     this.out.length = 0;
-    for (const s of inputs) checkOrder(s, seriesName);
+    this.numOut = 0;
+    for (let i = 0; i < inputs.length; i++) checkOrder(inputs[i]!, seriesName);
     if (this.inDisjointOrder(inputs)) {
       // Horizontal compaction: the inputs follow each other in time and nothing is deleted, so
       // every chunk passes through, input after input.
-      for (const s of this.order) for (const c of s.chunks) await this.copyChunk(s, c, seriesName);
+      const order = this.order;
+      for (let i = 0; i < order.length; i++) {
+        const s = order[i]!;
+        for (let j = 0; j < s.chunks.length; j++) {
+          const p = this.copyChunk(s, s.chunks[j]!, seriesName);
+          if (p !== undefined) return this.copyRest(p, i, j, seriesName);
+        }
+      }
       return this.out;
     }
+    return this.mergeOverlapping(seriesName, inputs);
+  }
+
+  /** The disjoint path after a chunk that waited for I/O: the rest of `this.order` from (i, j + 1). */
+  private async copyRest(
+    p: Promise<void>,
+    i: number,
+    j: number,
+    seriesName: () => string,
+  ): Promise<readonly ChunkMeta[]> {
+    await p;
+    const order = this.order;
+    for (; i < order.length; i++, j = -1) {
+      const chunks = order[i]!.chunks;
+      for (j++; j < chunks.length; j++) {
+        const q = this.copyChunk(order[i]!, chunks[j]!, seriesName);
+        if (q !== undefined) await q;
+      }
+    }
+    return this.out;
+  }
+
+  private async mergeOverlapping(
+    seriesName: () => string,
+    inputs: readonly InputSeries[],
+  ): Promise<readonly ChunkMeta[]> {
     if (inputs.length === 1) {
       const s = inputs[0]!;
       for (const c of s.chunks) await this.cluster([{ s, c }], seriesName);
@@ -99,11 +142,18 @@ export class SeriesMerger {
   private inDisjointOrder(inputs: readonly InputSeries[]): boolean {
     const order = this.order;
     order.length = 0;
-    for (const s of inputs) {
+    for (let i = 0; i < inputs.length; i++) {
+      const s = inputs[i]!;
       if (s.deleted !== undefined) return false;
       if (s.chunks.length > 0) order.push(s);
     }
-    if (order.length > 1) order.sort(byFirstMint);
+    // Insertion sort: a handful of inputs, and Array#sort allocates per call.
+    for (let i = 1; i < order.length; i++) {
+      const s = order[i]!;
+      let j = i;
+      for (; j > 0 && byFirstMint(order[j - 1]!, s) > 0; j--) order[j] = order[j - 1]!;
+      order[j] = s;
+    }
     for (let i = 1; i < order.length; i++) {
       const prev = order[i - 1]!.chunks;
       if (order[i]!.chunks[0]!.mint <= prev[prev.length - 1]!.maxt) return false;
@@ -121,43 +171,103 @@ export class SeriesMerger {
     await this.reencode(group, seriesName);
   }
 
-  private copy(e: Entry, seriesName: () => string): Promise<void> {
-    return this.copyChunk(e.s, e.c, seriesName);
+  private async copy(e: Entry, seriesName: () => string): Promise<void> {
+    const p = this.copyChunk(e.s, e.c, seriesName);
+    if (p !== undefined) await p;
   }
 
-  private async copyChunk(s: InputSeries, c: ChunkMeta, seriesName: () => string): Promise<void> {
-    const chunks = s.block.chunks;
+  /**
+   * Copies one chunk; synchronous (undefined) when its bytes were already read ahead and fit the
+   * write buffer, the common case: no promise per chunk.
+   */
+  private copyChunk(s: InputSeries, c: ChunkMeta, seriesName: () => string): Promise<void> | undefined {
     let raw;
     try {
       // The CRC is checked by the writer, on the bytes as they are written.
-      raw = chunks.tryReadRaw(c.ref, false) ?? (await chunks.readRaw(c.ref, false));
+      raw = s.block.chunks.tryReadRaw(c.ref, false);
     } catch (err) {
       throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
-    const ref = await this.copyRaw(raw, c, s, seriesName);
-    this.out.push({ mint: c.mint, maxt: c.maxt, ref });
+    if (raw === undefined) return this.copyChunkSlow(s, c, seriesName);
+    const ref = this.copyRaw(raw, c, s, seriesName);
+    if (typeof ref !== 'number') return this.copiedLater(c, ref);
+    this.copied(c, ref);
+    return undefined;
+  }
+
+  // Promise continuations live in their own functions: a closure in copyChunk would make V8
+  // allocate its context on every call, the synchronous ones included.
+  private async copiedLater(c: ChunkMeta, ref: Promise<number>): Promise<void> {
+    this.copied(c, await ref);
+  }
+
+  private async copyChunkSlow(s: InputSeries, c: ChunkMeta, seriesName: () => string): Promise<void> {
+    let raw;
+    try {
+      raw = await s.block.chunks.readRaw(c.ref, false);
+    } catch (err) {
+      throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
+    }
+    this.copied(c, await this.copyRaw(raw, c, s, seriesName));
+  }
+
+  private emit(mint: number, maxt: number, ref: number): void {
+    let m = this.metaPool[this.numOut];
+    if (m === undefined) {
+      m = { mint, maxt, ref };
+      this.metaPool.push(m);
+    } else {
+      m.mint = mint;
+      m.maxt = maxt;
+      m.ref = ref;
+    }
+    this.numOut++;
+    this.out.push(m);
+  }
+
+  private copied(c: ChunkMeta, ref: number): void {
+    this.emit(c.mint, c.maxt, ref);
     this.stats.copiedChunks++;
   }
 
   /** Copies through the writer; a CRC mismatch names the input block, series and chunk. */
-  private async copyRaw(
+  private copyRaw(
     raw: RawChunkView,
+    c: ChunkMeta,
+    s: InputSeries,
+    seriesName: () => string,
+  ): number | Promise<number> {
+    try {
+      const r = this.writer.copyRawChunk(raw, c.mint, c.maxt);
+      if (typeof r === 'number') return r;
+      return this.copyRawLater(r, c, s, seriesName);
+    } catch (err) {
+      throw this.copyError(err, c, s, seriesName);
+    }
+  }
+
+  private async copyRawLater(
+    r: Promise<number>,
     c: ChunkMeta,
     s: InputSeries,
     seriesName: () => string,
   ): Promise<number> {
     try {
-      return await this.writer.copyRawChunk(raw, c.mint, c.maxt);
+      return await r;
     } catch (err) {
-      if (errorCode(err) !== 'ERR_TSDB_CHECKSUM') throw err;
-      throw new CompactionInputError(
-        'ERR_TSDB_CHECKSUM',
-        s.block.ulid,
-        seriesName(),
-        `${s.block.chunks.fileFor(c.ref)} chunk ref ${c.ref}: ${errorMessage(err)}`,
-        err,
-      );
+      throw this.copyError(err, c, s, seriesName);
     }
+  }
+
+  private copyError(err: unknown, c: ChunkMeta, s: InputSeries, seriesName: () => string): unknown {
+    if (errorCode(err) !== 'ERR_TSDB_CHECKSUM') return err;
+    return new CompactionInputError(
+      'ERR_TSDB_CHECKSUM',
+      s.block.ulid,
+      seriesName(),
+      `${s.block.chunks.fileFor(c.ref)} chunk ref ${c.ref}: ${errorMessage(err)}`,
+      err,
+    );
   }
 
   /**
@@ -194,7 +304,7 @@ export class SeriesMerger {
     }
     const last = group[group.length - 1]!;
     const ref = await this.copyRaw(raw!, last.c, last.s, seriesName);
-    this.out.push({ mint: last.c.mint, maxt: last.c.maxt, ref });
+    this.emit(last.c.mint, last.c.maxt, ref);
     this.stats.copiedChunks++;
     this.stats.droppedDuplicateChunks += group.length - 1;
     return true;
@@ -225,7 +335,7 @@ export class SeriesMerger {
       this.checkEncoded(c, from, seriesName);
       from += c.numSamples;
       const ref = await this.writer.writeChunk(c);
-      this.out.push({ mint: c.mint, maxt: c.maxt, ref });
+      this.emit(c.mint, c.maxt, ref);
       this.stats.reencodedChunks++;
     }
   }

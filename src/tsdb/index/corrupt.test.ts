@@ -135,11 +135,18 @@ describe('index reader on bad input', () => {
     return path;
   }
 
+  /** The error of opening `path` and listing its label names (the postings table is decoded lazily). */
   async function openError(path: string): Promise<FormatError> {
     const err = await IndexReader.open(path).then(
       async (r) => {
-        await r.close();
-        return null;
+        try {
+          r.labelNames();
+          return null;
+        } catch (e) {
+          return e;
+        } finally {
+          await r.close();
+        }
       },
       (e: unknown) => e,
     );

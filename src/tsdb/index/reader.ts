@@ -70,10 +70,22 @@ export class IndexReader {
     private readonly syms: string[],
     /** Symbol refs whose bytes are not valid UTF-8. */
     readonly invalidUtf8Symbols: readonly number[],
-    private readonly table: PostingsTable,
+    /** The postings offset table's bytes, decoded on first use (compaction never needs it). */
+    private tableBytes: Buffer | undefined,
     /** File offset where the series section ends. */
     readonly seriesEnd: number,
   ) {}
+
+  private decodedTable: PostingsTable | undefined;
+
+  private get table(): PostingsTable {
+    if (this.decodedTable === undefined) {
+      const at = this.toc.postingsTable;
+      this.decodedTable = decodePostingsTable(this.tableBytes!, this.path, at + 4, HEADER_LEN, at);
+      this.tableBytes = undefined;
+    }
+    return this.decodedTable;
+  }
 
   static async open(path: string): Promise<IndexReader> {
     return IndexReader.openReader(await FileReader.open(path));
@@ -150,9 +162,9 @@ export class IndexReader {
 
     const sym = await readSection(fh, path, toc.symbols, tocAt, 'symbol table');
     const { symbols, invalidUtf8 } = decodeSymbols(sym, path, toc.symbols + 4);
+    // Read (and CRC-checked) now, decoded when first used.
     const pt = await readSection(fh, path, toc.postingsTable, tocAt, 'postings offset table');
-    const table = decodePostingsTable(pt, path, toc.postingsTable + 4, HEADER_LEN, toc.postingsTable);
-    return new IndexReader(path, fh, size, version, toc, symbols, invalidUtf8, table, seriesEnd);
+    return new IndexReader(path, fh, size, version, toc, symbols, invalidUtf8, pt, seriesEnd);
   }
 
   /** All symbols, ascending. Do not modify. */

@@ -153,49 +153,74 @@ export class IndexWriter {
   }
 
   /**
-   * Adds the next series; returns its ID (file offset / 16). Series must be strictly ascending
-   * by label set; every name and value must be in the symbol table; chunks non-empty, ordered,
-   * non-overlapping. A rejected series leaves the writer usable.
+   * Adds the next series; returns its ID (file offset / 16), or a promise of it when the entry
+   * did not fit the write buffer (no promise per series otherwise). Series must be strictly
+   * ascending by label set; every name and value must be in the symbol table; chunks non-empty,
+   * ordered, non-overlapping. A rejected series leaves the writer usable.
    */
-  async addSeries(labels: Labels, chunks: readonly ChunkMeta[]): Promise<number> {
+  addSeries(labels: Labels, chunks: readonly ChunkMeta[]): number | Promise<number> {
     this.checkOpen();
     const k = this.checkLabels(labels);
     checkChunks(labels, chunks, this.minTime, this.maxTime, this.options.chunks);
-    this.busy = true;
+    const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
+    if (id > MAX_SERIES_ID) {
+      throw new IndexWriterError(
+        'ERR_INVALID_ARGUMENT',
+        safeFormat(labels),
+        'index exceeds 64 GiB of series',
+      );
+    }
+    this.entry.reset();
+    encodeSeriesEntry(this.entry, this.body, this.refs, k, chunks);
+    let padding: Promise<void> | undefined;
+    let writing: Promise<void> | undefined;
     try {
-      const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
-      if (id > MAX_SERIES_ID) {
-        throw new IndexWriterError(
-          'ERR_INVALID_ARGUMENT',
-          safeFormat(labels),
-          'index exceeds 64 GiB of series',
-        );
+      padding = this.out.pad(SERIES_ALIGN);
+      if (padding === undefined) writing = this.out.write(this.entry.view());
+    } catch (err) {
+      this.state = 'failed';
+      throw err;
+    }
+    if (padding === undefined && writing === undefined) return this.added(id, k, chunks.length);
+    this.busy = true;
+    return this.addSlow(padding, writing, id, k, chunks.length);
+  }
+
+  /** addSeries after a flush the padding or the entry had to wait for. */
+  private async addSlow(
+    padding: Promise<void> | undefined,
+    writing: Promise<void> | undefined,
+    id: number,
+    k: number,
+    numChunks: number,
+  ): Promise<number> {
+    try {
+      if (padding !== undefined) {
+        await padding;
+        writing = this.out.write(this.entry.view());
       }
-      this.entry.reset();
-      encodeSeriesEntry(this.entry, this.body, this.refs, k, chunks);
-      try {
-        let p = this.out.pad(SERIES_ALIGN);
-        if (p) await p;
-        p = this.out.write(this.entry.view());
-        if (p) await p;
-      } catch (err) {
-        this.state = 'failed';
-        throw err;
-      }
-      const size = alignUp(this.entry.len, SERIES_ALIGN);
-      if (size > this.seriesMaxSize) this.seriesMaxSize = size;
-      this.postings.add(id, this.refs, k);
-      // Keep this series' refs for the order check of the next one.
-      const t = this.prevRefs;
-      this.prevRefs = this.refs;
-      this.refs = t;
-      this.prevLabels = k;
-      this.numSeries++;
-      this.numChunks += chunks.length;
-      return id;
+      if (writing !== undefined) await writing;
+      return this.added(id, k, numChunks);
+    } catch (err) {
+      this.state = 'failed';
+      throw err;
     } finally {
       this.busy = false;
     }
+  }
+
+  private added(id: number, k: number, numChunks: number): number {
+    const size = alignUp(this.entry.len, SERIES_ALIGN);
+    if (size > this.seriesMaxSize) this.seriesMaxSize = size;
+    this.postings.add(id, this.refs, k);
+    // Keep this series' refs for the order check of the next one.
+    const t = this.prevRefs;
+    this.prevRefs = this.refs;
+    this.refs = t;
+    this.prevLabels = k;
+    this.numSeries++;
+    this.numChunks += numChunks;
+    return id;
   }
 
   private checkOpen(): void {
