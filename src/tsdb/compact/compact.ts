@@ -20,7 +20,8 @@ import type { WriteSeam } from '../block/write-seam.js';
 import type { BlockWriterOptions } from '../block/writer.js';
 import type { DedupMode } from '../samples/dedup.js';
 import { checkCompatible, outputMetaParts } from './inputs.js';
-import { SeriesMerger, type InputSeries } from './series-merge.js';
+import { SeriesMerger } from './series-merge.js';
+import type { InputSeries } from './input-series.js';
 import { CompactionInputError } from './errors.js';
 import { StrataError } from '../../util/errors.js';
 

@@ -1,42 +1,28 @@
 /**
  * The chunks of one output series from the same series in several inputs. Chunks that overlap
  * nothing are copied byte for byte; exact duplicates (same range and bytes) are copied once;
- * overlapping chunks are decoded, merged (exact or penalty dedup) and re-cut every
- * `maxSamplesPerChunk` samples; chunks hit by tombstones are re-encoded without the deleted
- * samples. Allocation is per chunk cluster, never per sample.
+ * overlapping chunks and chunks hit by tombstones go to the re-encoder (reencode.ts). The copy
+ * paths run without a promise per chunk while the bytes are read ahead and the writer's buffer
+ * has room.
  */
-import type { BlockReader } from '../block/reader.js';
 import type { BlockWriter } from '../block/writer.js';
 import type { ChunkMeta } from '../index/format.js';
 import type { RawChunkView } from '../chunks/reader.js';
-import { XorAppender } from '../chunkenc/xor.js';
-import { decodeChunkInto } from '../chunkenc/chunk.js';
-import { encodeXorChunks, type EncodedChunk } from '../chunkenc/encode.js';
-import type { Interval } from '../tombstones/tombstones.js';
-import { SampleBuf } from '../samples/sample-buf.js';
-import { mergeExact, mergeReplicas, type DedupMode } from '../samples/dedup.js';
+import type { DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 import { overlapClusters } from '../chunks/overlap.js';
 import type { WriteSeam } from '../block/write-seam.js';
-import { errorCode, errorMessage, StrataError } from '../../util/errors.js';
-
-export interface InputSeries {
-  /** Priority: inputs are sorted oldest block first; a later input wins timestamp ties. */
-  input: number;
-  /** Replica group of the input (penalty dedup). */
-  replica: number;
-  block: BlockReader;
-  chunks: readonly ChunkMeta[];
-  deleted: readonly Interval[] | undefined;
-}
-
-interface Entry {
-  s: InputSeries;
-  c: ChunkMeta;
-}
-
-const entryMint = (e: Entry): number => e.c.mint;
-const entryMaxt = (e: Entry): number => e.c.maxt;
+import { errorCode, errorMessage } from '../../util/errors.js';
+import { ClusterReencoder } from './reencode.js';
+import {
+  byFirstMint,
+  checkOrder,
+  entryMaxt,
+  entryMint,
+  hits,
+  type Entry,
+  type InputSeries,
+} from './input-series.js';
 
 export interface MergeStats {
   copiedChunks: number;
@@ -44,34 +30,31 @@ export interface MergeStats {
   droppedDuplicateChunks: number;
 }
 
-function hits(deleted: readonly Interval[] | undefined, mint: number, maxt: number): boolean {
-  if (!deleted) return false;
-  for (const iv of deleted) if (iv.mint <= maxt && iv.maxt >= mint) return true;
-  return false;
-}
-
 export class SeriesMerger {
-  readonly stats: MergeStats = { copiedChunks: 0, reencodedChunks: 0, droppedDuplicateChunks: 0 };
+  private readonly counts = { copiedChunks: 0, droppedDuplicateChunks: 0 };
   private readonly out: ChunkMeta[] = [];
   /** ChunkMeta objects reused across series: `out` holds the first numOut of them. */
   private readonly metaPool: ChunkMeta[] = [];
   private numOut = 0;
-  private readonly app = new XorAppender();
-  private readonly tmp = new SampleBuf();
-  private readonly merged = new SampleBuf();
-  private readonly check = new SampleBuf();
-  private streams: SampleBuf[] = [];
-  private replicaBufs: SampleBuf[] = [];
   private readonly order: InputSeries[] = [];
   private firstBytes: Buffer = Buffer.allocUnsafe(4096);
   private firstLen = 0;
 
+  private readonly reencoder: ClusterReencoder;
+  private readonly emitBound = this.emit.bind(this);
+
   constructor(
     private readonly writer: BlockWriter,
-    private readonly dedup: DedupMode,
-    private readonly maxSamplesPerChunk: number,
-    private readonly seam?: WriteSeam,
-  ) {}
+    dedup: DedupMode,
+    maxSamplesPerChunk: number,
+    seam?: WriteSeam,
+  ) {
+    this.reencoder = new ClusterReencoder(writer, dedup, maxSamplesPerChunk, seam);
+  }
+
+  get stats(): MergeStats {
+    return { ...this.counts, reencodedChunks: this.reencoder.reencodedChunks };
+  }
 
   /**
    * Writes the series' chunks; returns their metas for the index (valid until the next call), or
@@ -97,7 +80,84 @@ export class SeriesMerger {
       }
       return this.out;
     }
+    if (this.aligned(inputs)) {
+      // Vertical compaction of replicas whose chunks start and end together: position i of every
+      // input is one cluster, copied once when the bytes are identical.
+      const n = inputs[0]!.chunks.length;
+      for (let i = 0; i < n; i++) {
+        const r = this.copyIdenticalNow(inputs, i, seriesName);
+        if (r !== true) return this.alignedRest(r, inputs, i, seriesName);
+      }
+      return this.out;
+    }
     return this.mergeOverlapping(seriesName, inputs);
+  }
+
+  /** More than one input, none with tombstones, the same number of chunks with the same ranges. */
+  private aligned(inputs: readonly InputSeries[]): boolean {
+    if (inputs.length < 2) return false;
+    const first = inputs[0]!.chunks;
+    for (let k = 0; k < inputs.length; k++) {
+      const s = inputs[k]!;
+      if (s.deleted !== undefined || s.chunks.length !== first.length) return false;
+      if (k === 0) continue;
+      for (let i = 0; i < first.length; i++) {
+        const a = first[i]!;
+        const b = s.chunks[i]!;
+        if (a.mint !== b.mint || a.maxt !== b.maxt) return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Position i of aligned inputs when every input's chunk is already read ahead and all are byte
+   * for byte identical: copies the newest input's (true), or a promise when the write waits for
+   * I/O. False when that cannot be decided without I/O or the bytes differ: nothing was written.
+   */
+  private copyIdenticalNow(
+    inputs: readonly InputSeries[],
+    i: number,
+    seriesName: () => string,
+  ): boolean | Promise<void> {
+    let raw: RawChunkView | undefined;
+    for (let k = 0; k < inputs.length; k++) {
+      // No CRC check here, as in copyIfIdentical; a read error is reported by the slow path.
+      try {
+        raw = inputs[k]!.block.chunks.tryReadRaw(inputs[k]!.chunks[i]!.ref, false);
+      } catch {
+        return false;
+      }
+      if (raw === undefined) return false;
+      if (k === 0) this.keepFirst(raw);
+      else if (raw.buf.compare(this.firstBytes, 0, this.firstLen, raw.start, raw.end) !== 0) return false;
+    }
+    const last = inputs[inputs.length - 1]!;
+    const c = last.chunks[i]!;
+    this.counts.droppedDuplicateChunks += inputs.length - 1;
+    const ref = this.copyRaw(raw!, c, last, seriesName);
+    if (typeof ref !== 'number') return this.copiedLater(c, ref);
+    this.copied(c, ref);
+    return true;
+  }
+
+  /** The aligned path from position i on, after `r` (a write to finish, or false: not done). */
+  private async alignedRest(
+    r: false | Promise<void>,
+    inputs: readonly InputSeries[],
+    i: number,
+    seriesName: () => string,
+  ): Promise<readonly ChunkMeta[]> {
+    if (r !== false) {
+      await r;
+      i++;
+    }
+    const n = inputs[0]!.chunks.length;
+    for (; i < n; i++) {
+      const group: Entry[] = inputs.map((s) => ({ s, c: s.chunks[i]! }));
+      await this.cluster(group, seriesName);
+    }
+    return this.out;
   }
 
   /** The disjoint path after a chunk that waited for I/O: the rest of `this.order` from (i, j + 1). */
@@ -168,7 +228,7 @@ export class SeriesMerger {
       return;
     }
     if (group.length > 1 && (await this.copyIfIdentical(group, seriesName))) return;
-    await this.reencode(group, seriesName);
+    await this.reencoder.reencode(group, seriesName, this.emitBound);
   }
 
   private async copy(e: Entry, seriesName: () => string): Promise<void> {
@@ -227,7 +287,7 @@ export class SeriesMerger {
 
   private copied(c: ChunkMeta, ref: number): void {
     this.emit(c.mint, c.maxt, ref);
-    this.stats.copiedChunks++;
+    this.counts.copiedChunks++;
   }
 
   /** Copies through the writer; a CRC mismatch names the input block, series and chunk. */
@@ -274,6 +334,14 @@ export class SeriesMerger {
    * Same range and same bytes in every input (replicas that ingested identical data): writes the
    * newest input's chunk (the last one read, its view still valid) and drops the others.
    */
+  /** Views are valid until their reader's next read: keeps the first chunk's bytes. */
+  private keepFirst(raw: RawChunkView): void {
+    const n = raw.end - raw.start;
+    if (this.firstBytes.length < n) this.firstBytes = Buffer.allocUnsafe(2 * n);
+    raw.buf.copy(this.firstBytes, 0, raw.start, raw.end);
+    this.firstLen = n;
+  }
+
   private async copyIfIdentical(group: readonly Entry[], seriesName: () => string): Promise<boolean> {
     const f = group[0]!;
     for (const e of group) {
@@ -293,11 +361,7 @@ export class SeriesMerger {
         throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
       }
       if (i === 0) {
-        // Views are valid until the reader's next read: keep the first chunk's bytes.
-        const n = raw.end - raw.start;
-        if (this.firstBytes.length < n) this.firstBytes = Buffer.allocUnsafe(2 * n);
-        raw.buf.copy(this.firstBytes, 0, raw.start, raw.end);
-        this.firstLen = n;
+        this.keepFirst(raw);
       } else if (raw.buf.compare(this.firstBytes, 0, this.firstLen, raw.start, raw.end) !== 0) {
         return false;
       }
@@ -305,140 +369,8 @@ export class SeriesMerger {
     const last = group[group.length - 1]!;
     const ref = await this.copyRaw(raw!, last.c, last.s, seriesName);
     this.emit(last.c.mint, last.c.maxt, ref);
-    this.stats.copiedChunks++;
-    this.stats.droppedDuplicateChunks += group.length - 1;
+    this.counts.copiedChunks++;
+    this.counts.droppedDuplicateChunks += group.length - 1;
     return true;
-  }
-
-  private async reencode(group: readonly Entry[], seriesName: () => string): Promise<void> {
-    // One stream per input, in input order (chunks of one input never overlap).
-    const inputs: InputSeries[] = [];
-    for (const e of group) if (!inputs.includes(e.s)) inputs.push(e.s);
-    inputs.sort((a, b) => a.input - b.input);
-    while (this.streams.length < inputs.length) this.streams.push(new SampleBuf());
-    for (let k = 0; k < inputs.length; k++) {
-      const s = inputs[k]!;
-      const buf = this.streams[k]!;
-      buf.reset();
-      for (const e of group) {
-        if (e.s !== s) continue;
-        await this.decodeAppend(e, buf, seriesName);
-      }
-    }
-    const streams = this.streams.slice(0, inputs.length);
-    if (this.dedup === 'penalty') this.mergeReplicas(inputs, streams);
-    else mergeExact(streams, this.merged);
-    if (this.merged.len === 0) return;
-    let from = 0;
-    for (const c of encodeXorChunks(this.merged, this.maxSamplesPerChunk, this.app)) {
-      this.seam?.encodedChunk?.(c);
-      this.checkEncoded(c, from, seriesName);
-      from += c.numSamples;
-      const ref = await this.writer.writeChunk(c);
-      this.emit(c.mint, c.maxt, ref);
-      this.stats.reencodedChunks++;
-    }
-  }
-
-  /** Decodes a re-encoded chunk from memory: it must hold merged samples [from, from + n) bit for bit. */
-  private checkEncoded(c: EncodedChunk, from: number, seriesName: () => string): void {
-    const got = this.check;
-    const want = this.merged;
-    let bad = -1;
-    try {
-      decodeChunkInto({ encoding: c.encoding, data: c.data, dataOffset: 0 }, got, 're-encoded chunk');
-      if (got.len !== c.numSamples) bad = Math.min(got.len, c.numSamples);
-      for (let i = 0; bad < 0 && i < got.len; i++) {
-        const j = from + i;
-        if (got.ts[i] !== want.ts[j] || got.hi[i] !== want.hi[j] || got.lo[i] !== want.lo[j]) bad = i;
-      }
-    } catch (err) {
-      throw new StrataError(
-        'ERR_TSDB_CORRUPT',
-        `series ${seriesName()}: re-encoded chunk [${c.mint}, ${c.maxt}] does not decode: ${errorMessage(err)}`,
-        { cause: err },
-      );
-    }
-    if (bad >= 0 || c.mint !== want.ts[from] || c.maxt !== want.ts[from + c.numSamples - 1]) {
-      throw new StrataError(
-        'ERR_TSDB_CORRUPT',
-        `series ${seriesName()}: re-encoded chunk [${c.mint}, ${c.maxt}] does not hold the samples it was encoded from (${bad >= 0 ? `first difference at sample ${bad}` : 'range differs'})`,
-      );
-    }
-  }
-
-  /** Exact merge within each replica, then Thanos' penalty merge across replicas. */
-  private mergeReplicas(inputs: readonly InputSeries[], streams: readonly SampleBuf[]): void {
-    mergeReplicas(
-      streams,
-      inputs.map((s) => s.replica),
-      this.merged,
-      this.replicaBufs,
-    );
-  }
-
-  private async decodeAppend(e: Entry, buf: SampleBuf, seriesName: () => string): Promise<void> {
-    const tmp = this.tmp;
-    try {
-      const chunk = await e.s.block.chunks.read(e.c.ref);
-      // An encoding Strata cannot decode fails here (ERR_TSDB_UNKNOWN_ENCODING, kept by wrap).
-      decodeChunkInto(chunk, tmp, e.s.block.chunks.fileFor(e.c.ref));
-    } catch (err) {
-      throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
-    }
-    const deleted = e.s.deleted;
-    const last = buf.len > 0 ? buf.ts[buf.len - 1]! : -Infinity;
-    for (let i = 0; i < tmp.len; i++) {
-      const t = tmp.ts[i]!;
-      if (i > 0 && t <= tmp.ts[i - 1]!) {
-        throw new CompactionInputError(
-          'ERR_TSDB_OUT_OF_ORDER',
-          e.s.block.ulid,
-          seriesName(),
-          `chunk ref ${e.c.ref}: sample at ${t} after ${tmp.ts[i - 1]}`,
-        );
-      }
-      if (t <= last) continue;
-      if (deleted && hits(deleted, t, t)) continue;
-      buf.push(t, tmp.hi[i]!, tmp.lo[i]!);
-    }
-  }
-}
-
-function byFirstMint(a: InputSeries, b: InputSeries): number {
-  return a.chunks[0]!.mint - b.chunks[0]!.mint;
-}
-
-/** An input series' own chunks must be in order and must not overlap. */
-function checkOrder(s: InputSeries, seriesName: () => string): void {
-  const cs = s.chunks;
-  for (let i = 0; i < cs.length; i++) {
-    const c = cs[i]!;
-    if (c.maxt < c.mint) {
-      throw new CompactionInputError(
-        'ERR_TSDB_CORRUPT',
-        s.block.ulid,
-        seriesName(),
-        `chunk [${c.mint}, ${c.maxt}] has maxt < mint`,
-      );
-    }
-    if (i === 0) continue;
-    const p = cs[i - 1]!;
-    if (c.mint < p.mint) {
-      throw new CompactionInputError(
-        'ERR_TSDB_OUT_OF_ORDER',
-        s.block.ulid,
-        seriesName(),
-        `chunk [${c.mint}, ${c.maxt}] comes after chunk [${p.mint}, ${p.maxt}]: chunks out of order`,
-      );
-    }
-    if (c.mint <= p.maxt) {
-      throw new CompactionInputError(
-        'ERR_TSDB_OVERLAP',
-        s.block.ulid,
-        seriesName(),
-        `chunk [${c.mint}, ${c.maxt}] overlaps chunk [${p.mint}, ${p.maxt}] in the same series`,
-      );
-    }
   }
 }
