@@ -15,7 +15,7 @@ import { writeTombstones } from '../tombstones/tombstones.js';
 import { writeMetaFile, type BlockMeta, type BlockCompaction, type ThanosMeta } from '../meta.js';
 import { compareStrings, formatLabels, type Labels } from '../labels.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
-import { CHUNKS_DIR, INDEX_FILENAME, TMP_FOR_CREATION, blockFiles } from './files.js';
+import { CHUNKS_DIR, INDEX_FILENAME, TMP_FOR_CREATION } from './files.js';
 import { InvalidArgumentError, StrataError } from '../../util/errors.js';
 import type { WriteSeam } from './write-seam.js';
 
@@ -258,8 +258,12 @@ export class BlockWriter {
     if (this.done) throw new InvalidArgumentError('BlockWriter.finish called twice');
     this.done = true;
     try {
-      const seg = await this.segments.close();
-      const idx = await this.index.close();
+      // The last segment's fsync runs while the index writes its postings.
+      const [segDone, idxDone] = await Promise.allSettled([this.segments.close(), this.index.close()]);
+      if (segDone.status === 'rejected') throw segDone.reason;
+      if (idxDone.status === 'rejected') throw idxDone.reason;
+      const seg = segDone.value;
+      const idx = idxDone.value;
       if (this.numSamples === 0 || this.numSeries === 0) {
         await rm(this.tmpDir, { recursive: true, force: true });
         return undefined;
@@ -290,23 +294,17 @@ export class BlockWriter {
           downsample: o.thanos.downsample,
           source: o.thanos.source,
           segment_files: seg.files.map((f) => f.name),
-          files: [],
+          // Like Thanos' GatherFileStats: chunks/*, index and meta.json (tombstones are never
+          // uploaded), sorted by path, each with its size but meta.json. Known without a listing.
+          files: [
+            ...seg.files.map((f) => ({ rel_path: `${CHUNKS_DIR}/${f.name}`, size_bytes: f.size })),
+            { rel_path: INDEX_FILENAME, size_bytes: idx.size },
+            { rel_path: 'meta.json' },
+          ],
           index_stats: { series_max_size: idx.seriesMaxSize, chunk_max_size: this.chunkMaxSize },
         };
       }
       await writeMetaFile(this.tmpDir, meta);
-      if (meta.thanos) {
-        // thanos.files lists every file with its size; meta.json itself without one.
-        // Like Thanos' GatherFileStats: chunks/*, index and meta.json (tombstones are never uploaded).
-        meta.thanos.files = (await blockFiles(this.tmpDir))
-          .filter(
-            (f) => f.relPath === 'index' || f.relPath === 'meta.json' || f.relPath.startsWith('chunks/'),
-          )
-          .map((f) =>
-            f.relPath === 'meta.json' ? { rel_path: f.relPath } : { rel_path: f.relPath, size_bytes: f.size },
-          );
-        await writeMetaFile(this.tmpDir, meta);
-      }
       await o.beforeRename?.(this.tmpDir, meta, {
         numSeries: this.numSeries,
         numSymbols: idx.numSymbols,
