@@ -202,12 +202,14 @@ export class BlockWriter {
     this.pending[at + 2] = maxt;
   }
 
-  /** Writes one encoded chunk and returns its ref (for use with addSeriesRefs). */
-  async writeChunk(c: EncodedChunk): Promise<number> {
-    const ref = await this.segments.writeChunk(c.encoding, c.data);
-    this.account(c.mint, c.maxt, c.numSamples, c.data.length);
-    this.pushPending(ref, c.mint, c.maxt);
-    return ref;
+  /**
+   * Writes one encoded chunk and returns its ref (for use with addSeriesRefs), or a promise of it
+   * when the segment writer had to wait for I/O (`data` must stay unchanged until it settles).
+   */
+  writeChunk(c: EncodedChunk): number | Promise<number> {
+    const r = this.segments.writeChunk(c.encoding, c.data);
+    if (typeof r === 'number') return this.written(r, c.mint, c.maxt, c.numSamples, c.data.length);
+    return this.copiedLater(r, c.mint, c.maxt, c.numSamples, c.data.length);
   }
 
   /**
@@ -220,7 +222,7 @@ export class BlockWriter {
     const r = this.segments.writeRawChunkFrom(raw.buf, raw.start, raw.end, false, true);
     const samples = raw.numSamples;
     const size = raw.dataEnd - raw.dataStart;
-    if (typeof r === 'number') return this.copied(r, mint, maxt, samples, size);
+    if (typeof r === 'number') return this.written(r, mint, maxt, samples, size);
     return this.copiedLater(r, mint, maxt, samples, size);
   }
 
@@ -232,10 +234,10 @@ export class BlockWriter {
     samples: number,
     size: number,
   ): Promise<number> {
-    return this.copied(await r, mint, maxt, samples, size);
+    return this.written(await r, mint, maxt, samples, size);
   }
 
-  private copied(ref: number, mint: number, maxt: number, samples: number, size: number): number {
+  private written(ref: number, mint: number, maxt: number, samples: number, size: number): number {
     this.account(mint, maxt, samples, size);
     this.pushPending(ref, mint, maxt);
     return ref;

@@ -289,10 +289,13 @@ function decodeCore(
   loadWords(b, SCR_W, MAX_XOR_BYTES);
   SCR_T[0] = t;
   const i = decodeLoop(total, len * 8, p * 8, vh, vl, check ? 1 : 0, loopCell);
-  if (i > 1 && ts !== SCR_T) {
-    ts.set(SCR_T.subarray(1, i), 1);
-    hi.set(SCR_H.subarray(1, i), 1);
-    lo.set(SCR_L.subarray(1, i), 1);
+  if (ts !== SCR_T) {
+    // A plain loop: subarray views would allocate three objects per chunk.
+    for (let j = 1; j < i; j++) {
+      ts[j] = SCR_T[j]!;
+      hi[j] = SCR_H[j]!;
+      lo[j] = SCR_L[j]!;
+    }
   }
   if (i === total) return i;
   const fail = loopFail;

@@ -104,9 +104,14 @@ export class SegmentWriter {
     return w;
   }
 
-  /** Writes `len | encoding | data | crc32c(encoding, data)`; returns the chunk's ref. */
-  async writeChunk(encoding: number, data: Uint8Array, sameSeries = false): Promise<number> {
+  /**
+   * Writes `len | encoding | data | crc32c(encoding, data)`; returns the chunk's ref, or a promise
+   * of it when a file had to be cut or the buffer flushed (then `data` must stay unchanged until
+   * it settles).
+   */
+  writeChunk(encoding: number, data: Uint8Array, sameSeries = false): number | Promise<number> {
     this.enter();
+    let deferred = false;
     try {
       if (!Number.isInteger(encoding) || encoding < 0 || encoding > 0xff) {
         throw new InvalidArgumentError(`chunk encoding ${encoding} is not a byte`);
@@ -122,25 +127,42 @@ export class SegmentWriter {
       head[p++] = v;
       head[p++] = encoding;
       const size = p + len + CHUNK_CRC_SIZE;
-      const ref = await this.prepare(len, size, sameSeries);
-      // CRC over the encoding byte and the data.
-      const crc = crc32c(data, crc32c(head.subarray(p - 1, p)));
-      if (this.used + size <= this.buf.length) {
+      const ref = this.prepareInPlace(len, size, sameSeries);
+      if (ref >= 0 && this.used + size <= this.buf.length) {
         const b = this.buf;
-        let u = this.used;
+        const u = this.used;
         b.set(head.subarray(0, p), u);
-        u += p;
-        b.set(data, u);
-        u += len;
-        b.writeUInt32BE(crc, u);
-        this.used = u + 4;
+        b.set(data, u + p);
+        // CRC over the encoding byte and the data, as they sit in the buffer.
+        b.writeUInt32BE(crc32cRange(b, u + p - 1, u + p + len), u + p + len);
+        this.used = u + size;
         this.pos += size;
-      } else {
-        await this.put(head.subarray(0, p));
-        await this.put(data);
-        head.writeUInt32BE(crc, 0);
-        await this.put(head.subarray(0, 4));
+        return ref;
       }
+      deferred = true;
+      return this.writeChunkSlow(data, p, len, size, sameSeries, ref);
+    } finally {
+      if (!deferred) this.busy = false;
+    }
+  }
+
+  /** writeChunk when a file must be cut (ref < 0) or the buffer is full; clears `busy`. */
+  private async writeChunkSlow(
+    data: Uint8Array,
+    p: number,
+    len: number,
+    size: number,
+    sameSeries: boolean,
+    prepared: number,
+  ): Promise<number> {
+    try {
+      const head = this.lenBuf;
+      const crc = crc32c(data, crc32c(head.subarray(p - 1, p)));
+      const ref = prepared >= 0 ? prepared : await this.prepare(len, size, sameSeries);
+      await this.put(head.subarray(0, p));
+      await this.put(data);
+      head.writeUInt32BE(crc, 0);
+      await this.put(head.subarray(0, 4));
       return ref;
     } finally {
       this.busy = false;

@@ -8,7 +8,8 @@ import type { BlockWriter } from '../block/writer.js';
 import type { WriteSeam } from '../block/write-seam.js';
 import { XorAppender } from '../chunkenc/xor.js';
 import { decodeChunkInto } from '../chunkenc/chunk.js';
-import { encodeXorChunks, type EncodedChunk } from '../chunkenc/encode.js';
+import type { EncodedChunk } from '../chunkenc/encode.js';
+import { ENC_XOR } from '../chunkenc/encoding.js';
 import { SampleBuf } from '../samples/sample-buf.js';
 import { mergeExact, mergeReplicas, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
@@ -16,6 +17,8 @@ import { hits, type Entry, type InputSeries } from './input-series.js';
 import { errorMessage, StrataError } from '../../util/errors.js';
 
 /** Receives each written chunk: its range and ref. */
+const EMPTY = new Uint8Array(0);
+
 export type EmitChunk = (mint: number, maxt: number, ref: number) => void;
 
 export class ClusterReencoder {
@@ -26,6 +29,11 @@ export class ClusterReencoder {
   private readonly merged = new SampleBuf();
   private readonly check = new SampleBuf();
   private streams: SampleBuf[] = [];
+  private readonly active: SampleBuf[] = [];
+  private readonly inputs: InputSeries[] = [];
+  private readonly replicaOf: number[] = [];
+  /** The chunk being written (reused; its data is the appender's view). */
+  private readonly chunk: EncodedChunk = { mint: 0, maxt: 0, encoding: ENC_XOR, data: EMPTY, numSamples: 0 };
   private replicaBufs: SampleBuf[] = [];
 
   constructor(
@@ -37,30 +45,49 @@ export class ClusterReencoder {
 
   async reencode(group: readonly Entry[], seriesName: () => string, emit: EmitChunk): Promise<void> {
     // One stream per input, in input order (chunks of one input never overlap).
-    const inputs: InputSeries[] = [];
-    for (const e of group) if (!inputs.includes(e.s)) inputs.push(e.s);
-    inputs.sort((a, b) => a.input - b.input);
+    const inputs = this.inputs;
+    inputs.length = 0;
+    for (let i = 0; i < group.length; i++) {
+      const s = group[i]!.s;
+      if (inputs.includes(s)) continue;
+      // Insertion by input order (Array#sort allocates per call).
+      let j = inputs.length;
+      for (; j > 0 && inputs[j - 1]!.input > s.input; j--) inputs[j] = inputs[j - 1]!;
+      inputs[j] = s;
+    }
     while (this.streams.length < inputs.length) this.streams.push(new SampleBuf());
     for (let k = 0; k < inputs.length; k++) {
       const s = inputs[k]!;
       const buf = this.streams[k]!;
       buf.reset();
-      for (const e of group) {
+      for (let i = 0; i < group.length; i++) {
+        const e = group[i]!;
         if (e.s !== s) continue;
-        await this.decodeAppend(e, buf, seriesName);
+        const p = this.decodeAppend(e, buf, seriesName);
+        if (p !== undefined) await p;
       }
     }
-    const streams = this.streams.slice(0, inputs.length);
+    const streams = this.active;
+    streams.length = 0;
+    for (let k = 0; k < inputs.length; k++) streams.push(this.streams[k]!);
     if (this.dedup === 'penalty') this.mergeReplicas(inputs, streams);
     else mergeExact(streams, this.merged);
-    if (this.merged.len === 0) return;
-    let from = 0;
-    for (const c of encodeXorChunks(this.merged, this.maxSamplesPerChunk, this.app)) {
+    const merged = this.merged;
+    const c = this.chunk;
+    for (let from = 0; from < merged.len; from += this.maxSamplesPerChunk) {
+      const to = Math.min(merged.len, from + this.maxSamplesPerChunk);
+      this.app.reset();
+      this.app.appendRange(merged.ts, merged.hi, merged.lo, from, to);
+      // The appender's bytes, not a copy: written (or copied into the write buffer) before the
+      // next reset.
+      c.data = this.app.bytes();
+      c.mint = merged.ts[from]!;
+      c.maxt = merged.ts[to - 1]!;
+      c.numSamples = to - from;
       this.seam?.encodedChunk?.(c);
       this.checkEncoded(c, from, seriesName);
-      from += c.numSamples;
-      const ref = await this.writer.writeChunk(c);
-      emit(c.mint, c.maxt, ref);
+      const r = this.writer.writeChunk(c);
+      emit(c.mint, c.maxt, typeof r === 'number' ? r : await r);
       this.reencodedChunks++;
     }
   }
@@ -92,25 +119,46 @@ export class ClusterReencoder {
     }
   }
 
-  /** Exact merge within each replica, then Thanos' penalty merge across replicas. */
-  private mergeReplicas(inputs: readonly InputSeries[], streams: readonly SampleBuf[]): void {
-    mergeReplicas(
-      streams,
-      inputs.map((s) => s.replica),
-      this.merged,
-      this.replicaBufs,
-    );
+  private replicasOf(inputs: readonly InputSeries[]): number[] {
+    const r = this.replicaOf;
+    r.length = 0;
+    for (let i = 0; i < inputs.length; i++) r.push(inputs[i]!.replica);
+    return r;
   }
 
-  private async decodeAppend(e: Entry, buf: SampleBuf, seriesName: () => string): Promise<void> {
-    const tmp = this.tmp;
+  /** Exact merge within each replica, then Thanos' penalty merge across replicas. */
+  private mergeReplicas(inputs: readonly InputSeries[], streams: readonly SampleBuf[]): void {
+    mergeReplicas(streams, this.replicasOf(inputs), this.merged, this.replicaBufs);
+  }
+
+  /** Decodes one input chunk onto `buf`; a promise only when the chunk must be read from disk. */
+  private decodeAppend(e: Entry, buf: SampleBuf, seriesName: () => string): Promise<void> | undefined {
+    const chunks = e.s.block.chunks;
     try {
-      const chunk = await e.s.block.chunks.read(e.c.ref);
+      const chunk = chunks.tryReadRaw(e.c.ref);
+      if (chunk === undefined) return this.decodeAppendSlow(e, buf, seriesName);
       // An encoding Strata cannot decode fails here (ERR_TSDB_UNKNOWN_ENCODING, kept by wrap).
-      decodeChunkInto(chunk, tmp, e.s.block.chunks.fileFor(e.c.ref));
+      decodeChunkInto(chunk, this.tmp, chunks.fileFor(e.c.ref));
     } catch (err) {
       throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
     }
+    this.appendDecoded(e, buf, seriesName);
+    return undefined;
+  }
+
+  private async decodeAppendSlow(e: Entry, buf: SampleBuf, seriesName: () => string): Promise<void> {
+    try {
+      const chunk = await e.s.block.chunks.read(e.c.ref);
+      decodeChunkInto(chunk, this.tmp, e.s.block.chunks.fileFor(e.c.ref));
+    } catch (err) {
+      throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
+    }
+    this.appendDecoded(e, buf, seriesName);
+  }
+
+  /** this.tmp's samples onto `buf`: after its last sample, outside tombstones, in order. */
+  private appendDecoded(e: Entry, buf: SampleBuf, seriesName: () => string): void {
+    const tmp = this.tmp;
     const deleted = e.s.deleted;
     const last = buf.len > 0 ? buf.ts[buf.len - 1]! : -Infinity;
     for (let i = 0; i < tmp.len; i++) {

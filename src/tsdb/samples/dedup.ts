@@ -105,22 +105,29 @@ export function mergePenaltyPair(a: SampleBuf, b: SampleBuf, out: SampleBuf): vo
   }
 }
 
-/** Folds replicas pairwise: ((r0 ⊕ r1) ⊕ r2) ⊕ ... */
-export function mergePenalty(replicas: readonly SampleBuf[], out: SampleBuf): void {
+/**
+ * Folds replicas pairwise: ((r0 ⊕ r1) ⊕ r2) ⊕ ... Two replicas (the common HA pair) merge straight
+ * into `out`; more fold through `scratch` (two reusable buffers, grown as needed).
+ */
+export function mergePenalty(
+  replicas: readonly SampleBuf[],
+  out: SampleBuf,
+  scratch: [SampleBuf, SampleBuf] = [new SampleBuf(), new SampleBuf()],
+): void {
   out.reset();
-  if (replicas.length === 0) return;
-  let acc = new SampleBuf(replicas[0]!.len || 1);
-  acc.pushRange(replicas[0]!, 0, replicas[0]!.len);
-  let tmp = new SampleBuf(acc.len || 1);
-  for (let i = 1; i < replicas.length; i++) {
-    mergePenaltyPair(acc, replicas[i]!, tmp);
-    const swap = acc;
-    acc = tmp;
-    tmp = swap;
+  const n = replicas.length;
+  if (n === 0) return;
+  if (n === 1) {
+    out.pushRange(replicas[0]!, 0, replicas[0]!.len);
+    return;
   }
-  out.pushRange(acc, 0, acc.len);
+  let acc = replicas[0]!;
+  for (let i = 1; i < n; i++) {
+    const into = i === n - 1 ? out : scratch[i & 1]!;
+    mergePenaltyPair(acc, replicas[i]!, into);
+    acc = into;
+  }
 }
-
 /**
  * The compactor's and the querier's replica dedup: exact merge of the streams of each replica
  * (`replicaOf[i]` names stream i's replica), then penalty merge across replicas in order of first
@@ -134,12 +141,14 @@ export function mergeReplicas(
 ): void {
   const order: number[] = [];
   for (let i = 0; i < streams.length; i++) if (!order.includes(replicaOf[i]!)) order.push(replicaOf[i]!);
-  while (scratch.length < order.length) scratch.push(new SampleBuf());
+  // One buffer per replica, then two for the fold.
+  while (scratch.length < order.length + 2) scratch.push(new SampleBuf());
   const perReplica = order.map((r, j) => {
     const own = streams.filter((_, k) => replicaOf[k] === r);
+    if (own.length === 1) return own[0]!;
     const buf = scratch[j]!;
     mergeExact(own, buf);
     return buf;
   });
-  mergePenalty(perReplica, out);
+  mergePenalty(perReplica, out, [scratch[order.length]!, scratch[order.length + 1]!]);
 }
