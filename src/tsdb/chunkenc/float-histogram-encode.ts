@@ -114,6 +114,15 @@ export class FloatHistogramAppender extends HistAppenderBase<FloatHistogram> {
     return { positive: h.positiveBuckets, negative: h.negativeBuckets };
   }
 
+  protected sameLayoutDropped(h: FloatHistogram): boolean {
+    const p = h.positiveBuckets.length;
+    for (let i = 0; i < p; i++) if (h.positiveBuckets[i]! < this.value(C_BUCKETS + i)) return true;
+    for (let i = 0; i < h.negativeBuckets.length; i++) {
+      if (h.negativeBuckets[i]! < this.value(C_BUCKETS + p + i)) return true;
+    }
+    return false;
+  }
+
   recode(positive: readonly Insert[], negative: readonly Insert[], pSpans: Span[], nSpans: Span[]): void {
     const old = this.bytes().slice();
     const header = this.header;

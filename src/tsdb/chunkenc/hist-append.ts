@@ -144,6 +144,8 @@ export abstract class HistAppenderBase<H extends AnyHistogram> {
   protected abstract lastSumStale(): boolean;
   protected abstract lastAbsolute(): { positive: Float64Array; negative: Float64Array };
   protected abstract absolute(h: H): { positive: Float64Array; negative: Float64Array };
+  /** A bucket count went down, same layout: compared in place (the per-sample common case). */
+  protected abstract sameLayoutDropped(h: H): boolean;
   /** Re-encodes the chunk with new spans, inserting empty buckets. */
   abstract recode(
     positive: readonly Insert[],
@@ -160,9 +162,20 @@ export abstract class HistAppenderBase<H extends AnyHistogram> {
     nSpans: Span[],
   ): void;
 
-  /** Whether a counter histogram fits this (non-empty) chunk. */
+  private readonly check: AppendCheck = {
+    ok: false,
+    counterReset: false,
+    positiveInserts: NONE,
+    negativeInserts: NONE,
+  };
+
+  /** Whether a counter histogram fits this (non-empty) chunk. The result is reused per call. */
   appendable(h: H): AppendCheck {
-    const res: AppendCheck = { ok: false, counterReset: false, positiveInserts: NONE, negativeInserts: NONE };
+    const res = this.check;
+    res.ok = false;
+    res.counterReset = false;
+    res.positiveInserts = NONE;
+    res.negativeInserts = NONE;
     if (this.n > 0 && this.header === HEADER_GAUGE) return res;
     if (h.counterResetHint === 1) {
       res.counterReset = true;
@@ -190,12 +203,7 @@ export abstract class HistAppenderBase<H extends AnyHistogram> {
       res.counterReset = true;
       return res;
     }
-    const old = this.lastAbsolute();
-    const cur = this.absolute(h);
-    if (
-      bucketCountDropped(old.positive, this.positiveSpans, cur.positive, h.positiveSpans) ||
-      bucketCountDropped(old.negative, this.negativeSpans, cur.negative, h.negativeSpans)
-    ) {
+    if (sameP && sameN ? this.sameLayoutDropped(h) : this.bucketDropped(h)) {
       res.counterReset = true;
       return res;
     }
@@ -203,6 +211,16 @@ export abstract class HistAppenderBase<H extends AnyHistogram> {
     res.positiveInserts = pIns;
     res.negativeInserts = nIns;
     return res;
+  }
+
+  /** A bucket count went down, layouts differing (new covers old): by bucket index. */
+  private bucketDropped(h: H): boolean {
+    const old = this.lastAbsolute();
+    const cur = this.absolute(h);
+    return (
+      bucketCountDropped(old.positive, this.positiveSpans, cur.positive, h.positiveSpans) ||
+      bucketCountDropped(old.negative, this.negativeSpans, cur.negative, h.negativeSpans)
+    );
   }
 
   /** Whether a gauge histogram fits this chunk (any layout of the same schema and threshold). */

@@ -141,6 +141,25 @@ export class HistogramAppender extends HistAppenderBase<Histogram> {
     return cumulate(h.positiveBuckets, h.negativeBuckets);
   }
 
+  protected sameLayoutDropped(h: Histogram): boolean {
+    const vals = this.vals;
+    const p = h.positiveBuckets.length;
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < p; i++) {
+      a += vals[i]!;
+      b += h.positiveBuckets[i]!;
+      if (b < a) return true;
+    }
+    a = b = 0;
+    for (let i = 0; i < h.negativeBuckets.length; i++) {
+      a += vals[p + i]!;
+      b += h.negativeBuckets[i]!;
+      if (b < a) return true;
+    }
+    return false;
+  }
+
   recode(positive: readonly Insert[], negative: readonly Insert[], pSpans: Span[], nSpans: Span[]): void {
     const old = this.bytes().slice();
     const header = this.header;

@@ -398,7 +398,7 @@ describe('round trip (property: many random series)', () => {
       const s = genSeries(seed, o);
       roundTrip(
         s.ts,
-        toHistograms(s, o.gauge === true),
+        toHistograms(s, o.gauge === true, seed % 2 === 0),
         (t, h) => encodeHistogramChunks(t, h),
         (d) => decodeHistogramChunk(d),
         () => new HistogramAppender() as unknown as ReturnType<Parameters<typeof roundTrip>[4]>,

@@ -52,7 +52,8 @@ export interface GenOptions {
   t0?: number;
 }
 
-interface Series {
+/** Absolute bucket counts per sample: the generator's output before it becomes histograms. */
+export interface Series {
   ts: number[];
   /** Absolute counts per bucket index, per sample. */
   pos: Map<number, number>[];
@@ -128,7 +129,8 @@ function total(m: Map<number, number>): number {
   return c;
 }
 
-export function toHistograms(s: Series, gauge = false): Histogram[] {
+/** `splitSpans`: write every other sample's layout in a different (equivalent) span form. */
+export function toHistograms(s: Series, gauge = false, splitSpans = false): Histogram[] {
   return s.ts.map((_, i) => {
     const h = newHistogram();
     h.counterResetHint = gauge ? HINT_GAUGE : HINT_UNKNOWN;
@@ -145,7 +147,7 @@ export function toHistograms(s: Series, gauge = false): Histogram[] {
         d[j] = m.get(k)! - prev;
         prev = m.get(k)!;
       });
-      return [spansFor(keys, i % 2 === 0), d];
+      return [spansFor(keys, splitSpans && i % 2 === 0), d];
     };
     [h.positiveSpans, h.positiveBuckets] = enc(s.pos[i]!);
     [h.negativeSpans, h.negativeBuckets] = enc(s.neg[i]!);
