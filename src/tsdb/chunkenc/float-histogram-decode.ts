@@ -135,19 +135,20 @@ export class FloatHistogramChunkIterator {
   private following(): void {
     const r = this.r;
     const at = r.pos;
-    const what = `sample ${this.read + 1} of ${this.total}`;
-    this.tDelta += r.varbitInt(what);
+    r.sample = this.read + 1;
+    r.total = this.total;
+    this.tDelta += r.varbitInt('timestamp');
     this.t += this.tDelta;
     if (!(Math.abs(this.t) <= MAX_SAFE && Math.abs(this.tDelta) <= MAX_SAFE)) {
-      throw r.corrupt(`${what}: timestamp outside ±(2^53−1)`, at);
+      throw r.corrupt('timestamp outside ±(2^53−1)', at);
     }
     const c = this.cells;
-    xorRead(r, c, C_COUNT, `${what} count`);
-    xorRead(r, c, C_ZERO, `${what} zero count`);
-    xorRead(r, c, C_SUM, `${what} sum`);
+    xorRead(r, c, C_COUNT, 'count');
+    xorRead(r, c, C_ZERO, 'zero count');
+    xorRead(r, c, C_SUM, 'sum');
     this.stale = c.hi[C_SUM] === 0x7ff00000 && c.lo[C_SUM] === 2;
     if (this.stale) return;
     const end = C_BUCKETS + this.layout.positiveBuckets + this.layout.negativeBuckets;
-    for (let i = C_BUCKETS; i < end; i++) xorRead(r, c, i, `${what} bucket`);
+    for (let i = C_BUCKETS; i < end; i++) xorRead(r, c, i, 'bucket');
   }
 }

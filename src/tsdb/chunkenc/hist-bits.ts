@@ -11,8 +11,9 @@ const TWO_32 = 0x1_0000_0000;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 export class HistBitWriter {
-  private W = new Int32Array(64);
-  private out = new Uint8Array(256);
+  // Room for a chunk at Prometheus' 1 KiB target without growing.
+  private W = new Int32Array(512);
+  private out = new Uint8Array(2048);
   pos = 0;
   /** The last write was Go's writeByte (a whole-byte write). */
   private tail = false;
@@ -73,6 +74,9 @@ export class HistBitReader {
   private limit = 0;
   file = '<chunk>';
   base = 0;
+  /** 1-based sample being read (0: the layout or first sample) and the chunk's count, for errors. */
+  sample = 0;
+  total = 0;
   /** 64-bit results of read64 / varbit reads, as uint32 halves. */
   hi = 0;
   lo = 0;
@@ -83,6 +87,7 @@ export class HistBitReader {
     this.limit = bytes.length * 8;
     this.file = file;
     this.base = base;
+    this.sample = 0;
   }
 
   get bitsLeft(): number {

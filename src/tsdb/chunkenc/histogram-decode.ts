@@ -153,35 +153,36 @@ export class HistogramChunkIterator {
   private following(): void {
     const r = this.r;
     const at = r.pos;
-    const what = `sample ${this.read + 1} of ${this.total}`;
-    this.tDelta += r.varbitInt(what);
+    r.sample = this.read + 1;
+    r.total = this.total;
+    this.tDelta += r.varbitInt('timestamp');
     this.t += this.tDelta;
-    this.cntDelta += r.varbitInt(what);
+    this.cntDelta += r.varbitInt('count');
     this.cnt += this.cntDelta;
-    this.zCntDelta += r.varbitInt(what);
+    this.zCntDelta += r.varbitInt('zero count');
     this.zCnt += this.zCntDelta;
     if (!(Math.abs(this.t) <= MAX_SAFE && Math.abs(this.tDelta) <= MAX_SAFE)) {
-      throw r.corrupt(`${what}: timestamp outside ±(2^53−1)`, at);
+      throw r.corrupt('timestamp outside ±(2^53−1)', at);
     }
-    xorRead(r, this.sum, 0, `${what} sum`);
+    xorRead(r, this.sum, 0, 'sum');
     this.stale = isStale(this.sum);
     if (this.stale) return;
     // Counts are uint64: a negative value here would be 2^63 or more.
     if (!(this.cnt >= 0 && this.cnt <= MAX_SAFE && this.zCnt >= 0 && this.zCnt <= MAX_SAFE)) {
-      throw r.corrupt(`${what}: count or zero count outside 0..2^53−1`, at);
+      throw r.corrupt('count or zero count outside 0..2^53−1', at);
     }
     const nb = this.layout.positiveBuckets + this.layout.negativeBuckets;
     const vals = this.vals;
     const deltas = this.deltas;
     let ok = true;
     for (let i = 0; i < nb; i++) {
-      const d = deltas[i]! + r.varbitInt(what);
+      const d = deltas[i]! + r.varbitInt('bucket');
       const v = vals[i]! + d;
       deltas[i] = d;
       vals[i] = v;
       ok = ok && Math.abs(v) <= MAX_SAFE && Math.abs(d) <= MAX_SAFE;
     }
-    if (!ok) throw r.corrupt(`${what}: bucket value outside ±(2^53−1)`, at);
+    if (!ok) throw r.corrupt('bucket value outside ±(2^53−1)', at);
   }
 }
 
