@@ -1,8 +1,8 @@
 /**
  * Oracle: a real Prometheus 2.42 writes native histogram chunks. The test remote-writes integer
  * histograms (counters with growing layouts and resets, negative buckets, a 9-byte zero
- * threshold, gauges) for 3.5 h ending now; the head cuts a 2 h block within about a minute.
- * Strata's decoder must return exactly the written samples from every chunk of that block, and
+ * threshold, gauges) for 5.5 h ending now; the head cuts 2 h blocks within about a minute.
+ * Strata's decoder must return exactly the written samples from every chunk of those blocks (which `strata tsdb verify` passes), and
  * its appender must rebuild every chunk byte for byte from the written samples (counter-reset
  * header bits aside: they depend on why the head cut the chunk).
  */
@@ -21,6 +21,7 @@ import { assertNoLeakedProcesses, waitFor } from '../../support/processes.js';
 import { tempDir } from '../helpers.js';
 import { snappyCompress } from '../../../src/util/snappy.js';
 import { BlockReader } from '../../../src/tsdb/block/reader.js';
+import { verifyBlock } from '../../../src/tsdb/verify/verify.js';
 import { ENC_HISTOGRAM } from '../../../src/tsdb/chunkenc/encoding.js';
 import {
   HEADER_COUNTER_RESET,
@@ -35,7 +36,9 @@ import { bucketIndexes } from '../../../src/tsdb/chunkenc/hist-spans.js';
 import { genSeries, toHistograms, type GenOptions } from '../../../src/tsdb/synth/histograms.js';
 
 const STEP = 15_000;
-const HOURS = 3.5;
+// Enough that, wherever now falls in its 2 h range, the head holds > 3 h after the first
+// (partial) block and cuts a second, full one.
+const HOURS = 5.5;
 
 let root: { dir: string; cleanup: () => Promise<void> };
 let prom: PrometheusServer | undefined;
@@ -230,6 +233,8 @@ describe('Prometheus 2.42 native histogram chunks', () => {
           if (!(await cursor.load())) break;
         }
         expect(seen).toBe(written.length);
+        // Verification scans histogram chunks through the chunk dispatch now.
+        expect((await verifyBlock(dir)).problems).toEqual([]);
       } finally {
         await block.close();
       }
