@@ -119,7 +119,7 @@ export function applyInserts(
   let k = 0;
   for (let i = 0; i <= src.length; i++) {
     if (k < inserts.length && inserts[k]!.pos === i) {
-      dst[o++] = deltas ? -v : 0;
+      dst[o++] = deltas ? 0 - v : 0;
       for (let x = 1; x < inserts[k]!.num; x++) dst[o++] = 0;
       k++;
       if (i < src.length) {
