@@ -107,6 +107,14 @@ export class HistBitReader {
     return new FormatError('ERR_TSDB_CORRUPT', this.file, this.base + (at >>> 3), detail);
   }
 
+  /** Consumes the next bit if it is a 0 (a varbit zero, the common bucket delta-of-delta). */
+  skipZeroBit(): boolean {
+    const p = this.pos;
+    if (p >= this.limit || this.W[p >>> 5]! << (p & 31) < 0) return false;
+    this.pos = p + 1;
+    return true;
+  }
+
   /** n bits (1..32) as uint32. */
   read(n: number, what: string): number {
     const p = this.pos;

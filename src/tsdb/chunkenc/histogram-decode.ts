@@ -176,7 +176,7 @@ export class HistogramChunkIterator {
     const deltas = this.deltas;
     let ok = true;
     for (let i = 0; i < nb; i++) {
-      const d = deltas[i]! + r.varbitInt('bucket');
+      const d = r.skipZeroBit() ? deltas[i]! : deltas[i]! + r.varbitInt('bucket');
       const v = vals[i]! + d;
       deltas[i] = d;
       vals[i] = v;
