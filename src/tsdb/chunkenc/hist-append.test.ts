@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { newHistogram, toFloatHistogram, type Histogram, type Span } from '../histogram/types.js';
 import { FloatHistogramAppender } from './float-histogram-encode.js';
 import { HistogramAppender } from './histogram-encode.js';
+import { encodeHistogramChunks } from './hist-series.js';
 
 const sp = (...xs: [number, number][]): Span[] => xs.map(([offset, length]) => ({ offset, length }));
 
@@ -57,5 +58,13 @@ describe('appendable with empty spans', () => {
     f.appendRaw(1, toFloatHistogram(h1));
     const q = f.appendable(toFloatHistogram(h2));
     expect([q.ok, q.counterReset, q.positiveInserts, q.negativeInserts]).toEqual([true, false, [], []]);
+  });
+});
+
+describe('series encoder', () => {
+  it('refuses timestamps that do not increase (ERR_INVALID_ARGUMENT)', () => {
+    const x = h(21, 1, 4, sp([0, 7]), pb1, neg, nb1);
+    expect(() => encodeHistogramChunks([5, 5], [x, x])).toThrow(/does not follow the previous one at 5/);
+    expect(() => encodeHistogramChunks([5, 4], [x, x])).toThrow(/does not follow/);
   });
 });

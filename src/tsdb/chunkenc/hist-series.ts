@@ -5,6 +5,7 @@
  * sample into a counter chunk or back), recoding the open chunk when the sample only adds
  * buckets, gauge samples expanded to the union layout; plus the cut policy (hist-cut.ts).
  */
+import { InvalidArgumentError } from '../../util/errors.js';
 import {
   cloneHistogram,
   type AnyHistogram,
@@ -36,9 +37,14 @@ export class HistogramSeriesEncoder<H extends AnyHistogram> {
     this.prev = make();
   }
 
-  /** Appends one sample (timestamps must increase; the caller drops duplicates). */
+  /** Appends one sample; timestamps must increase (the caller merges and drops duplicates). */
   append(t: number, h: H): AppendOutcome {
     let app = this.app;
+    if (app.numSamples > 0 && !(t > app.lastT)) {
+      throw new InvalidArgumentError(
+        `histogram sample at ${t} does not follow the previous one at ${app.lastT}`,
+      );
+    }
     let outcome: AppendOutcome = 'appended';
     let prev: HistAppenderBase<H> | null = null;
     if (app.numSamples > 0 && this.policy.cutBefore(t, app.numSamples, app.byteLength)) {
