@@ -1,8 +1,10 @@
 /**
  * Block format throughput (`npm run bench`): on a synthetic block of >= 1M samples written by
  * Strata's own writer, prints XOR decode and encode samples/s, block write and read MB/s, and
- * `strata tsdb dump` against `promtool tsdb dump` of the same block, side by side in one run.
- * Args: [--series N] (default 2500 → ~1.2M samples in one 2h block) [--runs N].
+ * `strata tsdb dump` against `promtool tsdb dump` of the same block, side by side in one run; and
+ * native histogram chunk decode/encode samples/s (bench/histogram-codec.ts; the XOR decode figure
+ * of the same run is their anchor). Args: [--series N] (default 2500 → ~1.2M samples in one 2h
+ * block) [--runs N] [--hist-series N] (default 1000 histogram series × 240 samples).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { blockFiles } from '../src/tsdb/block/files.js';
 import { XorAppender, decodeXorInto } from '../src/tsdb/chunkenc/xor.js';
 import { SampleBuf } from '../src/tsdb/samples/sample-buf.js';
 import { decodeChunkInto } from '../src/tsdb/chunkenc/chunk.js';
+import { benchHistogramCodecs } from './histogram-codec.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(name);
@@ -23,6 +26,7 @@ const SERIES = arg('--series', 2500);
 const RUNS = arg('--runs', 5);
 const CODEC_WARMUP = 5;
 const CODEC_RUNS = arg('--codec-runs', 25);
+const HIST_SERIES = arg('--hist-series', 1000);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -142,6 +146,9 @@ async function main(): Promise<void> {
       for (const c of hard) decodeXorInto(c, ts, hi, lo);
     });
 
+    // Native histogram chunks (synthetic latency histograms; no block needed).
+    const hist = benchHistogramCodecs(HIST_SERIES);
+
     // dump: Strata vs promtool on the same block (promtool needs <dir>/wal).
     const dbDir = join(dir, '..');
     mkdirSync(join(dbDir, 'wal'), { recursive: true });
@@ -187,6 +194,20 @@ async function main(): Promise<void> {
     console.log(
       `block read (CRC + decode)    ${(bytes / MB / (readMs / 1000)).toFixed(1).padEnd(5)} MB/s          (${fmt(samples / (readMs / 1000), 'samples/s')})`,
     );
+    const xorRate = samples / (dec.med / 1000);
+    console.log(
+      `histogram chunks: ${hist.samples} samples, ${hist.chunks} chunks, ${hist.buckets.toFixed(1)} buckets/sample, ${hist.bytesPerSample.toFixed(1)} B/sample (integer)`,
+    );
+    for (const [name, v] of [
+      ['histogram decode', hist.intDecode],
+      ['histogram encode', hist.intEncode],
+      ['float histogram decode', hist.floatDecode],
+      ['float histogram encode', hist.floatEncode],
+    ] as const) {
+      console.log(
+        `${name.padEnd(29)}${fmt(v, 'samples/s').padEnd(18)}(${((100 * v) / xorRate).toFixed(1)}% of XOR decode)`,
+      );
+    }
     console.log('');
     console.log('dump of the same block       wall ms   ratio (strata / promtool; <= 1.0 is the target)');
     console.log(`promtool tsdb dump           ${promMs.toFixed(0).padEnd(10)}1.00`);

@@ -13,6 +13,8 @@ import {
   ENC_XOR2,
 } from './encoding.js';
 import { floatHi, floatLo } from './float-bits.js';
+import { encodeHistogramChunks } from './hist-series.js';
+import { newHistogram } from '../histogram/types.js';
 
 function samples(n: number, t0 = 1000): SampleBuf {
   const b = new SampleBuf(1);
@@ -25,19 +27,40 @@ function stored(encoding: number, data: Uint8Array, dataOffset = 101): StoredChu
 }
 
 describe('chunk codec dispatch', () => {
-  it('finds the XOR codec by its encoding byte', () => {
-    expect(codecFor(ENC_XOR, 'f', 0).encoding).toBe(ENC_XOR);
+  it('finds the XOR and histogram codecs by their encoding byte', () => {
+    expect(codecFor(ENC_XOR, 'f', 0).samples).toBe('float');
+    expect(codecFor(ENC_HISTOGRAM, 'f', 0).samples).toBe('histogram');
+    expect(codecFor(ENC_FLOAT_HISTOGRAM, 'f', 0).samples).toBe('floathistogram');
+  });
+
+  it('histogram chunks scan through the dispatch but do not decode into float samples', () => {
+    const h = newHistogram();
+    h.count = 1;
+    h.positiveSpans = [{ offset: 0, length: 1 }];
+    h.positiveBuckets = Float64Array.of(1);
+    const [c] = encodeHistogramChunks([1000, 2000, 3000], [h, h, h]);
+    const sum = summary();
+    scanChunkTimes(stored(ENC_HISTOGRAM, c!.data), sum, 'f');
+    expect(sum).toMatchObject({ samples: 3, first: 1000, last: 3000, disorderAt: -1 });
+    for (const enc of [ENC_HISTOGRAM, ENC_FLOAT_HISTOGRAM]) {
+      const err = catchErr(() => decodeChunkInto(stored(enc, c!.data), new SampleBuf(), 'seg/000001'));
+      expect((err as FormatError).code).toBe('ERR_TSDB_UNKNOWN_ENCODING');
+      expect((err as FormatError).offset).toBe(100);
+      expect((err as FormatError).message).toMatch(/encoding (float)?histogram holds histogram samples/);
+    }
   });
 
   it('refuses every other encoding byte with ERR_TSDB_UNKNOWN_ENCODING at the encoding byte', () => {
-    for (const enc of [ENC_NONE, ENC_HISTOGRAM, ENC_FLOAT_HISTOGRAM, ENC_XOR2, 0x42, ENC_THANOS_AGGR]) {
+    for (const enc of [ENC_NONE, ENC_XOR2, 0x42, ENC_THANOS_AGGR]) {
       const data = encodeXorChunks(samples(3))[0]!.data;
       const err = catchErr(() => decodeChunkInto(stored(enc, data), new SampleBuf(), 'seg/000001'));
       expect(err).toBeInstanceOf(FormatError);
       expect((err as FormatError).code).toBe('ERR_TSDB_UNKNOWN_ENCODING');
       expect((err as FormatError).file).toBe('seg/000001');
       expect((err as FormatError).offset).toBe(100);
-      expect((err as FormatError).message).toMatch(/cannot be decoded \(decodable: XOR\)/);
+      expect((err as FormatError).message).toMatch(
+        /cannot be decoded \(decodable: XOR, histogram, floathistogram\)/,
+      );
       expect(() => scanChunkTimes(stored(enc, data), summary(), 'f')).toThrow(/cannot be decoded/);
     }
   });

@@ -7,9 +7,10 @@ import { FormatError } from '../../util/errors.js';
 import type { SampleBuf } from '../samples/sample-buf.js';
 import type { ChunkCodec, ChunkTimeSummary } from './codec.js';
 import { encodingName, type ChunkEncoding } from './encoding.js';
+import { floatHistogramCodec, histogramCodec } from './histogram-codec.js';
 import { xorCodec } from './xor-codec.js';
 
-const CODECS: readonly ChunkCodec[] = [xorCodec];
+const CODECS: readonly ChunkCodec[] = [xorCodec, histogramCodec, floatHistogramCodec];
 
 /** Indexed by encoding byte: one array load per chunk. */
 const BY_ENCODING: readonly (ChunkCodec | undefined)[] = (() => {
@@ -44,12 +45,15 @@ export function codecFor(encoding: ChunkEncoding, file: string, offset: number):
   return c;
 }
 
-/** Replaces the contents of `out` with the chunk's samples. */
+/**
+ * Replaces the contents of `out` with the chunk's float samples; a histogram chunk is refused
+ * (ERR_TSDB_UNKNOWN_ENCODING): see histogram-codec.ts.
+ */
 export function decodeChunkInto(c: StoredChunk, out: SampleBuf, file: string): void {
   codecFor(c.encoding, file, c.dataOffset - 1).decodeInto(c.data, out, file, c.dataOffset);
 }
 
-/** Decodes a chunk for checking: its sample count, time span and order. */
+/** Decodes a chunk (float or histogram) for checking: its sample count, time span and order. */
 export function scanChunkTimes(c: StoredChunk, out: ChunkTimeSummary, file: string): void {
   codecFor(c.encoding, file, c.dataOffset - 1).scanTimes(c.data, out, file, c.dataOffset);
 }

@@ -29,7 +29,9 @@ export function newChunkTimeSummary(): ChunkTimeSummary {
  */
 export interface ChunkCodec {
   readonly encoding: ChunkEncoding;
-  /** Replaces the contents of `out` with the chunk's samples. */
+  /** The kind of samples the chunk holds; only 'float' chunks decode into a SampleBuf. */
+  readonly samples: 'float' | 'histogram' | 'floathistogram';
+  /** Replaces the contents of `out` with the chunk's samples (float chunks only). */
   decodeInto(data: Uint8Array, out: SampleBuf, file: string, dataOffset: number): void;
   /** Sample count, time span and order, without handing samples out. */
   scanTimes(data: Uint8Array, out: ChunkTimeSummary, file: string, dataOffset: number): void;

@@ -1,8 +1,9 @@
 /** Chunk encodings: the byte stored before each chunk's data in a segment file. */
 
 export const ENC_NONE = 0;
-/** Gorilla-style XOR float chunk, the only encoding Strata decodes. */
+/** Gorilla-style XOR float chunk. */
 export const ENC_XOR = 1;
+/** Native histogram chunks: integer (2) and float (3); see histogram-codec.ts. */
 export const ENC_HISTOGRAM = 2;
 export const ENC_FLOAT_HISTOGRAM = 3;
 /** XOR2 (Prometheus 3.11+, opt-in). Copied through, never decoded. */

@@ -6,6 +6,7 @@ import { decodeXorInto, scanXorTimes, xorNumSamples } from './xor-decode.js';
 
 export const xorCodec: ChunkCodec = {
   encoding: ENC_XOR,
+  samples: 'float',
 
   decodeInto(data: Uint8Array, out: SampleBuf, file: string, dataOffset: number): void {
     const n = xorNumSamples(data, file, dataOffset);

@@ -1,0 +1,115 @@
+/**
+ * The ChunkCodecs of histogram chunks (encodings 2 and 3) for the chunk dispatch, and whole-chunk
+ * decoding helpers. Their samples are not floats: `decodeInto` (float samples) refuses them with
+ * ERR_TSDB_UNKNOWN_ENCODING; use the iterators or decodeHistogramChunk / decodeFloatHistogramChunk.
+ */
+import { FormatError } from '../../util/errors.js';
+import { cloneHistogram, type FloatHistogram, type Histogram } from '../histogram/types.js';
+import type { ChunkCodec, ChunkTimeSummary } from './codec.js';
+import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM, encodingName } from './encoding.js';
+import { FloatHistogramChunkIterator } from './float-histogram-decode.js';
+import { HistogramChunkIterator } from './histogram-decode.js';
+
+interface TimeIterator {
+  t: number;
+  reset(bytes: Uint8Array, file: string, base: number): void;
+  next(): boolean;
+}
+
+const scanInt = new HistogramChunkIterator();
+const scanFloat = new FloatHistogramChunkIterator();
+
+function scan(it: TimeIterator, data: Uint8Array, out: ChunkTimeSummary, file: string, off: number): void {
+  it.reset(data, file, off);
+  let n = 0;
+  let first = NaN;
+  let prev = NaN;
+  out.disorderAt = -1;
+  while (it.next()) {
+    const t = it.t;
+    if (n === 0) first = t;
+    else if (out.disorderAt < 0 && !(t > prev)) {
+      out.disorderAt = n;
+      out.disorderT = t;
+      out.disorderPrevT = prev;
+    }
+    prev = t;
+    n++;
+  }
+  out.samples = n;
+  out.first = first;
+  out.last = prev;
+}
+
+function notFloats(encoding: number, file: string, off: number): FormatError {
+  return new FormatError(
+    'ERR_TSDB_UNKNOWN_ENCODING',
+    file,
+    off - 1,
+    `chunk encoding ${encodingName(encoding)} holds histogram samples and cannot be decoded as float samples`,
+  );
+}
+
+export const histogramCodec: ChunkCodec = {
+  encoding: ENC_HISTOGRAM,
+  samples: 'histogram',
+  decodeInto(_data, _out, file, off): void {
+    throw notFloats(ENC_HISTOGRAM, file, off);
+  },
+  scanTimes(data, out, file, off): void {
+    scan(scanInt, data, out, file, off);
+  },
+};
+
+export const floatHistogramCodec: ChunkCodec = {
+  encoding: ENC_FLOAT_HISTOGRAM,
+  samples: 'floathistogram',
+  decodeInto(_data, _out, file, off): void {
+    throw notFloats(ENC_FLOAT_HISTOGRAM, file, off);
+  },
+  scanTimes(data, out, file, off): void {
+    scan(scanFloat, data, out, file, off);
+  },
+};
+
+/** Decoded samples of one chunk (copies: they may be kept). */
+export interface HistogramSamples<H> {
+  ts: Float64Array;
+  hs: H[];
+  /** The chunk's counter-reset header (HEADER_* value). */
+  header: number;
+}
+
+/** All samples of an encoding-2 chunk; FormatError on corruption. Allocates per sample. */
+export function decodeHistogramChunk(
+  data: Uint8Array,
+  file = '<chunk>',
+  off = 0,
+): HistogramSamples<Histogram> {
+  const it = new HistogramChunkIterator();
+  it.reset(data, file, off);
+  const ts = new Float64Array(it.numSamples);
+  const hs: Histogram[] = [];
+  while (it.next()) {
+    ts[hs.length] = it.t;
+    hs.push(cloneHistogram(it.at()));
+  }
+  return { ts, hs, header: it.header };
+}
+
+/** All samples of an encoding-3 chunk; FormatError on corruption. Allocates per sample. */
+export function decodeFloatHistogramChunk(
+  data: Uint8Array,
+  file = '<chunk>',
+  off = 0,
+): HistogramSamples<FloatHistogram> {
+  const it = new FloatHistogramChunkIterator();
+  it.reset(data, file, off);
+  const ts = new Float64Array(it.numSamples);
+  const hs: FloatHistogram[] = [];
+  while (it.next()) {
+    ts[hs.length] = it.t;
+    hs.push(cloneHistogram(it.at()));
+  }
+  return { ts, hs, header: it.header };
+}
