@@ -5,6 +5,7 @@
  */
 import { floatHi, floatLo } from '../src/tsdb/chunkenc/float-bits.js';
 import { XorAppender, XorIterator, decodeXorInto } from '../src/tsdb/chunkenc/xor.js';
+import { seededRandom } from '../src/tsdb/ulid.js';
 
 const args = process.argv.slice(2).filter((a) => a !== '--heavy');
 /** --heavy: every counter moves and gauges are random doubles (worst case, ~4 B/sample). */
@@ -12,18 +13,6 @@ const HEAVY = process.argv.includes('--heavy');
 const SERIES = Number(args[0] ?? 10_000);
 const PER_SERIES = Number(args[1] ?? 120);
 const RUNS = 7;
-
-/** Deterministic PRNG (mulberry32), so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Dataset {
   ts: Float64Array;
@@ -39,7 +28,7 @@ function build(): Dataset {
   const ts = new Float64Array(total);
   const hi = new Uint32Array(total);
   const lo = new Uint32Array(total);
-  const r = rng(42);
+  const r = seededRandom(42);
   const start = 1_700_000_000_000;
   for (let s = 0; s < SERIES; s++) {
     // 50% counters, 30% gauges (half integer-valued), 20% constants, like a typical node/app mix.

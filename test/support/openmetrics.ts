@@ -10,6 +10,7 @@
  *   conflicts across blocks are made by writing several files into one output dir).
  */
 import { compareLabelSets, compareUtf8, sortedLabelPairs, type Sample } from './dump.js';
+import { seededRandom } from '../../src/tsdb/ulid.js';
 
 export type { Sample } from './dump.js';
 
@@ -126,17 +127,8 @@ const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** mulberry32: small, fast, deterministic PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The repo's seeded PRNG (floats in [0, 1)), under the name the tests use. */
+export const prng = seededRandom;
 
 /** The generated samples, in promtool dump order (series by labels.Compare, then time). */
 export function generateSamples(opts: GenerateOptions): Sample[] {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../util/errors.js';
-import { genSeries, mulberry32, toFloatHistograms, toHistograms } from '../synth/histograms.js';
+import { genSeries, toFloatHistograms, toHistograms } from '../synth/histograms.js';
+import { seededRandom } from '../ulid.js';
 import {
   FloatHistogramChunkIterator,
   HistogramChunkIterator,
@@ -62,7 +63,7 @@ function validChunks(): Uint8Array[] {
 
 describe('histogram decoder fuzzing', () => {
   it(`${CASES} random byte strings: only coded errors`, { timeout: 20_000 }, () => {
-    const r = mulberry32(1234);
+    const r = seededRandom(1234);
     const t0 = performance.now();
     let errors = 0;
     for (let i = 0; i < CASES; i++) {
@@ -81,7 +82,7 @@ describe('histogram decoder fuzzing', () => {
     `${CASES} mutated valid chunks (bit flips, truncation, garbage tails): only coded errors`,
     { timeout: 20_000 },
     () => {
-      const r = mulberry32(99);
+      const r = seededRandom(99);
       const chunks = validChunks();
       const t0 = performance.now();
       for (let i = 0; i < CASES; i++) {

@@ -12,24 +12,13 @@ import { promisify } from 'node:util';
 import { XorAppender, XorIterator, decodeXorInto } from '../chunkenc/xor.js';
 import { ENC_XOR } from './format.js';
 import { SegmentReader } from './reader.js';
+import { seededRandom } from '../ulid.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const run = promisify(execFile);
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function openMetrics(seed: number): string {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const lines: string[] = [];
   const specials = ['NaN', '+Inf', '-Inf', '-0', '0', '1e-310', '1.7976931348623157e308'];
   for (let s = 0; s < 24; s++) {

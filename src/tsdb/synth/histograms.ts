@@ -12,17 +12,7 @@ import {
   type Histogram,
   type Span,
 } from '../histogram/types.js';
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../ulid.js';
 
 /** Spans for a set of bucket indexes (sorted, distinct), with optional zero-offset splits. */
 export function spansFor(idx: readonly number[], split = false): Span[] {
@@ -66,7 +56,7 @@ export interface Series {
 
 /** Absolute-count samples; turn them into integer or float histograms with the helpers below. */
 export function genSeries(seed: number, o: GenOptions): Series {
-  const r = mulberry32(seed);
+  const r = seededRandom(seed);
   const s: Series = { ts: [], pos: [], neg: [], zero: [], sums: [], schemas: [], zts: [] };
   const zts = [0, 2 ** -128, 0.001, 2 ** 10, 2 ** -243];
   let schema = Math.floor(r() * 13) - 4;
