@@ -85,13 +85,27 @@ export async function cleanTenant(
   return res;
 }
 
+/** Says when the temporary files sweep is due, and hears when one succeeded. */
+export interface TemporarySweep {
+  due(): Promise<boolean>;
+  done(): Promise<void>;
+}
+
 export interface CleanTenantsDeps {
   bucket: Bucket;
   layout: Layout;
   logger: Logger;
   now: () => number;
-  /** Updates the tenant's bucket index after its cleanup (multi-tenant buckets). */
-  writeBucketIndex?: (tenant: string) => Promise<void>;
+  /**
+   * Brings the tenant's bucket index up to date after its cleanup (multi-tenant buckets);
+   * `changed`: the cleanup deleted blocks, so the sync no longer describes the bucket.
+   */
+  writeBucketIndex?: (tenant: TenantSync, changed: boolean) => Promise<void>;
+  /**
+   * When to sweep the filesystem bucket's temporary files (a walk of every folder); without it,
+   * every call sweeps.
+   */
+  temporarySweep?: TemporarySweep;
   /** Called once per tenant with what its cleanup did. */
   onTenant?: (tenant: string, r: CleanupResult) => void;
   /** Test/debug hook before each tenant's cleanup ('clean') and index write ('index'). */
@@ -123,16 +137,17 @@ export async function cleanTenants(
     if (d.writeBucketIndex === undefined) continue;
     try {
       await d.beforeStep?.('index');
-      await d.writeBucketIndex(tenant.tenant);
+      await d.writeBucketIndex(tenant, c.deletedMarked + c.deletedPartial > 0);
     } catch (err) {
       total.errors++;
       log.warn('updating the bucket index failed; retried next pass', { err: errorMessage(err) });
     }
   }
   // After the partial blocks: a killed upload's temporary file is what keeps its folder.
-  if (d.bucket.cleanupTemporary !== undefined) {
+  if (d.bucket.cleanupTemporary !== undefined && (await d.temporarySweep?.due()) !== false) {
     try {
       total.deletedTemporary = await d.bucket.cleanupTemporary(o.partialDelayMs);
+      await d.temporarySweep?.done();
       if (total.deletedTemporary > 0) {
         d.logger.info('deleted temporary files of killed writers', { count: total.deletedTemporary });
       }

@@ -3,6 +3,7 @@
  * plans at once, re-syncing and re-planning until nothing is left → cleanup. Never halts: a bad
  * block gets a no-compact mark and its group re-plans without it; everything else goes on.
  */
+import { join } from 'node:path';
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
@@ -14,8 +15,13 @@ import { clearWorkDirs, executePlan, type Phase, type StepHook } from './execute
 import { classifyFailure } from './failures.js';
 import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
+import { SweepSchedule } from './sweep-schedule.js';
+import { CompactThreads } from './compact-threads.js';
 import { PlanningPass, type MetaSyncer, type TenantScope } from './pass.js';
 import type { CompactorMetrics } from './metrics.js';
+
+/** In the data dir: its mtime is when the cleaner last swept the bucket's temporary files. */
+const SWEEP_STAMP = 'temporary-sweep.stamp';
 
 export interface CompactorOptions {
   readonly dataDir: string;
@@ -33,8 +39,8 @@ export interface CompactorDeps {
   readonly metrics: CompactorMetrics;
   readonly now: () => number;
   readonly ulids?: UlidSource;
-  /** Updates the tenant's bucket index after cleanup. */
-  readonly writeBucketIndex?: (tenant: string) => Promise<void>;
+  /** Brings the tenant's bucket index up to date after cleanup (see CleanTenantsDeps). */
+  readonly writeBucketIndex?: (tenant: TenantSync, changed: boolean) => Promise<void>;
   /** Called at the start of every step of a pass (observers; the crash tests kill there). */
   readonly beforeStep?: StepHook;
   /** Ring sharding: only these tenants are compacted and cleaned here. */
@@ -66,6 +72,8 @@ export interface PassSummary {
   duplicatesMarked: number;
   deletedMarked: number;
   deletedPartial: number;
+  /** The whole pass, wall time. */
+  passMs: number;
   phaseMs: Record<Phase | 'sync' | 'plan', number>;
 }
 
@@ -77,11 +85,16 @@ export class Compactor {
   private readonly tenants = new Map<string, TenantProgressStatus>();
   private passes = 0;
   private readonly pass: PlanningPass;
+  private readonly sweep: SweepSchedule;
+  /** With concurrency > 1: one core per plan (see compact-threads.ts). */
+  private readonly threads: CompactThreads | undefined;
 
   constructor(
     private readonly o: CompactorOptions,
     private readonly d: CompactorDeps,
   ) {
+    this.threads = o.concurrency > 1 ? new CompactThreads() : undefined;
+    this.sweep = new SweepSchedule(join(o.dataDir, SWEEP_STAMP), o.partialDelayMs / 4, d.now);
     this.pass = new PlanningPass(o.plan, {
       bucket: d.bucket,
       layout: d.layout,
@@ -102,6 +115,7 @@ export class Compactor {
     // Work on sharded tenants stops at once when this process may no longer hold them.
     const held = this.d.scope?.signal;
     const signal = held === undefined ? outer : outer === undefined ? held : AbortSignal.any([outer, held]);
+    const passStart = performance.now();
     const s: PassSummary = {
       iterations: 0,
       plansDone: 0,
@@ -110,6 +124,7 @@ export class Compactor {
       duplicatesMarked: 0,
       deletedMarked: 0,
       deletedPartial: 0,
+      passMs: 0,
       phaseMs: { sync: 0, plan: 0, download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 },
     };
     // Work dirs left by a process that died mid-plan: nothing else would ever remove them.
@@ -159,6 +174,7 @@ export class Compactor {
       now: this.d.now,
       ...(this.d.writeBucketIndex ? { writeBucketIndex: this.d.writeBucketIndex } : {}),
       ...(this.d.beforeStep ? { beforeStep: this.d.beforeStep } : {}),
+      temporarySweep: this.sweep,
       onTenant: (tenant, r) => {
         this.d.metrics.todoDeletionBlocks.set({ tenant }, r.pendingDeletion);
         const st = this.tenants.get(tenant);
@@ -170,6 +186,7 @@ export class Compactor {
     if (c.deletedMarked) this.d.metrics.blocksDeleted.inc({ kind: 'marked' }, c.deletedMarked);
     if (c.deletedPartial) this.d.metrics.blocksDeleted.inc({ kind: 'partial' }, c.deletedPartial);
     s.phaseMs.cleanup += performance.now() - t;
+    s.passMs = performance.now() - passStart;
     this.passes++;
     this.d.metrics.iterations.inc();
     this.d.metrics.lastSuccess.set(this.d.now() / 1000);
@@ -215,6 +232,7 @@ export class Compactor {
         now: this.d.now,
         ...(signal ? { signal } : {}),
         ...(this.d.ulids ? { ulids: this.d.ulids } : {}),
+        ...(this.threads ? { compact: this.threads.compact.bind(this.threads) } : {}),
         beforeStep: async (step) => {
           if (step !== 'uploaded') r.phase = step as Phase;
           await this.d.beforeStep?.(step);

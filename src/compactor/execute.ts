@@ -15,7 +15,7 @@ import { uploadBlock, type UploadProgress } from '../block/upload.js';
 import { META_FILENAME } from '../tsdb/meta.js';
 import { writeMarker } from '../block/markers.js';
 import { newDeletionMark } from '../tsdb/markers.js';
-import { compactBlocks, type CompactResult } from '../tsdb/compact/compact.js';
+import { compactBlocks, type CompactOptions, type CompactResult } from '../tsdb/compact/compact.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 
@@ -42,6 +42,12 @@ export interface ExecuteDeps {
   readonly beforeStep?: StepHook;
   /** Checked before every phase but cleanup: an aborted plan stops there (its reason is thrown). */
   readonly signal?: AbortSignal;
+  /** Runs the compaction (default compactBlocks on this thread; see compact-threads.ts). */
+  readonly compact?: (
+    dirs: readonly string[],
+    outDir: string,
+    opts: CompactOptions,
+  ) => Promise<CompactResult>;
 }
 
 export interface ExecuteResult {
@@ -111,7 +117,7 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
     leave('download', bytesDownloaded);
 
     await enter('compact');
-    const compact = await compactBlocks(dirs, join(work, 'out'), {
+    const compact = await (deps.compact ?? compactBlocks)(dirs, join(work, 'out'), {
       dedup: plan.dedup,
       replicaLabels: plan.replicaLabels,
       externalLabels: plan.labels,
