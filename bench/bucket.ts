@@ -187,8 +187,8 @@ async function main(): Promise<void> {
         const bucket = join(work, `bucket-c${c}`);
         await rm(bucket, { recursive: true, force: true });
         await cp(source, bucket, { recursive: true });
-      // A fresh data dir too: a checkpoint of an earlier run would hide the copied blocks.
-      await rm(join(work, `data-c${c}`), { recursive: true, force: true });
+        // A fresh data dir too: a checkpoint of an earlier run would hide the copied blocks.
+        await rm(join(work, `data-c${c}`), { recursive: true, force: true });
         const run = await runStrata([
           'compact',
           '--objstore.config',
@@ -266,7 +266,8 @@ async function main(): Promise<void> {
       console.log(
         `medians of ${runs}, concurrency ${c}: ${fmt(med(c, 'wallS'), 2)} s wall, ` +
           `${fmt(input.samples / med(c, 'wallS') / 1e6, 2)} M input samples per wall s, ` +
-          `${fmt(med(c, 'cpuS'))} s CPU, ${fmt(input.samples / med(c, 'cpuS') / 1e6, 2)} M input samples per CPU s`,
+          `${fmt(med(c, 'cpuS'))} s CPU, ${fmt(input.samples / med(c, 'cpuS') / 1e6, 2)} M input samples per CPU s, ` +
+          `${fmt(med(c, 'cpuS') / med(c, 'wallS'), 2)} cores busy on average`,
       );
     }
     if (perC.has(1) && perC.has(2)) {

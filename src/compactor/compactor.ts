@@ -77,6 +77,13 @@ export interface PassSummary {
   phaseMs: Record<Phase | 'sync' | 'plan', number>;
 }
 
+/** A plan's size: the samples of its sources (what its compaction reads). */
+function planSamples(p: Plan): number {
+  let n = 0;
+  for (const b of p.sources) n += b.stats.numSamples;
+  return n;
+}
+
 export class Compactor {
   private readonly running = new Map<string, RunningPlan>();
   private queued = 0;
@@ -145,7 +152,11 @@ export class Compactor {
       s.duplicatesMarked += res.duplicatesMarked;
       s.blocksMarkedNoCompact += res.noCompactMarked;
       const marked = res.duplicatesMarked + res.noCompactMarked;
-      const plans = res.plans.filter((p) => !failedThisPass.has(p.id));
+      // Largest first: the pool drains before the next re-plan, and a big plan started last would
+      // run alone while the other slots idle (longest-processing-time order).
+      const plans = res.plans
+        .filter((p) => !failedThisPass.has(p.id))
+        .sort((a, b) => planSamples(b) - planSamples(a));
       if (plans.length === 0) {
         // Marks written just now are honoured (hidden, then deleted by the cleaner) only by a
         // fresh sync: take one more before cleaning up, once.
