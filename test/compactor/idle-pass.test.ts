@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { BucketIndexKeeper } from '../../src/block/bucket-index-keeper.js';
-import { readBucketIndex } from '../../src/block/bucket-index.js';
+import { readBucketIndex, writeBucketIndex } from '../../src/block/bucket-index.js';
 import { markForDeletion } from '../../src/block/delete.js';
 import { MetaFetcher, defaultCompactorFilters } from '../../src/block/fetcher/index.js';
 import { multiTenantLayout } from '../../src/block/layout.js';
@@ -221,6 +221,30 @@ describe('an idle pass', () => {
     clock += 60_000;
     await p.compactor.runPass();
     expect(bucket.uploads).toEqual([]);
+    await p.fetcher.close();
+  });
+});
+
+describe('the bucket index keeper after a restart', () => {
+  test('rewrites an index that is corrupt, stale or out of date, and only those', async () => {
+    await mkdir(join(dir, 'data'), { recursive: true });
+    for (let t = 0; t < TENANTS.length; t++) {
+      for (let i = 0; i < 3; i++) await putBlock(bucket, layout, TENANTS[t]!, topBlock(t, i));
+    }
+    let p = start();
+    await p.compactor.runPass();
+    await p.fetcher.close();
+    // While no compactor ran: team-a's index got corrupted, team-b's is 20 minutes old (a
+    // restart after a long stop), team-c's is fine.
+    await bucket.upload(layout.bucketIndexKey('team-a'), Buffer.from('not gzip'));
+    clock += 20 * 60_000;
+    const c = await readBucketIndex(bucket, layout, 'team-c');
+    await writeBucketIndex(bucket, layout, 'team-c', { ...c!, updatedAt: Math.floor(clock / 1000) - 60 });
+    bucket.reset();
+    p = start();
+    await p.compactor.runPass();
+    expect(bucket.uploads.sort()).toEqual(indexKeys(['team-a', 'team-b']).sort());
+    expect((await readBucketIndex(bucket, layout, 'team-a'))?.blocks).toHaveLength(3);
     await p.fetcher.close();
   });
 });
