@@ -13,7 +13,8 @@
  *
  * Run: `npm run build && node dist/bench/bucket.js`. Environment: BENCH_TENANTS (10),
  * BENCH_HOURS (48), BENCH_SERIES (1000), BENCH_CONCURRENCY ("1,2"), BENCH_DEDUP ("penalty", or ""
- * for exact), BENCH_SOURCE (reuse a synth bucket dir instead of making one), BENCH_KEEP=1 (keep
+ * for exact), BENCH_RUNS (1: with more, the concurrencies alternate and medians are printed, with
+ * the wall speed-up of concurrency 2 over 1), BENCH_SOURCE (reuse a synth bucket dir instead of making one), BENCH_KEEP=1 (keep
  * the temp dir).
  */
 import { spawn } from 'node:child_process';
@@ -133,6 +134,11 @@ interface Summary {
 }
 
 const MIB = 1024 * 1024;
+
+function median(xs: readonly number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+}
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 
 async function main(): Promise<void> {
@@ -142,6 +148,8 @@ async function main(): Promise<void> {
   const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,2').split(',').map(Number);
   // HA pairs are deduplicated with penalty, as Thanos users configure them; '' for exact.
   const dedup = process.env.BENCH_DEDUP ?? 'penalty';
+  // Concurrencies alternate within a run, so a change of load on the machine hits both alike.
+  const runs = envInt('BENCH_RUNS', 1);
   const work = await mkdtemp(join(tmpdir(), 'strata-bench-bucket-'));
   try {
     let source = process.env.BENCH_SOURCE ?? '';
@@ -173,82 +181,103 @@ async function main(): Promise<void> {
         `${input.samples} samples, ${fmt(input.bytes / MIB)} MiB`,
     );
     const results: Record<string, unknown>[] = [];
+    const perC = new Map<number, { wallS: number; cpuS: number }[]>();
+    for (let run = 0; run < runs; run++)
+      for (const c of concurrencies) {
+        const bucket = join(work, `bucket-c${c}`);
+        await rm(bucket, { recursive: true, force: true });
+        await cp(source, bucket, { recursive: true });
+        // A fresh data dir too: a checkpoint of an earlier run would hide the copied blocks.
+        await rm(join(work, `data-c${c}`), { recursive: true, force: true });
+        const run = await runStrata([
+          'compact',
+          '--objstore.config',
+          JSON.stringify({ type: 'FILESYSTEM', config: { directory: bucket } }),
+          '--data-dir',
+          join(work, `data-c${c}`),
+          '--tenancy',
+          'multi',
+          '--consistency-delay',
+          '0s',
+          '--delete-delay',
+          '0s',
+          '--deduplication.replica-label',
+          'replica',
+          '--deduplication.func',
+          dedup,
+          '--compact.concurrency',
+          String(c),
+          '--http-address',
+          '127.0.0.1:0',
+          '--log.level',
+          'warn',
+          '--debug.print-summary',
+        ]);
+        if (run.code !== 0) throw new Error(`compact (concurrency ${c}) exited ${run.code}:\n${run.stderr}`);
+        const line = run.stdout
+          .split('\n')
+          .reverse()
+          .find((l) => l.includes('"phase_ms"'));
+        if (line === undefined) throw new Error(`no pass summary in:\n${run.stdout}`);
+        const s = JSON.parse(line) as Summary;
+        const output = await bucketStats(bucket);
+        const total = Object.values(s.phase_ms).reduce((a, b) => a + b, 0);
+        const share = Object.fromEntries(
+          Object.entries(s.phase_ms).map(([k, v]) => [k, Number(((100 * v) / total).toFixed(1))]),
+        );
+        const wallS = run.wallMs / 1000;
+        const cpuS = (s.cpu_user_ms + s.cpu_system_ms) / 1000;
+        const r = {
+          concurrency: c,
+          wall_s: Number(fmt(wallS, 2)),
+          plans: s.plans_done,
+          failed: s.plans_failed,
+          input_samples: input.samples,
+          samples_per_s: Math.round(input.samples / wallS),
+          cpu_s: Number(fmt(cpuS, 1)),
+          samples_per_cpu_s: Math.round(input.samples / cpuS),
+          load_avg_1m: Number(fmt(loadavg()[0]!, 2)),
+          output_blocks: output.blocks,
+          output_samples: output.samples,
+          output_mib: Number(fmt(output.bytes / MIB)),
+          peak_rss_mib_vmhwm: Number(fmt(run.vmHwmBytes / MIB)),
+          peak_rss_mib_rusage: Number(fmt(s.peak_rss_bytes / MIB)),
+          phase_ms: s.phase_ms,
+          phase_share_pct: share,
+        };
+        results.push(r);
+        perC.set(c, [...(perC.get(c) ?? []), { wallS, cpuS }]);
+        console.log(
+          `concurrency ${c}: ${fmt(wallS, 2)} s wall, ${s.plans_done} plans, ` +
+            `${fmt(input.samples / wallS / 1e6, 2)} M input samples/s, ${fmt(cpuS)} s CPU ` +
+            `(${fmt(input.samples / cpuS / 1e6, 2)} M samples per CPU s, load ${fmt(loadavg()[0]!, 2)}), peak RSS ${fmt(run.vmHwmBytes / MIB)} MiB ` +
+            `(rusage ${fmt(s.peak_rss_bytes / MIB)} MiB), output ${output.blocks} blocks / ${output.samples} samples`,
+        );
+        console.log(
+          `  phase share of ${fmt(total / 1000, 1)} s summed: ` +
+            Object.entries(share)
+              .map(([k, v]) => `${k} ${v}%`)
+              .join(', '),
+        );
+        await rm(bucket, { recursive: true, force: true });
+      }
+    const med = (c: number, k: 'wallS' | 'cpuS'): number => median((perC.get(c) ?? []).map((x) => x[k]));
     for (const c of concurrencies) {
-      const bucket = join(work, `bucket-c${c}`);
-      await rm(bucket, { recursive: true, force: true });
-      await cp(source, bucket, { recursive: true });
-      const run = await runStrata([
-        'compact',
-        '--objstore.config',
-        JSON.stringify({ type: 'FILESYSTEM', config: { directory: bucket } }),
-        '--data-dir',
-        join(work, `data-c${c}`),
-        '--tenancy',
-        'multi',
-        '--consistency-delay',
-        '0s',
-        '--delete-delay',
-        '0s',
-        '--deduplication.replica-label',
-        'replica',
-        '--deduplication.func',
-        dedup,
-        '--compact.concurrency',
-        String(c),
-        '--http-address',
-        '127.0.0.1:0',
-        '--log.level',
-        'warn',
-        '--debug.print-summary',
-      ]);
-      if (run.code !== 0) throw new Error(`compact (concurrency ${c}) exited ${run.code}:\n${run.stderr}`);
-      const line = run.stdout
-        .split('\n')
-        .reverse()
-        .find((l) => l.includes('"phase_ms"'));
-      if (line === undefined) throw new Error(`no pass summary in:\n${run.stdout}`);
-      const s = JSON.parse(line) as Summary;
-      const output = await bucketStats(bucket);
-      const total = Object.values(s.phase_ms).reduce((a, b) => a + b, 0);
-      const share = Object.fromEntries(
-        Object.entries(s.phase_ms).map(([k, v]) => [k, Number(((100 * v) / total).toFixed(1))]),
-      );
-      const wallS = run.wallMs / 1000;
-      const cpuS = (s.cpu_user_ms + s.cpu_system_ms) / 1000;
-      const r = {
-        concurrency: c,
-        wall_s: Number(fmt(wallS, 2)),
-        plans: s.plans_done,
-        failed: s.plans_failed,
-        input_samples: input.samples,
-        samples_per_s: Math.round(input.samples / wallS),
-        cpu_s: Number(fmt(cpuS, 1)),
-        samples_per_cpu_s: Math.round(input.samples / cpuS),
-        load_avg_1m: Number(fmt(loadavg()[0]!, 2)),
-        output_blocks: output.blocks,
-        output_samples: output.samples,
-        output_mib: Number(fmt(output.bytes / MIB)),
-        peak_rss_mib_vmhwm: Number(fmt(run.vmHwmBytes / MIB)),
-        peak_rss_mib_rusage: Number(fmt(s.peak_rss_bytes / MIB)),
-        phase_ms: s.phase_ms,
-        phase_share_pct: share,
-      };
-      results.push(r);
       console.log(
-        `concurrency ${c}: ${fmt(wallS, 2)} s wall, ${s.plans_done} plans, ` +
-          `${fmt(input.samples / wallS / 1e6, 2)} M input samples/s, ${fmt(cpuS)} s CPU ` +
-          `(${fmt(input.samples / cpuS / 1e6, 2)} M samples per CPU s, load ${fmt(loadavg()[0]!, 2)}), peak RSS ${fmt(run.vmHwmBytes / MIB)} MiB ` +
-          `(rusage ${fmt(s.peak_rss_bytes / MIB)} MiB), output ${output.blocks} blocks / ${output.samples} samples`,
+        `medians of ${runs}, concurrency ${c}: ${fmt(med(c, 'wallS'), 2)} s wall, ` +
+          `${fmt(input.samples / med(c, 'wallS') / 1e6, 2)} M input samples per wall s, ` +
+          `${fmt(med(c, 'cpuS'))} s CPU, ${fmt(input.samples / med(c, 'cpuS') / 1e6, 2)} M input samples per CPU s, ` +
+          `${fmt(med(c, 'cpuS') / med(c, 'wallS'), 2)} cores busy on average`,
       );
-      console.log(
-        `  phase share of ${fmt(total / 1000, 1)} s summed: ` +
-          Object.entries(share)
-            .map(([k, v]) => `${k} ${v}%`)
-            .join(', '),
-      );
-      await rm(bucket, { recursive: true, force: true });
     }
-    console.log(JSON.stringify({ tenants, hours, series, dedup, input, results }));
+    if (perC.has(1) && perC.has(2)) {
+      console.log(
+        `wall speed-up, concurrency 2 vs 1: ${fmt(med(1, 'wallS') / med(2, 'wallS'), 2)}× (target ≥ 1.7×); ` +
+          `input samples per CPU s at concurrency 1: ${fmt(input.samples / med(1, 'cpuS') / 1e6, 2)} M (target ≥ 5M); ` +
+          `load ${fmt(loadavg()[0]!, 2)}`,
+      );
+    }
+    console.log(JSON.stringify({ tenants, hours, series, dedup, runs, input, results }));
   } finally {
     if (process.env.BENCH_KEEP !== '1') await rm(work, { recursive: true, force: true });
     else console.log(`kept ${work}`);

@@ -54,6 +54,7 @@ export function passSummaryJson(s: PassSummary): Record<string, unknown> {
     duplicates_marked: s.duplicatesMarked,
     deleted_marked: s.deletedMarked,
     deleted_partial: s.deletedPartial,
+    pass_ms: Math.round(s.passMs),
     phase_ms: phaseMs,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
     cpu_user_ms: Math.round(process.cpuUsage().user / 1000),

@@ -122,6 +122,7 @@ export function registerDemoCommand(program: Command): void {
           consistencyDelay: 0,
           deleteDelay: 0,
           partialBlockDeleteDelay: 48 * 3600_000,
+          'bucketIndex.refreshInterval': 15 * 60_000,
           'compact.concurrency': 2,
           'etcd.endpoints': [],
           'etcd.leaseTtl': 10_000,

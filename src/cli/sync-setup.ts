@@ -10,7 +10,8 @@ import type { Bucket } from '../objstore/bucket.js';
 import { layoutFor, parseTenancy, type Layout, type Tenancy } from '../block/layout.js';
 import { MetaFetcher } from '../block/fetcher/fetcher.js';
 import { defaultCompactorFilters } from '../block/fetcher/filters/defaults.js';
-import { updateBucketIndex } from '../block/bucket-index.js';
+import { BucketIndexKeeper } from '../block/bucket-index-keeper.js';
+import type { TenantSync } from '../block/fetcher/types.js';
 import type { PlanOptions } from '../plan/types.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../util/errors.js';
@@ -35,6 +36,7 @@ export interface SyncFlags {
   'log.format': string;
   tenancy: string;
   syncCheckpoint: boolean;
+  'bucketIndex.refreshInterval': number;
 }
 
 export interface EtcdFlags {
@@ -92,6 +94,12 @@ export function syncOptions(cmd: Command, defaultHttpAddress: string): Command {
     )
     .option('--log.level <level>', 'debug, info, warn or error', 'info')
     .option('--log.format <format>', 'logfmt or json', 'logfmt')
+    .option(
+      '--bucket-index.refresh-interval <duration>',
+      "rewrite an unchanged tenant's bucket index once it is this old (Cortex/Mimir queriers refuse one older than their max-stale-period, 1h by default)",
+      durationArg,
+      15 * 60_000,
+    )
     .option(
       '--no-sync-checkpoint',
       'disable metadata sync checkpoints (every sync lists and reads everything)',
@@ -182,8 +190,11 @@ export interface SyncStack {
   /** Grouping, ranges and dedup: how this process plans (and how its plans are executed). */
   readonly plan: PlanOptions;
   readonly now: () => number;
-  /** Multi-tenant buckets: updates a tenant's bucket index (after cleanup). */
-  readonly writeBucketIndex: ((tenant: string) => Promise<void>) | undefined;
+  /**
+   * Multi-tenant buckets: brings a tenant's bucket index up to date after cleanup, rewriting it
+   * only when its content changed or it is --bucket-index.refresh-interval old.
+   */
+  readonly writeBucketIndex: ((tenant: TenantSync, changed: boolean) => Promise<void>) | undefined;
   /** Closes the fetcher (final checkpoint) and the bucket. */
   close(): Promise<void>;
 }
@@ -223,6 +234,10 @@ export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
       }),
     },
   );
+  const keeper =
+    tenancy === 'multi'
+      ? new BucketIndexKeeper(bucket, layout, { refreshMs: f['bucketIndex.refreshInterval'], logger })
+      : undefined;
   return {
     logger,
     registry,
@@ -233,11 +248,11 @@ export async function openSyncStack(f: SyncFlags): Promise<SyncStack> {
     plan: { replicaLabels, dedup: dedupFunc === 'penalty' ? 'penalty' : 'exact', ranges },
     now,
     writeBucketIndex:
-      tenancy === 'multi'
-        ? async (tenant: string): Promise<void> => {
-            await updateBucketIndex(bucket, layout, tenant, { nowMs: now(), logger });
-          }
-        : undefined,
+      keeper === undefined
+        ? undefined
+        : async (t: TenantSync, changed: boolean): Promise<void> => {
+            await keeper.update(t, now(), changed);
+          },
     async close(): Promise<void> {
       await fetcher.close();
       await bucket.close();

@@ -17,11 +17,14 @@ import { errorMessage } from '../util/errors.js';
 export interface CleanupOptions {
   deleteDelayMs: number;
   partialDelayMs: number;
-  /** Marked blocks deleted at once (default 8). */
+  /** Marked blocks deleted at once (default 8), per tenant. */
   deleteConcurrency?: number;
+  /** Tenants cleaned at once (default 4). */
+  tenantConcurrency?: number;
 }
 
 export const DEFAULT_DELETE_CONCURRENCY = 8;
+export const DEFAULT_TENANT_CONCURRENCY = 4;
 
 export interface CleanupResult {
   deletedMarked: number;
@@ -85,13 +88,27 @@ export async function cleanTenant(
   return res;
 }
 
+/** Says when the temporary files sweep is due, and hears when one succeeded. */
+export interface TemporarySweep {
+  due(): Promise<boolean>;
+  done(): Promise<void>;
+}
+
 export interface CleanTenantsDeps {
   bucket: Bucket;
   layout: Layout;
   logger: Logger;
   now: () => number;
-  /** Updates the tenant's bucket index after its cleanup (multi-tenant buckets). */
-  writeBucketIndex?: (tenant: string) => Promise<void>;
+  /**
+   * Brings the tenant's bucket index up to date after its cleanup (multi-tenant buckets);
+   * `changed`: the cleanup deleted blocks, so the sync no longer describes the bucket.
+   */
+  writeBucketIndex?: (tenant: TenantSync, changed: boolean) => Promise<void>;
+  /**
+   * When to sweep the filesystem bucket's temporary files (a walk of every folder); without it,
+   * every call sweeps.
+   */
+  temporarySweep?: TemporarySweep;
   /** Called once per tenant with what its cleanup did. */
   onTenant?: (tenant: string, r: CleanupResult) => void;
   /** Test/debug hook before each tenant's cleanup ('clean') and index write ('index'). */
@@ -111,7 +128,9 @@ export async function cleanTenants(
     pendingDeletion: 0,
     errors: 0,
   };
-  for (const tenant of tenants) {
+  // Tenants are independent: a few at once, so a pass that ends with many blocks to delete (each
+  // a handful of sequential requests) does not delete one tenant after the other.
+  await forEachLimit([...tenants], o.tenantConcurrency ?? DEFAULT_TENANT_CONCURRENCY, async (tenant) => {
     const log = d.logger.child(tenant.tenant ? { tenant: tenant.tenant } : {});
     await d.beforeStep?.('clean');
     const c = await cleanTenant(d.bucket, d.layout, tenant, d.now(), o, log);
@@ -120,19 +139,20 @@ export async function cleanTenants(
     total.pendingDeletion += c.pendingDeletion;
     total.errors += c.errors;
     d.onTenant?.(tenant.tenant, c);
-    if (d.writeBucketIndex === undefined) continue;
+    if (d.writeBucketIndex === undefined) return;
     try {
       await d.beforeStep?.('index');
-      await d.writeBucketIndex(tenant.tenant);
+      await d.writeBucketIndex(tenant, c.deletedMarked + c.deletedPartial > 0);
     } catch (err) {
       total.errors++;
       log.warn('updating the bucket index failed; retried next pass', { err: errorMessage(err) });
     }
-  }
+  });
   // After the partial blocks: a killed upload's temporary file is what keeps its folder.
-  if (d.bucket.cleanupTemporary !== undefined) {
+  if (d.bucket.cleanupTemporary !== undefined && (await d.temporarySweep?.due()) !== false) {
     try {
       total.deletedTemporary = await d.bucket.cleanupTemporary(o.partialDelayMs);
+      await d.temporarySweep?.done();
       if (total.deletedTemporary > 0) {
         d.logger.info('deleted temporary files of killed writers', { count: total.deletedTemporary });
       }

@@ -3,6 +3,7 @@
  * plans at once, re-syncing and re-planning until nothing is left → cleanup. Never halts: a bad
  * block gets a no-compact mark and its group re-plans without it; everything else goes on.
  */
+import { join } from 'node:path';
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
@@ -14,8 +15,13 @@ import { clearWorkDirs, executePlan, type Phase, type StepHook } from './execute
 import { classifyFailure } from './failures.js';
 import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
+import { SweepSchedule } from './sweep-schedule.js';
+import { CompactThreads } from './compact-threads.js';
 import { PlanningPass, type MetaSyncer, type TenantScope } from './pass.js';
 import type { CompactorMetrics } from './metrics.js';
+
+/** In the data dir: its mtime is when the cleaner last swept the bucket's temporary files. */
+const SWEEP_STAMP = 'temporary-sweep.stamp';
 
 export interface CompactorOptions {
   readonly dataDir: string;
@@ -33,8 +39,8 @@ export interface CompactorDeps {
   readonly metrics: CompactorMetrics;
   readonly now: () => number;
   readonly ulids?: UlidSource;
-  /** Updates the tenant's bucket index after cleanup. */
-  readonly writeBucketIndex?: (tenant: string) => Promise<void>;
+  /** Brings the tenant's bucket index up to date after cleanup (see CleanTenantsDeps). */
+  readonly writeBucketIndex?: (tenant: TenantSync, changed: boolean) => Promise<void>;
   /** Called at the start of every step of a pass (observers; the crash tests kill there). */
   readonly beforeStep?: StepHook;
   /** Ring sharding: only these tenants are compacted and cleaned here. */
@@ -66,7 +72,16 @@ export interface PassSummary {
   duplicatesMarked: number;
   deletedMarked: number;
   deletedPartial: number;
+  /** The whole pass, wall time. */
+  passMs: number;
   phaseMs: Record<Phase | 'sync' | 'plan', number>;
+}
+
+/** A plan's size: the samples of its sources (what its compaction reads). */
+function planSamples(p: Plan): number {
+  let n = 0;
+  for (const b of p.sources) n += b.stats.numSamples;
+  return n;
 }
 
 export class Compactor {
@@ -77,11 +92,16 @@ export class Compactor {
   private readonly tenants = new Map<string, TenantProgressStatus>();
   private passes = 0;
   private readonly pass: PlanningPass;
+  private readonly sweep: SweepSchedule;
+  /** With concurrency > 1: one core per plan (see compact-threads.ts). */
+  private readonly threads: CompactThreads | undefined;
 
   constructor(
     private readonly o: CompactorOptions,
     private readonly d: CompactorDeps,
   ) {
+    this.threads = o.concurrency > 1 ? new CompactThreads() : undefined;
+    this.sweep = new SweepSchedule(join(o.dataDir, SWEEP_STAMP), o.partialDelayMs / 4, d.now);
     this.pass = new PlanningPass(o.plan, {
       bucket: d.bucket,
       layout: d.layout,
@@ -102,6 +122,7 @@ export class Compactor {
     // Work on sharded tenants stops at once when this process may no longer hold them.
     const held = this.d.scope?.signal;
     const signal = held === undefined ? outer : outer === undefined ? held : AbortSignal.any([outer, held]);
+    const passStart = performance.now();
     const s: PassSummary = {
       iterations: 0,
       plansDone: 0,
@@ -110,6 +131,7 @@ export class Compactor {
       duplicatesMarked: 0,
       deletedMarked: 0,
       deletedPartial: 0,
+      passMs: 0,
       phaseMs: { sync: 0, plan: 0, download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 },
     };
     // Work dirs left by a process that died mid-plan: nothing else would ever remove them.
@@ -130,7 +152,11 @@ export class Compactor {
       s.duplicatesMarked += res.duplicatesMarked;
       s.blocksMarkedNoCompact += res.noCompactMarked;
       const marked = res.duplicatesMarked + res.noCompactMarked;
-      const plans = res.plans.filter((p) => !failedThisPass.has(p.id));
+      // Largest first: the pool drains before the next re-plan, and a big plan started last would
+      // run alone while the other slots idle (longest-processing-time order).
+      const plans = res.plans
+        .filter((p) => !failedThisPass.has(p.id))
+        .sort((a, b) => planSamples(b) - planSamples(a));
       if (plans.length === 0) {
         // Marks written just now are honoured (hidden, then deleted by the cleaner) only by a
         // fresh sync: take one more before cleaning up, once.
@@ -159,6 +185,7 @@ export class Compactor {
       now: this.d.now,
       ...(this.d.writeBucketIndex ? { writeBucketIndex: this.d.writeBucketIndex } : {}),
       ...(this.d.beforeStep ? { beforeStep: this.d.beforeStep } : {}),
+      temporarySweep: this.sweep,
       onTenant: (tenant, r) => {
         this.d.metrics.todoDeletionBlocks.set({ tenant }, r.pendingDeletion);
         const st = this.tenants.get(tenant);
@@ -170,6 +197,7 @@ export class Compactor {
     if (c.deletedMarked) this.d.metrics.blocksDeleted.inc({ kind: 'marked' }, c.deletedMarked);
     if (c.deletedPartial) this.d.metrics.blocksDeleted.inc({ kind: 'partial' }, c.deletedPartial);
     s.phaseMs.cleanup += performance.now() - t;
+    s.passMs = performance.now() - passStart;
     this.passes++;
     this.d.metrics.iterations.inc();
     this.d.metrics.lastSuccess.set(this.d.now() / 1000);
@@ -215,6 +243,7 @@ export class Compactor {
         now: this.d.now,
         ...(signal ? { signal } : {}),
         ...(this.d.ulids ? { ulids: this.d.ulids } : {}),
+        ...(this.threads ? { compact: this.threads.compact.bind(this.threads) } : {}),
         beforeStep: async (step) => {
           if (step !== 'uploaded') r.phase = step as Phase;
           await this.d.beforeStep?.(step);

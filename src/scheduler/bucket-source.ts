@@ -10,7 +10,7 @@
  */
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
-import type { SyncResult } from '../block/fetcher/types.js';
+import type { SyncResult, TenantSync } from '../block/fetcher/types.js';
 import { readMarker } from '../block/markers.js';
 import { readBlockState } from '../block/partial.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
@@ -38,7 +38,7 @@ export interface BucketPlanSourceDeps {
   readonly syncer: MetaSyncer;
   readonly logger: Logger;
   readonly now: () => number;
-  readonly writeBucketIndex?: (tenant: string) => Promise<void>;
+  readonly writeBucketIndex?: (tenant: TenantSync, changed: boolean) => Promise<void>;
   /** Counts for metrics: blocks marked by the planner, blocks deleted by the cleaner. */
   readonly onMarked?: (marker: 'deletion' | 'no-compact', reason: string) => void;
   readonly onCleaned?: (r: CleanupResult) => void;

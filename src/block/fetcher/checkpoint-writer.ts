@@ -32,6 +32,7 @@ export class CheckpointWriter {
   #running: Promise<void> | undefined;
   #again = false;
   #writes = 0;
+  #failed = false;
 
   constructor(snapshot: () => Checkpoint, options: CheckpointWriterOptions) {
     this.#snapshot = snapshot;
@@ -71,6 +72,11 @@ export class CheckpointWriter {
     return this.#running;
   }
 
+  /** The last write failed (what is on disk is older than the last snapshot). */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
   /** Waits for any write in progress. */
   async idle(): Promise<void> {
     while (this.#running !== undefined) await this.#running;
@@ -88,8 +94,10 @@ export class CheckpointWriter {
           await before?.();
           const bytes = await writeCheckpointFile(this.#opts.path, cp);
           this.#writes++;
+          this.#failed = false;
           this.#opts.onWritten?.(bytes, this.#opts.now() - t0);
         } catch (err) {
+          this.#failed = true;
           this.#opts.onFailed?.();
           this.#opts.logger.warn('writing the fetcher checkpoint failed', {
             path: this.#opts.path,

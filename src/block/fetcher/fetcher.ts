@@ -162,6 +162,8 @@ export class MetaFetcher {
   #closed = false;
   /** A tenant was forgotten since the last checkpoint snapshot. */
   #dirty = false;
+  /** A checkpoint file was loaded or written by this fetcher. */
+  #onDisk = false;
 
   constructor(deps: MetaFetcherDeps, options: MetaFetcherOptions = {}) {
     this.#opts = resolveOptions(options);
@@ -188,6 +190,7 @@ export class MetaFetcher {
           now: this.#monotonic,
           logger: this.#logger,
           onWritten: (bytes) => {
+            this.#onDisk = true;
             this.#metrics.checkpointWrites.inc({ result: 'ok' });
             this.#metrics.checkpointBytes.set(bytes);
           },
@@ -248,15 +251,23 @@ export class MetaFetcher {
     await this.#writer?.idle();
   }
 
-  /** Waits for a running sync and writes the checkpoint one last time. */
+  /**
+   * Waits for a running sync and writes the checkpoint one last time, unless the one on disk
+   * already holds the current state (an idle process exits without rewriting it).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#running?.catch(() => undefined);
     if (this.#writer !== undefined && this.#loaded !== undefined) {
-      await this.#writer.request();
+      await this.#writer.idle();
+      if (!this.#onDisk || this.#writer.failed || this.#isDirty()) await this.#writer.request();
       await this.#writer.idle();
     }
+  }
+
+  #isDirty(): boolean {
+    return this.#dirty || [...this.#states.values()].some((st) => st.dirty);
   }
 
   async #sync(options: SyncOptions): Promise<SyncResult> {
@@ -334,7 +345,7 @@ export class MetaFetcher {
       recordSynced(m, totals);
       m.tenants.set(ordered.size);
       // Written in the background (close() waits for it); a sync that changed nothing skips it.
-      if (this.#writer !== undefined && (this.#dirty || [...this.#states.values()].some((st) => st.dirty))) {
+      if (this.#writer !== undefined && this.#isDirty()) {
         void this.#writer.request();
       }
       const durationMs = this.#monotonic() - t0;
@@ -410,6 +421,7 @@ export class MetaFetcher {
       return;
     }
     if (cp === undefined) return;
+    this.#onDisk = true;
     const t0 = this.#monotonic();
     // Only beside a checkpoint: without one the file says nothing about which blocks are known.
     const fromFile =
@@ -449,7 +461,8 @@ export class MetaFetcher {
     }
     // Blocks the metas file lacks get written there by the first sync's checkpoint write.
     const rewrite = this.#metasStore?.needsRewrite === true;
-    if (fromCache > 0 || rewrite) for (const st of this.#states.values()) st.dirty = true;
+    // Otherwise the restored state is what the files hold (setMeta above flagged it dirty).
+    for (const st of this.#states.values()) st.dirty = fromCache > 0 || rewrite;
     this.#logger.info('restored fetcher checkpoint', {
       tenants: cp.tenants.size,
       blocks: loaded,
