@@ -64,6 +64,9 @@ describe('strata compact sharded over a ring', () => {
         endpoints: etcd.endpoints,
         prefix,
         id,
+        // All three must be in the ring before any plans: on a loaded machine their start-ups
+        // can differ by more than the default 1 s, and the first would do all the work.
+        timings: { stabilityMin: '5s', stabilityMax: '20s' },
       }),
     );
     try {
