@@ -20,9 +20,16 @@ import {
   HEADER_COUNTER_RESET,
   HEADER_GAUGE,
   HEADER_MASK,
+  HEADER_UNKNOWN,
 } from '../../src/tsdb/chunkenc/histogram.js';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
-import { toFloatHistogram, type AnyHistogram, type Histogram } from '../../src/tsdb/histogram/types.js';
+import {
+  HINT_COUNTER_RESET,
+  newHistogram,
+  toFloatHistogram,
+  type AnyHistogram,
+  type Histogram,
+} from '../../src/tsdb/histogram/types.js';
 import { formatLabels, labelsFromRecord } from '../../src/tsdb/labels.js';
 import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { histogramSpec, synthHistogramSamples } from '../../src/tsdb/synth/native-histograms.js';
@@ -341,5 +348,41 @@ describe('vertical compaction of histogram series', () => {
     expect(all(out.get('{__name__="lat"}')!)).toEqual(vals(a1.ts, a1.hs).filter(keep));
     const mixedWant = [...mix1.vals, ...vals(m2.ts, m2.hs).filter((x) => x.t >= W + 70 * MIN)].filter(keep);
     expect(all(out.get('{__name__="mixed"}')!)).toEqual(mixedWant);
+  });
+
+  it('counter-reset headers as Prometheus re-encodes: unknown across input chunks, reset where counts drop', async () => {
+    const h = (count: number, hint: 0 | 1 = 0): Histogram => {
+      const x = newHistogram();
+      x.count = count;
+      x.sum = count;
+      x.positiveSpans = [{ offset: 0, length: 1 }];
+      x.positiveBuckets = Float64Array.of(count);
+      x.counterResetHint = hint;
+      return x;
+    };
+    const t = (i: number): number => W + i * STEP;
+    // Block 1: samples 0..9, its chunk marked as starting with a counter reset.
+    const ts1 = Array.from({ length: 10 }, (_, i) => t(i));
+    const hs1 = ts1.map((_, i) => h(10 + i, i === 0 ? HINT_COUNTER_RESET : 0));
+    const c1 = encodeHistogramChunks(ts1, hs1);
+    expect(c1[0]!.data[2]! & HEADER_MASK).toBe(HEADER_COUNTER_RESET);
+    // Block 2: samples 5..14, the same up to 9, then the counter restarts.
+    const ts2 = Array.from({ length: 10 }, (_, i) => t(i + 5));
+    const hs2 = ts2.map((_, i) => (i < 5 ? h(15 + i) : h(i - 4)));
+    const b1 = await writeBlock(root.fresh('in'), [{ labels: { __name__: 'c' }, chunks: c1 }]);
+    const b2 = await writeBlock(root.fresh('in'), [
+      { labels: { __name__: 'c' }, chunks: encodeHistogramChunks(ts2, hs2) },
+    ]);
+    const res = await compactBlocks([b1, b2], root.fresh('out'));
+    expect((await verifyBlock(res.dir!)).ok).toBe(true);
+    const out = (await readOut(res.dir!)).get('{__name__="c"}')!;
+    // The merged stream's first sample follows no sample of its own chunk: its reset hint is
+    // dropped (chainSampleIterator), so the first chunk's header is unknown; the drop at 10 cuts a
+    // chunk marked as a counter reset.
+    expect(out.map((c) => [c.vals.length, c.header & HEADER_MASK])).toEqual([
+      [10, HEADER_UNKNOWN],
+      [5, HEADER_COUNTER_RESET],
+    ]);
+    expect(all(out)).toEqual(mergeExactVals(vals(ts1, hs1), vals(ts2, hs2)));
   });
 });
