@@ -16,7 +16,12 @@ import {
   TimeSeriesSchema,
   type TimeSeries,
 } from '../../../gen/prometheus/prompb/types_pb.js';
-import { startPrometheus, type PrometheusServer } from '../../services/prometheus.js';
+import {
+  copyBlocksInto,
+  queryRange,
+  startPrometheus,
+  type PrometheusServer,
+} from '../../services/prometheus.js';
 import { assertNoLeakedProcesses, waitFor } from '../../support/processes.js';
 import { tempDir } from '../helpers.js';
 import { snappyCompress } from '../../../src/util/snappy.js';
@@ -51,6 +56,8 @@ let prom: PrometheusServer | undefined;
 /** Set by the first test: what was written and the blocks Prometheus cut. */
 let written: Written[] = [];
 let promBlocks: string[] = [];
+/** Strata's outputs (horizontal, vertical), for the server comparison. */
+const outputs: string[] = [];
 beforeAll(async () => {
   root = await tempDir('strata-hist-oracle-');
 });
@@ -307,6 +314,7 @@ describe('compaction of Prometheus 2.42 histogram blocks', () => {
   it('horizontal: chunks copied byte for byte, output verified and equal to the written samples', async () => {
     expect(promBlocks.length).toBeGreaterThanOrEqual(2);
     const res = await compactBlocks(promBlocks, join(root.dir, 'h-out'));
+    outputs.push(res.dir!);
     expect(res.reencodedChunks).toBe(0);
     expect(res.copiedChunks).toBe(res.chunks);
     expect((await verifyBlock(res.dir!)).problems).toEqual([]);
@@ -334,8 +342,49 @@ describe('compaction of Prometheus 2.42 histogram blocks', () => {
     }
     const overlap = (await w.finish())!.dir;
     const res = await compactBlocks([...promBlocks, ...copies, overlap], join(root.dir, 'v-out'));
+    outputs.push(res.dir!);
     expect(res.reencodedChunks).toBeGreaterThan(0);
     expect((await verifyBlock(res.dir!)).problems).toEqual([]);
     expectWritten(await blockSamples(res.dir!), res.meta!.minTime, res.meta!.maxTime);
   });
+
+  it(
+    'a Prometheus on the inputs and one on each output answer query_range identically',
+    { timeout: 120_000 },
+    async () => {
+      expect(outputs).toHaveLength(2);
+      const metas = await Promise.all(promBlocks.map((d) => readMetaFile(d)));
+      const start = Math.min(...metas.map((m) => m.minTime));
+      const end = Math.max(...metas.map((m) => m.maxTime)) - 1;
+      const servers: PrometheusServer[] = [];
+      try {
+        for (const [k, dirs] of [promBlocks, [outputs[0]!], [outputs[1]!]].entries()) {
+          const dataDir = join(root.dir, `serve-${k}`);
+          await copyBlocksInto(dataDir, dirs);
+          servers.push(await startPrometheus({ dataDir, extraArgs: ['--enable-feature=native-histograms'] }));
+        }
+        const queries: string[] = [];
+        for (const w of written) {
+          queries.push(w.name);
+          if (w.name.startsWith('gauge')) queries.push(`histogram_quantile(0.5, ${w.name})`);
+          else queries.push(`rate(${w.name}[5m])`, `histogram_quantile(0.9, rate(${w.name}[5m]))`);
+        }
+        let histogramPoints = 0;
+        for (const q of queries) {
+          for (const step of [60_000, 37_000]) {
+            const [want, ...got] = await Promise.all(
+              servers.map((s) => queryRange(s.url, q, start, end, step)),
+            );
+            expect(JSON.stringify(want).length).toBeGreaterThan(100);
+            for (const g of got) expect(g, `${q} step ${step}`).toEqual(want);
+            histogramPoints += JSON.stringify(want).split('"buckets"').length - 1;
+          }
+        }
+        // Raw histograms and rate() of them came back as histograms, not floats.
+        expect(histogramPoints).toBeGreaterThan(1000);
+      } finally {
+        for (const s of servers) await s.stop();
+      }
+    },
+  );
 });
