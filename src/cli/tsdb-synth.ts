@@ -9,6 +9,7 @@ export interface SynthCliOptions {
   tenants: number;
   replicas: number;
   seed: number;
+  histograms?: number;
   startTime?: number;
 }
 
@@ -24,6 +25,7 @@ export async function runSynth(o: SynthCliOptions, out: NodeJS.WritableStream): 
     startMs,
     tenants,
     replicas: o.replicas,
+    histograms: o.histograms ?? 0,
   });
   const samples = blocks.reduce((a, b) => a + b.meta.stats.numSamples, 0);
   out.write(`wrote ${blocks.length} blocks (${samples} samples) to ${o.out}\n`);

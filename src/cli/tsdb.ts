@@ -58,6 +58,12 @@ export function registerTsdbCommands(program: Command): void {
     )
     .option('--replicas <n>', 'HA replicas per tenant (external label replica=rN); 0 = none', intArg, 0)
     .option('--seed <n>', 'random seed', intArg, 1)
+    .option(
+      '--histograms <n>',
+      'native histogram series per tenant and replica (latency counters with resets and growing layouts, every fifth a gauge)',
+      intArg,
+      0,
+    )
     .option('--start-time <ms>', 'start of the first block (default: now minus --hours, 2h-aligned)', timeArg)
     .action(
       async (o: {
@@ -67,6 +73,7 @@ export function registerTsdbCommands(program: Command): void {
         tenants: number;
         replicas: number;
         seed: number;
+        histograms: number;
         startTime?: number;
       }) => {
         await runSynth(o, process.stdout);

@@ -14,6 +14,7 @@ import { SampleBuf } from '../samples/sample-buf.js';
 import { mergeExact, mergeReplicas, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 import { hits, type Entry, type InputSeries } from './input-series.js';
+import { HistClusterReencoder, isHistogramEncoding } from './reencode-hist.js';
 import { errorMessage, StrataError } from '../../util/errors.js';
 
 /** Receives each written chunk: its range and ref. */
@@ -35,6 +36,9 @@ export class ClusterReencoder {
   /** The chunk being written (reused; its data is the appender's view). */
   private readonly chunk: EncodedChunk = { mint: 0, maxt: 0, encoding: ENC_XOR, data: EMPTY, numSamples: 0 };
   private replicaBufs: SampleBuf[] = [];
+  /** Set by decodeAppend on meeting a histogram chunk: the cluster goes to `hist` instead. */
+  private sawHistogram = false;
+  private hist: HistClusterReencoder | undefined;
 
   constructor(
     private readonly writer: BlockWriter,
@@ -65,7 +69,16 @@ export class ClusterReencoder {
         if (e.s !== s) continue;
         const p = this.decodeAppend(e, buf, seriesName);
         if (p !== undefined) await p;
+        if (this.sawHistogram) break;
       }
+      if (this.sawHistogram) break;
+    }
+    if (this.sawHistogram) {
+      // Histogram chunks (alone or mixed with floats): decoded again by the histogram path.
+      this.sawHistogram = false;
+      this.hist ??= new HistClusterReencoder(this.writer, this.dedup, this.maxSamplesPerChunk, this.seam);
+      this.reencodedChunks += await this.hist.reencode(inputs, group, seriesName, emit);
+      return;
     }
     const streams = this.active;
     streams.length = 0;
@@ -137,6 +150,10 @@ export class ClusterReencoder {
     try {
       const chunk = chunks.tryReadRaw(e.c.ref);
       if (chunk === undefined) return this.decodeAppendSlow(e, buf, seriesName);
+      if (isHistogramEncoding(chunk.encoding)) {
+        this.sawHistogram = true;
+        return undefined;
+      }
       // An encoding Strata cannot decode fails here (ERR_TSDB_UNKNOWN_ENCODING, kept by wrap).
       decodeChunkInto(chunk, this.tmp, chunks.fileFor(e.c.ref));
     } catch (err) {
@@ -149,6 +166,10 @@ export class ClusterReencoder {
   private async decodeAppendSlow(e: Entry, buf: SampleBuf, seriesName: () => string): Promise<void> {
     try {
       const chunk = await e.s.block.chunks.read(e.c.ref);
+      if (isHistogramEncoding(chunk.encoding)) {
+        this.sawHistogram = true;
+        return;
+      }
       decodeChunkInto(chunk, this.tmp, e.s.block.chunks.fileFor(e.c.ref));
     } catch (err) {
       throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());

@@ -1,7 +1,9 @@
 /**
  * `strata tsdb synth`: realistic blocks written with Strata's own writer, cut into 2h blocks
  * aligned like Prometheus' head blocks. Optional tenants (Cortex layout `<out>/<tenant>/<ULID>`)
- * and HA replicas (Thanos external labels `replica`, scrapes offset by a few seconds).
+ * and HA replicas (Thanos external labels `replica`, scrapes offset by a few seconds). With
+ * `histograms`, native histogram series too (native-histograms.ts: latency counters with resets and
+ * growing layouts, gauges), encoded as integer histogram chunks (encoding 2).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,9 @@ import { XorAppender } from '../chunkenc/xor.js';
 import { encodeXorChunks } from '../chunkenc/encode.js';
 import { seededRandom, ulidSource } from '../ulid.js';
 import { synthSamples, synthSeries, type SynthSeries } from './series.js';
+import { encodeHistogramChunks, SplitEvery } from '../chunkenc/histogram.js';
+import { compareLabels, labelsFromRecord, type Labels } from '../labels.js';
+import { histogramSpec, synthHistogramSamples, type HistogramSeriesSpec } from './native-histograms.js';
 
 export const BLOCK_RANGE_MS = 2 * 3600_000;
 
@@ -26,6 +31,8 @@ export interface SynthWriteOptions {
   tenants?: readonly string[];
   /** HA replicas per tenant (external label `replica`); 0 = no external labels. */
   replicas?: number;
+  /** Native histogram series per tenant and replica (default 0). */
+  histograms?: number;
   /** Samples per chunk (Prometheus cuts at 120). */
   samplesPerChunk?: number;
   blockRangeMs?: number;
@@ -59,12 +66,14 @@ export async function writeSynthBlocks(opts: SynthWriteOptions): Promise<SynthBl
         endMs: end,
         ...(tenant ? { extraLabels: { tenant_job: tenant } } : {}),
       });
+      const hists = histogramSeries(tenantSeed, opts.histograms ?? 0, tenant);
       const labels: Record<string, string> =
         replicas > 0 ? { cluster: tenant || 'main', replica: `r${r}` } : {};
       for (let w = start; w < end; w += range) {
         const meta = await writeWindow(
           dir,
           series,
+          hists,
           tenantSeed,
           r,
           w,
@@ -86,6 +95,7 @@ export async function writeSynthBlocks(opts: SynthWriteOptions): Promise<SynthBl
 async function writeWindow(
   dir: string,
   series: readonly SynthSeries[],
+  hists: readonly HistSeries[],
   seed: number,
   replica: number,
   mint: number,
@@ -96,6 +106,7 @@ async function writeWindow(
 ): Promise<BlockMeta | undefined> {
   const symbols = new Set<string>();
   for (const s of series) for (const l of s.labels) symbols.add(l.name).add(l.value);
+  for (const s of hists) for (const l of s.labels) symbols.add(l.name).add(l.value);
   const w = await BlockWriter.create(dir, {
     symbols,
     ulid: ulids(maxt),
@@ -106,16 +117,51 @@ async function writeWindow(
   const buf = new SampleBuf(1024);
   const app = new XorAppender();
   try {
+    // Float and histogram series interleaved in label order, as the index requires.
+    let h = 0;
+    const writeHists = async (before: Labels | undefined): Promise<void> => {
+      for (; h < hists.length && (before === undefined || compareLabels(hists[h]!.labels, before) < 0); h++) {
+        const s = hists[h]!;
+        const spec =
+          replica === 0 ? s.spec : { ...s.spec, offset: (s.spec.offset + replica * 2_500) % 15_000 };
+        const { ts, hs } = synthHistogramSamples(spec, mint, maxt);
+        if (ts.length > 0)
+          await w.addSeries(s.labels, encodeHistogramChunks(ts, hs, new SplitEvery(samplesPerChunk)));
+      }
+    };
     for (const s of series) {
+      await writeHists(s.labels);
       // Replicas scrape the same targets a few seconds apart.
       const shifted = replica === 0 ? s : { ...s, offset: (s.offset + replica * 2_500) % 15_000 };
       synthSamples(seed, shifted, mint, maxt, buf);
       if (buf.len === 0) continue;
       await w.addSeries(s.labels, encodeXorChunks(buf, samplesPerChunk, app));
     }
+    await writeHists(undefined);
     return (await w.finish())?.meta;
   } catch (err) {
     await w.abort();
     throw err;
   }
+}
+
+interface HistSeries {
+  labels: Labels;
+  spec: HistogramSeriesSpec;
+}
+
+/** `n` native histogram series (every fifth a gauge), sorted by labels. */
+function histogramSeries(seed: number, n: number, tenant: string): HistSeries[] {
+  const out: HistSeries[] = [];
+  for (let i = 0; i < n; i++) {
+    const spec = histogramSpec(seed, i);
+    const name = spec.kind === 'gauge' ? 'synth_native_gauge' : 'synth_native_latency_seconds';
+    const labels = labelsFromRecord({
+      __name__: name,
+      instance: `hist-${i}`,
+      ...(tenant ? { tenant_job: tenant } : {}),
+    });
+    out.push({ labels, spec });
+  }
+  return out.sort((a, b) => compareLabels(a.labels, b.labels));
 }
