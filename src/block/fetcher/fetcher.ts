@@ -34,7 +34,8 @@ import { Limiter } from './limiter.js';
 import { MetaCache } from './meta-cache.js';
 import { METAS_FILENAME } from './metas-file.js';
 import { MetasStore } from './metas-store.js';
-import { classifyMeta, Interner } from './meta-read.js';
+import { classifyMeta, Interner, type MetaOutcome } from './meta-read.js';
+import { MetaJournal } from './meta-journal.js';
 import {
   fetcherMetrics,
   recordBadInput,
@@ -154,6 +155,9 @@ export class MetaFetcher {
   readonly #checkpointPath: string | undefined;
   readonly #writer: CheckpointWriter | undefined;
   readonly #metasStore: MetasStore | undefined;
+  readonly #journal: MetaJournal | undefined;
+  /** The journal generation the checkpoint being written holds. */
+  #journalCovered = -1;
   readonly #limiter: Limiter;
   readonly #interner = new Interner();
   readonly #states = new Map<string, TenantState>();
@@ -174,7 +178,8 @@ export class MetaFetcher {
     this.#explicitTenants = options.tenants;
     this.#limiter = new Limiter(this.#opts.concurrency);
     if (options.cacheDir !== undefined) {
-      this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME));
+      this.#journal = new MetaJournal(options.cacheDir, this.#logger);
+      this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME), this.#journal);
       if (this.#opts.checkpoint) {
         this.#checkpointPath = join(options.cacheDir, CHECKPOINT_FILENAME);
         const metasStore = new MetasStore(join(options.cacheDir, METAS_FILENAME), this.#logger, () =>
@@ -190,9 +195,14 @@ export class MetaFetcher {
           onWritten: (bytes) => {
             this.#metrics.checkpointWrites.inc({ result: 'ok' });
             this.#metrics.checkpointBytes.set(bytes);
+            // The journaled blocks are in the checkpoint and, unless its write failed, the file.
+            if (!metasStore.needsRewrite) void this.#journal?.release(this.#journalCovered);
           },
           onFailed: () => this.#metrics.checkpointWrites.inc({ result: 'error' }),
-          companion: () => metasStore.prepare(this.#states),
+          companion: () => {
+            this.#journalCovered = this.#journal?.rotate() ?? -1;
+            return metasStore.prepare(this.#states);
+          },
         });
       }
     }
@@ -213,7 +223,12 @@ export class MetaFetcher {
     return this.#metasStore?.writes ?? 0;
   }
 
-  /** Files read from the local meta cache so far (at start and during syncs). */
+  /** Blocks appended to the meta journal so far. */
+  get journalAppends(): number {
+    return this.#journal?.appends ?? 0;
+  }
+
+  /** Local copies (journal, metas file, old cache files) read so far, at start and in syncs. */
   get metaCacheReads(): number {
     return this.#cache?.reads ?? 0;
   }
@@ -257,6 +272,7 @@ export class MetaFetcher {
       await this.#writer.request();
       await this.#writer.idle();
     }
+    this.#journal?.close();
   }
 
   async #sync(options: SyncOptions): Promise<SyncResult> {
@@ -397,9 +413,17 @@ export class MetaFetcher {
     await this.#cache?.removeTenant(name).catch(() => undefined);
   }
 
-  /** Restores the checkpoint and the cached metas it names. */
+  /**
+   * Restores the checkpoint and the metas it names; whatever else is on disk (journal records,
+   * metas of blocks the checkpoint does not name) becomes local copies for the first sync.
+   */
   async #load(): Promise<void> {
-    if (this.#checkpointPath === undefined || this.#cache === undefined) return;
+    const cache = this.#cache;
+    if (cache === undefined) return;
+    // The journal first: a checkpoint written meanwhile (by a process still shutting down) only
+    // deletes journal files after the metas file and the checkpoint hold their blocks.
+    for (const r of (await this.#journal?.load()) ?? []) cache.addSpare(r.tenant, r.id, r.bytes);
+    if (this.#checkpointPath === undefined) return;
     let cp: LoadedCheckpoint | undefined;
     try {
       cp = await readCheckpointFile(this.#checkpointPath);
@@ -407,13 +431,16 @@ export class MetaFetcher {
       if (!(err instanceof CheckpointError)) throw err;
       recordBadInput(this.#metrics, 'bad-checkpoint');
       this.#logger.warn('ignoring unreadable fetcher checkpoint; starting afresh', { err: err.message });
-      return;
     }
-    if (cp === undefined) return;
     const t0 = this.#monotonic();
-    // Only beside a checkpoint: without one the file says nothing about which blocks are known.
     const fromFile =
       (await this.#metasStore?.load(this.#interner)) ?? new Map<string, Map<string, BlockMeta>>();
+    if (cp === undefined) {
+      // Without a checkpoint the file says nothing about which blocks exist, but each of its
+      // metas is still that block's meta.json: the sync lists, and takes them instead of reading.
+      for (const [name, metas] of fromFile) for (const [id, m] of metas) cache.addSpare(name, id, m);
+      return;
+    }
     let loaded = 0;
     let fromCache = 0;
     let missing = 0;
@@ -431,8 +458,13 @@ export class MetaFetcher {
           loaded++;
           continue;
         }
-        const bytes = this.#cache.readSync(name, id);
-        const o = bytes === undefined ? undefined : classifyMeta(id, bytes, key(id), this.#interner);
+        const local = cache.readSync(name, id);
+        const o: MetaOutcome | undefined =
+          local === undefined
+            ? undefined
+            : Buffer.isBuffer(local)
+              ? classifyMeta(id, local, key(id), this.#interner)
+              : { kind: 'loaded', meta: local };
         if (o?.kind === 'loaded') {
           st.setMeta(o.meta.ulid, o.meta);
           loaded++;
@@ -444,8 +476,11 @@ export class MetaFetcher {
         // Synchronous reads are the fast path for many small files; yield now and then.
         if (++reads % 2048 === 0) await yieldToLoop();
       }
-      fromFile.delete(name);
       this.#states.set(name, st);
+    }
+    for (const [name, metas] of fromFile) {
+      const st = this.#states.get(name);
+      for (const [id, m] of metas) if (st === undefined || !st.metas.has(id)) cache.addSpare(name, id, m);
     }
     // Blocks the metas file lacks get written there by the first sync's checkpoint write.
     const rewrite = this.#metasStore?.needsRewrite === true;

@@ -297,9 +297,11 @@ class TenantSyncRun {
         // Checked before the cache: a folder that lost its meta.json is being deleted.
         outcome = { kind: 'partial', reason: 'no-meta-json', detail: 'no meta.json in the listing' };
       } else if (cache !== undefined && this.#s.cachedIds?.delete(id) === true) {
-        const bytes = await cache.read(tenant, id);
-        if (bytes !== undefined) {
-          const o = classifyMeta(id, bytes, key, interner);
+        const local = await cache.read(tenant, id);
+        if (local !== undefined) {
+          const o: MetaOutcome = Buffer.isBuffer(local)
+            ? classifyMeta(id, local, key, interner)
+            : { kind: 'loaded', meta: local };
           if (o.kind === 'loaded') {
             outcome = o;
             counters.cacheHits++;
@@ -310,6 +312,7 @@ class TenantSyncRun {
           }
         }
       }
+      let fetched: Buffer | undefined;
       if (outcome === undefined) {
         let bytes: Buffer | undefined;
         try {
@@ -322,19 +325,15 @@ class TenantSyncRun {
         if (bytes === undefined) {
           outcome = { kind: 'partial', reason: 'no-meta-json', detail: 'meta.json not found' };
         } else {
+          fetched = bytes;
           outcome = classifyMeta(id, bytes, key, interner);
-          if (outcome.kind === 'loaded' && cache !== undefined && !signal?.aborted) {
-            try {
-              await cache.write(tenant, id, bytes);
-            } catch (err) {
-              this.#log.warn('caching meta.json locally failed', { block: id, err: errorMessage(err) });
-            }
-          }
         }
       }
       // A killed process records nothing more: the abort stands in for SIGKILL in tests.
       if (signal?.aborted) return false;
       this.#record(id, outcome);
+      // After the record, in the same tick: a checkpoint snapshot holds every journaled block.
+      if (fetched !== undefined && outcome.kind === 'loaded') cache?.write(tenant, id, fetched);
       wm?.complete(id);
       this.#env.onRead();
       return true;
