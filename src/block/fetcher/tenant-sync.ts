@@ -22,7 +22,7 @@ import { BucketIndexError, readBucketIndex, type BucketIndex } from '../bucket-i
 import type { Layout } from '../layout.js';
 import { parseMarker, type DeletionMark, type NoCompactMark } from '../../tsdb/markers.js';
 import { blockUploadTimeMs } from './filters/consistency.js';
-import { applyFilters } from './filters/apply.js';
+import { IncrementalFilters } from './filters/incremental.js';
 import type { Limiter } from './limiter.js';
 import type { MetaCache } from './meta-cache.js';
 import { classifyMeta, type Interner, type MetaOutcome } from './meta-read.js';
@@ -547,12 +547,13 @@ export function tenantResult(
   bad: BadInputCounts = zeroBadInputCounts(),
   error?: Error,
 ): TenantSync {
-  const f = applyFilters(s.shareMetas(), env.options.filters, {
-    tenant: s.tenant,
-    nowMs: env.nowMs,
-    deletionMarks: s.deletionMarks,
-    noCompactMarks: s.noCompactMarks,
-  });
+  // Only what changed since the previous result is filtered again (same answer as applyFilters).
+  s.filterRun ??= new IncrementalFilters(env.options.filters);
+  const f = s.filterRun.run(
+    s.shareMetas(),
+    { tenant: s.tenant, nowMs: env.nowMs, deletionMarks: s.deletionMarks, noCompactMarks: s.noCompactMarks },
+    s.takeChanges(),
+  );
   counts.loaded = f.metas.size;
   for (const p of s.partial.values()) counts[p.reason]++;
   for (const st of f.excluded.values()) counts[st]++;
