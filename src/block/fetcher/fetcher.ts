@@ -189,6 +189,7 @@ export class MetaFetcher {
         this.#writer = new CheckpointWriter(() => this.#snapshot(), {
           path: this.#checkpointPath,
           everyReads: Math.max(1, options.checkpointEveryReads ?? 10_000),
+          size: () => this.#knownBlocks,
           everyMs: options.checkpointEveryMs ?? 30_000,
           now: this.#monotonic,
           logger: this.#logger,
@@ -207,6 +208,9 @@ export class MetaFetcher {
       }
     }
   }
+
+  /** About the blocks known (exact after each load and sync): sizes the checkpoint interval. */
+  #knownBlocks = 0;
 
   /** Bucket calls made so far, by operation (the fetcher's own wrapper). */
   operationCounts(): OperationCounts {
@@ -307,7 +311,10 @@ export class MetaFetcher {
         nowMs,
         signal,
         counters,
-        onRead: () => this.#writer?.noteRead(),
+        onRead: () => {
+          this.#knownBlocks++;
+          this.#writer?.noteRead();
+        },
       };
       let next = 0;
       const worker = async (): Promise<void> => {
@@ -348,6 +355,8 @@ export class MetaFetcher {
         for (const k of BAD_INPUT_KINDS) badInput[k] += r.badInput[k];
       }
       recordSynced(m, totals);
+      this.#knownBlocks = 0;
+      for (const st of this.#states.values()) this.#knownBlocks += st.metas.size;
       m.tenants.set(ordered.size);
       // Written in the background (close() waits for it); a sync that changed nothing skips it.
       if (this.#writer !== undefined && (this.#dirty || [...this.#states.values()].some((st) => st.dirty))) {
@@ -482,6 +491,7 @@ export class MetaFetcher {
       const st = this.#states.get(name);
       for (const [id, m] of metas) if (st === undefined || !st.metas.has(id)) cache.addSpare(name, id, m);
     }
+    for (const st of this.#states.values()) this.#knownBlocks += st.metas.size;
     // Blocks the metas file lacks get written there by the first sync's checkpoint write.
     const rewrite = this.#metasStore?.needsRewrite === true;
     if (fromCache > 0 || rewrite) for (const st of this.#states.values()) st.dirty = true;
