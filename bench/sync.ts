@@ -4,7 +4,7 @@
  *
  * Run: `npm run build && node dist/bench/sync.js [--blocks 1000000] [--tenants 100]
  *   [--latency-ms 20] [--concurrency 32] [--new-blocks 1000] [--dir /tmp/strata-bench-sync]
- *   [--phases bucket,cold,warm,restart,kill]`
+ *   [--phases bucket,cold,warm,restart,kill] [--full-list-every N]`
  *
  * Phases: bucket (the simulated store's own CPU for a cold sync's requests); cold sync (no cache, no checkpoint); warm sync after adding new blocks (same process);
  * restart (new fetcher on the complete checkpoint and meta cache); kill (a child process runs a
@@ -47,6 +47,8 @@ interface Flags {
   newBlocks: number;
   dir: string;
   phases: Set<string>;
+  /** The fetcher's fullListEvery (0: its default, 10); large keeps full listings out of runs. */
+  fullListEvery: number;
   /** Write a CPU profile of the warm syncs here (inspector). */
   profile: string;
 }
@@ -75,6 +77,7 @@ function parseFlags(argv: readonly string[]): Flags {
     dir: get('dir', join(tmpdir(), 'strata-bench-sync')),
     phases: new Set(get('phases', 'cold,warm,restart,kill').split(',')),
     profile: get('profile', ''),
+    fullListEvery: num('full-list-every', 0),
   };
 }
 
@@ -205,7 +208,12 @@ function bucketStack(dir: string, f: Flags): Bucket {
 function fetcherFor(bucket: Bucket, f: Flags, cacheDir: string, nowMs: number): MetaFetcher {
   return new MetaFetcher(
     { bucket, layout: multiTenantLayout(), registry: new Registry(), now: () => nowMs },
-    { cacheDir, concurrency: f.concurrency, filters: defaultCompactorFilters() },
+    {
+      cacheDir,
+      concurrency: f.concurrency,
+      filters: defaultCompactorFilters(),
+      ...(f.fullListEvery > 0 ? { fullListEvery: f.fullListEvery } : {}),
+    },
   );
 }
 

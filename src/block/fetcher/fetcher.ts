@@ -463,7 +463,8 @@ export class MetaFetcher {
         const id = tc.known[i]!;
         const m = inFile?.get(id);
         if (m !== undefined) {
-          st.setMeta(id, m, true);
+          // The meta's own ULID string as the key: the checkpoint's copy of it can then go.
+          st.setMeta(m.ulid, m, true);
           loaded++;
           continue;
         }

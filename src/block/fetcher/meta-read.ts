@@ -23,6 +23,8 @@ export class Interner {
   #downsample = new Map<number, { resolution: number }>();
   #labels = new Map<string, Readonly<Record<string, string>>>();
   #stringLists = new Map<string, readonly string[]>();
+  /** Objects this interner returned: handed back in (metas file loads), they need no lookup. */
+  readonly #shared = new WeakSet<object>();
 
   string(s: string): string {
     const hit = this.#strings.get(s);
@@ -42,6 +44,7 @@ export class Interner {
 
   /** One frozen object per distinct label set. */
   labels(labels: Readonly<Record<string, string>>): Record<string, string> {
+    if (this.#shared.has(labels)) return labels as Record<string, string>;
     const names = Object.keys(labels).sort();
     let key = '';
     for (const n of names) key += `${n}\u0000${labels[n]!}\u0000`;
@@ -51,16 +54,19 @@ export class Interner {
     for (const n of names) out[this.string(n)] = this.string(labels[n]!);
     Object.freeze(out);
     if (this.#labels.size < 100_000) this.#labels.set(key, out);
+    this.#shared.add(out);
     return out;
   }
 
   /** One frozen array per distinct list of strings (segment file names). */
   stringList(list: readonly string[]): string[] {
+    if (this.#shared.has(list)) return list as string[];
     const key = list.join('\u0000');
     const hit = this.#stringLists.get(key);
     if (hit !== undefined) return hit as string[];
     const out = Object.freeze(list.map((x) => this.string(x)));
     if (this.#stringLists.size < 10_000) this.#stringLists.set(key, out);
+    this.#shared.add(out);
     return out as string[];
   }
 }

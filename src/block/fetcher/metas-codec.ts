@@ -265,6 +265,14 @@ export function decodeFrame(
     }
     labelSets[i] = interner.labels(ls);
   }
+  // Segment lists are the same in most blocks: one interner lookup per distinct list and frame.
+  const seen = new Map<string, string[]>();
+  const segmentLists = (list: string[]): string[] => {
+    const key = list.join('\u0000');
+    let hit = seen.get(key);
+    if (hit === undefined) seen.set(key, (hit = interner.stringList(list)));
+    return hit;
+  };
   const nTenants = r.u32();
   for (let ti = 0; ti < nTenants; ti++) {
     const tenant = s(r.u32());
@@ -302,7 +310,7 @@ export function decodeFrame(
         compaction: { level: col(6, i), sources },
         version: 1,
       };
-      if (kind & K_THANOS) meta.thanos = decodeThanos(r, s, labelSets);
+      if (kind & K_THANOS) meta.thanos = decodeThanos(r, s, labelSets, segmentLists);
       add(tenant, compactMeta(meta, id, interner));
     }
   }
@@ -314,6 +322,7 @@ function decodeThanos(
   r: Source,
   s: (i: number) => string,
   labelSets: readonly Record<string, string>[],
+  segmentLists: (list: string[]) => string[],
 ): ThanosMeta {
   const labels = labelSets[r.u32()];
   if (labels === undefined) throw new FrameDecodeError('label set out of range');
@@ -323,7 +332,7 @@ function decodeThanos(
   if (nSeg !== NONE) {
     const seg = new Array<string>(nSeg);
     for (let j = 0; j < nSeg; j++) seg[j] = s(r.u32());
-    t.segment_files = seg;
+    t.segment_files = segmentLists(seg);
   }
   const nFiles = r.u32();
   if (nFiles !== NONE) {
