@@ -71,7 +71,8 @@ export class Interner {
   }
 }
 
-const EMPTY_INDEX_STATS = Object.freeze({});
+/** The one `index_stats: {}` object every compacted meta shares. */
+export const EMPTY_INDEX_STATS: Readonly<Record<string, never>> = Object.freeze({});
 
 /**
  * Parses meta.json of block `id` (key `key`). A JSON or schema error is a corrupted meta, an
@@ -178,16 +179,22 @@ export function compactMeta(meta: BlockMeta, id: string, interner: Interner): Bl
 
 const SIZELESS_FILES = new Map<string, ThanosFile>();
 
-function compactFile(f: ThanosFile, interner: Interner): ThanosFile {
-  if (f.size_bytes === undefined && f.hash === undefined) {
+/** A file entry without a hash; `relPath` must be interned already. */
+export function fileEntry(relPath: string, size: number | undefined, interner: Interner): ThanosFile {
+  if (size === undefined) {
     // meta.json is listed without a size in every block: one shared entry.
-    let shared = SIZELESS_FILES.get(f.rel_path);
+    let shared = SIZELESS_FILES.get(relPath);
     if (shared === undefined) {
-      shared = Object.freeze({ rel_path: interner.string(f.rel_path) });
-      if (SIZELESS_FILES.size < 1000) SIZELESS_FILES.set(f.rel_path, shared);
+      shared = Object.freeze({ rel_path: interner.string(relPath) });
+      if (SIZELESS_FILES.size < 1000) SIZELESS_FILES.set(relPath, shared);
     }
     return shared;
   }
+  return { rel_path: relPath, size_bytes: size };
+}
+
+function compactFile(f: ThanosFile, interner: Interner): ThanosFile {
+  if (f.hash === undefined) return fileEntry(interner.string(f.rel_path), f.size_bytes, interner);
   const out: ThanosFile = { rel_path: interner.string(f.rel_path), size_bytes: f.size_bytes ?? 0 };
   if (f.hash !== undefined) out.hash = f.hash;
   return out;
