@@ -6,10 +6,11 @@
  * A sync never starts from zero:
  * - in memory, every block whose meta.json was read is known, and tail listings start after the
  *   tenant's watermark (see tenant-sync.ts for late uploads and deletions);
- * - on disk (`<cacheDir>/meta/<tenant>/<ULID>.json` and `<cacheDir>/checkpoint.json.gz`), the
- *   metas and the checkpoint survive a restart: the checkpoint is written every N reads or T ms
- *   during a sync, at its end and on close(), so a killed sync resumes from its last checkpoint,
- *   and reads finished after that checkpoint are found in the meta cache instead of the bucket.
+ * - on disk (`<cacheDir>/checkpoint.json.gz`, `metas.v1.bin`, `meta-journal.<n>.bin`), the
+ *   known blocks, their compacted metas and the meta.json bytes read since the last checkpoint
+ *   survive a restart: the checkpoint is written during a sync (every N reads, at least a tenth of
+ *   the known blocks, or every T ms), at its end and on close(), so a killed sync resumes from its
+ *   last checkpoint, and reads finished after it are found in the journal instead of the bucket.
  */
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
