@@ -17,6 +17,7 @@ export class TenantState {
   #metas = new Map<string, BlockMeta>();
   /** A result references #metas: copy before the next change. */
   #metasShared = false;
+  #sharedWith: WeakRef<object> | undefined;
   /** Something changed since the last checkpoint snapshot. */
   dirty = false;
   readonly partial = new Map<string, PartialBlock>();
@@ -73,7 +74,16 @@ export class TenantState {
   /** The map for a result; it will not change any more (the next change copies it). */
   shareMetas(): ReadonlyMap<string, BlockMeta> {
     this.#metasShared = true;
+    this.#sharedWith = undefined;
     return this.#metas;
+  }
+
+  /**
+   * `holder` is the only object through which the shared map is reachable (the result's view):
+   * once it has been collected, the next change needs no copy of a million-entry map.
+   */
+  sharedThrough(holder: object): void {
+    if (this.#metasShared) this.#sharedWith = new WeakRef(holder);
   }
 
   /**
@@ -130,8 +140,11 @@ export class TenantState {
 
   #writable(): Map<string, BlockMeta> {
     if (this.#metasShared) {
-      this.#metas = new Map(this.#metas);
+      const holder = this.#sharedWith;
+      // A map whose only holder was collected is seen by nobody: it is changed in place.
+      if (holder === undefined || holder.deref() !== undefined) this.#metas = new Map(this.#metas);
       this.#metasShared = false;
+      this.#sharedWith = undefined;
     }
     return this.#metas;
   }
