@@ -179,7 +179,8 @@ export class MetaFetcher {
     this.#explicitTenants = options.tenants;
     this.#limiter = new Limiter(this.#opts.concurrency);
     if (options.cacheDir !== undefined) {
-      this.#journal = new MetaJournal(options.cacheDir, this.#logger);
+      // The journal is trimmed by checkpoint writes: without checkpoints, a file per block.
+      if (this.#opts.checkpoint) this.#journal = new MetaJournal(options.cacheDir, this.#logger);
       this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME), this.#journal);
       if (this.#opts.checkpoint) {
         this.#checkpointPath = join(options.cacheDir, CHECKPOINT_FILENAME);

@@ -2,11 +2,11 @@
  * Metas found locally instead of in the bucket, for blocks the checkpoint does not name: records
  * of the meta journal (reads finished after the last checkpoint write), metas of the metas file
  * the checkpoint does not cover (an unreadable checkpoint, a checkpoint older than the file), and
- * the one-file-per-block cache of earlier versions (`<dir>/<tenant>/<ULID>.json`, read and pruned,
- * never written any more). A meta.json never changes once uploaded, so any of these is as good as
- * the object. New reads go to the journal. Every operation is best effort.
+ * the one-file-per-block cache (`<dir>/<tenant>/<ULID>.json`: written only when checkpoints are
+ * off, otherwise read and pruned as left by earlier versions). A meta.json never changes once
+ * uploaded, so any of these is as good as the object. Every operation is best effort.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockMeta } from '../../tsdb/meta.js';
@@ -26,6 +26,8 @@ export class MetaCache {
   readonly #journal: MetaJournal | undefined;
   /** Tenant → block ID → local copy (taken out when read). */
   readonly #spare = new Map<string, Map<string, CachedMeta>>();
+  /** Tenant folders made by write(). */
+  readonly #made = new Set<string>();
   /** Tenants whose old cache folder was found missing: not looked at again. */
   readonly #noLegacy = new Set<string>();
   /** Local copies read so far (hits and misses). */
@@ -82,9 +84,25 @@ export class MetaCache {
     }
   }
 
-  /** Keeps the bytes of a block just read from the bucket (in the journal). */
+  /**
+   * Keeps the bytes of a block just read from the bucket: in the journal, or without one (no
+   * checkpoints, so nothing would ever trim a journal) as a file per block, as before.
+   */
   write(tenant: string, id: string, bytes: Buffer): void {
-    this.#journal?.append(tenant, id, bytes);
+    if (this.#journal !== undefined) {
+      this.#journal.append(tenant, id, bytes);
+      return;
+    }
+    try {
+      if (!this.#made.has(tenant)) {
+        mkdirSync(this.tenantDir(tenant), { recursive: true });
+        this.#made.add(tenant);
+        this.#noLegacy.delete(tenant);
+      }
+      writeFileSync(this.path(tenant, id), bytes);
+    } catch {
+      this.#made.delete(tenant); // best effort: the block is read from the bucket next time
+    }
   }
 
   async remove(tenant: string, id: string): Promise<void> {
@@ -99,6 +117,7 @@ export class MetaCache {
 
   async removeTenant(tenant: string): Promise<void> {
     this.#spare.delete(tenant);
+    this.#made.delete(tenant);
     await rm(this.tenantDir(tenant), { recursive: true, force: true });
   }
 

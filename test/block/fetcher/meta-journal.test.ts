@@ -1,13 +1,16 @@
 /**
  * The meta journal: records survive a reopen, a torn or bit-flipped tail costs only the records
- * from the damage on, and released generations are gone.
+ * from the damage on, and released generations are gone. Without checkpoints there is no journal.
  */
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { MetaFetcher } from '../../../src/block/fetcher/index.js';
 import { MetaJournal } from '../../../src/block/fetcher/meta-journal.js';
+import { multiTenantLayout } from '../../../src/block/layout.js';
 import { nopLogger } from '../../../src/util/logger.js';
+import { H, RecordingBucket, T0, mkMeta, putBlock, tempBucket, ulidAt } from './helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -63,5 +66,30 @@ describe('meta journal', () => {
     const got = await new MetaJournal(dir, nopLogger).load();
     expect(got.map((r) => r.id)).toStrictEqual(['B']);
     expect(await readdir(dir)).toHaveLength(1);
+  });
+});
+
+describe('without checkpoints', () => {
+  test('no journal: a restart finds the metas in the file-per-block cache, as before', async () => {
+    const tb = await tempBucket();
+    try {
+      const layout = multiTenantLayout();
+      const ids = Array.from({ length: 12 }, (_, i) => ulidAt(T0 + i * H, i + 1));
+      for (const id of ids) await putBlock(tb.bucket, layout, 'alpha', mkMeta(id));
+      const opts = { cacheDir: tb.cacheDir, checkpoint: false };
+      const a = new MetaFetcher({ bucket: tb.bucket, layout, now: () => T0 + 100 * H }, opts);
+      await a.sync();
+      await a.close();
+      expect(a.journalAppends).toBe(0);
+      const rec = new RecordingBucket(tb.bucket);
+      const b = new MetaFetcher({ bucket: rec, layout, now: () => T0 + 100 * H }, opts);
+      const r = await b.sync();
+      await b.close();
+      expect(rec.metaGets()).toEqual([]);
+      expect(r.stats.cacheHits).toBe(ids.length);
+      expect([...r.tenants.get('alpha')!.metas.keys()].sort()).toStrictEqual([...ids].sort());
+    } finally {
+      await tb.cleanup();
+    }
   });
 });
