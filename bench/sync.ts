@@ -4,9 +4,9 @@
  *
  * Run: `npm run build && node dist/bench/sync.js [--blocks 1000000] [--tenants 100]
  *   [--latency-ms 20] [--concurrency 32] [--new-blocks 1000] [--dir /tmp/strata-bench-sync]
- *   [--phases cold,warm,restart,kill]`
+ *   [--phases bucket,cold,warm,restart,kill] [--full-list-every N]`
  *
- * Phases: cold sync (no cache, no checkpoint); warm sync after adding new blocks (same process);
+ * Phases: bucket (the simulated store's own CPU for a cold sync's requests); cold sync (no cache, no checkpoint); warm sync after adding new blocks (same process);
  * restart (new fetcher on the complete checkpoint and meta cache); kill (a child process runs a
  * cold sync and is SIGKILLed once it has issued half of the meta.json reads; a new fetcher
  * resumes from its checkpoint). Prints times, requests and peak RSS.
@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Session } from 'node:inspector';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -47,6 +47,8 @@ interface Flags {
   newBlocks: number;
   dir: string;
   phases: Set<string>;
+  /** The fetcher's fullListEvery (0: its default, 10); large keeps full listings out of runs. */
+  fullListEvery: number;
   /** Write a CPU profile of the warm syncs here (inspector). */
   profile: string;
 }
@@ -75,6 +77,7 @@ function parseFlags(argv: readonly string[]): Flags {
     dir: get('dir', join(tmpdir(), 'strata-bench-sync')),
     phases: new Set(get('phases', 'cold,warm,restart,kill').split(',')),
     profile: get('profile', ''),
+    fullListEvery: num('full-list-every', 0),
   };
 }
 
@@ -205,7 +208,12 @@ function bucketStack(dir: string, f: Flags): Bucket {
 function fetcherFor(bucket: Bucket, f: Flags, cacheDir: string, nowMs: number): MetaFetcher {
   return new MetaFetcher(
     { bucket, layout: multiTenantLayout(), registry: new Registry(), now: () => nowMs },
-    { cacheDir, concurrency: f.concurrency, filters: defaultCompactorFilters() },
+    {
+      cacheDir,
+      concurrency: f.concurrency,
+      filters: defaultCompactorFilters(),
+      ...(f.fullListEvery > 0 ? { fullListEvery: f.fullListEvery } : {}),
+    },
   );
 }
 
@@ -235,9 +243,30 @@ function loaded(r: SyncResult): number {
   return n;
 }
 
-function report(name: string, r: SyncResult, wallMs: number): void {
+/** CPU seconds (user + system) of this process since `from` (process.cpuUsage()). */
+function cpuSeconds(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
+function load1(): string {
+  return loadavg()[0]!.toFixed(2);
+}
+
+function report(name: string, r: SyncResult, wallMs: number, cpu?: NodeJS.CpuUsage): void {
+  const cpuText =
+    cpu === undefined
+      ? ''
+      : (() => {
+          const s = cpuSeconds(cpu);
+          const perCpu =
+            r.stats.metaReads > 0
+              ? `, ${(r.stats.metaReads / s).toFixed(0)} meta.json reads per CPU-second`
+              : '';
+          return `CPU ${s.toFixed(2)} s${perCpu}, `;
+        })();
   console.log(
-    `${name}: ${(wallMs / 1000).toFixed(2)} s, ${loaded(r)} blocks visible, ` +
+    `${name}: ${(wallMs / 1000).toFixed(2)} s, load ${load1()}, ${cpuText}${loaded(r)} blocks visible, ` +
       `meta.json reads ${r.stats.metaReads}, cache hits ${r.stats.cacheHits}, ` +
       `requests ${fmtRequests(r.stats.requests)}, RSS ${rssMiB()}`,
   );
@@ -263,6 +292,40 @@ async function startProfile(): Promise<() => Promise<string>> {
 function forceGc(): void {
   setFlagsFromString('--expose_gc');
   (runInNewContext('gc') as () => void)();
+}
+
+/**
+ * What the simulated object store itself costs this process for a cold sync's requests: every
+ * tenant listed (16 at once) and every meta.json fetched (`concurrency` in flight), nothing
+ * parsed or kept. The cold sync's CPU minus this is the fetcher's own.
+ */
+async function bucketOnly(
+  bucket: Bucket,
+  f: Flags,
+): Promise<{ reads: number; cpuS: number; wallMs: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const tenants: string[] = [];
+  for await (const e of bucket.iter('')) if (e.key.endsWith('/')) tenants.push(e.key);
+  const keys: string[] = [];
+  let reads = 0;
+  let next = 0;
+  const getter = async (): Promise<void> => {
+    while (keys.length > 0) {
+      const k = keys.pop()!;
+      await bucket.get(k);
+      reads++;
+    }
+  };
+  const lister = async (): Promise<void> => {
+    while (next < tenants.length) {
+      const t = tenants[next++]!;
+      for await (const e of bucket.iter(t)) keys.push(`${e.key}meta.json`);
+      await Promise.all(Array.from({ length: Math.ceil(f.concurrency / 16) }, getter));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lister));
+  return { reads, cpuS: cpuSeconds(c0), wallMs: performance.now() - t0 };
 }
 
 /** Child: a cold sync that records, before each meta.json GET, how many it has issued. */
@@ -308,23 +371,38 @@ async function main(): Promise<void> {
   if (f.phases.has('cold')) await rm(cacheDir, { recursive: true, force: true });
 
   try {
+    if (f.phases.has('bucket')) {
+      const b = await bucketOnly(bucketStack(bucketDir, f), f);
+      console.log(
+        `bucket only (list + GET every meta.json, nothing parsed): ${(b.wallMs / 1000).toFixed(2)} s, ` +
+          `load ${load1()}, CPU ${b.cpuS.toFixed(2)} s for ${b.reads} reads`,
+      );
+    }
     if (f.phases.has('cold') || f.phases.has('warm')) {
       const bucket = bucketStack(bucketDir, f);
       let fetcher: MetaFetcher | undefined = fetcherFor(bucket, f, cacheDir, nowMs);
       let t0 = performance.now();
+      let c0 = process.cpuUsage();
       // Results are reported and dropped: the caller's copy must not count as the fetcher's memory.
-      report(f.phases.has('cold') ? 'cold sync' : 'restart', await fetcher.sync(), performance.now() - t0);
+      report(
+        f.phases.has('cold') ? 'cold sync' : 'restart',
+        await fetcher.sync(),
+        performance.now() - t0,
+        c0,
+      );
       console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       if (f.phases.has('warm')) {
         const stopProfile = f.profile ? await startProfile() : undefined;
         t0 = performance.now();
-        report('warm sync, nothing new', await fetcher.sync(), performance.now() - t0);
+        c0 = process.cpuUsage();
+        report('warm sync, nothing new', await fetcher.sync(), performance.now() - t0, c0);
         for (const b of fresh) {
           mkdirSync(b.path, { recursive: true });
           writeFileSync(join(b.path, 'meta.json'), metaText(b.id, b.t, nowMs - 3 * H, nowMs - H));
         }
         t0 = performance.now();
-        report(`warm sync, ${f.newBlocks} new blocks`, await fetcher.sync(), performance.now() - t0);
+        c0 = process.cpuUsage();
+        report(`warm sync, ${f.newBlocks} new blocks`, await fetcher.sync(), performance.now() - t0, c0);
         if (stopProfile) writeFileSync(f.profile, await stopProfile());
         console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       }
@@ -335,8 +413,14 @@ async function main(): Promise<void> {
       forceGc();
       if (f.phases.has('restart') && f.phases.has('cold')) {
         t0 = performance.now();
+        const c1 = process.cpuUsage();
         const again = fetcherFor(bucketStack(bucketDir, f), f, cacheDir, nowMs);
-        report('restart (state from checkpoint + meta cache)', await again.sync(), performance.now() - t0);
+        report(
+          'restart (state from checkpoint + metas file)',
+          await again.sync(),
+          performance.now() - t0,
+          c1,
+        );
         await again.close();
       }
       forceGc();

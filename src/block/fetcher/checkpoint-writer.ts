@@ -11,6 +11,11 @@ import { writeCheckpointFile, type Checkpoint } from './checkpoint.js';
 export interface CheckpointWriterOptions {
   readonly path: string;
   readonly everyReads: number;
+  /**
+   * Blocks the checkpoint holds: every write costs that much, so writes come no more often than
+   * every tenth of it in reads (reads since the last write are in the meta journal meanwhile).
+   */
+  readonly size?: () => number;
   readonly everyMs: number;
   /** Monotonic milliseconds. */
   readonly now: () => number;
@@ -53,7 +58,7 @@ export class CheckpointWriter {
 
   maybeWrite(): void {
     if (
-      this.#readsSince >= this.#opts.everyReads ||
+      this.#readsSince >= Math.max(this.#opts.everyReads, Math.floor((this.#opts.size?.() ?? 0) / 10)) ||
       (this.#readsSince > 0 && this.#opts.now() - this.#lastAt >= this.#opts.everyMs)
     ) {
       this.request();

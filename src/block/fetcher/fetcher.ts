@@ -6,10 +6,11 @@
  * A sync never starts from zero:
  * - in memory, every block whose meta.json was read is known, and tail listings start after the
  *   tenant's watermark (see tenant-sync.ts for late uploads and deletions);
- * - on disk (`<cacheDir>/meta/<tenant>/<ULID>.json` and `<cacheDir>/checkpoint.json.gz`), the
- *   metas and the checkpoint survive a restart: the checkpoint is written every N reads or T ms
- *   during a sync, at its end and on close(), so a killed sync resumes from its last checkpoint,
- *   and reads finished after that checkpoint are found in the meta cache instead of the bucket.
+ * - on disk (`<cacheDir>/checkpoint.json.gz`, `metas.v1.bin`, `meta-journal.<n>.bin`), the
+ *   known blocks, their compacted metas and the meta.json bytes read since the last checkpoint
+ *   survive a restart: the checkpoint is written during a sync (every N reads, at least a tenth of
+ *   the known blocks, or every T ms), at its end and on close(), so a killed sync resumes from its
+ *   last checkpoint, and reads finished after it are found in the journal instead of the bucket.
  */
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -34,7 +35,8 @@ import { Limiter } from './limiter.js';
 import { MetaCache } from './meta-cache.js';
 import { METAS_FILENAME } from './metas-file.js';
 import { MetasStore } from './metas-store.js';
-import { classifyMeta, Interner } from './meta-read.js';
+import { classifyMeta, Interner, type MetaOutcome } from './meta-read.js';
+import { MetaJournal } from './meta-journal.js';
 import {
   fetcherMetrics,
   recordBadInput,
@@ -154,6 +156,9 @@ export class MetaFetcher {
   readonly #checkpointPath: string | undefined;
   readonly #writer: CheckpointWriter | undefined;
   readonly #metasStore: MetasStore | undefined;
+  readonly #journal: MetaJournal | undefined;
+  /** The journal generation the checkpoint being written holds. */
+  #journalCovered = -1;
   readonly #limiter: Limiter;
   readonly #interner = new Interner();
   readonly #states = new Map<string, TenantState>();
@@ -176,7 +181,9 @@ export class MetaFetcher {
     this.#explicitTenants = options.tenants;
     this.#limiter = new Limiter(this.#opts.concurrency);
     if (options.cacheDir !== undefined) {
-      this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME));
+      // The journal is trimmed by checkpoint writes: without checkpoints, a file per block.
+      if (this.#opts.checkpoint) this.#journal = new MetaJournal(options.cacheDir, this.#logger);
+      this.#cache = new MetaCache(join(options.cacheDir, META_CACHE_DIRNAME), this.#journal);
       if (this.#opts.checkpoint) {
         this.#checkpointPath = join(options.cacheDir, CHECKPOINT_FILENAME);
         const metasStore = new MetasStore(join(options.cacheDir, METAS_FILENAME), this.#logger, () =>
@@ -186,6 +193,7 @@ export class MetaFetcher {
         this.#writer = new CheckpointWriter(() => this.#snapshot(), {
           path: this.#checkpointPath,
           everyReads: Math.max(1, options.checkpointEveryReads ?? 10_000),
+          size: () => this.#knownBlocks,
           everyMs: options.checkpointEveryMs ?? 30_000,
           now: this.#monotonic,
           logger: this.#logger,
@@ -193,13 +201,21 @@ export class MetaFetcher {
             this.#onDisk = true;
             this.#metrics.checkpointWrites.inc({ result: 'ok' });
             this.#metrics.checkpointBytes.set(bytes);
+            // The journaled blocks are in the checkpoint and, unless its write failed, the file.
+            if (!metasStore.needsRewrite) void this.#journal?.release(this.#journalCovered);
           },
           onFailed: () => this.#metrics.checkpointWrites.inc({ result: 'error' }),
-          companion: () => metasStore.prepare(this.#states),
+          companion: () => {
+            this.#journalCovered = this.#journal?.rotate() ?? -1;
+            return metasStore.prepare(this.#states);
+          },
         });
       }
     }
   }
+
+  /** About the blocks known (exact after each load and sync): sizes the checkpoint interval. */
+  #knownBlocks = 0;
 
   /** Bucket calls made so far, by operation (the fetcher's own wrapper). */
   operationCounts(): OperationCounts {
@@ -216,7 +232,12 @@ export class MetaFetcher {
     return this.#metasStore?.writes ?? 0;
   }
 
-  /** Files read from the local meta cache so far (at start and during syncs). */
+  /** Blocks appended to the meta journal so far. */
+  get journalAppends(): number {
+    return this.#journal?.appends ?? 0;
+  }
+
+  /** Local copies (journal, metas file, old cache files) read so far, at start and in syncs. */
   get metaCacheReads(): number {
     return this.#cache?.reads ?? 0;
   }
@@ -264,6 +285,7 @@ export class MetaFetcher {
       if (!this.#onDisk || this.#writer.failed || this.#isDirty()) await this.#writer.request();
       await this.#writer.idle();
     }
+    this.#journal?.close();
   }
 
   #isDirty(): boolean {
@@ -302,7 +324,10 @@ export class MetaFetcher {
         nowMs,
         signal,
         counters,
-        onRead: () => this.#writer?.noteRead(),
+        onRead: () => {
+          this.#knownBlocks++;
+          this.#writer?.noteRead();
+        },
       };
       let next = 0;
       const worker = async (): Promise<void> => {
@@ -343,6 +368,8 @@ export class MetaFetcher {
         for (const k of BAD_INPUT_KINDS) badInput[k] += r.badInput[k];
       }
       recordSynced(m, totals);
+      this.#knownBlocks = 0;
+      for (const st of this.#states.values()) this.#knownBlocks += st.metas.size;
       m.tenants.set(ordered.size);
       // Written in the background (close() waits for it); a sync that changed nothing skips it.
       if (this.#writer !== undefined && this.#isDirty()) {
@@ -408,9 +435,17 @@ export class MetaFetcher {
     await this.#cache?.removeTenant(name).catch(() => undefined);
   }
 
-  /** Restores the checkpoint and the cached metas it names. */
+  /**
+   * Restores the checkpoint and the metas it names; whatever else is on disk (journal records,
+   * metas of blocks the checkpoint does not name) becomes local copies for the first sync.
+   */
   async #load(): Promise<void> {
-    if (this.#checkpointPath === undefined || this.#cache === undefined) return;
+    const cache = this.#cache;
+    if (cache === undefined) return;
+    // The journal first: a checkpoint written meanwhile (by a process still shutting down) only
+    // deletes journal files after the metas file and the checkpoint hold their blocks.
+    for (const r of (await this.#journal?.load()) ?? []) cache.addSpare(r.tenant, r.id, r.bytes);
+    if (this.#checkpointPath === undefined) return;
     let cp: LoadedCheckpoint | undefined;
     try {
       cp = await readCheckpointFile(this.#checkpointPath);
@@ -418,14 +453,17 @@ export class MetaFetcher {
       if (!(err instanceof CheckpointError)) throw err;
       recordBadInput(this.#metrics, 'bad-checkpoint');
       this.#logger.warn('ignoring unreadable fetcher checkpoint; starting afresh', { err: err.message });
-      return;
     }
-    if (cp === undefined) return;
-    this.#onDisk = true;
+    if (cp !== undefined) this.#onDisk = true;
     const t0 = this.#monotonic();
-    // Only beside a checkpoint: without one the file says nothing about which blocks are known.
     const fromFile =
       (await this.#metasStore?.load(this.#interner)) ?? new Map<string, Map<string, BlockMeta>>();
+    if (cp === undefined) {
+      // Without a checkpoint the file says nothing about which blocks exist, but each of its
+      // metas is still that block's meta.json: the sync lists, and takes them instead of reading.
+      for (const [name, metas] of fromFile) for (const [id, m] of metas) cache.addSpare(name, id, m);
+      return;
+    }
     let loaded = 0;
     let fromCache = 0;
     let missing = 0;
@@ -439,12 +477,18 @@ export class MetaFetcher {
         const id = tc.known[i]!;
         const m = inFile?.get(id);
         if (m !== undefined) {
-          st.setMeta(id, m, true);
+          // The meta's own ULID string as the key: the checkpoint's copy of it can then go.
+          st.setMeta(m.ulid, m, true);
           loaded++;
           continue;
         }
-        const bytes = this.#cache.readSync(name, id);
-        const o = bytes === undefined ? undefined : classifyMeta(id, bytes, key(id), this.#interner);
+        const local = cache.readSync(name, id);
+        const o: MetaOutcome | undefined =
+          local === undefined
+            ? undefined
+            : Buffer.isBuffer(local)
+              ? classifyMeta(id, local, key(id), this.#interner)
+              : { kind: 'loaded', meta: local };
         if (o?.kind === 'loaded') {
           st.setMeta(o.meta.ulid, o.meta);
           loaded++;
@@ -456,9 +500,13 @@ export class MetaFetcher {
         // Synchronous reads are the fast path for many small files; yield now and then.
         if (++reads % 2048 === 0) await yieldToLoop();
       }
-      fromFile.delete(name);
       this.#states.set(name, st);
     }
+    for (const [name, metas] of fromFile) {
+      const st = this.#states.get(name);
+      for (const [id, m] of metas) if (st === undefined || !st.metas.has(id)) cache.addSpare(name, id, m);
+    }
+    for (const st of this.#states.values()) this.#knownBlocks += st.metas.size;
     // Blocks the metas file lacks get written there by the first sync's checkpoint write.
     const rewrite = this.#metasStore?.needsRewrite === true;
     // Otherwise the restored state is what the files hold (setMeta above flagged it dirty).

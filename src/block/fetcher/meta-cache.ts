@@ -1,26 +1,41 @@
 /**
- * Local copies of meta.json, one file per block: `<dir>/<tenant>/<ULID>.json`. meta.json never
- * changes once uploaded, so a cached copy is as good as the object and a restart reads the bucket
- * only for blocks it has never seen. Writes are not atomic on purpose: a torn file fails to parse
- * and is fetched again, which is cheaper than a rename per block. Every operation is best effort.
+ * Metas found locally instead of in the bucket, for blocks the checkpoint does not name: records
+ * of the meta journal (reads finished after the last checkpoint write), metas of the metas file
+ * the checkpoint does not cover (an unreadable checkpoint, a checkpoint older than the file), and
+ * the one-file-per-block cache (`<dir>/<tenant>/<ULID>.json`: written only when checkpoints are
+ * off, otherwise read and pruned as left by earlier versions). A meta.json never changes once
+ * uploaded, so any of these is as good as the object. Every operation is best effort.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorCode } from '../../util/errors.js';
 import { isUlid } from '../../tsdb/ulid.js';
+import type { MetaJournal } from './meta-journal.js';
 
 /** Folder of the single-tenant layout's tenant (''); '@' is not allowed in tenant IDs. */
 const SINGLE_TENANT_DIR = '@single';
 
+/** meta.json bytes (journal, old cache files) or an already compacted meta (metas file). */
+export type CachedMeta = Buffer | BlockMeta;
+
 export class MetaCache {
+  /** The per-block cache folder of earlier versions. */
   readonly dir: string;
-  #made = new Set<string>();
-  /** Cached files read so far (hits and misses). */
+  readonly #journal: MetaJournal | undefined;
+  /** Tenant → block ID → local copy (taken out when read). */
+  readonly #spare = new Map<string, Map<string, CachedMeta>>();
+  /** Tenant folders made by write(). */
+  readonly #made = new Set<string>();
+  /** Tenants whose old cache folder was found missing: not looked at again. */
+  readonly #noLegacy = new Set<string>();
+  /** Local copies read so far (hits and misses). */
   reads = 0;
 
-  constructor(dir: string) {
+  constructor(dir: string, journal?: MetaJournal) {
     this.dir = dir;
+    this.#journal = journal;
   }
 
   tenantDir(tenant: string): string {
@@ -31,9 +46,25 @@ export class MetaCache {
     return join(this.tenantDir(tenant), `${id}.json`);
   }
 
-  /** The cached bytes, or undefined when absent (any read error counts as absent). */
-  async read(tenant: string, id: string): Promise<Buffer | undefined> {
+  /** Offers a local copy (journal record, metas file entry) for later lookups. */
+  addSpare(tenant: string, id: string, m: CachedMeta): void {
+    let t = this.#spare.get(tenant);
+    if (t === undefined) this.#spare.set(tenant, (t = new Map()));
+    t.set(id, m);
+  }
+
+  #take(tenant: string, id: string): CachedMeta | undefined {
+    const t = this.#spare.get(tenant);
+    const m = t?.get(id);
+    if (m !== undefined) t!.delete(id);
+    return m;
+  }
+
+  /** The local copy, or undefined when absent (any read error counts as absent). */
+  async read(tenant: string, id: string): Promise<CachedMeta | undefined> {
     this.reads++;
+    const m = this.#take(tenant, id);
+    if (m !== undefined || this.#noLegacy.has(tenant)) return m;
     try {
       return await readFile(this.path(tenant, id));
     } catch {
@@ -41,9 +72,11 @@ export class MetaCache {
     }
   }
 
-  /** Synchronous variant for bulk loads at start, where a thread-pool hop per small file costs more. */
-  readSync(tenant: string, id: string): Buffer | undefined {
+  /** Synchronous variant for bulk loads at start. */
+  readSync(tenant: string, id: string): CachedMeta | undefined {
     this.reads++;
+    const m = this.#take(tenant, id);
+    if (m !== undefined || this.#noLegacy.has(tenant)) return m;
     try {
       return readFileSync(this.path(tenant, id));
     } catch {
@@ -51,23 +84,30 @@ export class MetaCache {
     }
   }
 
-  async write(tenant: string, id: string, bytes: Buffer): Promise<void> {
-    const d = this.tenantDir(tenant);
-    if (!this.#made.has(d)) {
-      await mkdir(d, { recursive: true });
-      this.#made.add(d);
+  /**
+   * Keeps the bytes of a block just read from the bucket: in the journal, or without one (no
+   * checkpoints, so nothing would ever trim a journal) as a file per block, as before.
+   */
+  write(tenant: string, id: string, bytes: Buffer): void {
+    if (this.#journal !== undefined) {
+      this.#journal.append(tenant, id, bytes);
+      return;
     }
     try {
-      await writeFile(this.path(tenant, id), bytes);
-    } catch (err) {
-      if (errorCode(err) !== 'ENOENT') throw err;
-      // The folder went away underneath us (tenant removed): make it again once.
-      await mkdir(d, { recursive: true });
-      await writeFile(this.path(tenant, id), bytes);
+      if (!this.#made.has(tenant)) {
+        mkdirSync(this.tenantDir(tenant), { recursive: true });
+        this.#made.add(tenant);
+        this.#noLegacy.delete(tenant);
+      }
+      writeFileSync(this.path(tenant, id), bytes);
+    } catch {
+      this.#made.delete(tenant); // best effort: the block is read from the bucket next time
     }
   }
 
   async remove(tenant: string, id: string): Promise<void> {
+    this.#spare.get(tenant)?.delete(id);
+    if (this.#noLegacy.has(tenant)) return;
     try {
       await unlink(this.path(tenant, id));
     } catch (err) {
@@ -76,34 +116,25 @@ export class MetaCache {
   }
 
   async removeTenant(tenant: string): Promise<void> {
-    this.#made.delete(this.tenantDir(tenant));
+    this.#spare.delete(tenant);
+    this.#made.delete(tenant);
     await rm(this.tenantDir(tenant), { recursive: true, force: true });
   }
 
-  /** Block IDs with a cached file (any order). */
+  /** Block IDs with a local copy (any order). */
   async ids(tenant: string): Promise<string[]> {
+    const out = [...(this.#spare.get(tenant)?.keys() ?? [])];
+    if (this.#noLegacy.has(tenant)) return out;
     let names: string[];
     try {
       names = await readdir(this.tenantDir(tenant));
     } catch {
-      return [];
+      this.#noLegacy.add(tenant);
+      return out;
     }
-    return idsOf(names);
-  }
-
-  idsSync(tenant: string): string[] {
-    try {
-      return idsOf(readdirSync(this.tenantDir(tenant)));
-    } catch {
-      return [];
+    for (const n of names) {
+      if (n.length === 31 && n.endsWith('.json') && isUlid(n.slice(0, 26))) out.push(n.slice(0, 26));
     }
+    return out;
   }
-}
-
-function idsOf(names: string[]): string[] {
-  const out: string[] = [];
-  for (const n of names) {
-    if (n.length === 31 && n.endsWith('.json') && isUlid(n.slice(0, 26))) out.push(n.slice(0, 26));
-  }
-  return out;
 }

@@ -23,6 +23,8 @@ export class Interner {
   #downsample = new Map<number, { resolution: number }>();
   #labels = new Map<string, Readonly<Record<string, string>>>();
   #stringLists = new Map<string, readonly string[]>();
+  /** Objects this interner returned: handed back in (metas file loads), they need no lookup. */
+  readonly #shared = new WeakSet<object>();
 
   string(s: string): string {
     const hit = this.#strings.get(s);
@@ -42,6 +44,7 @@ export class Interner {
 
   /** One frozen object per distinct label set. */
   labels(labels: Readonly<Record<string, string>>): Record<string, string> {
+    if (this.#shared.has(labels)) return labels as Record<string, string>;
     const names = Object.keys(labels).sort();
     let key = '';
     for (const n of names) key += `${n}\u0000${labels[n]!}\u0000`;
@@ -51,21 +54,25 @@ export class Interner {
     for (const n of names) out[this.string(n)] = this.string(labels[n]!);
     Object.freeze(out);
     if (this.#labels.size < 100_000) this.#labels.set(key, out);
+    this.#shared.add(out);
     return out;
   }
 
   /** One frozen array per distinct list of strings (segment file names). */
   stringList(list: readonly string[]): string[] {
+    if (this.#shared.has(list)) return list as string[];
     const key = list.join('\u0000');
     const hit = this.#stringLists.get(key);
     if (hit !== undefined) return hit as string[];
     const out = Object.freeze(list.map((x) => this.string(x)));
     if (this.#stringLists.size < 10_000) this.#stringLists.set(key, out);
+    this.#shared.add(out);
     return out as string[];
   }
 }
 
-const EMPTY_INDEX_STATS = Object.freeze({});
+/** The one `index_stats: {}` object every compacted meta shares. */
+export const EMPTY_INDEX_STATS: Readonly<Record<string, never>> = Object.freeze({});
 
 /**
  * Parses meta.json of block `id` (key `key`). A JSON or schema error is a corrupted meta, an
@@ -172,16 +179,22 @@ export function compactMeta(meta: BlockMeta, id: string, interner: Interner): Bl
 
 const SIZELESS_FILES = new Map<string, ThanosFile>();
 
-function compactFile(f: ThanosFile, interner: Interner): ThanosFile {
-  if (f.size_bytes === undefined && f.hash === undefined) {
+/** A file entry without a hash; `relPath` must be interned already. */
+export function fileEntry(relPath: string, size: number | undefined, interner: Interner): ThanosFile {
+  if (size === undefined) {
     // meta.json is listed without a size in every block: one shared entry.
-    let shared = SIZELESS_FILES.get(f.rel_path);
+    let shared = SIZELESS_FILES.get(relPath);
     if (shared === undefined) {
-      shared = Object.freeze({ rel_path: interner.string(f.rel_path) });
-      if (SIZELESS_FILES.size < 1000) SIZELESS_FILES.set(f.rel_path, shared);
+      shared = Object.freeze({ rel_path: interner.string(relPath) });
+      if (SIZELESS_FILES.size < 1000) SIZELESS_FILES.set(relPath, shared);
     }
     return shared;
   }
+  return { rel_path: relPath, size_bytes: size };
+}
+
+function compactFile(f: ThanosFile, interner: Interner): ThanosFile {
+  if (f.hash === undefined) return fileEntry(interner.string(f.rel_path), f.size_bytes, interner);
   const out: ThanosFile = { rel_path: interner.string(f.rel_path), size_bytes: f.size_bytes ?? 0 };
   if (f.hash !== undefined) out.hash = f.hash;
   return out;

@@ -16,7 +16,7 @@
  * compacted meta's JSON and go through the meta.json parser again.
  */
 import type { BlockMeta, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
-import { classifyMeta, compactMeta, type Interner } from './meta-read.js';
+import { classifyMeta, EMPTY_INDEX_STATS, fileEntry, type Interner } from './meta-read.js';
 
 export const METAS_MAGIC = Buffer.from('STRMETAS', 'latin1');
 export const METAS_VERSION = 1;
@@ -265,6 +265,17 @@ export function decodeFrame(
     }
     labelSets[i] = interner.labels(ls);
   }
+  // Strings of the table as interned once per frame (file names, sources), not once per block.
+  const interned: (string | undefined)[] = new Array<string | undefined>(strings.length);
+  const si = (i: number): string => (interned[i] ??= interner.string(s(i)));
+  // Segment lists are the same in most blocks: one interner lookup per distinct list and frame.
+  const seen = new Map<string, string[]>();
+  const segmentLists = (list: string[]): string[] => {
+    const key = list.join('\u0000');
+    let hit = seen.get(key);
+    if (hit === undefined) seen.set(key, (hit = interner.stringList(list)));
+    return hit;
+  };
   const nTenants = r.u32();
   for (let ti = 0; ti < nTenants; ti++) {
     const tenant = s(r.u32());
@@ -289,21 +300,28 @@ export function decodeFrame(
         sources = new Array<string>(r.u32());
         for (let j = 0; j < sources.length; j++) sources[j] = r.utf8();
       }
-      const meta: BlockMeta = {
-        ulid: id,
-        minTime: col(0, i),
-        maxTime: col(1, i),
-        stats: {
-          numSamples: col(2, i),
-          numSeries: col(3, i),
-          numChunks: col(4, i),
-          numTombstones: col(5, i),
-        },
-        compaction: { level: col(6, i), sources },
-        version: 1,
+      // Built in compactMeta's shapes directly: a restart allocates each meta once.
+      const stats = {
+        numSamples: col(2, i),
+        numSeries: col(3, i),
+        numChunks: col(4, i),
+        numTombstones: col(5, i),
       };
-      if (kind & K_THANOS) meta.thanos = decodeThanos(r, s, labelSets);
-      add(tenant, compactMeta(meta, id, interner));
+      const compaction = { level: col(6, i), sources };
+      if (kind & K_THANOS) {
+        const thanos = decodeThanos(r, s, si, labelSets, segmentLists, interner);
+        add(tenant, {
+          ulid: id,
+          minTime: col(0, i),
+          maxTime: col(1, i),
+          stats,
+          compaction,
+          version: 1,
+          thanos,
+        });
+      } else {
+        add(tenant, { ulid: id, minTime: col(0, i), maxTime: col(1, i), stats, compaction, version: 1 });
+      }
     }
   }
   if (r.off !== payload.length)
@@ -313,29 +331,50 @@ export function decodeFrame(
 function decodeThanos(
   r: Source,
   s: (i: number) => string,
+  si: (i: number) => string,
   labelSets: readonly Record<string, string>[],
+  segmentLists: (list: string[]) => string[],
+  interner: Interner,
 ): ThanosMeta {
   const labels = labelSets[r.u32()];
   if (labels === undefined) throw new FrameDecodeError('label set out of range');
-  const source = s(r.u32());
-  const t: ThanosMeta = { labels, downsample: { resolution: r.f64() }, source };
+  const source = si(r.u32());
+  const downsample = interner.downsample(r.f64());
+  let segments: string[] | undefined;
   const nSeg = r.u32();
   if (nSeg !== NONE) {
     const seg = new Array<string>(nSeg);
     for (let j = 0; j < nSeg; j++) seg[j] = s(r.u32());
-    t.segment_files = seg;
+    segments = segmentLists(seg);
   }
+  let files: ThanosFile[] | undefined;
   const nFiles = r.u32();
   if (nFiles !== NONE) {
-    const files = new Array<ThanosFile>(nFiles);
+    files = new Array<ThanosFile>(nFiles);
     for (let j = 0; j < nFiles; j++) {
-      const rel = s(r.u32());
-      files[j] = r.u8() === 1 ? { rel_path: rel, size_bytes: r.f64() } : { rel_path: rel };
+      const rel = si(r.u32());
+      files[j] = fileEntry(rel, r.u8() === 1 ? r.f64() : undefined, interner);
     }
-    t.files = files;
   }
-  if (r.u8() === 1) t.index_stats = {};
+  const indexStats = r.u8() === 1 ? EMPTY_INDEX_STATS : undefined;
   const up = r.u32();
-  if (up !== NONE) t.upload_time = s(up);
+  const uploadTime = up === NONE ? undefined : s(up);
+  if (segments !== undefined && files !== undefined && indexStats !== undefined && uploadTime !== undefined) {
+    // compactMeta's usual shape, as one literal.
+    return {
+      labels,
+      downsample,
+      source,
+      segment_files: segments,
+      files,
+      index_stats: indexStats,
+      upload_time: uploadTime,
+    };
+  }
+  const t: ThanosMeta = { labels, downsample, source };
+  if (segments !== undefined) t.segment_files = segments;
+  if (files !== undefined) t.files = files;
+  if (indexStats !== undefined) t.index_stats = indexStats;
+  if (uploadTime !== undefined) t.upload_time = uploadTime;
   return t;
 }

@@ -95,7 +95,7 @@ export class MetasStore {
           this.#needsRewrite = false;
           this.#writes++;
         } catch (err) {
-          this.#logger.warn('rewriting the metas file failed; a restart reads the meta cache', {
+          this.#logger.warn('rewriting the metas file failed; a restart reads those blocks again', {
             path: this.path,
             err: errorMessage(err),
           });

@@ -6,6 +6,7 @@ import type { BlockMeta } from '../../tsdb/meta.js';
 import type { DeletionMark, NoCompactMark } from '../../tsdb/markers.js';
 import type { MarkSummary, TenantCheckpoint } from './checkpoint.js';
 import type { PartialBlock } from './types.js';
+import type { IncrementalFilters, MetaChanges } from './filters/incremental.js';
 import type { Watermark } from './watermark.js';
 
 /** Keys already logged (garbage, bad markers): each is logged and metered once per process. */
@@ -16,6 +17,7 @@ export class TenantState {
   #metas = new Map<string, BlockMeta>();
   /** A result references #metas: copy before the next change. */
   #metasShared = false;
+  #sharedWith: WeakRef<object> | undefined;
   /** Something changed since the last checkpoint snapshot. */
   dirty = false;
   readonly partial = new Map<string, PartialBlock>();
@@ -37,6 +39,11 @@ export class TenantState {
    */
   cachedIds: Set<string> | undefined;
   readonly #reported = new Set<string>();
+
+  /** The filter chain's memory between syncs (created by the first result). */
+  filterRun: IncrementalFilters | undefined;
+  /** Metas set and deleted since the filters last ran; invalid (undefined) means "rerun all". */
+  #changes: { added: Set<string>; removed: Map<string, BlockMeta> } | undefined;
 
   /** IDs set since the metas file last took them; undefined when there is no metas file. */
   #fresh: string[] | undefined;
@@ -67,18 +74,65 @@ export class TenantState {
   /** The map for a result; it will not change any more (the next change copies it). */
   shareMetas(): ReadonlyMap<string, BlockMeta> {
     this.#metasShared = true;
+    this.#sharedWith = undefined;
     return this.#metas;
+  }
+
+  /**
+   * `holder` is the only object through which the shared map is reachable (the result's view):
+   * once it has been collected, the next change needs no copy of a million-entry map.
+   */
+  sharedThrough(holder: object): void {
+    if (this.#metasShared) this.#sharedWith = new WeakRef(holder);
+  }
+
+  /**
+   * What changed since the previous call (undefined: unknown, run the filters whole); the log
+   * starts afresh. Not kept before the first call (a cold sync logs nothing) and dropped when it
+   * grows past a quarter of the blocks (a whole run is cheaper then).
+   */
+  takeChanges(): MetaChanges | undefined {
+    const c = this.#changes;
+    this.#changes = { added: new Set(), removed: new Map() };
+    return c;
+  }
+
+  #logSet(id: string, meta: BlockMeta): void {
+    const c = this.#changes;
+    if (c === undefined) return;
+    const old = this.#metas.get(id);
+    // A replaced meta (or one deleted and set again) is not a plain add: run whole once.
+    if ((old !== undefined && old !== meta) || c.removed.has(id)) this.#changes = undefined;
+    else if (old === undefined) c.added.add(id);
+    this.#capLog();
+  }
+
+  #logDelete(id: string, old: BlockMeta): void {
+    const c = this.#changes;
+    if (c === undefined) return;
+    if (!c.added.delete(id)) c.removed.set(id, old);
+    this.#capLog();
+  }
+
+  #capLog(): void {
+    const c = this.#changes;
+    if (c !== undefined && c.added.size + c.removed.size > Math.max(1000, this.#metas.size / 4)) {
+      this.#changes = undefined;
+    }
   }
 
   /** `persisted`: the meta came from the metas file (it need not be written there again). */
   setMeta(id: string, meta: BlockMeta, persisted = false): void {
+    this.#logSet(id, meta);
     this.#writable().set(id, meta);
     this.dirty = true;
     if (!persisted) this.#fresh?.push(id);
   }
 
   deleteMeta(id: string): boolean {
-    if (!this.#metas.has(id)) return false;
+    const old = this.#metas.get(id);
+    if (old === undefined) return false;
+    this.#logDelete(id, old);
     this.#writable().delete(id);
     this.dirty = true;
     return true;
@@ -86,8 +140,11 @@ export class TenantState {
 
   #writable(): Map<string, BlockMeta> {
     if (this.#metasShared) {
-      this.#metas = new Map(this.#metas);
+      const holder = this.#sharedWith;
+      // A map whose only holder was collected is seen by nobody: it is changed in place.
+      if (holder === undefined || holder.deref() !== undefined) this.#metas = new Map(this.#metas);
       this.#metasShared = false;
+      this.#sharedWith = undefined;
     }
     return this.#metas;
   }

@@ -22,7 +22,7 @@ import { BucketIndexError, readBucketIndex, type BucketIndex } from '../bucket-i
 import type { Layout } from '../layout.js';
 import { parseMarker, type DeletionMark, type NoCompactMark } from '../../tsdb/markers.js';
 import { blockUploadTimeMs } from './filters/consistency.js';
-import { applyFilters } from './filters/apply.js';
+import { IncrementalFilters } from './filters/incremental.js';
 import type { Limiter } from './limiter.js';
 import type { MetaCache } from './meta-cache.js';
 import { classifyMeta, type Interner, type MetaOutcome } from './meta-read.js';
@@ -297,9 +297,11 @@ class TenantSyncRun {
         // Checked before the cache: a folder that lost its meta.json is being deleted.
         outcome = { kind: 'partial', reason: 'no-meta-json', detail: 'no meta.json in the listing' };
       } else if (cache !== undefined && this.#s.cachedIds?.delete(id) === true) {
-        const bytes = await cache.read(tenant, id);
-        if (bytes !== undefined) {
-          const o = classifyMeta(id, bytes, key, interner);
+        const local = await cache.read(tenant, id);
+        if (local !== undefined) {
+          const o: MetaOutcome = Buffer.isBuffer(local)
+            ? classifyMeta(id, local, key, interner)
+            : { kind: 'loaded', meta: local };
           if (o.kind === 'loaded') {
             outcome = o;
             counters.cacheHits++;
@@ -310,6 +312,7 @@ class TenantSyncRun {
           }
         }
       }
+      let fetched: Buffer | undefined;
       if (outcome === undefined) {
         let bytes: Buffer | undefined;
         try {
@@ -322,19 +325,15 @@ class TenantSyncRun {
         if (bytes === undefined) {
           outcome = { kind: 'partial', reason: 'no-meta-json', detail: 'meta.json not found' };
         } else {
+          fetched = bytes;
           outcome = classifyMeta(id, bytes, key, interner);
-          if (outcome.kind === 'loaded' && cache !== undefined && !signal?.aborted) {
-            try {
-              await cache.write(tenant, id, bytes);
-            } catch (err) {
-              this.#log.warn('caching meta.json locally failed', { block: id, err: errorMessage(err) });
-            }
-          }
         }
       }
       // A killed process records nothing more: the abort stands in for SIGKILL in tests.
       if (signal?.aborted) return false;
       this.#record(id, outcome);
+      // After the record, in the same tick: a checkpoint snapshot holds every journaled block.
+      if (fetched !== undefined && outcome.kind === 'loaded') cache?.write(tenant, id, fetched);
       wm?.complete(id);
       this.#env.onRead();
       return true;
@@ -548,12 +547,14 @@ export function tenantResult(
   bad: BadInputCounts = zeroBadInputCounts(),
   error?: Error,
 ): TenantSync {
-  const f = applyFilters(s.shareMetas(), env.options.filters, {
-    tenant: s.tenant,
-    nowMs: env.nowMs,
-    deletionMarks: s.deletionMarks,
-    noCompactMarks: s.noCompactMarks,
-  });
+  // Only what changed since the previous result is filtered again (same answer as applyFilters).
+  s.filterRun ??= new IncrementalFilters(env.options.filters);
+  const f = s.filterRun.run(
+    s.shareMetas(),
+    { tenant: s.tenant, nowMs: env.nowMs, deletionMarks: s.deletionMarks, noCompactMarks: s.noCompactMarks },
+    s.takeChanges(),
+  );
+  s.sharedThrough(f.metas);
   counts.loaded = f.metas.size;
   for (const p of s.partial.values()) counts[p.reason]++;
   for (const st of f.excluded.values()) counts[st]++;

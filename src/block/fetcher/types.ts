@@ -133,4 +133,29 @@ export interface FilterContext {
 export interface MetaFilter {
   readonly name: string;
   apply(metas: ReadonlyMap<string, BlockMeta>, ctx: FilterContext): void;
+  /**
+   * Optional: a fresh per-tenant state that gives apply's answer from what changed since its
+   * previous call (a warm sync then costs what changed, not what exists). Without it the filter
+   * runs whole every sync.
+   */
+  incremental?(): IncrementalMetaFilter;
+}
+
+/** What changed in a filter's input (the blocks the filters before it left visible). */
+export interface MetaFilterChanges {
+  /** IDs in the input now that were not in the previous one. */
+  readonly added: ReadonlySet<string>;
+  /** IDs in the previous input that are not in this one. */
+  readonly removed: ReadonlySet<string>;
+  /** The meta of a removed ID (it may be gone from the input and the bucket). */
+  metaOf(id: string): BlockMeta | undefined;
+}
+
+/**
+ * A filter with memory. `update` must hide (through ctx.exclude, every call, not only the new
+ * ones) exactly the blocks `apply` would hide on the same input and context.
+ */
+export interface IncrementalMetaFilter {
+  apply(metas: ReadonlyMap<string, BlockMeta>, ctx: FilterContext): void;
+  update(metas: ReadonlyMap<string, BlockMeta>, ctx: FilterContext, changes: MetaFilterChanges): void;
 }

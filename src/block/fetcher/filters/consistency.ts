@@ -7,7 +7,7 @@
  */
 import type { BlockMeta } from '../../../tsdb/meta.js';
 import { ulidTime } from '../../../tsdb/ulid.js';
-import type { MetaFilter } from '../types.js';
+import type { FilterContext, MetaFilter } from '../types.js';
 
 export const NEVER_TOO_FRESH_SOURCES: ReadonlySet<string> = new Set([
   'compactor',
@@ -39,22 +39,59 @@ function datePrefixBefore(text: string, day: string): boolean {
   return false;
 }
 
+/** Whether `meta` counts as too fresh at `cutoff` (`oldDay`: the date two days before it). */
+function isTooFresh(meta: BlockMeta, cutoff: number, oldDay: string): boolean {
+  if (NEVER_TOO_FRESH_SOURCES.has(meta.thanos?.source ?? '')) return false;
+  // Uploads dated two days before the cutoff are old whatever their UTC offset: comparing the
+  // date prefix skips parsing a million timestamps every sync.
+  const text = meta.thanos?.upload_time;
+  if (text !== undefined && datePrefixBefore(text, oldDay) && DATE_PREFIX.test(text)) return false;
+  return blockUploadTimeMs(meta) > cutoff;
+}
+
+function cutoffOf(nowMs: number, delayMs: number): { cutoff: number; oldDay: string } {
+  const cutoff = nowMs - delayMs;
+  return { cutoff, oldDay: new Date(cutoff - 2 * DAY_MS).toISOString().slice(0, 10) };
+}
+
 export function consistencyDelayFilter(options: ConsistencyDelayFilterOptions): MetaFilter {
+  const apply = (metas: ReadonlyMap<string, BlockMeta>, ctx: FilterContext, hidden?: Set<string>): void => {
+    if (options.delayMs <= 0) return;
+    const { cutoff, oldDay } = cutoffOf(ctx.nowMs, options.delayMs);
+    // forEach: no [key, value] array per block, which a million-block sync would churn.
+    metas.forEach((meta, id) => {
+      if (!isTooFresh(meta, cutoff, oldDay)) return;
+      hidden?.add(id);
+      ctx.exclude(id, 'too-fresh');
+    });
+  };
   return {
     name: 'consistency-delay',
-    apply(metas, ctx) {
-      if (options.delayMs <= 0) return;
-      const cutoff = ctx.nowMs - options.delayMs;
-      // Uploads dated two days before the cutoff are old whatever their UTC offset: comparing the
-      // date prefix skips parsing a million timestamps every sync.
-      const oldDay = new Date(cutoff - 2 * DAY_MS).toISOString().slice(0, 10);
-      // forEach: no [key, value] array per block, which a million-block sync would churn.
-      metas.forEach((meta, id) => {
-        if (NEVER_TOO_FRESH_SOURCES.has(meta.thanos?.source ?? '')) return;
-        const text = meta.thanos?.upload_time;
-        if (text !== undefined && datePrefixBefore(text, oldDay) && DATE_PREFIX.test(text)) return;
-        if (blockUploadTimeMs(meta) > cutoff) ctx.exclude(id, 'too-fresh');
-      });
+    apply: (metas, ctx) => apply(metas, ctx),
+    incremental() {
+      // A block old enough stays old enough while the clock moves forward: only the blocks hidden
+      // last time and the new ones are looked at again.
+      const hidden = new Set<string>();
+      let lastNow = -Infinity;
+      return {
+        apply(metas, ctx) {
+          hidden.clear();
+          lastNow = ctx.nowMs;
+          apply(metas, ctx, hidden);
+        },
+        update(metas, ctx, changes) {
+          if (ctx.nowMs < lastNow || options.delayMs <= 0) return this.apply(metas, ctx);
+          lastNow = ctx.nowMs;
+          const { cutoff, oldDay } = cutoffOf(ctx.nowMs, options.delayMs);
+          for (const id of changes.removed) hidden.delete(id);
+          for (const id of changes.added) hidden.add(id);
+          for (const id of hidden) {
+            const m = metas.get(id);
+            if (m === undefined || !isTooFresh(m, cutoff, oldDay)) hidden.delete(id);
+            else ctx.exclude(id, 'too-fresh');
+          }
+        },
+      };
     },
   };
 }

@@ -5,7 +5,7 @@
 import type { BlockMeta } from '../../../tsdb/meta.js';
 import { findDuplicates } from '../../../tsdb/duplicates.js';
 import { groupKey, groupLabels } from '../../../tsdb/group-key.js';
-import type { MetaFilter } from '../types.js';
+import type { FilterContext, MetaFilter } from '../types.js';
 
 export interface DuplicateFilterOptions {
   /** External labels ignored for grouping (Thanos --deduplication.replica-label). */
@@ -45,6 +45,58 @@ export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilte
       for (const g of groups.values()) {
         for (const id of findDuplicates(g).keys()) ctx.exclude(id, 'duplicate');
       }
+    },
+    incremental() {
+      // Groups are kept between syncs; only groups that gained or lost a block are re-checked.
+      // Group members are the blocks' own metas (no copy), one map entry per block.
+      const groups = new Map<string, Map<string, BlockMeta>>();
+      const dups = new Map<string, readonly string[]>();
+      const recheck = (k: string): void => {
+        const g = groups.get(k);
+        if (g === undefined || g.size === 0) {
+          groups.delete(k);
+          dups.delete(k);
+          return;
+        }
+        const found = g.size < 2 ? [] : [...findDuplicates([...g.values()]).keys()];
+        if (found.length > 0) dups.set(k, found);
+        else dups.delete(k);
+      };
+      const emit = (ctx: FilterContext): void => {
+        for (const ids of dups.values()) for (const id of ids) ctx.exclude(id, 'duplicate');
+      };
+      const add = (id: string, m: BlockMeta): string => {
+        const k = keyOf(m);
+        let g = groups.get(k);
+        if (g === undefined) groups.set(k, (g = new Map()));
+        g.set(id, m);
+        return k;
+      };
+      return {
+        apply(metas, ctx) {
+          groups.clear();
+          dups.clear();
+          metas.forEach((m, id) => add(id, m));
+          for (const k of groups.keys()) recheck(k);
+          emit(ctx);
+        },
+        update(metas, ctx, changes) {
+          const dirty = new Set<string>();
+          for (const id of changes.removed) {
+            const m = changes.metaOf(id);
+            if (m === undefined) continue;
+            const k = keyOf(m);
+            groups.get(k)?.delete(id);
+            dirty.add(k);
+          }
+          for (const id of changes.added) {
+            const m = metas.get(id);
+            if (m !== undefined) dirty.add(add(id, m));
+          }
+          for (const k of dirty) recheck(k);
+          emit(ctx);
+        },
+      };
     },
   };
 }

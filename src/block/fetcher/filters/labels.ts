@@ -4,22 +4,25 @@
  * tsdb/index/matchers (newMatcher or parseSelector), so regexes follow RE2.
  */
 import type { Matcher } from '../../../tsdb/index/matchers.js';
-import type { MetaFilter } from '../types.js';
+import type { BlockMeta } from '../../../tsdb/meta.js';
+import type { FilterState, MetaFilter } from '../types.js';
+import { perBlockIncremental } from './incremental.js';
 
 export function labelMatcherFilter(matchers: readonly Matcher[]): MetaFilter {
+  const hides = (m: BlockMeta): FilterState | undefined => {
+    const labels = m.thanos?.labels ?? {};
+    for (const mt of matchers) if (!mt.matches(labels[mt.name] ?? '')) return 'label-excluded';
+    return undefined;
+  };
   return {
     name: 'label-matchers',
     apply(metas, ctx) {
       if (matchers.length === 0) return;
       metas.forEach((m, id) => {
-        const labels = m.thanos?.labels ?? {};
-        for (const mt of matchers) {
-          if (!mt.matches(labels[mt.name] ?? '')) {
-            ctx.exclude(id, 'label-excluded');
-            return;
-          }
-        }
+        const st = hides(m);
+        if (st !== undefined) ctx.exclude(id, st);
       });
     },
+    incremental: () => perBlockIncremental(hides),
   };
 }
