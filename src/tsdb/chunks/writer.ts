@@ -26,11 +26,13 @@ import {
   MAX_CHUNK_LEN_FIELD_SIZE,
   MAX_SEGMENT_OFFSET,
   SEGMENT_HEADER_LEN,
+  chunkEstimate,
   chunkRef,
   isSegmentFileName,
   refOffset,
   refSegment,
   putSegmentHeader,
+  rawChunkEncodingAt,
   segmentFileName,
   type SegmentFileInfo,
 } from './format.js';
@@ -394,32 +396,4 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** Go's per-chunk size estimate for the segment cut: the longest length field, always. */
-function chunkEstimate(dataLen: number): number {
-  return MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + dataLen + CHUNK_CRC_SIZE;
-}
-
-/** Validates a raw chunk's length field against its size; returns the encoding byte's offset. */
-function rawChunkEncodingAt(src: Buffer, start: number, end: number): number {
-  let len = 0;
-  let mul = 1;
-  let p = start;
-  for (;;) {
-    if (p - start >= MAX_CHUNK_LEN_FIELD_SIZE || p >= end) {
-      throw new InvalidArgumentError('raw chunk: bad length field');
-    }
-    const byte = src[p++]!;
-    len += (byte & 0x7f) * mul;
-    if (byte < 0x80) break;
-    mul *= 128;
-  }
-  const size = end - start;
-  if (p - start + CHUNK_ENCODING_SIZE + len + CHUNK_CRC_SIZE !== size) {
-    throw new InvalidArgumentError(
-      `raw chunk: length field says ${len} data bytes, the chunk holds ${size} bytes`,
-    );
-  }
-  return p - start;
 }
