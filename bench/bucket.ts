@@ -21,25 +21,12 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { BIN, REPO } from './repo.js';
 
 /** A 2-day boundary: the synthetic data starts here, so level ranges are aligned. */
 const START_MS = 1_700_006_400_000;
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return dir;
-}
-
-const REPO = repoRoot();
-const BIN = join(REPO, 'bin/strata.js');
 
 function envInt(name: string, dflt: number): number {
   const v = process.env[name];

@@ -13,30 +13,17 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatMeta, type BlockMeta } from '../src/tsdb/meta.js';
 import { ulidOf } from '../test/support/plan-fixtures.js';
+import { BIN, REPO } from './repo.js';
 
 const H = 3_600_000;
 const D14 = 14 * 24 * H;
 /** A multiple of 14 days (2023-11-09T00:00Z): ranges stay aligned. */
 const DAY0 = 1_699_488_000_000;
 const INDEX = 'bucket-index.json.gz';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return dir;
-}
-
-const REPO = repoRoot();
-const BIN = join(REPO, 'bin/strata.js');
 
 interface Flags {
   blocks: number;
