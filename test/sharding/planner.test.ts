@@ -14,7 +14,14 @@ import { assertNoLeakedProcesses, waitFor, type TrackedProcess } from '../suppor
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { filesystemObjstore, logRecords, startStrata } from '../compactor/run.js';
 import { plannerStatus, startPlanner, stopOk, type Planner } from '../planner/cluster.js';
-import { converged, fixtureBucket, freshPrefix, referenceEndState, ringFlags } from './support.js';
+import {
+  converged,
+  fixtureBucket,
+  freshPrefix,
+  referenceEndState,
+  ringFlags,
+  type RingTimings,
+} from './support.js';
 
 let root = '';
 let etcd: EtcdCluster;
@@ -74,6 +81,7 @@ async function planners(
   prefix: string,
   ids: readonly string[],
   grace: string,
+  timings?: RingTimings,
 ): Promise<Planner[]> {
   const out: Planner[] = [];
   for (const id of ids) {
@@ -81,7 +89,7 @@ async function planners(
       await startPlanner({
         objstore: filesystemObjstore(dir),
         dataDir: join(root, `${dir.split('/').pop()}-${id}`),
-        extra: [...ringFlags(etcd.endpoints, prefix, id), '--planner.grace-period', grace],
+        extra: [...ringFlags(etcd.endpoints, prefix, id, timings), '--planner.grace-period', grace],
       }),
     );
   }
@@ -93,7 +101,9 @@ describe('sharded planners with workers', () => {
     const dir = join(root, 'two');
     const bucket = await fixtureBucket(dir, fx);
     const prefix = freshPrefix();
-    const ps = await planners(dir, prefix, ['p1', 'p2'], '0s');
+    // Both planners must be in the ring before either plans: on a loaded machine the second can
+    // start more than the default 1 s of stability after the first, which then plans everything.
+    const ps = await planners(dir, prefix, ['p1', 'p2'], '0s', { stabilityMin: '5s', stabilityMax: '20s' });
     const ws = ['w1', 'w2', 'w3'].map((id) => worker(dir, prefix, id));
     const procs = [...ps.map((p) => p.proc), ...ws];
     try {
