@@ -95,6 +95,9 @@ describe('strata compact sharded over a ring', () => {
         endpoints: etcd.endpoints,
         prefix,
         id,
+        // c1..c3 all in the ring before any plans (as in the three-process test), so the victim
+        // owns tenants and is caught mid-plan.
+        timings: { stabilityMin: '5s', stabilityMax: '20s' },
       });
     const procs = ['c1', 'c2', 'c3'].map(start);
     const victim = procs[0]!;
@@ -112,6 +115,8 @@ describe('strata compact sharded over a ring', () => {
       await victim.stop('SIGKILL', 1000);
       await converged(bucket, fx, want, procs);
     } finally {
+      // The victim too, when the test failed before killing it.
+      if (diedAt === Infinity) await victim.stop('SIGKILL', 1000);
       for (const p of procs.slice(1)) await stopOk(p);
       await bucket.close();
     }
