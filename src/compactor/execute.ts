@@ -105,7 +105,12 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
     deps.onPhase?.(p, bytes);
   };
   const log = deps.logger.child({ plan: plan.id, tenant: plan.tenant });
-  log.info('compaction started', { sources: plan.sources.length, kind: plan.kind });
+  // The source ids, as Thanos logs them: the chain of compactions can be followed from the logs.
+  log.info('compaction started', {
+    sources: plan.sources.length,
+    kind: plan.kind,
+    blocks: plan.sources.map((b) => b.ulid).join(','),
+  });
   await rm(work, { recursive: true, force: true });
   await mkdir(join(work, 'in'), { recursive: true });
   try {
@@ -156,6 +161,7 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
     leave('mark');
     log.info('compaction done', {
       output: compact.ulid ?? 'none',
+      blocks: plan.sources.map((b) => b.ulid).join(','),
       sources: plan.sources.length,
       samples: compact.outputSamples,
       duration_ms: Math.round(compact.durationMs),

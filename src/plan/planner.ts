@@ -27,7 +27,14 @@ import type {
   PlanBlock,
   PlanKind,
   ResolvedPlanOptions,
+  TimeWindow,
 } from './types.js';
+
+/** Blocks to merge, and the window their selection looked at (see Plan.window). */
+interface Selected {
+  readonly blocks: PlanBlock[];
+  readonly window: TimeWindow;
+}
 
 /** Blocks of one aligned bucket `[start, start + range)`. */
 interface RangePart {
@@ -142,13 +149,13 @@ function selectLeveled(
   ranges: readonly number[],
   excluded: (b: PlanBlock) => boolean,
   all: boolean,
-): PlanBlock[][] {
+): Selected[] {
   if (ranges.length < 2 || blocksByMinTime.length < 2) return [];
   // The newest block (max minTime) is left out: it may still be joined by a same-size neighbour.
   // As upstream, highTime is then the minTime of the newest remaining block.
   const candidates = blocksByMinTime.slice(0, -1);
   const highTime = candidates[candidates.length - 1]!.minTime;
-  const chosen: PlanBlock[][] = [];
+  const chosen: Selected[] = [];
   const spans = new Spans();
   for (const range of ranges.slice(1)) {
     for (const part of splitParts(candidates, range)) {
@@ -160,15 +167,27 @@ function selectLeveled(
       if (maxt - mint !== range && maxt > highTime) continue;
       const runs = splitByExcluded(p, excluded);
       if (runs.length === 0) continue;
-      if (!all) return [runs[0]!];
+      const window = { minTime: part.start, maxTime: part.start + range };
+      if (!all) return [{ blocks: runs[0]!, window }];
       if (spans.intersects(part.start, part.start + range)) continue;
       for (const run of runs) {
-        chosen.push(run);
+        chosen.push({ blocks: run, window });
         spans.add(run[0]!.minTime, run[run.length - 1]!.maxTime);
       }
     }
   }
   return chosen;
+}
+
+/** `[min minTime, max maxTime)` of some blocks. */
+function spanOf(blocks: readonly PlanBlock[]): TimeWindow {
+  let minTime = Infinity;
+  let maxTime = -Infinity;
+  for (const b of blocks) {
+    if (b.minTime < minTime) minTime = b.minTime;
+    if (b.maxTime > maxTime) maxTime = b.maxTime;
+  }
+  return { minTime, maxTime };
 }
 
 export function blockIndexSize(b: PlanBlock): number {
@@ -210,6 +229,7 @@ export function makePlan(
   sources: readonly PlanBlock[],
   kind: PlanKind,
   opts: ResolvedPlanOptions,
+  window?: TimeWindow,
 ): Plan {
   let minTime = Infinity;
   let maxTime = -Infinity;
@@ -237,6 +257,7 @@ export function makePlan(
     dedup: opts.dedup,
     replicaLabels: opts.replicaLabels,
     maxSamplesPerChunk: opts.maxSamplesPerChunk,
+    window: window ?? { minTime, maxTime },
   };
 }
 
@@ -266,9 +287,12 @@ function planGroupWith(group: Group, opts: ResolvedPlanOptions, all: boolean): G
       return { plans: [], noCompact, blocked };
     }
     const kind: PlanKind = runs.length > 0 ? 'vertical' : 'horizontal';
-    const selected = runs.length > 0 ? runs : selectLeveled(group.blocks, opts.ranges, excluded, all);
+    const selected: Selected[] =
+      runs.length > 0
+        ? runs.map((r) => ({ blocks: r, window: spanOf(r) }))
+        : selectLeveled(group.blocks, opts.ranges, excluded, all);
     let marked = false;
-    for (const sources of selected) {
+    for (const { blocks: sources } of selected) {
       const victim = indexSizeVictim(sources, opts.maxIndexSizeBytes);
       if (victim === undefined) continue;
       request(
@@ -281,7 +305,7 @@ function planGroupWith(group: Group, opts: ResolvedPlanOptions, all: boolean): G
     if (marked) continue;
     if (kind === 'vertical') {
       // Downsampled chunks cannot be merged vertically (Thanos #6775): set those blocks aside.
-      for (const b of selected.flat()) {
+      for (const b of selected.flatMap((s) => s.blocks)) {
         if (blockResolution(b) !== 0) {
           request(b, 'downsample-vertical-compaction', 'downsampled block overlaps others in its group');
           marked = true;
@@ -289,7 +313,7 @@ function planGroupWith(group: Group, opts: ResolvedPlanOptions, all: boolean): G
       }
       if (marked) continue;
     }
-    return { plans: selected.map((s) => makePlan(group, s, kind, opts)), noCompact };
+    return { plans: selected.map((s) => makePlan(group, s.blocks, kind, opts, s.window)), noCompact };
   }
 }
 

@@ -86,6 +86,12 @@ export interface PlanFootprint {
   readonly sources: readonly { readonly ulid: string }[];
 }
 
+/** A half-open time range `[minTime, maxTime)`. */
+export interface TimeWindow {
+  readonly minTime: number;
+  readonly maxTime: number;
+}
+
 /**
  * One compaction: what to merge and everything about how, so an executor anywhere (this process,
  * or a worker that received it over the wire as a `Plan<PlanSource>`) needs nothing else.
@@ -107,6 +113,12 @@ export interface Plan<S extends PlanSource = PlanBlock> extends PlanFootprint {
   readonly replicaLabels: readonly string[];
   /** 0: the executor's default (120, as Prometheus). */
   readonly maxSamplesPerChunk: number;
+  /**
+   * What the choice of this plan depended on: the aligned range bucket a horizontal plan was
+   * selected from (every block in it counted), or a vertical plan's own range. A block appearing
+   * anywhere in it may change the choice. Set by the planner; plans decoded from the wire lack it.
+   */
+  readonly window?: TimeWindow;
 }
 
 /** A plan as it crosses the wire to a worker: sources by reference, not by their whole meta. */

@@ -4,7 +4,7 @@
  * start of every term. A pass replaces the queue's pending set, minus plans made stale by
  * completions it could not have seen.
  */
-import type { Plan, PlanFootprint } from '../plan/types.js';
+import type { Plan, PlanFootprint, TimeWindow } from '../plan/types.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -65,13 +65,17 @@ export interface Consumed {
 
 /**
  * Whether `p` was planned without knowing that `c` completed: it reads one of c's sources (now
- * marked for deletion), or it covers part of c's range in c's group without c's output (so it
- * would compact around it and need another vertical merge later).
+ * marked for deletion), or c's range lies in what p's choice looked at (its window: the whole
+ * range bucket of a horizontal plan) in c's group and p lacks c's output. A sync that saw c's
+ * sources marked but not its output yet makes that part of the bucket look empty: a plan of the
+ * bucket's other blocks would then compact them without it and need one more merge later.
  */
-export function plannedBefore(p: PlanFootprint, c: Consumed): boolean {
+export function plannedBefore(p: PlanFootprint & { readonly window?: TimeWindow }, c: Consumed): boolean {
   if (p.tenant !== c.tenant) return false;
   if (p.sources.some((b) => c.ulids.has(b.ulid))) return true;
-  if (p.groupKey !== c.groupKey || p.minTime >= c.maxTime || c.minTime >= p.maxTime) return false;
+  const minTime = Math.min(p.minTime, p.window?.minTime ?? p.minTime);
+  const maxTime = Math.max(p.maxTime, p.window?.maxTime ?? p.maxTime);
+  if (p.groupKey !== c.groupKey || minTime >= c.maxTime || c.minTime >= maxTime) return false;
   return !c.outputs.every((o) => p.sources.some((b) => b.ulid === o));
 }
 

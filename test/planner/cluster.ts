@@ -191,12 +191,21 @@ export function blockKey(b: {
  * different chain of compactions (e.g. a range compacted around the blocks of a plan that
  * completed while the planner was syncing, then once more with its output: one extra rewrite).
  */
-export function expectSameBlocks(got: readonly string[], want: readonly string[], what: string): void {
+export function expectSameBlocks(
+  got: readonly string[],
+  want: readonly string[],
+  what: string,
+  chains?: () => string,
+): void {
   const noLevel = (keys: readonly string[]): string[] => keys.map((k) => k.replace(/ L\d+ /, ' ')).sort();
   expect(noLevel(got), `${what}: time ranges and sources`).toEqual(noLevel(want));
-  expect([...got].sort(), `${what}: levels (same ranges and sources, another chain of compactions)`).toEqual(
-    [...want].sort(),
-  );
+  const sameLevels = JSON.stringify([...got].sort()) === JSON.stringify([...want].sort());
+  expect(
+    [...got].sort(),
+    `${what}: levels (same ranges and sources, another chain of compactions)${
+      sameLevels || chains === undefined ? '' : `\n${chains()}`
+    }`,
+  ).toEqual([...want].sort());
 }
 
 /** The live blocks of every tenant of the fixture, as sorted blockKeys. */
@@ -302,6 +311,13 @@ export function plansLogged(p: TrackedProcess, msg: string): string[] {
   return records(p)
     .filter((r) => r.msg === msg && r.plan !== undefined)
     .map((r) => r.plan!);
+}
+
+/** The compactions of `tenant` in a process's logs (`sources -> output`), for failure messages. */
+export function compactionsLogged(output: string, tenant: string): string[] {
+  return logRecords(output)
+    .filter((r) => r.msg === 'compaction done' && r.tenant === tenant)
+    .map((r) => `${r.blocks ?? '?'} -> ${r.output ?? '?'}`);
 }
 
 /** `err` with the last lines of every process's output appended (for a failing test). */

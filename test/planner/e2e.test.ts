@@ -18,6 +18,7 @@ import { compactArgs, filesystemObjstore, runStrataOk, tail } from '../compactor
 import { ensureBuilt } from '../support/build.js';
 import {
   blockKey,
+  compactionsLogged,
   expectSameBlocks,
   liveDump,
   metricValue,
@@ -65,11 +66,11 @@ describe('strata planner and strata worker', () => {
     const plannerDir = join(root, 'bucket-planner');
 
     // The reference: one strata compact pass.
-    await runStrataOk(
+    const ref = await runStrataOk(
       compactArgs({
         objstore: filesystemObjstore(compactDir),
         dataDir: join(root, 'compact-data'),
-        extra: [...DEDUP, '--compact.concurrency', '2'],
+        extra: [...DEDUP, '--compact.concurrency', '2', '--log.level', 'info'],
       }),
     );
     const refStates = await readTenants(compactBucket!, fx);
@@ -134,11 +135,20 @@ describe('strata planner and strata worker', () => {
     const states = await readTenants(plannerBucket!, fx);
     for (const t of fx.tenants) {
       const st = states.get(t.tenant)!;
-      const ref = refStates.get(t.tenant)!;
+      const refState = refStates.get(t.tenant)!;
+      // On a mismatch, both chains of compactions (sources -> output) say where they parted.
+      const chains = () =>
+        [
+          'strata compact:',
+          ...compactionsLogged(ref.output, t.tenant),
+          'workers:',
+          ...workers.flatMap((w) => compactionsLogged(w.output(), t.tenant)),
+        ].join('\n');
       expectSameBlocks(
         liveBlocks(st).map(blockKey),
         want.get(t.tenant)!,
         `${t.tenant}: live blocks vs strata compact`,
+        chains,
       );
       expect([...st.blocks.keys()].sort(), `${t.tenant}: only live blocks left`).toEqual(
         liveBlocks(st)
@@ -154,7 +164,7 @@ describe('strata planner and strata worker', () => {
       await expectBucketIndexMatches(plannerBucket!, st);
 
       const got = await liveDump(plannerBucket!, st, join(root, 'dump-planner'));
-      const wantDump = await liveDump(compactBucket!, ref, join(root, 'dump-compact'));
+      const wantDump = await liveDump(compactBucket!, refState, join(root, 'dump-compact'));
       expect(duplicateSamples(got), `${t.tenant}: samples stored twice`).toEqual([]);
       expect(diffDumps(wantDump, got), `${t.tenant}: dump vs strata compact`).toBeUndefined();
       expect(got.length, `${t.tenant}: samples`).toBe(wantDump.length);
