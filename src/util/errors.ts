@@ -56,7 +56,9 @@ export type ErrorCode =
   // Querier (src/query): every member of a store group failed and partial responses are off.
   | 'ERR_QUERY_GROUP_FAILED'
   // The metadata fetcher's local metas file (beside its checkpoint) is damaged: discarded.
-  | 'ERR_FETCHER_BAD_METAS_FILE';
+  | 'ERR_FETCHER_BAD_METAS_FILE'
+  // Downsampling (src/tsdb/downsample): input Strata cannot downsample yet (native histograms).
+  | 'ERR_DOWNSAMPLE_UNSUPPORTED';
 
 export interface StrataErrorOptions {
   cause?: unknown;

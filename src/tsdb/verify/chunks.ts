@@ -9,7 +9,7 @@ import type { BlockMeta } from '../meta.js';
 import { IndexReader } from '../index/reader.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from '../block/files.js';
-import { scanChunkTimes } from '../chunkenc/chunk.js';
+import { isDownsampled, scanStoredChunk } from './scan.js';
 import { newChunkTimeSummary, type ChunkTimeSummary } from '../chunkenc/codec.js';
 import type { ChunkMeta } from '../index/format.js';
 import { formatLabels, type Labels } from '../labels.js';
@@ -60,6 +60,7 @@ async function walk(
   add: (p: BlockProblem) => void,
 ): Promise<void> {
   const sum = newChunkTimeSummary();
+  const downsampled = isDownsampled(job.meta);
   const c = index.seriesCursor();
   let ordinal = -1;
   for (;;) {
@@ -74,7 +75,7 @@ async function walk(
         try {
           // Chunks are read in file order: most are already in the reader's buffer.
           const stored = chunks.tryReadRaw(m.ref) ?? (await chunks.read(m.ref));
-          scanChunkTimes(stored, sum, chunks.fileFor(m.ref));
+          scanStoredChunk(stored, sum, chunks.fileFor(m.ref), downsampled);
         } catch (err) {
           add(problemFromError(err, where(s.labels, m.ref)));
           continue;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readMetaFile, type BlockMeta } from '../meta.js';
 import { IndexReader } from '../index/reader.js';
 import { SegmentReader } from '../chunks/reader.js';
-import { scanChunkTimes } from '../chunkenc/chunk.js';
+import { isDownsampled, scanStoredChunk } from './scan.js';
 import { newChunkTimeSummary } from '../chunkenc/codec.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from '../block/files.js';
 import type { WrittenBlock, WrittenSeries } from '../block/writer.js';
@@ -68,6 +68,7 @@ async function check(
     return `${chunks.files.length} segment files, meta.json lists ${segs.length}`;
   const lists = new Map<string, Uint32Array>();
   const sum = newChunkTimeSummary();
+  const downsampled = isDownsampled(meta);
   const read = await index.seriesMany(w.sample.map((s) => s.id));
   for (let i = 0; i < w.sample.length; i++) {
     const want = w.sample[i]!;
@@ -87,7 +88,7 @@ async function check(
     }
     for (const m of want.chunks) {
       const c = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
-      scanChunkTimes(c, sum, chunks.fileFor(m.ref));
+      scanStoredChunk(c, sum, chunks.fileFor(m.ref), downsampled);
       if (sum.samples === 0 || sum.first !== m.mint || sum.last !== m.maxt || sum.disorderAt > 0)
         return `${at} chunk ref ${m.ref}: index says [${m.mint}, ${m.maxt}], samples span [${sum.first}, ${sum.last}]`;
     }

@@ -1,0 +1,303 @@
+/**
+ * Downsamples one local block into a new local block, streaming: series are read one at a time
+ * through the block's index cursor and chunk reader, and written through BlockWriter as they are
+ * done, so memory holds one series' samples and output chunks, never the block.
+ *
+ * Like Thanos' downsample.Downsample: the output keeps the input's time range, compaction level,
+ * sources and parents and external labels; it gets a new ULID, `thanos.downsample.resolution` set
+ * and source `compactor`; stats count series, chunks and samples (= windows, the count
+ * aggregate's samples). Raw blocks take the raw path (raw.ts); downsampled blocks the aggregate
+ * path (aggr.ts), a stray non-empty XOR chunk in them first being turned into 5m aggregates and an
+ * empty one skipped, as Thanos does. Tombstones are not applied (Thanos neither uploads nor reads
+ * them here).
+ *
+ * Native histogram series are refused (ERR_DOWNSAMPLE_UNSUPPORTED): Thanos downsamples them into
+ * float-histogram count/sum/counter aggregates, which Strata does not write yet.
+ */
+import { BlockReader } from '../block/reader.js';
+import { BlockWriter } from '../block/writer.js';
+import type { SegmentReader, StoredChunkView } from '../chunks/reader.js';
+import type { ChunkMeta } from '../index/format.js';
+import type { EncodedChunk } from '../chunkenc/encode.js';
+import {
+  ENC_FLOAT_HISTOGRAM,
+  ENC_HISTOGRAM,
+  ENC_THANOS_AGGR,
+  ENC_XOR,
+  encodingName,
+} from '../chunkenc/encoding.js';
+import { decodeXorInto, xorNumSamples } from '../chunkenc/xor-decode.js';
+import type { BlockMeta } from '../meta.js';
+import { formatLabels, type Labels } from '../labels.js';
+import type { UlidSource } from '../ulid.js';
+import { SampleBuf } from '../samples/sample-buf.js';
+import { FormatError, InvalidArgumentError, StrataError, errorCode } from '../../util/errors.js';
+import { AggrDownsampler, type AggrInput } from './aggr.js';
+import { DownsampleInputError } from './errors.js';
+import { FloatSeries } from './float-series.js';
+import { RawDownsampler } from './raw.js';
+
+/** Thanos' resolutions (ms). */
+export const RES_RAW = 0;
+export const RES_5M = 300_000;
+export const RES_1H = 3_600_000;
+
+export interface DownsampleOptions {
+  /** Target resolution in ms (RES_5M or RES_1H); must be coarser than the input's. */
+  resolution: number;
+  ulid?: string;
+  ulids?: UlidSource;
+}
+
+export interface DownsampleResult {
+  /** The new block (undefined when the input held no float sample to aggregate). */
+  ulid: string | undefined;
+  dir: string | undefined;
+  meta: BlockMeta | undefined;
+  inputSeries: number;
+  inputChunks: number;
+  /** Raw input samples decoded (raw path) or input windows (aggregate path). */
+  inputSamples: number;
+  outputSeries: number;
+  outputChunks: number;
+  /** Windows written (the count aggregate's samples). */
+  outputSamples: number;
+  durationMs: number;
+}
+
+/** Resolution of a block's meta (0 = raw). */
+export function blockResolution(meta: BlockMeta): number {
+  return meta.thanos?.downsample.resolution ?? 0;
+}
+
+/** Downsamples block `blockDir` to `opts.resolution` into a new block under `outDir`. */
+export async function downsampleBlock(
+  blockDir: string,
+  outDir: string,
+  opts: DownsampleOptions,
+): Promise<DownsampleResult> {
+  const started = performance.now();
+  const block = await BlockReader.open(blockDir);
+  try {
+    const inRes = blockResolution(block.meta);
+    if (opts.resolution !== RES_5M && opts.resolution !== RES_1H) {
+      throw new InvalidArgumentError(
+        `downsample resolution must be ${RES_5M} or ${RES_1H} ms, not ${opts.resolution}`,
+      );
+    }
+    if (inRes >= opts.resolution) {
+      throw new InvalidArgumentError(
+        `block ${block.ulid} has resolution ${inRes} ms: target resolution ${opts.resolution} ms is not coarser`,
+      );
+    }
+    const m = block.meta;
+    const writer = await BlockWriter.create(outDir, {
+      symbols: block.index.symbols(),
+      ...(opts.ulid !== undefined ? { ulid: opts.ulid } : {}),
+      ...(opts.ulids !== undefined ? { ulids: opts.ulids } : {}),
+      minTime: m.minTime,
+      maxTime: m.maxTime,
+      compaction: {
+        level: m.compaction.level,
+        sources: m.compaction.sources,
+        ...(m.compaction.parents ? { parents: m.compaction.parents } : {}),
+        ...(m.compaction.hints ? { hints: m.compaction.hints } : {}),
+      },
+      thanos: {
+        labels: m.thanos?.labels ?? {},
+        downsample: { resolution: opts.resolution },
+        source: 'compactor',
+      },
+    });
+    const res: DownsampleResult = {
+      ulid: undefined,
+      dir: undefined,
+      meta: undefined,
+      inputSeries: 0,
+      inputChunks: 0,
+      inputSamples: 0,
+      outputSeries: 0,
+      outputChunks: 0,
+      outputSamples: 0,
+      durationMs: 0,
+    };
+    try {
+      await walkSeries(block, inRes, opts.resolution, writer, res);
+      const done = await writer.finish();
+      if (done) {
+        res.ulid = done.meta.ulid;
+        res.dir = done.dir;
+        res.meta = done.meta;
+      }
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    res.durationMs = performance.now() - started;
+    return res;
+  } finally {
+    await block.close();
+  }
+}
+
+/** Per-run state reused across series. */
+class Work {
+  readonly raw = new RawDownsampler();
+  readonly aggr = new AggrDownsampler();
+  readonly series = new FloatSeries(4096);
+  readonly stray = new FloatSeries(256);
+  readonly scratch = new SampleBuf(256);
+  readonly out: EncodedChunk[] = [];
+  readonly converted: EncodedChunk[] = [];
+  readonly inputs: AggrInput[] = [];
+}
+
+async function walkSeries(
+  block: BlockReader,
+  inRes: number,
+  outRes: number,
+  writer: BlockWriter,
+  res: DownsampleResult,
+): Promise<void> {
+  const w = new Work();
+  const cursor = block.index.seriesCursor();
+  for (;;) {
+    while (cursor.next()) {
+      const s = cursor.series;
+      res.inputSeries++;
+      w.out.length = 0;
+      try {
+        checkChunkOrder(s.chunks);
+        if (inRes === 0) await rawSeries(block.chunks, s.chunks, outRes, w, res);
+        else await aggrSeries(block.chunks, s.chunks, inRes, outRes, w, res);
+      } catch (err) {
+        throw wrap(err, block.ulid, s.labels);
+      }
+      if (w.out.length === 0) continue;
+      const labels: Labels = s.labels.map((l) => ({ name: l.name, value: l.value }));
+      await writer.addSeries(labels, w.out);
+      res.outputSeries++;
+      res.outputChunks += w.out.length;
+      for (const c of w.out) res.outputSamples += c.numSamples;
+    }
+    if (!(await cursor.load())) break;
+  }
+}
+
+function wrap(err: unknown, block: string, labels: Labels): unknown {
+  const code = errorCode(err);
+  if (
+    err instanceof StrataError &&
+    code !== undefined &&
+    (code.startsWith('ERR_TSDB_') || code === 'ERR_DOWNSAMPLE_UNSUPPORTED')
+  ) {
+    return DownsampleInputError.wrap(err, block, formatLabels(labels));
+  }
+  return err;
+}
+
+function checkChunkOrder(chunks: readonly ChunkMeta[]): void {
+  for (let i = 1; i < chunks.length; i++) {
+    const p = chunks[i - 1]!;
+    const c = chunks[i]!;
+    if (p.maxt >= c.mint) {
+      throw new StrataError(
+        'ERR_TSDB_OVERLAP',
+        `chunk ${i} [${c.mint}, ${c.maxt}] overlaps or precedes chunk ${i - 1} [${p.mint}, ${p.maxt}]: chunks must be ordered by time and must not overlap`,
+      );
+    }
+  }
+}
+
+async function readChunk(chunks: SegmentReader, ref: number): Promise<StoredChunkView> {
+  return chunks.tryReadRaw(ref) ?? (await chunks.readRaw(ref));
+}
+
+function refuse(c: StoredChunkView, file: string, what: string): never {
+  const enc = c.encoding;
+  if (enc === ENC_HISTOGRAM || enc === ENC_FLOAT_HISTOGRAM) {
+    throw new FormatError(
+      'ERR_DOWNSAMPLE_UNSUPPORTED',
+      file,
+      c.dataOffset - 1,
+      `native histogram chunk (${encodingName(enc)}): Strata does not downsample native histogram series yet`,
+    );
+  }
+  throw new FormatError(
+    'ERR_TSDB_UNKNOWN_ENCODING',
+    file,
+    c.dataOffset - 1,
+    `chunk encoding ${encodingName(enc)} cannot be downsampled in ${what}`,
+  );
+}
+
+function decodeXor(c: StoredChunkView, file: string, out: SampleBuf): void {
+  const n = xorNumSamples(c.data, file, c.dataOffset);
+  out.reset();
+  out.ensure(n);
+  out.len = decodeXorInto(c.data, out.ts, out.hi, out.lo, file, c.dataOffset);
+}
+
+async function rawSeries(
+  chunks: SegmentReader,
+  metas: readonly ChunkMeta[],
+  outRes: number,
+  w: Work,
+  res: DownsampleResult,
+): Promise<void> {
+  const s = w.series;
+  s.reset();
+  for (const m of metas) {
+    const c = await readChunk(chunks, m.ref);
+    const file = chunks.fileFor(m.ref);
+    if (c.encoding !== ENC_XOR) refuse(c, file, 'a raw block');
+    decodeXor(c, file, w.scratch);
+    res.inputChunks++;
+    res.inputSamples += w.scratch.len;
+    s.appendExpanded(w.scratch);
+  }
+  w.raw.downsample(s, outRes, w.out);
+}
+
+async function aggrSeries(
+  chunks: SegmentReader,
+  metas: readonly ChunkMeta[],
+  inRes: number,
+  outRes: number,
+  w: Work,
+  res: DownsampleResult,
+): Promise<void> {
+  const inputs = w.inputs;
+  inputs.length = 0;
+  for (const m of metas) {
+    const c = await readChunk(chunks, m.ref);
+    const file = chunks.fileFor(m.ref);
+    res.inputChunks++;
+    if (c.encoding === ENC_THANOS_AGGR) {
+      // The reader's view is valid until the next read: keep a copy for the batch.
+      inputs.push({ data: c.data.slice(), mint: m.mint, maxt: m.maxt, file, dataOffset: c.dataOffset });
+      continue;
+    }
+    if (c.encoding !== ENC_XOR) refuse(c, file, 'a downsampled block');
+    decodeXor(c, file, w.scratch);
+    // Thanos: an empty XOR chunk in a downsampled block is skipped, a non-empty one becomes 5m
+    // aggregates first.
+    if (w.scratch.len === 0) continue;
+    w.stray.reset();
+    w.stray.appendExpanded(w.scratch);
+    w.converted.length = 0;
+    w.raw.downsample(w.stray, RES_5M, w.converted);
+    for (const a of w.converted) {
+      inputs.push({
+        data: a.data,
+        mint: a.mint,
+        maxt: a.maxt,
+        file: `${file} (XOR chunk as 5m aggregates)`,
+        dataOffset: 0,
+      });
+    }
+  }
+  if (inputs.length === 0) return;
+  w.aggr.downsample(inputs, inRes, outRes, w.out);
+  res.inputSamples += w.aggr.inputWindows;
+}

@@ -1,0 +1,170 @@
+/**
+ * Raw → aggregated downsampling of one float series, as Thanos' DownsampleRaw does it
+ * (pkg/compact/downsample/downsample.go):
+ *
+ * - the series is cut into about (expected windows / 140) batches; a batch is extended to the end
+ *   of the window its last sample falls in, so no window straddles two output chunks;
+ * - NaN samples (any NaN; stale markers were dropped while expanding the chunks) are dropped from
+ *   each batch; an all-NaN batch writes nothing;
+ * - a sample at t belongs to the window ending at t − t mod r + r − 1, capped at the batch's last
+ *   timestamp; per window: count, sum, min, max and the counter (running total from the batch's
+ *   first sample, a decrease counted as a reset: the new value is added);
+ * - the counter sub-chunk also keeps the batch's first raw sample (first point) and its last raw
+ *   value (a last point repeating the last window's timestamp), so rate() across chunk edges sees
+ *   resets between chunks (see counter.ts).
+ *
+ * The chunk's index range is [first window end, last window end]: the counter's first raw sample
+ * sits before mint, as in Thanos. No allocation per sample: one loop over the columns, five
+ * reused XOR appenders.
+ */
+import { ENC_THANOS_AGGR } from '../chunkenc/encoding.js';
+import type { EncodedChunk } from '../chunkenc/encode.js';
+import { XorAppender } from '../chunkenc/xor-encode.js';
+import { AGGR_COUNT, AGGR_COUNTER, AGGR_MAX, AGGR_MIN, AGGR_SUM, encodeAggrChunk } from './aggr-chunk.js';
+import type { FloatSeries } from './float-series.js';
+
+/** Thanos' output chunk target: fewer than 140 windows per chunk on average. */
+export const MAX_WINDOWS_PER_CHUNK = 140;
+/** The raw scrape interval Thanos assumes when sizing output chunks. */
+export const ASSUMED_RAW_INTERVAL_MS = 60_000;
+
+/** End (inclusive) of the window of size `r` that `t` falls into. */
+export function windowEnd(t: number, r: number): number {
+  return t - (t % r) + r - 1;
+}
+
+/**
+ * Number of output chunks for `count` input samples at resolution `inRes` over [mint, maxt],
+ * written at `outRes` (Thanos' targetChunkCount, Go integer and float arithmetic reproduced).
+ */
+export function targetChunkCount(
+  mint: number,
+  maxt: number,
+  inRes: number,
+  outRes: number,
+  count: number,
+): number {
+  const maxSamples = Math.trunc((maxt - mint) / outRes);
+  let fullness = count / ((maxt - mint) / inRes);
+  if (fullness > 1) fullness = 1;
+  const expSamples = Math.trunc(maxSamples * fullness) + 1;
+  let x = 1;
+  while (Math.trunc(expSamples / x) > MAX_WINDOWS_PER_CHUNK) x++;
+  return x;
+}
+
+/** Downsamples raw float series to aggregated chunks; reuse one instance across series. */
+export class RawDownsampler {
+  private readonly apps: XorAppender[] = [0, 1, 2, 3, 4].map(() => new XorAppender());
+
+  /**
+   * Appends the aggregated chunks of series `s` (expanded as FloatSeries.appendExpanded does) at
+   * resolution `r` to `out`. Returns the number of windows written. `numChunks` overrides the
+   * target chunk count (tests; Thanos' downsampleRawLoop takes it as a parameter).
+   */
+  downsample(s: FloatSeries, r: number, out: EncodedChunk[], numChunks?: number): number {
+    const n = s.len;
+    if (n === 0) return 0;
+    const ts = s.ts;
+    numChunks ??= targetChunkCount(ts[0]!, ts[n - 1]!, ASSUMED_RAW_INTERVAL_MS, r, n);
+    const batchSize = Math.trunc(n / numChunks) + 1;
+    let windows = 0;
+    let from = 0;
+    while (from < n) {
+      let j = Math.min(from + batchSize, n);
+      const curW = windowEnd(ts[j - 1]!, r);
+      while (j < n && ts[j]! <= curW) j++;
+      windows += this.batch(s, from, j, r, out);
+      from = j;
+    }
+    return windows;
+  }
+
+  /** One output chunk from samples [from, to), NaNs dropped; returns its window count. */
+  private batch(s: FloatSeries, from: number, to: number, r: number, out: EncodedChunk[]): number {
+    const ts = s.ts;
+    const vs = s.vs;
+    let first = from;
+    while (first < to && Number.isNaN(vs[first]!)) first++;
+    if (first === to) return 0;
+    let last = to - 1;
+    while (Number.isNaN(vs[last]!)) last--;
+    const lastT = ts[last]!;
+
+    const [cntA, sumA, minA, maxA, ctrA] = [
+      this.apps[AGGR_COUNT]!,
+      this.apps[AGGR_SUM]!,
+      this.apps[AGGR_MIN]!,
+      this.apps[AGGR_MAX]!,
+      this.apps[AGGR_COUNTER]!,
+    ];
+    cntA.reset();
+    sumA.reset();
+    minA.reset();
+    maxA.reset();
+    ctrA.reset();
+    ctrA.append(ts[first]!, vs[first]!);
+
+    let nextT = -1;
+    let count = 0;
+    let sum = 0;
+    let min = Number.MAX_VALUE;
+    let max = -Number.MAX_VALUE;
+    let counter = 0;
+    let lastV = 0;
+    let total = 0;
+    let windows = 0;
+    let mint = Infinity;
+    let maxt = -Infinity;
+    for (let i = first; i <= last; i++) {
+      const v = vs[i]!;
+      if (v !== v) continue;
+      const t = ts[i]!;
+      if (t > nextT) {
+        if (nextT !== -1) {
+          cntA.append(nextT, count);
+          sumA.append(nextT, sum);
+          minA.append(nextT, min);
+          maxA.append(nextT, max);
+          ctrA.append(nextT, counter);
+          windows++;
+          if (nextT < mint) mint = nextT;
+          if (nextT > maxt) maxt = nextT;
+        }
+        count = 0;
+        sum = 0;
+        min = Number.MAX_VALUE;
+        max = -Number.MAX_VALUE;
+        nextT = t - (t % r) + r - 1;
+        if (nextT > lastT) nextT = lastT;
+      }
+      if (total > 0) counter += v < lastV ? v : v - lastV;
+      else counter = v;
+      lastV = v;
+      sum += v;
+      count++;
+      total++;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    cntA.append(nextT, count);
+    sumA.append(nextT, sum);
+    minA.append(nextT, min);
+    maxA.append(nextT, max);
+    ctrA.append(nextT, counter);
+    windows++;
+    if (nextT < mint) mint = nextT;
+    if (nextT > maxt) maxt = nextT;
+    // The last raw value, at the last window's timestamp.
+    ctrA.append(nextT, vs[last]!);
+
+    out.push({
+      mint,
+      maxt,
+      encoding: ENC_THANOS_AGGR,
+      data: encodeAggrChunk([cntA.bytes(), sumA.bytes(), minA.bytes(), maxA.bytes(), ctrA.bytes()]),
+      numSamples: windows,
+    });
+    return windows;
+  }
+}
