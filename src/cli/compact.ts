@@ -13,6 +13,7 @@ import { InvalidArgumentError, codeChain, errorMessage } from '../util/errors.js
 import { intArg, durationArg } from './args.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import { loadStepHook } from './step-hook.js';
+import { lifecycleOptions, parseLifecycle, type LifecycleFlags } from './lifecycle-flags.js';
 import {
   etcdOptions,
   openSyncStack,
@@ -23,7 +24,7 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 
-export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags {
+export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags {
   'compact.concurrency': number;
   wait: boolean;
   waitInterval: number;
@@ -31,7 +32,9 @@ export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags {
 }
 
 export function compactCommandOptions(cmd: Command): Command {
-  return ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/compact/leader/'))
+  return lifecycleOptions(
+    ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/compact/leader/')),
+  )
     .option('--compact.concurrency <n>', 'plans executed at once', intArg, 1)
     .option('--wait', 'keep running: a pass every --wait-interval', false)
     .option('--wait-interval <duration>', 'time between passes with --wait', durationArg, 5 * 60_000)
@@ -54,6 +57,9 @@ export function passSummaryJson(s: PassSummary): Record<string, unknown> {
     duplicates_marked: s.duplicatesMarked,
     deleted_marked: s.deletedMarked,
     deleted_partial: s.deletedPartial,
+    downsampled: s.downsampled,
+    retention_marked: s.retentionMarked,
+    retention_held: s.retentionHeld,
     pass_ms: Math.round(s.passMs),
     phase_ms: phaseMs,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
@@ -68,6 +74,7 @@ export interface CompactRun {
 
 export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): Promise<CompactRun> {
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
+  const lifecycle = parseLifecycle(f, f.tenancy);
   const ha = f['etcd.endpoints'].length > 0;
   const sharded = ringEnabled(f);
   if (ha && sharded) {
@@ -115,6 +122,8 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       deleteDelayMs: f.deleteDelay,
       partialDelayMs: f.partialBlockDeleteDelay,
       plan: st.plan,
+      lifecycle,
+      downsampleConcurrency: lifecycle.downsampleConcurrency,
     },
     {
       bucket,
@@ -174,6 +183,8 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
           marked_no_compact: s.blocksMarkedNoCompact,
           deleted: s.deletedMarked,
           deleted_partial: s.deletedPartial,
+          downsampled: s.downsampled,
+          retention_marked: s.retentionMarked,
         });
         if (f['debug.printSummary']) process.stdout.write(`${JSON.stringify(passSummaryJson(s))}\n`);
         if (!f.wait) return;

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { createElection } from '../ha/create.js';
 import { startCandidacy } from '../ha/leadership.js';
 import { BucketPlanSource } from '../scheduler/bucket-source.js';
+import { lifecycleOptions, parseLifecycle, type LifecycleFlags } from './lifecycle-flags.js';
 import { plannerMetrics } from '../scheduler/metrics.js';
 import { startPlannerServer } from '../scheduler/server.js';
 import { parseListenAddress, startHttpEndpoint } from '../util/http.js';
@@ -25,7 +26,7 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 
-export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags {
+export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags {
   grpcAddress: string;
   grpcAdvertiseAddress?: string;
   'planner.gracePeriod': number;
@@ -37,7 +38,10 @@ export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags {
 }
 
 export function plannerCommandOptions(cmd: Command): Command {
-  return ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/'))
+  return lifecycleOptions(
+    ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/')),
+    false,
+  )
     .option(
       '--grpc-address <host:port>',
       'listen address of the Planner gRPC service (port 0: any free port)',
@@ -105,6 +109,7 @@ function advertised(bound: string, flag: string | undefined): string {
 
 export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): Promise<void> {
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
+  const life = parseLifecycle(f, f.tenancy);
   if (f['planner.maxFailures'] < 1)
     throw new InvalidArgumentError('--planner.max-failures must be at least 1');
   if (!(f['planner.leaseTimeout'] > 0))
@@ -137,6 +142,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
       syncer: st.fetcher,
       logger,
       now: st.now,
+      lifecycle: { downsampling: life.downsampling, retention: life.retention },
       ...(st.writeBucketIndex ? { writeBucketIndex: st.writeBucketIndex } : {}),
       ...(sharded
         ? {

@@ -17,7 +17,8 @@ import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
 import { SweepSchedule } from './sweep-schedule.js';
 import { CompactThreads } from './compact-threads.js';
-import { PlanningPass, type MetaSyncer, type TenantScope } from './pass.js';
+import { PlanningPass, type LifecycleOptions, type MetaSyncer, type TenantScope } from './pass.js';
+import { Limiter } from '../block/fetcher/limiter.js';
 import type { CompactorMetrics } from './metrics.js';
 
 /** In the data dir: its mtime is when the cleaner last swept the bucket's temporary files. */
@@ -29,6 +30,10 @@ export interface CompactorOptions {
   readonly deleteDelayMs: number;
   readonly partialDelayMs: number;
   readonly plan: PlanOptions;
+  /** Downsampling and retention (none without). */
+  readonly lifecycle?: LifecycleOptions;
+  /** Downsample plans at once (default 1). */
+  readonly downsampleConcurrency?: number;
 }
 
 export interface CompactorDeps {
@@ -72,9 +77,28 @@ export interface PassSummary {
   duplicatesMarked: number;
   deletedMarked: number;
   deletedPartial: number;
+  /** Downsample plans completed. */
+  downsampled: number;
+  /** Blocks marked for deletion by retention. */
+  retentionMarked: number;
+  /** Blocks past retention held until downsampled (the last planning of the pass). */
+  retentionHeld: number;
   /** The whole pass, wall time. */
   passMs: number;
   phaseMs: Record<Phase | 'sync' | 'plan', number>;
+}
+
+/** Compactions first, then downsample plans. */
+function kindOrder(p: Plan): number {
+  return p.kind === 'downsample' ? 1 : 0;
+}
+
+/** `raw`, `5m`, `1h` (or the resolution in ms) for metric labels. */
+export function resolutionLabel(resolution: number): string {
+  if (resolution === 0) return 'raw';
+  if (resolution === 300_000) return '5m';
+  if (resolution === 3_600_000) return '1h';
+  return String(resolution);
 }
 
 /** A plan's size: the samples of its sources (what its compaction reads). */
@@ -95,12 +119,14 @@ export class Compactor {
   private readonly sweep: SweepSchedule;
   /** With concurrency > 1: one core per plan (see compact-threads.ts). */
   private readonly threads: CompactThreads | undefined;
+  private readonly downsampleSlots: Limiter;
 
   constructor(
     private readonly o: CompactorOptions,
     private readonly d: CompactorDeps,
   ) {
     this.threads = o.concurrency > 1 ? new CompactThreads() : undefined;
+    this.downsampleSlots = new Limiter(Math.max(1, o.downsampleConcurrency ?? 1));
     this.sweep = new SweepSchedule(join(o.dataDir, SWEEP_STAMP), o.partialDelayMs / 4, d.now);
     this.pass = new PlanningPass(o.plan, {
       bucket: d.bucket,
@@ -110,6 +136,7 @@ export class Compactor {
       now: d.now,
       onMarked: (marker, reason) => d.metrics.blocksMarked.inc({ marker, reason }),
       ...(d.scope ? { scope: d.scope } : {}),
+      ...(o.lifecycle ? { lifecycle: o.lifecycle } : {}),
     });
   }
 
@@ -131,6 +158,9 @@ export class Compactor {
       duplicatesMarked: 0,
       deletedMarked: 0,
       deletedPartial: 0,
+      downsampled: 0,
+      retentionMarked: 0,
+      retentionHeld: 0,
       passMs: 0,
       phaseMs: { sync: 0, plan: 0, download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 },
     };
@@ -151,12 +181,21 @@ export class Compactor {
       s.phaseMs.plan += res.durationMs - res.syncMs + performance.now() - t;
       s.duplicatesMarked += res.duplicatesMarked;
       s.blocksMarkedNoCompact += res.noCompactMarked;
-      const marked = res.duplicatesMarked + res.noCompactMarked;
-      // Largest first: the pool drains before the next re-plan, and a big plan started last would
-      // run alone while the other slots idle (longest-processing-time order).
+      let retentionMarked = 0;
+      for (const [resolution, n] of res.retentionMarked) {
+        retentionMarked += n;
+        this.d.metrics.retentionMarked.inc({ resolution: resolutionLabel(resolution) }, n);
+      }
+      s.retentionMarked += retentionMarked;
+      s.retentionHeld = res.retentionHeld.length;
+      this.d.metrics.retentionHeld.set(res.retentionHeld.length);
+      this.d.metrics.todoDownsampleBlocks.set(res.downsamplePlans);
+      const marked = res.duplicatesMarked + res.noCompactMarked + retentionMarked;
+      // Compactions before downsampling (Thanos order), each largest first: the pool drains before
+      // the next re-plan, and a big plan started last would run alone while the other slots idle.
       const plans = res.plans
         .filter((p) => !failedThisPass.has(p.id))
-        .sort((a, b) => planSamples(b) - planSamples(a));
+        .sort((a, b) => kindOrder(a) - kindOrder(b) || planSamples(b) - planSamples(a));
       if (plans.length === 0) {
         // Marks written just now are honoured (hidden, then deleted by the cleaner) only by a
         // fresh sync: take one more before cleaning up, once.
@@ -171,8 +210,15 @@ export class Compactor {
       await runPool(plans, this.o.concurrency, async (plan) => {
         this.queued--;
         if (signal?.aborted === true) return;
-        const ok = await this.runPlan(plan, s, signal);
-        if (!ok) failedThisPass.add(plan.id);
+        const downsample = plan.kind === 'downsample';
+        if (downsample) await this.downsampleSlots.acquire();
+        try {
+          const ok = await this.runPlan(plan, s, signal);
+          if (!ok) failedThisPass.add(plan.id);
+          else if (downsample) s.downsampled++;
+        } finally {
+          if (downsample) this.downsampleSlots.release();
+        }
       });
       if (marked === 0 && plans.every((p) => failedThisPass.has(p.id))) break;
     }
@@ -234,7 +280,9 @@ export class Compactor {
     this.peak = Math.max(this.peak, this.running.size);
     this.d.metrics.runningPlans.set(this.running.size);
     this.d.metrics.peakRunningPlans.set(this.peak);
-    const end = this.d.metrics.compactionDuration.startTimer();
+    const end = (
+      plan.kind === 'downsample' ? this.d.metrics.downsampleDuration : this.d.metrics.compactionDuration
+    ).startTimer();
     try {
       const res = await executePlan(plan, {
         bucket: this.d.bucket,

@@ -17,6 +17,7 @@ import { META_FILENAME } from '../tsdb/meta.js';
 import { writeMarker } from '../block/markers.js';
 import { newDeletionMark } from '../tsdb/markers.js';
 import { compactBlocks, type CompactOptions, type CompactResult } from '../tsdb/compact/compact.js';
+import { downsampleBlock } from '../tsdb/downsample/block.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 
@@ -83,6 +84,34 @@ let executions = 0;
 const DOWNLOAD_BLOCKS_AT_ONCE = 2;
 const MARKS_AT_ONCE = 8;
 
+/** downsampleBlock, reported as a compaction (one input block, its aggregates as the output). */
+async function downsampleInto(
+  dir: string,
+  outDir: string,
+  resolution: number,
+  bytesRead: number,
+  deps: ExecuteDeps,
+): Promise<CompactResult> {
+  await mkdir(outDir, { recursive: true });
+  const r = await downsampleBlock(dir, outDir, { resolution, ...(deps.ulids ? { ulids: deps.ulids } : {}) });
+  return {
+    ulid: r.ulid,
+    dir: r.dir,
+    meta: r.meta,
+    durationMs: r.durationMs,
+    inputBlocks: 1,
+    inputSamples: r.inputSamples,
+    outputSamples: r.outputSamples,
+    series: r.outputSeries,
+    chunks: r.outputChunks,
+    bytesRead,
+    bytesWritten: 0,
+    copiedChunks: 0,
+    reencodedChunks: r.outputChunks,
+    droppedDuplicateChunks: 0,
+  };
+}
+
 /** The layout a plan's tenant lives in: Thanos' single tenant is '', a Cortex/Mimir tenant never is. */
 export function layoutOfTenant(tenant: string): Layout {
   return layoutFor(tenant === SINGLE_TENANT ? 'single' : 'multi');
@@ -125,13 +154,16 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
     leave('download', bytesDownloaded);
 
     await enter('compact');
-    const compact = await (deps.compact ?? compactBlocks)(dirs, join(work, 'out'), {
-      dedup: plan.dedup,
-      replicaLabels: plan.replicaLabels,
-      externalLabels: plan.labels,
-      ...(plan.maxSamplesPerChunk > 0 ? { maxSamplesPerChunk: plan.maxSamplesPerChunk } : {}),
-      ...(deps.ulids ? { ulids: deps.ulids } : {}),
-    });
+    const compact =
+      plan.kind === 'downsample'
+        ? await downsampleInto(dirs[0]!, join(work, 'out'), plan.resolution, bytesDownloaded, deps)
+        : await (deps.compact ?? compactBlocks)(dirs, join(work, 'out'), {
+            dedup: plan.dedup,
+            replicaLabels: plan.replicaLabels,
+            externalLabels: plan.labels,
+            ...(plan.maxSamplesPerChunk > 0 ? { maxSamplesPerChunk: plan.maxSamplesPerChunk } : {}),
+            ...(deps.ulids ? { ulids: deps.ulids } : {}),
+          });
     leave('compact', compact.bytesWritten);
 
     let bytesUploaded = 0;
@@ -152,8 +184,10 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
     await enter('mark');
     const details = compact.ulid ? `compacted into ${compact.ulid}` : 'compacted into an empty result';
     // The marks are independent (the output already hides every source), so they go out together:
-    // each is two small writes, an fsync or a round trip each.
-    await forEachLimit(plan.sources, MARKS_AT_ONCE, async (b) => {
+    // each is two small writes, an fsync or a round trip each. A downsampled block's source stays:
+    // retention of its own resolution deletes it.
+    const consumed = plan.kind === 'downsample' ? [] : plan.sources;
+    await forEachLimit(consumed, MARKS_AT_ONCE, async (b) => {
       await writeMarker(deps.bucket, layout, plan.tenant, newDeletionMark(b.ulid, deps.now(), details), {
         logger: log,
       });

@@ -16,6 +16,10 @@ export interface CompactorMetrics {
   peakRunningPlans: Gauge;
   iterations: Counter;
   lastSuccess: Gauge;
+  downsampleDuration: Histogram;
+  todoDownsampleBlocks: Gauge;
+  retentionMarked: Counter<'resolution'>;
+  retentionHeld: Gauge;
 }
 
 export function compactorMetrics(registry: Registry): CompactorMetrics {
@@ -97,6 +101,28 @@ export function compactorMetrics(registry: Registry): CompactorMetrics {
     lastSuccess: new Gauge({
       name: 'strata_compact_last_successful_pass_timestamp_seconds',
       help: 'When the last full pass ended.',
+      registers: r,
+    }),
+    downsampleDuration: new Histogram({
+      name: 'strata_compact_downsample_duration_seconds',
+      help: 'Time to execute one downsample plan end to end (download, downsample, upload).',
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers: r,
+    }),
+    todoDownsampleBlocks: new Gauge({
+      name: 'strata_compact_todo_downsample_blocks',
+      help: 'Blocks waiting to be downsampled (like thanos_compact_todo_downsample_blocks).',
+      registers: r,
+    }),
+    retentionMarked: new Counter({
+      name: 'strata_compact_retention_marked_blocks_total',
+      help: 'Blocks marked for deletion by retention, by resolution (raw, 5m, 1h).',
+      labelNames: ['resolution'],
+      registers: r,
+    }),
+    retentionHeld: new Gauge({
+      name: 'strata_compact_retention_held_blocks',
+      help: 'Blocks past their retention kept until a coarser resolution covers them.',
       registers: r,
     }),
   };

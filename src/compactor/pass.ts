@@ -8,10 +8,14 @@ import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
-import { markNoCompact } from '../block/markers.js';
+import { markNoCompact, readMarker } from '../block/markers.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
 import type { BlockMeta } from '../tsdb/meta.js';
 import { planAll } from '../plan/plan-all.js';
+import { resolvePlanOptions } from '../plan/options.js';
+import { planDownsampling, type RetentionPolicy } from '../plan/downsample.js';
+import { applyRetention } from '../plan/retention.js';
+import { blockResolution } from '../tsdb/group-key.js';
 import type { BlockedGroup, Plan, PlanBlock, PlanOptions } from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
 
@@ -47,6 +51,22 @@ export interface PassDeps {
   /** Counts a mark this process wrote (metrics). */
   readonly onMarked?: (marker: 'deletion' | 'no-compact', reason: string) => void;
   readonly scope?: TenantScope;
+  /** Downsampling and retention; without it, neither (compaction only). */
+  readonly lifecycle?: LifecycleOptions;
+}
+
+export interface LifecycleOptions {
+  /** False with `--downsampling.disable`. */
+  readonly downsampling: boolean;
+  readonly retention: RetentionPolicy;
+}
+
+/** Blocks held past their retention until a coarser resolution covers them, per tenant. */
+export interface RetentionHeld {
+  readonly tenant: string;
+  readonly ulid: string;
+  readonly resolution: number;
+  readonly maxTime: number;
 }
 
 export interface PassResult {
@@ -58,6 +78,11 @@ export interface PassResult {
   readonly blocked: readonly BlockedGroup[];
   readonly duplicatesMarked: number;
   readonly noCompactMarked: number;
+  /** Downsample plans among `plans`. */
+  readonly downsamplePlans: number;
+  /** Blocks marked for deletion by retention now, by resolution (ms). */
+  readonly retentionMarked: ReadonlyMap<number, number>;
+  readonly retentionHeld: readonly RetentionHeld[];
   /** The sync alone, and the whole pass (sync, planning, marks). */
   readonly syncMs: number;
   readonly durationMs: number;
@@ -84,6 +109,8 @@ export class PlanningPass {
     const syncMs = performance.now() - t;
     const blocks = plannableBlocks(sync, skip, this.planBlocks);
     const res = planAll(blocks, this.plan);
+    const downsample = await this.downsamplePlans(blocks, res.plans);
+    const plans = downsample.length === 0 ? res.plans : [...res.plans, ...downsample];
     let duplicatesMarked = 0;
     for (const dup of duplicatesToMark(sync)) {
       await markForDeletion(this.d.bucket, this.d.layout, dup.tenant, dup.ulid, dup.details, this.d.now(), {
@@ -96,16 +123,112 @@ export class PlanningPass {
     for (const nc of res.noCompact) {
       if (await this.markBad(nc.tenant, nc.ulid, nc.reason, nc.details)) noCompactMarked++;
     }
+    // Retention only for tenants whose compaction and downsampling are done for now.
+    const quiet = new Set(sync.tenants.keys());
+    for (const p of plans) quiet.delete(p.tenant);
+    for (const nc of res.noCompact) quiet.delete(nc.tenant);
+    if (busy) for (const t of [...quiet]) if (busy(t)) quiet.delete(t);
+    const retention = await this.applyRetention(
+      blocks.filter((b) => quiet.has(b.tenant)),
+      sync,
+    );
     return {
       sync,
       blocks,
-      plans: res.plans,
+      plans,
       blocked: res.blocked,
       duplicatesMarked,
       noCompactMarked,
+      downsamplePlans: downsample.length,
+      retentionMarked: retention.marked,
+      retentionHeld: retention.held,
       syncMs,
       durationMs: performance.now() - t,
     };
+  }
+
+  /** Downsample plans due now, minus blocks with a no-downsample mark (read per candidate). */
+  private async downsamplePlans(blocks: readonly PlanBlock[], compactions: readonly Plan[]): Promise<Plan[]> {
+    const life = this.d.lifecycle;
+    if (life === undefined || !life.downsampling) return [];
+    const compacting = new Set<string>();
+    for (const p of compactions) for (const b of p.sources) compacting.add(`${p.tenant}/${b.ulid}`);
+    const candidates = planDownsampling(blocks, resolvePlanOptions(this.plan), {
+      retention: life.retention,
+      nowMs: this.d.now(),
+      noDownsample: () => false,
+      compacting,
+    });
+    const out: Plan[] = [];
+    for (const p of candidates) {
+      const b = p.sources[0]!;
+      if (!(await this.hasNoDownsampleMark(b.tenant, b.ulid))) out.push(p);
+    }
+    return out;
+  }
+
+  private async hasNoDownsampleMark(tenant: string, ulid: string): Promise<boolean> {
+    const r = await readMarker(this.d.bucket, this.d.layout, tenant, ulid, 'no-downsample');
+    return r.state !== 'absent';
+  }
+
+  /** Marks blocks past their resolution's retention for deletion (see plan/retention.ts). */
+  private async applyRetention(
+    blocks: readonly PlanBlock[],
+    sync: SyncResult,
+  ): Promise<{ marked: Map<number, number>; held: RetentionHeld[] }> {
+    const marked = new Map<number, number>();
+    const life = this.d.lifecycle;
+    if (life === undefined || blocks.length === 0) return { marked, held: [] };
+    const policy = life.retention;
+    if (policy.raw === 0 && policy.fiveMinutes === 0 && policy.oneHour === 0) return { marked, held: [] };
+    const nowMs = this.d.now();
+    // The few blocks retention would hold are checked for a no-downsample mark; nothing else.
+    const first = applyRetention(blocks, {
+      policy,
+      nowMs,
+      downsampling: life.downsampling,
+      noDownsample: () => false,
+    });
+    const released = new Set<string>();
+    for (const b of first.held)
+      if (await this.hasNoDownsampleMark(b.tenant, b.ulid)) released.add(`${b.tenant}/${b.ulid}`);
+    const r =
+      released.size === 0
+        ? first
+        : applyRetention(blocks, {
+            policy,
+            nowMs,
+            downsampling: life.downsampling,
+            noDownsample: (t, id) => released.has(`${t}/${id}`),
+          });
+    for (const b of r.expired) {
+      if (sync.tenants.get(b.tenant)?.deletionMarks.has(b.ulid) === true) continue;
+      const res = blockResolution(b);
+      await markForDeletion(
+        this.d.bucket,
+        this.d.layout,
+        b.tenant,
+        b.ulid,
+        `retention: resolution ${res} ms, maxTime ${new Date(b.maxTime).toISOString()}`,
+        nowMs,
+        { logger: this.d.logger },
+      );
+      this.d.onMarked?.('deletion', 'retention');
+      marked.set(res, (marked.get(res) ?? 0) + 1);
+    }
+    const held = r.held.map((b) => ({
+      tenant: b.tenant,
+      ulid: b.ulid,
+      resolution: blockResolution(b),
+      maxTime: b.maxTime,
+    }));
+    if (held.length > 0) {
+      this.d.logger.info('retention holds blocks until their downsampled version exists', {
+        blocks: held.length,
+      });
+    }
+    return { marked, held };
   }
 
   /**

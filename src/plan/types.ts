@@ -19,7 +19,8 @@ export interface PlanBlock extends BlockMeta {
   readonly indexSizeBytes?: number;
 }
 
-export type PlanKind = 'vertical' | 'horizontal';
+/** Compactions merge blocks of a group; a downsample plan writes one block's coarser copy. */
+export type PlanKind = 'vertical' | 'horizontal' | 'downsample';
 
 export interface PlanOptions {
   /** Block ranges in ms, strictly ascending (normally each a multiple of the previous). Default [2h, 8h, 2d, 14d]. */

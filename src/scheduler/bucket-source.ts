@@ -16,7 +16,7 @@ import { readBlockState } from '../block/partial.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
 import type { Plan, PlanBlock, PlanFootprint, PlanOptions } from '../plan/types.js';
 import { cleanTenants, type CleanupOptions, type CleanupResult } from '../compactor/cleanup.js';
-import { PlanningPass, type MetaSyncer, type TenantScope } from '../compactor/pass.js';
+import { PlanningPass, type LifecycleOptions, type MetaSyncer, type TenantScope } from '../compactor/pass.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { PlanningContext, PlanSource } from './passes.js';
@@ -44,6 +44,8 @@ export interface BucketPlanSourceDeps {
   readonly onCleaned?: (r: CleanupResult) => void;
   /** Ring sharding: only these tenants are planned and cleaned here. */
   readonly scope?: TenantScope;
+  /** Downsampling and retention of every planning pass. */
+  readonly lifecycle?: LifecycleOptions;
 }
 
 export interface BucketPlanSourceStatus {

@@ -39,6 +39,7 @@ const DEDUP_TO_WIRE: Record<DedupMode, WireDedup> = {
 const KIND_TO_WIRE: Record<PlanKind, WireKind> = {
   vertical: WireKind.VERTICAL,
   horizontal: WireKind.HORIZONTAL,
+  downsample: WireKind.DOWNSAMPLE,
 };
 
 function invalid(msg: string): ConnectError {
@@ -104,6 +105,8 @@ function kindFromWire(k: WireKind): PlanKind {
       return 'vertical';
     case WireKind.HORIZONTAL:
       return 'horizontal';
+    case WireKind.DOWNSAMPLE:
+      return 'downsample';
     default:
       throw invalid(`plan has unknown kind ${String(k)}`);
   }
