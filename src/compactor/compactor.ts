@@ -308,7 +308,8 @@ export class Compactor {
       this.d.metrics.compactionsFailed.inc({ tenant: plan.tenant, kind: f.kind });
       s.plansFailed++;
       if (f.kind === 'bad-block') {
-        if (await this.pass.markBad(plan.tenant, f.block, f.reason, f.details)) s.blocksMarkedNoCompact++;
+        const marked = await this.pass.markBadSource(plan.kind, plan.tenant, f.block, f.reason, f.details);
+        if (marked && plan.kind !== 'downsample') s.blocksMarkedNoCompact++;
       } else {
         this.d.logger.warn('compaction failed; retried in a later pass', {
           plan: plan.id,
