@@ -1,8 +1,9 @@
 /**
  * Prometheus remote read (`POST /api/v1/read`): a snappy block-compressed prompb ReadRequest in;
  * out either SAMPLES (a snappy-compressed ReadResponse, what Prometheus 2.42 asks for) or, when
- * STREAMED_XOR_CHUNKS is the first accepted type, frames of `uvarint length | ChunkedReadResponse
- * | CRC32C (big-endian) of the message`, one series per frame.
+ * STREAMED_XOR_CHUNKS is the first accepted type, frames of `uvarint length | CRC32C (big-endian)
+ * of the message | ChunkedReadResponse`, one series per frame (Prometheus' storage/remote/chunked.go
+ * ChunkedWriter: the checksum comes before the message).
  *
  * Native histograms: SAMPLES responses carry them in `TimeSeries.histograms` (prompb-histogram.ts;
  * a series that mixes kinds has both `samples` and `histograms`); streamed responses carry the
@@ -70,10 +71,10 @@ function uvarint(n: number): Uint8Array {
 /** One frame of a streamed response. */
 export function frame(msg: Uint8Array): Uint8Array {
   const len = uvarint(msg.length);
-  const out = new Uint8Array(len.length + msg.length + 4);
+  const out = new Uint8Array(len.length + 4 + msg.length);
   out.set(len, 0);
-  out.set(msg, len.length);
-  new DataView(out.buffer).setUint32(len.length + msg.length, crc32c(msg));
+  new DataView(out.buffer).setUint32(len.length, crc32c(msg));
+  out.set(msg, len.length + 4);
   return out;
 }
 
