@@ -213,27 +213,29 @@ function nameOf(ts: TimeSeries): string {
 }
 
 describe('native histograms through strata store and strata query (Prometheus 2.42 oracle)', () => {
-  it('Store API: every chunk comes back with its Store API type and its bytes as stored', async () => {
+  it('Store API (strata store, and strata query in front of it): every chunk with its type and bytes as stored', async () => {
     const want = await storedChunks(blocks);
-    const client = storeApiClient(store!.grpc);
-    try {
-      const got = await client.series({
-        minTime,
-        maxTime,
-        matchers: [{ type: 'RE', name: '__name__', value: '.+' }],
-      });
-      const types = new Set<number>();
-      expect(got.series.length).toBe(want.size);
-      for (const series of got.series) {
-        const w = want.get(labelKey(series.pairs.map(([name, value]) => ({ name, value }))))!;
-        expect(w, JSON.stringify(series.labels)).toBeDefined();
-        const chunks = series.chunks.map((c) => ({ ...c, data: Buffer.from(c.data) }));
-        for (const c of chunks) types.add(c.type);
-        expect(chunks).toEqual(w.map((c) => ({ ...c, type: c.type - 1 })));
+    for (const address of [store!.grpc, query!.grpc]) {
+      const client = storeApiClient(address);
+      try {
+        const got = await client.series({
+          minTime,
+          maxTime,
+          matchers: [{ type: 'RE', name: '__name__', value: '.+' }],
+        });
+        const types = new Set<number>();
+        expect(got.series.length).toBe(want.size);
+        for (const series of got.series) {
+          const w = want.get(labelKey(series.pairs.map(([name, value]) => ({ name, value }))))!;
+          expect(w, JSON.stringify(series.labels)).toBeDefined();
+          const chunks = series.chunks.map((c) => ({ ...c, data: Buffer.from(c.data) }));
+          for (const c of chunks) types.add(c.type);
+          expect(chunks, address).toEqual(w.map((c) => ({ ...c, type: c.type - 1 })));
+        }
+        expect([...types].sort()).toEqual([0, 1, 2]);
+      } finally {
+        client.close();
       }
-      expect([...types].sort()).toEqual([0, 1, 2]);
-    } finally {
-      client.close();
     }
   });
 
