@@ -14,6 +14,7 @@ import { floatHi, floatLo } from '../../src/tsdb/chunkenc/float-bits.js';
 import {
   HINT_COUNTER_RESET,
   HINT_GAUGE,
+  STALE_NAN,
   type FloatHistogram,
   type Histogram,
 } from '../../src/tsdb/histogram/types.js';
@@ -129,5 +130,11 @@ describe('prompb histograms', () => {
     expect(Buffer.compare(direct, want)).toBe(0);
     const back = fromBinary(ReadResponseSchema, direct);
     expect(back.results[0]!.timeseries[0]!.histograms.map((h) => h.timestamp)).toEqual([3000n, 4000n]);
+  });
+
+  it('keeps the stale marker in sum bit for bit', () => {
+    const bytes = Buffer.from(encodeHistogramsField([1], [{ ...intHist, sum: STALE_NAN }]));
+    // Histogram.sum: tag 0x19 (field 3, fixed64) then 0x7ff0000000000002 little-endian.
+    expect(bytes.includes(Buffer.from([0x19, 2, 0, 0, 0, 0, 0, 0xf0, 0x7f]))).toBe(true);
   });
 });
