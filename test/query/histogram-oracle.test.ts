@@ -312,6 +312,8 @@ describe('native histograms through strata store and strata query (Prometheus 2.
       expect(got.data, q).toEqual(want.data);
     }
     const h = await queryRange(remote!.url, 'lat_grow', minTime, maxTime, 60_000);
-    expect(h.data.result).toEqual([]);
+    // 2.42's remote read client reads TimeSeries.samples only (histograms came in 2.44,
+    // prometheus#12192): if this fails, the Prometheus is newer and can be compared like `ref`.
+    expect(h.data.result, 'Prometheus newer than 2.43 reads histograms over remote read').toEqual([]);
   });
 });
