@@ -16,12 +16,8 @@ import {
   TimeSeriesSchema,
   type TimeSeries,
 } from '../../../gen/prometheus/prompb/types_pb.js';
-import {
-  copyBlocksInto,
-  queryRange,
-  startPrometheus,
-  type PrometheusServer,
-} from '../../services/prometheus.js';
+import { copyBlocksInto, startPrometheus, type PrometheusServer } from '../../services/prometheus.js';
+import { compareQueryRange, histogramQueries } from '../../support/histogram-api.js';
 import { assertNoLeakedProcesses, waitFor } from '../../support/processes.js';
 import { tempDir } from '../helpers.js';
 import { snappyCompress } from '../../../src/util/snappy.js';
@@ -363,23 +359,10 @@ describe('compaction of Prometheus 2.42 histogram blocks', () => {
           await copyBlocksInto(dataDir, dirs);
           servers.push(await startPrometheus({ dataDir, extraArgs: ['--enable-feature=native-histograms'] }));
         }
-        const queries: string[] = [];
-        for (const w of written) {
-          queries.push(w.name);
-          if (w.name.startsWith('gauge')) queries.push(`histogram_quantile(0.5, ${w.name})`);
-          else queries.push(`rate(${w.name}[5m])`, `histogram_quantile(0.9, rate(${w.name}[5m]))`);
-        }
-        let histogramPoints = 0;
-        for (const q of queries) {
-          for (const step of [60_000, 37_000]) {
-            const [want, ...got] = await Promise.all(
-              servers.map((s) => queryRange(s.url, q, start, end, step)),
-            );
-            expect(JSON.stringify(want).length).toBeGreaterThan(100);
-            for (const g of got) expect(g, `${q} step ${step}`).toEqual(want);
-            histogramPoints += JSON.stringify(want).split('"buckets"').length - 1;
-          }
-        }
+        const queries = written.flatMap((w) => histogramQueries(w.name, w.name.startsWith('gauge')));
+        const histogramPoints = await compareQueryRange(servers, queries, start, end, (got, want, what) =>
+          expect(got, what).toEqual(want),
+        );
         // Raw histograms and rate() of them came back as histograms, not floats.
         expect(histogramPoints).toBeGreaterThan(1000);
       } finally {
