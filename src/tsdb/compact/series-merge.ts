@@ -4,7 +4,8 @@
  * overlapping chunks and chunks hit by tombstones go to the re-encoder (reencode.ts). The copy
  * paths run without a promise per chunk while the bytes are read ahead and the writer's buffer
  * has room. Copied histogram chunks are decoded once on the way (a corrupt layout or a truncated
- * chunk under a valid CRC must mark the input block, not reach the output); XOR chunks are not.
+ * chunk under a valid CRC must mark the input block, not reach the output) unless compactBlocks
+ * runs with verify: false (benchmarks); XOR chunks are not.
  */
 import type { BlockWriter } from '../block/writer.js';
 import type { ChunkMeta } from '../index/format.js';
@@ -53,6 +54,8 @@ export class SeriesMerger {
     dedup: DedupMode,
     maxSamplesPerChunk: number,
     seam?: WriteSeam,
+    /** Decode histogram chunks copied byte for byte (off only with compactBlocks' verify: false). */
+    private readonly checkHistogramCopies = true,
   ) {
     this.reencoder = new ClusterReencoder(writer, dedup, maxSamplesPerChunk, seam);
   }
@@ -302,7 +305,10 @@ export class SeriesMerger {
     s: InputSeries,
     seriesName: () => string,
   ): number | Promise<number> {
-    if (raw.encoding === ENC_HISTOGRAM || raw.encoding === ENC_FLOAT_HISTOGRAM) {
+    if (
+      this.checkHistogramCopies &&
+      (raw.encoding === ENC_HISTOGRAM || raw.encoding === ENC_FLOAT_HISTOGRAM)
+    ) {
       this.checkHistogram(raw, c, s, seriesName);
     }
     try {
