@@ -1,7 +1,8 @@
 /**
  * A bucket with native histogram and float tenants in `strata compact`: `hist` holds
  * `synth --histograms` blocks of two HA replicas (latency and gauge histograms besides floats),
- * `float` holds float-only synth blocks of two replicas. Into `hist` go three bad blocks of a
+ * `float` holds float-only synth blocks of two replicas, `promhist` the blocks a real Prometheus
+ * 2.42 cut from remote-written native histograms (5.5 h ending now), uploaded as two replicas. Into `hist` go three bad blocks of a
  * third replica (each a good histogram series plus one broken chunk with a valid CRC): a truncated
  * histogram chunk, a span with an impossible length, a schema out of range. One run must mark
  * exactly those three no-compact (reason critical, details naming block, series and file offset)
@@ -25,6 +26,15 @@ import { labelsFromRecord } from '../../src/tsdb/labels.js';
 import { histogramSpec, synthHistogramSamples } from '../../src/tsdb/synth/native-histograms.js';
 import { writeSynthBlocks, type SynthBlock } from '../../src/tsdb/synth/write.js';
 import { copyBlocksInto, startPrometheus, type PrometheusServer } from '../services/prometheus.js';
+import {
+  startHistogramReceiver,
+  writeAndCut,
+  type WrittenSeries,
+} from '../services/prometheus-histograms.js';
+import { genSeries, toHistograms, type GenOptions } from '../../src/tsdb/synth/histograms.js';
+import { readMetaFile } from '../../src/tsdb/meta.js';
+import { ulidSource } from '../../src/tsdb/ulid.js';
+import { copyBlockAs, setThanos } from '../compact/helpers.js';
 import { ensureBuilt } from '../support/build.js';
 import { compareQueryRange, histogramQueries } from '../support/histogram-api.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
@@ -33,11 +43,16 @@ import { compactArgs, filesystemObjstore, logRecords, runStrataOk, type ExitResu
 
 const START = 1_700_006_400_000;
 const TWO_HOURS = 7_200_000;
-const TENANTS = ['hist', 'float'] as const;
+const TENANTS = ['hist', 'float', 'promhist'] as const;
+const STEP = 15_000;
 
 let root = '';
 let bucket: FilesystemBucket;
-const inputs = new Map<string, SynthBlock[]>();
+/** Input block dirs and ULIDs per tenant. */
+const inputs = new Map<string, { dir: string; ulid: string }[]>();
+/** Series Prometheus wrote (promhist) and their time range. */
+let promWritten: WrittenSeries[] = [];
+let promRange: [number, number] = [0, 0];
 /** Bad block ULID → the series holding its broken chunk. */
 const bad = new Map<string, string>();
 let first: ExitResult;
@@ -84,13 +99,50 @@ async function badBlock(parent: string, win: number, name: string, data: Uint8Ar
   return dir;
 }
 
+/** Prometheus 2.42 cuts blocks of remote-written histograms; they go up as replicas r0 and r1. */
+async function promTenant(): Promise<void> {
+  const hours = 5.5;
+  const n = Math.floor((hours * 3600_000) / STEP);
+  const t0 = Math.floor((Date.now() - hours * 3600_000) / STEP) * STEP;
+  const variants: [string, GenOptions, boolean][] = [
+    ['p_lat_resets', { samples: n, grow: 0.01, resets: 0.01 }, false],
+    ['p_lat_neg', { samples: n, negative: true, grow: 0.02, resets: 0.005 }, false],
+    ['p_gauge', { samples: n, gauge: true, negative: true, grow: 0.05 }, true],
+  ];
+  promWritten = variants.map(([name, o, gauge], k) => {
+    const s = genSeries(500 + k, { ...o, step: STEP, t0 });
+    return { name, ts: s.ts, hs: toHistograms(s, gauge) };
+  });
+  const prom = await startHistogramReceiver(join(root, 'receiver'));
+  let dirs: string[];
+  try {
+    dirs = await writeAndCut(prom, promWritten, 2);
+  } finally {
+    await prom.stop();
+  }
+  const metas = await Promise.all(dirs.map((d) => readMetaFile(d)));
+  promRange = [Math.min(...metas.map((m) => m.minTime)), Math.max(...metas.map((m) => m.maxTime)) - 1];
+  const newUlid = ulidSource();
+  const list: { dir: string; ulid: string }[] = [];
+  for (const replica of ['r0', 'r1']) {
+    for (const d of dirs) {
+      const ulid = newUlid();
+      const copy = await copyBlockAs(d, join(root, 'promhist', replica), ulid);
+      await setThanos(copy, { cluster: 'promhist', replica });
+      await uploadBlock(bucket, layout, 'promhist', copy);
+      list.push({ dir: copy, ulid });
+    }
+  }
+  inputs.set('promhist', list);
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-compactor-hist-'));
   const built = ensureBuilt();
   const dir = join(root, 'bucket');
   bucket = new FilesystemBucket({ directory: dir });
-  for (const tenant of TENANTS) {
-    const blocks = await writeSynthBlocks({
+  for (const tenant of ['hist', 'float'] as const) {
+    const blocks: SynthBlock[] = await writeSynthBlocks({
       outDir: join(root, 'in', tenant),
       tenants: [tenant],
       series: 4,
@@ -100,9 +152,13 @@ beforeAll(async () => {
       startMs: START,
       replicas: 2,
     });
-    inputs.set(tenant, blocks);
+    inputs.set(
+      tenant,
+      blocks.map((b) => ({ dir: b.dir, ulid: b.meta.ulid })),
+    );
     for (const b of blocks) await uploadBlock(bucket, layout, tenant, b.dir);
   }
+  await promTenant();
   // The good series of a truncated chunk: 40 samples cut 20 bytes short of its end.
   const sample = synthHistogramSamples(histogramSpec(98, 1), START, START + 600_000);
   const full = encodeHistogramChunks(sample.ts, sample.hs)[0]!.data;
@@ -184,11 +240,14 @@ describe('strata compact on a bucket with native histogram tenants', () => {
       expect(sources).toEqual(
         inputs
           .get(t)!
-          .map((b) => b.meta.ulid)
+          .map((b) => b.ulid)
           .sort(),
       );
-      expect(live.every((b) => b.meta!.compaction.level >= 2)).toBe(true);
-      expect(live.length).toBeLessThanOrEqual(inputs.get(t)!.length / 2);
+      expect(
+        live.every((b) => b.meta!.compaction.level >= 2),
+        t,
+      ).toBe(true);
+      expect(live.length, t).toBeLessThanOrEqual(inputs.get(t)!.length / 2);
       const again = liveBlocks(afterSecond.get(t)!).map((b) => b.ulid);
       expect(again, `${t}: second run\n${second.output}`).toEqual(
         liveBlocks(after.get(t)!).map((b) => b.ulid),
@@ -213,7 +272,14 @@ describe('strata compact on a bucket with native histogram tenants', () => {
         for (const [k, dirs] of [inDirs, outDirs].entries()) {
           const dataDir = join(root, `serve-${k}`);
           await copyBlocksInto(dataDir, dirs);
-          servers.push(await startPrometheus({ dataDir, extraArgs: ['--enable-feature=native-histograms'] }));
+          // Long retention: the synth blocks (2023) and Prometheus' (now) share the server.
+          servers.push(
+            await startPrometheus({
+              dataDir,
+              retention: '20y',
+              extraArgs: ['--enable-feature=native-histograms'],
+            }),
+          );
         }
         const queries = [
           ...histogramQueries('synth_native_latency_seconds', false),
@@ -221,14 +287,12 @@ describe('strata compact on a bucket with native histogram tenants', () => {
           'rate(http_requests_total[5m])',
           '{tenant_job="float"}',
         ];
-        const points = await compareQueryRange(
-          servers,
-          queries,
-          START,
-          START + 4 * TWO_HOURS - 1,
-          (got, want, what) => expect(got, what).toEqual(want),
-        );
+        const equal = (got: unknown, want: unknown, what: string): void => expect(got, what).toEqual(want);
+        const points = await compareQueryRange(servers, queries, START, START + 4 * TWO_HOURS - 1, equal);
         expect(points).toBeGreaterThan(1000);
+        const promQueries = promWritten.flatMap((w) => histogramQueries(w.name, w.name.includes('gauge')));
+        const promPoints = await compareQueryRange(servers, promQueries, promRange[0], promRange[1], equal);
+        expect(promPoints).toBeGreaterThan(1000);
       } finally {
         for (const s of servers) await s.stop();
       }
