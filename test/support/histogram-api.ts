@@ -86,8 +86,8 @@ export function histogramQueries(name: string, gauge: boolean): string[] {
 }
 
 /**
- * Asserts via `equal` that every server answers each query_range like the first (steps 60 s and
- * 37 s over [start, end]); returns how many histogram points the first server returned.
+ * Asserts via `equal` that every server answers each query_range like the first (at each of
+ * `steps` over [start, end]); returns how many histogram points the first server returned.
  */
 export async function compareQueryRange(
   servers: readonly PrometheusServer[],
@@ -95,10 +95,11 @@ export async function compareQueryRange(
   start: number,
   end: number,
   equal: (got: unknown, want: unknown, what: string) => void,
+  steps: readonly number[] = [60_000, 37_000],
 ): Promise<number> {
   let histogramPoints = 0;
   for (const q of queries) {
-    for (const step of [60_000, 37_000]) {
+    for (const step of steps) {
       const [want, ...got] = await Promise.all(servers.map((s) => queryRange(s.url, q, start, end, step)));
       if (JSON.stringify(want).length <= 100) throw new Error(`${q}: empty answer ${JSON.stringify(want)}`);
       for (const g of got) equal(g, want, `${q} step ${step}`);
