@@ -7,6 +7,11 @@
  * --quick, at ~50k series (46,000):
  *   horizontal  3 adjacent 2h blocks → one 6h block
  *   vertical    3 identical replicas (same data, different ULIDs) of one 2h block → one block
+ * and the same two cases of histogram-heavy blocks (`hist`): --hist-series native histogram series
+ * (default 2,000: `synth --histograms` latency histograms, schema 3, ~20–26 buckets, counter resets
+ * and layout growth, every fifth a gauge histogram; 480 samples per 2h block) beside 200 float
+ * series; Prometheus then runs with --enable-feature=native-histograms. --hist-series 0 skips them,
+ * --only-hist runs only them.
  * Inputs are written by Strata's synth writer (15 s scrapes, realistic values).
  *
  * Prometheus (the anchor): the inputs are hard-linked into a fresh data dir and `prometheus
@@ -31,21 +36,21 @@
  * verification costs.
  */
 import { spawn } from 'node:child_process';
-import { cp, link, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { compactBlocks, type CompactOptions } from '../src/tsdb/compact/compact.js';
-import { readMetaFile, writeMetaFile } from '../src/tsdb/meta.js';
-import { writeSynthBlocks } from '../src/tsdb/synth/write.js';
-import { seededRandom, ulidSource } from '../src/tsdb/ulid.js';
-import { parseLogfmt, startPrometheus, waitForCompaction } from '../test/services/prometheus.js';
 import { liveProcesses } from '../test/support/processes.js';
+import {
+  horizontalInputs,
+  runPrometheus,
+  verticalInputs,
+  type Inputs,
+  type PromResult,
+} from './compact-inputs.js';
 
-const H = 3600_000;
-/** A multiple of 6h (so the three 2h inputs fill one 6h range), in Nov 2023. */
-const START = 1_699_984_800_000;
 const MiB = 1024 * 1024;
 
 type CaseKind = 'horizontal' | 'vertical';
@@ -69,18 +74,11 @@ interface WorkerResult {
   droppedDuplicateChunks: number;
 }
 
-interface PromResult {
-  durationMs: number;
-  /** CPU time (user + system) of the server around the logged compaction window. */
-  cpuMs: number;
-  peakRssBytes: number;
-  /** VmRSS once the server was ready (blocks opened), before compacting. */
-  readyRssBytes: number;
-}
-
 interface Row {
   kind: CaseKind;
   series: number;
+  /** Native histogram series per block (0: a float case). */
+  histograms: number;
   samples: number;
   prom: PromResult | undefined;
   inProcessMs: number;
@@ -100,13 +98,27 @@ interface Args {
   cpuProf: string | undefined;
   sizes: number[];
   prometheus: boolean;
+  histSeries: number;
+  onlyHist: boolean;
 }
+
+/** Float series beside the histogram series of a `hist` case. */
+const HIST_CASE_FLOATS = 200;
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { quick: false, runs: 3, keep: undefined, cpuProf: undefined, sizes: [], prometheus: true };
+  const a: Args = {
+    quick: false,
+    runs: 3,
+    keep: undefined,
+    cpuProf: undefined,
+    sizes: [],
+    prometheus: true,
+    histSeries: 2000,
+    onlyHist: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i]!;
     const next = (): string => {
@@ -120,139 +132,14 @@ function parseArgs(argv: readonly string[]): Args {
     else if (v === '--cpu-prof') a.cpuProf = resolve(next());
     else if (v === '--series') a.sizes = next().split(',').map(Number);
     else if (v === '--no-prometheus') a.prometheus = false;
+    else if (v === '--hist-series') a.histSeries = Number(next());
+    else if (v === '--only-hist') a.onlyHist = true;
     else throw new Error(`unknown argument ${v}`);
   }
   if (a.sizes.length === 0) a.sizes = a.quick ? [4600] : [4600, 46000];
+  if (a.onlyHist) a.sizes = [];
   if (!(a.runs >= 1)) throw new Error('--runs must be >= 1');
   return a;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Inputs
-
-interface Inputs {
-  blocks: string[];
-  /** Blocks given to Prometheus besides the inputs (the newer one it leaves alone). */
-  extra: string[];
-  samples: number;
-}
-
-async function horizontalInputs(dir: string, series: number): Promise<Inputs> {
-  const blocks = await writeSynthBlocks({
-    outDir: join(dir, 'in'),
-    series,
-    hours: 6,
-    seed: 1,
-    startMs: START,
-  });
-  const newer = await writeSynthBlocks({
-    outDir: join(dir, 'newer'),
-    series: 10,
-    hours: 2,
-    seed: 2,
-    startMs: START + 6 * H,
-  });
-  return {
-    blocks: blocks.map((b) => b.dir),
-    extra: newer.map((b) => b.dir),
-    samples: blocks.reduce((a, b) => a + b.meta.stats.numSamples, 0),
-  };
-}
-
-async function verticalInputs(dir: string, series: number): Promise<Inputs> {
-  const [one] = await writeSynthBlocks({
-    outDir: join(dir, 'src'),
-    series,
-    hours: 2,
-    seed: 3,
-    startMs: START,
-  });
-  const ulids = ulidSource(seededRandom(series));
-  const blocks: string[] = [];
-  for (let r = 0; r < 3; r++)
-    blocks.push(await linkBlock(one!.dir, join(dir, 'in'), ulids(START + 2 * H + r)));
-  return { blocks, extra: [], samples: 3 * one!.meta.stats.numSamples };
-}
-
-/** A copy of a block under a new ULID: data files hard-linked, meta.json rewritten. */
-async function linkBlock(src: string, parent: string, ulid: string): Promise<string> {
-  const dst = join(parent, ulid);
-  await linkTree(src, dst);
-  const meta = await readMetaFile(dst);
-  meta.ulid = ulid;
-  meta.compaction.sources = [ulid];
-  await rm(join(dst, 'meta.json'));
-  await writeMetaFile(dst, meta);
-  return dst;
-}
-
-async function linkTree(src: string, dst: string): Promise<void> {
-  await mkdir(dst, { recursive: true });
-  for (const e of await readdir(src, { withFileTypes: true })) {
-    if (e.isDirectory()) await linkTree(join(src, e.name), join(dst, e.name));
-    else if (e.name === 'meta.json') await cp(join(src, e.name), join(dst, e.name));
-    else await link(join(src, e.name), join(dst, e.name));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Prometheus
-
-async function procStatusKb(pid: number, field: string): Promise<number> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
-  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(m[1]) * 1024;
-}
-
-/** utime + stime of a process in ms (from /proc/<pid>/stat, clock ticks of 10 ms). */
-async function procCpuMs(pid: number): Promise<number> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10; // fields 14 and 15, CLK_TCK = 100
-}
-
-async function runPrometheus(dir: string, inputs: Inputs): Promise<PromResult> {
-  const dataDir = join(dir, 'prometheus');
-  for (const b of [...inputs.blocks, ...inputs.extra]) await linkTree(b, join(dataDir, basename(b)));
-  const prom = await startPrometheus({
-    dataDir,
-    extraArgs: ['--storage.tsdb.min-block-duration=2h', '--storage.tsdb.max-block-duration=6h'],
-  });
-  // CPU samples every 50 ms: the compaction's CPU is the difference across its logged window.
-  const samples: [number, number][] = [];
-  let sampling = true;
-  const sampler = (async (): Promise<void> => {
-    while (sampling) {
-      samples.push([Date.now(), await procCpuMs(prom.process.pid).catch(() => NaN)]);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  try {
-    const readyRssBytes = await procStatusKb(prom.process.pid, 'VmRSS');
-    const res = await waitForCompaction(prom, { timeoutMs: 300_000, settleMs: 3000 });
-    const want = inputs.blocks.map((b) => basename(b)).sort();
-    const c = res.compactions;
-    if (c.length !== 1 || JSON.stringify([...c[0]!.sources].sort()) !== JSON.stringify(want)) {
-      throw new Error(
-        `prometheus compacted ${JSON.stringify(c.map((x) => x.sources))}, expected one compaction of ${want.join(' ')}`,
-      );
-    }
-    const peakRssBytes = await procStatusKb(prom.process.pid, 'VmHWM');
-    sampling = false;
-    await sampler;
-    const end = Date.parse(parseLogfmt(c[0]!.line).ts ?? '');
-    const start = end - c[0]!.durationMs;
-    const before = samples.filter(([t]) => t <= start).at(-1);
-    const after = samples.find(([t]) => t >= end);
-    const cpuMs = before && after ? after[1] - before[1] : NaN;
-    return { durationMs: res.durationMs, cpuMs, peakRssBytes, readyRssBytes };
-  } finally {
-    sampling = false;
-    await sampler;
-    await prom.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,7 +179,7 @@ function median(xs: readonly number[]): number {
 
 async function strataRuns(
   dir: string,
-  kind: CaseKind,
+  name: string,
   inputs: Inputs,
   args: Args,
 ): Promise<{ inProcess: WorkerResult[]; noVerify: WorkerResult[]; cli: { ms: number; rss: number }[] }> {
@@ -305,11 +192,7 @@ async function strataRuns(
     const spec: WorkerSpec = { inputs: inputs.blocks, out, options };
     const prof =
       args.cpuProf && r === 0
-        ? [
-            '--cpu-prof',
-            `--cpu-prof-dir=${args.cpuProf}`,
-            `--cpu-prof-name=${kind}-${inputs.samples}.cpuprofile`,
-          ]
+        ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`]
         : [];
     inProcess.push(
       lastLine(await run([...prof, SELF, '--worker', JSON.stringify(spec)]), 'worker') as WorkerResult,
@@ -355,6 +238,10 @@ async function worker(specText: string): Promise<void> {
 // Table
 
 const TARGET: Record<CaseKind, number> = { horizontal: 1.0, vertical: 1.5 };
+/** Issue 14: histogram-heavy compaction at or under Prometheus' time, both cases. */
+const HIST_TARGET = 1.0;
+const target = (r: Row): number => (r.histograms > 0 ? HIST_TARGET : TARGET[r.kind]);
+const caseName = (r: Row): string => (r.histograms > 0 ? `${r.kind} hist` : r.kind);
 
 function fmtMs(ms: number | undefined): string {
   return ms === undefined ? '-' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
@@ -383,11 +270,11 @@ function printTable(rows: readonly Row[]): void {
     b === undefined || !Number.isFinite(b) ? '-' : `${(a / b).toFixed(2)}x`;
   const body = rows.map((r) => {
     const p = r.prom;
-    const timeOk = p !== undefined && r.inProcessMs / p.durationMs <= TARGET[r.kind];
+    const timeOk = p !== undefined && r.inProcessMs / p.durationMs <= target(r);
     const rssOk = p !== undefined && Math.max(r.inProcessRss, r.cliRss) <= p.peakRssBytes;
     return [
-      r.kind,
-      String(r.series),
+      caseName(r),
+      r.histograms > 0 ? `${r.histograms}+${r.series}` : String(r.series),
       `${(r.samples / 1e6).toFixed(2)}M`,
       fmtMs(p?.durationMs),
       fmtMs(r.inProcessMs),
@@ -401,7 +288,7 @@ function printTable(rows: readonly Row[]): void {
       p ? `${Math.round(p.peakRssBytes / MiB)} MiB` : '-',
       `${Math.round(r.inProcessRss / MiB)} MiB`,
       `${Math.round(r.cliRss / MiB)} MiB`,
-      p ? `time ≤${TARGET[r.kind]}x ${timeOk ? 'ok' : 'MISSED'}, RSS ${rssOk ? 'ok' : 'MISSED'}` : '-',
+      p ? `time ≤${target(r)}x ${timeOk ? 'ok' : 'MISSED'}, RSS ${rssOk ? 'ok' : 'MISSED'}` : '-',
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -413,7 +300,7 @@ function printTable(rows: readonly Row[]): void {
   for (const r of rows) {
     const w = r.worker;
     console.log(
-      `${r.kind} ${r.series}: chunks ${w.chunks} (copied ${w.copiedChunks}, re-encoded ${w.reencodedChunks}, duplicates dropped ${w.droppedDuplicateChunks}); ` +
+      `${caseName(r)} ${r.series}: chunks ${w.chunks} (copied ${w.copiedChunks}, re-encoded ${w.reencodedChunks}, duplicates dropped ${w.droppedDuplicateChunks}); ` +
         `prometheus RSS when ready ${r.prom ? Math.round(r.prom.readyRssBytes / MiB) + ' MiB' : '-'}`,
     );
   }
@@ -434,35 +321,43 @@ async function main(): Promise<void> {
   if (args.cpuProf) await mkdir(args.cpuProf, { recursive: true });
   const rows: Row[] = [];
   try {
-    for (const series of args.sizes) {
-      for (const kind of ['horizontal', 'vertical'] as const) {
-        const dir = join(work, `${kind}-${series}`);
-        await rm(dir, { recursive: true, force: true });
-        process.stderr.write(`${kind} ${series} series: writing inputs...\n`);
-        const inputs =
-          kind === 'horizontal' ? await horizontalInputs(dir, series) : await verticalInputs(dir, series);
-        process.stderr.write(`${kind} ${series}: strata x${args.runs}...\n`);
-        const s = await strataRuns(dir, kind, inputs, args);
-        let prom: PromResult | undefined;
-        if (args.prometheus) {
-          process.stderr.write(`${kind} ${series}: prometheus (compacts ~60 s after start)...\n`);
-          prom = await runPrometheus(dir, inputs);
-        }
-        rows.push({
-          kind,
-          series,
-          samples: inputs.samples,
-          prom,
-          inProcessMs: median(s.inProcess.map((w) => w.durationMs)),
-          inProcessCpuMs: median(s.inProcess.map((w) => w.cpuMs)),
-          noVerifyMs: median(s.noVerify.map((w) => w.durationMs)),
-          inProcessRss: Math.max(...s.inProcess.map((w) => w.peakRssBytes)),
-          cliMs: median(s.cli.map((c) => c.ms)),
-          cliRss: Math.max(...s.cli.map((c) => c.rss)),
-          worker: s.inProcess[0]!,
-        });
-        if (!args.keep) await rm(dir, { recursive: true, force: true });
+    const cases: { kind: CaseKind; series: number; histograms: number }[] = [];
+    for (const series of args.sizes)
+      for (const kind of ['horizontal', 'vertical'] as const) cases.push({ kind, series, histograms: 0 });
+    if (args.histSeries > 0)
+      for (const kind of ['horizontal', 'vertical'] as const)
+        cases.push({ kind, series: HIST_CASE_FLOATS, histograms: args.histSeries });
+    for (const { kind, series, histograms } of cases) {
+      const name = `${kind}${histograms > 0 ? '-hist' : ''}-${histograms || series}`;
+      const dir = join(work, name);
+      await rm(dir, { recursive: true, force: true });
+      process.stderr.write(`${name}: writing inputs...\n`);
+      const inputs =
+        kind === 'horizontal'
+          ? await horizontalInputs(dir, series, histograms)
+          : await verticalInputs(dir, series, histograms);
+      process.stderr.write(`${name}: strata x${args.runs}...\n`);
+      const s = await strataRuns(dir, name, inputs, args);
+      let prom: PromResult | undefined;
+      if (args.prometheus) {
+        process.stderr.write(`${name}: prometheus (compacts ~60 s after start)...\n`);
+        prom = await runPrometheus(dir, inputs, histograms > 0);
       }
+      rows.push({
+        kind,
+        series,
+        histograms,
+        samples: inputs.samples,
+        prom,
+        inProcessMs: median(s.inProcess.map((w) => w.durationMs)),
+        inProcessCpuMs: median(s.inProcess.map((w) => w.cpuMs)),
+        noVerifyMs: median(s.noVerify.map((w) => w.durationMs)),
+        inProcessRss: Math.max(...s.inProcess.map((w) => w.peakRssBytes)),
+        cliMs: median(s.cli.map((c) => c.ms)),
+        cliRss: Math.max(...s.cli.map((c) => c.rss)),
+        worker: s.inProcess[0]!,
+      });
+      if (!args.keep) await rm(dir, { recursive: true, force: true });
     }
   } finally {
     for (const p of liveProcesses()) await p.stop('SIGKILL', 1000);

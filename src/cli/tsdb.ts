@@ -25,7 +25,9 @@ export function registerTsdbCommands(program: Command): void {
 
   tsdb
     .command('dump')
-    .description('print every sample as `{labels} value timestamp_ms`, like promtool tsdb dump')
+    .description(
+      'print every sample as `{labels} value timestamp_ms`, like promtool tsdb dump (native histograms as promtool >= 2.48: `{labels} {count:C, sum:S, buckets...} timestamp_ms`)',
+    )
     .argument('<path>', 'a block, or a directory of blocks')
     .option('--match <selector>', 'series selector, e.g. \'{__name__="up", job=~"api.*"}\'')
     .option('--min-time <ms>', 'first timestamp to print (inclusive)', timeArg)

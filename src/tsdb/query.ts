@@ -1,6 +1,8 @@
 /**
  * Reading samples back out of blocks, merged across blocks like Prometheus' querier: series with
- * equal labels become one, samples sorted by time with one sample per timestamp. Used by
+ * equal labels become one, samples sorted by time with one sample per timestamp (the later block
+ * wins a tie). Float and histogram samples alike: histogram chunks are decoded into copies, and
+ * the merge runs over (t, kind, index) entries so one dedup serves every kind. Used by
  * `strata tsdb dump` and by tests.
  */
 import type { BlockReader } from './block/reader.js';
@@ -10,6 +12,9 @@ import { compareLabels, type Label, type Labels } from './labels.js';
 import { SampleBuf } from './samples/sample-buf.js';
 import { mergeExact } from './samples/dedup.js';
 import { decodeChunkInto } from './chunkenc/chunk.js';
+import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM } from './chunkenc/encoding.js';
+import { FloatHistogramChunkIterator, HistogramChunkIterator } from './chunkenc/histogram.js';
+import { cloneHistogram, type AnyHistogram } from './histogram/types.js';
 import { isDeleted, type Interval } from './tombstones/tombstones.js';
 
 interface SeriesRef {
@@ -50,11 +55,34 @@ export interface QueryOptions {
 
 export interface QueriedSeries {
   labels: Labels;
-  /** Valid until the next series is yielded. */
+  /**
+   * Valid until the next series is yielded. Sample i is a float (value bits in hi/lo) unless
+   * `histograms[i]` is set.
+   */
   samples: SampleBuf;
+  /** Empty when the series has only float samples; else the histogram of each histogram sample. */
+  histograms: (AnyHistogram | undefined)[];
 }
 
-/** Appends the samples of one block series within [mint, maxt], tombstones applied. */
+const KIND_FLOAT = 0;
+const KIND_HISTOGRAM = 1;
+
+/** Decoded values of one series across blocks; merge entries point into it. */
+class SeriesValues {
+  readonly floats = new SampleBuf();
+  readonly hists: AnyHistogram[] = [];
+  readonly intIt = new HistogramChunkIterator();
+  readonly floatIt = new FloatHistogramChunkIterator();
+  reset(): void {
+    this.floats.reset();
+    this.hists.length = 0;
+  }
+}
+
+/**
+ * Appends the samples of one block series within [mint, maxt], tombstones applied, as entries
+ * (t, kind, index into `vals`).
+ */
 async function readSeriesSamples(
   b: BlockReader,
   s: SeriesRef,
@@ -62,17 +90,30 @@ async function readSeriesSamples(
   maxt: number,
   out: SampleBuf,
   tmp: SampleBuf,
+  vals: SeriesValues,
 ): Promise<void> {
   const deleted: readonly Interval[] | undefined = b.tombstones.get(s.id);
+  const keep = (t: number): boolean => t >= mint && t <= maxt && !(deleted && isDeleted(deleted, t));
   for (const c of s.chunks) {
     if (c.maxt < mint || c.mint > maxt) continue;
     const chunk = await b.chunks.read(c.ref);
-    decodeChunkInto(chunk, tmp, b.chunks.fileFor(c.ref));
+    const file = b.chunks.fileFor(c.ref);
+    if (chunk.encoding === ENC_HISTOGRAM || chunk.encoding === ENC_FLOAT_HISTOGRAM) {
+      const it = chunk.encoding === ENC_HISTOGRAM ? vals.intIt : vals.floatIt;
+      it.reset(chunk.data, file, chunk.dataOffset);
+      while (it.next()) {
+        if (!keep(it.t)) continue;
+        out.push(it.t, KIND_HISTOGRAM, vals.hists.length);
+        vals.hists.push(cloneHistogram(it.at()));
+      }
+      continue;
+    }
+    decodeChunkInto(chunk, tmp, file);
     for (let i = 0; i < tmp.len; i++) {
       const t = tmp.ts[i]!;
-      if (t < mint || t > maxt) continue;
-      if (deleted && isDeleted(deleted, t)) continue;
-      out.push(t, tmp.hi[i]!, tmp.lo[i]!);
+      if (!keep(t)) continue;
+      out.push(t, KIND_FLOAT, vals.floats.len);
+      vals.floats.push(t, tmp.hi[i]!, tmp.lo[i]!);
     }
   }
 }
@@ -90,23 +131,39 @@ export async function* querySeries(
   );
   const perBlock: SampleBuf[] = blocks.map(() => new SampleBuf());
   const tmp = new SampleBuf();
+  const merged = new SampleBuf();
   const out = new SampleBuf();
+  const histograms: (AnyHistogram | undefined)[] = [];
+  const vals = new SeriesValues();
   const streams: SampleBuf[] = [];
   for (;;) {
     let min: Labels | undefined;
     for (const h of heads) if (h && (min === undefined || compareLabels(h.labels, min) < 0)) min = h.labels;
     if (min === undefined) return;
     streams.length = 0;
+    vals.reset();
     for (let i = 0; i < heads.length; i++) {
       const h = heads[i];
       if (!h || compareLabels(h.labels, min) !== 0) continue;
       const buf = perBlock[i]!;
       buf.reset();
-      await readSeriesSamples(blocks[i]!, h, mint, maxt, buf, tmp);
+      await readSeriesSamples(blocks[i]!, h, mint, maxt, buf, tmp, vals);
       streams.push(buf);
       heads[i] = (await its[i]!.next()).value ?? undefined;
     }
-    mergeExact(streams, out);
-    if (out.len > 0) yield { labels: min, samples: out };
+    mergeExact(streams, merged);
+    out.reset();
+    histograms.length = 0;
+    for (let i = 0; i < merged.len; i++) {
+      const j = merged.lo[i]!;
+      if (merged.hi[i] === KIND_FLOAT) {
+        out.push(merged.ts[i]!, vals.floats.hi[j]!, vals.floats.lo[j]!);
+        if (vals.hists.length > 0) histograms.push(undefined);
+      } else {
+        out.push(merged.ts[i]!, 0, 0);
+        histograms.push(vals.hists[j]!);
+      }
+    }
+    if (out.len > 0) yield { labels: min, samples: out, histograms };
   }
 }

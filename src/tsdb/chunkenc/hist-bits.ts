@@ -99,7 +99,7 @@ export class HistBitReader {
       'ERR_TSDB_TRUNCATED',
       this.file,
       this.base + (Math.min(at, this.limit) >>> 3),
-      detail,
+      `truncated histogram chunk: ${detail}`,
     );
   }
 

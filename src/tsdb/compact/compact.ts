@@ -37,7 +37,9 @@ export interface CompactOptions {
    * invariants as it writes, copied chunks' CRCs are checked as written, re-encoded chunks are
    * decoded and compared before they are written, and the finished files are read back in part
    * (src/tsdb/verify/light.ts). 'full': the light checks and then `strata tsdb verify`'s whole
-   * check (every chunk decoded). false: the writer's own checks only (benchmarks).
+   * check (every chunk decoded). Both also decode every histogram chunk copied byte for byte (a
+   * corrupt one fails the compaction as bad input). false: the writer's own checks only
+   * (benchmarks).
    */
   verify?: VerifyMode | false;
   /** Test seam into the writer path (fault injection); none in production. */
@@ -141,7 +143,13 @@ export async function compactBlocks(
       beforeRename: outputCheck(opts.verify ?? 'light'),
       ...(opts.seam ? { seam: opts.seam } : {}),
     });
-    const merger = new SeriesMerger(writer, dedup, opts.maxSamplesPerChunk ?? 120, opts.seam);
+    const merger = new SeriesMerger(
+      writer,
+      dedup,
+      opts.maxSamplesPerChunk ?? 120,
+      opts.seam,
+      opts.verify !== false,
+    );
     let series = 0;
     let chunks = 0;
     try {

@@ -3,7 +3,9 @@
  * nothing are copied byte for byte; exact duplicates (same range and bytes) are copied once;
  * overlapping chunks and chunks hit by tombstones go to the re-encoder (reencode.ts). The copy
  * paths run without a promise per chunk while the bytes are read ahead and the writer's buffer
- * has room.
+ * has room. Copied histogram chunks are decoded once on the way (a corrupt layout or a truncated
+ * chunk under a valid CRC must mark the input block, not reach the output) unless compactBlocks
+ * runs with verify: false (benchmarks); XOR chunks are not.
  */
 import type { BlockWriter } from '../block/writer.js';
 import type { ChunkMeta } from '../index/format.js';
@@ -14,6 +16,9 @@ import { overlapClusters } from '../chunks/overlap.js';
 import type { WriteSeam } from '../block/write-seam.js';
 import { errorCode, errorMessage } from '../../util/errors.js';
 import { ClusterReencoder } from './reencode.js';
+import { scanChunkTimes } from '../chunkenc/chunk.js';
+import { newChunkTimeSummary } from '../chunkenc/codec.js';
+import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM } from '../chunkenc/encoding.js';
 import {
   byFirstMint,
   checkOrder,
@@ -38,6 +43,7 @@ export class SeriesMerger {
   private numOut = 0;
   private readonly order: InputSeries[] = [];
   private firstBytes: Buffer = Buffer.allocUnsafe(4096);
+  private readonly scan = newChunkTimeSummary();
   private firstLen = 0;
 
   private readonly reencoder: ClusterReencoder;
@@ -48,6 +54,8 @@ export class SeriesMerger {
     dedup: DedupMode,
     maxSamplesPerChunk: number,
     seam?: WriteSeam,
+    /** Decode histogram chunks copied byte for byte (off only with compactBlocks' verify: false). */
+    private readonly checkHistogramCopies = true,
   ) {
     this.reencoder = new ClusterReencoder(writer, dedup, maxSamplesPerChunk, seam);
   }
@@ -297,6 +305,12 @@ export class SeriesMerger {
     s: InputSeries,
     seriesName: () => string,
   ): number | Promise<number> {
+    if (
+      this.checkHistogramCopies &&
+      (raw.encoding === ENC_HISTOGRAM || raw.encoding === ENC_FLOAT_HISTOGRAM)
+    ) {
+      this.checkHistogram(raw, c, s, seriesName);
+    }
     try {
       const r = this.writer.copyRawChunk(raw, c.mint, c.maxt);
       if (typeof r === 'number') return r;
@@ -316,6 +330,17 @@ export class SeriesMerger {
       return await r;
     } catch (err) {
       throw this.copyError(err, c, s, seriesName);
+    }
+  }
+
+  /** Decodes a histogram chunk about to be copied; a FormatError names block, series and offset. */
+  private checkHistogram(raw: RawChunkView, c: ChunkMeta, s: InputSeries, seriesName: () => string): void {
+    const data = raw.buf.subarray(raw.dataStart, raw.dataEnd);
+    try {
+      const view = { encoding: raw.encoding, data, dataOffset: raw.dataOffset };
+      scanChunkTimes(view, this.scan, s.block.chunks.fileFor(c.ref));
+    } catch (err) {
+      throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
   }
 

@@ -8,15 +8,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { copyBlocksInto, startPrometheus, type PrometheusServer } from '../../services/prometheus.js';
 import {
-  copyBlocksInto,
-  queryRange,
-  startPrometheus,
-  type PrometheusServer,
-} from '../../services/prometheus.js';
-import { assertNoLeakedProcesses, waitFor } from '../../support/processes.js';
+  startHistogramReceiver,
+  writeAndCut,
+  type WrittenSeries,
+} from '../../services/prometheus-histograms.js';
+import { compareQueryRange, histogramQueries } from '../../support/histogram-api.js';
+import { assertNoLeakedProcesses } from '../../support/processes.js';
 import { tempDir } from '../helpers.js';
-import { findBlocks, histogramSeriesToWire, remoteWrite } from '../../support/remote-write.js';
 import { BlockReader } from '../../../src/tsdb/block/reader.js';
 import { verifyBlock } from '../../../src/tsdb/verify/verify.js';
 import { ENC_HISTOGRAM } from '../../../src/tsdb/chunkenc/encoding.js';
@@ -59,11 +59,7 @@ afterAll(async () => {
   await assertNoLeakedProcesses();
 });
 
-interface Written {
-  name: string;
-  ts: number[];
-  hs: Histogram[];
-}
+type Written = WrittenSeries;
 
 function meaning(h: Histogram): unknown {
   const abs = (spans: Histogram['positiveSpans'], b: Float64Array): [number, number][] => {
@@ -103,21 +99,10 @@ describe('Prometheus 2.42 native histogram chunks', () => {
       const s = genSeries(100 + k, { ...o, step: STEP, t0 });
       return { name, ts: s.ts, hs: toHistograms(s, gauge) };
     });
-    const dataDir = join(root.dir, 'prom');
-    prom = await startPrometheus({
-      dataDir,
-      extraArgs: ['--enable-feature=native-histograms', '--web.enable-remote-write-receiver'],
-    });
+    prom = await startHistogramReceiver(join(root.dir, 'prom'));
     // All series advance together, 30 minutes per request, so the head accepts every sample.
-    const batch = 120;
-    for (let i = 0; i < n; i += batch) {
-      await remoteWrite(
-        prom.url,
-        written.map((w) => histogramSeriesToWire(w.name, w.ts, w.hs, i, Math.min(n, i + batch))),
-      );
-    }
     // The data starts inside one 2 h range: a partial block, then a full one.
-    const dirs = await waitFor('2 blocks cut by the head', () => findBlocks(dataDir, 2), 180_000, 1000);
+    const dirs = await writeAndCut(prom, written, 2);
     promBlocks = dirs;
     let chunksChecked = 0;
     /** Chunks whose layout grew after their first sample (Prometheus recoded them). */
@@ -295,23 +280,10 @@ describe('compaction of Prometheus 2.42 histogram blocks', () => {
           await copyBlocksInto(dataDir, dirs);
           servers.push(await startPrometheus({ dataDir, extraArgs: ['--enable-feature=native-histograms'] }));
         }
-        const queries: string[] = [];
-        for (const w of written) {
-          queries.push(w.name);
-          if (w.name.startsWith('gauge')) queries.push(`histogram_quantile(0.5, ${w.name})`);
-          else queries.push(`rate(${w.name}[5m])`, `histogram_quantile(0.9, rate(${w.name}[5m]))`);
-        }
-        let histogramPoints = 0;
-        for (const q of queries) {
-          for (const step of [60_000, 37_000]) {
-            const [want, ...got] = await Promise.all(
-              servers.map((s) => queryRange(s.url, q, start, end, step)),
-            );
-            expect(JSON.stringify(want).length).toBeGreaterThan(100);
-            for (const g of got) expect(g, `${q} step ${step}`).toEqual(want);
-            histogramPoints += JSON.stringify(want).split('"buckets"').length - 1;
-          }
-        }
+        const queries = written.flatMap((w) => histogramQueries(w.name, w.name.startsWith('gauge')));
+        const histogramPoints = await compareQueryRange(servers, queries, start, end, (got, want, what) =>
+          expect(got, what).toEqual(want),
+        );
         // Raw histograms and rate() of them came back as histograms, not floats.
         expect(histogramPoints).toBeGreaterThan(1000);
       } finally {
