@@ -274,3 +274,57 @@ export class PlanningPass {
     return true;
   }
 }
+
+/**
+ * Every synced block that may be planned. Blocks marked for deletion were compacted (or are
+ * duplicates) and never are; `skip` excludes more. With `cache`, a block is copied into its
+ * PlanBlock once, not on every pass (the fetcher keeps the same meta objects across syncs).
+ */
+export function plannableBlocks(
+  sync: SyncResult,
+  skip?: SkipBlock,
+  cache?: WeakMap<BlockMeta, PlanBlock>,
+): PlanBlock[] {
+  const out: PlanBlock[] = [];
+  for (const t of sync.tenants.values()) {
+    for (const m of t.metas.values()) {
+      if (t.deletionMarks.has(m.ulid) || skip?.(t.tenant, m.ulid) === true) continue;
+      const noCompact = t.noCompact.has(m.ulid);
+      let b = cache?.get(m);
+      if (b === undefined || b.noCompact !== noCompact || b.tenant !== t.tenant) {
+        b = { ...m, tenant: t.tenant, noCompact };
+        cache?.set(m, b);
+      }
+      out.push(b);
+    }
+  }
+  return out;
+}
+
+export interface DuplicateToMark {
+  readonly tenant: string;
+  readonly ulid: string;
+  readonly details: string;
+}
+
+/**
+ * The duplicates the fetcher's duplicate filter hid and nobody marked yet (Thanos' GarbageCollect
+ * marks the filter's DuplicateIDs): the sources of an output uploaded by a compaction that died
+ * before marking them; hidden but never marked they would stay in the bucket forever, their
+ * samples visible twice to every reader. A block whose block-level mark exists without its tenant
+ * copy (a crash between the two writes) is among them too: marking it again repairs the copy.
+ */
+export function duplicatesToMark(sync: SyncResult): DuplicateToMark[] {
+  const out: DuplicateToMark[] = [];
+  for (const t of sync.tenants.values()) {
+    for (const [id, state] of t.excluded) {
+      if (state !== 'duplicate' || t.deletionMarks.has(id)) continue;
+      out.push({
+        tenant: t.tenant,
+        ulid: id,
+        details: 'duplicate: its compaction sources are all in another block of its group',
+      });
+    }
+  }
+  return out;
+}
