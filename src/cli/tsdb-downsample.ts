@@ -29,7 +29,9 @@ export async function runDownsample(
   if (dirs.length === 0) throw new StrataError('ERR_NOT_FOUND', `no blocks in ${inputs.join(', ')}`);
   await prepareDir(o.out, '--out');
   for (const dir of dirs) {
+    const cpu = process.cpuUsage();
     const r = await downsampleBlock(dir, o.out, { resolution });
+    const used = process.cpuUsage(cpu);
     if (r.ulid === undefined) out.write(`downsampling ${dir} gave no samples: no block written\n`);
     out.write(
       JSON.stringify({
@@ -37,6 +39,7 @@ export async function runDownsample(
         source: dir,
         resolution,
         duration_ms: Math.round(r.durationMs),
+        cpu_ms: Math.round((used.user + used.system) / 1000),
         input_series: r.inputSeries,
         input_chunks: r.inputChunks,
         input_samples: r.inputSamples,
