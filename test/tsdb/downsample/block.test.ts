@@ -150,4 +150,25 @@ describe('downsampleBlock', () => {
       code: 'ERR_INVALID_ARGUMENT',
     });
   });
+
+  it('refuses native histogram series with ERR_DOWNSAMPLE_UNSUPPORTED naming block and series', async () => {
+    const blocks = await writeSynthBlocks({
+      outDir: join(dir, 'hist'),
+      series: 2,
+      histograms: 1,
+      hours: 2,
+      seed: 9,
+      startMs: Date.UTC(2026, 0, 1),
+    });
+    const b = blocks[0]!;
+    const err = await downsampleBlock(b.dir, join(dir, 'hist-out'), { resolution: RES_5M }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'ERR_DOWNSAMPLE_UNSUPPORTED' });
+    expect(String((err as Error).message)).toMatch(
+      new RegExp(
+        `^downsample: block ${b.meta.ulid} series \\{.*synth_native.*\\}: .*000001 at offset \\d+: native histogram chunk`,
+      ),
+    );
+  });
 });
