@@ -232,10 +232,12 @@ function refuse(c: StoredChunkView, file: string, what: string): never {
 }
 
 function decodeXor(c: StoredChunkView, file: string, out: SampleBuf): void {
-  const n = xorNumSamples(c.data, file, c.dataOffset);
+  // `data` is a getter that makes a view: once per chunk.
+  const data = c.data;
+  const n = xorNumSamples(data, file, c.dataOffset);
   out.reset();
   out.ensure(n);
-  out.len = decodeXorInto(c.data, out.ts, out.hi, out.lo, file, c.dataOffset);
+  out.len = decodeXorInto(data, out.ts, out.hi, out.lo, file, c.dataOffset);
 }
 
 async function rawSeries(
