@@ -34,6 +34,7 @@ import { SampleBuf } from '../samples/sample-buf.js';
 import { FormatError, InvalidArgumentError, StrataError, errorCode } from '../../util/errors.js';
 import { AggrDownsampler, type AggrInput } from './aggr.js';
 import { DownsampleInputError } from './errors.js';
+import { readBackBlock } from '../verify/light.js';
 import { FloatSeries } from './float-series.js';
 import { RawDownsampler } from './raw.js';
 
@@ -108,6 +109,8 @@ export async function downsampleBlock(
         downsample: { resolution: opts.resolution },
         source: 'compactor',
       },
+      // The light read-back check compaction runs on its output, before the rename.
+      beforeRename: readBackBlock,
     });
     const res: DownsampleResult = {
       ulid: undefined,
