@@ -42,6 +42,9 @@ import { RawDownsampler } from './raw.js';
 export const RES_RAW = 0;
 export const RES_5M = 300_000;
 export const RES_1H = 3_600_000;
+/** Thanos downsamples a raw block to 5m once it spans at least 40h, a 5m block to 1h at 10d. */
+export const DOWNSAMPLE_RANGE_5M_MS = 40 * 3_600_000;
+export const DOWNSAMPLE_RANGE_1H_MS = 10 * 24 * 3_600_000;
 
 export interface DownsampleOptions {
   /** Target resolution in ms (RES_5M or RES_1H); must be coarser than the input's. */
@@ -212,10 +215,6 @@ function checkChunkOrder(chunks: readonly ChunkMeta[]): void {
   }
 }
 
-async function readChunk(chunks: SegmentReader, ref: number): Promise<StoredChunkView> {
-  return chunks.tryReadRaw(ref) ?? (await chunks.readRaw(ref));
-}
-
 function refuse(c: StoredChunkView, file: string, what: string): never {
   const enc = c.encoding;
   if (enc === ENC_HISTOGRAM || enc === ENC_FLOAT_HISTOGRAM) {
@@ -253,7 +252,8 @@ async function rawSeries(
   const s = w.series;
   s.reset();
   for (const m of metas) {
-    const c = await readChunk(chunks, m.ref);
+    // Most chunks are in the reader's buffer already: no promise for those.
+    const c: StoredChunkView = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
     const file = chunks.fileFor(m.ref);
     if (c.encoding !== ENC_XOR) refuse(c, file, 'a raw block');
     decodeXor(c, file, w.scratch);
@@ -275,7 +275,7 @@ async function aggrSeries(
   const inputs = w.inputs;
   inputs.length = 0;
   for (const m of metas) {
-    const c = await readChunk(chunks, m.ref);
+    const c: StoredChunkView = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
     const file = chunks.fileFor(m.ref);
     res.inputChunks++;
     if (c.encoding === ENC_THANOS_AGGR) {
