@@ -23,6 +23,8 @@ import { SampleBuf } from '../../../src/tsdb/samples/sample-buf.js';
 import { decodeChunkInto } from '../../../src/tsdb/chunkenc/chunk.js';
 import { formatLabels } from '../../../src/tsdb/labels.js';
 import { tempDir } from '../helpers.js';
+import { generateSamples } from '../../support/openmetrics.js';
+import { W0, promtoolBlocks } from '../../compact/helpers.js';
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -57,6 +59,46 @@ async function readAll(dir: string, aggr?: AggrType): Promise<Series> {
     await b.close();
   }
   return out;
+}
+
+/**
+ * Direct computation per 5m window over the raw samples (NaNs dropped; min/max by comparison from
+ * ±MaxFloat64 as Thanos does) against the downsampled block's count/sum/min/max. Returns the
+ * aggregates read and the number of series checked.
+ */
+async function checkWindows(rawDir: string, dsDir: string): Promise<Series[]> {
+  const rawSeries = await readAll(rawDir);
+  const got = await Promise.all(
+    [AGGR_COUNT, AGGR_SUM, AGGR_MIN, AGGR_MAX].map((a) => readAll(dsDir, a as AggrType)),
+  );
+  let checked = 0;
+  for (const [name, s] of rawSeries) {
+    const want = new Map<number, [number, number, number, number]>();
+    for (let i = 0; i < s.ts.length; i++) {
+      const v = s.vs[i]!;
+      if (Number.isNaN(v)) continue;
+      const w = Math.floor(s.ts[i]! / RES_5M);
+      const e = want.get(w) ?? [0, 0, Number.MAX_VALUE, -Number.MAX_VALUE];
+      e[0]++;
+      e[1] += v;
+      if (v < e[2]) e[2] = v;
+      if (v > e[3]) e[3] = v;
+      want.set(w, e);
+    }
+    const [cnt, sum, min, max] = got.map((g) => g.get(name));
+    if (want.size === 0) {
+      expect(cnt).toBeUndefined();
+      continue;
+    }
+    expect(cnt!.ts.map((t) => Math.floor(t / RES_5M))).toEqual([...want.keys()]);
+    expect(cnt!.vs).toEqual([...want.values()].map((e) => e[0]));
+    expect(sum!.vs).toEqual([...want.values()].map((e) => e[1]));
+    expect(min!.vs).toEqual([...want.values()].map((e) => e[2]));
+    expect(max!.vs).toEqual([...want.values()].map((e) => e[3]));
+    checked++;
+  }
+  expect(checked).toBeGreaterThan(rawSeries.size / 2);
+  return got;
 }
 
 describe('downsampleBlock', () => {
@@ -98,38 +140,7 @@ describe('downsampleBlock', () => {
     const v5 = await verifyBlock(r5.dir!);
     expect(v5.problems.filter((p) => p.severity === 'error')).toEqual([]);
 
-    // Direct computation per 5m window over the raw samples (stale markers and NaNs dropped).
-    const rawSeries = await readAll(raw);
-    const got = await Promise.all(
-      [AGGR_COUNT, AGGR_SUM, AGGR_MIN, AGGR_MAX].map((a) => readAll(r5.dir!, a as AggrType)),
-    );
-    let checked = 0;
-    for (const [name, s] of rawSeries) {
-      const want = new Map<number, [number, number, number, number]>();
-      for (let i = 0; i < s.ts.length; i++) {
-        const v = s.vs[i]!;
-        if (Number.isNaN(v)) continue;
-        const w = Math.floor(s.ts[i]! / RES_5M);
-        const e = want.get(w) ?? [0, 0, Number.MAX_VALUE, -Number.MAX_VALUE];
-        e[0]++;
-        e[1] += v;
-        e[2] = Math.min(e[2], v);
-        e[3] = Math.max(e[3], v);
-        want.set(w, e);
-      }
-      const [cnt, sum, min, max] = got.map((g) => g.get(name));
-      if (want.size === 0) {
-        expect(cnt).toBeUndefined();
-        continue;
-      }
-      expect(cnt!.ts.map((t) => Math.floor(t / RES_5M))).toEqual([...want.keys()]);
-      expect(cnt!.vs).toEqual([...want.values()].map((e) => e[0]));
-      expect(sum!.vs).toEqual([...want.values()].map((e) => e[1]));
-      expect(min!.vs).toEqual([...want.values()].map((e) => e[2]));
-      expect(max!.vs).toEqual([...want.values()].map((e) => e[3]));
-      checked++;
-    }
-    expect(checked).toBeGreaterThan(30);
+    const got = await checkWindows(raw, r5.dir!);
 
     const r1 = await downsampleBlock(r5.dir!, join(dir, '1h'), { resolution: RES_1H });
     expect(r1.meta?.thanos?.downsample.resolution).toBe(RES_1H);
@@ -170,5 +181,14 @@ describe('downsampleBlock', () => {
         `^downsample: block ${b.meta.ulid} series \\{.*synth_native.*\\}: .*000001 at offset \\d+: native histogram chunk`,
       ),
     );
+  });
+
+  it('a block written by promtool (edge values: NaN, ±Inf, huge and tiny floats) downsamples to exact windows', async () => {
+    const samples = generateSamples({ seed: 15, series: 16, startMs: W0, durationMs: 2 * 3600_000 });
+    const [b] = await promtoolBlocks(samples, join(dir, 'promtool'));
+    const r = await downsampleBlock(b!.dir, join(dir, 'promtool-5m'), { resolution: RES_5M });
+    const v = await verifyBlock(r.dir!);
+    expect(v.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    await checkWindows(b!.dir, r.dir!);
   });
 });
