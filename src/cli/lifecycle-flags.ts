@@ -4,7 +4,7 @@
  * data that never reaches the coarser resolution, so Thanos refuses it, and so do we.
  */
 import type { Command } from 'commander';
-import { DOWNSAMPLE_1H_MIN_SPAN_MS, DOWNSAMPLE_5M_MIN_SPAN_MS } from '../plan/downsample.js';
+import { DOWNSAMPLE_RANGE_1H_MS, DOWNSAMPLE_RANGE_5M_MS } from '../tsdb/downsample/block.js';
 import type { LifecycleOptions } from '../compactor/pass.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { durationArg, intArg } from './args.js';
@@ -76,12 +76,12 @@ export function parseLifecycle(
   const raw = f['retention.resolutionRaw'];
   const fiveMinutes = f['retention.resolution5m'];
   const oneHour = f['retention.resolution1h'];
-  if (downsampling && raw !== 0 && raw < DOWNSAMPLE_5M_MIN_SPAN_MS) {
+  if (downsampling && raw !== 0 && raw < DOWNSAMPLE_RANGE_5M_MS) {
     throw new InvalidArgumentError(
       '--retention.resolution-raw must be 0 or at least 40h (the span a raw block needs before it is downsampled to 5m)',
     );
   }
-  if (downsampling && fiveMinutes !== 0 && fiveMinutes < DOWNSAMPLE_1H_MIN_SPAN_MS) {
+  if (downsampling && fiveMinutes !== 0 && fiveMinutes < DOWNSAMPLE_RANGE_1H_MS) {
     throw new InvalidArgumentError(
       '--retention.resolution-5m must be 0 or at least 10d (the span a 5m block needs before it is downsampled to 1h)',
     );

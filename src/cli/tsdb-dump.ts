@@ -13,19 +13,27 @@ import { bitsToFloat } from '../tsdb/chunkenc/float-bits.js';
 import { formatHistogram } from '../tsdb/histogram/format.js';
 import { BufferedOut } from './output.js';
 import { blockDirsOfOne } from './paths.js';
+import { dumpAggregated, isDownsampledBlock, parseAggregateOption } from './tsdb-dump-aggr.js';
 
 export interface DumpOptions {
   match?: string;
   minTime?: number;
   maxTime?: number;
+  /** Downsampled blocks: print only this aggregate (count, sum, min, max, counter). */
+  aggregate?: string;
 }
 
 export async function runDump(path: string, o: DumpOptions, stdout: NodeJS.WritableStream): Promise<void> {
   const matchers = o.match ? parseSelector(o.match) : [];
+  parseAggregateOption(o.aggregate);
   const blocks = await openBlocks(await blockDirsOfOne(path));
   const out = new BufferedOut(stdout);
   try {
-    for await (const s of querySeries(blocks, { matchers, minTime: o.minTime, maxTime: o.maxTime })) {
+    // Downsampled blocks hold aggregated chunks: printed per aggregate (tsdb-dump-aggr.ts).
+    const aggregated = blocks.filter(isDownsampledBlock);
+    if (aggregated.length > 0) await dumpAggregated(aggregated, { ...o, matchers }, out);
+    const raw = blocks.filter((b) => !isDownsampledBlock(b));
+    for await (const s of querySeries(raw, { matchers, minTime: o.minTime, maxTime: o.maxTime })) {
       const prefix = formatLabels(s.labels) + ' ';
       const b = s.samples;
       const hs = s.histograms;

@@ -5,6 +5,7 @@ import { runDump } from './tsdb-dump.js';
 import { runVerify } from './tsdb-verify.js';
 import { runSynth } from './tsdb-synth.js';
 import { runCompact } from './tsdb-compact.js';
+import { runDownsample } from './tsdb-downsample.js';
 import { intArg, logFormatOption, timeArg } from './args.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -32,9 +33,15 @@ export function registerTsdbCommands(program: Command): void {
     .option('--match <selector>', 'series selector, e.g. \'{__name__="up", job=~"api.*"}\'')
     .option('--min-time <ms>', 'first timestamp to print (inclusive)', timeArg)
     .option('--max-time <ms>', 'last timestamp to print (inclusive)', timeArg)
-    .action(async (path: string, o: { match?: string; minTime?: number; maxTime?: number }) => {
-      await runDump(path, o, process.stdout);
-    });
+    .option(
+      '--aggregate <name>',
+      'downsampled blocks: print only this aggregate (count, sum, min, max, counter) as `{labels} value timestamp_ms`; default: every aggregate, `{labels} aggregate value timestamp_ms`',
+    )
+    .action(
+      async (path: string, o: { match?: string; minTime?: number; maxTime?: number; aggregate?: string }) => {
+        await runDump(path, o, process.stdout);
+      },
+    );
 
   tsdb
     .command('verify')
@@ -107,6 +114,16 @@ export function registerTsdbCommands(program: Command): void {
         await runCompact(blocks, o, process.stdout);
       },
     );
+
+  tsdb
+    .command('downsample')
+    .description('downsample blocks like Thanos (raw → 5m, 5m → 1h) into new blocks of aggregated chunks')
+    .argument('<blocks...>', 'input block directories (or directories of blocks)')
+    .requiredOption('--resolution <res>', '5m (from raw blocks) or 1h (from 5m blocks)')
+    .requiredOption('--out <dir>', 'directory to write the new blocks into')
+    .action(async (blocks: string[], o: { resolution: string; out: string }) => {
+      await runDownsample(blocks, o, process.stdout);
+    });
 
   // These commands log nothing of their own: the format is that of warnings and the error line.
   for (const cmd of tsdb.commands) cmd.addOption(logFormatOption());

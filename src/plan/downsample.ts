@@ -7,13 +7,15 @@
  */
 import { blockLabels, blockResolution, groupKey, groupLabels } from '../tsdb/group-key.js';
 import { formatLabels } from '../tsdb/labels.js';
-import { RES_1H, RES_5M, RES_RAW } from '../tsdb/downsample/block.js';
+import {
+  DOWNSAMPLE_RANGE_1H_MS,
+  DOWNSAMPLE_RANGE_5M_MS,
+  RES_1H,
+  RES_5M,
+  RES_RAW,
+} from '../tsdb/downsample/block.js';
 import { planId } from './planner.js';
 import type { Plan, PlanBlock, ResolvedPlanOptions } from './types.js';
-
-/** Minimum spans before downsampling (Thanos ResLevel1DownsampleRange, ResLevel2DownsampleRange). */
-export const DOWNSAMPLE_5M_MIN_SPAN_MS = 40 * 3_600_000;
-export const DOWNSAMPLE_1H_MIN_SPAN_MS = 10 * 24 * 3_600_000;
 
 /** Retention per resolution in ms; 0 keeps blocks forever (Thanos `--retention.resolution-*`). */
 export interface RetentionPolicy {
@@ -115,7 +117,7 @@ export function downsampleTarget(
   if (target === undefined) return undefined;
   if (o.noDownsample(b.tenant, b.ulid) || o.compacting.has(`${b.tenant}/${b.ulid}`)) return undefined;
   if (coverage.covers(b, target)) return undefined;
-  const minSpan = target === RES_5M ? DOWNSAMPLE_5M_MIN_SPAN_MS : DOWNSAMPLE_1H_MIN_SPAN_MS;
+  const minSpan = target === RES_5M ? DOWNSAMPLE_RANGE_5M_MS : DOWNSAMPLE_RANGE_1H_MS;
   if (b.maxTime - b.minTime >= minSpan) return target;
   // Too short to be worth it, unless retention is about to need its coarser copy.
   const res = blockResolution(b);

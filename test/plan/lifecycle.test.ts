@@ -4,8 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  DOWNSAMPLE_1H_MIN_SPAN_MS,
-  DOWNSAMPLE_5M_MIN_SPAN_MS,
   KEEP_FOREVER,
   planDownsampling,
   type DownsamplePlanningOptions,
@@ -14,7 +12,12 @@ import {
 import { applyRetention } from '../../src/plan/retention.js';
 import { resolvePlanOptions } from '../../src/plan/options.js';
 import type { PlanBlock } from '../../src/plan/types.js';
-import { RES_1H, RES_5M } from '../../src/tsdb/downsample/block.js';
+import {
+  DOWNSAMPLE_RANGE_1H_MS,
+  DOWNSAMPLE_RANGE_5M_MS,
+  RES_1H,
+  RES_5M,
+} from '../../src/tsdb/downsample/block.js';
 import { groupKey } from '../../src/tsdb/group-key.js';
 import { mkBlock } from '../support/plan-fixtures.js';
 
@@ -45,9 +48,9 @@ function raw(
 describe('planDownsampling', () => {
   it('downsamples raw blocks spanning at least 40h to 5m and 5m blocks spanning at least 10d to 1h, never 1h', () => {
     const blocks = [
-      raw('r-40h', 0, DOWNSAMPLE_5M_MIN_SPAN_MS),
-      raw('r-short', 2 * D, 2 * D + DOWNSAMPLE_5M_MIN_SPAN_MS - 1),
-      raw('f-10d', 10 * D, 10 * D + DOWNSAMPLE_1H_MIN_SPAN_MS, { resolution: RES_5M, sources: ['s1', 's2'] }),
+      raw('r-40h', 0, DOWNSAMPLE_RANGE_5M_MS),
+      raw('r-short', 2 * D, 2 * D + DOWNSAMPLE_RANGE_5M_MS - 1),
+      raw('f-10d', 10 * D, 10 * D + DOWNSAMPLE_RANGE_1H_MS, { resolution: RES_5M, sources: ['s1', 's2'] }),
       raw('f-short', 30 * D, 39 * D, { resolution: RES_5M, sources: ['s3'] }),
       raw('h-14d', 40 * D, 54 * D, { resolution: RES_1H, sources: ['s4'] }),
     ];

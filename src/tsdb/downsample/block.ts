@@ -34,6 +34,8 @@ import { SampleBuf } from '../samples/sample-buf.js';
 import { FormatError, InvalidArgumentError, StrataError, errorCode } from '../../util/errors.js';
 import { AggrDownsampler, type AggrInput } from './aggr.js';
 import { DownsampleInputError } from './errors.js';
+import { blockResolution } from '../group-key.js';
+import { readBackBlock } from '../verify/light.js';
 import { FloatSeries } from './float-series.js';
 import { RawDownsampler } from './raw.js';
 
@@ -41,6 +43,9 @@ import { RawDownsampler } from './raw.js';
 export const RES_RAW = 0;
 export const RES_5M = 300_000;
 export const RES_1H = 3_600_000;
+/** Thanos downsamples a raw block to 5m once it spans at least 40h, a 5m block to 1h at 10d. */
+export const DOWNSAMPLE_RANGE_5M_MS = 40 * 3_600_000;
+export const DOWNSAMPLE_RANGE_1H_MS = 10 * 24 * 3_600_000;
 
 export interface DownsampleOptions {
   /** Target resolution in ms (RES_5M or RES_1H); must be coarser than the input's. */
@@ -63,11 +68,6 @@ export interface DownsampleResult {
   /** Windows written (the count aggregate's samples). */
   outputSamples: number;
   durationMs: number;
-}
-
-/** Resolution of a block's meta (0 = raw). */
-export function blockResolution(meta: BlockMeta): number {
-  return meta.thanos?.downsample.resolution ?? 0;
 }
 
 /** Downsamples block `blockDir` to `opts.resolution` into a new block under `outDir`. */
@@ -108,6 +108,8 @@ export async function downsampleBlock(
         downsample: { resolution: opts.resolution },
         source: 'compactor',
       },
+      // The light read-back check compaction runs on its output, before the rename.
+      beforeRename: readBackBlock,
     });
     const res: DownsampleResult = {
       ulid: undefined,
@@ -209,10 +211,6 @@ function checkChunkOrder(chunks: readonly ChunkMeta[]): void {
   }
 }
 
-async function readChunk(chunks: SegmentReader, ref: number): Promise<StoredChunkView> {
-  return chunks.tryReadRaw(ref) ?? (await chunks.readRaw(ref));
-}
-
 function refuse(c: StoredChunkView, file: string, what: string): never {
   const enc = c.encoding;
   if (enc === ENC_HISTOGRAM || enc === ENC_FLOAT_HISTOGRAM) {
@@ -232,10 +230,12 @@ function refuse(c: StoredChunkView, file: string, what: string): never {
 }
 
 function decodeXor(c: StoredChunkView, file: string, out: SampleBuf): void {
-  const n = xorNumSamples(c.data, file, c.dataOffset);
+  // `data` is a getter that makes a view: once per chunk.
+  const data = c.data;
+  const n = xorNumSamples(data, file, c.dataOffset);
   out.reset();
   out.ensure(n);
-  out.len = decodeXorInto(c.data, out.ts, out.hi, out.lo, file, c.dataOffset);
+  out.len = decodeXorInto(data, out.ts, out.hi, out.lo, file, c.dataOffset);
 }
 
 async function rawSeries(
@@ -248,7 +248,8 @@ async function rawSeries(
   const s = w.series;
   s.reset();
   for (const m of metas) {
-    const c = await readChunk(chunks, m.ref);
+    // Most chunks are in the reader's buffer already: no promise for those.
+    const c: StoredChunkView = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
     const file = chunks.fileFor(m.ref);
     if (c.encoding !== ENC_XOR) refuse(c, file, 'a raw block');
     decodeXor(c, file, w.scratch);
@@ -270,7 +271,7 @@ async function aggrSeries(
   const inputs = w.inputs;
   inputs.length = 0;
   for (const m of metas) {
-    const c = await readChunk(chunks, m.ref);
+    const c: StoredChunkView = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
     const file = chunks.fileFor(m.ref);
     res.inputChunks++;
     if (c.encoding === ENC_THANOS_AGGR) {

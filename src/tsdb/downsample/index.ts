@@ -26,10 +26,11 @@ export {
 } from './aggr-chunk.js';
 export { AggrDownsampler, appendWindows, type AggrInput } from './aggr.js';
 export {
+  DOWNSAMPLE_RANGE_1H_MS,
+  DOWNSAMPLE_RANGE_5M_MS,
   RES_1H,
   RES_5M,
   RES_RAW,
-  blockResolution,
   downsampleBlock,
   type DownsampleOptions,
   type DownsampleResult,

@@ -16,47 +16,51 @@ import {
   RES_1H,
   RES_5M,
   downsampleBlock,
-  readAggregate,
   type AggrType,
 } from '../../../src/tsdb/downsample/index.js';
-import { SampleBuf } from '../../../src/tsdb/samples/sample-buf.js';
-import { decodeChunkInto } from '../../../src/tsdb/chunkenc/chunk.js';
-import { formatLabels } from '../../../src/tsdb/labels.js';
+import { readBlockSeries, type BlockSeries } from '../../support/block-series.js';
 import { tempDir } from '../helpers.js';
+import { generateSamples } from '../../support/openmetrics.js';
+import { W0, promtoolBlocks } from '../../compact/helpers.js';
 
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-function val(b: SampleBuf, i: number): number {
-  u32[1] = b.hi[i]!;
-  u32[0] = b.lo[i]!;
-  return f64[0]!;
-}
-
-type Series = Map<string, { ts: number[]; vs: number[] }>;
-
-/** Every series' samples (raw block) or one aggregate's samples (downsampled block). */
-async function readAll(dir: string, aggr?: AggrType): Promise<Series> {
-  const b = await BlockReader.open(dir);
-  const out: Series = new Map();
-  const buf = new SampleBuf();
-  try {
-    for await (const s of b.index.seriesIterator()) {
-      const e = { ts: [] as number[], vs: [] as number[] };
-      for (const m of s.chunks) {
-        const c = await b.chunks.read(m.ref);
-        if (aggr === undefined) decodeChunkInto(c, buf, 'x');
-        else expect(readAggregate(c.data, aggr, buf, 'x', c.dataOffset)).toBe(true);
-        for (let i = 0; i < buf.len; i++) {
-          e.ts.push(buf.ts[i]!);
-          e.vs.push(val(buf, i));
-        }
-      }
-      out.set(formatLabels(s.labels), e);
+/**
+ * Direct computation per 5m window over the raw samples (NaNs dropped; min/max by comparison from
+ * ±MaxFloat64 as Thanos does) against the downsampled block's count/sum/min/max. Returns the
+ * aggregates read and the number of series checked.
+ */
+async function checkWindows(rawDir: string, dsDir: string): Promise<BlockSeries[]> {
+  const rawSeries = await readBlockSeries(rawDir);
+  const got = await Promise.all(
+    [AGGR_COUNT, AGGR_SUM, AGGR_MIN, AGGR_MAX].map((a) => readBlockSeries(dsDir, a as AggrType)),
+  );
+  let checked = 0;
+  for (const [name, s] of rawSeries) {
+    const want = new Map<number, [number, number, number, number]>();
+    for (let i = 0; i < s.ts.length; i++) {
+      const v = s.vs[i]!;
+      if (Number.isNaN(v)) continue;
+      const w = Math.floor(s.ts[i]! / RES_5M);
+      const e = want.get(w) ?? [0, 0, Number.MAX_VALUE, -Number.MAX_VALUE];
+      e[0]++;
+      e[1] += v;
+      if (v < e[2]) e[2] = v;
+      if (v > e[3]) e[3] = v;
+      want.set(w, e);
     }
-  } finally {
-    await b.close();
+    const [cnt, sum, min, max] = got.map((g) => g.get(name));
+    if (want.size === 0) {
+      expect(cnt).toBeUndefined();
+      continue;
+    }
+    expect(cnt!.ts.map((t) => Math.floor(t / RES_5M))).toEqual([...want.keys()]);
+    expect(cnt!.vs).toEqual([...want.values()].map((e) => e[0]));
+    expect(sum!.vs).toEqual([...want.values()].map((e) => e[1]));
+    expect(min!.vs).toEqual([...want.values()].map((e) => e[2]));
+    expect(max!.vs).toEqual([...want.values()].map((e) => e[3]));
+    checked++;
   }
-  return out;
+  expect(checked).toBeGreaterThan(rawSeries.size / 2);
+  return got;
 }
 
 describe('downsampleBlock', () => {
@@ -98,38 +102,7 @@ describe('downsampleBlock', () => {
     const v5 = await verifyBlock(r5.dir!);
     expect(v5.problems.filter((p) => p.severity === 'error')).toEqual([]);
 
-    // Direct computation per 5m window over the raw samples (stale markers and NaNs dropped).
-    const rawSeries = await readAll(raw);
-    const got = await Promise.all(
-      [AGGR_COUNT, AGGR_SUM, AGGR_MIN, AGGR_MAX].map((a) => readAll(r5.dir!, a as AggrType)),
-    );
-    let checked = 0;
-    for (const [name, s] of rawSeries) {
-      const want = new Map<number, [number, number, number, number]>();
-      for (let i = 0; i < s.ts.length; i++) {
-        const v = s.vs[i]!;
-        if (Number.isNaN(v)) continue;
-        const w = Math.floor(s.ts[i]! / RES_5M);
-        const e = want.get(w) ?? [0, 0, Number.MAX_VALUE, -Number.MAX_VALUE];
-        e[0]++;
-        e[1] += v;
-        e[2] = Math.min(e[2], v);
-        e[3] = Math.max(e[3], v);
-        want.set(w, e);
-      }
-      const [cnt, sum, min, max] = got.map((g) => g.get(name));
-      if (want.size === 0) {
-        expect(cnt).toBeUndefined();
-        continue;
-      }
-      expect(cnt!.ts.map((t) => Math.floor(t / RES_5M))).toEqual([...want.keys()]);
-      expect(cnt!.vs).toEqual([...want.values()].map((e) => e[0]));
-      expect(sum!.vs).toEqual([...want.values()].map((e) => e[1]));
-      expect(min!.vs).toEqual([...want.values()].map((e) => e[2]));
-      expect(max!.vs).toEqual([...want.values()].map((e) => e[3]));
-      checked++;
-    }
-    expect(checked).toBeGreaterThan(30);
+    const got = await checkWindows(raw, r5.dir!);
 
     const r1 = await downsampleBlock(r5.dir!, join(dir, '1h'), { resolution: RES_1H });
     expect(r1.meta?.thanos?.downsample.resolution).toBe(RES_1H);
@@ -137,7 +110,7 @@ describe('downsampleBlock', () => {
     const v1 = await verifyBlock(r1.dir!);
     expect(v1.problems.filter((p) => p.severity === 'error')).toEqual([]);
     // Counts are preserved through both passes.
-    const c1 = await readAll(r1.dir!, AGGR_COUNT);
+    const c1 = await readBlockSeries(r1.dir!, AGGR_COUNT);
     for (const [name, c] of got[0]!) {
       const total = c.vs.reduce((a, b) => a + b, 0);
       expect(c1.get(name)!.vs.reduce((a, b) => a + b, 0)).toBe(total);
@@ -149,5 +122,35 @@ describe('downsampleBlock', () => {
     await expect(downsampleBlock(r5.dir!, join(dir, 'x'), { resolution: RES_5M })).rejects.toMatchObject({
       code: 'ERR_INVALID_ARGUMENT',
     });
+  });
+
+  it('refuses native histogram series with ERR_DOWNSAMPLE_UNSUPPORTED naming block and series', async () => {
+    const blocks = await writeSynthBlocks({
+      outDir: join(dir, 'hist'),
+      series: 2,
+      histograms: 1,
+      hours: 2,
+      seed: 9,
+      startMs: Date.UTC(2026, 0, 1),
+    });
+    const b = blocks[0]!;
+    const err = await downsampleBlock(b.dir, join(dir, 'hist-out'), { resolution: RES_5M }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'ERR_DOWNSAMPLE_UNSUPPORTED' });
+    expect(String((err as Error).message)).toMatch(
+      new RegExp(
+        `^downsample: block ${b.meta.ulid} series \\{.*synth_native.*\\}: .*000001 at offset \\d+: native histogram chunk`,
+      ),
+    );
+  });
+
+  it('a block written by promtool (edge values: NaN, ±Inf, huge and tiny floats) downsamples to exact windows', async () => {
+    const samples = generateSamples({ seed: 15, series: 16, startMs: W0, durationMs: 2 * 3600_000 });
+    const [b] = await promtoolBlocks(samples, join(dir, 'promtool'));
+    const r = await downsampleBlock(b!.dir, join(dir, 'promtool-5m'), { resolution: RES_5M });
+    const v = await verifyBlock(r.dir!);
+    expect(v.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    await checkWindows(b!.dir, r.dir!);
   });
 });
