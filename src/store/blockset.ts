@@ -13,6 +13,7 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { StoreBlock } from './block.js';
 import type { IndexLru } from './cache.js';
+import { servedResolution } from './resolution.js';
 
 /** A time bound: absolute ms, or relative to now at each sync (e.g. -2h). */
 export type TimeBound = { readonly absolute: number } | { readonly relative: number };
@@ -81,8 +82,8 @@ export class BlockSet {
     for (const [id, m] of metas) {
       // Inclusive on both ends, like Thanos' time partition filter (maxTime is exclusive in meta).
       if (!(m.maxTime >= min && m.minTime <= max)) continue;
-      // Raw data only: downsampled blocks hold aggregate chunks this store does not serve yet.
-      if ((m.thanos?.downsample.resolution ?? 0) !== 0) continue;
+      // Raw, 5m and 1h blocks (Thanos refuses to load any other resolution).
+      if (!servedResolution(m.thanos?.downsample.resolution ?? 0)) continue;
       if (this.opts.shard !== undefined && !inShard(id, this.opts.shard)) continue;
       out.set(id, m);
     }
