@@ -7,8 +7,17 @@
  * default) reads raw blocks only. Label names and values read every block of every resolution,
  * as Thanos does.
  */
+import type { Labels } from '../tsdb/labels.js';
 import { RES_1H, RES_5M, RES_RAW } from '../tsdb/downsample/index.js';
-import type { StoreBlock } from './block.js';
+
+/** What the choice reads of a block (StoreBlock has it). */
+export interface ResolutionBlock {
+  readonly meta: { readonly minTime: number; readonly maxTime: number };
+  /** Downsampling resolution in ms (0: raw). */
+  readonly resolution: number;
+  /** External labels, sorted by name. */
+  readonly extLabels: Labels;
+}
 
 /** The resolutions a store serves, coarsest first (Thanos' fixed levels). */
 export const RESOLUTIONS: readonly number[] = [RES_1H, RES_5M, RES_RAW];
@@ -19,15 +28,15 @@ export function servedResolution(ms: number): boolean {
 }
 
 /** One external label set's blocks, per resolution (index into RESOLUTIONS), by min then max time. */
-type LevelBlocks = StoreBlock[][];
+type LevelBlocks<B> = B[][];
 
-function byMinThenMax(a: StoreBlock, b: StoreBlock): number {
+function byMinThenMax(a: ResolutionBlock, b: ResolutionBlock): number {
   return a.meta.minTime - b.meta.minTime || a.meta.maxTime - b.meta.maxTime;
 }
 
 /** Blocks grouped by external label set, each group split by resolution. */
-function groups(blocks: readonly StoreBlock[]): LevelBlocks[] {
-  const out = new Map<string, LevelBlocks>();
+function groups<B extends ResolutionBlock>(blocks: readonly B[]): LevelBlocks<B>[] {
+  const out = new Map<string, LevelBlocks<B>>();
   for (const b of blocks) {
     const level = RESOLUTIONS.indexOf(b.resolution);
     if (level < 0) continue;
@@ -47,7 +56,13 @@ function groups(blocks: readonly StoreBlock[]): LevelBlocks[] {
  * Thanos' getFor on one group: blocks covering [mint, maxt] (inclusive; block max times are
  * exclusive) at the coarsest resolution ≤ maxRes, gaps filled from finer levels.
  */
-function getFor(g: LevelBlocks, mint: number, maxt: number, maxRes: number, into: StoreBlock[]): void {
+function getFor<B extends ResolutionBlock>(
+  g: LevelBlocks<B>,
+  mint: number,
+  maxt: number,
+  maxRes: number,
+  into: B[],
+): void {
   if (mint > maxt) return;
   let i = 0;
   while (i < RESOLUTIONS.length && RESOLUTIONS[i]! > maxRes) i++;
@@ -68,13 +83,13 @@ function getFor(g: LevelBlocks, mint: number, maxt: number, maxRes: number, into
  * The blocks of a Series request: per external label set, Thanos' choice of resolution for
  * [mint, maxt] and `maxResolutionWindow` (ms; 0 = raw only). ±Infinity bounds are allowed.
  */
-export function blocksForResolution(
-  blocks: readonly StoreBlock[],
+export function blocksForResolution<B extends ResolutionBlock>(
+  blocks: readonly B[],
   mint: number,
   maxt: number,
   maxResolutionWindow: number,
-): StoreBlock[] {
-  const out: StoreBlock[] = [];
+): B[] {
+  const out: B[] = [];
   for (const g of groups(blocks)) getFor(g, mint, maxt, maxResolutionWindow, out);
   return out;
 }
