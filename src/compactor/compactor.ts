@@ -17,7 +17,13 @@ import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
 import { SweepSchedule } from './sweep-schedule.js';
 import { CompactThreads } from './compact-threads.js';
-import { PlanningPass, type LifecycleOptions, type MetaSyncer, type TenantScope } from './pass.js';
+import {
+  PlanningPass,
+  type LifecycleOptions,
+  type MetaSyncer,
+  type RetentionHeld,
+  type TenantScope,
+} from './pass.js';
 import { Limiter } from '../block/fetcher/limiter.js';
 import type { CompactorMetrics } from './metrics.js';
 
@@ -115,6 +121,8 @@ export class Compactor {
   private lastSync: { atMs: number; durationMs: number } | undefined;
   private readonly tenants = new Map<string, TenantProgressStatus>();
   private passes = 0;
+  /** Blocks retention holds until their downsampled version exists (last planning). */
+  private held: readonly RetentionHeld[] = [];
   private readonly pass: PlanningPass;
   private readonly sweep: SweepSchedule;
   /** With concurrency > 1: one core per plan (see compact-threads.ts). */
@@ -188,6 +196,7 @@ export class Compactor {
       }
       s.retentionMarked += retentionMarked;
       s.retentionHeld = res.retentionHeld.length;
+      this.held = res.retentionHeld;
       this.d.metrics.retentionHeld.set(res.retentionHeld.length);
       this.d.metrics.todoDownsampleBlocks.set(res.downsamplePlans);
       const marked = res.duplicatesMarked + res.noCompactMarked + retentionMarked;
@@ -308,7 +317,8 @@ export class Compactor {
       this.d.metrics.compactionsFailed.inc({ tenant: plan.tenant, kind: f.kind });
       s.plansFailed++;
       if (f.kind === 'bad-block') {
-        if (await this.pass.markBad(plan.tenant, f.block, f.reason, f.details)) s.blocksMarkedNoCompact++;
+        const marked = await this.pass.markBadSource(plan.kind, plan.tenant, f.block, f.reason, f.details);
+        if (marked && plan.kind !== 'downsample') s.blocksMarkedNoCompact++;
       } else {
         this.d.logger.warn('compaction failed; retried in a later pass', {
           plan: plan.id,
@@ -341,6 +351,16 @@ export class Compactor {
         startedAt: new Date(r.startedMs).toISOString(),
       })),
       tenants: Object.fromEntries([...this.tenants.entries()].map(([k, v]) => [k || '(single)', v])),
+      // Past retention, kept until a coarser resolution holds their data (at most 100 listed).
+      retention_held: {
+        blocks: this.held.length,
+        first: this.held.slice(0, 100).map((h) => ({
+          tenant: h.tenant,
+          block: h.ulid,
+          resolution: resolutionLabel(h.resolution),
+          max_time: new Date(h.maxTime).toISOString(),
+        })),
+      },
     };
   }
 }

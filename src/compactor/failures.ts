@@ -5,6 +5,7 @@
  * this pass only.
  */
 import { CompactionInputError } from '../tsdb/compact/errors.js';
+import { DownsampleInputError } from '../tsdb/downsample/errors.js';
 import { BlockDownloadError } from '../block/download.js';
 import { isRetryable } from '../objstore/retry.js';
 import { causeChain, codeChain, errorMessage } from '../util/errors.js';
@@ -27,12 +28,13 @@ const BAD_BLOCK_CODES: ReadonlyMap<string, NoCompactReason> = new Map([
   ['ERR_TSDB_UNKNOWN_ENCODING', 'critical'],
   ['ERR_TSDB_BAD_META', 'critical'],
   ['ERR_BLOCK_INCOMPLETE', 'critical'],
+  ['ERR_DOWNSAMPLE_UNSUPPORTED', 'critical'],
 ]);
 
-/** The source block an error is about: the first compaction input or download along the chain. */
+/** The source block an error is about: the first compaction or downsampling input or download along the chain. */
 export function blockOfError(err: unknown): string | undefined {
   for (const e of causeChain(err)) {
-    if (e instanceof CompactionInputError) return e.block;
+    if (e instanceof CompactionInputError || e instanceof DownsampleInputError) return e.block;
     if (e instanceof BlockDownloadError) return e.blockId;
   }
   return undefined;

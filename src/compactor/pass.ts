@@ -8,7 +8,7 @@ import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
 import type { SyncResult } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
-import { markNoCompact, readMarker } from '../block/markers.js';
+import { markNoCompact, markNoDownsample, readMarker } from '../block/markers.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
 import type { BlockMeta } from '../tsdb/meta.js';
 import { planAll } from '../plan/plan-all.js';
@@ -16,7 +16,7 @@ import { resolvePlanOptions } from '../plan/options.js';
 import { planDownsampling, type RetentionPolicy } from '../plan/downsample.js';
 import { applyRetention } from '../plan/retention.js';
 import { blockResolution } from '../tsdb/group-key.js';
-import type { BlockedGroup, Plan, PlanBlock, PlanOptions } from '../plan/types.js';
+import type { BlockedGroup, Plan, PlanBlock, PlanKind, PlanOptions } from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
 
 export interface MetaSyncer {
@@ -229,6 +229,40 @@ export class PlanningPass {
       });
     }
     return { marked, held };
+  }
+
+  /**
+   * Sets aside the block a plan failed on for good: no-downsample for a downsample plan (the
+   * block may still compact; its compacted output is downsampled instead), no-compact otherwise.
+   */
+  async markBadSource(
+    kind: PlanKind | undefined,
+    tenant: string,
+    id: string,
+    reason: NoCompactReason,
+    details: string,
+  ): Promise<boolean> {
+    if (kind !== 'downsample') return this.markBad(tenant, id, reason, details);
+    const outcome = await markNoDownsample(
+      this.d.bucket,
+      this.d.layout,
+      tenant,
+      id,
+      reason,
+      details,
+      this.d.now(),
+      {
+        logger: this.d.logger,
+      },
+    );
+    if (outcome !== 'written') return false;
+    this.d.logger.warn('block marked no-downsample; it is not downsampled again', {
+      tenant,
+      block: id,
+      reason,
+      details,
+    });
+    return true;
   }
 
   /**

@@ -3,20 +3,61 @@
  * removed first (with dedup on); series whose labels then are equal are combined: replicas with
  * the compactor's penalty dedup (or chain: one sample per timestamp), equal series from different
  * groups without replica labels with an exact merge. A series from one answer only keeps its
- * chunks as received.
+ * chunks as received. Histogram chunks (Store API HISTOGRAM, FLOAT_HISTOGRAM) are merged by the same
+ * algorithms through the compactor's mixed-kind code (src/tsdb/samples/mixed.ts).
  */
 import { compareLabels, type Labels } from '../tsdb/labels.js';
 import { SampleBuf } from '../tsdb/samples/sample-buf.js';
 import { mergeExact, mergeReplicas } from '../tsdb/samples/dedup.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
-import { encodeXorChunks } from '../tsdb/chunkenc/encode.js';
+import { DEFAULT_SAMPLES_PER_CHUNK, encodeXorChunks } from '../tsdb/chunkenc/encode.js';
 import { XorAppender } from '../tsdb/chunkenc/xor.js';
-import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import {
+  ENC_FLOAT_HISTOGRAM,
+  ENC_HISTOGRAM,
+  ENC_XOR,
+  type ChunkEncoding,
+} from '../tsdb/chunkenc/encoding.js';
 import { overlapClusters } from '../tsdb/chunks/overlap.js';
+import { MixedEncoder, MixedSamples } from '../tsdb/samples/mixed.js';
+import { Chunk_Encoding } from '../../gen/thanos/store/storepb/types_pb.js';
 import { InvalidArgumentError } from '../util/errors.js';
 
-/** Store API chunk encodings (XOR is 0 here, 1 on disk). */
-export const WIRE_XOR = 0;
+/** Store API chunk encodings (thanos storepb Chunk.Encoding: XOR is 0 here, 1 on disk). */
+export const WIRE_XOR: number = Chunk_Encoding.XOR;
+export const WIRE_HISTOGRAM: number = Chunk_Encoding.HISTOGRAM;
+export const WIRE_FLOAT_HISTOGRAM: number = Chunk_Encoding.FLOAT_HISTOGRAM;
+
+/** The on-disk encoding of a Store API chunk type (the numbers prompb's Chunk.Encoding uses too). */
+export function diskEncoding(c: WireChunk, what: string): ChunkEncoding {
+  switch (c.type) {
+    case WIRE_XOR:
+      return ENC_XOR;
+    case WIRE_HISTOGRAM:
+      return ENC_HISTOGRAM;
+    case WIRE_FLOAT_HISTOGRAM:
+      return ENC_FLOAT_HISTOGRAM;
+    default:
+      throw new InvalidArgumentError(
+        `${what}: chunk encoding ${c.type} of the Store API cannot be decoded (only XOR, HISTOGRAM, FLOAT_HISTOGRAM)`,
+      );
+  }
+}
+
+/** The Store API chunk type of an on-disk encoding Strata re-encodes into. */
+function wireType(enc: ChunkEncoding): number {
+  return enc === ENC_HISTOGRAM
+    ? WIRE_HISTOGRAM
+    : enc === ENC_FLOAT_HISTOGRAM
+      ? WIRE_FLOAT_HISTOGRAM
+      : WIRE_XOR;
+}
+
+/** True when every chunk is XOR (float samples only: the fast paths). */
+export function allXor(chunks: readonly WireChunk[]): boolean {
+  for (const c of chunks) if (c.type !== WIRE_XOR) return false;
+  return true;
+}
 
 export interface WireChunk {
   readonly minTime: number;
@@ -73,7 +114,7 @@ function sortedEntries(list: readonly QSeries[], replicaLabels: ReadonlySet<stri
 function checkXor(c: WireChunk, what: string): void {
   if (c.type !== WIRE_XOR) {
     throw new InvalidArgumentError(
-      `${what}: chunk encoding ${c.type} of the Store API cannot be decoded (only XOR)`,
+      `${what}: chunk encoding ${c.type} holds no float samples (decode it with decodeMixedSeries)`,
     );
   }
 }
@@ -111,6 +152,36 @@ function mergeChunks(chunks: readonly WireChunk[], out: SampleBuf, what: string)
   mergeExact(bufs, out);
 }
 
+/**
+ * Decodes chunks of any kind into `out` as a mixed-kind stream over `s` (samples/mixed.ts; `s` is
+ * not reset here): one sample per timestamp, in time order. Chunks that each start after the
+ * previous one ends are appended as they come; overlapping ones are merged exactly, later chunks
+ * winning ties (as decodeSeries does for floats). `scratch` holds reusable per-chunk buffers.
+ */
+export function decodeMixedSeries(
+  chunks: readonly WireChunk[],
+  s: MixedSamples,
+  out: SampleBuf,
+  what: string,
+  scratch: SampleBuf[] = [],
+): void {
+  out.reset();
+  let ordered = true;
+  for (let i = 1; i < chunks.length && ordered; i++) ordered = chunks[i]!.minTime > chunks[i - 1]!.maxTime;
+  if (ordered) {
+    for (const c of chunks)
+      s.appendChunk({ encoding: diskEncoding(c, what), data: c.data, dataOffset: 0 }, what, out);
+    return;
+  }
+  const bufs = chunks.map((c, k) => {
+    const b = (scratch[k] ??= new SampleBuf(128));
+    b.reset();
+    s.appendChunk({ encoding: diskEncoding(c, what), data: c.data, dataOffset: 0 }, what, b);
+    return b;
+  });
+  mergeExact(bufs, out);
+}
+
 interface Piece {
   /** Index of the answer: merge priority (later wins exact-merge ties), replica order. */
   readonly input: number;
@@ -142,6 +213,9 @@ class Combiner {
   private readonly merged = new SampleBuf();
   private readonly scratch: SampleBuf[] = [];
   private readonly streams: SampleBuf[] = [];
+  private readonly mixed = new MixedSamples();
+  private readonly chunkBufs: SampleBuf[] = [];
+  private readonly encoder = new MixedEncoder(DEFAULT_SAMPLES_PER_CHUNK);
 
   constructor(private readonly o: MergeOptions) {}
 
@@ -174,14 +248,15 @@ class Combiner {
     // One stream per answer in the cluster, in answer order (an answer's chunks never overlap).
     const inputs = [...new Set(group.map((p) => p.input))].sort((a, b) => a - b);
     while (this.streams.length < inputs.length) this.streams.push(new SampleBuf(128));
+    // Histogram chunks (alone or mixed with floats): the compactor's mixed-kind merge.
+    const mixed = !allXor(group.map((p) => p.chunk));
+    if (mixed) this.mixed.reset();
     const streams = inputs.map((input, k) => {
       const buf = this.streams[k]!;
       buf.reset();
-      decodeSeries(
-        group.filter((p) => p.input === input).map((p) => p.chunk),
-        buf,
-        what,
-      );
+      const chunks = group.filter((p) => p.input === input).map((p) => p.chunk);
+      if (mixed) decodeMixedSeries(chunks, this.mixed, buf, what, this.chunkBufs);
+      else decodeSeries(chunks, buf, what);
       return buf;
     });
     if (penalty) {
@@ -194,6 +269,13 @@ class Combiner {
       mergeReplicas(streams, replicaOf, this.merged, this.scratch);
     } else {
       mergeExact(streams, this.merged);
+    }
+    if (mixed) {
+      this.mixed.fixHints(this.merged);
+      for (const c of this.encoder.encode(this.merged, this.mixed, () => what)) {
+        into.push({ minTime: c.mint, maxTime: c.maxt, type: wireType(c.encoding), data: c.data });
+      }
+      return;
     }
     for (const c of encodeXorChunks(this.merged, undefined, this.app)) {
       into.push({ minTime: c.mint, maxTime: c.maxt, type: WIRE_XOR, data: c.data });

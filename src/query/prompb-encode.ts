@@ -12,6 +12,8 @@ export interface EncSeries {
   readonly labels: Labels;
   readonly from: number;
   readonly to: number;
+  /** Encoded `histograms` entries (field 4, prompb-histogram.ts), written after the samples. */
+  readonly histograms?: Uint8Array;
 }
 
 const TWO32 = 4294967296;
@@ -82,7 +84,7 @@ function seriesSize(s: EncSeries, buf: SampleBuf): number {
     const ss = sampleSize(hi[i]!, lo[i]!, ts[i]!);
     size += 2 + ss; // tag, one length byte (a sample is at most 20 bytes), body
   }
-  return size;
+  return size + (s.histograms?.length ?? 0);
 }
 
 function writeString(b: Buffer, p: number, tag: number, s: string): number {
@@ -124,6 +126,10 @@ function writeSeries(b: Buffer, p: number, s: EncSeries, buf: SampleBuf): number
       b[p++] = TAG_SAMPLE_TS;
       p = writeInt64(b, p, t);
     }
+  }
+  if (s.histograms !== undefined) {
+    b.set(s.histograms, p);
+    p += s.histograms.length;
   }
   return p;
 }

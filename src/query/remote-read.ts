@@ -1,8 +1,14 @@
 /**
  * Prometheus remote read (`POST /api/v1/read`): a snappy block-compressed prompb ReadRequest in;
  * out either SAMPLES (a snappy-compressed ReadResponse, what Prometheus 2.42 asks for) or, when
- * STREAMED_XOR_CHUNKS is the first accepted type, frames of `uvarint length | ChunkedReadResponse
- * | CRC32C (big-endian) of the message`, one series per frame.
+ * STREAMED_XOR_CHUNKS is the first accepted type, frames of `uvarint length | CRC32C (big-endian)
+ * of the message | ChunkedReadResponse`, one series per frame (Prometheus' storage/remote/chunked.go
+ * ChunkedWriter: the checksum comes before the message).
+ *
+ * Native histograms: SAMPLES responses carry them in `TimeSeries.histograms` (prompb-histogram.ts;
+ * a series that mixes kinds has both `samples` and `histograms`); streamed responses carry the
+ * chunks as they are, typed with prompb's Chunk.Encoding (XOR 1, HISTOGRAM 2, FLOAT_HISTOGRAM 3:
+ * the on-disk numbers, as Prometheus' StreamChunkedReadResponses sends them).
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
@@ -24,9 +30,12 @@ import { errorMessage, isStrataError } from '../util/errors.js';
 import type { HttpRequest, HttpResponse } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
 import { snappyCompress, snappyUncompress } from '../util/snappy.js';
+import { MixedSamples, KIND_FLOAT } from '../tsdb/samples/mixed.js';
+import type { AnyHistogram } from '../tsdb/histogram/types.js';
 import { aggrsFromFunc, resolutionWindow } from './downsampled.js';
-import { decodeSeries, WIRE_XOR, type QSeries } from './merge.js';
+import { allXor, decodeMixedSeries, decodeSeries, diskEncoding, type QSeries } from './merge.js';
 import { encodeReadResponse, type EncSeries } from './prompb-encode.js';
+import { encodeHistogramsField } from './prompb-histogram.js';
 import type { Querier } from './querier.js';
 
 const MAX_REQUEST_BYTES = 32 << 20;
@@ -63,15 +72,51 @@ function uvarint(n: number): Uint8Array {
 /** One frame of a streamed response. */
 export function frame(msg: Uint8Array): Uint8Array {
   const len = uvarint(msg.length);
-  const out = new Uint8Array(len.length + msg.length + 4);
+  const out = new Uint8Array(len.length + 4 + msg.length);
   out.set(len, 0);
-  out.set(msg, len.length);
-  new DataView(out.buffer).setUint32(len.length + msg.length, crc32c(msg));
+  new DataView(out.buffer).setUint32(len.length, crc32c(msg));
+  out.set(msg, len.length + 4);
   return out;
 }
 
 function labelsOut(s: QSeries): ReturnType<typeof create<typeof LabelSchema>>[] {
   return s.labels.map((l) => create(LabelSchema, { name: l.name, value: l.value }));
+}
+
+/** Scratch of the histogram path (decoding is synchronous: one serves every request). */
+const mixed = new MixedSamples();
+const mixedChunkBufs: SampleBuf[] = [];
+
+/** Series with histogram chunks: floats onto `all`, histograms encoded as prompb. */
+function mixedIn(
+  s: QSeries,
+  start: number,
+  end: number,
+  scratch: SampleBuf,
+  all: SampleBuf,
+): EncSeries | undefined {
+  mixed.reset();
+  decodeMixedSeries(s.chunks, mixed, scratch, 'remote read', mixedChunkBufs);
+  const at = all.len;
+  const ts: number[] = [];
+  const hs: AnyHistogram[] = [];
+  for (let i = 0; i < scratch.len; i++) {
+    const t = scratch.ts[i]!;
+    if (t < start || t > end) continue;
+    const j = scratch.lo[i]!;
+    if (scratch.hi[i] === KIND_FLOAT) all.push(t, mixed.vals.hi[j]!, mixed.vals.lo[j]!);
+    else {
+      ts.push(t);
+      hs.push(mixed.hists[j]!);
+    }
+  }
+  if (all.len === at && hs.length === 0) return undefined;
+  return {
+    labels: s.labels,
+    from: at,
+    to: all.len,
+    ...(hs.length > 0 ? { histograms: encodeHistogramsField(ts, hs) } : {}),
+  };
 }
 
 /** Appends the samples of `s` in [start, end] to `all`; the series entry, or undefined if none. */
@@ -82,6 +127,7 @@ function samplesIn(
   scratch: SampleBuf,
   all: SampleBuf,
 ): EncSeries | undefined {
+  if (!allXor(s.chunks)) return mixedIn(s, start, end, scratch, all);
   decodeSeries(s.chunks, scratch, 'remote read');
   // decodeSeries yields samples in time order: the range is one slice.
   let from = 0;
@@ -155,12 +201,13 @@ export function remoteReadHandler(o: RemoteReadOptions): (req: HttpRequest) => P
         const [start, end] = ranges[qi]!;
         for (const s of list) {
           const chunks = s.chunks
-            .filter((c) => c.type === WIRE_XOR && c.maxTime >= start && c.minTime <= end)
+            .filter((c) => c.maxTime >= start && c.minTime <= end)
             .map((c) =>
               create(ChunkSchema, {
                 minTimeMs: BigInt(c.minTime),
                 maxTimeMs: BigInt(c.maxTime),
-                type: Chunk_Encoding.XOR,
+                // prompb Chunk.Encoding numbers are the on-disk ones (XOR 1, HISTOGRAM 2, FLOAT_HISTOGRAM 3).
+                type: diskEncoding(c, 'remote read') as Chunk_Encoding,
                 data: c.data,
               }),
             );

@@ -20,6 +20,7 @@ import { PlanningPass, type LifecycleOptions, type MetaSyncer, type TenantScope 
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { PlanningContext, PlanSource } from './passes.js';
+import { isWholePlan } from './leases.js';
 
 export interface BucketPlanSourceOptions extends CleanupOptions {
   readonly plan: PlanOptions;
@@ -120,7 +121,9 @@ export class BucketPlanSource implements PlanSource {
       return;
     }
     // The worker's classification and error: the mark `strata compact` writes for the same block.
-    await this.pass.markBad(plan.tenant, failingBlock, noCompactReason ?? 'critical', details);
+    // A plan only known by its footprint (adopted from another planner) counts as a compaction.
+    const kind = isWholePlan(plan) ? plan.kind : undefined;
+    await this.pass.markBadSource(kind, plan.tenant, failingBlock, noCompactReason ?? 'critical', details);
   }
 
   async sourcesExist(plan: PlanFootprint): Promise<boolean> {

@@ -11,8 +11,9 @@ import { compareLabels, type Labels } from '../tsdb/labels.js';
 import { SampleBuf } from '../tsdb/samples/sample-buf.js';
 import { mergeExact } from '../tsdb/samples/dedup.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
-import { encodeXorChunks } from '../tsdb/chunkenc/encode.js';
+import { DEFAULT_SAMPLES_PER_CHUNK, encodeXorChunks } from '../tsdb/chunkenc/encode.js';
 import { ENC_THANOS_AGGR, ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import { isHistogramEncoding, MixedEncoder, MixedSamples } from '../tsdb/samples/mixed.js';
 import { overlapClusters } from '../tsdb/chunks/overlap.js';
 import { FormatError } from '../util/errors.js';
 import type { RawChunk } from './chunks.js';
@@ -83,7 +84,11 @@ function passThrough(c: ChunkSource, raw: RawChunk, where: string): OutChunk {
   };
 }
 
-/** Store API chunk type of an on-disk encoding (XOR 1 → 0, histogram 2 → 1, float histogram 3 → 2). */
+/**
+ * Store API chunk type of an on-disk encoding (thanos storepb Chunk.Encoding, as Thanos'
+ * chunkToStoreEncoding: XOR 1 → 0, histogram 2 → HISTOGRAM 1, float histogram 3 →
+ * FLOAT_HISTOGRAM 2). A SeriesRequest does not say which types the client takes: every kind is sent.
+ */
 function storeType(encoding: number, where: string): number {
   if (encoding >= 1 && encoding <= 3) return encoding - 1;
   throw new FormatError('ERR_TSDB_UNKNOWN_ENCODING', where, 0, `chunk encoding ${encoding} cannot be served`);
@@ -122,6 +127,8 @@ const sourceMaxt = (c: ChunkSource): number => c.meta.maxt;
 export class ChunkMerger {
   private readonly bufs: SampleBuf[] = [];
   private readonly out = new SampleBuf();
+  private readonly mixed = new MixedSamples();
+  private readonly encoder = new MixedEncoder(DEFAULT_SAMPLES_PER_CHUNK);
   /** Chunks decoded and merged so far. */
   merged = 0;
 
@@ -154,15 +161,29 @@ export class ChunkMerger {
     res: OutChunk[],
   ): void {
     const streams: SampleBuf[] = [];
+    // Histogram chunks (alone or mixed with floats): the compactor's mixed-kind merge.
+    const mixed = group.some((c) => isHistogramEncoding(lookup(c.block, c.meta.ref).encoding));
+    if (mixed) this.mixed.reset();
     for (let k = 0; k < group.length; k++) {
       const c = group[k]!;
       const raw = lookup(c.block, c.meta.ref);
       const buf = (this.bufs[k] ??= new SampleBuf());
-      decodeChunkInto({ encoding: raw.encoding, data: raw.data, dataOffset: 0 }, buf, where);
+      const stored = { encoding: raw.encoding, data: raw.data, dataOffset: 0 };
+      if (mixed) {
+        buf.reset();
+        this.mixed.appendChunk(stored, where, buf);
+      } else decodeChunkInto(stored, buf, where);
       streams.push(buf);
     }
     this.merged += group.length;
     mergeExact(streams, this.out);
+    if (mixed) {
+      this.mixed.fixHints(this.out);
+      for (const e of this.encoder.encode(this.out, this.mixed, () => where)) {
+        res.push({ minTime: e.mint, maxTime: e.maxt, type: storeType(e.encoding, where), data: e.data });
+      }
+      return;
+    }
     for (const e of encodeXorChunks(this.out)) {
       res.push({ minTime: e.mint, maxTime: e.maxt, type: storeType(ENC_XOR, where), data: e.data });
     }

@@ -34,6 +34,11 @@ import { freePort, waitFor, type TrackedProcess } from '../support/processes.js'
 export const WAIT_MS = 60_000;
 
 /** Uploads every block of the fixture to `bucket` (multi-tenant layout). */
+/** The tenants a check looks at (an HaFixture is one). */
+export interface TenantList {
+  readonly tenants: readonly { readonly tenant: string }[];
+}
+
 export async function uploadFixture(bucket: Bucket, fx: HaFixture): Promise<void> {
   const uploads = fx.tenants.flatMap((t) => t.blocks.map((b) => ({ tenant: t.tenant, dir: b.dir })));
   await forEachLimit(uploads, 6, async (u) => {
@@ -179,10 +184,16 @@ export function metricValue(text: string, series: string): number | undefined {
 
 /** A live block as the planner's result is compared: range, level, sorted sources. */
 export function blockKey(b: {
-  meta?: { minTime: number; maxTime: number; compaction: { level: number; sources: string[] } };
+  meta?: {
+    minTime: number;
+    maxTime: number;
+    compaction: { level: number; sources: string[] };
+    thanos?: { downsample: { resolution: number } };
+  };
 }): string {
   const m = b.meta!;
-  return `${m.minTime}-${m.maxTime} L${m.compaction.level} ${[...m.compaction.sources].sort().join(',')}`;
+  const res = m.thanos?.downsample.resolution ?? 0;
+  return `${m.minTime}-${m.maxTime} r${res} L${m.compaction.level} ${[...m.compaction.sources].sort().join(',')}`;
 }
 
 /**
@@ -209,7 +220,7 @@ export function expectSameBlocks(
 }
 
 /** The live blocks of every tenant of the fixture, as sorted blockKeys. */
-export async function liveKeys(bucket: Bucket, fx: HaFixture): Promise<Map<string, string[]>> {
+export async function liveKeys(bucket: Bucket, fx: TenantList): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const t of fx.tenants)
     out.set(
@@ -221,7 +232,7 @@ export async function liveKeys(bucket: Bucket, fx: HaFixture): Promise<Map<strin
   return out;
 }
 
-export async function readTenants(bucket: Bucket, fx: HaFixture): Promise<Map<string, TenantState>> {
+export async function readTenants(bucket: Bucket, fx: TenantList): Promise<Map<string, TenantState>> {
   const out = new Map<string, TenantState>();
   for (const t of fx.tenants) out.set(t.tenant, await readTenant(bucket, t.tenant));
   return out;
@@ -271,7 +282,7 @@ export function overlappingLive(st: TenantState): string[] {
 export async function waitForEndState(
   planner: Planner,
   bucket: Bucket,
-  fx: HaFixture,
+  fx: TenantList,
   want: Map<string, string[]>,
   timeoutMs = 120_000,
   idleMs = 15_000,

@@ -121,10 +121,11 @@ describe('remote read', () => {
         len += (b & 0x7f) * 2 ** shift;
         if (b < 0x80) break;
       }
-      const msg = body.subarray(p, p + len);
-      const crc = new DataView(body.buffer, body.byteOffset + p + len, 4).getUint32(0);
+      // Prometheus' ChunkedWriter order: length, CRC32C of the message, message.
+      const crc = new DataView(body.buffer, body.byteOffset + p, 4).getUint32(0);
+      const msg = body.subarray(p + 4, p + 4 + len);
       expect(crc).toBe(crc32c(msg));
-      p += len + 4;
+      p += 4 + len;
       const m = fromBinary(ChunkedReadResponseSchema, msg);
       expect(m.chunkedSeries).toHaveLength(1);
       expect(m.queryIndex).toBe(0n);

@@ -5,7 +5,14 @@ import type { RawChunk } from '../../src/store/chunks.js';
 import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { encodeXorChunks } from '../../src/tsdb/chunkenc/encode.js';
 import { decodeChunkInto } from '../../src/tsdb/chunkenc/chunk.js';
-import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
+import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM, ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
+import {
+  decodeFloatHistogramChunk,
+  decodeHistogramChunk,
+  encodeFloatHistogramChunks,
+  encodeHistogramChunks,
+} from '../../src/tsdb/chunkenc/histogram.js';
+import { genSeries, toFloatHistograms, toHistograms } from '../../src/tsdb/synth/histograms.js';
 
 const L = (...kv: string[]): { name: string; value: string }[] => {
   const out: { name: string; value: string }[] = [];
@@ -88,5 +95,45 @@ describe('store merge', () => {
     const merged = m.resolve(withOther, lookup, 'test');
     expect(m.merged).toBe(2);
     expect(merged.flatMap((c) => timestamps(c.data))).toEqual([10, 15, 20, 25, 30]);
+  });
+
+  it('histogram chunks pass through typed HISTOGRAM / FLOAT_HISTOGRAM; overlapping ones are merged into histogram chunks', () => {
+    const g = genSeries(3, { samples: 200, step: 15_000, t0: 1_000_000, grow: 0.02 });
+    const hs = toHistograms(g);
+    const fhs = toFloatHistograms(g);
+    const a = encodeHistogramChunks(g.ts.slice(0, 120), hs.slice(0, 120))[0]!;
+    const b = encodeHistogramChunks(g.ts.slice(60, 180), hs.slice(60, 180))[0]!;
+    const f = encodeFloatHistogramChunks(g.ts.slice(190), fhs.slice(190))[0]!;
+    const raw = new Map<string, RawChunk>([
+      ['0/1', { encoding: ENC_HISTOGRAM, data: a.data }],
+      ['1/1', { encoding: ENC_HISTOGRAM, data: b.data }],
+      ['0/2', { encoding: ENC_FLOAT_HISTOGRAM, data: f.data }],
+    ]);
+    const lookup = (blk: number, ref: number): RawChunk => raw.get(`${blk}/${ref}`)!;
+    const m = new ChunkMerger();
+    const single = m.resolve(
+      { labels: L('a', '1'), chunks: [{ block: 0, meta: { mint: a.mint, maxt: a.maxt, ref: 1 } }] },
+      lookup,
+      'test',
+    );
+    expect(single).toEqual([{ minTime: a.mint, maxTime: a.maxt, type: 1, data: a.data }]);
+    const out = m.resolve(
+      {
+        labels: L('a', '1'),
+        chunks: [
+          { block: 0, meta: { mint: a.mint, maxt: a.maxt, ref: 1 } },
+          { block: 1, meta: { mint: b.mint, maxt: b.maxt, ref: 1 } },
+          { block: 0, meta: { mint: f.mint, maxt: f.maxt, ref: 2 } },
+        ],
+      },
+      lookup,
+      'test',
+    );
+    expect(m.merged).toBe(2);
+    expect(out.map((c) => c.type)).toEqual([1, 1, 2]);
+    expect(out[2]!.data).toBe(f.data);
+    const ts = out.slice(0, 2).flatMap((c) => Array.from(decodeHistogramChunk(c.data).ts));
+    expect(ts).toEqual(g.ts.slice(0, 180));
+    expect(Array.from(decodeFloatHistogramChunk(out[2]!.data).ts)).toEqual(g.ts.slice(190));
   });
 });

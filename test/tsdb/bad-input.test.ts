@@ -3,6 +3,7 @@
  * encodings, absurd lengths. Each is a typed error naming the file (and offset); nothing crashes,
  * hangs, or allocates without bound. A fuzz loop flips random bytes in real blocks.
  */
+import { setFirstChunkEncoding } from '../support/corrupt-chunk.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,6 @@ import { writeSynthBlocks } from '../../src/tsdb/synth/write.js';
 import { BlockReader } from '../../src/tsdb/block/reader.js';
 import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { FormatError, StrataError } from '../../src/util/errors.js';
-import { crc32c } from '../../src/tsdb/encoding/crc32c.js';
 import { seededRandom } from '../../src/tsdb/ulid.js';
 import { BlockWriter } from '../../src/tsdb/block/writer.js';
 import { XorAppender } from '../../src/tsdb/chunkenc/xor.js';
@@ -107,20 +107,7 @@ describe('bad block input', () => {
   it('an unknown chunk encoding (with a valid CRC) is a typed error naming file and offset', async () => {
     const dir = await copyBlock();
     const p = join(dir, 'chunks', '000001');
-    const seg = await readFile(p);
-    // First chunk at offset 8: uvarint len, encoding byte, data, CRC over encoding+data.
-    let q = 8;
-    let len = 0;
-    let mul = 1;
-    for (;;) {
-      const b = seg[q++]!;
-      len += (b & 0x7f) * mul;
-      if (b < 0x80) break;
-      mul *= 128;
-    }
-    seg[q] = 0x42;
-    seg.writeUInt32BE(crc32c(seg.subarray(q, q + 1 + len)), q + 1 + len);
-    await writeFile(p, seg);
+    const q = await setFirstChunkEncoding(p, 0x42);
     const err = (await exercise(dir)) as FormatError;
     expect(err.code).toBe('ERR_TSDB_UNKNOWN_ENCODING');
     expect(err.file).toBe(p);

@@ -14,7 +14,8 @@ import { SampleBuf } from '../samples/sample-buf.js';
 import { mergeExact, mergeReplicas, type DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 import { hits, type Entry, type InputSeries } from './input-series.js';
-import { HistClusterReencoder, isHistogramEncoding } from './reencode-hist.js';
+import { HistClusterReencoder } from './reencode-hist.js';
+import { isHistogramEncoding } from '../samples/mixed.js';
 import { errorMessage, StrataError } from '../../util/errors.js';
 
 /** Receives each written chunk: its range and ref. */

@@ -7,15 +7,7 @@
  * header bits aside: they depend on why the head cut the chunk).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create, toBinary } from '@bufbuild/protobuf';
-import { WriteRequestSchema } from '../../../gen/prometheus/prompb/remote_pb.js';
-import {
-  HistogramSchema,
-  TimeSeriesSchema,
-  type TimeSeries,
-} from '../../../gen/prometheus/prompb/types_pb.js';
 import {
   copyBlocksInto,
   queryRange,
@@ -24,7 +16,7 @@ import {
 } from '../../services/prometheus.js';
 import { assertNoLeakedProcesses, waitFor } from '../../support/processes.js';
 import { tempDir } from '../helpers.js';
-import { snappyCompress } from '../../../src/util/snappy.js';
+import { findBlocks, histogramSeriesToWire, remoteWrite } from '../../support/remote-write.js';
 import { BlockReader } from '../../../src/tsdb/block/reader.js';
 import { verifyBlock } from '../../../src/tsdb/verify/verify.js';
 import { ENC_HISTOGRAM } from '../../../src/tsdb/chunkenc/encoding.js';
@@ -94,66 +86,6 @@ function meaning(h: Histogram): unknown {
   };
 }
 
-function toWire(
-  name: string,
-  ts: readonly number[],
-  hs: readonly Histogram[],
-  from: number,
-  to: number,
-): TimeSeries {
-  const histograms = [];
-  for (let i = from; i < to; i++) {
-    const h = hs[i]!;
-    histograms.push(
-      create(HistogramSchema, {
-        count: { case: 'countInt', value: BigInt(h.count) },
-        zeroCount: { case: 'zeroCountInt', value: BigInt(h.zeroCount) },
-        sum: h.sum,
-        schema: h.schema,
-        zeroThreshold: h.zeroThreshold,
-        positiveSpans: h.positiveSpans.map((s) => ({ offset: s.offset, length: s.length })),
-        negativeSpans: h.negativeSpans.map((s) => ({ offset: s.offset, length: s.length })),
-        positiveDeltas: [...h.positiveBuckets].map((v) => BigInt(v)),
-        negativeDeltas: [...h.negativeBuckets].map((v) => BigInt(v)),
-        resetHint: h.counterResetHint,
-        timestamp: BigInt(ts[i]!),
-      }),
-    );
-  }
-  return create(TimeSeriesSchema, { labels: [{ name: '__name__', value: name }], histograms });
-}
-
-async function remoteWrite(url: string, series: TimeSeries[]): Promise<void> {
-  const body = snappyCompress(
-    toBinary(WriteRequestSchema, create(WriteRequestSchema, { timeseries: series })),
-  );
-  const res = await fetch(`${url}/api/v1/write`, {
-    method: 'POST',
-    headers: {
-      'Content-Encoding': 'snappy',
-      'Content-Type': 'application/x-protobuf',
-      'X-Prometheus-Remote-Write-Version': '0.1.0',
-    },
-    body,
-  });
-  const text = await res.text();
-  if (res.status !== 204 && res.status !== 200) throw new Error(`remote write: ${res.status} ${text}`);
-}
-
-/** The block dirs once there are `want` of them (meta.json is written last). */
-async function findBlocks(dataDir: string, want: number): Promise<string[] | undefined> {
-  const out: string[] = [];
-  for (const e of (await readdir(dataDir)).sort()) {
-    if (!/^[0-9A-Z]{26}$/.test(e)) continue;
-    const ok = await stat(join(dataDir, e, 'meta.json')).then(
-      () => true,
-      () => false,
-    );
-    if (ok) out.push(join(dataDir, e));
-  }
-  return out.length >= want ? out : undefined;
-}
-
 describe('Prometheus 2.42 native histogram chunks', () => {
   it('decode to the written samples and re-encode byte for byte', { timeout: 300_000 }, async () => {
     const n = Math.floor((HOURS * 3600_000) / STEP);
@@ -181,7 +113,7 @@ describe('Prometheus 2.42 native histogram chunks', () => {
     for (let i = 0; i < n; i += batch) {
       await remoteWrite(
         prom.url,
-        written.map((w) => toWire(w.name, w.ts, w.hs, i, Math.min(n, i + batch))),
+        written.map((w) => histogramSeriesToWire(w.name, w.ts, w.hs, i, Math.min(n, i + batch))),
       );
     }
     // The data starts inside one 2 h range: a partial block, then a full one.

@@ -3,7 +3,7 @@
  * layouts may differ (recoding and gauge merges insert empty buckets), so buckets are compared by
  * index and absolute count, empty ones skipped; sums bit for bit (NaN payloads included).
  */
-import { isStaleNaN, type AnyHistogram, type Span } from '../histogram/types.js';
+import { isStaleNaN, type AnyHistogram, type Span } from './types.js';
 
 const f64 = new Float64Array(2);
 const u32 = new Uint32Array(f64.buffer);
