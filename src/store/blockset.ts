@@ -2,7 +2,8 @@
  * The blocks a store serves: the metadata fetcher's view of one tenant (partial, too fresh,
  * duplicate and long-marked blocks already hidden), narrowed by time range and shard, each
  * opened as a StoreBlock. A block that cannot be opened is skipped with a warning and tried
- * again at the next sync; blocks that leave the fetcher's view are closed and forgotten.
+ * again at the next sync; blocks that leave the fetcher's view are closed and forgotten once the
+ * new blocks of the same sync are open.
  */
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
@@ -102,13 +103,6 @@ export class BlockSet {
       });
     }
     const want = this.wanted(ts?.metas ?? new Map<string, BlockMeta>());
-    for (const [id, b] of this.open) {
-      if (want.has(id)) continue;
-      this.open.delete(id);
-      this.deps.cache.dropBlock(id);
-      await b.close().catch(() => undefined);
-      logger.info('block dropped', { block: id });
-    }
     const todo = [...want.values()].filter((m) => !this.open.has(m.ulid));
     const limit = Math.max(1, this.opts.openConcurrency ?? 8);
     let next = 0;
@@ -134,6 +128,15 @@ export class BlockSet {
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, worker));
+    // Dropped only now: a compactor's output replaces its inputs (hidden as duplicates) in one
+    // sync, and a query between dropping the inputs and opening the output would see neither.
+    for (const [id, b] of this.open) {
+      if (want.has(id)) continue;
+      this.open.delete(id);
+      this.deps.cache.dropBlock(id);
+      await b.close().catch(() => undefined);
+      logger.info('block dropped', { block: id });
+    }
     this.synced = true;
     this.deps.onSynced?.(this.open.size);
   }
