@@ -10,7 +10,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Series } from '../../gen/thanos/store/storepb/types_pb.js';
 import { Aggr } from '../../gen/thanos/store/storepb/rpc_pb.js';
+import { decodeChunkInto } from '../../src/tsdb/chunkenc/chunk.js';
+import { bitsToFloat } from '../../src/tsdb/chunkenc/float-bits.js';
 import { compactBlocks } from '../../src/tsdb/compact/compact.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import { downsampleBlock, RES_5M } from '../../src/tsdb/downsample/index.js';
 import { promtoolBlocksParallel } from '../compactor/fixtures.js';
 import {
@@ -110,6 +113,7 @@ async function series(
   maxTime: number,
   window: number,
   aggregates: Aggr[],
+  via: StoreClients = client,
 ): Promise<Series[]> {
   const out: Series[] = [];
   const req = {
@@ -119,7 +123,16 @@ async function series(
     maxResolutionWindow: BigInt(window),
     aggregates,
   };
-  for await (const r of client.store.series(req)) if (r.result.case === 'series') out.push(r.result.value);
+  for await (const r of via.store.series(req)) if (r.result.case === 'series') out.push(r.result.value);
+  return out;
+}
+
+/** Decoded samples of XOR chunk data (Store API type 0). */
+function decoded(data: Uint8Array): [number, number][] {
+  const buf = new SampleBuf();
+  decodeChunkInto({ encoding: 1, data, dataOffset: 0 }, buf, 'test');
+  const out: [number, number][] = [];
+  for (let i = 0; i < buf.len; i++) out.push([buf.ts[i]!, bitsToFloat(buf.hi[i]!, buf.lo[i]!)]);
   return out;
 }
 
@@ -164,6 +177,19 @@ describe('downsampled blocks through strata store and strata query', () => {
       expect(Math.max(...aggr.map((c) => Number(c.maxTime)))).toBeLessThan(DOWNSAMPLED_UNTIL);
       expect(Math.max(...rawChunks.map((c) => Number(c.maxTime)))).toBeGreaterThan(START + 47 * HOUR);
       for (const c of aggr) expect(c.min).toBeDefined();
+    }
+  });
+
+  it('strata query’s own Store API passes window and aggregates on and answers the aggregate as raw XOR samples', async () => {
+    const [from, to] = [START + 3 * HOUR, START + 9 * HOUR];
+    const fromStore = await series(from, to, RES_5M, [Aggr.MAX]);
+    const fromQuery = await series(from, to, RES_5M, [Aggr.MAX], storeClients(auto!.grpc));
+    expect(fromQuery.length).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      const want = fromStore[i]!.chunks.flatMap((c) => decoded(c.max!.data));
+      const got = fromQuery[i]!.chunks.flatMap((c) => decoded(c.raw!.data));
+      expect(want.length).toBeGreaterThan(60);
+      expect(got).toEqual(want);
     }
   });
 
