@@ -21,6 +21,7 @@ export interface QueryFlags {
   'query.partialResponse': boolean;
   'query.groupId': string;
   'query.replicaStrategy': string;
+  'query.autoDownsampling': boolean;
   httpAddress: string;
   grpcAddress: string;
   'log.level': string;
@@ -66,6 +67,11 @@ export function queryCommandOptions(cmd: Command): Command {
         .choices(REPLICA_STRATEGIES)
         .default('two-random'),
     )
+    .option(
+      '--query.auto-downsampling',
+      'remote read: read downsampled blocks up to step / 5 resolution (max_resolution_window; default raw only)',
+      false,
+    )
     .option('--query.group-id <id>', 'store_group_id announced in Info (empty: a standalone querier)', '')
     .option(
       '--http-address <host:port>',
@@ -99,6 +105,7 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
     partialResponse: f['query.partialResponse'],
     groupId: f['query.groupId'],
     replicaStrategy: f['query.replicaStrategy'] as ReplicaStrategy,
+    autoDownsampling: f['query.autoDownsampling'],
     httpAddress: f.httpAddress,
     grpcAddress: f.grpcAddress,
     registry,

@@ -6,6 +6,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import {
+  Aggr,
   LabelNamesRequestSchema,
   LabelValuesRequestSchema,
   SeriesRequestSchema,
@@ -19,6 +20,7 @@ import type { Logger } from '../util/logger.js';
 import type { Endpoint, EndpointSet } from './endpoints.js';
 import { labelsFromWire } from './endpoints.js';
 import { fanOut, type GroupOutcome, type MemberCall, type ReplicaStrategy } from './fanout.js';
+import { aggregatedToXor, hasAggregated, type WireAggrChunk } from './downsampled.js';
 import { groupMatches } from './groups.js';
 import { mergeSeriesLists, type DedupFunc, type QSeries, type WireChunk } from './merge.js';
 import type { QueryMetrics } from './metrics.js';
@@ -55,6 +57,10 @@ export interface SelectParams {
   readonly skipChunks?: boolean;
   /** A Store API request's without_replica_labels: removed too (with or without dedup). */
   readonly withoutReplicaLabels?: readonly string[];
+  /** Store API max_resolution_window in ms (default 0: raw data only). */
+  readonly maxResolutionWindow?: number;
+  /** Aggregates asked of downsampled blocks (default COUNT and SUM, as Thanos). */
+  readonly aggregates?: readonly Aggr[];
   readonly signal?: AbortSignal;
 }
 
@@ -84,10 +90,14 @@ export class Querier {
   }
 
   async series(p: SelectParams): Promise<Result<QSeries[]>> {
+    const aggregates =
+      p.aggregates !== undefined && p.aggregates.length > 0 ? [...p.aggregates] : DEFAULT_AGGRS;
     const req: SeriesRequest = create(SeriesRequestSchema, {
       minTime: BigInt(p.minTime),
       maxTime: BigInt(p.maxTime),
       matchers: wireMatchers(p.matchers),
+      maxResolutionWindow: BigInt(Math.max(0, Math.floor(p.maxResolutionWindow ?? 0))),
+      aggregates,
       skipChunks: p.skipChunks ?? false,
       // Each group's failure is ours to judge: members answer completely or fail.
       partialResponseDisabled: true,
@@ -99,10 +109,10 @@ export class Querier {
       for await (const r of ep.store.series(req, { signal })) {
         switch (r.result.case) {
           case 'series':
-            series.push(fromWire(r.result.value));
+            series.push(fromWire(r.result.value, aggregates));
             break;
           case 'batch':
-            for (const s of r.result.value.series) series.push(fromWire(s));
+            for (const s of r.result.value.series) series.push(fromWire(s, aggregates));
             break;
           case 'warning':
             warnings.push(`${ep.address}: ${r.result.value}`);
@@ -213,10 +223,19 @@ export class Querier {
   }
 }
 
-function fromWire(s: {
-  labels: { name: string; value: string }[];
-  chunks: { minTime: bigint; maxTime: bigint; raw?: { type: number; data: Uint8Array } | undefined }[];
-}): QSeries {
+/** Thanos' default: count and sum, read back as an average per window. */
+const DEFAULT_AGGRS: Aggr[] = [Aggr.COUNT, Aggr.SUM];
+
+/** A received series; aggregated chunks (downsampled blocks) are read back as XOR samples. */
+function fromWire(
+  s: { labels: { name: string; value: string }[]; chunks: WireAggrChunk[] },
+  aggregates: readonly Aggr[],
+): QSeries {
+  if (hasAggregated(s.chunks)) {
+    const labels = labelsFromWire(s.labels);
+    const what = `series ${JSON.stringify(labels.map((l) => `${l.name}=${l.value}`).join(','))}`;
+    return { labels, chunks: aggregatedToXor(s.chunks, aggregates, what) };
+  }
   const chunks: WireChunk[] = [];
   for (const c of s.chunks) {
     if (c.raw === undefined) continue;

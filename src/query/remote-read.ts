@@ -32,6 +32,7 @@ import type { Logger } from '../util/logger.js';
 import { snappyCompress, snappyUncompress } from '../util/snappy.js';
 import { MixedSamples, KIND_FLOAT } from '../tsdb/samples/mixed.js';
 import type { AnyHistogram } from '../tsdb/histogram/types.js';
+import { aggrsFromFunc, resolutionWindow } from './downsampled.js';
 import { allXor, decodeMixedSeries, decodeSeries, diskEncoding, type QSeries } from './merge.js';
 import { encodeReadResponse, type EncSeries } from './prompb-encode.js';
 import { encodeHistogramsField } from './prompb-histogram.js';
@@ -142,6 +143,8 @@ function samplesIn(
 export interface RemoteReadOptions {
   readonly querier: Querier;
   readonly logger: Logger;
+  /** --query.auto-downsampling: max_resolution_window = hints' step / 5. */
+  readonly autoDownsampling?: boolean;
 }
 
 /** The `/api/v1/read` handler. */
@@ -165,12 +168,22 @@ export function remoteReadHandler(o: RemoteReadOptions): (req: HttpRequest) => P
       }
       const start = Number(q.startTimestampMs);
       const end = Number(q.endTimestampMs);
+      // The PromQL function and step Prometheus passes as hints pick resolution and aggregates.
+      const func = q.hints?.func ?? '';
+      const window = resolutionWindow(
+        o.autoDownsampling ?? false,
+        Number(q.hints?.stepMs ?? 0n),
+        Number(q.hints?.rangeMs ?? 0n),
+        func,
+      );
       try {
         // No warnings channel: a failed group aborts unless partial responses are on (flag or ?partial_response=).
         const r = await o.querier.series({
           minTime: start,
           maxTime: end,
           matchers,
+          maxResolutionWindow: window,
+          aggregates: aggrsFromFunc(func),
           ...(partialResponse !== undefined ? { partialResponse } : {}),
         });
         for (const w of r.warnings) o.logger.warn('remote read: partial response', { warning: w });

@@ -29,6 +29,8 @@ export interface QueryServiceOptions {
   readonly logger: Logger;
   readonly random?: () => number;
   readonly replicaStrategy?: ReplicaStrategy;
+  /** Remote read: max_resolution_window = the hints' step / 5 (Thanos' --query.auto-downsampling). */
+  readonly autoDownsampling?: boolean;
 }
 
 export interface QueryService {
@@ -109,7 +111,10 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
     throw err;
   }
   const api = apiHandlers(querier);
-  http.mount('/api/v1/read', remoteReadHandler({ querier, logger: o.logger }));
+  http.mount(
+    '/api/v1/read',
+    remoteReadHandler({ querier, logger: o.logger, autoDownsampling: o.autoDownsampling ?? false }),
+  );
   http.mount('/api/v1/series', api.series);
   http.mount('/api/v1/labels', api.labels);
   http.mountPrefix('/api/v1/label/', api.labelValues);

@@ -111,6 +111,9 @@ async function* series(q: Querier, req: SeriesRequest, signal: AbortSignal): Asy
       partialResponse: partial(req),
       skipChunks: req.skipChunks,
       withoutReplicaLabels: req.withoutReplicaLabels,
+      // Downsampled data is read back as samples here, so a stacked querier sees raw chunks.
+      maxResolutionWindow: Number(req.maxResolutionWindow),
+      aggregates: req.aggregates,
       signal,
     };
     r = await q.series(p);

@@ -51,6 +51,11 @@ export class StoreBlock {
     return this.meta.ulid;
   }
 
+  /** Downsampling resolution in ms (0: raw). */
+  get resolution(): number {
+    return this.meta.thanos?.downsample.resolution ?? 0;
+  }
+
   /** True when the block holds samples in [mint, maxt] (meta maxTime is exclusive). */
   overlaps(mint: number, maxt: number): boolean {
     return this.meta.minTime <= maxt && this.meta.maxTime > mint;

@@ -2,7 +2,8 @@
  * The blocks a store serves: the metadata fetcher's view of one tenant (partial, too fresh,
  * duplicate and long-marked blocks already hidden), narrowed by time range and shard, each
  * opened as a StoreBlock. A block that cannot be opened is skipped with a warning and tried
- * again at the next sync; blocks that leave the fetcher's view are closed and forgotten.
+ * again at the next sync; blocks that leave the fetcher's view are closed and forgotten once the
+ * new blocks of the same sync are open.
  */
 import type { Bucket } from '../objstore/bucket.js';
 import type { Layout } from '../block/layout.js';
@@ -13,6 +14,7 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { StoreBlock } from './block.js';
 import type { IndexLru } from './cache.js';
+import { servedResolution } from './resolution.js';
 
 /** A time bound: absolute ms, or relative to now at each sync (e.g. -2h). */
 export type TimeBound = { readonly absolute: number } | { readonly relative: number };
@@ -81,8 +83,8 @@ export class BlockSet {
     for (const [id, m] of metas) {
       // Inclusive on both ends, like Thanos' time partition filter (maxTime is exclusive in meta).
       if (!(m.maxTime >= min && m.minTime <= max)) continue;
-      // Raw data only: downsampled blocks hold aggregate chunks this store does not serve yet.
-      if ((m.thanos?.downsample.resolution ?? 0) !== 0) continue;
+      // Raw, 5m and 1h blocks (Thanos refuses to load any other resolution).
+      if (!servedResolution(m.thanos?.downsample.resolution ?? 0)) continue;
       if (this.opts.shard !== undefined && !inShard(id, this.opts.shard)) continue;
       out.set(id, m);
     }
@@ -101,13 +103,6 @@ export class BlockSet {
       });
     }
     const want = this.wanted(ts?.metas ?? new Map<string, BlockMeta>());
-    for (const [id, b] of this.open) {
-      if (want.has(id)) continue;
-      this.open.delete(id);
-      this.deps.cache.dropBlock(id);
-      await b.close().catch(() => undefined);
-      logger.info('block dropped', { block: id });
-    }
     const todo = [...want.values()].filter((m) => !this.open.has(m.ulid));
     const limit = Math.max(1, this.opts.openConcurrency ?? 8);
     let next = 0;
@@ -133,6 +128,15 @@ export class BlockSet {
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, worker));
+    // Dropped only now: a compactor's output replaces its inputs (hidden as duplicates) in one
+    // sync, and a query between dropping the inputs and opening the output would see neither.
+    for (const [id, b] of this.open) {
+      if (want.has(id)) continue;
+      this.open.delete(id);
+      this.deps.cache.dropBlock(id);
+      await b.close().catch(() => undefined);
+      logger.info('block dropped', { block: id });
+    }
     this.synced = true;
     this.deps.onSynced?.(this.open.size);
   }

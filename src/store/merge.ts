@@ -3,7 +3,8 @@
  * series' chunks into Store API chunks: chunks are passed on as stored, except where chunks of
  * one series overlap in time (overlapping blocks of one source): only those are decoded, merged
  * (one sample per timestamp, the compactor's exact merge) and re-encoded. Byte-identical chunks
- * (replica blocks merged under without_replica_labels) are sent once, as stored.
+ * (replica blocks merged under without_replica_labels) are sent once, as stored. Aggregated
+ * chunks of downsampled blocks (0xff) are never merged: they go out as stored.
  */
 import type { ChunkMeta } from '../tsdb/index/format.js';
 import { compareLabels, type Labels } from '../tsdb/labels.js';
@@ -11,7 +12,7 @@ import { SampleBuf } from '../tsdb/samples/sample-buf.js';
 import { mergeExact } from '../tsdb/samples/dedup.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
 import { DEFAULT_SAMPLES_PER_CHUNK, encodeXorChunks } from '../tsdb/chunkenc/encode.js';
-import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
+import { ENC_THANOS_AGGR, ENC_XOR } from '../tsdb/chunkenc/encoding.js';
 import { isHistogramEncoding, MixedEncoder, MixedSamples } from '../tsdb/samples/mixed.js';
 import { overlapClusters } from '../tsdb/chunks/overlap.js';
 import { FormatError } from '../util/errors.js';
@@ -63,9 +64,24 @@ export function mergeBlockSeries(perBlock: readonly (readonly BlockSeries[])[]):
 export interface OutChunk {
   readonly minTime: number;
   readonly maxTime: number;
-  /** Store API encoding: XOR = 0, HISTOGRAM = 1, FLOAT_HISTOGRAM = 2. */
+  /** Store API encoding: XOR = 0, HISTOGRAM = 1, FLOAT_HISTOGRAM = 2 (unused when aggregated). */
   readonly type: number;
   readonly data: Uint8Array;
+  /** A Thanos aggregated chunk (0xff) of a downsampled block: `data` holds its five sub-chunks. */
+  readonly aggregated?: boolean;
+}
+
+/** A stored chunk as an OutChunk, unchanged. */
+function passThrough(c: ChunkSource, raw: RawChunk, where: string): OutChunk {
+  if (raw.encoding === ENC_THANOS_AGGR) {
+    return { minTime: c.meta.mint, maxTime: c.meta.maxt, type: 0, data: raw.data, aggregated: true };
+  }
+  return {
+    minTime: c.meta.mint,
+    maxTime: c.meta.maxt,
+    type: storeType(raw.encoding, where),
+    data: raw.data,
+  };
 }
 
 /**
@@ -126,13 +142,11 @@ export class ChunkMerger {
       const group = cluster.length === 1 ? cluster : distinct(cluster, lookup);
       if (group.length === 1) {
         const c = group[0]!;
-        const raw = lookup(c.block, c.meta.ref);
-        res.push({
-          minTime: c.meta.mint,
-          maxTime: c.meta.maxt,
-          type: storeType(raw.encoding, where),
-          data: raw.data,
-        });
+        res.push(passThrough(c, lookup(c.block, c.meta.ref), where));
+      } else if (group.some((c) => lookup(c.block, c.meta.ref).encoding === ENC_THANOS_AGGR)) {
+        // Aggregates cannot be merged sample by sample: overlapping chunks go out as stored and
+        // the querier keeps the first sample per timestamp (Thanos sends them the same way).
+        for (const c of group) res.push(passThrough(c, lookup(c.block, c.meta.ref), where));
       } else {
         this.mergeGroup(group, lookup, where, res);
       }

@@ -7,6 +7,7 @@ export interface StoreMetrics {
   readonly seriesSent: Counter;
   readonly chunksSent: Counter;
   readonly chunksMerged: Counter;
+  readonly blocksQueried: Counter<'resolution'>;
   readonly blocksLoaded: Gauge;
   readonly inFlight: Gauge;
 }
@@ -32,6 +33,12 @@ export function storeMetrics(registry: Registry): StoreMetrics {
     chunksMerged: new Counter({
       name: 'strata_store_chunks_merged_total',
       help: 'Chunks decoded and merged because they overlapped another chunk of the same series',
+      registers,
+    }),
+    blocksQueried: new Counter({
+      name: 'strata_store_series_blocks_queried_total',
+      help: 'Blocks read by Series requests, by downsampling resolution in ms (0: raw)',
+      labelNames: ['resolution'],
       registers,
     }),
     blocksLoaded: new Gauge({ name: 'strata_store_blocks_loaded', help: 'Blocks served', registers }),

@@ -16,22 +16,19 @@ import {
   type SeriesRequest,
   type SeriesResponse,
 } from '../../gen/thanos/store/storepb/rpc_pb.js';
-import {
-  AggrChunkSchema,
-  ChunkSchema,
-  SeriesSchema,
-  type LabelMatcher,
-} from '../../gen/thanos/store/storepb/types_pb.js';
+import { SeriesSchema, type LabelMatcher } from '../../gen/thanos/store/storepb/types_pb.js';
 import { LabelSchema } from '../../gen/thanos/store/labelpb/types_pb.js';
 import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
 import { compareStrings } from '../tsdb/labels.js';
 import { EMPTY_LABEL_NAME, errorMessage, isStrataError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { AggrChunkBuilder } from './aggr-out.js';
 import type { StoreBlock } from './block.js';
 import type { RawChunk } from './chunks.js';
 import type { Gate } from './gate.js';
 import { ChunkMerger, mergeBlockSeries, type MergedSeries } from './merge.js';
 import type { StoreMetrics } from './metrics.js';
+import { blocksForResolution } from './resolution.js';
 import { blockLabelNames, blockLabelValues, selectBlockSeries } from './select.js';
 
 export interface StoreLimits {
@@ -111,11 +108,17 @@ export class StoreService {
     if (req.matchers.length === 0) throw invalid('series request: no matchers (at least one is required)');
     const matchers = parseMatchers(req.matchers);
     const without = new Set(req.withoutReplicaLabels);
+    if (req.maxResolutionWindow < 0n) {
+      throw invalid(`series request: negative max_resolution_window ${req.maxResolutionWindow}`);
+    }
+    const window = Number(req.maxResolutionWindow);
     const { gate, limits, metrics } = this.deps;
     await gate.acquire(signal);
     metrics?.inFlight.inc();
     try {
-      const blocks = this.overlapping(mint, maxt);
+      // Thanos' getFor: the coarsest resolution within the window, gaps filled from finer ones.
+      const blocks = blocksForResolution(this.overlapping(mint, maxt), mint, maxt, window);
+      for (const b of blocks) metrics?.blocksQueried.inc({ resolution: String(b.resolution) });
       let merged: MergedSeries[];
       try {
         const perBlock = await Promise.all(
@@ -143,6 +146,7 @@ export class StoreService {
         }
       }
       const merger = new ChunkMerger();
+      const aggr = new AggrChunkBuilder(req.aggregates);
       for (let i = 0; i < merged.length; i += BATCH) {
         signal.throwIfAborted();
         const batch = merged.slice(i, i + BATCH);
@@ -161,19 +165,12 @@ export class StoreService {
           if (!req.skipChunks) {
             const lookup = (b: number, ref: number): RawChunk => fetched[b]!.get(ref)!;
             let out;
+            const where = blocks[s.chunks[0]!.block]!.id;
             try {
-              out = merger.resolve(s, lookup, blocks[s.chunks[0]!.block]!.id);
+              out = merger.resolve(s, lookup, where);
+              for (const c of out) series.chunks.push(aggr.build(c, where));
             } catch (err) {
               throw this.fail(err, 'merging chunks');
-            }
-            for (const c of out) {
-              series.chunks.push(
-                create(AggrChunkSchema, {
-                  minTime: BigInt(c.minTime),
-                  maxTime: BigInt(c.maxTime),
-                  raw: create(ChunkSchema, { type: c.type, data: c.data }),
-                }),
-              );
             }
             metrics?.chunksSent.inc(out.length);
           }

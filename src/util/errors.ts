@@ -58,7 +58,9 @@ export type ErrorCode =
   // The metadata fetcher's local metas file (beside its checkpoint) is damaged: discarded.
   | 'ERR_FETCHER_BAD_METAS_FILE'
   // Downsampling (src/tsdb/downsample): input Strata cannot downsample yet (native histograms).
-  | 'ERR_DOWNSAMPLE_UNSUPPORTED';
+  | 'ERR_DOWNSAMPLE_UNSUPPORTED'
+  // Store gateway: a Series request asked for an aggregate a downsampled chunk does not hold.
+  | 'ERR_STORE_AGGREGATE_MISSING';
 
 export interface StrataErrorOptions {
   cause?: unknown;
