@@ -103,6 +103,23 @@ describe('bad input at the command line', () => {
     await expectUsageError(args, /--etcd\.lease-ttl must be at least 2s/);
   });
 
+  it('strata planner with retention shorter than the span downsampling needs, or both downsampling switches', async () => {
+    const args = async (extra: string[]): Promise<string[]> =>
+      plannerArgs({ objstore: objstore(), dataDir: dataDir(), grpcPort: await freePort(), extra });
+    await expectUsageError(
+      await args(['--downsampling.enable', '--retention.resolution-raw', '24h']),
+      /--retention\.resolution-raw must be 0 or at least 40h/,
+    );
+    await expectUsageError(
+      await args(['--downsampling.enable', '--retention.resolution-5m', '7d']),
+      /--retention\.resolution-5m must be 0 or at least 10d/,
+    );
+    await expectUsageError(
+      await args(['--downsampling.enable', '--downsampling.disable']),
+      /--downsampling\.disable and --downsampling\.enable exclude each other/,
+    );
+  });
+
   it('strata planner --planner.max-failures 0', async () => {
     const args = plannerArgs({
       objstore: objstore(),
