@@ -3,11 +3,15 @@
  * (--grpc-client-tls-*), certificates made by openssl: a querier with a certificate of the client
  * CA gets series; one without a certificate, with another CA's, or in plaintext is refused in the
  * handshake (the endpoint stays down) and gets nothing. A second querier reaches the first one's
- * own Store API, also over mutual TLS.
+ * own Store API, also over mutual TLS. Replaced certificate files are used without a restart, and
+ * unusable TLS flags stop the command with ERR_TLS_CONFIG naming flag and file.
  */
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
-import { makeTestPki, type TestPki } from '../support/certs.js';
+import { makeCa, makeCert, makeTestPki, type TestPki } from '../support/certs.js';
+import { runStrata } from '../compactor/run.js';
 import { assertNoLeakedProcesses, waitFor } from '../support/processes.js';
 import {
   filesystemConfigFile,
@@ -121,5 +125,89 @@ describe('strata store and strata query over mutual TLS', () => {
     } finally {
       await stopAll(running);
     }
+  });
+
+  it('picks up replaced certificate files without a restart', async () => {
+    const live = s.path('live');
+    await mkdir(live, { recursive: true });
+    const files = { cert: join(live, 'tls.crt'), key: join(live, 'tls.key'), ca: join(live, 'ca.crt') };
+    await copyFile(pki.server.cert, files.cert);
+    await copyFile(pki.server.key, files.key);
+    await copyFile(pki.ca.cert, files.ca);
+    const newCa = await makeCa(s.dir, 'rotated-ca');
+    const [newServer, newClient] = await Promise.all([
+      makeCert(s.dir, newCa, 'rotated-server', 'server'),
+      makeCert(s.dir, newCa, 'rotated-client', 'client'),
+    ]);
+    const running: Running[] = [];
+    try {
+      const store = await startStore({
+        objstoreConfigFile: objstoreFile,
+        dataDir: s.path('store'),
+        extra: ['--grpc-server-tls-cert', files.cert, '--grpc-server-tls-key', files.key],
+      });
+      running.push(store);
+      // Trusts only the new CA, and has a client certificate of it.
+      const extra = [
+        '--grpc-client-tls-secure',
+        '--grpc-client-tls-ca',
+        newCa.cert,
+        '--grpc-client-tls-cert',
+        newClient.cert,
+        '--grpc-client-tls-key',
+        newClient.key,
+      ];
+      const q = await startQuery({ endpoints: [store.grpc], extra }, 'new-ca');
+      running.push(q);
+      expect((await endpoint(q)).healthy).toBe(false);
+      await copyFile(newServer.key, files.key);
+      await copyFile(newServer.cert, files.cert);
+      const st = await waitFor(
+        'the querier trusting the new CA to reach the store',
+        async () => {
+          const st = await endpoint(q);
+          return st.healthy ? st : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(st.healthy).toBe(true);
+      expect(await labelNames(q)).toContain('__name__');
+      expect(store.process.output()).toMatch(/TLS certificates reloaded/);
+    } finally {
+      await stopAll(running);
+    }
+  });
+
+  it('unusable TLS flags stop the command with ERR_TLS_CONFIG naming flag and file', async () => {
+    const missing = join(s.dir, 'missing.crt');
+    const r = await runStrata(
+      ['store', '--objstore.config-file', objstoreFile, '--data-dir', s.path('bad-store')].concat([
+        '--grpc-server-tls-cert',
+        missing,
+        '--grpc-server-tls-key',
+        pki.server.key,
+      ]),
+      { timeoutMs: 30_000 },
+    );
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(
+      `strata: ERR_TLS_CONFIG: --grpc-server-tls-cert: cannot read ${missing}: no such file or directory`,
+    );
+    const w = await runStrata(
+      [
+        'query',
+        '--endpoint',
+        '127.0.0.1:1',
+        '--grpc-client-tls-secure',
+        '--grpc-client-tls-key',
+        pki.client.key,
+      ],
+      { timeoutMs: 30_000 },
+    );
+    expect(w.code).toBe(1);
+    expect(w.output).toContain(
+      'ERR_TLS_CONFIG: --grpc-client-tls-cert and --grpc-client-tls-key must be given together',
+    );
   });
 });
