@@ -56,6 +56,13 @@ async function createServer(
     { ...m, ALPNProtocols: ['h2'], allowHTTP1: false, requestCert: mutual, rejectUnauthorized: mutual },
     handler,
   );
+  // Refused handshakes (no or an untrusted client certificate, plaintext): debug, as clients retry.
+  server.on('tlsClientError', (err, socket) => {
+    o.logger?.debug('gRPC TLS handshake refused', {
+      client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+      err: err.message,
+    });
+  });
   const reloader = watchServerTls(
     files,
     since,

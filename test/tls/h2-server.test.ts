@@ -76,8 +76,10 @@ async function serve(files: ReturnType<typeof serverTlsFiles>, logger?: Logger):
 
 describe('gRPC server TLS', () => {
   it('mutual TLS: a client certificate of the client CA is required, plaintext is refused', async () => {
+    const { logger, lines } = recorder();
     const server = await serve(
       serverTlsFiles({ cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert }),
+      logger,
     );
     try {
       const url = `https://${server.address}`;
@@ -86,6 +88,9 @@ describe('gRPC server TLS', () => {
       expect(await get(url, base)).toMatch(/certificate required/);
       expect(await get(url, { ...base, ...(await pair(pki.otherClient)) })).toMatch(/^error/);
       expect(await get(`http://${server.address}`, {})).toMatch(/^error/);
+      const refused = lines.filter((l) => l.msg === 'gRPC TLS handshake refused');
+      expect(refused.length, JSON.stringify(lines)).toBeGreaterThanOrEqual(3);
+      expect(refused.map((l) => String(l.fields?.err)).join('\n')).toMatch(/certificate/);
       // The client side checks the server too: another CA's trust store refuses it.
       expect(await get(url, { ca: await readFile(pki.otherCa.cert), ...(await pair(pki.client)) })).toMatch(
         /^error/,
