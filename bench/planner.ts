@@ -8,14 +8,21 @@
  * plan within the first 10% of the run.
  *
  * Run: `npx vite-node bench/planner.ts [--tenants N] [--workers N] [--min-ms N] [--max-ms N]
- * [--worker-procs N] [--shape mixed|ha]`, or the built `node dist/bench/planner.js ...`. By default the workers run in
+ * [--worker-procs N] [--shape mixed|ha] [--tls]`, or the built `node dist/bench/planner.js ...`. By default the workers run in
  * one child process, so planner and workers each get a core as they would in production;
  * `--worker-procs 0` keeps everything in one process. CPU time is printed next to wall time: on a shared
- * machine wall time says as much about the neighbours as about the planner.
+ * machine wall time says as much about the neighbours as about the planner. `--tls`: the stream
+ * over mutual TLS (certificates made with openssl in a temp dir), to compare with plaintext.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { SecureClientSessionOptions } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { ulidOf } from '../test/support/plan-fixtures.js';
+import { makeTestPki } from '../test/support/certs.js';
+import { clientTlsFiles, loadClientTls, serverTlsFiles, type ServerTlsFiles } from '../src/util/tls.js';
 import { compactionProgress, planAll } from '../src/plan/index.js';
 import type { PlanBlock, PlanOptions } from '../src/plan/index.js';
 import { startPlannerServer } from '../src/scheduler/server.js';
@@ -38,6 +45,29 @@ const SHAPE = process.argv.includes('--shape') ? process.argv[process.argv.index
 /** Processes the workers run in (0: in the planner's process). */
 const WORKER_PROCS = arg('worker-procs', 1);
 const OPTS: PlanOptions = { replicaLabels: ['replica'] };
+/** Where --tls certificates are (made by the parent, inherited by the worker processes). */
+const TLS_DIR_ENV = 'STRATA_BENCH_TLS_DIR';
+
+async function serverTls(): Promise<ServerTlsFiles | undefined> {
+  if (!process.argv.includes('--tls')) return undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'strata-bench-tls-'));
+  const pki = await makeTestPki(dir);
+  process.env[TLS_DIR_ENV] = dir;
+  return serverTlsFiles({ cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert });
+}
+
+async function clientTls(): Promise<SecureClientSessionOptions | undefined> {
+  const dir = process.env[TLS_DIR_ENV];
+  if (dir === undefined) return undefined;
+  const files = clientTlsFiles({
+    secure: true,
+    ca: join(dir, 'ca.crt'),
+    cert: join(dir, 'client.crt'),
+    key: join(dir, 'client.key'),
+    skipVerify: false,
+  });
+  return loadClientTls(files!);
+}
 
 const alwaysLeader: LeadershipView = { isLeader: () => true, epoch: () => 1, leaderAddress: () => undefined };
 
@@ -84,7 +114,9 @@ async function main(): Promise<void> {
   lag.enable();
   const runStart = performance.now();
   const c0 = process.cpuUsage();
+  const tls = await serverTls();
   const server = await startPlannerServer({
+    ...(tls ? { tls } : {}),
     leadership: alwaysLeader,
     source,
     graceMs: 0,
@@ -101,7 +133,10 @@ async function main(): Promise<void> {
       },
     },
   });
-  const stopWorkers = WORKER_PROCS > 0 ? forkWorkers(server.address) : runWorkers(server.address, 0, WORKERS);
+  const stopWorkers =
+    WORKER_PROCS > 0
+      ? forkWorkers(server.address)
+      : runWorkers(server.address, 0, WORKERS, await clientTls());
   // Converged: nothing pending or running, and a fresh pass finds nothing new.
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
@@ -116,6 +151,8 @@ async function main(): Promise<void> {
   const runCpu = cpuMs(process.cpuUsage(c0));
   await stopWorkers();
   await server.close();
+  const tlsDir = process.env[TLS_DIR_ENV];
+  if (tlsDir !== undefined) await rm(tlsDir, { recursive: true, force: true });
 
   const waits = assigned.map((a) => a.waitMs).sort((a, b) => a - b);
   const firsts = [...firstPlan.values()].sort((a, b) => a - b);
@@ -130,7 +167,7 @@ async function main(): Promise<void> {
   const handoutRate = assigned.length / ((lastHandout - firstHandout) / 1000);
   const lastFirst = firsts[firsts.length - 1] ?? NaN;
   console.log(
-    `run: ${WORKERS} workers, ${MIN_MS}-${MAX_MS} ms per plan; ${assigned.length} plans handed out, ` +
+    `run${tls ? ' (mutual TLS)' : ''}: ${WORKERS} workers, ${MIN_MS}-${MAX_MS} ms per plan; ${assigned.length} plans handed out, ` +
       `${source.completed} completed in ${(runMs / 1000).toFixed(1)} s (${runCpu.toFixed(0)} ms CPU, ` +
       `${source.passes} planning passes, ${source.passCpuMs.toFixed(0)} ms CPU planning in them, ` +
       `${passMs.reduce((a, b) => a + b, 0).toFixed(0)} ms wall in whole passes, longest ${Math.max(...passMs).toFixed(0)} ms)`,
@@ -166,7 +203,12 @@ async function main(): Promise<void> {
 }
 
 /** Workers `from`..`to`-1 in this process; returns their stop function. */
-function runWorkers(address: string, from: number, to: number): () => Promise<void> {
+function runWorkers(
+  address: string,
+  from: number,
+  to: number,
+  tls: SecureClientSessionOptions | undefined,
+): () => Promise<void> {
   let seq = 0;
   const exec: PlanExecutor = {
     async execute(plan) {
@@ -176,7 +218,12 @@ function runWorkers(address: string, from: number, to: number): () => Promise<vo
   };
   const workers: PlannerWorker[] = [];
   for (let i = from; i < to; i++) {
-    const w = createWorker({ workerId: `bench-${i}`, planners: address, executor: exec });
+    const w = createWorker({
+      workerId: `bench-${i}`,
+      planners: address,
+      executor: exec,
+      ...(tls ? { tls } : {}),
+    });
     w.start();
     workers.push(w);
   }
@@ -218,7 +265,7 @@ function forkWorkers(address: string): () => Promise<void> {
 const child = process.argv.indexOf('--child');
 if (child >= 0) {
   const [address, from, to] = process.argv.slice(child + 1, child + 4);
-  const stop = runWorkers(address!, Number(from), Number(to));
+  const stop = runWorkers(address!, Number(from), Number(to), await clientTls());
   process.on('message', () => {
     void stop().then(() => {
       process.send?.({ cpuMs: cpuMs(process.cpuUsage()) }, () => process.exit(0));

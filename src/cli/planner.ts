@@ -12,9 +12,10 @@ import { lifecycleOptions, parseLifecycle, type LifecycleFlags } from './lifecyc
 import { plannerMetrics } from '../scheduler/metrics.js';
 import { startPlannerServer } from '../scheduler/server.js';
 import { parseListenAddress, startHttpEndpoint } from '../util/http.js';
-import { InvalidArgumentError, errorMessage } from '../util/errors.js';
+import { InvalidArgumentError, errorMessage, isStrataError } from '../util/errors.js';
 import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
+import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import {
   etcdOptions,
@@ -26,7 +27,7 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 
-export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags {
+export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags {
   grpcAddress: string;
   grpcAdvertiseAddress?: string;
   'planner.gracePeriod': number;
@@ -38,9 +39,11 @@ export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags, Lifecycle
 }
 
 export function plannerCommandOptions(cmd: Command): Command {
-  return lifecycleOptions(
-    ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/')),
-    false,
+  return grpcServerTlsOptions(
+    lifecycleOptions(
+      ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/')),
+      false,
+    ),
   )
     .option(
       '--grpc-address <host:port>',
@@ -115,6 +118,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   if (!(f['planner.leaseTimeout'] > 0))
     throw new InvalidArgumentError('--planner.lease-timeout must be longer than 0s');
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
+  const tls = parseGrpcServerTls(f);
   listenFlag('--http-address', f.httpAddress);
   if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
   const sharded = ringEnabled(f);
@@ -171,6 +175,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const server = await startPlannerServer({
     host: grpc.host,
     port: grpc.port,
+    ...(tls ? { tls } : {}),
     source,
     logger,
     leadership: sharded
@@ -198,7 +203,9 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   }).catch(async (err: unknown) => {
     await source.close();
     await st.close();
-    throw findSystemError(err) !== undefined ? listenError(err, '--grpc-address', f.grpcAddress) : err;
+    throw findSystemError(err) !== undefined && !isStrataError(err)
+      ? listenError(err, '--grpc-address', f.grpcAddress)
+      : err;
   });
   metrics.attach(server.service);
   const address = advertised(server.address, f.grpcAdvertiseAddress);
@@ -278,6 +285,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   };
   logger.info('strata planner started', {
     grpc: server.address,
+    grpc_tls: tls === undefined ? 'off' : tls.clientCa ? 'mutual' : 'server',
     advertise: address,
     http: http.address,
     tenancy: st.tenancy,

@@ -10,9 +10,17 @@ import { startQueryService } from '../query/service.js';
 import type { DedupFunc } from '../query/merge.js';
 import { REPLICA_STRATEGIES, type ReplicaStrategy } from '../query/fanout.js';
 import { durationArg, listArg } from './args.js';
+import {
+  grpcClientTlsOptions,
+  grpcServerTlsOptions,
+  loadGrpcClientTls,
+  parseGrpcServerTls,
+  type GrpcClientTlsFlags,
+  type GrpcServerTlsFlags,
+} from './grpc-tls-flags.js';
 import { parseLogging, untilSignalled } from './sync-setup.js';
 
-export interface QueryFlags {
+export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags {
   endpoint: string[];
   'endpoint.infoInterval': number;
   'store.responseTimeout': number;
@@ -29,7 +37,7 @@ export interface QueryFlags {
 }
 
 export function queryCommandOptions(cmd: Command): Command {
-  return cmd
+  return grpcClientTlsOptions(grpcServerTlsOptions(cmd))
     .option('--endpoint <host:port>', 'Store API endpoint, repeated or comma-separated', listArg, [])
     .option(
       '--endpoint.info-interval <duration>',
@@ -94,6 +102,8 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
   }
   if (!(f['endpoint.infoInterval'] > 0))
     throw new InvalidArgumentError('--endpoint.info-interval must be longer than 0s');
+  const grpcServerTls = parseGrpcServerTls(f);
+  const grpcClientTls = await loadGrpcClientTls(f, logger);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const service = await startQueryService({
@@ -108,6 +118,8 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
     autoDownsampling: f['query.autoDownsampling'],
     httpAddress: f.httpAddress,
     grpcAddress: f.grpcAddress,
+    ...(grpcServerTls ? { grpcServerTls } : {}),
+    ...(grpcClientTls ? { grpcClientTls } : {}),
     registry,
     logger,
   });

@@ -22,10 +22,11 @@ import { prepareDir } from '../util/dirs.js';
 import { startHttpEndpoint } from '../util/http.js';
 import { InvalidArgumentError, errorCode, errorMessage } from '../util/errors.js';
 import { durationArg, intArg } from './args.js';
+import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
 import { bytesArg, defaultGroupId, shardArg, timeBoundArg } from './store-flags.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
 
-export interface StoreFlags {
+export interface StoreFlags extends GrpcServerTlsFlags {
   'objstore.configFile'?: string;
   'objstore.config'?: string;
   dataDir: string;
@@ -51,7 +52,7 @@ export interface StoreFlags {
 }
 
 export function storeCommandOptions(cmd: Command): Command {
-  return cmd
+  return grpcServerTlsOptions(cmd)
     .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
     .option('--objstore.config <yaml>', 'objstore config as inline YAML')
     .option('--data-dir <dir>', 'local state: the meta cache and sync checkpoints', './data')
@@ -151,6 +152,7 @@ function parseFlags(f: StoreFlags): Parsed {
 export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promise<void> {
   const logger = parseLogging(f);
   const p = parseFlags(f);
+  const tls = parseGrpcServerTls(f);
   const tenancy = parseTenancy(f.tenancy);
   await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry, config } = await openBucket(f, logger);
@@ -215,6 +217,8 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
       service,
       metrics,
       info: () => storeInfo(blocks.blocks(), { storeGroupId: groupId, peerType: p.peerType }),
+      ...(tls ? { tls } : {}),
+      logger,
     });
     // Closed first on shutdown: stop accepting, let running streams finish.
     cleanup.push(() => grpc.close());

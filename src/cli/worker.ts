@@ -15,6 +15,7 @@ import { startHttpEndpoint } from '../util/http.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
+import { grpcClientTlsOptions, loadGrpcClientTls, type GrpcClientTlsFlags } from './grpc-tls-flags.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
 import {
   openPlannerRing,
@@ -23,7 +24,7 @@ import {
   type PlannerRingFlags,
 } from './ring-setup.js';
 
-export interface WorkerFlags extends PlannerRingFlags {
+export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags {
   'planner.address': string[];
   'objstore.configFile'?: string;
   'objstore.config'?: string;
@@ -39,7 +40,7 @@ export interface WorkerFlags extends PlannerRingFlags {
 }
 
 export function workerCommandOptions(cmd: Command): Command {
-  return plannerRingOptions(cmd)
+  return grpcClientTlsOptions(plannerRingOptions(cmd))
     .option(
       '--planner.address <list>',
       'planner replicas, host:port, comma-separated or repeated',
@@ -92,6 +93,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   if (f.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
   if (!(f.heartbeatInterval > 0))
     throw new InvalidArgumentError('--heartbeat-interval must be longer than 0s');
+  const tls = await loadGrpcClientTls(f, logger);
   await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry } = await openBucket(f, logger);
   const workerId = f.workerId ?? `${hostname()}/${process.pid}`;
@@ -123,6 +125,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     workerId,
     ...(ring ? { discovery: ring.discovery } : { planners: f['planner.address'] }),
     capacity: f.concurrency,
+    ...(tls ? { tls } : {}),
     logger,
     progressIntervalMs: f.heartbeatInterval,
     stopTimeoutMs: f.stopTimeout,
@@ -153,6 +156,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     worker: workerId,
     planners: ring ? 'ring' : f['planner.address'].join(','),
     concurrency: f.concurrency,
+    grpc_tls: tls !== undefined,
     http: http.address,
   });
   try {

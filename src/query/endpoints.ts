@@ -1,11 +1,12 @@
 /**
- * The querier's endpoints: one gRPC (h2c) connection per `--endpoint`, refreshed by calling
+ * The querier's endpoints: one gRPC connection (h2c, or TLS with `tls`) per `--endpoint`, refreshed by calling
  * thanos.info.Info/Info every interval. Health is the last Info or request outcome (last error,
  * consecutive failures); latency is an EWMA of successful calls. Endpoints whose Info answered at
  * least once are grouped (groups.ts); the set is ready once the first round has finished.
  */
 import { createClient, type Client } from '@connectrpc/connect';
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import type { SecureClientSessionOptions } from 'node:http2';
 import { Info, type InfoResponse } from '../../gen/thanos/info/infopb/rpc_pb.js';
 import { Store } from '../../gen/thanos/store/storepb/rpc_pb.js';
 import type { ZLabelSet } from '../../gen/thanos/store/labelpb/types_pb.js';
@@ -53,9 +54,12 @@ export class Endpoint {
   latencyMs: number | undefined;
   private readonly manager: Http2SessionManager;
 
-  constructor(readonly address: string) {
-    const baseUrl = `http://${address}`;
-    this.manager = new Http2SessionManager(baseUrl, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 });
+  constructor(
+    readonly address: string,
+    tls?: SecureClientSessionOptions,
+  ) {
+    const baseUrl = `${tls ? 'https' : 'http'}://${address}`;
+    this.manager = new Http2SessionManager(baseUrl, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 }, tls);
     // No gzip between querier and stores (as Thanos' default): on a LAN it costs far more CPU
     // than it saves (a quarter of the store's CPU in bench:query).
     const transport = createGrpcTransport({ baseUrl, sessionManager: this.manager, acceptCompression: [] });
@@ -110,6 +114,8 @@ export interface EndpointSetOptions {
   readonly intervalMs: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** TLS options of every connection (absent: h2c). */
+  readonly tls?: SecureClientSessionOptions;
 }
 
 export class EndpointSet {
@@ -120,7 +126,7 @@ export class EndpointSet {
   private readonly now: () => number;
 
   constructor(private readonly o: EndpointSetOptions) {
-    this.endpoints = o.addresses.map((a) => new Endpoint(a));
+    this.endpoints = o.addresses.map((a) => new Endpoint(a, o.tls));
     this.now = o.now ?? Date.now;
   }
 

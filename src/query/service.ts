@@ -2,9 +2,11 @@
  * The querier process minus flags: endpoints with their Info loop, the fan-out, the HTTP API
  * (remote read, series/labels, status, metrics, health) and the Store/Info gRPC server.
  */
+import type { SecureClientSessionOptions } from 'node:http2';
 import type { Registry } from 'prom-client';
 import { parseListenAddress, startHttpEndpoint, type HttpEndpoint } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
+import type { ServerTlsFiles } from '../util/tls.js';
 import { EndpointSet } from './endpoints.js';
 import type { ReplicaStrategy } from './fanout.js';
 import { apiHandlers } from './http-api.js';
@@ -31,6 +33,10 @@ export interface QueryServiceOptions {
   readonly replicaStrategy?: ReplicaStrategy;
   /** Remote read: max_resolution_window = the hints' step / 5 (Thanos' --query.auto-downsampling). */
   readonly autoDownsampling?: boolean;
+  /** The Store API server's TLS (absent: h2c). */
+  readonly grpcServerTls?: ServerTlsFiles;
+  /** TLS to the endpoints (absent: h2c). */
+  readonly grpcClientTls?: SecureClientSessionOptions;
 }
 
 export interface QueryService {
@@ -76,6 +82,7 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
     addresses: o.endpoints,
     intervalMs: o.infoIntervalMs,
     logger: o.logger,
+    ...(o.grpcClientTls ? { tls: o.grpcClientTls } : {}),
   });
   const metrics = createQueryMetrics(o.registry);
   const querier = new Querier({
@@ -105,6 +112,8 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
       host: grpc.host,
       port: grpc.port,
       flag: '--grpc-address',
+      ...(o.grpcServerTls ? { tls: o.grpcServerTls } : {}),
+      logger: o.logger,
     });
   } catch (err) {
     await http.close();

@@ -1,5 +1,5 @@
 /**
- * The querier's own Store API and Info API (gRPC over h2c), so queriers stack: Series,
+ * The querier's own Store API and Info API (gRPC over h2c or TLS), so queriers stack: Series,
  * LabelNames and LabelValues go through the fan-out, deduplicated with the querier's replica
  * labels; Info announces component "query", peer type QUERY, the union of the endpoints' label
  * sets (replica labels removed) and time range, and `--query.group-id`.
@@ -26,6 +26,8 @@ import { matcherFromWire, type Matcher } from '../tsdb/index/matchers.js';
 import { errorMessage, isStrataError } from '../util/errors.js';
 import { listenError } from '../util/system-errors.js';
 import { listenH2c } from '../util/h2c-server.js';
+import type { Logger } from '../util/logger.js';
+import type { ServerTlsFiles } from '../util/tls.js';
 import type { EndpointSet } from './endpoints.js';
 import type { Querier, SelectParams } from './querier.js';
 
@@ -92,6 +94,9 @@ export interface QueryStoreServerOptions {
   readonly port: number;
   /** The flag named in listen errors. */
   readonly flag: string;
+  /** TLS (absent: h2c); the files are reloaded when they change. */
+  readonly tls?: ServerTlsFiles;
+  readonly logger?: Logger;
 }
 
 export interface QueryStoreServer {
@@ -175,10 +180,14 @@ export async function startQueryStoreServer(o: QueryStoreServerOptions): Promise
       router.service(Info, { info: () => querierInfo(o.endpoints, o.replicaLabels, o.groupId) });
     },
   });
-  const h2 = await listenH2c(handler, { host: o.host, port: o.port, closeGraceMs: 1000 }).catch(
-    (err: unknown) => {
-      throw listenError(err, o.flag, `${o.host}:${o.port}`);
-    },
-  );
+  const h2 = await listenH2c(handler, {
+    host: o.host,
+    port: o.port,
+    closeGraceMs: 1000,
+    ...(o.tls ? { tls: o.tls } : {}),
+    ...(o.logger ? { logger: o.logger } : {}),
+  }).catch((err: unknown) => {
+    throw isStrataError(err) ? err : listenError(err, o.flag, `${o.host}:${o.port}`);
+  });
   return { address: h2.address, close: () => h2.close() };
 }

@@ -1,12 +1,13 @@
 /**
- * The planner's gRPC endpoint: PlannerService on @connectrpc/connect-node over plain HTTP/2
- * (h2c), so any gRPC client can connect. Binds 127.0.0.1 unless told otherwise.
+ * The planner's gRPC endpoint: PlannerService on @connectrpc/connect-node over HTTP/2: h2c, so any
+ * gRPC client can connect, or TLS (mutual with a client CA). Binds 127.0.0.1 unless told otherwise.
  */
 import type { HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Planner, type PlannerMessage, type WorkerMessage } from '../../gen/strata/v1/planner_pb.js';
 import { PlannerService, type PlannerServiceOptions } from './service.js';
 import { listenH2c } from '../util/h2c-server.js';
+import type { ServerTlsFiles } from '../util/tls.js';
 
 export interface PlannerServerOptions extends PlannerServiceOptions {
   /** Default 127.0.0.1. */
@@ -15,6 +16,8 @@ export interface PlannerServerOptions extends PlannerServiceOptions {
   readonly port?: number;
   /** How long close() lets HTTP/2 sessions drain before destroying them. Default 1 s. */
   readonly closeGraceMs?: number;
+  /** TLS (absent: h2c); the files are reloaded when they change. */
+  readonly tls?: ServerTlsFiles;
 }
 
 export interface PlannerServer {
@@ -68,6 +71,8 @@ export async function startPlannerServer(opts: PlannerServerOptions): Promise<Pl
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,
     closeGraceMs: opts.closeGraceMs ?? 1000,
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   service.start();
   return {

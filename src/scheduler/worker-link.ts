@@ -6,6 +6,7 @@
  */
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import type { SecureClientSessionOptions } from 'node:http2';
 import { Planner, type PlannerMessage } from '../../gen/strata/v1/planner_pb.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -25,6 +26,8 @@ export interface LinkHost {
   readonly keepaliveMs: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
+  /** TLS options of every planner connection (undefined: h2c). */
+  readonly tls: SecureClientSessionOptions | undefined;
   /** Ends the sleeps between connections (stop, or a stop that gave up). */
   sleepSignal(): AbortSignal;
   /** The worker gave up (stop timed out): end at once. */
@@ -53,8 +56,8 @@ type SessionEnd =
   | { readonly kind: 'ended' }
   | { readonly kind: 'error'; readonly err: unknown };
 
-function baseUrl(address: string): string {
-  return /^https?:\/\//.test(address) ? address : `http://${address}`;
+function baseUrl(address: string, tls: boolean): string {
+  return /^https?:\/\//.test(address) ? address : `${tls ? 'https' : 'http'}://${address}`;
 }
 
 export class PlannerLink {
@@ -132,14 +135,13 @@ export class PlannerLink {
 
   /** One stream to one planner, until it ends. */
   private async session(address: string): Promise<{ end: SessionEnd; worked: boolean }> {
-    const manager = new Http2SessionManager(baseUrl(address), {
-      pingIntervalMs: this.host.keepaliveMs,
-      pingTimeoutMs: this.host.keepaliveMs,
-    });
-    const client = createClient(
-      Planner,
-      createGrpcTransport({ baseUrl: baseUrl(address), sessionManager: manager }),
+    const url = baseUrl(address, this.host.tls !== undefined);
+    const manager = new Http2SessionManager(
+      url,
+      { pingIntervalMs: this.host.keepaliveMs, pingTimeoutMs: this.host.keepaliveMs },
+      this.host.tls,
     );
+    const client = createClient(Planner, createGrpcTransport({ baseUrl: url, sessionManager: manager }));
     const call = new AbortController();
     const conn = new WorkerStream(address);
     this.conn = conn;

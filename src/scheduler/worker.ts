@@ -8,6 +8,7 @@
  * A plan the planner CANCELs is aborted and never reported. Sharded, the plans of a planner that
  * left the ring go to the planner owning their tenant now (ADOPT), which takes them over.
  */
+import type { SecureClientSessionOptions } from 'node:http2';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { nopLogger, type Logger } from '../util/logger.js';
 import type { AssignedPlan } from './codec.js';
@@ -52,6 +53,8 @@ export interface WorkerOptions {
    * planner that vanished without closing the connection is noticed. Default 10 s.
    */
   readonly keepaliveMs?: number;
+  /** TLS to the planners (http2.connect options; absent: h2c). */
+  readonly tls?: SecureClientSessionOptions;
   /**
    * How long a planner may hold a NEXT until a plan can run (long poll) instead of answering
    * NO_PLAN and being asked again. Sharded, a held NEXT keeps the slot from the other planners that
@@ -117,6 +120,7 @@ class Worker implements PlannerWorker, LinkHost {
   readonly sleep: Sleep;
   readonly random: () => number;
   readonly keepaliveMs: number;
+  readonly tls: SecureClientSessionOptions | undefined;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
   private readonly nextWaitMs: number;
@@ -147,6 +151,7 @@ class Worker implements PlannerWorker, LinkHost {
     this.sleep = opts.sleep ?? defaultSleep;
     this.random = opts.random ?? Math.random;
     this.keepaliveMs = opts.keepaliveMs ?? 10_000;
+    this.tls = opts.tls;
     this.backoffInitialMs = opts.backoffInitialMs ?? 200;
     this.backoffMaxMs = opts.backoffMaxMs ?? 10_000;
     this.nextWaitMs = opts.nextWaitMs ?? (opts.discovery === undefined ? 30_000 : 5_000);

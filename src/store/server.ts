@@ -1,6 +1,6 @@
 /**
  * The store's gRPC endpoint: thanos.Store (Series, LabelNames, LabelValues) and
- * thanos.info.Info on @connectrpc/connect-node over h2c, so Thanos queriers and any gRPC client
+ * thanos.info.Info on @connectrpc/connect-node over h2c or TLS (mutual with a client CA), so Thanos queriers and any gRPC client
  * can connect. close() stops accepting connections and lets running streams finish (up to a
  * grace period) before destroying what is left.
  */
@@ -8,9 +8,11 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Store } from '../../gen/thanos/store/storepb/rpc_pb.js';
 import { Info, type InfoResponse } from '../../gen/thanos/info/infopb/rpc_pb.js';
 import { parseListenAddress } from '../util/http.js';
-import { InvalidArgumentError, errorMessage } from '../util/errors.js';
+import { InvalidArgumentError, errorMessage, isStrataError } from '../util/errors.js';
 import { listenError } from '../util/system-errors.js';
 import { listenH2c } from '../util/h2c-server.js';
+import type { Logger } from '../util/logger.js';
+import type { ServerTlsFiles } from '../util/tls.js';
 import type { StoreMetrics } from './metrics.js';
 import { codeOf, type StoreService } from './service.js';
 
@@ -22,6 +24,9 @@ export interface StoreServerOptions {
   readonly metrics?: StoreMetrics;
   /** How long close() lets running streams finish (default 10 s). */
   readonly closeGraceMs?: number;
+  /** TLS (absent: h2c); the files are reloaded when they change. */
+  readonly tls?: ServerTlsFiles;
+  readonly logger?: Logger;
 }
 
 export interface StoreServer {
@@ -75,10 +80,14 @@ export async function startStoreServer(o: StoreServerOptions): Promise<StoreServ
       router.service(Info, { info: () => observed(m, 'Info', () => Promise.resolve(o.info())) });
     },
   });
-  const h2 = await listenH2c(handler, { host, port, closeGraceMs: o.closeGraceMs ?? 10_000 }).catch(
-    (err: unknown) => {
-      throw listenError(err, '--grpc-address', o.address);
-    },
-  );
+  const h2 = await listenH2c(handler, {
+    host,
+    port,
+    closeGraceMs: o.closeGraceMs ?? 10_000,
+    ...(o.tls ? { tls: o.tls } : {}),
+    ...(o.logger ? { logger: o.logger } : {}),
+  }).catch((err: unknown) => {
+    throw isStrataError(err) ? err : listenError(err, '--grpc-address', o.address);
+  });
   return { address: h2.address, close: () => h2.close() };
 }

@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'ERR_IO'
   // A listen address cannot be bound (in use, not local, no permission).
   | 'ERR_LISTEN'
+  // TLS flags that do not fit together, or a certificate/key file that cannot be read or parsed.
+  | 'ERR_TLS_CONFIG'
   // Anything else: a bug. The CLI reports it with this code instead of a stack trace.
   | 'ERR_INTERNAL'
   // Object storage.

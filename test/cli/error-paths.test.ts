@@ -112,7 +112,10 @@ function cases(): Case[] {
     usage([], /missing command: one of tsdb, bucket.*\(see strata --help\)/),
     usage(['nope'], /unknown command 'nope'/),
     usage(['help', 'nope'], /unknown command 'nope' \(see strata --help\)/),
-    usage(['tsdb'], /missing command: one of ls, dump, verify, synth, compact, downsample \(see strata tsdb --help\)/),
+    usage(
+      ['tsdb'],
+      /missing command: one of ls, dump, verify, synth, compact, downsample \(see strata tsdb --help\)/,
+    ),
     usage(['tsdb', 'lss'], /unknown command 'lss' \(Did you mean ls\?\) \(see strata tsdb --help\)/),
     usage(['bucket', 'index'], /missing command: one of write, show/),
     usage(['tsdb', 'ls'], /missing argument DIR \(see strata tsdb ls --help\)/),
