@@ -11,7 +11,8 @@
  *   STRATA_DEBUG_PHASE_DELAY_MS=<n>  also sleep n ms at the start of every step
  *   STRATA_DEBUG_KILL_AT=<step>:<k>:<ms>
  *                                    SIGKILL this process <ms> after the k-th start of <step>
- *                                    (while the step runs: no signal latency from outside)
+ *                                    (while the step runs: no signal latency from outside; 0: at
+ *                                    once, in the hook)
  *
  * None changes what a step does; unset (the default) there is no hook at all.
  */
@@ -50,6 +51,9 @@ export function createStepHook(env: NodeJS.ProcessEnv, logger: Logger): StepHook
   return async (step: PassStep): Promise<void> => {
     logger.info('debug: step', { step });
     if (killAt && step === killAt.step && ++seen === killAt.occurrence) {
+      // 0 ms: die here, before any other step can start (tenants are cleaned several at once, and a
+      // timer would let another tenant's step begin first).
+      if (killAt.delayMs === 0) process.kill(process.pid, 'SIGKILL');
       setTimeout(() => process.kill(process.pid, 'SIGKILL'), killAt.delayMs);
     }
     if (delayMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
