@@ -25,6 +25,7 @@ import {
   type TenantScope,
 } from './pass.js';
 import { Limiter } from '../block/fetcher/limiter.js';
+import { RES_1H, RES_5M, RES_RAW } from '../tsdb/downsample/block.js';
 import type { CompactorMetrics } from './metrics.js';
 
 /** In the data dir: its mtime is when the cleaner last swept the bucket's temporary files. */
@@ -101,9 +102,9 @@ function kindOrder(p: Plan): number {
 
 /** `raw`, `5m`, `1h` (or the resolution in ms) for metric labels. */
 export function resolutionLabel(resolution: number): string {
-  if (resolution === 0) return 'raw';
-  if (resolution === 300_000) return '5m';
-  if (resolution === 3_600_000) return '1h';
+  if (resolution === RES_RAW) return 'raw';
+  if (resolution === RES_5M) return '5m';
+  if (resolution === RES_1H) return '1h';
   return String(resolution);
 }
 

@@ -16,7 +16,14 @@ import { resolvePlanOptions } from '../plan/options.js';
 import { planDownsampling, type RetentionPolicy } from '../plan/downsample.js';
 import { applyRetention } from '../plan/retention.js';
 import { blockResolution } from '../tsdb/group-key.js';
-import type { BlockedGroup, Plan, PlanBlock, PlanKind, PlanOptions } from '../plan/types.js';
+import type {
+  BlockedGroup,
+  Plan,
+  PlanBlock,
+  PlanKind,
+  PlanOptions,
+  ResolvedPlanOptions,
+} from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
 
 export interface MetaSyncer {
@@ -94,11 +101,14 @@ export type SkipBlock = (tenant: string, ulid: string) => boolean;
 export class PlanningPass {
   /** The planner's view of each synced meta, reused while the meta object and its flags last. */
   private readonly planBlocks = new WeakMap<BlockMeta, PlanBlock>();
+  private readonly resolved: ResolvedPlanOptions;
 
   constructor(
     private readonly plan: PlanOptions,
     private readonly d: PassDeps,
-  ) {}
+  ) {
+    this.resolved = resolvePlanOptions(plan);
+  }
 
   async run(skip?: SkipBlock, busy?: (tenant: string) => boolean): Promise<PassResult> {
     const t = performance.now();
@@ -128,10 +138,7 @@ export class PlanningPass {
     for (const p of plans) quiet.delete(p.tenant);
     for (const nc of res.noCompact) quiet.delete(nc.tenant);
     if (busy) for (const t of [...quiet]) if (busy(t)) quiet.delete(t);
-    const retention = await this.applyRetention(
-      blocks.filter((b) => quiet.has(b.tenant)),
-      sync,
-    );
+    const retention = await this.applyRetention(blocks.filter((b) => quiet.has(b.tenant)));
     return {
       sync,
       blocks,
@@ -153,7 +160,7 @@ export class PlanningPass {
     if (life === undefined || !life.downsampling) return [];
     const compacting = new Set<string>();
     for (const p of compactions) for (const b of p.sources) compacting.add(`${p.tenant}/${b.ulid}`);
-    const candidates = planDownsampling(blocks, resolvePlanOptions(this.plan), {
+    const candidates = planDownsampling(blocks, this.resolved, {
       retention: life.retention,
       nowMs: this.d.now(),
       noDownsample: () => false,
@@ -175,7 +182,6 @@ export class PlanningPass {
   /** Marks blocks past their resolution's retention for deletion (see plan/retention.ts). */
   private async applyRetention(
     blocks: readonly PlanBlock[],
-    sync: SyncResult,
   ): Promise<{ marked: Map<number, number>; held: RetentionHeld[] }> {
     const marked = new Map<number, number>();
     const life = this.d.lifecycle;
@@ -203,7 +209,6 @@ export class PlanningPass {
             noDownsample: (t, id) => released.has(`${t}/${id}`),
           });
     for (const b of r.expired) {
-      if (sync.tenants.get(b.tenant)?.deletionMarks.has(b.ulid) === true) continue;
       const res = blockResolution(b);
       await markForDeletion(
         this.d.bucket,

@@ -5,8 +5,7 @@
  * checks the span, not the age. Beyond Thanos: a block that its resolution's retention has passed
  * is downsampled whatever its span, so retention never waits forever for it (see retention.ts).
  */
-import { blockLabels, blockResolution, groupKey, groupLabels } from '../tsdb/group-key.js';
-import { formatLabels } from '../tsdb/labels.js';
+import { blockLabels, blockResolution, groupKey, groupLabels, labelString } from '../tsdb/group-key.js';
 import {
   DOWNSAMPLE_RANGE_1H_MS,
   DOWNSAMPLE_RANGE_5M_MS,
@@ -91,11 +90,7 @@ function sourcesOf(b: PlanBlock): readonly string[] {
 }
 
 function coverageKey(b: PlanBlock, resolution: number): string {
-  const labels = blockLabels(b);
-  const pairs = Object.keys(labels)
-    .sort()
-    .map((name) => ({ name, value: labels[name]! }));
-  return `${b.tenant}\n${resolution}\n${formatLabels(pairs)}`;
+  return `${b.tenant}\n${resolution}\n${labelString(blockLabels(b))}`;
 }
 
 export interface DownsamplePlanningOptions {
