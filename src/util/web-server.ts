@@ -5,8 +5,9 @@
  *
  * The file and the certificate files are polled; a change is applied to new connections and
  * requests without a restart (users, headers, certificates, versions, ciphers, allowed SANs). Only
- * switching TLS on or off and changing client_auth_type need a restart: said in a warning. A file
- * that does not parse, or certificates that do not load, are logged and the previous settings stay.
+ * switching TLS on or off and changing client_auth_type need a restart: said in a warning, and the
+ * TLS settings stay as they were until then. A file that does not parse, or certificates that do
+ * not load, are logged and the previous settings stay.
  */
 import {
   createServer as createHttpServer,
@@ -143,29 +144,25 @@ export async function createWebServer(handler: RequestListener, o: WebServerOpti
     // Failed or not, the same files are not tried again: a half-written set changes once more.
     since = now;
     let next: WebConfig;
+    // TLS settings follow the file only while TLS stays on with the same client_auth_type.
+    let tlsFollows = false;
     try {
       next = await readWebConfig(config.file);
-      if (tlsServer && next.tls) {
+      tlsFollows = tlsServer !== undefined && next.tls?.clientAuth === startTls?.clientAuth;
+      if (tlsServer && next.tls && tlsFollows) {
         tlsServer.setSecureContext(contextOptions(next.tls, await loadServerTls(next.tls.files)));
       }
     } catch (err) {
       o.logger?.warn('--http.config not reloaded; keeping the previous settings', { err: errorMessage(err) });
       return;
     }
-    if (
-      (next.tls === undefined) !== (startTls === undefined) ||
-      next.tls?.clientAuth !== startTls?.clientAuth
-    ) {
-      o.logger?.warn(
-        '--http.config: switching TLS on or off and client_auth_type take effect after a restart',
-        {
-          file: config.file,
-        },
-      );
+    if (tlsServer ? !tlsFollows : next.tls !== undefined) {
+      o.logger?.warn('--http.config: TLS switched on or off, or a new client_auth_type: restart to apply', {
+        file: config.file,
+      });
     }
     const { tls: nextTls, ...rest } = next;
-    // TLS stays as started when the file switched it off; off stays off.
-    const tls = tlsServer ? (nextTls ?? config.tls) : undefined;
+    const tls = tlsFollows ? nextTls : config.tls;
     config = { ...rest, ...(tls ? { tls } : {}) };
     auth = new BasicAuthenticator(config.users);
     o.logger?.info('--http.config reloaded', { file: config.file });

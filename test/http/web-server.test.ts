@@ -258,6 +258,39 @@ describe('TLS', () => {
     expect(await status(u2, { ca: caPem, cert: otherCert, key: otherKey })).toBe(200);
   });
 
+  it('client_allowed_sans: only certificates carrying one of the SANs', async () => {
+    const [client, clientKey, withSan, withSanKey] = await Promise.all(
+      [pki.client.cert, pki.client.key, pki.server.cert, pki.server.key].map((p) => readFile(p)),
+    );
+    // RequireAnyClientCert does not verify the chain, so the server certificate (DNS:localhost) can serve as one.
+    const { e } = await serve(
+      tlsYaml(
+        '  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [other.example, localhost]\n',
+      ),
+    );
+    const url = `https://${e.address}/-/healthy`;
+    expect(await status(url, { ca: caPem, cert: withSan, key: withSanKey })).toBe(200);
+    expect(await status(url, { ca: caPem, cert: client, key: clientKey })).toMatch(/^error: /);
+  });
+
+  it('a new client_auth_type waits for a restart: clients keep getting in, other changes apply', async () => {
+    const { e, file } = await serve(tlsYaml() + USERS);
+    const url = `https://${e.address}/-/healthy`;
+    await writeFile(
+      file,
+      tlsYaml('  client_auth_type: RequireAnyClientCert\n') +
+        `basic_auth_users:\n  dave: ${bcrypt.hashSync('pw-dave', 4)}\n`,
+    );
+    await waitFor(
+      'dave admitted',
+      async () =>
+        (await status(url, { ca: caPem, user: 'dave', password: 'pw-dave' })) === 200 ? true : undefined,
+      5000,
+      50,
+    );
+    expect(await status(url, { ca: caPem, user: 'alice', password: 'strata-test' })).toBe(401);
+  });
+
   it('replaced certificate files are served without a restart', async () => {
     const sub = await mkdtemp(join(dir, 'rot-'));
     const cert = join(sub, 'server.crt');
