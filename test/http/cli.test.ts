@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
 import { assertNoLeakedProcesses, freePort } from '../support/processes.js';
+import { registerSecret } from '../support/secrets.js';
 import { lines, strata } from '../cli/run.js';
 import { startStore, type RunningStore } from '../store/run.js';
 import { status } from './client.js';
@@ -21,6 +22,9 @@ let store: RunningStore | undefined;
 
 beforeAll(async () => {
   await ensureBuilt();
+  registerSecret(HASH, 'bcrypt hash');
+  registerSecret('strata-test', 'password');
+  registerSecret('hunter2-plaintext', 'password');
   dir = await mkdtemp(join(tmpdir(), 'strata-httpcli-'));
   await mkdir(join(dir, 'bucket'));
   objstore = JSON.stringify({ type: 'FILESYSTEM', config: { directory: join(dir, 'bucket') } });

@@ -16,6 +16,7 @@ import { loadServerTls } from '../../src/util/tls.js';
 import { readWebConfig } from '../../src/util/web-config.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
+import { registerSecret } from '../support/secrets.js';
 import { runPromtool, startPrometheus, type PrometheusServer } from '../services/prometheus.js';
 import { send, status, type ClientOptions } from './client.js';
 
@@ -38,7 +39,10 @@ beforeAll(async () => {
     copyFile(pki.server.cert, join(dir, 'server.crt')),
     copyFile(pki.server.key, join(dir, 'server.key')),
   ]);
-  bobHash = bcrypt.hashSync('pw-bob', 10);
+  bobHash = registerSecret(bcrypt.hashSync('pw-bob', 10), 'bcrypt hash');
+  registerSecret(DOCS_HASH, 'bcrypt hash');
+  registerSecret('strata-test', 'password');
+  registerSecret('pw-bob', 'password');
   const file = join(dir, 'web.yml');
   await writeFile(
     file,

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CsrfToken } from '../../src/ring/csrf.js';
+import { CsrfToken } from '../../src/util/csrf.js';
 import { ringPageHandler } from '../../src/ring/page.js';
 import { startHttpEndpoint, type HttpEndpoint } from '../../src/util/http.js';
 import { readWebConfig } from '../../src/util/web-config.js';
 import { makeCa, makeCert, makeTestPki, type TestPki } from '../support/certs.js';
 import { waitFor } from '../support/processes.js';
+import { registerSecret } from '../support/secrets.js';
 import { send, status } from './client.js';
 
 const HASH = '$2b$10$WkPnuBEW3N5rpiB3QpjBfuqXtb.Yb0lc0c.2WV2k7dTj9ywhPG6IW'; // strata-test
@@ -27,6 +28,8 @@ let caPem: Buffer;
 const open: HttpEndpoint[] = [];
 
 beforeAll(async () => {
+  registerSecret(HASH, 'bcrypt hash');
+  for (const pw of ['strata-test', 'pw-carol', 'pw-dave']) registerSecret(pw, 'password');
   dir = await mkdtemp(join(tmpdir(), 'strata-websrv-'));
   pki = await makeTestPki(dir);
   caPem = await readFile(pki.ca.cert);
