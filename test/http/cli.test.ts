@@ -36,7 +36,7 @@ afterAll(async () => {
   await assertNoLeakedProcesses();
 });
 
-describe('strata store --http.config', () => {
+describe('--http.config on the built CLI', () => {
   it('401 without credentials, 200 with them; probes open with --http.unauthenticated-probes', async () => {
     const file = join(dir, 'web.yml');
     await writeFile(file, `basic_auth_users:\n  alice: ${HASH}\n`);
@@ -74,5 +74,41 @@ describe('strata store --http.config', () => {
       `strata: ERR_WEB_CONFIG: --http.config ${file}: basic_auth_users.alice: is not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04 to 31)`,
     ]);
     expect(r.stdout + r.stderr).not.toContain('hunter2');
+  }, 60_000);
+
+  it('compact, planner, worker and query read the file at start too', async () => {
+    const file = join(dir, 'unknown-key.yml');
+    await writeFile(file, `basic_auth_user:\n  alice: ${HASH}\n`);
+    const http = ['--http-address', '127.0.0.1:0', '--http.config', file];
+    const runs = await Promise.all([
+      strata(['compact', '--objstore.config', objstore, '--data-dir', join(dir, 'data-c'), ...http]),
+      strata([
+        'planner',
+        '--objstore.config',
+        objstore,
+        '--data-dir',
+        join(dir, 'data-p'),
+        '--grpc-address',
+        '127.0.0.1:0',
+        ...http,
+      ]),
+      strata([
+        'worker',
+        '--objstore.config',
+        objstore,
+        '--data-dir',
+        join(dir, 'data-w'),
+        '--planner.address',
+        '127.0.0.1:1',
+        ...http,
+      ]),
+      strata(['query', '--endpoint', '127.0.0.1:1', '--grpc-address', '127.0.0.1:0', ...http]),
+    ]);
+    for (const r of runs) {
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toEqual([
+        `strata: ERR_WEB_CONFIG: --http.config ${file}: basic_auth_user: unknown field`,
+      ]);
+    }
   }, 60_000);
 });
