@@ -24,6 +24,7 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
   'compact.concurrency': number;
@@ -76,6 +77,7 @@ export interface CompactRun {
 export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): Promise<CompactRun> {
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
   const lifecycle = parseLifecycle(f, f.tenancy);
+  const httpConfig = await readHttpConfig(f);
   const ha = f['etcd.endpoints'].length > 0;
   const sharded = ringEnabled(f);
   if (ha && sharded) {
@@ -92,6 +94,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   let ring: RingSetup | undefined;
   const http = await startHttpEndpoint({
     address: f.httpAddress,
+    ...httpConfigOption(httpConfig, st.logger),
     registry,
     status: () => ({ leader: leading, ...compactor?.status(), ...(ring ? { ring: ring.status() } : {}) }),
   }).catch(async (err: unknown) => {

@@ -27,6 +27,7 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface PlannerFlags
   extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags, WebFlags {
@@ -124,6 +125,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
   const tls = parseGrpcServerTls(f);
   listenFlag('--http-address', f.httpAddress);
+  const httpConfig = await readHttpConfig(f);
   if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
   const sharded = ringEnabled(f);
   if (sharded && f['etcd.endpoints'].length > 0) {
@@ -218,6 +220,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   try {
     http = await startHttpEndpoint({
       address: f.httpAddress,
+      ...httpConfigOption(httpConfig, st.logger),
       registry,
       status: () => {
         const s = server.service.stats();

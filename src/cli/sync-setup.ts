@@ -19,8 +19,9 @@ import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
 import { checkTenancy } from '../block/tenancy-check.js';
+import { httpConfigOptions, type HttpConfigFlags } from './http-flags.js';
 
-export interface SyncFlags {
+export interface SyncFlags extends HttpConfigFlags {
   'objstore.configFile'?: string;
   'objstore.config'?: string;
   dataDir: string;
@@ -47,7 +48,7 @@ export interface EtcdFlags {
 
 /** The bucket, logging, sync and planning flags (Thanos' names where Thanos has the concept). */
 export function syncOptions(cmd: Command, defaultHttpAddress: string): Command {
-  return cmd
+  return httpConfigOptions(cmd)
     .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
     .option('--objstore.config <yaml>', 'objstore config as inline YAML')
     .option('--data-dir <dir>', 'local scratch space: compaction, the meta cache and checkpoints', './data')

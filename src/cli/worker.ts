@@ -24,8 +24,9 @@ import {
   type PlannerRingFlags,
 } from './ring-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { httpConfigOptions, httpConfigOption, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 
-export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFlags {
+export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFlags, HttpConfigFlags {
   'planner.address': string[];
   'objstore.configFile'?: string;
   'objstore.config'?: string;
@@ -41,7 +42,7 @@ export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFl
 }
 
 export function workerCommandOptions(cmd: Command): Command {
-  return webOptions(grpcClientTlsOptions(plannerRingOptions(cmd)))
+  return httpConfigOptions(webOptions(grpcClientTlsOptions(plannerRingOptions(cmd))))
     .option(
       '--planner.address <list>',
       'planner replicas, host:port, comma-separated or repeated',
@@ -95,6 +96,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   if (!(f.heartbeatInterval > 0))
     throw new InvalidArgumentError('--heartbeat-interval must be longer than 0s');
   const tls = await loadGrpcClientTls(f, logger);
+  const httpConfig = await readHttpConfig(f);
   await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry } = await openBucket(f, logger);
   const workerId = f.workerId ?? `${hostname()}/${process.pid}`;
@@ -145,6 +147,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   });
   const http = await startHttpEndpoint({
     address: f.httpAddress,
+    ...httpConfigOption(httpConfig, logger),
     registry,
     status: () => ({ worker: workerId, ...worker.stats() }),
   }).catch(async (err: unknown) => {

@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'ERR_LISTEN'
   // TLS flags that do not fit together, or a certificate/key file that cannot be read or parsed.
   | 'ERR_TLS_CONFIG'
+  // The web configuration file of --http.config (exporter-toolkit format) cannot be used.
+  | 'ERR_WEB_CONFIG'
   // Anything else: a bug. The CLI reports it with this code instead of a stack trace.
   | 'ERR_INTERNAL'
   // Object storage.
