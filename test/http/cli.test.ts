@@ -14,7 +14,7 @@ import { lines, strata } from '../cli/run.js';
 import { startStore, type RunningStore } from '../store/run.js';
 import { status } from './client.js';
 
-const HASH = '$2b$10$WkPnuBEW3N5rpiB3QpjBfuqXtb.Yb0lc0c.2WV2k7dTj9ywhPG6IW'; // strata-test
+const HASH = '$2b$10$swI6RLVjC5q3csoQW9mtEu77bEANc3BQuW6OYmiwCO07j7Vfuq6yS'; // alice-pw-Zq81x
 
 let dir: string;
 let objstore: string;
@@ -23,7 +23,7 @@ let store: RunningStore | undefined;
 beforeAll(async () => {
   await ensureBuilt();
   registerSecret(HASH, 'bcrypt hash');
-  registerSecret('strata-test', 'password');
+  registerSecret('alice-pw-Zq81x', 'password');
   registerSecret('hunter2-plaintext', 'password');
   dir = await mkdtemp(join(tmpdir(), 'strata-httpcli-'));
   await mkdir(join(dir, 'bucket'));
@@ -44,7 +44,7 @@ describe('--http.config on the built CLI', () => {
     const base = `http://${store.http}`;
     for (const path of ['/api/v1/status', '/metrics']) {
       expect(await status(base + path), path).toBe(401);
-      expect(await status(base + path, { user: 'alice', password: 'strata-test' }), path).toBe(200);
+      expect(await status(base + path, { user: 'alice', password: 'alice-pw-Zq81x' }), path).toBe(200);
       expect(await status(base + path, { user: 'alice', password: 'wrong' }), path).toBe(401);
     }
     expect(await status(`${base}/-/ready`)).toBe(200);

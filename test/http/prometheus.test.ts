@@ -20,8 +20,8 @@ import { registerSecret } from '../support/secrets.js';
 import { runPromtool, startPrometheus, type PrometheusServer } from '../services/prometheus.js';
 import { send, status, type ClientOptions } from './client.js';
 
-/** "strata-test" (cost 10), the hash Prometheus' side was first seen to accept. */
-const DOCS_HASH = '$2b$10$WkPnuBEW3N5rpiB3QpjBfuqXtb.Yb0lc0c.2WV2k7dTj9ywhPG6IW';
+/** "alice-pw-Zq81x" (cost 10), a hash made by libxcrypt's crypt(3), not by bcryptjs. */
+const DOCS_HASH = '$2b$10$swI6RLVjC5q3csoQW9mtEu77bEANc3BQuW6OYmiwCO07j7Vfuq6yS';
 
 let dir: string;
 let pki: TestPki;
@@ -41,7 +41,7 @@ beforeAll(async () => {
   ]);
   bobHash = registerSecret(bcrypt.hashSync('pw-bob', 10), 'bcrypt hash');
   registerSecret(DOCS_HASH, 'bcrypt hash');
-  registerSecret('strata-test', 'password');
+  registerSecret('alice-pw-Zq81x', 'password');
   registerSecret('pw-bob', 'password');
   const file = join(dir, 'web.yml');
   await writeFile(
@@ -65,7 +65,7 @@ basic_auth_users:
     [pki.ca.cert, pki.client.cert, pki.client.key].map((p) => readFile(p)),
   );
   tlsClient = { ca, cert, key };
-  const alice = { ...tlsClient, user: 'alice', password: 'strata-test' };
+  const alice = { ...tlsClient, user: 'alice', password: 'alice-pw-Zq81x' };
   [prom, strata] = await Promise.all([
     startPrometheus({
       dataDir: join(dir, 'prom-data'),
@@ -100,11 +100,11 @@ describe('one web config file, Prometheus and Strata', () => {
   it('answer the same requests the same way', async () => {
     const cases: [string, ClientOptions, number | RegExp][] = [
       ['no credentials', tlsClient, 401],
-      ['alice, the docs hash', { ...tlsClient, user: 'alice', password: 'strata-test' }, 200],
+      ['alice, a libxcrypt hash', { ...tlsClient, user: 'alice', password: 'alice-pw-Zq81x' }, 200],
       ['bob, a bcryptjs hash', { ...tlsClient, user: 'bob', password: 'pw-bob' }, 200],
-      ['wrong password', { ...tlsClient, user: 'alice', password: 'strata-tesT' }, 401],
-      ['unknown user', { ...tlsClient, user: 'carol', password: 'strata-test' }, 401],
-      ['no client certificate', { ca: tlsClient.ca, user: 'alice', password: 'strata-test' }, /^error: /],
+      ['wrong password', { ...tlsClient, user: 'alice', password: 'alice-pw-Zq81X' }, 401],
+      ['unknown user', { ...tlsClient, user: 'carol', password: 'alice-pw-Zq81x' }, 401],
+      ['no client certificate', { ca: tlsClient.ca, user: 'alice', password: 'alice-pw-Zq81x' }, /^error: /],
     ];
     for (const [name, base] of both()) {
       for (const [what, o, want] of cases) {
@@ -119,7 +119,7 @@ describe('one web config file, Prometheus and Strata', () => {
       // Plain HTTP to the TLS port is not served: Go answers 400 itself, Node's TLS server drops it.
       const plain = await status(base.replace('https://', 'http://') + '/metrics', {
         user: 'alice',
-        password: 'strata-test',
+        password: 'alice-pw-Zq81x',
       });
       if (name === 'prometheus') expect(plain).toBe(400);
       else expect(plain).toMatch(/^error: /);
@@ -153,7 +153,7 @@ describe('promtool check web-config and our parser agree', () => {
       'unknown TLS key',
       `tls_server_config:\n  cert_file: ${pki.server.cert}\n  key_file: ${pki.server.key}\n  cert_path: x\n`,
     ],
-    ['plaintext password', 'basic_auth_users:\n  alice: strata-test\n'],
+    ['plaintext password', 'basic_auth_users:\n  alice: alice-pw-Zq81x\n'],
     ['header not allowed', 'http_server_config:\n  headers:\n    Server: strata\n'],
     ['header value not allowed', 'http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n'],
     [

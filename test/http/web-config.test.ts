@@ -12,8 +12,8 @@ import { BasicAuthenticator, parseBasicAuth } from '../../src/util/basic-auth.js
 import { parseWebConfig, readWebConfig, WebConfigError } from '../../src/util/web-config.js';
 import { basic } from './client.js';
 
-/** "strata-test", cost 10: also accepted by Prometheus 2.42 (test/http/prometheus.test.ts). */
-const HASH = '$2b$10$WkPnuBEW3N5rpiB3QpjBfuqXtb.Yb0lc0c.2WV2k7dTj9ywhPG6IW';
+/** "alice-pw-Zq81x", cost 10: also accepted by Prometheus 2.42 (test/http/prometheus.test.ts). */
+const HASH = '$2b$10$swI6RLVjC5q3csoQW9mtEu77bEANc3BQuW6OYmiwCO07j7Vfuq6yS';
 const FILE = '/etc/strata/web.yml';
 
 let dir: string;
@@ -274,17 +274,17 @@ describe('basic auth check', () => {
       ]),
     );
     expect(auth.enabled).toBe(true);
-    expect(await auth.check(basic('alice', 'strata-test'))).toBe(true);
+    expect(await auth.check(basic('alice', 'alice-pw-Zq81x'))).toBe(true);
     expect(auth.comparisons).toBe(1);
-    for (let i = 0; i < 20; i++) expect(await auth.check(basic('alice', 'strata-test'))).toBe(true);
+    for (let i = 0; i < 20; i++) expect(await auth.check(basic('alice', 'alice-pw-Zq81x'))).toBe(true);
     expect(auth.comparisons).toBe(1);
     expect(await auth.check(basic('bob', 'pw-bob'))).toBe(true);
-    expect(await auth.check(basic('bob', 'strata-test'))).toBe(false);
+    expect(await auth.check(basic('bob', 'alice-pw-Zq81x'))).toBe(false);
     expect(await auth.check(basic('alice', 'pw-bob'))).toBe(false);
     // An unknown user costs a comparison too (no timing tell), and never passes.
-    expect(await auth.check(basic('mallory', 'strata-test'))).toBe(false);
+    expect(await auth.check(basic('mallory', 'alice-pw-Zq81x'))).toBe(false);
     expect(auth.comparisons).toBe(5);
-    expect(await auth.check(basic('mallory', 'strata-test'))).toBe(false);
+    expect(await auth.check(basic('mallory', 'alice-pw-Zq81x'))).toBe(false);
     expect(await auth.check(undefined)).toBe(false);
     expect(auth.comparisons).toBe(5);
     expect(new BasicAuthenticator(new Map()).enabled).toBe(false);

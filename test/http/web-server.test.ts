@@ -20,7 +20,7 @@ import { waitFor } from '../support/processes.js';
 import { registerSecret } from '../support/secrets.js';
 import { send, status } from './client.js';
 
-const HASH = '$2b$10$WkPnuBEW3N5rpiB3QpjBfuqXtb.Yb0lc0c.2WV2k7dTj9ywhPG6IW'; // strata-test
+const HASH = '$2b$10$swI6RLVjC5q3csoQW9mtEu77bEANc3BQuW6OYmiwCO07j7Vfuq6yS'; // alice-pw-Zq81x
 
 let dir: string;
 let pki: TestPki;
@@ -29,7 +29,7 @@ const open: HttpEndpoint[] = [];
 
 beforeAll(async () => {
   registerSecret(HASH, 'bcrypt hash');
-  for (const pw of ['strata-test', 'pw-carol', 'pw-dave']) registerSecret(pw, 'password');
+  for (const pw of ['alice-pw-Zq81x', 'pw-carol', 'pw-dave']) registerSecret(pw, 'password');
   dir = await mkdtemp(join(tmpdir(), 'strata-websrv-'));
   pki = await makeTestPki(dir);
   caPem = await readFile(pki.ca.cert);
@@ -89,11 +89,11 @@ describe('basic auth', () => {
       expect(r.status, path).toBe(401);
       expect(r.headers['www-authenticate']).toBe('Basic');
     }
-    expect(await status(`${base}/api/v1/status`, { user: 'alice', password: 'strata-test' })).toBe(200);
-    expect(await status(`${base}/metrics`, { user: 'alice', password: 'strata-test' })).toBe(200);
+    expect(await status(`${base}/api/v1/status`, { user: 'alice', password: 'alice-pw-Zq81x' })).toBe(200);
+    expect(await status(`${base}/metrics`, { user: 'alice', password: 'alice-pw-Zq81x' })).toBe(200);
     expect(await status(`${base}/metrics`, { user: 'alice', password: 'wrong' })).toBe(401);
-    expect(await status(`${base}/metrics`, { user: 'bob', password: 'strata-test' })).toBe(401);
-    expect(await status(`${base}/nope`, { user: 'alice', password: 'strata-test' })).toBe(404);
+    expect(await status(`${base}/metrics`, { user: 'bob', password: 'alice-pw-Zq81x' })).toBe(401);
+    expect(await status(`${base}/nope`, { user: 'alice', password: 'alice-pw-Zq81x' })).toBe(404);
   });
 
   it('the ring page Forget POST needs a user: refused before the form is looked at', async () => {
@@ -125,7 +125,7 @@ describe('basic auth', () => {
     expect(anon.status).toBe(401);
     expect(await status(url, { method: 'POST', body, user: 'alice', password: 'nope' })).toBe(401);
     expect(forgotten).toEqual([]);
-    expect(await status(url, { method: 'POST', body, user: 'alice', password: 'strata-test' })).toBe(303);
+    expect(await status(url, { method: 'POST', body, user: 'alice', password: 'alice-pw-Zq81x' })).toBe(303);
     expect(forgotten).toEqual(['c-1']);
   });
 
@@ -172,7 +172,7 @@ describe('basic auth', () => {
       5000,
       50,
     );
-    expect(await status(url, { user: 'alice', password: 'strata-test' })).toBe(401);
+    expect(await status(url, { user: 'alice', password: 'alice-pw-Zq81x' })).toBe(401);
     expect((await send(url, { user: 'carol', password: 'pw-carol' })).headers['x-content-type-options']).toBe(
       'nosniff',
     );
@@ -190,12 +190,12 @@ describe('TLS', () => {
   it('HTTPS only with tls_server_config: plain HTTP to the port fails, basic auth on top', async () => {
     const { e } = await serve(tlsYaml() + USERS);
     expect(
-      await status(`https://${e.address}/metrics`, { ca: caPem, user: 'alice', password: 'strata-test' }),
+      await status(`https://${e.address}/metrics`, { ca: caPem, user: 'alice', password: 'alice-pw-Zq81x' }),
     ).toBe(200);
     expect(await status(`https://${e.address}/metrics`, { ca: caPem })).toBe(401);
-    expect(await status(`http://${e.address}/metrics`, { user: 'alice', password: 'strata-test' })).toMatch(
-      /^error: /,
-    );
+    expect(
+      await status(`http://${e.address}/metrics`, { user: 'alice', password: 'alice-pw-Zq81x' }),
+    ).toMatch(/^error: /);
     // An untrusted server certificate: the client refuses.
     expect(await status(`https://${e.address}/metrics`)).toMatch(/^error: /);
     // And without tls_server_config the same request over TLS fails.
@@ -291,7 +291,7 @@ describe('TLS', () => {
       5000,
       50,
     );
-    expect(await status(url, { ca: caPem, user: 'alice', password: 'strata-test' })).toBe(401);
+    expect(await status(url, { ca: caPem, user: 'alice', password: 'alice-pw-Zq81x' })).toBe(401);
   });
 
   it('replaced certificate files are served without a restart', async () => {
