@@ -87,7 +87,10 @@ describe('help parsing', () => {
   it('finds every option of strata compact --help, with and without values', () => {
     const f = help.get('compact')!;
     expect(f.get('wait')).toEqual({ name: 'wait', takesValue: false });
-    expect(f.get('sharding-ring.instance-id')).toEqual({ name: 'sharding-ring.instance-id', takesValue: true });
+    expect(f.get('sharding-ring.instance-id')).toEqual({
+      name: 'sharding-ring.instance-id',
+      takesValue: true,
+    });
     expect(f.get('objstore.config-file')?.takesValue).toBe(true);
     expect(f.has('no-sync-checkpoint')).toBe(true);
     expect(f.size).toBeGreaterThan(40);
@@ -135,12 +138,14 @@ describe('kubernetes manifests', () => {
     const services = new Map(byKind('Service').map((s) => [s.metadata.name, s]));
     for (const m of [...byKind('StatefulSet'), ...byKind('Deployment')]) {
       const labels = m.spec!.template!.metadata.labels;
-      for (const [k, v] of Object.entries(m.spec!.selector!.matchLabels)) expect(labels[k], m.metadata.name).toBe(v);
+      for (const [k, v] of Object.entries(m.spec!.selector!.matchLabels))
+        expect(labels[k], m.metadata.name).toBe(v);
       if (m.kind === 'StatefulSet') {
         const svc = services.get(m.spec!.serviceName!);
         expect(svc, `${m.metadata.name}: service ${m.spec!.serviceName}`).toBeDefined();
         expect(svc!.spec!.clusterIP).toBe('None');
-        for (const [k, v] of Object.entries(svc!.spec!.selector!)) expect(labels[k], svc!.metadata.name).toBe(v);
+        for (const [k, v] of Object.entries(svc!.spec!.selector!))
+          expect(labels[k], svc!.metadata.name).toBe(v);
       }
     }
   });
@@ -182,13 +187,16 @@ describe('kubernetes manifests', () => {
       return [Number(argValue(c.args!, 'grpc-address')?.split(':').pop())];
     };
     const etcdPort = (sts: Manifest): number[] =>
-      sts.spec!.template!.spec.containers[0]!.ports!.filter((p) => p.name === 'client').map((p) => p.containerPort);
+      sts
+        .spec!.template!.spec.containers[0]!.ports!.filter((p) => p.name === 'client')
+        .map((p) => p.containerPort);
     let n = 0;
     for (const w of ws) {
       for (const f of parseArgFlags(w.args)) {
         const where = `${w.m.metadata.name} --${f.name}`;
         const list = f.value?.split(',') ?? [];
-        if (f.name === 'planner.address' || f.name === 'endpoint') list.forEach((a) => check(a, where, grpcPort));
+        if (f.name === 'planner.address' || f.name === 'endpoint')
+          list.forEach((a) => check(a, where, grpcPort));
         else if (f.name === 'etcd.endpoints' || f.name === 'sharding-ring.etcd.endpoints')
           list.forEach((a) => check(a, where, etcdPort));
         else continue;
@@ -206,7 +214,10 @@ describe('kubernetes manifests', () => {
     for (const w of strataWorkloads) {
       const file = argValue(w.args, 'objstore.config-file');
       expect(file, w.m.metadata.name).toBeDefined();
-      expect(w.args.some((a) => a.startsWith('--objstore.config=')), w.m.metadata.name).toBe(false);
+      expect(
+        w.args.some((a) => a.startsWith('--objstore.config=')),
+        w.m.metadata.name,
+      ).toBe(false);
       const mount = w.c.volumeMounts!.find((v) => file!.startsWith(`${v.mountPath}/`));
       expect(mount, `${w.m.metadata.name}: nothing mounted for ${file}`).toBeDefined();
       const volume = w.m.spec!.template!.spec.volumes!.find((v) => v.name === mount!.name);

@@ -111,7 +111,9 @@ export function parseArgFlags(args: readonly string[]): { name: string; value: s
     .filter((a) => a.startsWith('--'))
     .map((a) => {
       const eq = a.indexOf('=');
-      return eq < 0 ? { name: a.slice(2), value: undefined } : { name: a.slice(2, eq), value: a.slice(eq + 1) };
+      return eq < 0
+        ? { name: a.slice(2), value: undefined }
+        : { name: a.slice(2, eq), value: a.slice(eq + 1) };
     });
 }
 

@@ -51,7 +51,13 @@ describe('metricNames (the tokenizer)', () => {
 
 describe('metrics used in deploy/ exist in a scrape of the running processes', () => {
   it('scraped every component', () => {
-    expect(stack!.scrapes.map((s) => s.component)).toEqual(['compact', 'planner', 'worker', 'store', 'query']);
+    expect(stack!.scrapes.map((s) => s.component)).toEqual([
+      'compact',
+      'planner',
+      'worker',
+      'store',
+      'query',
+    ]);
   });
 
   it('every metric of every alert, recording rule and dashboard is exposed by some process', async () => {

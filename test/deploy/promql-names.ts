@@ -87,7 +87,10 @@ export async function ruleFiles(): Promise<{ path: string; file: RuleFile }[]> {
   const dir = join(DEPLOY, 'prometheus');
   const names = (await readdir(dir)).filter((n) => /rules.*\.yaml$/.test(n)).sort();
   return Promise.all(
-    names.map(async (n) => ({ path: join(dir, n), file: parse(await readFile(join(dir, n), 'utf8')) as RuleFile })),
+    names.map(async (n) => ({
+      path: join(dir, n),
+      file: parse(await readFile(join(dir, n), 'utf8')) as RuleFile,
+    })),
   );
 }
 

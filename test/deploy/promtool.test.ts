@@ -26,7 +26,10 @@ interface TestFile {
 async function testFiles(): Promise<{ path: string; file: TestFile }[]> {
   const names = (await readdir(TESTS)).filter((n) => n.endsWith('.yaml')).sort();
   return Promise.all(
-    names.map(async (n) => ({ path: join(TESTS, n), file: parse(await readFile(join(TESTS, n), 'utf8')) as TestFile })),
+    names.map(async (n) => ({
+      path: join(TESTS, n),
+      file: parse(await readFile(join(TESTS, n), 'utf8')) as TestFile,
+    })),
   );
 }
 
@@ -59,7 +62,10 @@ describe('promtool', () => {
       const src = await readFile(join(TESTS, 'planner-ring.yaml'), 'utf8');
       const bad = src
         .replace('../strata-alerts.rules.yaml', join(DEPLOY, 'prometheus/strata-alerts.rules.yaml'))
-        .replace('job: strata-planner\n            exp_annotations:\n              summary: No Strata', 'job: strata-planner-eu\n            exp_annotations:\n              summary: No Strata');
+        .replace(
+          'job: strata-planner\n            exp_annotations:\n              summary: No Strata',
+          'job: strata-planner-eu\n            exp_annotations:\n              summary: No Strata',
+        );
       expect(bad).not.toBe(src);
       await writeFile(join(dir, 'bad.yaml'), bad);
       const r = await runPromtool(['test', 'rules', join(dir, 'bad.yaml')], { allowFailure: true });

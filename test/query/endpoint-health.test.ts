@@ -58,7 +58,11 @@ describe('strata_query_endpoint_healthy', () => {
     ]);
 
     a.failed(new Error('connection refused'));
-    c.last = info({ groupId: '', peerType: PeerType.SOURCE, labelSets: [labelsFromRecord({ replica: 'x' })] });
+    c.last = info({
+      groupId: '',
+      peerType: PeerType.SOURCE,
+      labelSets: [labelsFromRecord({ replica: 'x' })],
+    });
     c.succeeded(1);
     expect(await samples(registry, name)).toEqual([
       '{group="g1 {cluster=\\"eu\\"}",address="127.0.0.1:1",peer_type="store"} 0',
