@@ -1,8 +1,10 @@
 /**
- * Every metric that deploy/'s alerts, recording rules and dashboards read exists: each name is
- * looked up in a scrape of the real processes (compact with a ring in etcd, planner, worker,
- * store, query). Histogram series (_bucket/_sum/_count) count as their family; recording-rule
- * outputs and what Prometheus itself makes (`up`) are not scraped.
+ * The manifests of deploy/kubernetes/ start (their args as written, run locally: stack.ts), and
+ * every metric that deploy/'s alerts, recording rules and dashboards read exists: each name is
+ * looked up in a scrape of those processes (sharded compact with its ring in etcd, planner with
+ * its election in etcd, worker, both store groups, query). Histogram series (_bucket/_sum/_count)
+ * count as their family; recording-rule outputs and what Prometheus itself makes (`up`) are not
+ * scraped.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { dashboardExprs, metricNames, recordedNames, ruleExprs } from './promql-names.js';
-import { exposedNames, startStack, type Stack } from './stack.js';
+import { exposedNames, healthyEndpointLines, startStack, type Stack } from './stack.js';
 
 /** Series Prometheus writes itself for every target. */
 const PROMETHEUS_MADE = new Set(['up']);
@@ -50,14 +52,25 @@ describe('metricNames (the tokenizer)', () => {
 });
 
 describe('metrics used in deploy/ exist in a scrape of the running processes', () => {
-  it('scraped every component', () => {
+  it('scraped every component: one pod of each workload of the manifests', () => {
     expect(stack!.scrapes.map((s) => s.component)).toEqual([
       'compact',
       'planner',
       'worker',
       'store',
+      'store',
       'query',
     ]);
+  });
+
+  it('the querier sees both store groups of the manifests, healthy, through strata_query_endpoint_healthy', () => {
+    const query = stack!.scrapes.find((s) => s.component === 'query')!;
+    const lines = healthyEndpointLines(query.text);
+    expect(lines.map((l) => /group="([^ "]+) /.exec(l)?.[1]).sort()).toEqual([
+      'team-a-shard-0',
+      'team-a-shard-1',
+    ]);
+    expect(lines.every((l) => l.includes('peer_type="store"'))).toBe(true);
   });
 
   it('every metric of every alert, recording rule and dashboard is exposed by some process', async () => {
