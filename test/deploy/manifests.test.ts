@@ -23,7 +23,7 @@ import {
   type Flag,
   type Manifest,
 } from './manifests.js';
-import { dashboards } from './promql-names.js';
+import { dashboards, ruleFiles } from './promql-names.js';
 
 const COMMANDS = ['compact', 'planner', 'worker', 'store', 'query'] as const;
 const help = new Map<string, Map<string, Flag>>();
@@ -167,6 +167,23 @@ describe('kubernetes manifests', () => {
     const groups = stores.map((w) => argValue(w.args, 'store.group-id'));
     expect(new Set(groups).size).toBe(2);
     expect(one('query')).toHaveLength(1);
+  });
+
+  it('strata pods are labelled with the job names the up alert selects', async () => {
+    const names = new Set(
+      workloads()
+        .filter((w) => w.command !== 'etcd')
+        .map((w) => w.m.spec!.template!.metadata.labels['app.kubernetes.io/name']),
+    );
+    expect(names).toEqual(
+      new Set(['strata-compact', 'strata-planner', 'strata-worker', 'strata-store', 'strata-query']),
+    );
+    const down = (await ruleFiles())
+      .flatMap((f) => f.file.groups.flatMap((g) => g.rules))
+      .find((r) => r.alert === 'StrataProcessDown');
+    const selector = /job=~"([^"]+)"/.exec(down!.expr)![1]!;
+    // PromQL regex matchers are anchored at both ends.
+    for (const n of names) expect(n).toMatch(new RegExp(`^(?:${selector})$`));
   });
 
   it('addresses in --planner.address, --endpoint and etcd endpoints name existing pods and ports', () => {
