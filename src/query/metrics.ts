@@ -30,7 +30,7 @@ function peerTypeLabel(e: Endpoint): string {
 }
 
 /** Sets one sample per endpoint: group is '' until the endpoint's Info answered once. */
-export function observeEndpointHealth(
+function observeEndpointHealth(
   gauge: Gauge<'group' | 'address' | 'peer_type'>,
   source: EndpointHealthSource,
 ): void {
