@@ -89,7 +89,7 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
     logger: o.logger,
     ...(o.grpcClientTls ? { tls: o.grpcClientTls } : {}),
   });
-  const metrics = createQueryMetrics(o.registry);
+  const metrics = createQueryMetrics(o.registry, endpoints);
   const querier = new Querier({
     endpoints,
     replicaLabels: o.replicaLabels,
