@@ -15,6 +15,19 @@ const NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
+/**
+ * Node's codes for a failed TLS handshake: OpenSSL's certificate verification results
+ * (UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED...), Node's own
+ * (ERR_TLS_CERT_ALTNAME_INVALID) and alerts from the server (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED).
+ */
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH|INVALID_CA)/;
+
+/** A TLS failure: a setup problem (trust, names, client certificate) that retrying cannot fix. */
+export function isTlsError(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && TLS_CODE.test(code);
+}
+
 /** S3 error codes that mean "try again later" (also used for per-key DeleteObjects errors). */
 export const TRANSIENT_S3_CODES: ReadonlySet<string> = new Set([
   'SlowDown',
