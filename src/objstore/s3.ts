@@ -24,7 +24,7 @@ import {
   type S3Client,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { errorMessage, InvalidArgumentError } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import {
   type Bucket,
@@ -44,7 +44,7 @@ import { DEFAULT_RETRY_POLICY, realSleep, withRetries, type RetryPolicy, type Sl
 import { listObjects } from './s3list.js';
 import { S3Writer } from './s3writes.js';
 import { createS3Client, type S3Credentials, type S3HttpOptions } from './s3client.js';
-import { classifyS3Error, isTlsError, sdkErrorShape } from './s3errors.js';
+import { s3ObjstoreError, sdkErrorShape, type S3ErrorContext } from './s3errors.js';
 import { sseReadParams, sseWriteParams, type S3Sse, type SseReadParams } from './s3sse.js';
 import { redact } from './secret.js';
 import { toBuffer } from './streams.js';
@@ -97,8 +97,8 @@ export class S3Bucket implements Bucket {
   readonly bucket: string;
   readonly #client: S3Client;
   readonly #destroyClient: () => void;
-  readonly #secrets: string[];
-  readonly #endpoint: string;
+  /** Names, endpoint and secrets for error messages. */
+  readonly #errors: S3ErrorContext;
   readonly #sseRead: SseReadParams;
   readonly #pageSize: number;
   readonly #writer: S3Writer;
@@ -137,13 +137,12 @@ export class S3Bucket implements Bucket {
     this.#now = deps.now ?? Date.now;
 
     const creds = options.credentials;
-    this.#secrets = [
-      ...(creds
-        ? [creds.secretAccessKey.reveal(), creds.accessKeyId, creds.sessionToken?.reveal() ?? '']
-        : []),
-      ...(options.sse?.type === 'SSE-C' ? [options.sse.key.reveal()] : []),
-    ].filter((s) => s !== '');
-    this.#endpoint = options.endpoint ?? `https://s3.${options.region}.amazonaws.com`;
+    const secrets = [
+      ...(creds ? [creds.secretAccessKey.reveal(), creds.accessKeyId, creds.sessionToken?.reveal()] : []),
+      options.sse?.type === 'SSE-C' ? options.sse.key.reveal() : undefined,
+    ].filter((s): s is string => s !== undefined && s !== '');
+    const endpoint = options.endpoint ?? `https://s3.${options.region}.amazonaws.com`;
+    this.#errors = { name: this.name, endpoint, secrets };
     this.#sseRead = sseReadParams(options.sse);
     const built = createS3Client({
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
@@ -181,7 +180,7 @@ export class S3Bucket implements Bucket {
       call: (op, key, fn) => this.#call(op, key, fn),
       mapError: (op, key, err) => this.#mapError(op, key, err),
       onRetry: (op, key) => this.#onRetry(op, key),
-      redact: (text) => redact(text, this.#secrets),
+      redact: (text) => redact(text, this.#errors.secrets),
     });
   }
 
@@ -354,20 +353,7 @@ export class S3Bucket implements Bucket {
   }
 
   #mapError(op: string, key: string | undefined, err: unknown): Error {
-    if (err instanceof ObjstoreError || err instanceof InvalidArgumentError) return err;
-    const e = sdkErrorShape(err);
-    const code = classifyS3Error(err);
-    if (code === 'ERR_OBJSTORE_NOT_FOUND' && key !== undefined) return notFoundError(this.name, op, key);
-    const status = e.status !== undefined ? ` (HTTP ${e.status})` : '';
-    const what = `${this.name}: ${op}${key !== undefined ? ` ${key}` : ''}`;
-    // A plain summary as the cause: the SDK error can hold request details we do not want printed.
-    const cause = { name: e.name, httpStatusCode: e.status, requestId: e.requestId, code: e.code };
-    if (isTlsError(err)) {
-      const message = `${what}: TLS with ${this.#endpoint} failed: ${e.message} (${e.code}); see config.http_config.tls_config`;
-      return new ObjstoreError('ERR_OBJSTORE_TLS', op, key, redact(message, this.#secrets), { cause });
-    }
-    const message = redact(`${what}: ${e.name}${status}: ${e.message}`, this.#secrets);
-    return new ObjstoreError(code, op, key, message, { cause });
+    return s3ObjstoreError(this.#errors, op, key, err);
   }
 
   #bodyError(op: string, key: string, err: unknown): Error {
@@ -416,7 +402,7 @@ export class S3Bucket implements Bucket {
         key,
         attempt,
         delayMs,
-        err: redact(errorMessage(err), this.#secrets),
+        err: redact(errorMessage(err), this.#errors.secrets),
       });
   }
 }

@@ -45,7 +45,9 @@ export function sseWriteParams(sse: S3Sse | undefined): SseWriteParams {
       SSEKMSKeyId: sse.kmsKeyId,
       // The header carries base64(JSON) of the context.
       ...(ctx
-        ? { SSEKMSEncryptionContext: Buffer.from(JSON.stringify(sse.kmsEncryptionContext)).toString('base64') }
+        ? {
+            SSEKMSEncryptionContext: Buffer.from(JSON.stringify(sse.kmsEncryptionContext)).toString('base64'),
+          }
         : {}),
     };
   }

@@ -155,8 +155,14 @@ prefix: "cluster-1"
       ],
       ['type: S3\nconfig: {bucket: b, endpoint: e, bucket_lookup_type: dns}', 'config.bucket_lookup_type'],
       ['type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: AES256}}', 'config.sse_config.type'],
-      ['type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: SSE-KMS}}', 'config.sse_config.kms_key_id'],
-      ['type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: SSE-C}}', 'config.sse_config.encryption_key'],
+      [
+        'type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: SSE-KMS}}',
+        'config.sse_config.kms_key_id',
+      ],
+      [
+        'type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: SSE-C}}',
+        'config.sse_config.encryption_key',
+      ],
       [
         'type: S3\nconfig: {bucket: b, endpoint: e, http_config: {tls_config: {cert_file: c}}}',
         'config.http_config.tls_config.key_file',

@@ -141,7 +141,10 @@ describe('http_config.tls_config against Swift over TLS', () => {
 
   test('insecure_skip_verify (tls_config or http_config) connects without the CA', async () => {
     const port = ready(proxy).port;
-    for (const extra of [tlsYaml({ insecure_skip_verify: true }), '  http_config: {insecure_skip_verify: true}']) {
+    for (const extra of [
+      tlsYaml({ insecure_skip_verify: true }),
+      '  http_config: {insecure_skip_verify: true}',
+    ]) {
       const b = await open(port, extra);
       try {
         await b.upload('skip', Buffer.from('v'));
@@ -164,7 +167,11 @@ describe('http_config.tls_config against Swift over TLS', () => {
       await ok.close();
     }
     expect(n.handshakes.slice(before).every((h) => h.servername === 's3.strata.test')).toBe(true);
-    for (const fields of [{ ca_file: ca }, { ca_file: ca, server_name: 'other.strata.test' }]) {
+    const wrong: Array<Record<string, string>> = [
+      { ca_file: ca },
+      { ca_file: ca, server_name: 'other.strata.test' },
+    ];
+    for (const fields of wrong) {
       const b = await open(n.port, tlsYaml(fields));
       try {
         const f = await failure(b.exists('named'));
@@ -254,7 +261,9 @@ describe('sse_config against Swift over TLS', () => {
       await b.close();
     }
     const puts = recorded(from, 'sse-s3/small').filter((r) => r.method === 'PUT');
-    const creates = recorded(from, 'sse-s3/large').filter((r) => r.method === 'POST' && r.target.includes('uploads'));
+    const creates = recorded(from, 'sse-s3/large').filter(
+      (r) => r.method === 'POST' && r.target.includes('uploads'),
+    );
     expect(puts).toHaveLength(1);
     expect(creates).toHaveLength(1);
     for (const r of [...puts, ...creates]) expect(r.headers['x-amz-server-side-encryption']).toBe('AES256');
@@ -267,7 +276,8 @@ describe('sse_config against Swift over TLS', () => {
 
   test('SSE-KMS: aws:kms, key id and context are sent; Swift refuses KMS with a permanent 501', async () => {
     const from = ready(proxy).requests.length;
-    const sse = '  sse_config: {type: SSE-KMS, kms_key_id: strata-test-key, kms_encryption_context: {team: obs}}';
+    const sse =
+      '  sse_config: {type: SSE-KMS, kms_key_id: strata-test-key, kms_encryption_context: {team: obs}}';
     const b = await open(ready(proxy).port, `${tls()}\n${sse}`);
     try {
       const f = await failure(b.upload('sse-kms/x', Buffer.from('v')));
@@ -289,7 +299,10 @@ describe('sse_config against Swift over TLS', () => {
     const keyFile = join(dir, 'sse-c.key');
     await writeFile(keyFile, key, { mode: 0o600 });
     const from = ready(proxy).requests.length;
-    const b = await open(ready(proxy).port, `${tls()}\n  sse_config: {type: SSE-C, encryption_key: "${keyFile}"}`);
+    const b = await open(
+      ready(proxy).port,
+      `${tls()}\n  sse_config: {type: SSE-C, encryption_key: "${keyFile}"}`,
+    );
     const large = randomBytes(6 * MIB);
     let notFound = '';
     try {

@@ -97,11 +97,14 @@ export async function startTlsProxy(opts: TlsProxyOptions): Promise<TlsProxy> {
   const server = createServer({
     cert,
     key,
-    ...(ca !== undefined ? { ca, requestCert: true, rejectUnauthorized: opts.requireClientCert ?? false } : {}),
+    ...(ca !== undefined
+      ? { ca, requestCert: true, rejectUnauthorized: opts.requireClientCert ?? false }
+      : {}),
   });
   server.on('secureConnection', (tls: TLSSocket) => {
     const peer = tls.getPeerCertificate();
-    const cn = tls.authorized && peer.subject !== undefined ? peer.subject.CN : undefined;
+    const subjectCn: string | string[] | undefined = tls.authorized ? peer.subject?.CN : undefined;
+    const cn = Array.isArray(subjectCn) ? subjectCn[0] : subjectCn;
     handshakes.push({ servername: tls.servername ?? false, clientCn: cn });
     const upstream = connect({ host: '127.0.0.1', port: opts.targetPort });
     sockets.add(tls);
