@@ -15,6 +15,7 @@ import { Secret } from '../../src/objstore/secret.js';
 import type { LogFields, Logger } from '../../src/util/logger.js';
 import { readSecretFile } from '../../src/util/secret-file.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
+import { registerSecret } from '../support/secrets.js';
 
 const BASE = 'type: S3\nconfig:\n  bucket: b\n  endpoint: s3.example.test\n';
 
@@ -87,7 +88,8 @@ describe('sse_config', () => {
   });
 
   test('SSE-C key file: exactly 32 bytes, never printed, warned about when every user can read it', async () => {
-    const key = Buffer.from('0123456789abcdef0123456789ABCDEF');
+    const key = Buffer.from(registerSecret('sse-c-test-key-3f9a1c7e5b2d8a401', 'the SSE-C test key'));
+    registerSecret(key.toString('base64'), 'the SSE-C test key (base64)');
     const file = join(dir, 'sse.key');
     await writeFile(file, key, { mode: 0o600 });
     const config = s3(`  sse_config: {type: SSE-C, encryption_key: ${file}}\n`);

@@ -19,6 +19,7 @@ import { errorCode } from '../../src/util/errors.js';
 import { startSwift, type SwiftService } from '../services/swift.js';
 import { makeCert, makeTestPki, type TestPki } from '../support/certs.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
+import { registerSecret } from '../support/secrets.js';
 import { startTlsProxy, type RecordedRequest, type TlsProxy } from '../support/tls-proxy.js';
 import { registerConformanceTests } from './conformance.js';
 
@@ -296,6 +297,7 @@ describe('sse_config against Swift over TLS', () => {
 
   test('SSE-C: the customer key (and its MD5) goes with every PUT, GET, ranged GET, HEAD and multipart request', async () => {
     const key = randomBytes(32);
+    registerSecret(key.toString('base64'), 'the SSE-C test key');
     const keyFile = join(dir, 'sse-c.key');
     await writeFile(keyFile, key, { mode: 0o600 });
     const from = ready(proxy).requests.length;

@@ -116,7 +116,10 @@ export interface SwiftOptions {
 }
 
 // A fixed test root secret (base64 of 32 bytes): the data dir is thrown away after each run.
-const ENCRYPTION_ROOT_SECRET = Buffer.alloc(32, 7).toString('base64');
+const ENCRYPTION_ROOT_SECRET = registerSecret(
+  Buffer.from('strata-swift-root-secret-5c2e8f1a').toString('base64'),
+  'the Swift encryption root secret',
+);
 
 function proxyConf(dir: string, ports: Ports, user: string, options: SwiftOptions): string {
   const crypto = options.encryption === true;
