@@ -34,6 +34,9 @@ export type ErrorCode =
   | 'ERR_OBJSTORE_TRANSIENT'
   | 'ERR_OBJSTORE_PERMANENT'
   | 'ERR_OBJSTORE_CONFIG'
+  // The TLS handshake with the object store failed (untrusted certificate, wrong name, client
+  // certificate refused): a setup problem, never retried.
+  | 'ERR_OBJSTORE_TLS'
   // Blocks in a bucket.
   | 'ERR_BLOCK_BAD_MARKER'
   | 'ERR_BLOCK_UPLOAD'

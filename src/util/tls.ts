@@ -76,7 +76,7 @@ function certOf(f: TlsFile, pem: Buffer): X509Certificate {
 }
 
 /** Reads a certificate and its key, checking that they belong together. */
-async function readPair(cert: TlsFile, key: TlsFile): Promise<{ cert: Buffer; key: Buffer }> {
+export async function readPair(cert: TlsFile, key: TlsFile): Promise<{ cert: Buffer; key: Buffer }> {
   const [c, k] = await Promise.all([readPem(cert), readPem(key)]);
   const x509 = certOf(cert, c);
   let privateKey;
@@ -92,7 +92,8 @@ async function readPair(cert: TlsFile, key: TlsFile): Promise<{ cert: Buffer; ke
   return { cert: c, key: k };
 }
 
-async function readCa(f: TlsFile): Promise<Buffer> {
+/** Reads a PEM CA bundle, checking that it holds a certificate. */
+export async function readCa(f: TlsFile): Promise<Buffer> {
   const pem = await readPem(f);
   certOf(f, pem);
   return pem;
