@@ -12,7 +12,7 @@ import { RingClient } from '../ring/client.js';
 import { ringDescCodec } from '../ring/codec.js';
 import { CsrfToken } from '../ring/csrf.js';
 import { EtcdKv } from '../ring/etcd-kv.js';
-import { Lifecycler } from '../ring/lifecycler.js';
+import { CLAIM_PREFIX, Lifecycler } from '../ring/lifecycler.js';
 import { createRingMetrics } from '../ring/metrics.js';
 import type { Desc } from '../ring/model.js';
 import { ringPageHandler } from '../ring/page.js';
@@ -27,8 +27,14 @@ import { InvalidArgumentError, errorMessage } from '../util/errors.js';
 import type { HttpEndpoint } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
 import { durationArg, intArg, listArg } from './args.js';
+import {
+  etcdSecurityOptions,
+  parseEtcdSecurity,
+  prepareEtcdSecurity,
+  type EtcdSecurityFlags,
+} from './etcd-flags.js';
 
-export interface RingFlags {
+export interface RingFlags extends EtcdSecurityFlags<'shardingRing.etcd'> {
   'shardingRing.store': string;
   'shardingRing.etcd.endpoints': string[];
   'shardingRing.prefix': string;
@@ -60,9 +66,10 @@ export const NO_RING: RingFlags = {
 
 export function ringOptions(cmd: Command): Command {
   const d = NO_RING;
-  return cmd
+  const store = cmd
     .option('--sharding-ring.store <store>', "'' (no sharding) or etcd: shard tenants over a hash ring", '')
-    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, [])
+    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, []);
+  return etcdSecurityOptions(store, 'shardingRing.etcd')
     .option('--sharding-ring.prefix <prefix>', 'etcd key prefix of the ring', d['shardingRing.prefix'])
     .option('--sharding-ring.instance-id <id>', 'this instance in the ring (default: the host name)')
     .option('--sharding-ring.instance-addr <host:port>', 'address published in the ring')
@@ -119,6 +126,7 @@ export function ringEnabled(f: RingFlags): boolean {
   if (f['shardingRing.etcd.endpoints'].length === 0) {
     throw new InvalidArgumentError('--sharding-ring.store=etcd needs --sharding-ring.etcd.endpoints');
   }
+  parseEtcdSecurity(f, 'shardingRing.etcd', f['shardingRing.etcd.endpoints']);
   if (f['compactor.tenantShardSize'] < 0)
     throw new InvalidArgumentError('--compactor.tenant-shard-size must be >= 0');
   for (const flag of ['heartbeatPeriod', 'heartbeatTimeout', 'tenantLeaseTtl'] as const) {
@@ -162,7 +170,15 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
   const ringKey = `${f['shardingRing.prefix']}${o.name}`;
   const logger = o.logger.child({ instance: instanceId });
   const metrics = createRingMetrics(o.registry);
-  const etcd = createEtcdClient({ endpoints: f['shardingRing.etcd.endpoints'], callTimeoutMs: 2000 });
+  const locksPrefix = `strata-tenant-locks/${ringKey}/`;
+  const endpoints = f['shardingRing.etcd.endpoints'];
+  const security = await prepareEtcdSecurity(parseEtcdSecurity(f, 'shardingRing.etcd', endpoints), {
+    endpoints,
+    keys: [ringKey, `${CLAIM_PREFIX}${ringKey}/`, locksPrefix],
+    callTimeoutMs: 2000,
+    logger,
+  });
+  const etcd = createEtcdClient({ endpoints, callTimeoutMs: 2000, ...security });
   const kv = new EtcdKv<Desc>({ codec: ringDescCodec, client: etcd, logger });
   const heartbeatTimeoutMs = f['shardingRing.heartbeatTimeout'];
   const lifecycler = new Lifecycler({
@@ -189,7 +205,7 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
   });
   const locks = new TenantLocks({
     client: etcd,
-    prefix: `strata-tenant-locks/${ringKey}/`,
+    prefix: locksPrefix,
     holder: JSON.stringify({
       id: instanceId,
       host: hostname(),
@@ -271,6 +287,7 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
 /** The ring flags of `strata worker`: where the sharded planners' ring is (it reads, never joins). */
 export type PlannerRingFlags = Pick<
   RingFlags,
+  | keyof EtcdSecurityFlags<'shardingRing.etcd'>
   | 'shardingRing.store'
   | 'shardingRing.etcd.endpoints'
   | 'shardingRing.prefix'
@@ -280,13 +297,14 @@ export type PlannerRingFlags = Pick<
 
 export function plannerRingOptions(cmd: Command): Command {
   const d = NO_RING;
-  return cmd
+  const store = cmd
     .option(
       '--sharding-ring.store <store>',
       "etcd: find the sharded planners in their ring ('' : use --planner.address)",
       '',
     )
-    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, [])
+    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, []);
+  return etcdSecurityOptions(store, 'shardingRing.etcd')
     .option(
       '--sharding-ring.prefix <prefix>',
       'etcd key prefix of the ring (the planners use <prefix>planner)',
@@ -324,11 +342,19 @@ export async function openPlannerRing(
   if (f['shardingRing.etcd.endpoints'].length === 0) {
     throw new InvalidArgumentError('--sharding-ring.store=etcd needs --sharding-ring.etcd.endpoints');
   }
-  const etcd = createEtcdClient({ endpoints: f['shardingRing.etcd.endpoints'], callTimeoutMs: 2000 });
+  const endpoints = f['shardingRing.etcd.endpoints'];
+  const key = `${f['shardingRing.prefix']}planner`;
+  const security = await prepareEtcdSecurity(parseEtcdSecurity(f, 'shardingRing.etcd', endpoints), {
+    endpoints,
+    keys: [key],
+    callTimeoutMs: 2000,
+    logger: o.logger,
+  });
+  const etcd = createEtcdClient({ endpoints, callTimeoutMs: 2000, ...security });
   const kv = new EtcdKv<Desc>({ codec: ringDescCodec, client: etcd, logger: o.logger });
   const client = new RingClient({
     kv,
-    key: `${f['shardingRing.prefix']}planner`,
+    key,
     heartbeatTimeoutMs: f['shardingRing.heartbeatTimeout'],
     logger: o.logger,
     metrics: createRingMetrics(o.registry),

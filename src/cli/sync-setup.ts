@@ -19,6 +19,7 @@ import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
 import { checkTenancy } from '../block/tenancy-check.js';
+import { etcdSecurityOptions, type EtcdSecurityFlags } from './etcd-flags.js';
 
 export interface SyncFlags {
   'objstore.configFile'?: string;
@@ -39,7 +40,7 @@ export interface SyncFlags {
   'bucketIndex.refreshInterval': number;
 }
 
-export interface EtcdFlags {
+export interface EtcdFlags extends EtcdSecurityFlags<'etcd'> {
   'etcd.endpoints': string[];
   'etcd.prefix'?: string;
   'etcd.leaseTtl': number;
@@ -108,7 +109,7 @@ export function syncOptions(cmd: Command, defaultHttpAddress: string): Command {
 
 /** Leader election through etcd; without endpoints this process is the only candidate. */
 export function etcdOptions(cmd: Command, defaultPrefix: string): Command {
-  return cmd
+  const election = cmd
     .option(
       '--etcd.endpoints <list>',
       'etcd members, comma-separated (host:port or URL); enables HA',
@@ -122,6 +123,7 @@ export function etcdOptions(cmd: Command, defaultPrefix: string): Command {
       durationArg,
       10_000,
     );
+  return etcdSecurityOptions(election, 'etcd');
 }
 
 export function parseLogging(f: Pick<SyncFlags, 'log.level' | 'log.format'>): Logger {

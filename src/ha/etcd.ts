@@ -17,7 +17,7 @@
  * - resign() revokes the lease (hand-over in milliseconds), and close() always resigns.
  */
 import type { Etcd3, IOperation, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
-import { InvalidArgumentError, StrataError, errorMessage } from '../util/errors.js';
+import { InvalidArgumentError, StrataError, errorCode, errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import {
   NotLeaderError,
@@ -102,6 +102,8 @@ export class EtcdElection implements Election {
   readonly id: string;
   readonly address: string;
   readonly prefix: string;
+  /** For errors: scheme, host and port of each member. */
+  private readonly endpoints: string;
   private readonly client: Etcd3;
   private readonly ownsClient: boolean;
   private readonly ttlSeconds: number;
@@ -130,8 +132,9 @@ export class EtcdElection implements Election {
     this.client = opts.client ?? createEtcdClient({ ...opts, callTimeoutMs: this.t.callTimeoutMs });
     this.ownsClient = opts.client === undefined;
     this.tracker = new TermTracker(this.clock, this.logger, (event) => this.termEnded(event));
+    this.endpoints = opts.endpoints.map(redactEndpoint).join(',');
     this.logger.debug('etcd election', {
-      endpoints: opts.endpoints.map(redactEndpoint),
+      endpoints: this.endpoints,
       id: this.id,
       ttlSeconds: this.ttlSeconds,
     });
@@ -249,6 +252,10 @@ export class EtcdElection implements Election {
         if (session !== undefined) this.endSession(session, true);
         if (signal.aborted) {
           throw signal.reason instanceof StrataError ? signal.reason : abortedError(signal.reason);
+        }
+        // Refused credentials or permissions: retrying cannot help.
+        if (errorCode(err) === 'ERR_ETCD_AUTH') {
+          throw new StrataError('ERR_ETCD_AUTH', `etcd ${this.endpoints}: ${errorMessage(err)}`, { cause: err });
         }
         this.logger.warn('campaign attempt failed; retrying', { err: errorMessage(err), retryMs: delay });
         await sleep(delay, signal);

@@ -25,6 +25,10 @@ export type ErrorCode =
   | 'ERR_LISTEN'
   // TLS flags that do not fit together, or a certificate/key file that cannot be read or parsed.
   | 'ERR_TLS_CONFIG'
+  // etcd refused the credentials (--etcd.username/--etcd.password-file) or the user's permissions.
+  | 'ERR_ETCD_AUTH'
+  // The TLS handshake with etcd failed: its certificate is not trusted, or it refused ours.
+  | 'ERR_ETCD_TLS'
   // Anything else: a bug. The CLI reports it with this code instead of a stack trace.
   | 'ERR_INTERNAL'
   // Object storage.
