@@ -138,7 +138,10 @@ export interface PrepareEtcdOptions {
  * The client's TLS and credentials, read and tried: refused credentials (ERR_ETCD_AUTH) or a
  * failed handshake (ERR_ETCD_TLS) end the command here.
  */
-export async function prepareEtcdSecurity(spec: EtcdSecuritySpec, o: PrepareEtcdOptions): Promise<EtcdSecurity> {
+export async function prepareEtcdSecurity(
+  spec: EtcdSecuritySpec,
+  o: PrepareEtcdOptions,
+): Promise<EtcdSecurity> {
   const security = await loadEtcdSecurity(spec, o.logger);
   await checkEtcdAccess(
     { endpoints: o.endpoints, callTimeoutMs: o.callTimeoutMs, ...security },

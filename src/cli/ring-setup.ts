@@ -68,7 +68,12 @@ export function ringOptions(cmd: Command): Command {
   const d = NO_RING;
   const store = cmd
     .option('--sharding-ring.store <store>', "'' (no sharding) or etcd: shard tenants over a hash ring", '')
-    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, []);
+    .option(
+      '--sharding-ring.etcd.endpoints <list>',
+      'etcd members of the ring, comma-separated',
+      listArg,
+      [],
+    );
   return etcdSecurityOptions(store, 'shardingRing.etcd')
     .option('--sharding-ring.prefix <prefix>', 'etcd key prefix of the ring', d['shardingRing.prefix'])
     .option('--sharding-ring.instance-id <id>', 'this instance in the ring (default: the host name)')
@@ -303,7 +308,12 @@ export function plannerRingOptions(cmd: Command): Command {
       "etcd: find the sharded planners in their ring ('' : use --planner.address)",
       '',
     )
-    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, []);
+    .option(
+      '--sharding-ring.etcd.endpoints <list>',
+      'etcd members of the ring, comma-separated',
+      listArg,
+      [],
+    );
   return etcdSecurityOptions(store, 'shardingRing.etcd')
     .option(
       '--sharding-ring.prefix <prefix>',

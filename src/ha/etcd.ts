@@ -255,7 +255,9 @@ export class EtcdElection implements Election {
         }
         // Refused credentials or permissions: retrying cannot help.
         if (errorCode(err) === 'ERR_ETCD_AUTH') {
-          throw new StrataError('ERR_ETCD_AUTH', `etcd ${this.endpoints}: ${errorMessage(err)}`, { cause: err });
+          throw new StrataError('ERR_ETCD_AUTH', `etcd ${this.endpoints}: ${errorMessage(err)}`, {
+            cause: err,
+          });
         }
         this.logger.warn('campaign attempt failed; retrying', { err: errorMessage(err), retryMs: delay });
         await sleep(delay, signal);

@@ -97,7 +97,11 @@ async function firstTlsError(
  * until the server answers the HTTP/2 preface: under TLS 1.3 a refused client certificate only
  * shows up then. Resolves with the error, or undefined when the server answered.
  */
-function tlsProblem(endpoint: string, tls: EtcdTls | undefined, timeoutMs: number): Promise<Error | undefined> {
+function tlsProblem(
+  endpoint: string,
+  tls: EtcdTls | undefined,
+  timeoutMs: number,
+): Promise<Error | undefined> {
   const url = new URL(endpoint.includes('://') ? endpoint : `https://${endpoint}`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve) => {
@@ -117,7 +121,12 @@ function tlsProblem(endpoint: string, tls: EtcdTls | undefined, timeoutMs: numbe
     socket.setTimeout(timeoutMs, () => done(undefined));
     socket.once('secureConnect', () => {
       // Client preface and an empty SETTINGS frame.
-      socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+      socket.write(
+        Buffer.concat([
+          Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+          Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+        ]),
+      );
     });
     socket.once('data', () => done(undefined));
     socket.once('error', (err) => done(err));

@@ -105,9 +105,13 @@ export async function etcdCall<T>(
     return await Promise.race([pending, backstop]);
   } catch (err) {
     if (err instanceof StrataError) throw err;
-    throw new StrataError(isEtcdAuthError(err) ? 'ERR_ETCD_AUTH' : code, `etcd ${what}: ${errorMessage(err)}`, {
-      cause: err,
-    });
+    throw new StrataError(
+      isEtcdAuthError(err) ? 'ERR_ETCD_AUTH' : code,
+      `etcd ${what}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   } finally {
     clearTimeout(timer);
   }
