@@ -23,6 +23,7 @@ const PASSWORD = `strata-${Math.random().toString(36).slice(2)}`;
 const WRONG_PASSWORD = `wrong-${Math.random().toString(36).slice(2)}`;
 const ELECTION = '/strata-test-tls/compact/';
 const RING = 'tls-ring/';
+const READ_ONLY = '/strata-test-tls/read-only/';
 
 let root = '';
 let pki: TestPki;
@@ -142,6 +143,7 @@ beforeAll(async () => {
   for (const prefix of [ELECTION, RING, `strata-ring-claims/${RING}`, `strata-tenant-locks/${RING}`]) {
     await etcdctl(['role', 'grant-permission', 'strata', '--prefix=true', 'readwrite', prefix], false);
   }
+  await etcdctl(['role', 'grant-permission', 'strata', '--prefix=true', 'read', READ_ONLY], false);
   await etcdctl(['user', 'grant-role', 'strata', 'strata'], false);
   await etcdctl(['auth', 'enable'], false);
   // Editors end files with a line break: it is not part of the password.
@@ -231,6 +233,21 @@ describe('etcd with client TLS and authentication', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(errorLine(r)).toBe(
       `strata: ERR_ETCD_AUTH: etcd ${url}: permission denied: user "strata" may not read /not-granted/ (grant its role the prefix)`,
+    );
+  });
+
+  test('a prefix the user may only read: the campaign stops with ERR_ETCD_AUTH instead of retrying', async () => {
+    const r = await strataLogged([
+      ...compactArgs('d-read-only'),
+      '--etcd.endpoints',
+      url,
+      '--etcd.prefix',
+      READ_ONLY,
+      ...client('--etcd'),
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorLine(r)).toMatch(
+      new RegExp(`^strata: ERR_ETCD_AUTH: etcd ${url}: etcd create candidate key: .*permission denied`),
     );
   });
 
