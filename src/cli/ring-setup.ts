@@ -22,7 +22,7 @@ import type { PlannerDiscovery } from '../scheduler/worker.js';
 import { waitRingStability } from '../ring/stability.js';
 import { ringStatus } from '../ring/status.js';
 import { TenantLocks } from '../ring/tenant-locks.js';
-import { createEtcdClient } from '../util/etcd-client.js';
+import { createEtcdClient, withEtcdEndpoints } from '../util/etcd-client.js';
 import { InvalidArgumentError, errorMessage } from '../util/errors.js';
 import type { HttpEndpoint } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
@@ -253,7 +253,7 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
     });
   } catch (err) {
     await close().catch(() => undefined);
-    throw err;
+    throw withEtcdEndpoints(err, endpoints);
   }
   const csrf = new CsrfToken();
   return {
@@ -378,7 +378,7 @@ export async function openPlannerRing(
     await client.start({ signal: o.signal });
   } catch (err) {
     await stop();
-    throw err;
+    throw withEtcdEndpoints(err, endpoints);
   }
   const shardSize = f['compactor.tenantShardSize'];
   return {

@@ -35,6 +35,7 @@ import {
   etcdCall,
   keepAliveOnce,
   redactEndpoint,
+  withEtcdEndpoints,
   type EtcdAuth,
   type EtcdTls,
 } from '../util/etcd-client.js';
@@ -102,8 +103,7 @@ export class EtcdElection implements Election {
   readonly id: string;
   readonly address: string;
   readonly prefix: string;
-  /** For errors: scheme, host and port of each member. */
-  private readonly endpoints: string;
+  private readonly endpoints: readonly string[];
   private readonly client: Etcd3;
   private readonly ownsClient: boolean;
   private readonly ttlSeconds: number;
@@ -132,9 +132,9 @@ export class EtcdElection implements Election {
     this.client = opts.client ?? createEtcdClient({ ...opts, callTimeoutMs: this.t.callTimeoutMs });
     this.ownsClient = opts.client === undefined;
     this.tracker = new TermTracker(this.clock, this.logger, (event) => this.termEnded(event));
-    this.endpoints = opts.endpoints.map(redactEndpoint).join(',');
+    this.endpoints = opts.endpoints;
     this.logger.debug('etcd election', {
-      endpoints: this.endpoints,
+      endpoints: opts.endpoints.map(redactEndpoint),
       id: this.id,
       ttlSeconds: this.ttlSeconds,
     });
@@ -254,11 +254,7 @@ export class EtcdElection implements Election {
           throw signal.reason instanceof StrataError ? signal.reason : abortedError(signal.reason);
         }
         // Refused credentials or permissions: retrying cannot help.
-        if (errorCode(err) === 'ERR_ETCD_AUTH') {
-          throw new StrataError('ERR_ETCD_AUTH', `etcd ${this.endpoints}: ${errorMessage(err)}`, {
-            cause: err,
-          });
-        }
+        if (errorCode(err) === 'ERR_ETCD_AUTH') throw withEtcdEndpoints(err, this.endpoints);
         this.logger.warn('campaign attempt failed; retrying', { err: errorMessage(err), retryMs: delay });
         await sleep(delay, signal);
         delay = Math.min(delay * 2, this.t.ttlMs);

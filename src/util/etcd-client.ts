@@ -13,7 +13,7 @@ import {
   GRPCUnauthenticatedError,
   type IOptions,
 } from 'etcd3';
-import { InvalidArgumentError, StrataError, errorMessage, type ErrorCode } from './errors.js';
+import { InvalidArgumentError, StrataError, errorCode, errorMessage, type ErrorCode } from './errors.js';
 
 export interface EtcdAuth {
   username: string;
@@ -78,6 +78,19 @@ export function isEtcdAuthError(err: unknown): boolean {
     err instanceof EtcdUserNotFoundError ||
     err instanceof GRPCUnauthenticatedError
   );
+}
+
+/**
+ * An ERR_ETCD_AUTH error from a call (whose message names the call) as the command reports it:
+ * naming the endpoints too. Other errors are returned as they are.
+ */
+export function withEtcdEndpoints(err: unknown, endpoints: readonly string[]): unknown {
+  if (errorCode(err) !== 'ERR_ETCD_AUTH') return err;
+  const where = `etcd ${endpoints.map(redactEndpoint).join(',')}`;
+  const message = errorMessage(err);
+  return message.startsWith(`${where}:`)
+    ? err
+    : new StrataError('ERR_ETCD_AUTH', `${where}: ${message}`, { cause: err });
 }
 
 /**

@@ -15,7 +15,7 @@ import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { ensureBuilt, REPO } from '../support/build.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
 import { assertNoLeakedProcesses, startProcess, waitFor } from '../support/processes.js';
-import { lines, strata, type Run } from './run.js';
+import { limited, lines, strata, type Run } from './run.js';
 
 const run = promisify(execFile);
 const ROOT_PASSWORD = `root-${Math.random().toString(36).slice(2)}`;
@@ -24,6 +24,7 @@ const WRONG_PASSWORD = `wrong-${Math.random().toString(36).slice(2)}`;
 const ELECTION = '/strata-test-tls/compact/';
 const RING = 'tls-ring/';
 const READ_ONLY = '/strata-test-tls/read-only/';
+const RO_RING = 'tls-ro-ring/';
 
 let root = '';
 let pki: TestPki;
@@ -143,7 +144,14 @@ beforeAll(async () => {
   for (const prefix of [ELECTION, RING, `strata-ring-claims/${RING}`, `strata-tenant-locks/${RING}`]) {
     await etcdctl(['role', 'grant-permission', 'strata', '--prefix=true', 'readwrite', prefix], false);
   }
-  await etcdctl(['role', 'grant-permission', 'strata', '--prefix=true', 'read', READ_ONLY], false);
+  for (const prefix of [
+    READ_ONLY,
+    RO_RING,
+    `strata-ring-claims/${RO_RING}`,
+    `strata-tenant-locks/${RO_RING}`,
+  ]) {
+    await etcdctl(['role', 'grant-permission', 'strata', '--prefix=true', 'read', prefix], false);
+  }
   await etcdctl(['user', 'grant-role', 'strata', 'strata'], false);
   await etcdctl(['auth', 'enable'], false);
   // Editors end files with a line break: it is not part of the password.
@@ -236,8 +244,8 @@ describe('etcd with client TLS and authentication', () => {
     );
   });
 
-  test('a prefix the user may only read: the campaign stops with ERR_ETCD_AUTH instead of retrying', async () => {
-    const r = await strataLogged([
+  test('prefixes the user may only read: election and ring stop with ERR_ETCD_AUTH instead of retrying', async () => {
+    const election = await strataLogged([
       ...compactArgs('d-read-only'),
       '--etcd.endpoints',
       url,
@@ -245,13 +253,22 @@ describe('etcd with client TLS and authentication', () => {
       READ_ONLY,
       ...client('--etcd'),
     ]);
-    expect(r.code, r.stderr).toBe(1);
-    expect(errorLine(r)).toMatch(
-      new RegExp(`^strata: ERR_ETCD_AUTH: etcd ${url}: etcd create candidate key: .*permission denied`),
+    expect(election.code, election.stderr).toBe(1);
+    expect(errorLine(election)).toMatch(
+      new RegExp(`^strata: ERR_ETCD_AUTH: etcd ${url}: etcd create candidate key: .*permission denied$`),
     );
+    const ring = await strataLogged([
+      ...ringArgs('d-read-only-ring', 'tls-ro'),
+      '--sharding-ring.prefix',
+      RO_RING,
+      ...client('--sharding-ring.etcd'),
+    ]);
+    expect(ring.code, ring.stderr).toBe(1);
+    expect(errorLine(ring)).toMatch(new RegExp(`^strata: ERR_ETCD_AUTH: etcd ${url}: .*permission denied$`));
   });
 
-  test('client certificate of another CA: ERR_ETCD_TLS, etcd refused it', async () => {
+  test('client certificate of another CA: ERR_ETCD_TLS, etcd refused it; its world-readable key is warned about', async () => {
+    await chmod(pki.otherClient.key, 0o644);
     const r = await strataLogged([
       ...electionArgs('d-other'),
       ...client('--etcd', { cert: pki.otherClient.cert, key: pki.otherClient.key }),
@@ -263,6 +280,8 @@ describe('etcd with client TLS and authentication', () => {
           'check --etcd.tls-cert and --etcd.tls-key',
       ),
     );
+    expect(r.stderr).toContain('key file is readable by every user');
+    expect(r.stderr).toContain(`flag=--etcd.tls-key file=${pki.otherClient.key}`);
   });
 
   test("etcd's certificate from a CA not given: ERR_ETCD_TLS, not trusted", async () => {
@@ -301,41 +320,48 @@ describe('etcd with client TLS and authentication', () => {
   });
 
   test('bad flags: one line naming the flag (and the path), before any connection', async () => {
-    const certOnly = await strataLogged([...electionArgs('d-flags'), '--etcd.tls-cert', pki.client.cert]);
-    expect(certOnly.code).toBe(1);
-    expect(errorLine(certOnly)).toBe(
-      'strata: ERR_TLS_CONFIG: --etcd.tls-cert and --etcd.tls-key must be given together',
+    const cases: { args: string[]; exit: number; line: string | RegExp }[] = [
+      {
+        args: [...electionArgs('d-flags'), '--etcd.tls-cert', pki.client.cert],
+        exit: 1,
+        line: 'strata: ERR_TLS_CONFIG: --etcd.tls-cert and --etcd.tls-key must be given together',
+      },
+      {
+        args: [...ringArgs('d-flags', 'x'), '--sharding-ring.etcd.tls-key', pki.client.key],
+        exit: 1,
+        line: 'strata: ERR_TLS_CONFIG: --sharding-ring.etcd.tls-cert and --sharding-ring.etcd.tls-key must be given together',
+      },
+      {
+        args: [...electionArgs('d-flags'), '--etcd.password-file', p('password')],
+        exit: 2,
+        line: /^strata: ERR_INVALID_ARGUMENT: --etcd.username and --etcd.password-file must be given together/,
+      },
+      {
+        args: [...electionArgs('d-flags'), ...client('--etcd', { passwordFile: p('no-such-file') })],
+        exit: 1,
+        line: `strata: ERR_NOT_FOUND: --etcd.password-file: cannot read ${p('no-such-file')}: no such file or directory`,
+      },
+      {
+        args: [
+          ...compactArgs('d-flags'),
+          '--etcd.endpoints',
+          url.replace('https://', 'http://'),
+          ...client('--etcd'),
+        ],
+        exit: 1,
+        line: /^strata: ERR_TLS_CONFIG: --etcd.tls-\* turn TLS on, but endpoint http:\/\/127\.0\.0\.1:\d+ is http:\/\/: use https:\/\/$/,
+      },
+    ];
+    const runs = await limited(
+      2,
+      cases.map((c) => () => strataLogged(c.args)),
     );
-    const keyOnly = await strataLogged([
-      ...ringArgs('d-flags', 'x'),
-      '--sharding-ring.etcd.tls-key',
-      pki.client.key,
-    ]);
-    expect(errorLine(keyOnly)).toBe(
-      'strata: ERR_TLS_CONFIG: --sharding-ring.etcd.tls-cert and --sharding-ring.etcd.tls-key must be given together',
-    );
-    const noUser = await strataLogged([...electionArgs('d-flags'), '--etcd.password-file', p('password')]);
-    expect(noUser.code).toBe(2);
-    expect(errorLine(noUser)).toMatch(
-      /^strata: ERR_INVALID_ARGUMENT: --etcd.username and --etcd.password-file must be given together/,
-    );
-    const missing = await strataLogged([
-      ...electionArgs('d-flags'),
-      ...client('--etcd', { passwordFile: p('no-such-file') }),
-    ]);
-    expect(missing.code).toBe(1);
-    expect(errorLine(missing)).toBe(
-      `strata: ERR_NOT_FOUND: --etcd.password-file: cannot read ${p('no-such-file')}: no such file or directory`,
-    );
-    const plain = await strataLogged([
-      ...compactArgs('d-flags'),
-      '--etcd.endpoints',
-      url.replace('https://', 'http://'),
-      ...client('--etcd'),
-    ]);
-    expect(errorLine(plain)).toMatch(
-      /^strata: ERR_TLS_CONFIG: --etcd.tls-\* turn TLS on, but endpoint http:/,
-    );
+    cases.forEach((c, i) => {
+      const r = runs[i]!;
+      expect(r.code, r.stderr).toBe(c.exit);
+      if (typeof c.line === 'string') expect(errorLine(r)).toBe(c.line);
+      else expect(errorLine(r)).toMatch(c.line);
+    });
   });
 
   test('no password appears in any output', () => {
