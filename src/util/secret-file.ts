@@ -11,7 +11,11 @@ import type { Logger } from './logger.js';
  * The bytes of the secret file `path`; `what` names it in errors and warnings (a flag or a config
  * field). Mode is read from the opened file, so the warning is about the file actually read.
  */
-export async function readSecretFile(path: string, what: string, logger: Logger | undefined): Promise<Buffer> {
+export async function readSecretFile(
+  path: string,
+  what: string,
+  logger: Logger | undefined,
+): Promise<Buffer> {
   try {
     const fh = await open(path, 'r');
     try {
