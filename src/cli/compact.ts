@@ -24,8 +24,9 @@ import {
   type EtcdFlags,
   type SyncFlags,
 } from './sync-setup.js';
+import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 
-export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags {
+export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
   'compact.concurrency': number;
   wait: boolean;
   waitInterval: number;
@@ -33,8 +34,8 @@ export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, Lifecycle
 }
 
 export function compactCommandOptions(cmd: Command): Command {
-  return lifecycleOptions(
-    ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/compact/leader/')),
+  return webOptions(
+    lifecycleOptions(ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/compact/leader/'))),
   )
     .option('--compact.concurrency <n>', 'plans executed at once', intArg, 1)
     .option('--wait', 'keep running: a pass every --wait-interval', false)
@@ -122,6 +123,11 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       });
       ring.mountPage(http, '/compactor/ring', 'Compactor ring');
     }
+    await serveWebUi(http, {
+      component: 'compact',
+      links: ring ? [{ title: 'Ring', href: 'compactor/ring' }] : [],
+      flags: f,
+    });
   } catch (err) {
     await st.close();
     await http.close();

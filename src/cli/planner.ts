@@ -27,8 +27,10 @@ import {
   type EtcdFlags,
   type SyncFlags,
 } from './sync-setup.js';
+import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 
-export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags {
+export interface PlannerFlags
+  extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags, WebFlags {
   grpcAddress: string;
   grpcAdvertiseAddress?: string;
   'planner.gracePeriod': number;
@@ -40,10 +42,12 @@ export interface PlannerFlags extends SyncFlags, EtcdFlags, RingFlags, Lifecycle
 }
 
 export function plannerCommandOptions(cmd: Command): Command {
-  return grpcServerTlsOptions(
-    lifecycleOptions(
-      ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/')),
-      false,
+  return webOptions(
+    grpcServerTlsOptions(
+      lifecycleOptions(
+        ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/planner/leader/')),
+        false,
+      ),
     ),
   )
     .option(
@@ -276,6 +280,11 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     ring.client.onChange(() => void server.service.replan());
     server.service.tick();
   }
+  await serveWebUi(http, {
+    component: 'planner',
+    links: ring ? [{ title: 'Ring', href: 'planner/ring' }] : [],
+    flags: f,
+  });
   const election = createElection({
     endpoints: f['etcd.endpoints'],
     prefix: electionPrefix,

@@ -19,8 +19,9 @@ import {
   type GrpcServerTlsFlags,
 } from './grpc-tls-flags.js';
 import { parseLogging, untilSignalled } from './sync-setup.js';
+import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 
-export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags {
+export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags, WebFlags {
   endpoint: string[];
   'endpoint.infoInterval': number;
   'store.responseTimeout': number;
@@ -37,7 +38,7 @@ export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags {
 }
 
 export function queryCommandOptions(cmd: Command): Command {
-  return grpcClientTlsOptions(grpcServerTlsOptions(cmd))
+  return webOptions(grpcClientTlsOptions(grpcServerTlsOptions(cmd)))
     .option('--endpoint <host:port>', 'Store API endpoint, repeated or comma-separated', listArg, [])
     .option(
       '--endpoint.info-interval <duration>',
@@ -123,6 +124,7 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
     registry,
     logger,
   });
+  await serveWebUi(service.http, { component: 'query', flags: f });
   logger.info('strata query started', {
     http: service.httpAddress,
     grpc: service.grpcAddress,

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { RingClient } from '../ring/client.js';
 import { ringDescCodec } from '../ring/codec.js';
-import { CsrfToken } from '../ring/csrf.js';
+import { CsrfToken } from '../util/csrf.js';
 import { EtcdKv } from '../ring/etcd-kv.js';
 import { CLAIM_PREFIX, Lifecycler } from '../ring/lifecycler.js';
 import { createRingMetrics } from '../ring/metrics.js';

@@ -25,8 +25,9 @@ import { durationArg, intArg } from './args.js';
 import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
 import { bytesArg, defaultGroupId, shardArg, timeBoundArg } from './store-flags.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
+import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 
-export interface StoreFlags extends GrpcServerTlsFlags {
+export interface StoreFlags extends GrpcServerTlsFlags, WebFlags {
   'objstore.configFile'?: string;
   'objstore.config'?: string;
   dataDir: string;
@@ -52,7 +53,7 @@ export interface StoreFlags extends GrpcServerTlsFlags {
 }
 
 export function storeCommandOptions(cmd: Command): Command {
-  return grpcServerTlsOptions(cmd)
+  return webOptions(grpcServerTlsOptions(cmd))
     .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
     .option('--objstore.config <yaml>', 'objstore config as inline YAML')
     .option('--data-dir <dir>', 'local state: the meta cache and sync checkpoints', './data')
@@ -212,6 +213,7 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
       status: () => ({ ready: blocks.ready, group_id: groupId, blocks: blocks.blocks().map((b) => b.id) }),
     });
     cleanup.push(() => http.close());
+    await serveWebUi(http, { component: 'store', flags: f });
     const grpc = await startStoreServer({
       address: f.grpcAddress,
       service,

@@ -24,8 +24,9 @@ import {
   type PlannerRing,
   type PlannerRingFlags,
 } from './ring-setup.js';
+import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 
-export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags {
+export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFlags {
   'planner.address': string[];
   'objstore.configFile'?: string;
   'objstore.config'?: string;
@@ -41,7 +42,7 @@ export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags {
 }
 
 export function workerCommandOptions(cmd: Command): Command {
-  return grpcClientTlsOptions(plannerRingOptions(cmd))
+  return webOptions(grpcClientTlsOptions(plannerRingOptions(cmd)))
     .option(
       '--planner.address <list>',
       'planner replicas, host:port, comma-separated or repeated',
@@ -153,6 +154,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     await bucket.close();
     throw err;
   });
+  await serveWebUi(http, { component: 'worker', flags: f });
   worker.start();
   logger.info('strata worker started', {
     worker: workerId,

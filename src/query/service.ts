@@ -42,6 +42,8 @@ export interface QueryServiceOptions {
 export interface QueryService {
   readonly querier: Querier;
   readonly endpoints: EndpointSet;
+  /** The HTTP endpoint, for the command to mount its UI on. */
+  readonly http: HttpEndpoint;
   readonly httpAddress: string;
   readonly grpcAddress: string;
   /** Resolves when the first Info round is done (the process is ready). */
@@ -131,6 +133,7 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
   return {
     querier,
     endpoints,
+    http,
     httpAddress: http.address,
     grpcAddress: store.address,
     firstRound,

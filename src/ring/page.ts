@@ -9,7 +9,7 @@
 import { codeChain, errorMessage } from '../util/errors.js';
 import type { HttpRequest, HttpResponse } from '../util/http.js';
 import { nopLogger, type Logger } from '../util/logger.js';
-import type { CsrfToken } from './csrf.js';
+import type { CsrfToken } from '../util/csrf.js';
 import { renderRingPage } from './html.js';
 import type { RingStatus } from './status.js';
 

@@ -4,7 +4,7 @@
  * runs against a real etcd.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CsrfToken } from '../../src/ring/csrf.js';
+import { CsrfToken } from '../../src/util/csrf.js';
 import { escapeHtml, renderRingPage } from '../../src/ring/html.js';
 import { forgetInstance } from '../../src/ring/lifecycler.js';
 import { InstanceState, instancesOf, type RingInstance } from '../../src/ring/model.js';

@@ -10,6 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort, startProcess, waitFor, type TrackedProcess } from '../support/processes.js';
+import { registerSecret } from '../support/secrets.js';
 
 export interface SwiftService {
   /** http://127.0.0.1:PORT, for path-style S3 clients. */
@@ -31,7 +32,7 @@ const BINARIES = [
   ...['account', 'container', 'object', 'proxy'].map((k) => `/usr/bin/swift-${k}-server`),
 ];
 const ACCESS_KEY = 'test:tester';
-const SECRET_KEY = 'testing';
+const SECRET_KEY = registerSecret('strata-swift-secret-4e1d9b', 'the Swift S3 secret key');
 const REGION = 'us-east-1';
 
 // One python process builds all three rings (nine swift-ring-builder calls take ~11 s).

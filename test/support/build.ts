@@ -41,7 +41,7 @@ async function isFresh(): Promise<boolean> {
   return true;
 }
 
-/** Builds dist/ (tsc -p tsconfig.build.json) unless it is newer than every source. */
+/** Builds dist/ (tsconfig.build.json and tsconfig.ui.json) unless it is newer than every source. */
 export async function ensureBuilt(): Promise<void> {
   if (await isFresh()) return;
   const deadline = Date.now() + LOCK_WAIT_MS;
@@ -58,10 +58,11 @@ export async function ensureBuilt(): Promise<void> {
   try {
     if (await isFresh()) return;
     const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
-    const p = startProcess('tsc', process.execPath, [tsc, '-p', join(REPO, 'tsconfig.build.json')], {
-      cwd: REPO,
-    });
-    await new Promise<void>((r) => p.child.once('exit', () => r()));
+    // The server code, then the UI's browser modules (their own tsconfig: DOM, no Node types).
+    for (const project of ['tsconfig.build.json', 'tsconfig.ui.json']) {
+      const p = startProcess('tsc', process.execPath, [tsc, '-p', join(REPO, project)], { cwd: REPO });
+      await new Promise<void>((r) => p.child.once('exit', () => r()));
+    }
     // tsc exits non-zero on type errors elsewhere in the tree but still emits; only a missing
     // build is fatal here.
     await stat(MAIN_JS);

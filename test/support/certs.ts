@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { registerPrivateKeyFile } from './secrets.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +24,7 @@ async function newKey(dir: string, name: string): Promise<string> {
   const key = join(dir, `${name}.key`);
   await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], dir);
   await chmod(key, 0o600);
+  registerPrivateKeyFile(key);
   return key;
 }
 

@@ -8,7 +8,9 @@ import { cloneHistogram, type FloatHistogram, type Histogram } from '../histogra
 import type { ChunkCodec, ChunkTimeSummary } from './codec.js';
 import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM, encodingName } from './encoding.js';
 import { FloatHistogramChunkIterator } from './float-histogram-decode.js';
-import { HistogramChunkIterator } from './histogram-decode.js';
+import { HistogramChunkIterator, histChunkHeader } from './histogram-decode.js';
+import { HistBitReader } from './hist-bits.js';
+import { HIST_HEADER_BYTES, readLayout, type Layout } from './hist-meta.js';
 
 interface TimeIterator {
   t: number;
@@ -112,4 +114,27 @@ export function decodeFloatHistogramChunk(
     hs.push(cloneHistogram(it.at()));
   }
   return { ts, hs, header: it.header };
+}
+
+const headReader = new HistBitReader();
+const headLayout: Layout = {
+  schema: 0,
+  zeroThreshold: 0,
+  positiveSpans: [],
+  negativeSpans: [],
+  positiveBuckets: 0,
+  negativeBuckets: 0,
+};
+
+/**
+ * The cheap check of a histogram chunk (either encoding) that is copied byte for byte: a sample
+ * count, a bucket layout that parses, and the first timestamp (returned, for the caller to compare
+ * with the chunk's mint). O(layout), not O(samples): the rest is covered by the CRC, as for XOR.
+ */
+export function histogramChunkHead(data: Uint8Array, file: string, off: number): number {
+  const { samples } = histChunkHeader(data, file, off);
+  if (samples === 0) throw new FormatError('ERR_TSDB_CORRUPT', file, off, 'histogram chunk with 0 samples');
+  headReader.reset(data, HIST_HEADER_BYTES, file, off);
+  readLayout(headReader, headLayout);
+  return headReader.varbitInt('first timestamp');
 }

@@ -1,5 +1,5 @@
 /**
- * The CSRF token of the ring page's Forget form: random per process, embedded in the page,
+ * The CSRF token of admin forms (the ring page's Forget, the UI's mark actions): random per process, embedded in the page,
  * required on every POST. Compared in constant time (both sides hashed first, so lengths leak
  * nothing either).
  */
