@@ -15,12 +15,17 @@ import { startEtcd, type EtcdCluster } from '../services/etcd.js';
 import { ensureBuilt, REPO } from '../support/build.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
 import { assertNoLeakedProcesses, startProcess, waitFor } from '../support/processes.js';
+import { registerSecret } from '../support/secrets.js';
 import { limited, lines, strata, type Run } from './run.js';
 
 const run = promisify(execFile);
-const ROOT_PASSWORD = `root-${Math.random().toString(36).slice(2)}`;
-const PASSWORD = `strata-${Math.random().toString(36).slice(2)}`;
-const WRONG_PASSWORD = `wrong-${Math.random().toString(36).slice(2)}`;
+// Also in the suite-wide secret scan (test/support/secrets.ts).
+const ROOT_PASSWORD = registerSecret(`root-${Math.random().toString(36).slice(2)}`, 'etcd root password');
+const PASSWORD = registerSecret(`strata-${Math.random().toString(36).slice(2)}`, 'etcd strata password');
+const WRONG_PASSWORD = registerSecret(
+  `wrong-${Math.random().toString(36).slice(2)}`,
+  'a wrong etcd password',
+);
 const ELECTION = '/strata-test-tls/compact/';
 const RING = 'tls-ring/';
 const READ_ONLY = '/strata-test-tls/read-only/';
