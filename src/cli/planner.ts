@@ -16,6 +16,7 @@ import { InvalidArgumentError, errorMessage, isStrataError } from '../util/error
 import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
 import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
+import { parseEtcdSecurity, prepareEtcdSecurity } from './etcd-flags.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import {
   etcdOptions,
@@ -133,8 +134,22 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
       '--etcd.endpoints (one elected planner) and --sharding-ring.store (every planner active on its own tenants) exclude each other',
     );
   }
+  const ha = f['etcd.endpoints'].length > 0;
+  const electionPrefix = f['etcd.prefix'] ?? '/strata/planner/leader/';
+  const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry } = st;
+  const etcdSecurity = ha
+    ? await prepareEtcdSecurity(etcdSpec, {
+        endpoints: f['etcd.endpoints'],
+        keys: [electionPrefix],
+        callTimeoutMs: 2000,
+        logger: st.logger,
+      }).catch(async (err: unknown) => {
+        await st.close();
+        throw err;
+      })
+    : {};
   // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
   let ring: RingSetup | undefined;
   const logger = st.logger;
@@ -275,7 +290,8 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   });
   const election = createElection({
     endpoints: f['etcd.endpoints'],
-    prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',
+    prefix: electionPrefix,
+    ...etcdSecurity,
     address,
     id: `${hostname()}/${process.pid}`,
     ttlSeconds,
@@ -301,7 +317,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     advertise: address,
     http: http.address,
     tenancy: st.tenancy,
-    ha: f['etcd.endpoints'].length > 0,
+    ha,
     sharded,
     ...(ring ? { instance: ring.instanceId } : {}),
   });

@@ -20,6 +20,7 @@ import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
 import { checkTenancy } from '../block/tenancy-check.js';
 import { httpConfigOptions, type HttpConfigFlags } from './http-flags.js';
+import { etcdSecurityOptions, type EtcdSecurityFlags } from './etcd-flags.js';
 
 export interface SyncFlags extends HttpConfigFlags {
   'objstore.configFile'?: string;
@@ -40,7 +41,7 @@ export interface SyncFlags extends HttpConfigFlags {
   'bucketIndex.refreshInterval': number;
 }
 
-export interface EtcdFlags {
+export interface EtcdFlags extends EtcdSecurityFlags<'etcd'> {
   'etcd.endpoints': string[];
   'etcd.prefix'?: string;
   'etcd.leaseTtl': number;
@@ -109,7 +110,7 @@ export function syncOptions(cmd: Command, defaultHttpAddress: string): Command {
 
 /** Leader election through etcd; without endpoints this process is the only candidate. */
 export function etcdOptions(cmd: Command, defaultPrefix: string): Command {
-  return cmd
+  const election = cmd
     .option(
       '--etcd.endpoints <list>',
       'etcd members, comma-separated (host:port or URL); enables HA',
@@ -123,6 +124,7 @@ export function etcdOptions(cmd: Command, defaultPrefix: string): Command {
       durationArg,
       10_000,
     );
+  return etcdSecurityOptions(election, 'etcd');
 }
 
 export function parseLogging(f: Pick<SyncFlags, 'log.level' | 'log.format'>): Logger {

@@ -17,6 +17,7 @@ import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { grpcClientTlsOptions, loadGrpcClientTls, type GrpcClientTlsFlags } from './grpc-tls-flags.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
+import { parseEtcdSecurity } from './etcd-flags.js';
 import {
   openPlannerRing,
   plannerRingOptions,
@@ -95,6 +96,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   if (f.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
   if (!(f.heartbeatInterval > 0))
     throw new InvalidArgumentError('--heartbeat-interval must be longer than 0s');
+  if (sharded) parseEtcdSecurity(f, 'shardingRing.etcd', f['shardingRing.etcd.endpoints']);
   const tls = await loadGrpcClientTls(f, logger);
   const httpConfig = await readHttpConfig(f);
   await prepareDir(f.dataDir, '--data-dir');

@@ -27,6 +27,10 @@ export type ErrorCode =
   | 'ERR_TLS_CONFIG'
   // The web configuration file of --http.config (exporter-toolkit format) cannot be used.
   | 'ERR_WEB_CONFIG'
+  // etcd refused the credentials (--etcd.username/--etcd.password-file) or the user's permissions.
+  | 'ERR_ETCD_AUTH'
+  // The TLS handshake with etcd failed: its certificate is not trusted, or it refused ours.
+  | 'ERR_ETCD_TLS'
   // Anything else: a bug. The CLI reports it with this code instead of a stack trace.
   | 'ERR_INTERNAL'
   // Object storage.
