@@ -19,10 +19,7 @@ export async function readSecretFile(
   try {
     const fh = await open(path, 'r');
     try {
-      const st = await fh.stat();
-      if ((st.mode & 0o004) !== 0) {
-        logger?.warn('secret file is readable by every user; restrict it (chmod 600)', { what, file: path });
-      }
+      warnIfWorldReadableMode((await fh.stat()).mode, 'secret file', { what, file: path }, logger);
       return await fh.readFile();
     } finally {
       await fh.close();
@@ -30,4 +27,15 @@ export async function readSecretFile(
   } catch (err) {
     throw fromSystemError(err, `${what}: cannot read ${path}`);
   }
+}
+
+/** The one world-readable check: `kind` is 'secret file' or 'key file'; `fields` name the file. */
+export function warnIfWorldReadableMode(
+  mode: number,
+  kind: string,
+  fields: Readonly<Record<string, string | undefined>>,
+  logger: Logger | undefined,
+): void {
+  if ((mode & 0o004) !== 0)
+    logger?.warn(`${kind} is readable by every user; restrict it (chmod 600)`, fields);
 }
