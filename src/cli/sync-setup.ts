@@ -156,10 +156,13 @@ export async function openBucket(
   f: Pick<SyncFlags, 'objstore.configFile' | 'objstore.config'>,
   logger: Logger,
 ): Promise<{ bucket: Bucket; registry: Registry; config: ObjstoreConfig }> {
-  const config = await loadObjstoreConfig({
-    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
-    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
-  });
+  const config = await loadObjstoreConfig(
+    {
+      ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
+      ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
+    },
+    logger,
+  );
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return { bucket: await createBucket(config, { logger }), registry, config };

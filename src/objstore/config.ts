@@ -9,7 +9,8 @@
  * Errors are ObjstoreConfigError (ERR_OBJSTORE_CONFIG) naming the field. Messages never repeat
  * values from the file, so a misplaced secret cannot leak through them.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { warnIfWorldReadableMode } from '../util/secret-file.js';
 import { parseDocument } from 'yaml';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -79,8 +80,16 @@ export interface ConfigSource {
   inline?: string;
 }
 
-/** Reads the config from exactly one of a file or an inline string. */
-export async function loadObjstoreConfig(src: ConfigSource): Promise<ObjstoreConfig> {
+/** A config that holds a credential (S3 secret or session key). */
+function holdsSecret(c: ObjstoreConfig): boolean {
+  return c.type === 'S3' && (c.secretKey !== undefined || c.sessionToken !== undefined);
+}
+
+/**
+ * Reads the config from exactly one of a file or an inline string. A credential in a file every
+ * user can read, or on the command line (visible in `ps`), is reported through `logger`.
+ */
+export async function loadObjstoreConfig(src: ConfigSource, logger?: Logger): Promise<ObjstoreConfig> {
   const hasFile = src.file !== undefined && src.file !== '';
   const hasInline = src.inline !== undefined && src.inline !== '';
   if (hasFile && hasInline) {
@@ -90,17 +99,35 @@ export async function loadObjstoreConfig(src: ConfigSource): Promise<ObjstoreCon
       'give either a config file or an inline config, not both',
     );
   }
-  if (hasInline) return parseObjstoreConfig(src.inline as string, 'inline objstore config');
+  if (hasInline) {
+    const c = parseObjstoreConfig(src.inline as string, 'inline objstore config');
+    if (holdsSecret(c)) {
+      logger?.warn(
+        'objstore credentials given on the command line are visible to every user (ps); use --objstore.config-file',
+        {
+          flag: '--objstore.config',
+        },
+      );
+    }
+    return c;
+  }
   if (!hasFile) throw new ObjstoreConfigError('objstore config', '', 'no config file or inline config given');
   let text: string;
+  let mode: number;
   try {
-    text = await readFile(src.file as string, 'utf8');
+    [text, mode] = await Promise.all([
+      readFile(src.file as string, 'utf8'),
+      stat(src.file as string).then((st) => st.mode),
+    ]);
   } catch (err) {
     throw new ObjstoreConfigError(src.file as string, '', `cannot read: ${errorMessage(err)}`, {
       cause: err,
     });
   }
-  return parseObjstoreConfig(text, src.file);
+  const c = parseObjstoreConfig(text, src.file);
+  if (holdsSecret(c))
+    warnIfWorldReadableMode(mode, 'secret file', { what: '--objstore.config-file', file: src.file }, logger);
+  return c;
 }
 
 export interface CreateBucketDeps {

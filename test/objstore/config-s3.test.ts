@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseObjstoreConfig, s3BucketOptions, type S3Config } from '../../src/objstore/config.js';
+import {
+  loadObjstoreConfig,
+  parseObjstoreConfig,
+  s3BucketOptions,
+  type S3Config,
+} from '../../src/objstore/config.js';
 import { isTlsError } from '../../src/objstore/s3errors.js';
 import { sseReadParams, sseWriteParams } from '../../src/objstore/s3sse.js';
 import { Secret } from '../../src/objstore/secret.js';
@@ -217,5 +222,37 @@ describe('http_config.tls_config files', () => {
       expect(isTlsError(coded(c)), c).toBe(false);
     }
     expect(isTlsError(new Error('no code'))).toBe(false);
+  });
+
+  test('credentials in a config file every user can read, or on the command line: a warning', async () => {
+    const secret = registerSecret('s3-secret-in-file-9c2e71', 'an S3 secret key in a config file');
+    const file = join(dir, 'objstore.yaml');
+    await writeFile(file, `${BASE}  access_key: a\n  secret_key: ${secret}\n`, { mode: 0o600 });
+    const quiet = capture();
+    await loadObjstoreConfig({ file }, quiet.logger);
+    expect(quiet.warnings).toEqual([]);
+
+    await chmod(file, 0o644);
+    const loud = capture();
+    await loadObjstoreConfig({ file }, loud.logger);
+    expect(loud.warnings).toEqual([
+      {
+        msg: 'secret file is readable by every user; restrict it (chmod 600)',
+        fields: { what: '--objstore.config-file', file },
+      },
+    ]);
+    expect(JSON.stringify(loud.warnings)).not.toContain(secret);
+
+    // Nothing secret in it: no warning, whoever can read it.
+    const fsFile = join(dir, 'fs.yaml');
+    await writeFile(fsFile, `type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`, { mode: 0o644 });
+    const fsLog = capture();
+    await loadObjstoreConfig({ file: fsFile }, fsLog.logger);
+    expect(fsLog.warnings).toEqual([]);
+
+    const inline = capture();
+    await loadObjstoreConfig({ inline: `${BASE}  access_key: a\n  secret_key: ${secret}\n` }, inline.logger);
+    expect(inline.warnings.map((w) => w.fields)).toEqual([{ flag: '--objstore.config' }]);
+    expect(JSON.stringify(inline.warnings)).not.toContain(secret);
   });
 });
