@@ -13,7 +13,7 @@ import { InvalidArgumentError, codeChain, errorMessage } from '../util/errors.js
 import { intArg, durationArg } from './args.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import { loadStepHook } from './step-hook.js';
-import { parseEtcdSecurity, prepareEtcdSecurity } from './etcd-flags.js';
+import { parseEtcdSecurity, prepareElectionEtcd } from './etcd-flags.js';
 import { lifecycleOptions, parseLifecycle, type LifecycleFlags } from './lifecycle-flags.js';
 import {
   etcdOptions,
@@ -90,17 +90,12 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry, bucket, layout, now } = st;
-  const etcdSecurity = ha
-    ? await prepareEtcdSecurity(etcdSpec, {
-        endpoints: f['etcd.endpoints'],
-        keys: [electionPrefix],
-        callTimeoutMs: 2000,
-        logger: st.logger,
-      }).catch(async (err: unknown) => {
-        await st.close();
-        throw err;
-      })
-    : {};
+  const etcdSecurity = await prepareElectionEtcd(etcdSpec, {
+    endpoints: f['etcd.endpoints'],
+    prefix: electionPrefix,
+    logger: st.logger,
+    owner: st,
+  });
   const beforeStep = await loadStepHook(process.env, st.logger);
   let leading = !ha;
   // eslint-disable-next-line prefer-const -- the status closure reads it before it is assigned

@@ -149,3 +149,23 @@ export async function prepareEtcdSecurity(
   );
   return security;
 }
+
+/**
+ * The election's etcd security for `strata compact` / `strata planner`: none without --etcd.endpoints;
+ * otherwise loaded and checked against the election prefix, closing `owner` when that fails.
+ */
+export async function prepareElectionEtcd(
+  spec: EtcdSecuritySpec,
+  o: { endpoints: readonly string[]; prefix: string; logger: Logger; owner: { close(): Promise<void> } },
+): Promise<EtcdSecurity | Record<string, never>> {
+  if (o.endpoints.length === 0) return {};
+  return prepareEtcdSecurity(spec, {
+    endpoints: o.endpoints,
+    keys: [o.prefix],
+    callTimeoutMs: 2000,
+    logger: o.logger,
+  }).catch(async (err: unknown) => {
+    await o.owner.close();
+    throw err;
+  });
+}

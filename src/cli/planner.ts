@@ -16,7 +16,7 @@ import { InvalidArgumentError, errorMessage, isStrataError } from '../util/error
 import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
 import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
-import { parseEtcdSecurity, prepareEtcdSecurity } from './etcd-flags.js';
+import { parseEtcdSecurity, prepareElectionEtcd } from './etcd-flags.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import {
   etcdOptions,
@@ -139,17 +139,12 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry } = st;
-  const etcdSecurity = ha
-    ? await prepareEtcdSecurity(etcdSpec, {
-        endpoints: f['etcd.endpoints'],
-        keys: [electionPrefix],
-        callTimeoutMs: 2000,
-        logger: st.logger,
-      }).catch(async (err: unknown) => {
-        await st.close();
-        throw err;
-      })
-    : {};
+  const etcdSecurity = await prepareElectionEtcd(etcdSpec, {
+    endpoints: f['etcd.endpoints'],
+    prefix: electionPrefix,
+    logger: st.logger,
+    owner: st,
+  });
   // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
   let ring: RingSetup | undefined;
   const logger = st.logger;

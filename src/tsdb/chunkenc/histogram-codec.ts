@@ -10,7 +10,7 @@ import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM, encodingName } from './encoding.js'
 import { FloatHistogramChunkIterator } from './float-histogram-decode.js';
 import { HistogramChunkIterator, histChunkHeader } from './histogram-decode.js';
 import { HistBitReader } from './hist-bits.js';
-import { HIST_HEADER_BYTES, readLayout, type Layout } from './hist-meta.js';
+import { HIST_HEADER_BYTES, newLayout, readLayout, type Layout } from './hist-meta.js';
 
 interface TimeIterator {
   t: number;
@@ -117,14 +117,7 @@ export function decodeFloatHistogramChunk(
 }
 
 const headReader = new HistBitReader();
-const headLayout: Layout = {
-  schema: 0,
-  zeroThreshold: 0,
-  positiveSpans: [],
-  negativeSpans: [],
-  positiveBuckets: 0,
-  negativeBuckets: 0,
-};
+const headLayout: Layout = newLayout();
 
 /**
  * The cheap check of a histogram chunk (either encoding) that is copied byte for byte: a sample
