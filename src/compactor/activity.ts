@@ -179,49 +179,61 @@ export class CompactionActivity {
   readonly startedMs: number;
   lastSuccessMs: number | undefined;
   lastPlanEndMs: number | undefined;
-  private current: { startMs: number; done: number; failed: number } | undefined;
+  /** When the pass in progress started (strata compact), if one is. */
+  passRunningSinceMs: number | undefined;
+  /** Plans ended since the last pass record began. */
+  private done = 0;
+  private failed = 0;
 
   constructor(
     private readonly now: () => number,
-    private readonly intervalMs: number,
+    readonly intervalMs: number,
   ) {
     this.startedMs = now();
   }
 
   passStarted(): void {
-    this.current = { startMs: this.now(), done: 0, failed: 0 };
+    this.passRunningSinceMs = this.now();
+    this.done = 0;
+    this.failed = 0;
   }
 
-  /** Ends the pass begun by passStarted(): `error` undefined for success. */
+  /** Ends the pass begun by passStarted(). */
   passEnded(outcome: PassRecord['outcome'], error?: string): void {
-    const c = this.current ?? { startMs: this.now(), done: 0, failed: 0 };
-    this.current = undefined;
+    const start = this.passRunningSinceMs ?? this.now();
+    this.passRunningSinceMs = undefined;
+    this.record(start, outcome, error);
+  }
+
+  /** A pass that took `durationMs` and just ended (the planner's planning passes). */
+  passCompleted(durationMs: number): void {
+    this.record(this.now() - durationMs, 'ok');
+  }
+
+  private record(startMs: number, outcome: PassRecord['outcome'], error?: string): void {
     const end = this.now();
     this.passes.push({
-      startMs: c.startMs,
-      durationMs: end - c.startMs,
+      startMs,
+      durationMs: end - startMs,
       outcome,
-      plansDone: c.done,
-      plansFailed: c.failed,
+      plansDone: this.done,
+      plansFailed: this.failed,
       ...(error !== undefined ? { error } : {}),
     });
+    this.done = 0;
+    this.failed = 0;
     if (outcome === 'ok') this.lastSuccessMs = end;
   }
 
   planDone(): void {
     this.lastPlanEndMs = this.now();
-    if (this.current) this.current.done++;
+    this.done++;
   }
 
   planFailed(f: Omit<PlanFailure, 'atMs'>): void {
     this.lastPlanEndMs = this.now();
-    if (this.current) this.current.failed++;
+    this.failed++;
     this.failures.push({ atMs: this.lastPlanEndMs, ...f });
-  }
-
-  /** When the pass in progress started, if one is. */
-  get passRunningSinceMs(): number | undefined {
-    return this.current?.startMs;
   }
 
   sample(s: Omit<BacklogSample, 'atMs'>): void {
@@ -320,4 +332,19 @@ export function backlogOf(
     todoDeletions += t.pendingDeletion;
   }
   return { todoCompactions, todoCompactionBlocks, todoDownsamples, todoDeletions };
+}
+
+/** A backlog sample from the plans a planner holds: deletions are the cleaner's, not counted here. */
+export function backlogOfPlans(s: CompactionSnapshot): Omit<BacklogSample, 'atMs'> {
+  let todoCompactions = 0;
+  let todoCompactionBlocks = 0;
+  let todoDownsamples = 0;
+  for (const p of [...s.queued, ...s.running]) {
+    if (p.kind === 'downsample') todoDownsamples++;
+    else {
+      todoCompactions++;
+      todoCompactionBlocks += p.sources.length;
+    }
+  }
+  return { todoCompactions, todoCompactionBlocks, todoDownsamples, todoDeletions: null };
 }

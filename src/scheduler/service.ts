@@ -17,6 +17,14 @@ import { PassScheduler, type PlanSource } from './passes.js';
 import { StreamProtocol } from './protocol.js';
 import { PlanQueue } from './queue.js';
 import { failedPrecondition, Session } from './session.js';
+import type { CompactionSnapshot } from '../compactor/activity.js';
+import {
+  runningLeaseViews,
+  schedulerSnapshot,
+  workerViews,
+  type RunningLeaseView,
+  type WorkerView,
+} from './snapshot.js';
 
 export type RequeueReason = 'lease-expired' | 'stream-closed' | 'abandoned' | 'failed';
 
@@ -30,7 +38,14 @@ export interface SchedulerEvents {
     outputs: readonly string[];
     olderEpoch: boolean;
   }): void;
-  failed?(e: { plan: PlanFootprint; workerId: string; outcome: FailureOutcome }): void;
+  failed?(e: {
+    plan: PlanFootprint;
+    workerId: string;
+    outcome: FailureOutcome;
+    /** The worker's error code and reason. */
+    code: string;
+    reason: string;
+  }): void;
   requeued?(e: { plan: Plan; reason: RequeueReason }): void;
   rejected?(e: { workerId: string | undefined; code: Code; message: string }): void;
 }
@@ -196,31 +211,18 @@ export class PlannerService {
   }
 
   /** The plans running now, with their worker, epoch and last reported phase. */
-  runningPlans(): {
-    plan: string;
-    tenant: string;
-    worker: string;
-    epoch: number;
-    startedAt: number;
-    phase: string | undefined;
-  }[] {
-    return this.leases.all().map((l) => ({
-      plan: l.plan.id,
-      tenant: l.plan.tenant,
-      worker: l.workerId,
-      epoch: l.epoch,
-      startedAt: l.grantedAt,
-      phase: l.progress?.phase,
-    }));
+  runningPlans(): RunningLeaseView[] {
+    return runningLeaseViews(this.leases);
   }
 
-  /** Connected, initialized worker streams. */
-  workers(): { worker: string; capacity: number; stream: string }[] {
-    const out: { worker: string; capacity: number; stream: string }[] = [];
-    for (const s of this.sessions.values()) {
-      if (s.initialized) out.push({ worker: s.workerId ?? '', capacity: s.capacity, stream: s.id });
-    }
-    return out;
+  /** Connected, initialized worker streams, with their plans running and last message time. */
+  workers(): WorkerView[] {
+    return workerViews(this.sessions.values(), this.leases);
+  }
+
+  /** Running, queued and parked plans (the web UI's compaction page). */
+  snapshot(): CompactionSnapshot {
+    return schedulerSnapshot(this.queue, this.leases);
   }
 
   /** A new stream. A follower answers NOT_LEADER on it right away and closes it. */
@@ -281,6 +283,7 @@ export class PlannerService {
   /** Processes one message of a stream; throws a ConnectError to end the stream. */
   async handle(s: Session, m: WorkerMessage): Promise<void> {
     if (s.closed || s.out.isClosed) return;
+    s.lastSeenAt = this.now();
     const term = this.gate.sync();
     // Not leading, or a stream of an earlier term: the gate already answered and closed it.
     if (term === undefined || term.id !== s.term) return;
