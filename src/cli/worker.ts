@@ -24,6 +24,7 @@ import {
   type PlannerRingFlags,
 } from './ring-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
 
 export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFlags {
   'planner.address': string[];
@@ -152,7 +153,12 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     await bucket.close();
     throw err;
   });
-  await serveWebUi(http, { component: 'worker', flags: f });
+  mountCompactionApi(http, {
+    component: 'worker',
+    now: () => Date.now(),
+    snapshot: () => ({ running: worker.running(), queued: [], parked: [] }),
+  });
+  await serveWebUi(http, { component: 'worker', pages: [COMPACTION_PAGE], flags: f });
   worker.start();
   logger.info('strata worker started', {
     worker: workerId,

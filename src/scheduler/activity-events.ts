@@ -1,10 +1,17 @@
 /** The planner's scheduler events recorded in a CompactionActivity (passes, failed plans). */
-import type { CompactionActivity } from '../compactor/activity.js';
+import type { BacklogSample, CompactionActivity } from '../compactor/activity.js';
 import type { SchedulerEvents } from './service.js';
 
-export function activityEvents(a: CompactionActivity): SchedulerEvents {
+/** `backlog`: what is left after a planning pass, sampled after each. */
+export function activityEvents(
+  a: CompactionActivity,
+  backlog: () => Omit<BacklogSample, 'atMs'>,
+): SchedulerEvents {
   return {
-    planned: (e) => a.passCompleted(e.durationMs),
+    planned: (e) => {
+      a.passCompleted(e.durationMs);
+      a.sample(backlog());
+    },
     completed: () => a.planDone(),
     failed: (e) =>
       a.planFailed({
