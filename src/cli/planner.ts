@@ -210,7 +210,9 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     replanIntervalMs: f['planner.replanInterval'],
     events: bothEvents(
       metrics.events,
-      activityEvents(activity, () => backlogOfPlans(server.service.snapshot())),
+      activityEvents(activity, (): ReturnType<typeof backlogOfPlans> =>
+        backlogOfPlans(server.service.snapshot()),
+      ),
     ),
   }).catch(async (err: unknown) => {
     await source.close();
