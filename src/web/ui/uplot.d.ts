@@ -1,0 +1,23 @@
+/** The part of uPlot (loaded by the shell as the global `uPlot`) the pages use. */
+interface UPlotSeries {
+  label?: string;
+  stroke?: string;
+  width?: number;
+  spanGaps?: boolean;
+}
+
+interface UPlotOptions {
+  width: number;
+  height: number;
+  series: UPlotSeries[];
+  scales?: Record<string, { time?: boolean }>;
+  legend?: { show?: boolean };
+}
+
+declare class uPlot {
+  constructor(opts: UPlotOptions, data: (number | null)[][], target: HTMLElement);
+  setData(data: (number | null)[][]): void;
+  setSize(size: { width: number; height: number }): void;
+  destroy(): void;
+  readonly root: HTMLElement;
+}
