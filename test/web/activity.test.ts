@@ -87,7 +87,7 @@ describe('behindVerdict', () => {
       lastPlanEndMs: T0 + 60_000,
     });
     expect(v.state).toBe('halted');
-    expect(v.reasons[0]).toMatch(/last successful pass 1\.9h ago and no plan finished since; interval 5m/);
+    expect(v.reasons[0]).toMatch(/last successful pass 119m ago and no plan finished since; interval 5m/);
     expect(
       behindVerdict({ ...base, nowMs: T0 + H, lastSuccessMs: undefined, lastPlanEndMs: undefined })
         .reasons[0],
