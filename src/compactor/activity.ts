@@ -59,29 +59,36 @@ export class Recent<T> {
 }
 
 /**
- * Backlog samples over the last `windowMs`, in a fixed ring: at most one sample per
- * `minSpacingMs` is stored (a later one in the same slot replaces it), so bursts of passes never
- * push the 24 h window out.
+ * Backlog samples over the last `windowMs`, in a fixed ring. Each `spacingMs` slot keeps at most
+ * two samples, its first and its latest (a later one replaces the latest), so a burst of passes
+ * neither pushes the window out nor hides where the burst started.
  */
 export class BacklogHistory {
   private readonly ring: (BacklogSample | undefined)[];
   private next = 0;
   private size = 0;
+  private slotStartMs = -Infinity;
+  private inSlot = 0;
 
   constructor(
     private readonly windowMs = BACKLOG_WINDOW_MS,
-    private readonly minSpacingMs = BACKLOG_SAMPLE_EVERY_MS / 3,
+    private readonly spacingMs = BACKLOG_SAMPLE_EVERY_MS,
   ) {
-    this.ring = new Array<BacklogSample | undefined>(Math.ceil(windowMs / minSpacingMs) + 1);
+    this.ring = new Array<BacklogSample | undefined>(2 * Math.ceil(windowMs / spacingMs) + 2);
   }
 
   add(s: BacklogSample): void {
-    const prev = this.size > 0 ? this.ring[(this.next - 1 + this.ring.length) % this.ring.length] : undefined;
-    if (prev !== undefined && s.atMs < prev.atMs) return;
-    if (prev !== undefined && s.atMs - prev.atMs < this.minSpacingMs) {
+    const last = this.latest;
+    if (last !== undefined && s.atMs < last.atMs) return;
+    if (s.atMs - this.slotStartMs < this.spacingMs && this.inSlot >= 2) {
       this.ring[(this.next - 1 + this.ring.length) % this.ring.length] = s;
       return;
     }
+    if (s.atMs - this.slotStartMs >= this.spacingMs) {
+      this.slotStartMs = s.atMs;
+      this.inSlot = 0;
+    }
+    this.inSlot++;
     this.ring[this.next] = s;
     this.next = (this.next + 1) % this.ring.length;
     this.size = Math.min(this.size + 1, this.ring.length);

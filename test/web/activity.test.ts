@@ -44,12 +44,12 @@ describe('BacklogHistory', () => {
     expect(h.latest?.todoCompactionBlocks).toBe(n);
   });
 
-  it('a burst of passes replaces its own newest sample instead of pushing the window out', () => {
+  it('a burst of passes keeps the first and the latest sample of each 30 s, not pushing the window out', () => {
     const h = new BacklogHistory();
     h.add(sample(T0, 10));
     for (let i = 1; i <= 10_000; i++) h.add(sample(T0 + 60_000 + i, i));
     const got = h.samples(T0 + 70_000);
-    expect(got.map((s) => s.todoCompactionBlocks)).toEqual([10, 10_000]);
+    expect(got.map((s) => s.todoCompactionBlocks)).toEqual([10, 1, 10_000]);
   });
 
   it('drops samples older than the window and ignores ones from the past', () => {
