@@ -10,7 +10,10 @@ interface UPlotOptions {
   width: number;
   height: number;
   series: UPlotSeries[];
-  scales?: Record<string, { time?: boolean }>;
+  scales?: Record<
+    string,
+    { time?: boolean; range?: (u: uPlot, min: number, max: number) => [number, number] }
+  >;
   legend?: { show?: boolean };
 }
 

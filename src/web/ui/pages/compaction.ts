@@ -27,10 +27,14 @@ function chartData(b: BacklogSeries): (number | null)[][] {
 }
 
 /** The backlog chart; keeps one uPlot and feeds it new data on every refresh. */
-function backlogChart(box: HTMLElement): { update(b: BacklogSeries): void; destroy(): void } {
+function backlogChart(box: HTMLElement): { update(b: BacklogSeries, nowSec: number): void; destroy(): void } {
   let plot: uPlot | undefined;
+  // From the first sample (a minute before, at most 24 h back) to now: one sample is a point, not
+  // a range of years.
+  let range: [number, number] = [0, 1];
   return {
-    update(b) {
+    update(b, nowSec) {
+      range = [Math.max(nowSec - 86_400, (b.t[0] ?? nowSec) - 60), nowSec];
       if (typeof uPlot === 'undefined') {
         replace(box, el('p', { class: 'error' }, 'uPlot did not load'));
         return;
@@ -40,7 +44,7 @@ function backlogChart(box: HTMLElement): { update(b: BacklogSeries): void; destr
           {
             width: Math.max(400, box.clientWidth || 900),
             height: 220,
-            scales: { x: { time: true } },
+            scales: { x: { time: true, range: () => range } },
             series: [
               {},
               ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: true })),
@@ -168,7 +172,7 @@ export const mount: MountPage = (root) => {
   const stop = poll(3000, when, async (signal) => {
     const v = await getJson<CompactionView>('api/v1/strata/compaction', signal);
     replace(head, headline(v));
-    if (v.health !== null) chart.update(v.backlog);
+    if (v.health !== null) chart.update(v.backlog, Date.parse(v.now) / 1000);
     else replace(chartBox, el('p', { class: 'muted' }, 'no backlog on a worker'));
     replace(rest, ...sections(v));
   });
