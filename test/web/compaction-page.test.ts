@@ -128,6 +128,7 @@ describe('the Compaction page of strata compact', () => {
     const passes = await tableRows(page, 'passes');
     expect(passes[0]![2]).toBe('ok');
     expect(passes[0]![3]).toBe(String(done.passes[0]!.plans_done));
+    await screenshot(page, 'compaction-done');
     await page.waitForSelector('main p[data-section="running"]');
     expect(await page.locator('main p[data-section="running"]').textContent()).toBe('none');
     expect(errors).toEqual([]);
