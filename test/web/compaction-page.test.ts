@@ -6,8 +6,8 @@
  *   tenant's plan in the running table with its phase, the backlog chart (uPlot) and an OK
  *   headline; once the pass is done it is listed under "Last passes" with its plans.
  * - `strata planner` + a slowed `strata worker`: the planner's Compaction page shows the plan
- *   running on that worker, and the Planner page shows this planner as leader with the worker
- *   connected (capacity, load).
+ *   running on that worker (and the worker's own API lists it), and the Planner page shows this
+ *   planner as leader with the worker connected (capacity, load).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,13 +18,15 @@ import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import type { CompactionView, PlannerView } from '../../src/web/ops-types.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
 import { compactArgs, filesystemObjstore, startStrata, tail } from '../compactor/run.js';
-import { startPlanner, startWorker, uploadFixture, type Planner } from '../planner/cluster.js';
+import { records, startPlanner, startWorker, uploadFixture, type Planner } from '../planner/cluster.js';
 import { launchBrowser, openPage, screenshot } from '../support/browser.js';
 import { ensureBuilt } from '../support/build.js';
 import { assertNoLeakedProcesses, freePort, waitFor, type TrackedProcess } from '../support/processes.js';
 
 const TENANT = 'webops';
 const SLOW = { STRATA_DEBUG_PHASE_DELAY_MS: '400' };
+/** The worker's plans run longer: the test looks at them three ways while they run. */
+const SLOWER = { STRATA_DEBUG_PHASE_DELAY_MS: '700' };
 
 let root = '';
 let fx: HaFixture;
@@ -149,7 +151,7 @@ describe('the Compaction and Planner pages of strata planner', () => {
       objstore: filesystemObjstore(dir),
       dataDir: join(root, 'data-worker'),
       id: 'w-webops',
-      env: SLOW,
+      env: SLOWER,
     });
     procs.push(worker);
     const base = `http://${planner.http}`;
@@ -160,6 +162,19 @@ describe('the Compaction and Planner pages of strata planner', () => {
     const running = await tableRows(page, 'running');
     expect(running[0]![1]).toBe(TENANT);
     await screenshot(page, 'compaction-planner');
+    // The worker's own page lists the plans it runs, and has no passes or verdict of its own.
+    const workerHttp = records(worker).find((r) => r.msg === 'strata worker started')?.http;
+    const mine = await waitFor(
+      "a running plan in the worker's compaction API",
+      async () => {
+        const v = await json<CompactionView>(`http://${workerHttp}/api/v1/strata/compaction`);
+        return v.running.length > 0 ? v : undefined;
+      },
+      15_000,
+      100,
+    );
+    expect(mine).toMatchObject({ component: 'worker', health: null, queued: [], passes: [] });
+    expect(mine.running[0]).toMatchObject({ tenant: TENANT, worker: 'w-webops' });
 
     await page.goto(`${base}/#/planner`);
     await page.waitForSelector('main table[data-section="workers"] td:text-is("w-webops")');
