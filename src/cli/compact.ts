@@ -117,6 +117,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       now,
       activity,
       snapshot: () => compactor?.snapshot() ?? { running: [], queued: [], parked: [] },
+      standby: () => (leading ? undefined : 'not leading; another replica compacts'),
     });
     await serveWebUi(http, {
       component: 'compact',

@@ -279,7 +279,16 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const sampleBacklog = (): void => activity.sample(backlogOfPlans(svc.snapshot()));
   const sampler = setInterval(sampleBacklog, BACKLOG_SAMPLE_EVERY_MS);
   sampler.unref();
-  mountCompactionApi(http, { component: 'planner', now: st.now, activity, snapshot: () => svc.snapshot() });
+  mountCompactionApi(http, {
+    component: 'planner',
+    now: st.now,
+    activity,
+    snapshot: () => svc.snapshot(),
+    standby: () =>
+      svc.stats().leader
+        ? undefined
+        : `not leading; the leader is ${candidacy?.leaderAddress() ?? 'not known yet'}`,
+  });
   mountPlannerApi(
     http,
     () => ({

@@ -110,7 +110,8 @@ export class BacklogHistory {
   }
 }
 
-export type Health = 'ok' | 'behind' | 'halted';
+/** standby: an HA replica that does not lead; another one compacts. */
+export type Health = 'ok' | 'behind' | 'halted' | 'standby';
 
 export interface Verdict {
   readonly state: Health;
@@ -120,7 +121,7 @@ export interface Verdict {
 
 export interface VerdictInput {
   readonly nowMs: number;
-  /** When the process started (the first pass is expected within one interval of it). */
+  /** When the process started, or last began to lead (the first pass is due within one interval). */
   readonly startedMs: number;
   /** How often a pass is due (the wait or replan interval). */
   readonly intervalMs: number;
@@ -146,14 +147,17 @@ export function behindVerdict(v: VerdictInput): Verdict {
   const age = v.nowMs - since;
   const moving = v.lastPlanEndMs !== undefined && v.nowMs - v.lastPlanEndMs < 3 * v.intervalMs;
   const reasons: string[] = [];
-  const what = v.lastSuccessMs === undefined ? 'no pass completed since start' : 'last successful pass';
+  const what =
+    v.lastSuccessMs === undefined
+      ? `no successful pass in the ${fmt(age)} since start (or since it began to lead)`
+      : `last successful pass ${fmt(age)} ago`;
   if (age > 3 * v.intervalMs && !moving) {
     return {
       state: 'halted',
-      reasons: [`${what} ${fmt(age)} ago and no plan finished since; interval ${fmt(v.intervalMs)}`],
+      reasons: [`${what} and no plan finished since; interval ${fmt(v.intervalMs)}`],
     };
   }
-  if (age > 2 * v.intervalMs) reasons.push(`${what} ${fmt(age)} ago; interval ${fmt(v.intervalMs)}`);
+  if (age > 2 * v.intervalMs) reasons.push(`${what}; interval ${fmt(v.intervalMs)}`);
   const recent = v.backlog.filter((s) => s.atMs >= v.nowMs - TREND_WINDOW_MS);
   const first = recent[0];
   const last = recent[recent.length - 1];
@@ -183,7 +187,9 @@ export class CompactionActivity {
   readonly passes = new Recent<PassRecord>(50);
   readonly failures = new Recent<PlanFailure>(50);
   readonly backlog = new BacklogHistory();
-  readonly startedMs: number;
+  /** Process start, or when it last began to lead. */
+  private activeSinceMs: number;
+  private standbyReason: string | undefined;
   lastSuccessMs: number | undefined;
   lastPlanEndMs: number | undefined;
   /** When the pass in progress started (strata compact), if one is. */
@@ -196,7 +202,16 @@ export class CompactionActivity {
     private readonly now: () => number,
     readonly intervalMs: number,
   ) {
-    this.startedMs = now();
+    this.activeSinceMs = now();
+  }
+
+  /**
+   * Says whether this replica stands by (why, e.g. who leads) or works (undefined). A replica that
+   * begins to lead is judged from then on, not from passes of an earlier term.
+   */
+  setStandby(reason: string | undefined): void {
+    if (reason === undefined && this.standbyReason !== undefined) this.activeSinceMs = this.now();
+    this.standbyReason = reason;
   }
 
   passStarted(): void {
@@ -248,12 +263,14 @@ export class CompactionActivity {
   }
 
   verdict(): Verdict {
+    if (this.standbyReason !== undefined) return { state: 'standby', reasons: [this.standbyReason] };
     const nowMs = this.now();
+    const success = this.lastSuccessMs;
     return behindVerdict({
       nowMs,
-      startedMs: this.startedMs,
+      startedMs: this.activeSinceMs,
       intervalMs: this.intervalMs,
-      lastSuccessMs: this.lastSuccessMs,
+      lastSuccessMs: success !== undefined && success >= this.activeSinceMs ? success : undefined,
       lastPlanEndMs: this.lastPlanEndMs,
       backlog: this.backlog.samples(nowMs),
     });

@@ -20,6 +20,8 @@ export interface CompactionSource {
   snapshot(): CompactionSnapshot;
   /** Absent on a worker. */
   readonly activity?: CompactionActivity;
+  /** Why this replica stands by (an HA follower), or undefined while it works. */
+  readonly standby?: () => string | undefined;
 }
 
 function queuedByTenant(plans: readonly QueuedPlanInfo[]): CompactionQueuedTenant[] {
@@ -65,6 +67,7 @@ export function compactionView(src: CompactionSource): CompactionView {
   const now = src.now();
   const snap = src.snapshot();
   const a = src.activity;
+  a?.setStandby(src.standby?.());
   const verdict = a?.verdict();
   return {
     component: src.component,

@@ -5,7 +5,8 @@
  * strings, except block and backlog times (ms and s since the epoch, as in meta.json and uPlot).
  */
 
-export type HealthState = 'ok' | 'behind' | 'halted';
+/** standby: an HA replica that does not lead (another one compacts). */
+export type HealthState = 'ok' | 'behind' | 'halted' | 'standby';
 
 export interface CompactionRunning {
   plan: string;

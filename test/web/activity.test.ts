@@ -91,7 +91,7 @@ describe('behindVerdict', () => {
     expect(
       behindVerdict({ ...base, nowMs: T0 + H, lastSuccessMs: undefined, lastPlanEndMs: undefined })
         .reasons[0],
-    ).toMatch(/no pass completed since start/);
+    ).toMatch(/no successful pass in the 60m since start/);
   });
 
   it('behind, not halted, when a long pass still finishes plans', () => {
@@ -288,6 +288,29 @@ describe('CompactionActivity and the compaction JSON', () => {
       todoCompactionBlocks: 9,
       todoDownsamples: 1,
       todoDeletions: null,
+    });
+  });
+});
+
+describe('a standby replica', () => {
+  it('is standby while it does not lead, then judged from when it began to lead', () => {
+    let clock = T0;
+    const a = new CompactionActivity(() => clock, 60_000);
+    a.passStarted();
+    a.passEnded('ok');
+    a.setStandby('not leading; the leader is 10.0.0.1:10901');
+    clock += 10 * H;
+    expect(a.verdict()).toEqual({ state: 'standby', reasons: ['not leading; the leader is 10.0.0.1:10901'] });
+    // Leads again: a pass of the old term does not count, but it has one interval to run one.
+    a.setStandby(undefined);
+    clock += 30_000;
+    expect(a.verdict().state).toBe('ok');
+    clock += 3 * 60_000;
+    expect(a.verdict()).toMatchObject({
+      state: 'halted',
+      reasons: [
+        expect.stringMatching(/^no successful pass in the 4m since start \(or since it began to lead\)/),
+      ],
     });
   });
 });

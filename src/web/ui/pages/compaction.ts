@@ -9,8 +9,9 @@ import { duration, el, replace } from '../dom.js';
 import type { MountPage } from '../page.js';
 import { badge, isoShort, poll, table, timeMs } from '../widgets.js';
 
-const HEALTH: Record<HealthState, { text: string; kind: 'ok' | 'warn' | 'bad' }> = {
+const HEALTH: Record<HealthState, { text: string; kind: 'ok' | 'warn' | 'bad' | '' }> = {
   ok: { text: 'OK', kind: 'ok' },
+  standby: { text: 'standby', kind: '' },
   behind: { text: 'behind', kind: 'warn' },
   halted: { text: 'halted', kind: 'bad' },
 };
@@ -87,7 +88,11 @@ function headline(v: CompactionView): HTMLElement {
     ),
     h.reasons.length === 0
       ? null
-      : el('ul', { class: kind === 'bad' ? 'error' : 'warn' }, ...h.reasons.map((r) => el('li', {}, r))),
+      : el(
+          'ul',
+          { class: kind === 'bad' ? 'error' : kind === 'warn' ? 'warn' : 'muted' },
+          ...h.reasons.map((r) => el('li', {}, r)),
+        ),
   );
 }
 
