@@ -15,6 +15,8 @@ interface UPlotOptions {
     { time?: boolean; range?: (u: uPlot, min: number, max: number) => [number, number] }
   >;
   legend?: { show?: boolean };
+  /** Seconds to the Date the axes show (default: the browser's time zone). */
+  tzDate?: (ts: number) => Date;
 }
 
 declare class uPlot {
@@ -23,4 +25,5 @@ declare class uPlot {
   setSize(size: { width: number; height: number }): void;
   destroy(): void;
   readonly root: HTMLElement;
+  static tzDate(date: Date, tz: string): Date;
 }

@@ -46,6 +46,8 @@ function backlogChart(box: HTMLElement): { update(b: BacklogSeries, nowSec: numb
             width: Math.max(400, box.clientWidth || 900),
             height: 220,
             scales: { x: { time: true, range: () => range } },
+            // UTC like every other time on the page.
+            tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
             series: [
               {},
               ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: true })),
