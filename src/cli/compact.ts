@@ -13,6 +13,7 @@ import { InvalidArgumentError, codeChain, errorMessage } from '../util/errors.js
 import { intArg, durationArg } from './args.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import { loadStepHook } from './step-hook.js';
+import { parseEtcdSecurity, prepareEtcdSecurity } from './etcd-flags.js';
 import { lifecycleOptions, parseLifecycle, type LifecycleFlags } from './lifecycle-flags.js';
 import {
   etcdOptions,
@@ -26,6 +27,7 @@ import {
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 import { BACKLOG_SAMPLE_EVERY_MS, CompactionActivity } from '../compactor/activity.js';
 import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
   'compact.concurrency': number;
@@ -78,6 +80,7 @@ export interface CompactRun {
 export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): Promise<CompactRun> {
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
   const lifecycle = parseLifecycle(f, f.tenancy);
+  const httpConfig = await readHttpConfig(f);
   const ha = f['etcd.endpoints'].length > 0;
   const sharded = ringEnabled(f);
   if (ha && sharded) {
@@ -85,8 +88,21 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       '--etcd.endpoints (one elected compactor) and --sharding-ring.store (tenants shared by all) exclude each other',
     );
   }
+  const electionPrefix = f['etcd.prefix'] ?? '/strata/compact/leader/';
+  const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry, bucket, layout, now } = st;
+  const etcdSecurity = ha
+    ? await prepareEtcdSecurity(etcdSpec, {
+        endpoints: f['etcd.endpoints'],
+        keys: [electionPrefix],
+        callTimeoutMs: 2000,
+        logger: st.logger,
+      }).catch(async (err: unknown) => {
+        await st.close();
+        throw err;
+      })
+    : {};
   const beforeStep = await loadStepHook(process.env, st.logger);
   let leading = !ha;
   // eslint-disable-next-line prefer-const -- the status closure reads it before it is assigned
@@ -95,6 +111,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   const activity = new CompactionActivity(now, f.waitInterval);
   const http = await startHttpEndpoint({
     address: f.httpAddress,
+    ...httpConfigOption(httpConfig, st.logger),
     registry,
     status: () => ({ leader: leading, ...compactor?.status(), ...(ring ? { ring: ring.status() } : {}) }),
   }).catch(async (err: unknown) => {
@@ -163,7 +180,8 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   sampler.unref();
   const election = createElection({
     endpoints: f['etcd.endpoints'],
-    prefix: f['etcd.prefix'] ?? '/strata/compact/leader/',
+    prefix: electionPrefix,
+    ...etcdSecurity,
     address: http.address,
     id: `${hostname()}/${process.pid}`,
     ttlSeconds,

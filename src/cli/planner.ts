@@ -16,6 +16,7 @@ import { InvalidArgumentError, errorMessage, isStrataError } from '../util/error
 import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
 import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
+import { parseEtcdSecurity, prepareEtcdSecurity } from './etcd-flags.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import {
   etcdOptions,
@@ -31,6 +32,7 @@ import { BACKLOG_SAMPLE_EVERY_MS, backlogOfPlans, CompactionActivity } from '../
 import { activityEvents, bothEvents } from '../scheduler/activity-events.js';
 import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
 import { mountPlannerApi, PLANNER_PAGE } from '../web/planner-api.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface PlannerFlags
   extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags, WebFlags {
@@ -128,6 +130,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
   const tls = parseGrpcServerTls(f);
   listenFlag('--http-address', f.httpAddress);
+  const httpConfig = await readHttpConfig(f);
   if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
   const sharded = ringEnabled(f);
   if (sharded && f['etcd.endpoints'].length > 0) {
@@ -135,8 +138,22 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
       '--etcd.endpoints (one elected planner) and --sharding-ring.store (every planner active on its own tenants) exclude each other',
     );
   }
+  const ha = f['etcd.endpoints'].length > 0;
+  const electionPrefix = f['etcd.prefix'] ?? '/strata/planner/leader/';
+  const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry } = st;
+  const etcdSecurity = ha
+    ? await prepareEtcdSecurity(etcdSpec, {
+        endpoints: f['etcd.endpoints'],
+        keys: [electionPrefix],
+        callTimeoutMs: 2000,
+        logger: st.logger,
+      }).catch(async (err: unknown) => {
+        await st.close();
+        throw err;
+      })
+    : {};
   // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
   let ring: RingSetup | undefined;
   const logger = st.logger;
@@ -228,6 +245,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   try {
     http = await startHttpEndpoint({
       address: f.httpAddress,
+      ...httpConfigOption(httpConfig, st.logger),
       registry,
       status: () => {
         const s = server.service.stats();
@@ -309,7 +327,8 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   });
   const election = createElection({
     endpoints: f['etcd.endpoints'],
-    prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',
+    prefix: electionPrefix,
+    ...etcdSecurity,
     address,
     id: `${hostname()}/${process.pid}`,
     ttlSeconds,
@@ -336,7 +355,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     advertise: address,
     http: http.address,
     tenancy: st.tenancy,
-    ha: f['etcd.endpoints'].length > 0,
+    ha,
     sharded,
     ...(ring ? { instance: ring.instanceId } : {}),
   });
