@@ -9,10 +9,10 @@
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { WorkerMessage } from '../../gen/strata/v1/planner_pb.js';
-import type { Plan, PlanFootprint } from '../plan/types.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { LeadershipGate, type LeadershipView, type Term } from './leadership-gate.js';
-import { LeaseTable, requeueLeases, type FailureOutcome, type Lease } from './leases.js';
+import type { RequeueReason, SchedulerEvents } from './events.js';
+import { LeaseTable, requeueLeases, type Lease } from './leases.js';
 import { PassScheduler, type PlanSource } from './passes.js';
 import { StreamProtocol } from './protocol.js';
 import { PlanQueue } from './queue.js';
@@ -26,29 +26,7 @@ import {
   type WorkerView,
 } from './snapshot.js';
 
-export type RequeueReason = 'lease-expired' | 'stream-closed' | 'abandoned' | 'failed';
-
-/** Hooks for metrics and benchmarks; all optional and synchronous. */
-export interface SchedulerEvents {
-  planned?(e: { plans: number; added: number; removed: number; durationMs: number }): void;
-  assigned?(e: { plan: Plan; workerId: string; epoch: number; waitMs: number }): void;
-  completed?(e: {
-    plan: PlanFootprint;
-    workerId: string;
-    outputs: readonly string[];
-    olderEpoch: boolean;
-  }): void;
-  failed?(e: {
-    plan: PlanFootprint;
-    workerId: string;
-    outcome: FailureOutcome;
-    /** The worker's error code and reason. */
-    code: string;
-    reason: string;
-  }): void;
-  requeued?(e: { plan: Plan; reason: RequeueReason }): void;
-  rejected?(e: { workerId: string | undefined; code: Code; message: string }): void;
-}
+export type { RequeueReason, SchedulerEvents } from './events.js';
 
 export interface PlannerServiceOptions {
   readonly leadership: LeadershipView;
