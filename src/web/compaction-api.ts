@@ -11,8 +11,13 @@ import type { BacklogSeries, CompactionQueuedTenant, CompactionView } from './op
 
 export const COMPACTION_PAGE: UiPage = { id: 'compaction', title: 'Compaction' };
 export const COMPACTION_API = '/api/v1/strata/compaction';
-/** Queued plans listed per tenant (the count is always complete). */
+/**
+ * Queued plans listed per tenant: 100, fewer when many tenants have plans queued so one answer
+ * lists about 500 (at least 10 each); the counts are always complete.
+ */
 export const QUEUED_SHOWN = 100;
+const QUEUED_SHOWN_TOTAL = 500;
+const QUEUED_SHOWN_MIN = 10;
 
 export interface CompactionSource {
   readonly component: string;
@@ -25,12 +30,14 @@ export interface CompactionSource {
 }
 
 function queuedByTenant(plans: readonly QueuedPlanInfo[]): CompactionQueuedTenant[] {
+  const tenants = new Set(plans.map((p) => p.tenant)).size;
+  const shown = Math.max(QUEUED_SHOWN_MIN, Math.min(QUEUED_SHOWN, Math.floor(QUEUED_SHOWN_TOTAL / tenants)));
   const by = new Map<string, CompactionQueuedTenant>();
   for (const p of plans) {
     let t = by.get(p.tenant);
     if (t === undefined) by.set(p.tenant, (t = { tenant: p.tenant, total: 0, plans: [] }));
     t.total++;
-    if (t.plans.length < QUEUED_SHOWN) {
+    if (t.plans.length < shown) {
       t.plans.push({
         plan: p.id,
         kind: p.kind,

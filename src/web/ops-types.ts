@@ -35,7 +35,7 @@ export interface CompactionQueued {
 
 export interface CompactionQueuedTenant {
   tenant: string;
-  /** Plans queued for the tenant; `plans` lists the first 100. */
+  /** Plans queued for the tenant; `plans` lists the first 100 (fewer with over 5 tenants queued: about 500 in all, at least 10 each). */
   total: number;
   plans: CompactionQueued[];
 }

@@ -257,6 +257,35 @@ describe('CompactionActivity and the compaction JSON', () => {
     expect(v.health).toBeNull();
   });
 
+  it('with many tenants queued, lists about 500 plans in all, at least 10 per tenant', () => {
+    const plans = (tenants: number, each: number) =>
+      Array.from({ length: tenants * each }, (_, i) => ({
+        id: `q${i}`,
+        tenant: `t${String(i % tenants).padStart(3, '0')}`,
+        kind: 'horizontal',
+        sources: [],
+        minTime: 0,
+        maxTime: 1,
+        resolution: 0,
+        outputLevel: 2,
+      }));
+    const listed = (tenants: number, each: number): number[] =>
+      compactionView({
+        component: 'planner',
+        now: () => T0,
+        snapshot: () => ({ running: [], queued: plans(tenants, each), parked: [] }),
+      }).queued.map((t) => t.plans.length);
+    expect(new Set(listed(50, 100))).toEqual(new Set([10]));
+    expect(new Set(listed(4, 200))).toEqual(new Set([100]));
+    expect(new Set(listed(200, 20))).toEqual(new Set([10]));
+    const totals = compactionView({
+      component: 'planner',
+      now: () => T0,
+      snapshot: () => ({ running: [], queued: plans(50, 100), parked: [] }),
+    }).queued.map((t) => t.total);
+    expect(new Set(totals)).toEqual(new Set([100]));
+  });
+
   it("a planner's backlog counts its queued and running plans by kind", () => {
     const p = (kind: string, n: number) => ({
       id: kind + n,

@@ -19,8 +19,9 @@ export function badge(text: string, kind: 'ok' | 'warn' | 'bad' | ''): HTMLEleme
 /** Block and range times (ms): open ends of a store's range shown as -∞ / +∞. */
 export function timeMs(ms: number | null): string {
   if (ms === null) return '';
-  if (ms <= -8.64e15 || ms <= Number.MIN_SAFE_INTEGER) return '-∞';
-  if (ms >= 8.64e15 || ms >= Number.MAX_SAFE_INTEGER) return '+∞';
+  // Beyond what a Date holds: a store's open range (Info sends ±MaxInt64 or Go's min/max time).
+  if (ms < -8.64e15) return '-∞';
+  if (ms > 8.64e15) return '+∞';
   return new Date(ms)
     .toISOString()
     .replace('T', ' ')
