@@ -25,6 +25,8 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { BACKLOG_SAMPLE_EVERY_MS, CompactionActivity } from '../compactor/activity.js';
+import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
 import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
@@ -101,6 +103,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   // eslint-disable-next-line prefer-const -- the status closure reads it before it is assigned
   let compactor: Compactor | undefined;
   let ring: RingSetup | undefined;
+  const activity = new CompactionActivity(now, f.waitInterval);
   const http = await startHttpEndpoint({
     address: f.httpAddress,
     ...httpConfigOption(httpConfig, st.logger),
@@ -121,8 +124,16 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       });
       ring.mountPage(http, '/compactor/ring', 'Compactor ring');
     }
+    mountCompactionApi(http, {
+      component: 'compact',
+      now,
+      activity,
+      snapshot: () => compactor?.snapshot() ?? { running: [], queued: [], parked: [] },
+      standby: () => (leading ? undefined : 'not leading; another replica compacts'),
+    });
     await serveWebUi(http, {
       component: 'compact',
+      pages: [COMPACTION_PAGE],
       links: ring ? [{ title: 'Ring', href: 'compactor/ring' }] : [],
       flags: f,
     });
@@ -153,9 +164,15 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       ...(beforeStep ? { beforeStep } : {}),
       ...(st.writeBucketIndex ? { writeBucketIndex: st.writeBucketIndex } : {}),
       ...(ring ? { scope: ring.sharding } : {}),
+      activity,
     },
   );
   const c = compactor;
+  // Between passes too: the backlog chart has a point at least every 30 s once a pass has synced.
+  const sampler = setInterval(() => {
+    if (activity.backlog.latest !== undefined) activity.sample(c.backlog());
+  }, BACKLOG_SAMPLE_EVERY_MS);
+  sampler.unref();
   const election = createElection({
     endpoints: f['etcd.endpoints'],
     prefix: electionPrefix,
@@ -234,6 +251,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       { signal },
     );
   } finally {
+    clearInterval(sampler);
     await election.close().catch(() => undefined);
     await ring
       ?.stop()

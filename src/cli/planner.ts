@@ -28,6 +28,10 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { BACKLOG_SAMPLE_EVERY_MS, backlogOfPlans, CompactionActivity } from '../compactor/activity.js';
+import { activityEvents, bothEvents } from '../scheduler/activity-events.js';
+import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
+import { mountPlannerApi, PLANNER_PAGE } from '../web/planner-api.js';
 import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface PlannerFlags
@@ -182,6 +186,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     },
   );
   const metrics = plannerMetrics(registry);
+  const activity = new CompactionActivity(st.now, f['planner.replanInterval']);
   // A sharded planner's epochs only order its own terms (plans carry its ID): the start time does.
   const shardedEpoch = Date.now();
   // The election needs the published address, which needs the bound port: bind first, serve
@@ -215,7 +220,12 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     maxFailures: f['planner.maxFailures'],
     retryDelayMs: f['planner.retryDelay'],
     replanIntervalMs: f['planner.replanInterval'],
-    events: metrics.events,
+    events: bothEvents(
+      metrics.events,
+      activityEvents(activity, (): ReturnType<typeof backlogOfPlans> =>
+        backlogOfPlans(server.service.snapshot()),
+      ),
+    ),
   }).catch(async (err: unknown) => {
     await source.close();
     await st.close();
@@ -278,8 +288,35 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     ring.client.onChange(() => void server.service.replan());
     server.service.tick();
   }
+  const svc = server.service;
+  const sampleBacklog = (): void => activity.sample(backlogOfPlans(svc.snapshot()));
+  const sampler = setInterval(sampleBacklog, BACKLOG_SAMPLE_EVERY_MS);
+  sampler.unref();
+  mountCompactionApi(http, {
+    component: 'planner',
+    now: st.now,
+    activity,
+    snapshot: () => svc.snapshot(),
+    standby: () =>
+      svc.stats().leader
+        ? undefined
+        : `not leading; the leader is ${candidacy?.leaderAddress() ?? 'not known yet'}`,
+  });
+  mountPlannerApi(
+    http,
+    () => ({
+      stats: svc.stats(),
+      workers: svc.workers(),
+      leader: svc.stats().leader && (candidacy?.isLeader() ?? false),
+      address,
+      leaderAddress: candidacy?.leaderAddress(),
+      ringPage: ring ? 'planner/ring' : undefined,
+    }),
+    st.now,
+  );
   await serveWebUi(http, {
     component: 'planner',
+    pages: [COMPACTION_PAGE, PLANNER_PAGE],
     links: ring ? [{ title: 'Ring', href: 'planner/ring' }] : [],
     flags: f,
   });
@@ -296,6 +333,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const c = candidacy;
   const r = ring;
   const stopAll = async (): Promise<void> => {
+    clearInterval(sampler);
     // Resign (or leave the ring) first: another replica takes over while this one closes its streams.
     await c.stop();
     await r

@@ -20,6 +20,7 @@ import {
 } from './grpc-tls-flags.js';
 import { parseLogging, untilSignalled } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { mountEndpointsApi, QUERY_PAGE } from '../web/endpoints-api.js';
 import { httpConfigOptions, httpConfigOption, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 
 export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags, WebFlags, HttpConfigFlags {
@@ -127,7 +128,8 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
     registry,
     logger,
   });
-  await serveWebUi(service.http, { component: 'query', flags: f });
+  mountEndpointsApi(service.http, service.endpoints);
+  await serveWebUi(service.http, { component: 'query', pages: [QUERY_PAGE], flags: f });
   logger.info('strata query started', {
     http: service.httpAddress,
     grpc: service.grpcAddress,

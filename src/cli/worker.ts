@@ -25,6 +25,7 @@ import {
   type PlannerRingFlags,
 } from './ring-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
 import { httpConfigOptions, httpConfigOption, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 
 export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFlags, HttpConfigFlags {
@@ -157,7 +158,12 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     await bucket.close();
     throw err;
   });
-  await serveWebUi(http, { component: 'worker', flags: f });
+  mountCompactionApi(http, {
+    component: 'worker',
+    now: () => Date.now(),
+    snapshot: () => ({ running: worker.running(), queued: [], parked: [] }),
+  });
+  await serveWebUi(http, { component: 'worker', pages: [COMPACTION_PAGE], flags: f });
   worker.start();
   logger.info('strata worker started', {
     worker: workerId,
