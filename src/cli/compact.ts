@@ -24,6 +24,8 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { BLOCKS_PAGE, mountBlocksPage, tapSyncer } from './web-blocks.js';
+import { BlockSourceHolder } from '../web/blocks-source.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
   'compact.concurrency': number;
@@ -90,6 +92,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   // eslint-disable-next-line prefer-const -- the status closure reads it before it is assigned
   let compactor: Compactor | undefined;
   let ring: RingSetup | undefined;
+  const blockSource = new BlockSourceHolder(st.tenancy === 'multi');
   const http = await startHttpEndpoint({
     address: f.httpAddress,
     registry,
@@ -109,11 +112,13 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       });
       ring.mountPage(http, '/compactor/ring', 'Compactor ring');
     }
-    await serveWebUi(http, {
+    const ui = await serveWebUi(http, {
       component: 'compact',
+      pages: [BLOCKS_PAGE],
       links: ring ? [{ title: 'Ring', href: 'compactor/ring' }] : [],
       flags: f,
     });
+    mountBlocksPage(http, ui, { source: blockSource, bucket, layout, logger: st.logger, now });
   } catch (err) {
     await st.close();
     await http.close();
@@ -134,7 +139,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
     {
       bucket,
       layout,
-      syncer: st.fetcher,
+      syncer: tapSyncer(st.fetcher, blockSource, now),
       logger,
       metrics: compactorMetrics(registry),
       now,

@@ -27,6 +27,8 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { BLOCKS_PAGE, mountBlocksPage, tapSyncer } from './web-blocks.js';
+import { BlockSourceHolder } from '../web/blocks-source.js';
 
 export interface PlannerFlags
   extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags, WebFlags {
@@ -136,6 +138,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
   let ring: RingSetup | undefined;
   const logger = st.logger;
+  const blockSource = new BlockSourceHolder(st.tenancy === 'multi');
   const source = new BucketPlanSource(
     {
       plan: st.plan,
@@ -147,7 +150,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     {
       bucket: st.bucket,
       layout: st.layout,
-      syncer: st.fetcher,
+      syncer: tapSyncer(st.fetcher, blockSource, st.now),
       logger,
       now: st.now,
       lifecycle: { downsampling: life.downsampling, retention: life.retention },
@@ -265,11 +268,13 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     ring.client.onChange(() => void server.service.replan());
     server.service.tick();
   }
-  await serveWebUi(http, {
+  const ui = await serveWebUi(http, {
     component: 'planner',
+    pages: [BLOCKS_PAGE],
     links: ring ? [{ title: 'Ring', href: 'planner/ring' }] : [],
     flags: f,
   });
+  mountBlocksPage(http, ui, { source: blockSource, bucket: st.bucket, layout: st.layout, logger, now: st.now });
   const election = createElection({
     endpoints: f['etcd.endpoints'],
     prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',
