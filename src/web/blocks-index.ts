@@ -5,16 +5,7 @@
  */
 import type { BlockMeta } from '../tsdb/meta.js';
 import type { BlockMarker, DeletionMark, NoCompactMark, NoDownsampleMark } from '../tsdb/markers.js';
-import {
-  FLAG_DELETION,
-  FLAG_NO_COMPACT,
-  FLAG_NO_DOWNSAMPLE,
-  FLAG_OVERLAP,
-  type BlockMarkers,
-  type PartialInfo,
-  type TimelineData,
-  type TimelineLane,
-} from './blocks-types.js';
+import type { BlockMarkers, FlagBits, PartialInfo, TimelineData, TimelineLane } from './blocks-types.js';
 import { assignSubLanes, flagOverlaps } from './blocks-lanes.js';
 import type { BlockFilter, BlockQuery, SortKey } from './blocks-query.js';
 
@@ -34,6 +25,9 @@ export interface BlockSnapshot {
   /** The last refresh failed: the blocks are those of the refresh before. */
   readonly error?: string;
 }
+
+export const FLAGS: FlagBits = { deletion: 1, noCompact: 2, noDownsample: 4, overlap: 8 };
+const { deletion: FLAG_DELETION, noCompact: FLAG_NO_COMPACT, noDownsample: FLAG_NO_DOWNSAMPLE, overlap: FLAG_OVERLAP } = FLAGS;
 
 export const resolutionOf = (m: BlockMeta): number => m.thanos?.downsample.resolution ?? 0;
 

@@ -50,11 +50,17 @@ export interface ApiSuccess<T> {
   data: T;
 }
 
-/** Flag bits of a timeline block. */
-export const FLAG_DELETION = 1;
-export const FLAG_NO_COMPACT = 2;
-export const FLAG_NO_DOWNSAMPLE = 4;
-export const FLAG_OVERLAP = 8;
+/**
+ * Flag bits of a timeline block. A type, not constants (this file has no runtime code): each side
+ * writes `const F: FlagBits = {...}` and the compiler holds both to these values.
+ */
+export interface FlagBits {
+  deletion: 1;
+  noCompact: 2;
+  noDownsample: 4;
+  /** Overlaps another block of its compaction group (same resolution and external labels). */
+  overlap: 8;
+}
 
 /** One block on the timeline: [ulid, minTime, maxTime, flags, sub-lane index]. */
 export type TimelineBlock = [string, number, number, number, number];

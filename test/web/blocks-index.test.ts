@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assignSubLanes, flagOverlaps } from '../../src/web/blocks-lanes.js';
-import { TenantIndex } from '../../src/web/blocks-index.js';
+import { FLAGS, TenantIndex } from '../../src/web/blocks-index.js';
 import { parseBlockQuery } from '../../src/web/blocks-query.js';
-import { FLAG_DELETION, FLAG_OVERLAP } from '../../src/web/blocks-types.js';
+const { deletion: FLAG_DELETION, overlap: FLAG_OVERLAP } = FLAGS;
 import type { BlockMeta } from '../../src/tsdb/meta.js';
 
 const H = 3600_000;

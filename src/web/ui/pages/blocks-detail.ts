@@ -9,8 +9,10 @@ export interface DetailContext {
   info: UiInfo;
   tenant: string;
   multiTenant: boolean;
-  /** Called after a mark was written (the page reloads its data). */
-  onMarked(): void;
+  /** The outcome of the last mark action, shown again after the reload it causes. */
+  message: string;
+  /** Called after a mark was written (the page reloads its data and renders this panel again). */
+  onMarked(message: string): void;
 }
 
 function row(name: string, ...value: (Node | string)[]): HTMLTableRowElement {
@@ -40,7 +42,7 @@ export function renderDetail(box: HTMLElement, meta: MetaJson, markers: BlockMar
     );
   if (markers?.noDownsample)
     mk.push(el('div', { class: 'badge' }, `no-downsample (${markers.noDownsample.reason})`), ' ', markers.noDownsample.details ?? '');
-  const status = el('p', { class: 'muted', 'data-role': 'mark-status' });
+  const status = el('p', { class: 'muted', 'data-role': 'mark-status' }, ctx.message);
   const reason = el('input', { type: 'text', placeholder: 'reason', 'data-role': 'reason', size: 30 });
   const mark = async (action: string): Promise<void> => {
     status.textContent = `${action}…`;
@@ -53,7 +55,7 @@ export function renderDetail(box: HTMLElement, meta: MetaJson, markers: BlockMar
         ...(ctx.multiTenant ? { tenant: ctx.tenant } : {}),
       });
       status.textContent = `${action} written`;
-      ctx.onMarked();
+      ctx.onMarked(status.textContent);
     } catch (err) {
       status.textContent = `refused: ${String(err)}`;
     }

@@ -3,15 +3,10 @@
  * canvas. Only blocks inside the visible range are drawn; the wheel zooms around the cursor, a drag
  * pans, a click selects. Lane counts are also in the DOM (data attributes) for scripts and tests.
  */
-import {
-  FLAG_DELETION,
-  FLAG_NO_COMPACT,
-  FLAG_NO_DOWNSAMPLE,
-  FLAG_OVERLAP,
-  type TimelineBlock,
-  type TimelineData,
-} from '../../blocks-types.js';
+import type { FlagBits, TimelineBlock, TimelineData } from '../../blocks-types.js';
 import { el, replace, utc } from '../dom.js';
+
+const F: FlagBits = { deletion: 1, noCompact: 2, noDownsample: 4, overlap: 8 };
 
 const ROW = 14;
 const GAP = 6;
@@ -26,9 +21,9 @@ export function resolutionName(ms: number): string {
 }
 
 function colour(flags: number): string {
-  if (flags & FLAG_DELETION) return '#9aa3ad';
-  if (flags & FLAG_NO_COMPACT) return '#c27c0e';
-  if (flags & FLAG_NO_DOWNSAMPLE) return '#8e44ad';
+  if (flags & F.deletion) return '#9aa3ad';
+  if (flags & F.noCompact) return '#c27c0e';
+  if (flags & F.noDownsample) return '#8e44ad';
   return '#2f6fbd';
 }
 
@@ -88,7 +83,7 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
         const y = laneTop[i]! + b[4] * ROW;
         g.fillStyle = colour(b[3]);
         g.fillRect(x, y + 1, bw, ROW - 3);
-        if (b[3] & FLAG_OVERLAP) {
+        if (b[3] & F.overlap) {
           g.strokeStyle = '#c0392b';
           g.lineWidth = 2;
           g.strokeRect(x + 1, y + 2, Math.max(1, bw - 2), ROW - 5);

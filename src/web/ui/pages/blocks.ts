@@ -70,6 +70,7 @@ export const mount: MountPage = (root, ctx) => {
   const detailBox = el('div', { 'data-role': 'detail' }, el('p', { class: 'muted' }, 'Select a block in the timeline or the table.'));
   const partialBox = el('div', { 'data-role': 'partial' });
   let selected: string | undefined;
+  let markMessage = '';
   const timeline = createTimeline((id) => void select(id));
 
   const filterQuery = (): URLSearchParams => {
@@ -93,6 +94,7 @@ export const mount: MountPage = (root, ctx) => {
   };
 
   const select = async (id: string): Promise<void> => {
+    if (id !== selected) markMessage = '';
     selected = id;
     timeline.select(id);
     const p = new URLSearchParams({ q: id, limit: '1' });
@@ -107,7 +109,11 @@ export const mount: MountPage = (root, ctx) => {
       info: ctx.info,
       tenant: tenantSel.value,
       multiTenant,
-      onMarked: () => void guard(reload()),
+      message: markMessage,
+      onMarked: (message) => {
+        markMessage = message;
+        void guard(reload());
+      },
     });
   };
 
