@@ -72,6 +72,7 @@ export async function runBucketWeb(
       try {
         const r = await fetcher.sync({ signal });
         holder.updateFromSync(r, Date.now());
+        holder.view()?.prepare();
         lastSync = { ok: true, at: new Date().toISOString() };
         let blocks = 0;
         for (const t of r.tenants.values()) blocks += t.metas.size;

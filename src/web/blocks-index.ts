@@ -31,13 +31,17 @@ const { deletion: FLAG_DELETION, noCompact: FLAG_NO_COMPACT, noDownsample: FLAG_
 
 export const resolutionOf = (m: BlockMeta): number => m.thanos?.downsample.resolution ?? 0;
 
-function labelsKey(m: BlockMeta): string {
+/** The external labels in a canonical order; `seen` maps each label set's JSON to it (few distinct sets). */
+function labelsKey(m: BlockMeta, seen: Map<string, string>): string {
   const l = m.thanos?.labels;
   if (l === undefined) return '';
-  return Object.keys(l)
-    .sort()
-    .map((k) => `${k}\u0000${l[k]}`)
-    .join('\u0001');
+  const raw = JSON.stringify(l);
+  let key = seen.get(raw);
+  if (key === undefined) {
+    key = JSON.stringify(Object.keys(l).sort().map((k) => [k, l[k]]));
+    seen.set(raw, key);
+  }
+  return key;
 }
 
 export interface Page {
@@ -83,6 +87,7 @@ export class TenantIndex {
     this.subLane = new Int32Array(n);
     const byLane = new Map<string, number[]>();
     const byCompactionGroup = new Map<string, number[]>();
+    const seen = new Map<string, string>();
     for (let i = 0; i < n; i++) {
       const m = metas[i]!;
       this.#pos.set(m.ulid, i);
@@ -93,7 +98,7 @@ export class TenantIndex {
       this.flags[i] = this.#markerFlags(m.ulid);
       const lk = `${this.res[i]}/${this.level[i]}`;
       (byLane.get(lk) ?? byLane.set(lk, []).get(lk)!).push(i);
-      const gk = `${this.res[i]}|${labelsKey(m)}`;
+      const gk = `${this.res[i]}|${labelsKey(m, seen)}`;
       (byCompactionGroup.get(gk) ?? byCompactionGroup.set(gk, []).get(gk)!).push(i);
     }
     const laneKeys = [...byLane.values()].sort(
@@ -245,6 +250,11 @@ export class BlocksView {
 
   get refreshedAt(): string {
     return new Date(this.snapshot.refreshedAtMs).toISOString();
+  }
+
+  /** Indexes every tenant now (a process whose only job is the UI does it right after a refresh). */
+  prepare(): void {
+    for (const name of this.snapshot.tenants.keys()) this.tenant(name);
   }
 
   tenantNames(): string[] {

@@ -22,8 +22,12 @@ export function assignSubLanes(r: Ranges, order: ArrayLike<number>, out: Int32Ar
   const less = (a: number, b: number): boolean =>
     ends[a]! < ends[b]! || (ends[a] === ends[b] && lanes[a]! < lanes[b]!);
   const swap = (a: number, b: number): void => {
-    [ends[a], ends[b]] = [ends[b]!, ends[a]!];
-    [lanes[a], lanes[b]] = [lanes[b]!, lanes[a]!];
+    const e = ends[a]!;
+    ends[a] = ends[b]!;
+    ends[b] = e;
+    const l = lanes[a]!;
+    lanes[a] = lanes[b]!;
+    lanes[b] = l;
   };
   const push = (end: number, lane: number): void => {
     ends.push(end);

@@ -18,6 +18,7 @@ canvas.timeline { width: 100%; display: block; border: 1px solid var(--line); cu
 ul.lanes { display: flex; flex-wrap: wrap; gap: 4px 14px; list-style: none; padding: 0; font-size: 12px; color: var(--muted); }
 ul.lanes .sw { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: middle; }
 ul.lanes .sw.overlap { border: 2px solid #c0392b; }
+[data-role=table] { overflow-x: auto; }
 .blocks-grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(320px, 2fr); gap: 16px; }
 tr.pick { cursor: pointer; } tr.pick:hover { background: var(--bg2); }
 td.labels { white-space: normal; font-size: 12px; }
