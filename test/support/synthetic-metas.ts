@@ -25,7 +25,7 @@ export function syntheticMetas(n: number, startMs = Date.UTC(2026, 0, 1)): Block
       minTime,
       maxTime,
       version: 1,
-      stats: { numSeries: 1000, numSamples: 240_000, numChunks: 2000 },
+      stats: { numSeries: 1000, numSamples: 240_000, numChunks: 2000, numTombstones: 0 },
       compaction: { level: eighth ? 2 : 1, sources: [ulid] },
       thanos: {
         labels: { cluster: `c${cluster}`, replica: `r${replica}` },

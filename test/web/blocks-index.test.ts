@@ -15,7 +15,7 @@ function meta(i: number, minTime: number, maxTime: number, level = 1, labels: Re
     minTime,
     maxTime,
     version: 1,
-    stats: { numSeries: 1, numSamples: 10, numChunks: 1 },
+    stats: { numSeries: 1, numSamples: 10, numChunks: 1, numTombstones: 0 },
     compaction: { level, sources: [ulid] },
     thanos: { labels, downsample: { resolution: res }, source: 'test' },
   } as BlockMeta;
