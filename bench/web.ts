@@ -53,7 +53,13 @@ async function main(): Promise<void> {
   let address = '';
   const listening = new Promise<void>((resolve) => {
     void runBucketWeb(
-      { 'objstore.config': config, tenancy: 'multi', httpAddress: '127.0.0.1:0', refresh: 3600_000, 'log.level': 'warn' },
+      {
+        'objstore.config': config,
+        tenancy: 'multi',
+        httpAddress: '127.0.0.1:0',
+        refresh: 3600_000,
+        'log.level': 'warn',
+      },
       ac.signal,
       (a) => {
         address = a;
@@ -94,7 +100,8 @@ async function main(): Promise<void> {
     const hits = parsed.data.blocks.filter(match).sort((a, b) => b.minTime - a.minTime);
     anchor.push(performance.now() - t);
     anchorBytes = all.length;
-    if (hits.length !== total) throw new Error(`the API counted ${total} matches, the full scan ${hits.length}`);
+    if (hits.length !== total)
+      throw new Error(`the API counted ${total} matches, the full scan ${hits.length}`);
   }
   const browser = await launchBrowser();
   const renders: number[] = [];
@@ -113,9 +120,15 @@ async function main(): Promise<void> {
   }
   ac.abort();
   console.log(`${N} blocks, ${total} match the filter; medians of ${RUNS} runs:`);
-  console.log(`  /api/v1/blocks filtered page (500):   ${ms(median(page))}  (${(pageBytes / 1024).toFixed(0)} KiB)`);
-  console.log(`  /api/v1/strata/blocks/timeline:       ${ms(median(timeline))}  (${(timelineBytes / 1024).toFixed(0)} KiB)`);
-  console.log(`  anchor: all metas as one JSON + parse + filter (Thanos viewer): ${ms(median(anchor))}  (${(anchorBytes / 1048576).toFixed(1)} MiB)`);
+  console.log(
+    `  /api/v1/blocks filtered page (500):   ${ms(median(page))}  (${(pageBytes / 1024).toFixed(0)} KiB)`,
+  );
+  console.log(
+    `  /api/v1/strata/blocks/timeline:       ${ms(median(timeline))}  (${(timelineBytes / 1024).toFixed(0)} KiB)`,
+  );
+  console.log(
+    `  anchor: all metas as one JSON + parse + filter (Thanos viewer): ${ms(median(anchor))}  (${(anchorBytes / 1048576).toFixed(1)} MiB)`,
+  );
   console.log(`  ratio anchor / filtered page:         ${(median(anchor) / median(page)).toFixed(1)}×`);
   console.log(`  page first render in Chromium:        ${ms(median(renders))} (median of ${renders.length})`);
   if (values.dir === undefined) await rm(dir, { recursive: true, force: true });

@@ -22,7 +22,9 @@ export interface BucketWebFlags extends BucketFlags, WebFlags {
 
 export function registerBucketWeb(bucket: Command): void {
   webOptions(
-    bucketOptions(bucket.command('web').description('serve the web UI (Blocks page and its JSON APIs) for a bucket')),
+    bucketOptions(
+      bucket.command('web').description('serve the web UI (Blocks page and its JSON APIs) for a bucket'),
+    ),
   )
     .option('--http-address <host:port>', 'listen address of the UI, its APIs and /metrics', '0.0.0.0:10902')
     .option('--refresh <duration>', 'how often to re-sync the bucket metadata', durationArg, 30 * 60_000)
@@ -76,7 +78,11 @@ export async function runBucketWeb(
         lastSync = { ok: true, at: new Date().toISOString() };
         let blocks = 0;
         for (const t of r.tenants.values()) blocks += t.metas.size;
-        logger.info('bucket metadata synced', { tenants: r.tenants.size, blocks, ms: Math.round(performance.now() - t) });
+        logger.info('bucket metadata synced', {
+          tenants: r.tenants.size,
+          blocks,
+          ms: Math.round(performance.now() - t),
+        });
       } catch (err) {
         if (signal.aborted) return;
         lastSync = { ok: false, at: new Date().toISOString(), error: errorMessage(err) };
@@ -90,10 +96,14 @@ export async function runBucketWeb(
     while (!signal.aborted) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, f.refresh);
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       if (!signal.aborted) await refresh();
     }

@@ -87,7 +87,11 @@ export function registerDemoCommand(program: Command): void {
     .option('--series <n>', 'series per tenant and replica', intArg, 100)
     .option('--hours <h>', 'hours of 2h blocks per replica', intArg, 72)
     .addOption(logFormatOption('logfmt or json (logs of the compaction, on stderr)'))
-    .option('--http-address <host:port>', 'where the web UI on the demo bucket listens afterwards', '127.0.0.1:10902')
+    .option(
+      '--http-address <host:port>',
+      'where the web UI on the demo bucket listens afterwards',
+      '127.0.0.1:10902',
+    )
     .option('--no-serve', 'exit after compacting instead of serving the web UI until Ctrl-C')
     .action(async (o: DemoOptions) => {
       const out = process.stdout;
@@ -187,7 +191,8 @@ export function registerDemoCommand(program: Command): void {
             'log.format': o['log.format'],
           },
           signal,
-          (address) => out.write(`\nUI: ${uiUrl(address)}  (the Blocks page of the demo bucket; Ctrl-C to stop)\n`),
+          (address) =>
+            out.write(`\nUI: ${uiUrl(address)}  (the Blocks page of the demo bucket; Ctrl-C to stop)\n`),
         ),
       )(undefined);
     });

@@ -274,7 +274,13 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     links: ring ? [{ title: 'Ring', href: 'planner/ring' }] : [],
     flags: f,
   });
-  mountBlocksPage(http, ui, { source: blockSource, bucket: st.bucket, layout: st.layout, logger, now: st.now });
+  mountBlocksPage(http, ui, {
+    source: blockSource,
+    bucket: st.bucket,
+    layout: st.layout,
+    logger,
+    now: st.now,
+  });
   const election = createElection({
     endpoints: f['etcd.endpoints'],
     prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',

@@ -233,7 +233,13 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
       const wasReady = blocks.ready;
       try {
         await blocks.sync(signal);
-        blockSource.set(loadedBlocks(p.tenant, tenancy === 'multi', blocks.blocks().map((b) => b.meta)));
+        blockSource.set(
+          loadedBlocks(
+            p.tenant,
+            tenancy === 'multi',
+            blocks.blocks().map((b) => b.meta),
+          ),
+        );
         if (!wasReady) logger.info('store ready', { blocks: blocks.blocks().length });
       } catch (err) {
         if (signal.aborted) break;

@@ -34,7 +34,11 @@ export function tapSyncer<O>(syncer: Syncer<O>, holder: BlockSourceHolder, now: 
 }
 
 /** A store's Blocks page: the blocks it has loaded (its fetcher hid marked ones; no markers). */
-export function loadedBlocks(tenant: string, multiTenant: boolean, metas: readonly BlockMeta[]): BlockSnapshot {
+export function loadedBlocks(
+  tenant: string,
+  multiTenant: boolean,
+  metas: readonly BlockMeta[],
+): BlockSnapshot {
   const none = new Map<never, never>();
   return {
     multiTenant,

@@ -63,7 +63,11 @@ function viewOf(source: BlockSource): BlocksView {
 }
 
 /** The tenant a request names: required in the multi-tenant layout, absent in the single one. */
-function tenantOf(source: BlockSource, view: BlocksView, p: URLSearchParams): { name: string; idx: TenantIndex } {
+function tenantOf(
+  source: BlockSource,
+  view: BlocksView,
+  p: URLSearchParams,
+): { name: string; idx: TenantIndex } {
   const t = p.get('tenant') ?? '';
   if (!source.multiTenant) {
     if (t !== '') throw badData(`parameter tenant: this bucket has the single-tenant layout (no tenants)`);
@@ -71,7 +75,8 @@ function tenantOf(source: BlockSource, view: BlocksView, p: URLSearchParams): { 
     throw badData('parameter tenant: required in the multi-tenant layout (see /api/v1/strata/tenants)');
   }
   const idx = view.tenant(t);
-  if (idx === undefined) throw new ApiFailure(404, 'not_found', `unknown tenant ${JSON.stringify(t.slice(0, 100))}`);
+  if (idx === undefined)
+    throw new ApiFailure(404, 'not_found', `unknown tenant ${JSON.stringify(t.slice(0, 100))}`);
   return { name: t, idx };
 }
 
@@ -79,7 +84,11 @@ const get =
   (h: (req: HttpRequest) => HttpResponse) =>
   async (req: HttpRequest): Promise<HttpResponse> => {
     if (req.method !== 'GET' && req.method !== 'HEAD')
-      return jsonResponse(405, { status: 'error', errorType: 'bad_data', error: 'method not allowed: use GET' });
+      return jsonResponse(405, {
+        status: 'error',
+        errorType: 'bad_data',
+        error: 'method not allowed: use GET',
+      });
     try {
       return h(req);
     } catch (err) {
@@ -175,13 +184,16 @@ export function mountBlocksApi(http: HttpEndpoint, o: BlocksApiOptions): void {
   http.mount('/api/v1/blocks/mark', async (req) => {
     try {
       if (req.method !== 'POST') throw new ApiFailure(405, 'bad_data', 'method not allowed: use POST');
-      if (!o.adminOperations || o.writeMarker === undefined) throw new ApiFailure(403, 'forbidden', ADMIN_DISABLED);
+      if (!o.adminOperations || o.writeMarker === undefined)
+        throw new ApiFailure(403, 'forbidden', ADMIN_DISABLED);
       const form = new URLSearchParams(req.body ?? '');
       if (!o.csrf.verify(form.get('csrf_token'))) throw new ApiFailure(403, 'forbidden', BAD_CSRF);
       const id = blockId(form.get('id'));
       const action = form.get('action') ?? '';
       if (!(MARK_ACTIONS as readonly string[]).includes(action))
-        throw badData(`parameter action: ${JSON.stringify(action.slice(0, 40))} is not one of ${MARK_ACTIONS.join(', ')}`);
+        throw badData(
+          `parameter action: ${JSON.stringify(action.slice(0, 40))} is not one of ${MARK_ACTIONS.join(', ')}`,
+        );
       const detail = (form.get('detail') ?? '').slice(0, 1000);
       const view = viewOf(o.source);
       const { name, idx } = tenantOf(o.source, view, form);

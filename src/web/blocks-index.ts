@@ -27,7 +27,12 @@ export interface BlockSnapshot {
 }
 
 export const FLAGS: FlagBits = { deletion: 1, noCompact: 2, noDownsample: 4, overlap: 8 };
-const { deletion: FLAG_DELETION, noCompact: FLAG_NO_COMPACT, noDownsample: FLAG_NO_DOWNSAMPLE, overlap: FLAG_OVERLAP } = FLAGS;
+const {
+  deletion: FLAG_DELETION,
+  noCompact: FLAG_NO_COMPACT,
+  noDownsample: FLAG_NO_DOWNSAMPLE,
+  overlap: FLAG_OVERLAP,
+} = FLAGS;
 
 export const resolutionOf = (m: BlockMeta): number => m.thanos?.downsample.resolution ?? 0;
 
@@ -38,7 +43,11 @@ function labelsKey(m: BlockMeta, seen: Map<string, string>): string {
   const raw = JSON.stringify(l);
   let key = seen.get(raw);
   if (key === undefined) {
-    key = JSON.stringify(Object.keys(l).sort().map((k) => [k, l[k]]));
+    key = JSON.stringify(
+      Object.keys(l)
+        .sort()
+        .map((k) => [k, l[k]]),
+    );
     seen.set(raw, key);
   }
   return key;
@@ -70,7 +79,9 @@ export class TenantIndex {
   readonly #noDownsample: Map<string, NoDownsampleMark>;
 
   constructor(src: TenantBlocks) {
-    const metas = [...src.metas].sort((a, b) => a.minTime - b.minTime || (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
+    const metas = [...src.metas].sort(
+      (a, b) => a.minTime - b.minTime || (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0),
+    );
     const n = metas.length;
     this.size = n;
     this.metas = metas;
@@ -134,7 +145,11 @@ export class TenantIndex {
     const out: BlockMarkers = {};
     if (d) out.deletion = { deletionTime: d.deletionTime, ...(d.details ? { details: d.details } : {}) };
     if (nc)
-      out.noCompact = { noCompactTime: nc.noCompactTime, reason: nc.reason, ...(nc.details ? { details: nc.details } : {}) };
+      out.noCompact = {
+        noCompactTime: nc.noCompactTime,
+        reason: nc.reason,
+        ...(nc.details ? { details: nc.details } : {}),
+      };
     if (nd)
       out.noDownsample = {
         noDownsampleTime: nd.noDownsampleTime,
@@ -226,7 +241,13 @@ export class TenantIndex {
     }
     for (let s = 0; Math.floor(s * step) < hits.length; s++) {
       const i = hits[Math.floor(s * step)]!;
-      lanes[this.group[i]!]!.blocks.push([this.metas[i]!.ulid, this.minT[i]!, this.maxT[i]!, this.flags[i]!, this.subLane[i]!]);
+      lanes[this.group[i]!]!.blocks.push([
+        this.metas[i]!.ulid,
+        this.minT[i]!,
+        this.maxT[i]!,
+        this.flags[i]!,
+        this.subLane[i]!,
+      ]);
     }
     const kept = lanes.filter((l) => l.count > 0);
     const listed = kept.reduce((s, l) => s + l.blocks.length, 0);

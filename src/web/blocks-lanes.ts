@@ -82,7 +82,10 @@ export function flagOverlaps(r: Ranges, order: ArrayLike<number>, out: Uint8Arra
     const p = order[k]!;
     const next = k + 1 < order.length ? order[k + 1]! : -1;
     const empty = r.maxT[p]! <= r.minT[p]!;
-    if (!empty && (r.minT[p]! < maxEnd || (next >= 0 && r.minT[next]! < r.maxT[p]! && r.maxT[next]! > r.minT[next]!)))
+    if (
+      !empty &&
+      (r.minT[p]! < maxEnd || (next >= 0 && r.minT[next]! < r.maxT[p]! && r.maxT[next]! > r.minT[next]!))
+    )
       out[p] = (out[p] ?? 0) | bit;
     if (!empty && r.maxT[p]! > maxEnd) maxEnd = r.maxT[p]!;
   }

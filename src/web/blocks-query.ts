@@ -80,7 +80,10 @@ export function parseFilter(p: URLSearchParams): BlockFilter {
   if (q !== undefined) {
     const up = q.trim().toUpperCase();
     if (!ULID_PREFIX.test(up))
-      throw bad('q', `${JSON.stringify(q.slice(0, 40))} is not a ULID or ULID prefix (Crockford base32, at most 26 characters)`);
+      throw bad(
+        'q',
+        `${JSON.stringify(q.slice(0, 40))} is not a ULID or ULID prefix (Crockford base32, at most 26 characters)`,
+      );
     f.idPrefix = up;
   }
   return f;
@@ -92,7 +95,10 @@ export function parseBlockQuery(p: URLSearchParams): BlockQuery {
   const descending = sortText.startsWith('-');
   const sort = descending ? sortText.slice(1) : sortText;
   if (!(SORT_KEYS as readonly string[]).includes(sort))
-    throw bad('sort', `${JSON.stringify(sortText.slice(0, 40))} is not one of ${SORT_KEYS.join(', ')} (prefix - for descending)`);
+    throw bad(
+      'sort',
+      `${JSON.stringify(sortText.slice(0, 40))} is not one of ${SORT_KEYS.join(', ')} (prefix - for descending)`,
+    );
   return {
     ...f,
     sort: sort as SortKey,

@@ -32,7 +32,8 @@ export class BlockSourceHolder implements BlockSource {
     const errors: string[] = [];
     for (const [name, t] of result.tenants) {
       tenants.set(name, tenantFromSync(t));
-      if (t.error !== undefined) errors.push(`${name === '' ? 'bucket' : `tenant ${name}`}: ${t.error.message}`);
+      if (t.error !== undefined)
+        errors.push(`${name === '' ? 'bucket' : `tenant ${name}`}: ${t.error.message}`);
     }
     this.set({
       multiTenant: this.multiTenant,

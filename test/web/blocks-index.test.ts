@@ -8,7 +8,14 @@ import type { BlockMeta } from '../../src/tsdb/meta.js';
 
 const H = 3600_000;
 
-function meta(i: number, minTime: number, maxTime: number, level = 1, labels: Record<string, string> = {}, res = 0): BlockMeta {
+function meta(
+  i: number,
+  minTime: number,
+  maxTime: number,
+  level = 1,
+  labels: Record<string, string> = {},
+  res = 0,
+): BlockMeta {
   const ulid = `01H${String(i).padStart(23, '0')}`;
   return {
     ulid,
@@ -26,39 +33,50 @@ const none = new Map<never, never>();
 describe('blocks index', () => {
   it('sub-lanes: no two blocks of a sub-lane overlap, every block placed once, fewest lanes', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 30 })), { maxLength: 60 }), (xs) => {
-        const minT = xs.map(([a]) => a);
-        const maxT = xs.map(([a, d]) => a + d);
-        const order = xs.map((_, i) => i).sort((a, b) => minT[a]! - minT[b]!);
-        const out = new Int32Array(xs.length).fill(-1);
-        const used = assignSubLanes({ minT, maxT }, order, out);
-        for (let i = 0; i < xs.length; i++) {
-          expect(out[i]).toBeGreaterThanOrEqual(0);
-          expect(out[i]).toBeLessThan(used);
-          for (let j = i + 1; j < xs.length; j++)
-            if (out[i] === out[j]) expect(minT[i]! < maxT[j]! && minT[j]! < maxT[i]!).toBe(false);
-        }
-        // The fewest lanes possible: the deepest point of overlap.
-        let depth = 0;
-        for (const t of minT) depth = Math.max(depth, xs.filter((_, i) => minT[i]! <= t && t < maxT[i]!).length);
-        expect(used).toBe(depth);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 30 })), {
+          maxLength: 60,
+        }),
+        (xs) => {
+          const minT = xs.map(([a]) => a);
+          const maxT = xs.map(([a, d]) => a + d);
+          const order = xs.map((_, i) => i).sort((a, b) => minT[a]! - minT[b]!);
+          const out = new Int32Array(xs.length).fill(-1);
+          const used = assignSubLanes({ minT, maxT }, order, out);
+          for (let i = 0; i < xs.length; i++) {
+            expect(out[i]).toBeGreaterThanOrEqual(0);
+            expect(out[i]).toBeLessThan(used);
+            for (let j = i + 1; j < xs.length; j++)
+              if (out[i] === out[j]) expect(minT[i]! < maxT[j]! && minT[j]! < maxT[i]!).toBe(false);
+          }
+          // The fewest lanes possible: the deepest point of overlap.
+          let depth = 0;
+          for (const t of minT)
+            depth = Math.max(depth, xs.filter((_, i) => minT[i]! <= t && t < maxT[i]!).length);
+          expect(used).toBe(depth);
+        },
+      ),
     );
   });
 
   it('overlap flags: exactly the blocks overlapping another one', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 30 })), { maxLength: 40 }), (xs) => {
-        const minT = xs.map(([a]) => a);
-        const maxT = xs.map(([a, d]) => a + d);
-        const order = xs.map((_, i) => i).sort((a, b) => minT[a]! - minT[b]!);
-        const out = new Uint8Array(xs.length);
-        flagOverlaps({ minT, maxT }, order, out, 8);
-        for (let i = 0; i < xs.length; i++) {
-          const want = xs.some((_, j) => j !== i && minT[i]! < maxT[j]! && minT[j]! < maxT[i]!);
-          expect(out[i] === 8, `block ${i}`).toBe(want);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 30 })), {
+          maxLength: 40,
+        }),
+        (xs) => {
+          const minT = xs.map(([a]) => a);
+          const maxT = xs.map(([a, d]) => a + d);
+          const order = xs.map((_, i) => i).sort((a, b) => minT[a]! - minT[b]!);
+          const out = new Uint8Array(xs.length);
+          flagOverlaps({ minT, maxT }, order, out, 8);
+          for (let i = 0; i < xs.length; i++) {
+            const want = xs.some((_, j) => j !== i && minT[i]! < maxT[j]! && minT[j]! < maxT[i]!);
+            expect(out[i] === 8, `block ${i}`).toBe(want);
+          }
+        },
+      ),
     );
   });
 
@@ -72,7 +90,9 @@ describe('blocks index', () => {
   ];
   const idx = new TenantIndex({
     metas,
-    deletion: new Map([[metas[1]!.ulid, { kind: 'deletion', id: metas[1]!.ulid, version: 1, deletionTime: 5 } as const]]),
+    deletion: new Map([
+      [metas[1]!.ulid, { kind: 'deletion', id: metas[1]!.ulid, version: 1, deletionTime: 5 } as const],
+    ]),
     noCompact: none,
     partial: [],
   });

@@ -57,7 +57,10 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const api = async (base: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const api = async (
+    base: string,
+    path: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }> => {
     const r = await fetch(`${base}${path}`);
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
@@ -66,7 +69,13 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     const t = await api(web.base, '/api/v1/strata/tenants');
     expect(t.body).toMatchObject({
       status: 'success',
-      data: { multiTenant: true, tenants: [{ name: 'tenant-1', blocks: 12 }, { name: 'tenant-2', blocks: 12 }] },
+      data: {
+        multiTenant: true,
+        tenants: [
+          { name: 'tenant-1', blocks: 12 },
+          { name: 'tenant-2', blocks: 12 },
+        ],
+      },
     });
     const b = await api(web.base, '/api/v1/blocks?tenant=tenant-1&limit=5');
     const data = b.body['data'] as Record<string, unknown>;
@@ -81,13 +90,21 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
 
   it('answers bad input with 400/404 naming the parameter or tenant', async () => {
     for (const [path, status, re] of [
-      ['/api/v1/blocks?tenant=tenant-1&limit=99999', 400, /parameter limit: 99999 is out of range \[1, 5000\]/],
+      [
+        '/api/v1/blocks?tenant=tenant-1&limit=99999',
+        400,
+        /parameter limit: 99999 is out of range \[1, 5000\]/,
+      ],
       ['/api/v1/blocks?tenant=tenant-1&min_time=abc', 400, /parameter min_time: "abc" is not an integer/],
       ['/api/v1/blocks?tenant=tenant-1&q=%3Cscript%3E', 400, /parameter q: /],
       ['/api/v1/blocks', 400, /parameter tenant: required in the multi-tenant layout/],
       ['/api/v1/blocks?tenant=nobody', 404, /unknown tenant "nobody"/],
       ['/api/v1/strata/blocks/timeline?tenant=nobody', 404, /unknown tenant "nobody"/],
-      [`/api/v1/strata/blocks/meta?tenant=tenant-1&id=01ARZ3NDEKTSV4RRFFQ69G5FAV`, 404, /unknown block 01ARZ3NDEKTSV4RRFFQ69G5FAV/],
+      [
+        `/api/v1/strata/blocks/meta?tenant=tenant-1&id=01ARZ3NDEKTSV4RRFFQ69G5FAV`,
+        404,
+        /unknown block 01ARZ3NDEKTSV4RRFFQ69G5FAV/,
+      ],
     ] as const) {
       const r = await api(web.base, path);
       expect(r.status, path).toBe(status);
@@ -98,7 +115,10 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
   });
 
   it('refuses marks without the CSRF token, and all marks under --disable-admin-operations', async () => {
-    const post = async (base: string, fields: Record<string, string>): Promise<{ status: number; error: string }> => {
+    const post = async (
+      base: string,
+      fields: Record<string, string>,
+    ): Promise<{ status: number; error: string }> => {
       const r = await fetch(`${base}/api/v1/blocks/mark`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -109,13 +129,21 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     const id = metas[1]!.ulid;
     const fields = { id, action: 'DELETION', tenant: 'tenant-1', detail: 'x' };
     expect(await post(web.base, fields)).toEqual({ status: 403, error: BAD_CSRF });
-    expect(await post(web.base, { ...fields, csrf_token: 'wrong' })).toEqual({ status: 403, error: BAD_CSRF });
+    expect(await post(web.base, { ...fields, csrf_token: 'wrong' })).toEqual({
+      status: 403,
+      error: BAD_CSRF,
+    });
     const roToken = ((await api(ro.base, '/api/v1/strata/ui')).body['csrfToken'] as string) ?? '';
-    expect(await post(ro.base, { ...fields, csrf_token: roToken })).toEqual({ status: 403, error: ADMIN_DISABLED });
+    expect(await post(ro.base, { ...fields, csrf_token: roToken })).toEqual({
+      status: 403,
+      error: ADMIN_DISABLED,
+    });
     const token = (await api(web.base, '/api/v1/strata/ui')).body['csrfToken'] as string;
     expect((await post(web.base, { ...fields, csrf_token: token, action: 'PURGE' })).status).toBe(400);
     expect((await post(web.base, { ...fields, csrf_token: token, id: 'nope' })).status).toBe(400);
-    expect((await post(web.base, { ...fields, csrf_token: token, id: '01ARZ3NDEKTSV4RRFFQ69G5FAV' })).status).toBe(404);
+    expect(
+      (await post(web.base, { ...fields, csrf_token: token, id: '01ARZ3NDEKTSV4RRFFQ69G5FAV' })).status,
+    ).toBe(404);
     await expect(readFile(join(bucketDir, 'tenant-1', id, 'deletion-mark.json'))).rejects.toThrow(/ENOENT/);
   });
 
@@ -124,7 +152,8 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     await until(o.page, 'document.getElementById("main").dataset.rendered !== undefined');
     return o;
   };
-  const rows = (page: Page): Promise<number> => page.evaluate('document.querySelectorAll("tr[data-ulid]").length') as Promise<number>;
+  const rows = (page: Page): Promise<number> =>
+    page.evaluate('document.querySelectorAll("tr[data-ulid]").length') as Promise<number>;
 
   it('draws one lane per (resolution, level) with the bucket’s block counts', async () => {
     const { page, errors } = await openBlocks(web.base, 'tenant-1');
@@ -150,9 +179,13 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     const target = metas[5]!.ulid;
     await page.fill('input[name=q]', target.toLowerCase());
     await page.click('form.toolbar button[type=submit]');
-    await until(page, 'document.querySelectorAll("tr[data-ulid]").length === 1').catch(async (err: unknown) => {
-      throw new Error(`${String(err)}; page says: ${String(await page.evaluate('document.getElementById("main").innerText'))}`);
-    });
+    await until(page, 'document.querySelectorAll("tr[data-ulid]").length === 1').catch(
+      async (err: unknown) => {
+        throw new Error(
+          `${String(err)}; page says: ${String(await page.evaluate('document.getElementById("main").innerText'))}`,
+        );
+      },
+    );
     expect(await page.getAttribute('tr[data-ulid]', 'data-ulid')).toBe(target);
     expect(page.url()).toContain(`q=${target.toLowerCase()}`);
     await page.fill('input[name=q]', '');
@@ -170,7 +203,9 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     const { page, errors } = await openBlocks(web.base, `tenant-1&q=${hostileId}`);
     await page.click(`tr[data-ulid="${hostileId}"]`);
     await page.waitForSelector('[data-role=detail-id]');
-    expect(await page.evaluate('document.querySelector("[data-role=detail]").textContent')).toContain(HOSTILE);
+    expect(await page.evaluate('document.querySelector("[data-role=detail]").textContent')).toContain(
+      HOSTILE,
+    );
     expect(await page.evaluate('document.querySelector("[data-role=table]").textContent')).toContain(HOSTILE);
     expect(await page.evaluate('document.querySelectorAll("img").length')).toBe(0);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
@@ -184,8 +219,13 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     await page.click(`tr[data-ulid="${id}"]`);
     await page.fill('[data-role=reason]', 'bad <b>data</b>');
     await page.click('button[data-action=DELETION]');
-    await until(page, 'document.querySelector("[data-role=mark-status]")?.textContent === "DELETION written"');
-    const mark = JSON.parse(await readFile(join(bucketDir, 'tenant-1', id, 'deletion-mark.json'), 'utf8')) as Record<string, unknown>;
+    await until(
+      page,
+      'document.querySelector("[data-role=mark-status]")?.textContent === "DELETION written"',
+    );
+    const mark = JSON.parse(
+      await readFile(join(bucketDir, 'tenant-1', id, 'deletion-mark.json'), 'utf8'),
+    ) as Record<string, unknown>;
     expect(mark).toMatchObject({ id, version: 1, details: 'bad <b>data</b>' });
     expect(Math.abs((mark['deletion_time'] as number) - Date.now() / 1000)).toBeLessThan(60);
     // Shown at once (before the next sync): the table lists the marker.
@@ -201,7 +241,9 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     await page.click(`tr[data-ulid="${id}"]`);
     await page.waitForSelector('[data-role=detail-id]');
     expect(await page.evaluate('document.querySelectorAll("button[data-action]").length')).toBe(0);
-    expect(await page.evaluate('document.querySelector("[data-role=detail]").textContent')).toContain('Admin operations are disabled');
+    expect(await page.evaluate('document.querySelector("[data-role=detail]").textContent')).toContain(
+      'Admin operations are disabled',
+    );
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -28,10 +28,20 @@ describe('Blocks APIs and page with 200,000 blocks', () => {
     metas = syntheticMetas(N);
     const holder = new BlockSourceHolder(true);
     const none = new Map<never, never>();
-    holder.set({ multiTenant: true, refreshedAtMs: Date.now(), tenants: new Map([['big', { metas, deletion: none, noCompact: none, partial: [] }]]) });
+    holder.set({
+      multiTenant: true,
+      refreshedAtMs: Date.now(),
+      tenants: new Map([['big', { metas, deletion: none, noCompact: none, partial: [] }]]),
+    });
     http = await startHttpEndpoint({ address: '127.0.0.1:0', registry: new Registry(), status: () => ({}) });
     const csrf = new CsrfToken();
-    mountWebUi(http, { component: 'test', version: '0', pages: [{ id: 'blocks', title: 'Blocks' }, STATUS_PAGE], csrf, adminOperations: true });
+    mountWebUi(http, {
+      component: 'test',
+      version: '0',
+      pages: [{ id: 'blocks', title: 'Blocks' }, STATUS_PAGE],
+      csrf,
+      adminOperations: true,
+    });
     mountBlocksApi(http, { source: holder, csrf, adminOperations: true, logger: nopLogger });
     base = `http://${http.address}`;
     browser = await launchBrowser();
@@ -50,7 +60,13 @@ describe('Blocks APIs and page with 200,000 blocks', () => {
     const from = metas[40_000]!.minTime;
     const to = from + 30 * 86_400_000;
     const path = `/api/v1/blocks?tenant=big&label=replica=r1&level=1&min_time=${from}&max_time=${to}&limit=500&offset=500&sort=-min_time`;
-    const want = metas.filter((m) => m.thanos!.labels['replica'] === 'r1' && m.compaction.level === 1 && m.maxTime > from && m.minTime < to);
+    const want = metas.filter(
+      (m) =>
+        m.thanos!.labels['replica'] === 'r1' &&
+        m.compaction.level === 1 &&
+        m.maxTime > from &&
+        m.minTime < to,
+    );
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {
       const t = performance.now();
@@ -76,7 +92,9 @@ describe('Blocks APIs and page with 200,000 blocks', () => {
     const { page, errors } = await openPage(browser, `${base}/#/blocks?tenant=big`);
     const end = Date.now() + 20_000;
     let rendered: unknown;
-    while ((rendered = await page.evaluate('document.getElementById("main").dataset.rendered')) === undefined) {
+    while (
+      (rendered = await page.evaluate('document.getElementById("main").dataset.rendered')) === undefined
+    ) {
       if (Date.now() > end) throw new Error('the page never rendered');
       await new Promise((r) => setTimeout(r, 50));
     }

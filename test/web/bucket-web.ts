@@ -22,7 +22,13 @@ export async function tenantMetas(bucketDir: string, tenant: string): Promise<Bl
   return out;
 }
 
-export async function setLabel(bucketDir: string, tenant: string, id: string, name: string, value: string): Promise<void> {
+export async function setLabel(
+  bucketDir: string,
+  tenant: string,
+  id: string,
+  name: string,
+  value: string,
+): Promise<void> {
   const p = join(bucketDir, tenant, id, 'meta.json');
   const m = JSON.parse(await readFile(p, 'utf8')) as BlockMeta;
   m.thanos!.labels[name] = value;

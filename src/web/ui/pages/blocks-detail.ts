@@ -25,7 +25,12 @@ function labelList(labels: Record<string, string> | undefined): HTMLElement {
   return ul;
 }
 
-export function renderDetail(box: HTMLElement, meta: MetaJson, markers: BlockMarkers | undefined, ctx: DetailContext): void {
+export function renderDetail(
+  box: HTMLElement,
+  meta: MetaJson,
+  markers: BlockMarkers | undefined,
+  ctx: DetailContext,
+): void {
   const files = meta.thanos?.files ?? [];
   const size = (pred: (p: string) => boolean): number =>
     files.filter((f) => pred(f.rel_path)).reduce((s, f) => s + (f.size_bytes ?? 0), 0);
@@ -33,7 +38,11 @@ export function renderDetail(box: HTMLElement, meta: MetaJson, markers: BlockMar
   if (ctx.multiTenant) q.set('tenant', ctx.tenant);
   const mk: (Node | string)[] = [];
   if (markers?.deletion)
-    mk.push(el('div', { class: 'badge bad' }, `deletion since ${utc(markers.deletion.deletionTime * 1000)}`), ' ', markers.deletion.details ?? '');
+    mk.push(
+      el('div', { class: 'badge bad' }, `deletion since ${utc(markers.deletion.deletionTime * 1000)}`),
+      ' ',
+      markers.deletion.details ?? '',
+    );
   if (markers?.noCompact)
     mk.push(
       el('div', { class: 'badge warn' }, `no-compact (${markers.noCompact.reason})`),
@@ -41,7 +50,11 @@ export function renderDetail(box: HTMLElement, meta: MetaJson, markers: BlockMar
       markers.noCompact.details ?? '',
     );
   if (markers?.noDownsample)
-    mk.push(el('div', { class: 'badge' }, `no-downsample (${markers.noDownsample.reason})`), ' ', markers.noDownsample.details ?? '');
+    mk.push(
+      el('div', { class: 'badge' }, `no-downsample (${markers.noDownsample.reason})`),
+      ' ',
+      markers.noDownsample.details ?? '',
+    );
   const status = el('p', { class: 'muted', 'data-role': 'mark-status' }, ctx.message);
   const reason = el('input', { type: 'text', placeholder: 'reason', 'data-role': 'reason', size: 30 });
   const mark = async (action: string): Promise<void> => {
@@ -65,8 +78,16 @@ export function renderDetail(box: HTMLElement, meta: MetaJson, markers: BlockMar
         'div',
         { class: 'admin' },
         reason,
-        el('button', { type: 'button', 'data-action': 'DELETION', onclick: () => void mark('DELETION') }, 'Mark for deletion'),
-        el('button', { type: 'button', 'data-action': 'NO_COMPACTION', onclick: () => void mark('NO_COMPACTION') }, 'Mark no-compact'),
+        el(
+          'button',
+          { type: 'button', 'data-action': 'DELETION', onclick: () => void mark('DELETION') },
+          'Mark for deletion',
+        ),
+        el(
+          'button',
+          { type: 'button', 'data-action': 'NO_COMPACTION', onclick: () => void mark('NO_COMPACTION') },
+          'Mark no-compact',
+        ),
         status,
       )
     : el('p', { class: 'muted' }, 'Admin operations are disabled on this server.');
@@ -83,14 +104,33 @@ export function renderDetail(box: HTMLElement, meta: MetaJson, markers: BlockMar
       row('series', String(meta.stats?.numSeries ?? 0)),
       row('samples', String(meta.stats?.numSamples ?? 0)),
       row('chunks', String(meta.stats?.numChunks ?? 0)),
-      row('size', files.length === 0 ? 'unknown (no thanos.files)' : `${bytes(size(() => true))} (index ${bytes(size((p) => p === 'index'))}, chunks ${bytes(size((p) => p.startsWith('chunks/')))})`),
+      row(
+        'size',
+        files.length === 0
+          ? 'unknown (no thanos.files)'
+          : `${bytes(size(() => true))} (index ${bytes(size((p) => p === 'index'))}, chunks ${bytes(size((p) => p.startsWith('chunks/')))})`,
+      ),
       row('source', meta.thanos?.source ?? ''),
       row('labels', labelList(meta.thanos?.labels)),
       row('markers', ...(mk.length === 0 ? ['none'] : mk)),
-      row('sources', el('div', { class: 'ids' }, ...(meta.compaction.sources ?? []).map((s) => el('code', {}, s)))),
-      row('parents', el('div', { class: 'ids' }, ...(meta.compaction.parents ?? []).map((p) => el('code', {}, p.ulid)))),
+      row(
+        'sources',
+        el('div', { class: 'ids' }, ...(meta.compaction.sources ?? []).map((s) => el('code', {}, s))),
+      ),
+      row(
+        'parents',
+        el('div', { class: 'ids' }, ...(meta.compaction.parents ?? []).map((p) => el('code', {}, p.ulid))),
+      ),
     ),
-    el('p', {}, el('a', { href: `api/v1/strata/blocks/meta?${q.toString()}`, download: 'meta.json' }, 'Download meta.json')),
+    el(
+      'p',
+      {},
+      el(
+        'a',
+        { href: `api/v1/strata/blocks/meta?${q.toString()}`, download: 'meta.json' },
+        'Download meta.json',
+      ),
+    ),
     admin,
   );
 }

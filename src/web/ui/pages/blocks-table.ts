@@ -12,7 +12,11 @@ export function renderTable(
   const last = d.offset + d.blocks.length;
   const rows = d.blocks.map((m) => {
     const mk = d.markers[m.ulid];
-    const marks = [mk?.deletion ? 'deletion' : '', mk?.noCompact ? 'no-compact' : '', mk?.noDownsample ? 'no-downsample' : '']
+    const marks = [
+      mk?.deletion ? 'deletion' : '',
+      mk?.noCompact ? 'no-compact' : '',
+      mk?.noDownsample ? 'no-downsample' : '',
+    ]
       .filter((s) => s !== '')
       .join(', ');
     const labels = Object.entries(m.thanos?.labels ?? {})
@@ -37,9 +41,27 @@ export function renderTable(
     el(
       'div',
       { class: 'pager' },
-      el('button', { type: 'button', 'data-role': 'prev', disabled: d.offset === 0, onclick: () => on.page(Math.max(0, d.offset - d.limit)) }, '‹ prev'),
+      el(
+        'button',
+        {
+          type: 'button',
+          'data-role': 'prev',
+          disabled: d.offset === 0,
+          onclick: () => on.page(Math.max(0, d.offset - d.limit)),
+        },
+        '‹ prev',
+      ),
       el('span', { 'data-role': 'range', 'data-total': d.total }, `${first}–${last} of ${d.total}`),
-      el('button', { type: 'button', 'data-role': 'next', disabled: last >= d.total, onclick: () => on.page(d.offset + d.limit) }, 'next ›'),
+      el(
+        'button',
+        {
+          type: 'button',
+          'data-role': 'next',
+          disabled: last >= d.total,
+          onclick: () => on.page(d.offset + d.limit),
+        },
+        'next ›',
+      ),
     ),
     el(
       'table',
@@ -47,7 +69,13 @@ export function renderTable(
       el(
         'thead',
         {},
-        el('tr', {}, ...['ULID', 'from (UTC)', 'duration', 'level', 'res', 'series', 'samples', 'labels', 'markers'].map((h) => el('th', {}, h))),
+        el(
+          'tr',
+          {},
+          ...['ULID', 'from (UTC)', 'duration', 'level', 'res', 'series', 'samples', 'labels', 'markers'].map(
+            (h) => el('th', {}, h),
+          ),
+        ),
       ),
       el('tbody', {}, ...rows),
     ),

@@ -44,7 +44,13 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
   const tip = el('div', { class: 'tip', hidden: true });
   const legend = el('ul', { class: 'lanes' });
   const note = el('p', { class: 'muted' });
-  const element = el('div', { class: 'timeline-box' }, note, el('div', { class: 'canvas-wrap' }, canvas, tip), legend);
+  const element = el(
+    'div',
+    { class: 'timeline-box' },
+    note,
+    el('div', { class: 'canvas-wrap' }, canvas, tip),
+    legend,
+  );
   let data: TimelineData | undefined;
   let rows: Row[] = [];
   let laneTop: number[] = [];
@@ -70,7 +76,9 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
     g.clearRect(0, 0, w, h);
     g.font = '11px system-ui, sans-serif';
     g.fillStyle = '#6a7380';
-    data.lanes.forEach((l, i) => g.fillText(`${resolutionName(l.resolution)} · level ${l.level}`, 4, laneTop[i]! + 11));
+    data.lanes.forEach((l, i) =>
+      g.fillText(`${resolutionName(l.resolution)} · level ${l.level}`, 4, laneTop[i]! + 11),
+    );
     g.save();
     g.beginPath();
     g.rect(GUTTER, 0, w - GUTTER, h);
@@ -115,7 +123,9 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
     if (row === undefined || x < GUTTER) return undefined;
     const t = tOf(x);
     const slack = ((v1 - v0) / (width() - GUTTER)) * 2;
-    return data.lanes[row.lane]!.blocks.find((b) => b[4] === row.sub && b[1] - slack <= t && t < b[2] + slack);
+    return data.lanes[row.lane]!.blocks.find(
+      (b) => b[4] === row.sub && b[1] - slack <= t && t < b[2] + slack,
+    );
   };
 
   canvas.addEventListener('wheel', (ev) => {
@@ -178,7 +188,9 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
         d.total === 0
           ? 'No blocks match.'
           : `${d.total} blocks in ${d.lanes.length} lanes` +
-            (d.omitted > 0 ? `; ${d.omitted} not drawn at this scale (narrow the time range to see every block)` : '') +
+            (d.omitted > 0
+              ? `; ${d.omitted} not drawn at this scale (narrow the time range to see every block)`
+              : '') +
             '. Wheel: zoom, drag: pan, click: details.';
       replace(
         legend,
@@ -195,7 +207,12 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
           ),
         ),
         el('li', { class: 'key' }, el('span', { class: 'sw', style: 'background:#2f6fbd' }), 'block'),
-        el('li', { class: 'key' }, el('span', { class: 'sw', style: 'background:#9aa3ad' }), 'marked for deletion'),
+        el(
+          'li',
+          { class: 'key' },
+          el('span', { class: 'sw', style: 'background:#9aa3ad' }),
+          'marked for deletion',
+        ),
         el('li', { class: 'key' }, el('span', { class: 'sw', style: 'background:#c27c0e' }), 'no-compact'),
         el('li', { class: 'key' }, el('span', { class: 'sw', style: 'background:#8e44ad' }), 'no-downsample'),
         el('li', { class: 'key' }, el('span', { class: 'sw overlap' }), 'overlaps its group'),

@@ -51,7 +51,13 @@ export const mount: MountPage = (root, ctx) => {
   let multiTenant = false;
   const style = el('style', {}, CSS);
   const tenantSel = el('select', { name: 'tenant' });
-  const level = el('input', { name: 'level', type: 'number', min: 1, size: 4, value: params.get('level') ?? '' });
+  const level = el('input', {
+    name: 'level',
+    type: 'number',
+    min: 1,
+    size: 4,
+    value: params.get('level') ?? '',
+  });
   const resolution = el(
     'select',
     { name: 'resolution' },
@@ -63,12 +69,26 @@ export const mount: MountPage = (root, ctx) => {
   resolution.value = params.get('resolution') ?? '';
   const from = el('input', { name: 'from', type: 'datetime-local', value: fromMs(params.get('min_time')) });
   const to = el('input', { name: 'to', type: 'datetime-local', value: fromMs(params.get('max_time')) });
-  const label = el('input', { name: 'label', type: 'text', placeholder: 'name=value, …', value: params.getAll('label').join(', ') });
-  const q = el('input', { name: 'q', type: 'search', placeholder: 'ULID or prefix', value: params.get('q') ?? '' });
+  const label = el('input', {
+    name: 'label',
+    type: 'text',
+    placeholder: 'name=value, …',
+    value: params.getAll('label').join(', '),
+  });
+  const q = el('input', {
+    name: 'q',
+    type: 'search',
+    placeholder: 'ULID or prefix',
+    value: params.get('q') ?? '',
+  });
   const error = el('p', { class: 'error', 'data-role': 'error' });
   const refreshed = el('span', { class: 'muted' });
   const tableBox = el('div', { 'data-role': 'table' });
-  const detailBox = el('div', { 'data-role': 'detail' }, el('p', { class: 'muted' }, 'Select a block in the timeline or the table.'));
+  const detailBox = el(
+    'div',
+    { 'data-role': 'detail' },
+    el('p', { class: 'muted' }, 'Select a block in the timeline or the table.'),
+  );
   const partialBox = el('div', { 'data-role': 'partial' });
   let selected: string | undefined;
   let markMessage = '';
@@ -136,7 +156,10 @@ export const mount: MountPage = (root, ctx) => {
     if (selected !== undefined) await select(selected);
     const pp = new URLSearchParams();
     if (multiTenant) pp.set('tenant', tenantSel.value);
-    const partial = await getJson<ApiSuccess<{ partial: PartialInfo[] }>>(`api/v1/strata/blocks/partial?${pp.toString()}`, ac.signal);
+    const partial = await getJson<ApiSuccess<{ partial: PartialInfo[] }>>(
+      `api/v1/strata/blocks/partial?${pp.toString()}`,
+      ac.signal,
+    );
     replace(
       partialBox,
       partial.data.partial.length === 0
@@ -148,9 +171,23 @@ export const mount: MountPage = (root, ctx) => {
             el(
               'table',
               {},
-              el('tr', {}, el('th', {}, 'ULID'), el('th', {}, 'reason'), el('th', {}, 'first seen'), el('th', {}, 'detail')),
+              el(
+                'tr',
+                {},
+                el('th', {}, 'ULID'),
+                el('th', {}, 'reason'),
+                el('th', {}, 'first seen'),
+                el('th', {}, 'detail'),
+              ),
               ...partial.data.partial.map((b) =>
-                el('tr', {}, el('td', {}, el('code', {}, b.id)), el('td', {}, b.reason), el('td', {}, b.firstSeen), el('td', {}, b.detail)),
+                el(
+                  'tr',
+                  {},
+                  el('td', {}, el('code', {}, b.id)),
+                  el('td', {}, b.reason),
+                  el('td', {}, b.firstSeen),
+                  el('td', {}, b.detail),
+                ),
               ),
             ),
           ),
@@ -198,7 +235,10 @@ export const mount: MountPage = (root, ctx) => {
       const t = await getJson<ApiSuccess<TenantsData>>('api/v1/strata/tenants', ac.signal);
       multiTenant = t.data.multiTenant;
       tenantSel.closest('label')!.hidden = !multiTenant;
-      replace(tenantSel, ...t.data.tenants.map((x) => el('option', { value: x.name }, `${x.name} (${x.blocks})`)));
+      replace(
+        tenantSel,
+        ...t.data.tenants.map((x) => el('option', { value: x.name }, `${x.name} (${x.blocks})`)),
+      );
       const want = params.get('tenant');
       if (want !== null && t.data.tenants.some((x) => x.name === want)) tenantSel.value = want;
       await reload();
