@@ -4,13 +4,14 @@
  * filtered API page, the timeline, and the page's first render in Chromium; beside the anchor of
  * Thanos' viewer, which sends every meta in one JSON and filters in the browser (timed here as
  * JSON.stringify + JSON.parse + filter of all metas, in-process: no network, in the anchor's favour).
- * Medians of --runs runs. Usage: npm run bench:web [-- --blocks N --runs R --keep DIR]
+ * `strata bucket web` runs as its own process (bin/strata.js). Medians of --runs runs.
+ * Usage: npm run bench:web [-- --blocks N --runs R --dir DIR] (--dir keeps the bucket and reuses it)
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBucketWeb } from '../src/cli/bucket-web.js';
 import type { BlockMeta } from '../src/tsdb/meta.js';
 import { launchBrowser } from '../test/support/browser.js';
 import { syntheticMetas } from '../test/support/synthetic-metas.js';
@@ -45,33 +46,52 @@ async function main(): Promise<void> {
   const bucketDir = join(dir, 'bucket');
   const metas = syntheticMetas(N);
   let t = performance.now();
-  await writeBucket(bucketDir, metas);
-  console.log(`wrote ${N} meta.json files in ${Math.round(performance.now() - t)} ms (${bucketDir})`);
+  const reuse =
+    values.dir !== undefined &&
+    (await access(join(bucketDir, 'bench')).then(
+      () => true,
+      () => false,
+    ));
+  if (reuse) console.log(`reusing the bucket in ${bucketDir}`);
+  else {
+    await writeBucket(bucketDir, metas);
+    console.log(`wrote ${N} meta.json files in ${Math.round(performance.now() - t)} ms (${bucketDir})`);
+  }
   const config = `type: FILESYSTEM\nconfig:\n  directory: ${JSON.stringify(bucketDir)}\n`;
-  const ac = new AbortController();
   t = performance.now();
-  let address = '';
-  const listening = new Promise<void>((resolve) => {
-    void runBucketWeb(
-      {
-        'objstore.config': config,
-        tenancy: 'multi',
-        httpAddress: '127.0.0.1:0',
-        refresh: 3600_000,
-        'log.level': 'warn',
-      },
-      ac.signal,
-      (a) => {
-        address = a;
-        resolve();
-      },
-    ).catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
+  const child = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, '../../bin/strata.js'),
+      'bucket',
+      'web',
+      '--objstore.config',
+      config,
+      '--tenancy',
+      'multi',
+      '--http-address',
+      '127.0.0.1:0',
+      '--refresh',
+      '1h',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const stop = (): void => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', stop);
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /UI: http:\/\/([^/\s]+)\//.exec(out);
+      if (m) resolve(m[1]!);
     });
+    child.once('exit', (code) => reject(new Error(`strata bucket web exited (${code})`)));
   });
-  await listening;
-  console.log(`first sync + index of ${N} blocks: ${Math.round(performance.now() - t)} ms`);
+  console.log(
+    `strata bucket web: first sync + index of ${N} blocks in ${Math.round(performance.now() - t)} ms`,
+  );
   const base = `http://${address}`;
   const from = metas[Math.floor(N / 5)]!.minTime;
   const to = from + 30 * 86_400_000;
@@ -94,6 +114,10 @@ async function main(): Promise<void> {
     t = performance.now();
     timelineBytes = (await (await fetch(`${base}/api/v1/strata/blocks/timeline?tenant=bench`)).text()).length;
     timeline.push(performance.now() - t);
+  }
+  // The anchor after every request: it blocks this process for seconds (idle keep-alive sockets
+  // would be closed under a request).
+  for (let i = 0; i < RUNS; i++) {
     t = performance.now();
     const all = JSON.stringify({ status: 'success', data: { blocks: metas, label: '', err: null } });
     const parsed = JSON.parse(all) as { data: { blocks: BlockMeta[] } };
@@ -118,7 +142,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
   }
-  ac.abort();
+  stop();
   console.log(`${N} blocks, ${total} match the filter; medians of ${RUNS} runs:`);
   console.log(
     `  /api/v1/blocks filtered page (500):   ${ms(median(page))}  (${(pageBytes / 1024).toFixed(0)} KiB)`,

@@ -223,14 +223,16 @@ export class TenantIndex {
   }
 
   /**
-   * The timeline: lanes with whole counts; at most `limit` blocks, every k-th when more match
-   * (at the whole range's scale, a pixel holds many blocks; narrowing the range shows them all).
+   * The timeline: lanes with whole counts; at most `limit` blocks, a spread sample when more
+   * match (at the whole range's scale, a pixel holds many blocks; narrowing the range shows them
+   * all). The sample follows the golden-ratio sequence, not every k-th block: blocks come in
+   * periodic patterns (one per source per 2h) that every k-th would alias into a few sub-lanes.
    */
   timeline(f: BlockFilter, limit: number, tenant: string, refreshedAt: string): TimelineData {
     const match = this.matcher(f);
     const hits: number[] = [];
     for (let i = 0; i < this.size; i++) if (match(i)) hits.push(i);
-    const step = Math.max(1, hits.length / limit);
+    const keep = Math.min(1, limit / Math.max(1, hits.length));
     const lanes: TimelineLane[] = this.groups.map((g) => ({ ...g, count: 0, blocks: [] }));
     let minTime = Infinity;
     let maxTime = -Infinity;
@@ -239,8 +241,11 @@ export class TenantIndex {
       if (this.minT[i]! < minTime) minTime = this.minT[i]!;
       if (this.maxT[i]! > maxTime) maxTime = this.maxT[i]!;
     }
-    for (let s = 0; Math.floor(s * step) < hits.length; s++) {
-      const i = hits[Math.floor(s * step)]!;
+    let listed = 0;
+    for (let k = 0; k < hits.length && listed < limit; k++) {
+      if (keep < 1 && (k * 0.6180339887498949) % 1 >= keep) continue;
+      const i = hits[k]!;
+      listed++;
       lanes[this.group[i]!]!.blocks.push([
         this.metas[i]!.ulid,
         this.minT[i]!,
@@ -250,7 +255,6 @@ export class TenantIndex {
       ]);
     }
     const kept = lanes.filter((l) => l.count > 0);
-    const listed = kept.reduce((s, l) => s + l.blocks.length, 0);
     return {
       tenant,
       refreshedAt,

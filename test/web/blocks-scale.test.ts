@@ -9,7 +9,9 @@ import { BlockSourceHolder } from '../../src/web/blocks-source.js';
 import { mountWebUi, STATUS_PAGE } from '../../src/web/mount.js';
 import type { BlocksData } from '../../src/web/blocks-types.js';
 import type { BlockMeta } from '../../src/tsdb/meta.js';
-import { launchBrowser, openPage, screenshot } from '../support/browser.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { launchBrowser, openPage, SCREENSHOT_DIR } from '../support/browser.js';
 import { ensureBuilt } from '../support/build.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
 import { syntheticMetas } from '../support/synthetic-metas.js';
@@ -100,12 +102,13 @@ describe('Blocks APIs and page with 200,000 blocks', () => {
     }
     const ms = Number(rendered);
     console.log(`200k blocks: first render ${Math.round(ms)} ms after navigation start`);
-    expect(await page.evaluate('document.querySelectorAll("tr[data-ulid]").length')).toBe(500);
+    expect(await page.evaluate('document.querySelectorAll("tr[data-ulid]").length')).toBe(200);
     const counted = (await page.evaluate(
       '[...document.querySelectorAll("ul.lanes li[data-count]")].reduce((s, li) => s + Number(li.dataset.count), 0)',
     )) as number;
     expect(counted).toBe(N);
-    await screenshot(page, 'blocks-200k');
+    await mkdir(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'blocks-200k.png') }); // the viewport: 500 rows below
     expect(errors).toEqual([]);
     expect(ms).toBeLessThan(2000);
     await page.close();

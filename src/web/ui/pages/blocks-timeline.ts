@@ -9,6 +9,8 @@ import { el, replace, utc } from '../dom.js';
 const F: FlagBits = { deletion: 1, noCompact: 2, noDownsample: 4, overlap: 8 };
 
 const ROW = 14;
+/** Rows get thinner (down to 3 px) when many sub-lanes would make the canvas taller than this. */
+const MAX_ROWS_HEIGHT = 420;
 const GAP = 6;
 const GUTTER = 110;
 const AXIS = 18;
@@ -57,6 +59,7 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
   let v0 = 0;
   let v1 = 1;
   let selected: string | undefined;
+  let row = ROW;
   let drag: { x: number; v0: number; v1: number; moved: boolean } | undefined;
 
   const width = (): number => canvas.clientWidth || 800;
@@ -66,7 +69,7 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
   const draw = (): void => {
     const w = width();
     const dpr = window.devicePixelRatio || 1;
-    const h = (rows.length === 0 ? 0 : rows[rows.length - 1]!.y + ROW) + AXIS + GAP;
+    const h = (rows.length === 0 ? 0 : rows[rows.length - 1]!.y + row) + AXIS + GAP;
     canvas.style.height = `${h}px`;
     canvas.width = Math.round(w * dpr);
     canvas.height = Math.round(h * dpr);
@@ -88,18 +91,18 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
         if (b[2] <= v0 || b[1] >= v1) continue;
         const x = xOf(b[1]);
         const bw = Math.max(1, xOf(b[2]) - x - 1);
-        const y = laneTop[i]! + b[4] * ROW;
+        const y = laneTop[i]! + b[4] * row;
         g.fillStyle = colour(b[3]);
-        g.fillRect(x, y + 1, bw, ROW - 3);
+        g.fillRect(x, y + (row > 6 ? 1 : 0), bw, Math.max(2, row - 3));
         if (b[3] & F.overlap) {
           g.strokeStyle = '#c0392b';
           g.lineWidth = 2;
-          g.strokeRect(x + 1, y + 2, Math.max(1, bw - 2), ROW - 5);
+          g.strokeRect(x + 1, y + 1, Math.max(1, bw - 2), Math.max(1, row - 4));
         }
         if (b[0] === selected) {
           g.strokeStyle = '#000';
           g.lineWidth = 2;
-          g.strokeRect(x, y, bw, ROW - 1);
+          g.strokeRect(x, y, bw, Math.max(2, row - 1));
         }
       }
     });
@@ -119,12 +122,12 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
     const r = canvas.getBoundingClientRect();
     const x = ev.clientX - r.left;
     const y = ev.clientY - r.top;
-    const row = rows.find((rw) => y >= rw.y && y < rw.y + ROW);
-    if (row === undefined || x < GUTTER) return undefined;
+    const under = rows.find((rw) => y >= rw.y && y < rw.y + row);
+    if (under === undefined || x < GUTTER) return undefined;
     const t = tOf(x);
     const slack = ((v1 - v0) / (width() - GUTTER)) * 2;
-    return data.lanes[row.lane]!.blocks.find(
-      (b) => b[4] === row.sub && b[1] - slack <= t && t < b[2] + slack,
+    return data.lanes[under.lane]!.blocks.find(
+      (b) => b[4] === under.sub && b[1] - slack <= t && t < b[2] + slack,
     );
   };
 
@@ -178,11 +181,13 @@ export function createTimeline(onSelect: (id: string) => void): Timeline {
       v1 = d.maxTime + pad;
       rows = [];
       laneTop = [];
+      const subLanes = d.lanes.reduce((n, l) => n + l.subLanes, 0);
+      row = Math.max(3, Math.min(ROW, Math.floor(MAX_ROWS_HEIGHT / Math.max(1, subLanes))));
       let y = 0;
       d.lanes.forEach((l, i) => {
         laneTop.push(y);
-        for (let s = 0; s < l.subLanes; s++) rows.push({ y: y + s * ROW, lane: i, sub: s });
-        y += l.subLanes * ROW + GAP;
+        for (let s = 0; s < l.subLanes; s++) rows.push({ y: y + s * row, lane: i, sub: s });
+        y += Math.max(l.subLanes * row, ROW) + GAP;
       });
       note.textContent =
         d.total === 0

@@ -30,6 +30,10 @@ ul.labels { margin: 0; padding-left: 16px; }
 .admin { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; }
 `;
 
+/** Table rows per page, and blocks the timeline draws at most (a canvas row holds ~1,400 pixels). */
+const PAGE_SIZE = 200;
+const TIMELINE_BLOCKS = 10_000;
+
 function field(label: string, input: HTMLElement): HTMLElement {
   return el('label', {}, label, input);
 }
@@ -110,7 +114,9 @@ export const mount: MountPage = (root, ctx) => {
     const p = filterQuery();
     if (offset > 0) p.set('offset', String(offset));
     ctx.setParams(p);
-    const r = await getJson<ApiSuccess<BlocksData>>(`api/v1/blocks?${p.toString()}`, ac.signal);
+    const api = new URLSearchParams(p);
+    api.set('limit', String(PAGE_SIZE));
+    const r = await getJson<ApiSuccess<BlocksData>>(`api/v1/blocks?${api.toString()}`, ac.signal);
     renderTable(tableBox, r.data, { select: (id) => void select(id), page: (o) => void guard(loadTable(o)) });
   };
 
@@ -141,6 +147,7 @@ export const mount: MountPage = (root, ctx) => {
   const reload = async (): Promise<void> => {
     error.textContent = '';
     const p = filterQuery();
+    p.set('limit', String(TIMELINE_BLOCKS));
     const [tl] = await Promise.all([
       getJson<ApiSuccess<TimelineData>>(`api/v1/strata/blocks/timeline?${p.toString()}`, ac.signal),
       loadTable(Number(params.get('offset') ?? 0) || 0),
