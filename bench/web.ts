@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     `  /api/v1/blocks filtered page (500):   ${ms(median(page))}  (${(pageBytes / 1024).toFixed(0)} KiB)`,
   );
   console.log(
-    `  /api/v1/strata/blocks/timeline:       ${ms(median(timeline))}  (${(timelineBytes / 1024).toFixed(0)} KiB)`,
+    `  /api/v1/strata/blocks/timeline (20k): ${ms(median(timeline))}  (${(timelineBytes / 1024).toFixed(0)} KiB)`,
   );
   console.log(
     `  anchor: all metas as one JSON + parse + filter (Thanos viewer): ${ms(median(anchor))}  (${(anchorBytes / 1048576).toFixed(1)} MiB)`,

@@ -53,6 +53,16 @@ function labelsKey(m: BlockMeta, seen: Map<string, string>): string {
   return key;
 }
 
+/** murmur3's finalizer: a well-mixed 32-bit hash of an integer. */
+function mix32(x: number): number {
+  let h = x ^ (x >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 export interface Page {
   total: number;
   metas: BlockMeta[];
@@ -225,8 +235,9 @@ export class TenantIndex {
   /**
    * The timeline: lanes with whole counts; at most `limit` blocks, a spread sample when more
    * match (at the whole range's scale, a pixel holds many blocks; narrowing the range shows them
-   * all). The sample follows the golden-ratio sequence, not every k-th block: blocks come in
-   * periodic patterns (one per source per 2h) that every k-th would alias into a few sub-lanes.
+   * all). The sample keeps a block when a hash of its position falls under the fraction, not every
+   * k-th block: blocks come in periodic patterns (one per source per 2h) that every k-th (or any
+   * lattice sequence) would alias into a few sub-lanes or diagonals.
    */
   timeline(f: BlockFilter, limit: number, tenant: string, refreshedAt: string): TimelineData {
     const match = this.matcher(f);
@@ -243,7 +254,7 @@ export class TenantIndex {
     }
     let listed = 0;
     for (let k = 0; k < hits.length && listed < limit; k++) {
-      if (keep < 1 && (k * 0.6180339887498949) % 1 >= keep) continue;
+      if (keep < 1 && mix32(k) / 4294967296 >= keep) continue;
       const i = hits[k]!;
       listed++;
       lanes[this.group[i]!]!.blocks.push([
