@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_DISABLED, BAD_CSRF } from '../../src/web/blocks-api.js';
 import type { BlockMeta } from '../../src/tsdb/meta.js';
+import type { BlocksData } from '../../src/web/blocks-types.js';
 import { launchBrowser, openPage, screenshot } from '../support/browser.js';
 import { ensureBuilt } from '../support/build.js';
 import { assertNoLeakedProcesses } from '../support/processes.js';
@@ -124,7 +125,8 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(fields).toString(),
       });
-      return { status: r.status, error: String(((await r.json()) as Record<string, unknown>)['error']) };
+      const e = ((await r.json()) as Record<string, unknown>)['error'];
+      return { status: r.status, error: typeof e === 'string' ? e : '' };
     };
     const id = metas[1]!.ulid;
     const fields = { id, action: 'DELETION', tenant: 'tenant-1', detail: 'x' };
@@ -145,6 +147,22 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
       (await post(web.base, { ...fields, csrf_token: token, id: '01ARZ3NDEKTSV4RRFFQ69G5FAV' })).status,
     ).toBe(404);
     await expect(readFile(join(bucketDir, 'tenant-1', id, 'deletion-mark.json'))).rejects.toThrow(/ENOENT/);
+    // With the token: a no-compact mark as Thanos writes it (reason manual), in the block and the tenant's markers/.
+    expect(
+      await post(web.base, { ...fields, csrf_token: token, action: 'NO_COMPACTION', detail: 'too big' }),
+    ).toEqual({
+      status: 200,
+      error: '',
+    });
+    for (const key of [join(id, 'no-compact-mark.json'), join('markers', `${id}-no-compact-mark.json`)]) {
+      const mark = JSON.parse(await readFile(join(bucketDir, 'tenant-1', key), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect(mark, key).toMatchObject({ id, version: 1, reason: 'manual', details: 'too big' });
+    }
+    const page = (await api(web.base, `/api/v1/blocks?tenant=tenant-1&q=${id}`)).body['data'] as BlocksData;
+    expect(page.markers[id]?.noCompact).toMatchObject({ reason: 'manual', details: 'too big' });
   });
 
   const openBlocks = async (base: string, query: string): Promise<{ page: Page; errors: string[] }> => {
@@ -170,6 +188,13 @@ describe('Blocks page on strata bucket web --tenancy multi', () => {
     expect(lanes[0]![3]).toBe(2);
     expect(await rows(page)).toBe(12);
     await screenshot(page, 'blocks-page');
+    // A click on the timeline selects the block under it: the first sub-lane's first block.
+    const box = (await page.locator('canvas.timeline').boundingBox())!;
+    await page.mouse.click(box.x + 110 + 30, box.y + 5);
+    await page.waitForSelector('[data-role=detail-id]');
+    const first = Math.min(...metas.map((m) => m.minTime));
+    const earliest = metas.filter((m) => m.minTime === first).map((m) => m.ulid);
+    expect(earliest).toContain(await page.textContent('[data-role=detail-id]'));
     expect(errors).toEqual([]);
     await page.close();
   });
