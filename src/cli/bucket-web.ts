@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { MetaFetcher } from '../block/fetcher/fetcher.js';
 import { startHttpEndpoint } from '../util/http.js';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, InvalidArgumentError } from '../util/errors.js';
 import { BlockSourceHolder } from '../web/blocks-source.js';
 import { durationArg } from './args.js';
 import { bucketOptions, openBucket, type BucketFlags } from './bucket-common.js';
@@ -46,6 +46,7 @@ export async function runBucketWeb(
   signal: AbortSignal,
   onListening?: (address: string) => void,
 ): Promise<void> {
+  if (!(f.refresh >= 1000)) throw new InvalidArgumentError('--refresh must be at least 1s');
   const ctx = await openBucket(f);
   const { bucket, layout, logger } = ctx;
   const registry = new Registry();
