@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],
+    globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/log-capture.ts'],
   },
 });

@@ -12,18 +12,21 @@ import { BlockSourceHolder } from '../web/blocks-source.js';
 import { durationArg } from './args.js';
 import { bucketOptions, openBucket, type BucketFlags } from './bucket-common.js';
 import { untilSignalled } from './sync-setup.js';
+import { httpConfigOption, httpConfigOptions, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 import { BLOCKS_PAGE, mountBlocksPage } from './web-blocks.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 
-export interface BucketWebFlags extends BucketFlags, WebFlags {
+export interface BucketWebFlags extends BucketFlags, WebFlags, HttpConfigFlags {
   httpAddress: string;
   refresh: number;
 }
 
 export function registerBucketWeb(bucket: Command): void {
-  webOptions(
-    bucketOptions(
-      bucket.command('web').description('serve the web UI (Blocks page and its JSON APIs) for a bucket'),
+  httpConfigOptions(
+    webOptions(
+      bucketOptions(
+        bucket.command('web').description('serve the web UI (Blocks page and its JSON APIs) for a bucket'),
+      ),
     ),
   )
     .option('--http-address <host:port>', 'listen address of the UI, its APIs and /metrics', '0.0.0.0:10902')
@@ -47,6 +50,7 @@ export async function runBucketWeb(
   onListening?: (address: string) => void,
 ): Promise<void> {
   if (!(f.refresh >= 1000)) throw new InvalidArgumentError('--refresh must be at least 1s');
+  const httpConfig = await readHttpConfig(f);
   const ctx = await openBucket(f);
   const { bucket, layout, logger } = ctx;
   const registry = new Registry();
@@ -60,6 +64,7 @@ export async function runBucketWeb(
   let lastSync: { ok: boolean; at: string; error?: string } | undefined;
   const http = await startHttpEndpoint({
     address: f.httpAddress,
+    ...httpConfigOption(httpConfig, logger),
     registry,
     ready: () => holder.view() !== undefined,
     status: () => ({ component: 'bucket web', tenancy: multi ? 'multi' : 'single', last_sync: lastSync }),

@@ -13,6 +13,7 @@ import { InvalidArgumentError, codeChain, errorMessage } from '../util/errors.js
 import { intArg, durationArg } from './args.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import { loadStepHook } from './step-hook.js';
+import { parseEtcdSecurity, prepareElectionEtcd } from './etcd-flags.js';
 import { lifecycleOptions, parseLifecycle, type LifecycleFlags } from './lifecycle-flags.js';
 import {
   etcdOptions,
@@ -26,6 +27,7 @@ import {
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 import { BLOCKS_PAGE, mountBlocksPage, tapSyncer } from './web-blocks.js';
 import { BlockSourceHolder } from '../web/blocks-source.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
   'compact.concurrency': number;
@@ -78,6 +80,7 @@ export interface CompactRun {
 export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): Promise<CompactRun> {
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
   const lifecycle = parseLifecycle(f, f.tenancy);
+  const httpConfig = await readHttpConfig(f);
   const ha = f['etcd.endpoints'].length > 0;
   const sharded = ringEnabled(f);
   if (ha && sharded) {
@@ -85,8 +88,16 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       '--etcd.endpoints (one elected compactor) and --sharding-ring.store (tenants shared by all) exclude each other',
     );
   }
+  const electionPrefix = f['etcd.prefix'] ?? '/strata/compact/leader/';
+  const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry, bucket, layout, now } = st;
+  const etcdSecurity = await prepareElectionEtcd(etcdSpec, {
+    endpoints: f['etcd.endpoints'],
+    prefix: electionPrefix,
+    logger: st.logger,
+    owner: st,
+  });
   const beforeStep = await loadStepHook(process.env, st.logger);
   let leading = !ha;
   // eslint-disable-next-line prefer-const -- the status closure reads it before it is assigned
@@ -95,6 +106,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   const blockSource = new BlockSourceHolder(st.tenancy === 'multi');
   const http = await startHttpEndpoint({
     address: f.httpAddress,
+    ...httpConfigOption(httpConfig, st.logger),
     registry,
     status: () => ({ leader: leading, ...compactor?.status(), ...(ring ? { ring: ring.status() } : {}) }),
   }).catch(async (err: unknown) => {
@@ -151,7 +163,8 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   const c = compactor;
   const election = createElection({
     endpoints: f['etcd.endpoints'],
-    prefix: f['etcd.prefix'] ?? '/strata/compact/leader/',
+    prefix: electionPrefix,
+    ...etcdSecurity,
     address: http.address,
     id: `${hostname()}/${process.pid}`,
     ttlSeconds,

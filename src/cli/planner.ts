@@ -16,6 +16,7 @@ import { InvalidArgumentError, errorMessage, isStrataError } from '../util/error
 import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
 import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
+import { parseEtcdSecurity, prepareElectionEtcd } from './etcd-flags.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import {
   etcdOptions,
@@ -29,6 +30,7 @@ import {
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 import { BLOCKS_PAGE, mountBlocksPage, tapSyncer } from './web-blocks.js';
 import { BlockSourceHolder } from '../web/blocks-source.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface PlannerFlags
   extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags, WebFlags {
@@ -126,6 +128,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
   const tls = parseGrpcServerTls(f);
   listenFlag('--http-address', f.httpAddress);
+  const httpConfig = await readHttpConfig(f);
   if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
   const sharded = ringEnabled(f);
   if (sharded && f['etcd.endpoints'].length > 0) {
@@ -133,8 +136,17 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
       '--etcd.endpoints (one elected planner) and --sharding-ring.store (every planner active on its own tenants) exclude each other',
     );
   }
+  const ha = f['etcd.endpoints'].length > 0;
+  const electionPrefix = f['etcd.prefix'] ?? '/strata/planner/leader/';
+  const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry } = st;
+  const etcdSecurity = await prepareElectionEtcd(etcdSpec, {
+    endpoints: f['etcd.endpoints'],
+    prefix: electionPrefix,
+    logger: st.logger,
+    owner: st,
+  });
   // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
   let ring: RingSetup | undefined;
   const logger = st.logger;
@@ -221,6 +233,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   try {
     http = await startHttpEndpoint({
       address: f.httpAddress,
+      ...httpConfigOption(httpConfig, st.logger),
       registry,
       status: () => {
         const s = server.service.stats();
@@ -283,7 +296,8 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   });
   const election = createElection({
     endpoints: f['etcd.endpoints'],
-    prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',
+    prefix: electionPrefix,
+    ...etcdSecurity,
     address,
     id: `${hostname()}/${process.pid}`,
     ttlSeconds,
@@ -309,7 +323,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     advertise: address,
     http: http.address,
     tenancy: st.tenancy,
-    ha: f['etcd.endpoints'].length > 0,
+    ha,
     sharded,
     ...(ring ? { instance: ring.instanceId } : {}),
   });

@@ -165,6 +165,21 @@ describe('bad compaction inputs', () => {
     expect(err.message).toContain(hist.ulid);
   });
 
+  it('a copied histogram chunk whose head does not parse: refused naming block and series', async () => {
+    const labels = { __name__: 'native', job: 'z' };
+    // XOR bytes under the histogram encoding, overlapping nothing: copied, so only the head check
+    // (count, layout, first timestamp = the index's mint) stands between it and the output.
+    const hist = await writeCraftedBlock(root.fresh('crafted'), [
+      { labels, chunks: [chunk(0, 60)], encoding: ENC_HISTOGRAM },
+    ]);
+    const other = await writeCraftedBlock(root.fresh('crafted'), [OK_SERIES]);
+    const err = await failing([hist.dir, other.dir]);
+    expect(err).toBeInstanceOf(CompactionInputError);
+    expect(err.code).toMatch(/^ERR_TSDB_(CORRUPT|TRUNCATED)$/);
+    expect((err as CompactionInputError).block).toBe(hist.ulid);
+    expect((err as CompactionInputError).series).toBe('{__name__="native", job="z"}');
+  });
+
   it('different resolutions: ERR_COMPACT_INCOMPATIBLE naming both blocks', async () => {
     const raw = await copyBlockAs(good.dir, root.fresh('res'), newUlid());
     const down = await copyBlockAs(good.dir, root.fresh('res'), newUlid());

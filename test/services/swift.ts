@@ -10,6 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort, startProcess, waitFor, type TrackedProcess } from '../support/processes.js';
+import { registerSecret } from '../support/secrets.js';
 
 export interface SwiftService {
   /** http://127.0.0.1:PORT, for path-style S3 clients. */
@@ -17,6 +18,8 @@ export interface SwiftService {
   readonly region: string;
   readonly accessKey: string;
   readonly secretKey: string;
+  /** Where the object server keeps its data (object files under `<dataDir>/d1/objects`). */
+  readonly dataDir: string;
   /** Creates a fresh, empty bucket and returns its name. */
   bucketName(): Promise<string>;
   /** Stops every process by PID and removes the temp dir. */
@@ -31,7 +34,7 @@ const BINARIES = [
   ...['account', 'container', 'object', 'proxy'].map((k) => `/usr/bin/swift-${k}-server`),
 ];
 const ACCESS_KEY = 'test:tester';
-const SECRET_KEY = 'testing';
+const SECRET_KEY = registerSecret('strata-swift-secret-4e1d9b', 'the Swift S3 secret key');
 const REGION = 'us-east-1';
 
 // One python process builds all three rings (nine swift-ring-builder calls take ~11 s).
@@ -104,7 +107,22 @@ use = egg:swift#${kind}
 `;
 }
 
-function proxyConf(dir: string, ports: Ports, user: string): string {
+export interface SwiftOptions {
+  /**
+   * Swift's at-rest encryption (keymaster + encryption middleware): object data and metadata are
+   * stored encrypted, and s3api then accepts SSE-S3 (x-amz-server-side-encryption: AES256).
+   */
+  encryption?: boolean;
+}
+
+// A fixed test root secret (base64 of 32 bytes): the data dir is thrown away after each run.
+const ENCRYPTION_ROOT_SECRET = registerSecret(
+  Buffer.from('strata-swift-root-secret-5c2e8f1a').toString('base64'),
+  'the Swift encryption root secret',
+);
+
+function proxyConf(dir: string, ports: Ports, user: string, options: SwiftOptions): string {
+  const crypto = options.encryption === true;
   const filters = [
     'catch_errors',
     'gatekeeper',
@@ -131,7 +149,7 @@ log_level = WARNING
 bind_timeout = 3
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink ${crypto ? 'keymaster encryption ' : ''}proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -150,7 +168,18 @@ user_test_tester = ${SECRET_KEY} .admin
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:${ports.memcached}
+${
+  crypto
+    ? `
+[filter:keymaster]
+use = egg:swift#keymaster
+encryption_root_secret = ${ENCRYPTION_ROOT_SECRET}
 
+[filter:encryption]
+use = egg:swift#encryption
+`
+    : ''
+}
 ${filters}`;
 }
 
@@ -246,7 +275,7 @@ async function makeDataDir(): Promise<string> {
  * Starts Swift + s3api on loopback. A port taken between picking and binding (other tests run in
  * parallel) makes a server exit; startup then begins again on new ports.
  */
-export async function startSwift(attempts = 3): Promise<SwiftService> {
+export async function startSwift(attempts = 3, options: SwiftOptions = {}): Promise<SwiftService> {
   const missing: string[] = [];
   for (const bin of BINARIES) {
     try {
@@ -261,7 +290,7 @@ export async function startSwift(attempts = 3): Promise<SwiftService> {
   let lastErr: unknown;
   for (let i = 1; i <= attempts; i++) {
     try {
-      return await startSwiftOnce();
+      return await startSwiftOnce(options);
     } catch (err) {
       lastErr = err;
     }
@@ -269,7 +298,7 @@ export async function startSwift(attempts = 3): Promise<SwiftService> {
   throw lastErr;
 }
 
-async function startSwiftOnce(): Promise<SwiftService> {
+async function startSwiftOnce(options: SwiftOptions): Promise<SwiftService> {
   const dir = await makeDataDir();
   const procs: TrackedProcess[] = [];
   const user = userInfo().username;
@@ -300,7 +329,7 @@ async function startSwiftOnce(): Promise<SwiftService> {
         backendConf('container', dir, ports.container, user),
       ),
       writeFile(join(dir, 'etc', 'object-server.conf'), backendConf('object', dir, ports.object, user)),
-      writeFile(join(dir, 'etc', 'proxy-server.conf'), proxyConf(dir, ports, user)),
+      writeFile(join(dir, 'etc', 'proxy-server.conf'), proxyConf(dir, ports, user, options)),
     ]);
 
     const rings = startProcess('swift-rings', PYTHON, [
@@ -385,7 +414,15 @@ async function startSwiftOnce(): Promise<SwiftService> {
       return name;
     };
 
-    return { endpoint, region: REGION, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, bucketName, stop };
+    return {
+      endpoint,
+      region: REGION,
+      accessKey: ACCESS_KEY,
+      secretKey: SECRET_KEY,
+      dataDir: join(dir, 'node'),
+      bucketName,
+      stop,
+    };
   } catch (err) {
     const logs = procs.map((p) => `--- ${p.name}\n${p.output().slice(-2000)}`).join('\n');
     await stop();

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { registerPrivateKeyFile } from './secrets.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +24,7 @@ async function newKey(dir: string, name: string): Promise<string> {
   const key = join(dir, `${name}.key`);
   await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], dir);
   await chmod(key, 0o600);
+  registerPrivateKeyFile(key);
   return key;
 }
 
@@ -37,12 +39,16 @@ export async function makeCa(dir: string, name: string): Promise<CertFiles> {
   return { cert, key };
 }
 
-/** A certificate `name` signed by `ca`: a server one for 127.0.0.1/localhost, or a client one. */
+/**
+ * A certificate `name` signed by `ca`: a server one (for 127.0.0.1/localhost unless `san` says
+ * otherwise, e.g. 'DNS:s3.example.test'), or a client one.
+ */
 export async function makeCert(
   dir: string,
   ca: CertFiles,
   name: string,
   kind: 'server' | 'client',
+  san = 'IP:127.0.0.1,DNS:localhost',
 ): Promise<CertFiles> {
   const key = await newKey(dir, name);
   const csr = join(dir, `${name}.csr`);
@@ -51,7 +57,7 @@ export async function makeCert(
   await writeFile(
     ext,
     kind === 'server'
-      ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
+      ? `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`
       : 'extendedKeyUsage=clientAuth\n',
   );
   await openssl(['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr], dir);

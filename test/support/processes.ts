@@ -4,7 +4,11 @@
  * leaves one running.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { logFile } from './secrets.js';
+
+const LOG_CAP_BYTES = 8 * 1024 * 1024;
 
 export interface TrackedProcess {
   readonly name: string;
@@ -27,15 +31,23 @@ export function startProcess(
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   let out = '';
+  // Also kept on disk for the suite's secret scan (test/support/secrets.ts), up to a cap.
+  const log = createWriteStream(logFile(name));
+  let logged = 0;
   const keep = (d: Buffer): void => {
     out += d.toString('utf8');
     if (out.length > 1_000_000) out = out.slice(-500_000);
+    if (logged < LOG_CAP_BYTES) {
+      log.write(d);
+      logged += d.length;
+    }
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let done = false;
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', () => {
+      log.end();
       done = true;
       resolve();
     });

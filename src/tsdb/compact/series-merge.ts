@@ -3,9 +3,9 @@
  * nothing are copied byte for byte; exact duplicates (same range and bytes) are copied once;
  * overlapping chunks and chunks hit by tombstones go to the re-encoder (reencode.ts). The copy
  * paths run without a promise per chunk while the bytes are read ahead and the writer's buffer
- * has room. Copied histogram chunks are decoded once on the way (a corrupt layout or a truncated
- * chunk under a valid CRC must mark the input block, not reach the output) unless compactBlocks
- * runs with verify: false (benchmarks); XOR chunks are not.
+ * has room. Copied histogram chunks get a head check on the way (sample count, layout, first
+ * timestamp = the index's mint; off with compactBlocks' verify: false); their samples, like XOR
+ * chunks', are covered by the CRC.
  */
 import type { BlockWriter } from '../block/writer.js';
 import type { ChunkMeta } from '../index/format.js';
@@ -14,10 +14,9 @@ import type { DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 import { overlapClusters } from '../chunks/overlap.js';
 import type { WriteSeam } from '../block/write-seam.js';
-import { errorCode, errorMessage } from '../../util/errors.js';
+import { FormatError, errorCode, errorMessage } from '../../util/errors.js';
 import { ClusterReencoder } from './reencode.js';
-import { scanChunkTimes } from '../chunkenc/chunk.js';
-import { newChunkTimeSummary } from '../chunkenc/codec.js';
+import { histogramChunkHead } from '../chunkenc/histogram-codec.js';
 import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM } from '../chunkenc/encoding.js';
 import {
   byFirstMint,
@@ -43,7 +42,6 @@ export class SeriesMerger {
   private numOut = 0;
   private readonly order: InputSeries[] = [];
   private firstBytes: Buffer = Buffer.allocUnsafe(4096);
-  private readonly scan = newChunkTimeSummary();
   private firstLen = 0;
 
   private readonly reencoder: ClusterReencoder;
@@ -54,7 +52,7 @@ export class SeriesMerger {
     dedup: DedupMode,
     maxSamplesPerChunk: number,
     seam?: WriteSeam,
-    /** Decode histogram chunks copied byte for byte (off only with compactBlocks' verify: false). */
+    /** Head-check histogram chunks copied byte for byte (off only with compactBlocks' verify: false). */
     private readonly checkHistogramCopies = true,
   ) {
     this.reencoder = new ClusterReencoder(writer, dedup, maxSamplesPerChunk, seam);
@@ -333,12 +331,24 @@ export class SeriesMerger {
     }
   }
 
-  /** Decodes a histogram chunk about to be copied; a FormatError names block, series and offset. */
+  /**
+   * Checks the head of a histogram chunk about to be copied (count, layout, first timestamp =
+   * mint); a FormatError names block, series and offset. The samples themselves are covered by
+   * the CRC, as for XOR chunks: decoding every copied chunk cost ~80% of a histogram compaction.
+   */
   private checkHistogram(raw: RawChunkView, c: ChunkMeta, s: InputSeries, seriesName: () => string): void {
     const data = raw.buf.subarray(raw.dataStart, raw.dataEnd);
+    const file = s.block.chunks.fileFor(c.ref);
     try {
-      const view = { encoding: raw.encoding, data, dataOffset: raw.dataOffset };
-      scanChunkTimes(view, this.scan, s.block.chunks.fileFor(c.ref));
+      const first = histogramChunkHead(data, file, raw.dataOffset);
+      if (first !== c.mint) {
+        throw new FormatError(
+          'ERR_TSDB_CORRUPT',
+          file,
+          raw.dataOffset,
+          `histogram chunk starts at ${first}, its index entry says ${c.mint}`,
+        );
+      }
     } catch (err) {
       throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
