@@ -9,6 +9,7 @@ import { runBucketLs } from './bucket-ls.js';
 import { runBucketMark } from './bucket-mark.js';
 import { runBucketUpload } from './bucket-upload.js';
 import { runBucketVerify } from './bucket-verify.js';
+import { registerBucketWeb } from './bucket-web.js';
 import type { BucketFlags } from './bucket-common.js';
 
 export function registerBucketCommands(program: Command): void {
@@ -97,4 +98,6 @@ export function registerBucketCommands(program: Command): void {
       await runBucketIndexShow(o, process.stdout);
     },
   );
+
+  registerBucketWeb(bucket);
 }

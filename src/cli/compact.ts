@@ -27,6 +27,8 @@ import {
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
 import { BACKLOG_SAMPLE_EVERY_MS, CompactionActivity } from '../compactor/activity.js';
 import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
+import { BLOCKS_PAGE, mountBlocksPage, tapSyncer } from './web-blocks.js';
+import { BlockSourceHolder } from '../web/blocks-source.js';
 import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
@@ -104,6 +106,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
   let compactor: Compactor | undefined;
   let ring: RingSetup | undefined;
   const activity = new CompactionActivity(now, f.waitInterval);
+  const blockSource = new BlockSourceHolder(st.tenancy === 'multi');
   const http = await startHttpEndpoint({
     address: f.httpAddress,
     ...httpConfigOption(httpConfig, st.logger),
@@ -131,12 +134,13 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       snapshot: () => compactor?.snapshot() ?? { running: [], queued: [], parked: [] },
       standby: () => (leading ? undefined : 'not leading; another replica compacts'),
     });
-    await serveWebUi(http, {
+    const ui = await serveWebUi(http, {
       component: 'compact',
-      pages: [COMPACTION_PAGE],
+      pages: [BLOCKS_PAGE, COMPACTION_PAGE],
       links: ring ? [{ title: 'Ring', href: 'compactor/ring' }] : [],
       flags: f,
     });
+    mountBlocksPage(http, ui, { source: blockSource, bucket, layout, logger: st.logger, now });
   } catch (err) {
     await st.close();
     await http.close();
@@ -157,7 +161,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
     {
       bucket,
       layout,
-      syncer: st.fetcher,
+      syncer: tapSyncer(st.fetcher, blockSource, now),
       logger,
       metrics: compactorMetrics(registry),
       now,

@@ -17,6 +17,8 @@ import { NO_RING } from './ring-setup.js';
 import { runCompactCommand } from './compact.js';
 import { formatBytes, formatTable } from './output.js';
 import { intArg, logFormatOption } from './args.js';
+import { runBucketWeb, uiUrl } from './bucket-web.js';
+import { untilSignalled } from './sync-setup.js';
 
 interface TenantStats {
   blocks: number;
@@ -59,6 +61,8 @@ interface DemoOptions {
   series: number;
   hours: number;
   'log.format': string;
+  serve: boolean;
+  httpAddress: string;
 }
 
 /** Wipes an earlier demo folder; refuses any other non-empty folder (`--dir ~` must not cost a home). */
@@ -83,6 +87,12 @@ export function registerDemoCommand(program: Command): void {
     .option('--series <n>', 'series per tenant and replica', intArg, 100)
     .option('--hours <h>', 'hours of 2h blocks per replica', intArg, 72)
     .addOption(logFormatOption('logfmt or json (logs of the compaction, on stderr)'))
+    .option(
+      '--http-address <host:port>',
+      'where the web UI on the demo bucket listens afterwards',
+      '127.0.0.1:10902',
+    )
+    .option('--no-serve', 'exit after compacting instead of serving the web UI until Ctrl-C')
     .action(async (o: DemoOptions) => {
       const out = process.stdout;
       const bucketDir = join(o.dir, 'bucket');
@@ -169,5 +179,21 @@ export function registerDemoCommand(program: Command): void {
       out.write(
         `\ntry: node bin/strata.js bucket inspect --objstore.config-file ${configFile} --tenancy multi\n`,
       );
+      if (!o.serve) return;
+      // The UI on the compacted bucket: `strata bucket web` in this process, until Ctrl-C.
+      await untilSignalled((_: unknown, signal: AbortSignal) =>
+        runBucketWeb(
+          {
+            'objstore.configFile': configFile,
+            tenancy: 'multi',
+            httpAddress: o.httpAddress,
+            refresh: 60_000,
+            'log.format': o['log.format'],
+          },
+          signal,
+          (address) =>
+            out.write(`\nUI: ${uiUrl(address)}  (the Blocks page of the demo bucket; Ctrl-C to stop)\n`),
+        ),
+      )(undefined);
     });
 }

@@ -32,6 +32,8 @@ import { BACKLOG_SAMPLE_EVERY_MS, backlogOfPlans, CompactionActivity } from '../
 import { activityEvents, bothEvents } from '../scheduler/activity-events.js';
 import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
 import { mountPlannerApi, PLANNER_PAGE } from '../web/planner-api.js';
+import { BLOCKS_PAGE, mountBlocksPage, tapSyncer } from './web-blocks.js';
+import { BlockSourceHolder } from '../web/blocks-source.js';
 import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface PlannerFlags
@@ -152,6 +154,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
   let ring: RingSetup | undefined;
   const logger = st.logger;
+  const blockSource = new BlockSourceHolder(st.tenancy === 'multi');
   const source = new BucketPlanSource(
     {
       plan: st.plan,
@@ -163,7 +166,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     {
       bucket: st.bucket,
       layout: st.layout,
-      syncer: st.fetcher,
+      syncer: tapSyncer(st.fetcher, blockSource, st.now),
       logger,
       now: st.now,
       lifecycle: { downsampling: life.downsampling, retention: life.retention },
@@ -314,11 +317,18 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     }),
     st.now,
   );
-  await serveWebUi(http, {
+  const ui = await serveWebUi(http, {
     component: 'planner',
-    pages: [COMPACTION_PAGE, PLANNER_PAGE],
+    pages: [BLOCKS_PAGE, COMPACTION_PAGE, PLANNER_PAGE],
     links: ring ? [{ title: 'Ring', href: 'planner/ring' }] : [],
     flags: f,
+  });
+  mountBlocksPage(http, ui, {
+    source: blockSource,
+    bucket: st.bucket,
+    layout: st.layout,
+    logger,
+    now: st.now,
   });
   const election = createElection({
     endpoints: f['etcd.endpoints'],

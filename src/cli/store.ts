@@ -26,6 +26,8 @@ import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } fro
 import { bytesArg, defaultGroupId, shardArg, timeBoundArg } from './store-flags.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { BLOCKS_PAGE, loadedBlocks, mountBlocksPage } from './web-blocks.js';
+import { BlockSourceHolder } from '../web/blocks-source.js';
 import { httpConfigOptions, httpConfigOption, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 
 export interface StoreFlags extends GrpcServerTlsFlags, WebFlags, HttpConfigFlags {
@@ -216,7 +218,9 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
       status: () => ({ ready: blocks.ready, group_id: groupId, blocks: blocks.blocks().map((b) => b.id) }),
     });
     cleanup.push(() => http.close());
-    await serveWebUi(http, { component: 'store', flags: f });
+    const ui = await serveWebUi(http, { component: 'store', pages: [BLOCKS_PAGE], flags: f });
+    const blockSource = new BlockSourceHolder(tenancy === 'multi');
+    mountBlocksPage(http, ui, { source: blockSource, bucket, layout, logger });
     const grpc = await startStoreServer({
       address: f.grpcAddress,
       service,
@@ -232,6 +236,13 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
       const wasReady = blocks.ready;
       try {
         await blocks.sync(signal);
+        blockSource.set(
+          loadedBlocks(
+            p.tenant,
+            tenancy === 'multi',
+            blocks.blocks().map((b) => b.meta),
+          ),
+        );
         if (!wasReady) logger.info('store ready', { blocks: blocks.blocks().length });
       } catch (err) {
         if (signal.aborted) break;

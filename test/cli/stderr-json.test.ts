@@ -105,6 +105,9 @@ describe('stderr with --log.format json', { timeout: 300_000 }, () => {
 
   test('a failing command writes exactly one JSON error line with its code', async () => {
     const port = (busy!.address() as { port: number }).port;
+    // Credentials from a private file: inline ones on the command line are warned about.
+    const s3File = join(root, 's3.yml');
+    await writeFile(s3File, s3Config, { mode: 0o600 });
     const failing: [string[], string][] = [
       [['tsdb', 'ls', join(root, 'nope')], 'ERR_NOT_FOUND'],
       [['tsdb', 'ls', '--bogus', join(root, 'blocks')], 'ERR_INVALID_ARGUMENT'],
@@ -113,8 +116,8 @@ describe('stderr with --log.format json', { timeout: 300_000 }, () => {
       [
         [
           'compact',
-          '--objstore.config',
-          s3Config,
+          '--objstore.config-file',
+          s3File,
           '--tenancy',
           'multi',
           '--data-dir',

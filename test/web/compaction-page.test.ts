@@ -191,6 +191,7 @@ describe('the Compaction and Planner pages of strata planner', () => {
     expect(api.workers.map((w) => [w.worker, w.capacity])).toEqual([['w-webops', 1]]);
     expect(api.workers[0]!.last_seen_ago_ms).toBeLessThan(10_000);
     expect(await page.locator('nav a[data-page]').allTextContents()).toEqual([
+      'Blocks',
       'Compaction',
       'Planner',
       'Status',
