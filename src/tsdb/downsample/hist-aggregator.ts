@@ -10,10 +10,8 @@
  *   and the counter (running total from the batch's first sample: a counter reset adds the new
  *   histogram, otherwise the delta to the previous one is added), all at the batch's smallest
  *   schema so every value fits one float-histogram chunk;
- * - FloatHistSubChunk: one float-histogram sub-chunk taking values whose layout changes (recoded
- *   as Prometheus' appender does); a value it cannot take (zero threshold or schema changing
- *   within a batch) is refused with ERR_DOWNSAMPLE_UNSUPPORTED instead of silently dropping the
- *   chunk's earlier values as Thanos' appendFloatHistogram does.
+ * - FloatHistSubChunk: one float-histogram sub-chunk holding a batch's window values whatever
+ *   their zero thresholds and layouts (one common threshold and layout for the chunk).
  *
  * One deliberate difference from Thanos: reset detection compares a sample with the previous
  * sample as read (Prometheus' DetectReset on the raw series), not with the previous sample reduced
@@ -25,11 +23,18 @@ import { FloatHistogramChunkIterator } from '../chunkenc/float-histogram-decode.
 import { HistogramChunkIterator } from '../chunkenc/histogram-decode.js';
 import { HEADER_GAUGE, HEADER_UNKNOWN } from '../chunkenc/hist-meta.js';
 import { ENC_FLOAT_HISTOGRAM } from '../chunkenc/encoding.js';
-import { addHistograms, copyToSchema, detectReset, subHistograms } from '../histogram/ops.js';
 import {
-  HINT_COUNTER_RESET,
+  addHistograms,
+  commonZeroThreshold,
+  copyToSchema,
+  detectReset,
+  subHistograms,
+  unionIndexes,
+  withLayout,
+  withZeroThreshold,
+} from '../histogram/ops.js';
+import {
   HINT_GAUGE,
-  HINT_UNKNOWN,
   cloneHistogram,
   isStaleNaN,
   toFloatHistogram,
@@ -162,66 +167,54 @@ export function histWindows(
   return nextT;
 }
 
-/** One float-histogram sub-chunk of an aggregated chunk; `gauge` picks Prometheus' gauge rules. */
+/**
+ * One float-histogram sub-chunk of an aggregated chunk, written once its batch's values are all
+ * known: they are brought to one zero threshold (the smallest that fits all, as Add reconciles
+ * them) and one bucket layout (the union, missing buckets as explicit zeros), so every value fits
+ * the chunk whatever the raw series' zero threshold and layout did within the batch (Prometheus'
+ * appender would need a new chunk there, which Thanos' appendFloatHistogram drops silently).
+ * All values share the batch's schema (the aggregator reduces them).
+ */
 export class FloatHistSubChunk {
   private readonly app = new FloatHistogramAppender();
   private gauge = false;
+  private readonly ts: number[] = [];
+  private readonly hs: FloatHistogram[] = [];
 
   reset(gauge: boolean): void {
     this.gauge = gauge;
-    this.app.reset(gauge ? HEADER_GAUGE : HEADER_UNKNOWN);
+    this.ts.length = 0;
+    this.hs.length = 0;
   }
 
   get numSamples(): number {
-    return this.app.numSamples;
+    return this.ts.length;
+  }
+
+  append(t: number, h: FloatHistogram): void {
+    this.ts.push(t);
+    this.hs.push(h);
   }
 
   /** The chunk bytes (a copy). */
   bytes(): Uint8Array {
-    return this.app.bytes().slice();
-  }
-
-  append(t: number, h: FloatHistogram): void {
+    const hs = this.hs;
+    const zt = commonZeroThreshold(hs);
+    const widened = hs.map((h) => withZeroThreshold(h, zt));
+    const pos = unionIndexes(widened, true);
+    const neg = unionIndexes(widened, false);
     const app = this.app;
-    if (app.numSamples === 0) {
-      app.appendRaw(t, h);
-      return;
-    }
-    if (!this.gauge) {
-      // The running total never restarts within the chunk: a reset hint copied from a raw
-      // sample means nothing here.
-      if (h.counterResetHint === HINT_COUNTER_RESET) h = { ...h, counterResetHint: HINT_UNKNOWN };
-      const c = app.appendable(h);
-      if (!c.ok || c.counterReset) throw this.refuse(t, h, c.counterReset ? 'went down' : 'changed layout');
-      if (c.positiveInserts.length > 0 || c.negativeInserts.length > 0) {
-        app.recode(c.positiveInserts, c.negativeInserts, h.positiveSpans, h.negativeSpans);
+    app.reset(this.gauge ? HEADER_GAUGE : HEADER_UNKNOWN);
+    for (let i = 0; i < widened.length; i++) {
+      const h = widened[i]!;
+      if (h.schema !== widened[0]!.schema) {
+        throw new StrataError(
+          'ERR_DOWNSAMPLE_UNSUPPORTED',
+          `histogram aggregate at ${this.ts[i]} has schema ${h.schema}, the chunk's first ${widened[0]!.schema}`,
+        );
       }
-      app.appendRaw(t, h);
-      return;
+      app.appendRaw(this.ts[i]!, withLayout(h, pos, neg));
     }
-    const g = app.appendableGauge(h);
-    if (!g.ok) throw this.refuse(t, h, 'changed layout');
-    let s = h;
-    if (g.backwardPositive.length + g.backwardNegative.length > 0) {
-      s = cloneHistogram(h);
-      app.expandSample(
-        s,
-        g.backwardPositive,
-        g.backwardNegative,
-        g.mergedPositiveSpans,
-        g.mergedNegativeSpans,
-      );
-    }
-    if (g.positiveInserts.length > 0 || g.negativeInserts.length > 0) {
-      app.recode(g.positiveInserts, g.negativeInserts, s.positiveSpans, s.negativeSpans);
-    }
-    app.appendRaw(t, s);
-  }
-
-  private refuse(t: number, h: FloatHistogram, what: string): StrataError {
-    return new StrataError(
-      'ERR_DOWNSAMPLE_UNSUPPORTED',
-      `histogram aggregate at ${t} (schema ${h.schema}, zero threshold ${h.zeroThreshold}) ${what} within one output chunk (schema ${this.app.schema}, zero threshold ${this.app.zeroThreshold}): not representable in one float histogram chunk`,
-    );
+    return app.bytes().slice();
   }
 }

@@ -93,13 +93,9 @@ function at(m: Map<number, number>, from: number, to: number): Map<number, numbe
   return out;
 }
 
-function generate(
-  x: fc.RecordValue<{
-    start: number;
-    gauge: boolean;
-    steps: fc.RecordValue<typeof stepArb extends fc.Arbitrary<infer T> ? T : never>[];
-  }>,
-): RawH[] {
+type Step = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
+
+function generate(x: { start: number; gauge: boolean; steps: Step[] }): RawH[] {
   const out: RawH[] = [];
   let t = x.start;
   let schema = BASE_SCHEMA;
