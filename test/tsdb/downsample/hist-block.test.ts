@@ -35,7 +35,7 @@ import { formatLabels, labelsFromRecord } from '../../../src/tsdb/labels.js';
 import { SampleBuf } from '../../../src/tsdb/samples/sample-buf.js';
 import { genSeries, toFloatHistograms, toHistograms } from '../../../src/tsdb/synth/histograms.js';
 import { verifyBlock } from '../../../src/tsdb/verify/verify.js';
-import { tempDir } from '../helpers.js';
+import { strataDump, tempDir } from '../helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const STEP = 15_000;
@@ -54,6 +54,7 @@ function floats(from: number, to: number): EncodedChunk[] {
 
 /** Raw sample count per series, by label text. */
 const rawCounts = new Map<string, number>();
+let gaugeTs: number[] = [];
 
 async function makeBlock(dir: string): Promise<string> {
   const w = await BlockWriter.create(dir, {
@@ -82,6 +83,7 @@ async function makeBlock(dir: string): Promise<string> {
   });
   await add('h_counter', encodeHistogramChunks(c.ts, toHistograms(c), new SplitEvery(120)));
   const g = genSeries(31, { samples: N, step: STEP, t0: T0, gauge: true, negative: true });
+  gaugeTs = g.ts;
   await add('h_gauge', encodeFloatHistogramChunks(g.ts, toFloatHistograms(g, true), new SplitEvery(120)));
   // Float for 3h, histograms for 3h, floats again.
   const third = (3 * 3_600_000) / STEP;
@@ -165,6 +167,24 @@ describe('downsampleBlock with native histogram series', () => {
     expect(collapse(a5.get('{__name__="mixed"}')!.kinds)).toBe('fhf');
     // 12h at 5m: one window per 5m per series.
     expect(a5.get('{__name__="h_counter"}')!.windows).toBe(SPAN / RES_5M);
+
+    // Dump: count as a float, sum and counter in the raw dump's histogram text form.
+    const lines = await strataDump(r5.dir!, { match: '{__name__="h_gauge"}' });
+    const W = SPAN / RES_5M;
+    const first = T0 + RES_5M - 1;
+    expect(lines.filter((l) => l.includes(' count ')).length).toBe(W);
+    const inFirst = gaugeTs.filter((t) => t <= first).length;
+    expect(inFirst).toBeGreaterThan(10);
+    expect(lines[0]).toBe(`{__name__="h_gauge"} count ${inFirst} ${first}`);
+    const sums = lines.filter((l) => l.includes(' sum '));
+    const ctrs = lines.filter((l) => l.includes(' counter '));
+    expect(sums.length).toBe(W);
+    expect(ctrs.length).toBe(W);
+    expect(sums[0]).toMatch(new RegExp(`^\\{__name__="h_gauge"\\} sum \\{count:[^,]+, sum:[^,]+, .*\\} ${first}$`));
+    expect(lines.some((l) => / (min|max) /.test(l))).toBe(false);
+    const onlySum = await strataDump(r5.dir!, { match: '{__name__="h_counter"}', aggregate: 'sum' });
+    expect(onlySum.length).toBe(W);
+    expect(onlySum[0]).toMatch(/^\{__name__="h_counter"\} \{count:/);
 
     const r1 = await downsampleBlock(r5.dir!, join(dir, '1h'), { resolution: RES_1H });
     expect(r1.inputSamples).toBe(r5.outputSamples);
