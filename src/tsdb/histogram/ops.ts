@@ -400,3 +400,21 @@ export function unionIndexes(hs: readonly FloatHistogram[], positive: boolean): 
   }
   return [...set].sort((a, b) => a - b);
 }
+
+/** A copy with count, zero count, sum and every bucket divided by `d` (Prometheus' Div; 0 drops the buckets). */
+export function divHistogram(h: FloatHistogram, d: number): FloatHistogram {
+  const r = cloneHistogram(h);
+  r.count /= d;
+  r.zeroCount /= d;
+  r.sum /= d;
+  if (d === 0) {
+    r.positiveSpans = [];
+    r.negativeSpans = [];
+    r.positiveBuckets = new Float64Array(0);
+    r.negativeBuckets = new Float64Array(0);
+    return r;
+  }
+  for (let i = 0; i < r.positiveBuckets.length; i++) r.positiveBuckets[i]! /= d;
+  for (let i = 0; i < r.negativeBuckets.length; i++) r.negativeBuckets[i]! /= d;
+  return r;
+}
