@@ -20,7 +20,7 @@ import { decodeFloatHistogramChunk, decodeHistogramChunk } from '../tsdb/chunken
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
 import { ENC_XOR } from '../tsdb/chunkenc/encoding.js';
 import { bitsToFloat } from '../tsdb/chunkenc/float-bits.js';
-import { divHistogram } from '../tsdb/histogram/ops.js';
+import { divHistogram } from '../tsdb/histogram/layout.js';
 import {
   HINT_GAUGE,
   HINT_UNKNOWN,

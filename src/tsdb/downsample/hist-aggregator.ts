@@ -23,16 +23,8 @@ import { FloatHistogramChunkIterator } from '../chunkenc/float-histogram-decode.
 import { HistogramChunkIterator } from '../chunkenc/histogram-decode.js';
 import { HEADER_GAUGE, HEADER_UNKNOWN } from '../chunkenc/hist-meta.js';
 import { ENC_FLOAT_HISTOGRAM } from '../chunkenc/encoding.js';
-import {
-  addHistograms,
-  commonZeroThreshold,
-  copyToSchema,
-  detectReset,
-  subHistograms,
-  unionIndexes,
-  withLayout,
-  withZeroThreshold,
-} from '../histogram/ops.js';
+import { addHistograms, copyToSchema, detectReset, subHistograms } from '../histogram/ops.js';
+import { commonZeroThreshold, unionIndexes, withLayout, withZeroThreshold } from '../histogram/layout.js';
 import {
   HINT_GAUGE,
   cloneHistogram,
