@@ -23,7 +23,14 @@ import { FloatHistogramChunkIterator } from '../chunkenc/float-histogram-decode.
 import { HistogramChunkIterator } from '../chunkenc/histogram-decode.js';
 import { HEADER_GAUGE, HEADER_UNKNOWN } from '../chunkenc/hist-meta.js';
 import { ENC_FLOAT_HISTOGRAM } from '../chunkenc/encoding.js';
-import { addHistograms, copyToSchema, detectReset, subHistograms } from '../histogram/ops.js';
+import {
+  addDifferenceInPlace,
+  addHistograms,
+  addInPlace,
+  copyToSchema,
+  detectReset,
+  subHistograms,
+} from '../histogram/ops.js';
 import { commonZeroThreshold, unionIndexes, withLayout, withZeroThreshold } from '../histogram/layout.js';
 import {
   HINT_GAUGE,
@@ -117,11 +124,19 @@ export class HistAggregator {
     if (this.total > 0) {
       // Thanos checks the (possibly reduced) sample's hint: a reduced copy's hint is unknown.
       const reset = h.counterResetHint !== HINT_GAUGE && detectReset(read, this.previousRead!);
-      this.counter = addHistograms(this.counter!, reset ? h : subHistograms(h, this.previous!));
+      // In place where the layouts agree (no allocation per sample); the counter and the sum are
+      // this aggregator's own objects, copied when a window is emitted.
+      const c = this.counter!;
+      if (reset) {
+        if (!addInPlace(c, h)) this.counter = addHistograms(c, h);
+      } else if (!addDifferenceInPlace(c, h, this.previous!)) {
+        this.counter = addHistograms(c, subHistograms(h, this.previous!));
+      }
     } else {
       this.counter = cloneHistogram(h);
     }
-    this.sum = this.sum === undefined ? cloneHistogram(h) : addHistograms(this.sum, h);
+    if (this.sum === undefined) this.sum = cloneHistogram(h);
+    else if (!addInPlace(this.sum, h)) this.sum = addHistograms(this.sum, h);
     this.sum.counterResetHint = HINT_GAUGE;
     this.previous = h;
     this.previousRead = read;
@@ -183,9 +198,10 @@ export class FloatHistSubChunk {
     return this.ts.length;
   }
 
+  /** Keeps a copy of `h` (the aggregator goes on changing its own objects). */
   append(t: number, h: FloatHistogram): void {
     this.ts.push(t);
-    this.hs.push(h);
+    this.hs.push(cloneHistogram(h));
   }
 
   /** The chunk bytes (a copy). */

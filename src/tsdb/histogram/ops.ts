@@ -70,7 +70,88 @@ function addBuckets(a: Buckets, b: Buckets, schema: number, threshold: number, s
   return out;
 }
 
+/** Whether two span lists describe the same bucket indexes (however they are split). */
+function sameLayout(a: readonly Span[], b: readonly Span[]): boolean {
+  if (a === b) return true;
+  let i = 0;
+  let j = 0;
+  let ai = 0;
+  let bi = 0;
+  let aLeft = 0;
+  let bLeft = 0;
+  for (;;) {
+    while (aLeft === 0 && i < a.length) {
+      ai += a[i]!.offset;
+      aLeft = a[i++]!.length;
+    }
+    while (bLeft === 0 && j < b.length) {
+      bi += b[j]!.offset;
+      bLeft = b[j++]!.length;
+    }
+    if (aLeft === 0 || bLeft === 0) return aLeft === bLeft;
+    if (ai !== bi) return false;
+    // Both runs start at the same index: skip their common length.
+    const n = Math.min(aLeft, bLeft);
+    ai += n;
+    bi += n;
+    aLeft -= n;
+    bLeft -= n;
+  }
+}
+
+/** Whether the first bucket of `spans` lies at or below `threshold` (addBuckets would skip it). */
+function startsInZero(spans: readonly Span[], schema: number, threshold: number): boolean {
+  return spans.length > 0 && threshold > 0 && bucketBound(spans[0]!.offset, schema) <= threshold;
+}
+
+function addArrays(a: Float64Array, b: Float64Array, sign: number): Float64Array {
+  const r = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) r[i] = a[i]! + sign * b[i]!;
+  return r;
+}
+
+/**
+ * The common case, bucket by bucket: same schema, zero threshold and buckets. The result shares
+ * h's span arrays (spans are never modified in place here).
+ */
+/** Same schema, zero threshold and buckets, and none of other's at or below the threshold. */
+function sameShape(h: FloatHistogram, other: FloatHistogram): boolean {
+  return (
+    h.schema === other.schema &&
+    h.zeroThreshold === other.zeroThreshold &&
+    h.positiveBuckets.length === other.positiveBuckets.length &&
+    h.negativeBuckets.length === other.negativeBuckets.length &&
+    sameLayout(h.positiveSpans, other.positiveSpans) &&
+    sameLayout(h.negativeSpans, other.negativeSpans) &&
+    !startsInZero(other.positiveSpans, h.schema, h.zeroThreshold) &&
+    !startsInZero(other.negativeSpans, h.schema, h.zeroThreshold)
+  );
+}
+
+function combineSameLayout(
+  h: FloatHistogram,
+  other: FloatHistogram,
+  sign: number,
+): FloatHistogram | undefined {
+  if (!sameShape(h, other)) return undefined;
+  return {
+    kind: 'floathistogram',
+    counterResetHint: h.counterResetHint,
+    schema: h.schema,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount: h.zeroCount + sign * other.zeroCount,
+    count: h.count + sign * other.count,
+    sum: h.sum + sign * other.sum,
+    positiveSpans: h.positiveSpans,
+    negativeSpans: h.negativeSpans,
+    positiveBuckets: addArrays(h.positiveBuckets, other.positiveBuckets, sign),
+    negativeBuckets: addArrays(h.negativeBuckets, other.negativeBuckets, sign),
+  };
+}
+
 function combine(h: FloatHistogram, other: FloatHistogram, sign: number): FloatHistogram {
+  const fast = combineSameLayout(h, other, sign);
+  if (fast !== undefined) return fast;
   const r = cloneHistogram(h);
   let rp = expand(r.positiveSpans, r.positiveBuckets);
   let rn = expand(r.negativeSpans, r.negativeBuckets);
@@ -217,4 +298,92 @@ export function detectReset(h: FloatHistogram, previous: FloatHistogram): boolea
       bucketsFrom(previous.negativeSpans, previous.negativeBuckets, previous.schema, h.schema, zt),
     )
   );
+}
+
+/** Positions of `other`'s buckets in `acc`'s bucket array, reused; see subset(). */
+let positions = new Int32Array(64);
+
+/**
+ * Whether every bucket index of `sub` is one of `sup`'s; if so, positions[at + k] is the position
+ * in sup's bucket array of sub's k-th bucket. No allocation (positions grows as needed).
+ */
+function subset(sup: readonly Span[], sub: readonly Span[], subLen: number, at: number): boolean {
+  if (positions.length < at + subLen) {
+    const grown = new Int32Array(Math.max(2 * positions.length, at + subLen));
+    grown.set(positions);
+    positions = grown;
+  }
+  // Cursor over sup: the index of its current bucket (cur) and that bucket's position (pos).
+  let si = 0;
+  let left = 0;
+  let next = 0;
+  let cur = -Infinity;
+  let pos = -1;
+  let k = at;
+  let idx = 0;
+  for (const span of sub) {
+    idx += span.offset;
+    for (let j = 0; j < span.length; j++, idx++) {
+      while (cur < idx) {
+        while (left === 0) {
+          if (si >= sup.length) return false;
+          next += sup[si]!.offset;
+          left = sup[si++]!.length;
+        }
+        cur = next++;
+        left--;
+        pos++;
+      }
+      if (cur !== idx) return false;
+      positions[k++] = pos;
+    }
+  }
+  return true;
+}
+
+/** Both sides of `other` within acc's layout at the same schema and threshold (positions filled: positive from 0, negative after). */
+function fitsInto(acc: FloatHistogram, other: FloatHistogram): boolean {
+  return (
+    acc.schema === other.schema &&
+    acc.zeroThreshold === other.zeroThreshold &&
+    !startsInZero(other.positiveSpans, acc.schema, acc.zeroThreshold) &&
+    !startsInZero(other.negativeSpans, acc.schema, acc.zeroThreshold) &&
+    subset(acc.positiveSpans, other.positiveSpans, other.positiveBuckets.length, 0) &&
+    subset(acc.negativeSpans, other.negativeSpans, other.negativeBuckets.length, other.positiveBuckets.length)
+  );
+}
+
+/**
+ * acc += sign × other in place when other's buckets are all among acc's at the same schema and
+ * zero threshold (the common case of an accumulating aggregate: the result of Add then has acc's
+ * layout); false, acc untouched, otherwise (use addHistograms).
+ */
+export function addInPlace(acc: FloatHistogram, other: FloatHistogram, sign = 1): boolean {
+  if (!fitsInto(acc, other)) return false;
+  acc.counterResetHint = addHint(acc.counterResetHint, other.counterResetHint);
+  acc.zeroCount += sign * other.zeroCount;
+  acc.count += sign * other.count;
+  acc.sum += sign * other.sum;
+  const np = other.positiveBuckets.length;
+  for (let i = 0; i < np; i++) acc.positiveBuckets[positions[i]!]! += sign * other.positiveBuckets[i]!;
+  for (let i = 0; i < other.negativeBuckets.length; i++) {
+    acc.negativeBuckets[positions[np + i]!]! += sign * other.negativeBuckets[i]!;
+  }
+  return true;
+}
+
+/** acc += a − b in place when a and b have the same shape and fit acc (see addInPlace); false otherwise. */
+export function addDifferenceInPlace(acc: FloatHistogram, a: FloatHistogram, b: FloatHistogram): boolean {
+  if (!sameShape(a, b) || !fitsInto(acc, a)) return false;
+  acc.counterResetHint = addHint(acc.counterResetHint, a.counterResetHint);
+  acc.zeroCount += a.zeroCount - b.zeroCount;
+  acc.count += a.count - b.count;
+  acc.sum += a.sum - b.sum;
+  const np = a.positiveBuckets.length;
+  for (let i = 0; i < np; i++)
+    acc.positiveBuckets[positions[i]!]! += a.positiveBuckets[i]! - b.positiveBuckets[i]!;
+  for (let i = 0; i < a.negativeBuckets.length; i++) {
+    acc.negativeBuckets[positions[np + i]!]! += a.negativeBuckets[i]! - b.negativeBuckets[i]!;
+  }
+  return true;
 }

@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  addDifferenceInPlace,
   addHistograms,
+  addInPlace,
   compactHistogram,
   copyToSchema,
   detectReset,
@@ -735,5 +737,79 @@ describe('compactHistogram', () => {
     expect([...c2.positiveBuckets]).toEqual([1, 0, 2, 0, 0, 3, 0, 0, 3]);
     // The input is untouched.
     expect(h.positiveSpans.length).toBe(3);
+  });
+});
+
+describe('addInPlace / addDifferenceInPlace', () => {
+  it('equal addHistograms / a + (b − c) where the shapes agree, and refuse otherwise', () => {
+    const a = fh({
+      zt: 0.01,
+      zc: 1,
+      c: 10,
+      s: 3,
+      p: [
+        [0, 2],
+        [0, 1],
+      ],
+      pb: [1, 2, 3],
+    });
+    const b = fh({ zt: 0.01, zc: 2, c: 12, s: 4, p: [[0, 3]], pb: [2, 3, 4] });
+    const c = fh({ zt: 0.01, zc: 1, c: 11, s: 1, p: [[0, 3]], pb: [1, 1, 1] });
+    const want = norm(addHistograms(a, b));
+    const acc = compactHistogram(a, 2);
+    expect(addInPlace(acc, b)).toBe(true);
+    expect(norm(acc)).toEqual(want);
+    const acc2 = compactHistogram(a, 2);
+    expect(addDifferenceInPlace(acc2, b, c)).toBe(true);
+    expect(norm(acc2)).toEqual(norm(addHistograms(a, subHistograms(b, c))));
+    const other = fh({ zt: 0.01, c: 1, p: [[5, 1]], pb: [1] });
+    const acc3 = compactHistogram(a, 2);
+    expect(addInPlace(acc3, other)).toBe(false);
+    expect(addDifferenceInPlace(acc3, other, other)).toBe(false);
+    expect(norm(acc3)).toEqual(norm(a));
+  });
+});
+
+describe('addInPlace with a subset layout', () => {
+  it('adds a histogram whose buckets are a subset of the accumulator’s, however the spans are split', () => {
+    const acc = fh({
+      zt: 0.01,
+      zc: 1,
+      c: 10,
+      s: 3,
+      p: [
+        [-2, 3],
+        [2, 2],
+        [1, 1],
+      ],
+      pb: [1, 2, 3, 4, 5, 6],
+      n: [[1, 2]],
+      nb: [1, 1],
+    });
+    // Positive indexes of acc: −2 −1 0 3 4 6; other: −1, 3 4 (split), 6; negative 2.
+    const other = fh({
+      zt: 0.01,
+      zc: 1,
+      c: 5,
+      s: 1,
+      p: [
+        [-1, 1],
+        [3, 1],
+        [0, 1],
+        [1, 1],
+      ],
+      pb: [10, 20, 30, 40],
+      n: [[2, 1]],
+      nb: [7],
+    });
+    const want = norm(addHistograms(acc, other));
+    expect(addInPlace(acc, other)).toBe(true);
+    expect(norm(acc)).toEqual(want);
+    expect([...acc.positiveBuckets]).toEqual([1, 12, 3, 24, 35, 46]);
+    expect([...acc.negativeBuckets]).toEqual([1, 8]);
+    // Not a subset (index 5): refused, untouched.
+    const before = norm(acc);
+    expect(addInPlace(acc, fh({ zt: 0.01, c: 1, p: [[5, 1]], pb: [1] }))).toBe(false);
+    expect(norm(acc)).toEqual(before);
   });
 });
