@@ -16,11 +16,7 @@ import { formatLabels, type Labels } from '../tsdb/labels.js';
 import { formatGoFloat } from '../tsdb/goformat.js';
 import { bitsToFloat } from '../tsdb/chunkenc/float-bits.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
-import {
-  ENC_FLOAT_HISTOGRAM,
-  ENC_HISTOGRAM,
-  ENC_THANOS_AGGR,
-} from '../tsdb/chunkenc/encoding.js';
+import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM, ENC_THANOS_AGGR } from '../tsdb/chunkenc/encoding.js';
 import {
   decodeFloatHistogramChunk,
   decodeHistogramChunk,

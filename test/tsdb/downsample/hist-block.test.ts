@@ -180,7 +180,9 @@ describe('downsampleBlock with native histogram series', () => {
     const ctrs = lines.filter((l) => l.includes(' counter '));
     expect(sums.length).toBe(W);
     expect(ctrs.length).toBe(W);
-    expect(sums[0]).toMatch(new RegExp(`^\\{__name__="h_gauge"\\} sum \\{count:[^,]+, sum:[^,]+, .*\\} ${first}$`));
+    expect(sums[0]).toMatch(
+      new RegExp(`^\\{__name__="h_gauge"\\} sum \\{count:[^,]+, sum:[^,]+, .*\\} ${first}$`),
+    );
     expect(lines.some((l) => / (min|max) /.test(l))).toBe(false);
     const onlySum = await strataDump(r5.dir!, { match: '{__name__="h_counter"}', aggregate: 'sum' });
     expect(onlySum.length).toBe(W);
