@@ -10,7 +10,9 @@
  *   smallest schema among the chunk's raw samples;
  * - counter: between two windows of one output chunk it grows by exactly the raw series'
  *   reset-corrected increase (count, sum, zero count and every bucket), resets known by
- *   construction; gauge histogram series keep count and sum with gauge headers.
+ *   construction; gauge histogram series keep count and sum with gauge headers;
+ * - zero thresholds switching between 0.001 and 0.25 at resets (and in gauges): each output chunk
+ *   has the widest threshold of its samples, the buckets below it counted in the zero bucket.
  *
  * Across output chunks the histogram counter has no first/last raw point (unlike the float one):
  * the reader's reset detection between chunks is all there is, as in Thanos, so the check stays
@@ -38,6 +40,7 @@ import {
   splitAggrChunk,
 } from '../../../src/tsdb/downsample/index.js';
 import { spansFor } from '../../../src/tsdb/synth/histograms.js';
+import { bucketBound } from '../../../src/tsdb/histogram/format.js';
 import { SampleBuf } from '../../../src/tsdb/samples/sample-buf.js';
 import {
   HINT_GAUGE,
@@ -63,12 +66,15 @@ interface RawH {
   zero: number;
   pos: Map<number, number>;
   neg: Map<number, number>;
+  /** Zero threshold: 0.001, or 0.25 (a bucket boundary at every schema ≥ −1) now and then. */
+  zt: number;
 }
 
 const stepArb = fc.record({
   gap: fc.integer({ min: 1, max: 150_000 }),
   obs: fc.integer({ min: 0, max: 4 }),
-  bucket: fc.integer({ min: -6, max: 30 }),
+  bucket: fc.integer({ min: -30, max: 30 }),
+  wide: fc.integer({ min: 0, max: 6 }),
   neg: fc.boolean(),
   zero: fc.integer({ min: 0, max: 5 }),
   reset: fc.integer({ min: 0, max: 40 }),
@@ -104,6 +110,7 @@ function generate(x: { start: number; gauge: boolean; steps: Step[] }): RawH[] {
   let zero = 0;
   let pos = new Map<number, number>();
   let neg = new Map<number, number>();
+  let zt = 0.001;
   for (const s of x.steps) {
     t += s.gap;
     if (s.stale === 0) {
@@ -117,6 +124,7 @@ function generate(x: { start: number; gauge: boolean; steps: Step[] }): RawH[] {
         zero: 0,
         pos: new Map(),
         neg: new Map(),
+        zt,
       });
       continue;
     }
@@ -137,15 +145,31 @@ function generate(x: { start: number; gauge: boolean; steps: Step[] }): RawH[] {
       sum = 0;
       schema = BASE_SCHEMA;
     }
-    if (!reset && s.down === 0 && schema > -2) schema -= 2;
+    // 3 → 1 → −1: 0.25 stays a bucket boundary (at −3 it would fall inside bucket (2^−8, 1]).
+    if (!reset && s.down === 0 && schema > 0) schema -= 2;
+    // The zero threshold changes where the histogram starts afresh (gauges, counter resets).
+    if ((x.gauge || reset) && s.wide === 0) zt = zt === 0.001 ? 0.25 : 0.001;
     const m = s.neg ? neg : pos;
-    m.set(s.bucket, (m.get(s.bucket) ?? 0) + s.obs);
+    // Observations within the zero bucket's width count as zero.
+    if (bucketBound(s.bucket, BASE_SCHEMA) <= zt) zero += s.obs;
+    else m.set(s.bucket, (m.get(s.bucket) ?? 0) + s.obs);
     count += s.obs + s.zero;
     zero += s.zero;
     sum += s.obs * s.bucket;
-    out.push({ t, stale: false, reset, schema, count, sum, zero, pos: new Map(pos), neg: new Map(neg) });
+    out.push({ t, stale: false, reset, schema, count, sum, zero, pos: new Map(pos), neg: new Map(neg), zt });
   }
   return out;
+}
+
+/** Buckets (at BASE_SCHEMA) whose upper bound is ≤ t, summed, and the others. */
+function fold(m: Map<number, number>, t: number): [number, Map<number, number>] {
+  let low = 0;
+  const high = new Map<number, number>();
+  for (const [i, c] of m) {
+    if (bucketBound(i, BASE_SCHEMA) <= t) low += c;
+    else high.set(i, c);
+  }
+  return [low, high];
 }
 
 function bucketsOf(m: Map<number, number>, schema: number): { idx: number[]; cnt: number[] } {
@@ -162,7 +186,7 @@ function toFloat(r: RawH, gauge: boolean): FloatHistogram {
     return h;
   }
   h.schema = r.schema;
-  h.zeroThreshold = 0.001;
+  h.zeroThreshold = r.zt;
   h.zeroCount = r.zero;
   h.count = r.count;
   h.sum = r.sum;
@@ -270,6 +294,10 @@ function check(chunks: EncodedChunk[], raw: RawH[], gauge: boolean, counterExact
       .map((r, i) => ({ r, w: win[i]! - base, i }))
       .filter((x) => x.w >= 0 && x.w < d.ts.length);
     const schema = Math.min(...inChunk.map((x) => x.r.schema));
+    // The chunk's zero threshold: the widest of its samples; buckets below it count as zero.
+    const T = Math.max(...inChunk.map((x) => x.r.zt));
+    const low = (r: RawH): number => r.zero + fold(r.pos, T)[0] + fold(r.neg, T)[0];
+    const hi = (m: Map<number, number>): Map<number, number> => at(fold(m, T)[1], BASE_SCHEMA, schema);
     if (gauge) {
       expect(d.sumHeader).toBe(HEADER_GAUGE);
       expect(d.counterHeader).toBe(HEADER_GAUGE);
@@ -281,12 +309,13 @@ function check(chunks: EncodedChunk[], raw: RawH[], gauge: boolean, counterExact
       expect(s.schema).toBe(schema);
       expect(s.count).toBe(samples.reduce((a, x) => a + x.r.count, 0));
       expect(s.sum).toBe(samples.reduce((a, x) => a + x.r.sum, 0));
-      expect(s.zeroCount).toBe(samples.reduce((a, x) => a + x.r.zero, 0));
+      expect(s.zeroThreshold).toBe(T);
+      expect(s.zeroCount).toBe(samples.reduce((a, x) => a + low(x.r), 0));
       const pos = new Map<number, number>();
       const neg = new Map<number, number>();
       for (const x of samples) {
-        addInto(pos, at(x.r.pos, BASE_SCHEMA, schema));
-        addInto(neg, at(x.r.neg, BASE_SCHEMA, schema));
+        addInto(pos, hi(x.r.pos));
+        addInto(neg, hi(x.r.neg));
       }
       expect(mapOf(s.positiveSpans, s.positiveBuckets)).toEqual(pos);
       expect(mapOf(s.negativeSpans, s.negativeBuckets)).toEqual(neg);
@@ -309,12 +338,12 @@ function check(chunks: EncodedChunk[], raw: RawH[], gauge: boolean, counterExact
         const sign = cur.reset ? 0 : 1;
         dc += cur.count - sign * prev.count;
         ds += cur.sum - sign * prev.sum;
-        dz += cur.zero - sign * prev.zero;
-        addInto(dp, at(cur.pos, BASE_SCHEMA, schema));
-        addInto(dn, at(cur.neg, BASE_SCHEMA, schema));
+        dz += low(cur) - sign * low(prev);
+        addInto(dp, hi(cur.pos));
+        addInto(dn, hi(cur.neg));
         if (sign) {
-          addInto(dp, at(prev.pos, BASE_SCHEMA, schema), -1);
-          addInto(dn, at(prev.neg, BASE_SCHEMA, schema), -1);
+          addInto(dp, hi(prev.pos), -1);
+          addInto(dn, hi(prev.neg), -1);
         }
       }
       expect(c1.count - c0.count).toBe(dc);
@@ -339,6 +368,7 @@ describe('native histogram downsampling (property)', () => {
     let windows = 0;
     let resets = 0;
     let schemaChanges = 0;
+    let ztChanges = 0;
     fc.assert(
       fc.property(seriesArb, (x) => {
         const raw = generate(x);
@@ -351,6 +381,7 @@ describe('native histogram downsampling (property)', () => {
         expect(series.len).toBe(live.length);
         resets += live.filter((r) => r.reset).length;
         schemaChanges += live.filter((r, i) => i > 0 && r.schema !== live[i - 1]!.schema).length;
+        ztChanges += live.filter((r, i) => i > 0 && r.zt !== live[i - 1]!.zt).length;
         const out5: EncodedChunk[] = [];
         raw5.downsample(series, R5, out5);
         if (live.length === 0) {
@@ -374,5 +405,6 @@ describe('native histogram downsampling (property)', () => {
     expect(windows).toBeGreaterThan(200);
     expect(resets).toBeGreaterThan(5);
     expect(schemaChanges).toBeGreaterThan(5);
+    expect(ztChanges).toBeGreaterThan(5);
   });
 });
