@@ -63,10 +63,13 @@ export async function openBucket(flags: BucketFlags): Promise<BucketContext> {
     throw new InvalidArgumentError(`--tenant: ${invalidTenantIdMessage(flags.tenant)}`);
   }
   const logger = createLogger({ level, format });
-  const config = await loadObjstoreConfig({
-    ...(flags['objstore.configFile'] !== undefined ? { file: flags['objstore.configFile'] } : {}),
-    ...(flags['objstore.config'] !== undefined ? { inline: flags['objstore.config'] } : {}),
-  });
+  const config = await loadObjstoreConfig(
+    {
+      ...(flags['objstore.configFile'] !== undefined ? { file: flags['objstore.configFile'] } : {}),
+      ...(flags['objstore.config'] !== undefined ? { inline: flags['objstore.config'] } : {}),
+    },
+    logger,
+  );
   const bucket = await createBucket(config, { logger });
   await checkTenancy(bucket, tenancy).catch(async (err: unknown) => {
     await bucket.close();

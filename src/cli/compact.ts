@@ -13,6 +13,7 @@ import { InvalidArgumentError, codeChain, errorMessage } from '../util/errors.js
 import { intArg, durationArg } from './args.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import { loadStepHook } from './step-hook.js';
+import { parseEtcdSecurity, prepareElectionEtcd } from './etcd-flags.js';
 import { lifecycleOptions, parseLifecycle, type LifecycleFlags } from './lifecycle-flags.js';
 import {
   etcdOptions,
@@ -24,6 +25,9 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { BACKLOG_SAMPLE_EVERY_MS, CompactionActivity } from '../compactor/activity.js';
+import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
   'compact.concurrency': number;
@@ -76,6 +80,7 @@ export interface CompactRun {
 export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): Promise<CompactRun> {
   const ttlSeconds = parseEtcdTtlSeconds(f['etcd.leaseTtl']);
   const lifecycle = parseLifecycle(f, f.tenancy);
+  const httpConfig = await readHttpConfig(f);
   const ha = f['etcd.endpoints'].length > 0;
   const sharded = ringEnabled(f);
   if (ha && sharded) {
@@ -83,15 +88,25 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       '--etcd.endpoints (one elected compactor) and --sharding-ring.store (tenants shared by all) exclude each other',
     );
   }
+  const electionPrefix = f['etcd.prefix'] ?? '/strata/compact/leader/';
+  const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry, bucket, layout, now } = st;
+  const etcdSecurity = await prepareElectionEtcd(etcdSpec, {
+    endpoints: f['etcd.endpoints'],
+    prefix: electionPrefix,
+    logger: st.logger,
+    owner: st,
+  });
   const beforeStep = await loadStepHook(process.env, st.logger);
   let leading = !ha;
   // eslint-disable-next-line prefer-const -- the status closure reads it before it is assigned
   let compactor: Compactor | undefined;
   let ring: RingSetup | undefined;
+  const activity = new CompactionActivity(now, f.waitInterval);
   const http = await startHttpEndpoint({
     address: f.httpAddress,
+    ...httpConfigOption(httpConfig, st.logger),
     registry,
     status: () => ({ leader: leading, ...compactor?.status(), ...(ring ? { ring: ring.status() } : {}) }),
   }).catch(async (err: unknown) => {
@@ -109,8 +124,16 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       });
       ring.mountPage(http, '/compactor/ring', 'Compactor ring');
     }
+    mountCompactionApi(http, {
+      component: 'compact',
+      now,
+      activity,
+      snapshot: () => compactor?.snapshot() ?? { running: [], queued: [], parked: [] },
+      standby: () => (leading ? undefined : 'not leading; another replica compacts'),
+    });
     await serveWebUi(http, {
       component: 'compact',
+      pages: [COMPACTION_PAGE],
       links: ring ? [{ title: 'Ring', href: 'compactor/ring' }] : [],
       flags: f,
     });
@@ -141,12 +164,19 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       ...(beforeStep ? { beforeStep } : {}),
       ...(st.writeBucketIndex ? { writeBucketIndex: st.writeBucketIndex } : {}),
       ...(ring ? { scope: ring.sharding } : {}),
+      activity,
     },
   );
   const c = compactor;
+  // Between passes too: the backlog chart has a point at least every 30 s once a pass has synced.
+  const sampler = setInterval(() => {
+    if (activity.backlog.latest !== undefined) activity.sample(c.backlog());
+  }, BACKLOG_SAMPLE_EVERY_MS);
+  sampler.unref();
   const election = createElection({
     endpoints: f['etcd.endpoints'],
-    prefix: f['etcd.prefix'] ?? '/strata/compact/leader/',
+    prefix: electionPrefix,
+    ...etcdSecurity,
     address: http.address,
     id: `${hostname()}/${process.pid}`,
     ttlSeconds,
@@ -221,6 +251,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
       { signal },
     );
   } finally {
+    clearInterval(sampler);
     await election.close().catch(() => undefined);
     await ring
       ?.stop()

@@ -16,6 +16,7 @@ import { InvalidArgumentError, errorMessage, isStrataError } from '../util/error
 import { findSystemError, listenError } from '../util/system-errors.js';
 import { durationArg, intArg } from './args.js';
 import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } from './grpc-tls-flags.js';
+import { parseEtcdSecurity, prepareElectionEtcd } from './etcd-flags.js';
 import { openRing, ringEnabled, ringOptions, type RingFlags, type RingSetup } from './ring-setup.js';
 import {
   etcdOptions,
@@ -27,6 +28,11 @@ import {
   type SyncFlags,
 } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { BACKLOG_SAMPLE_EVERY_MS, backlogOfPlans, CompactionActivity } from '../compactor/activity.js';
+import { activityEvents, bothEvents } from '../scheduler/activity-events.js';
+import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
+import { mountPlannerApi, PLANNER_PAGE } from '../web/planner-api.js';
+import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface PlannerFlags
   extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, GrpcServerTlsFlags, WebFlags {
@@ -124,6 +130,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const grpc = listenFlag('--grpc-address', f.grpcAddress);
   const tls = parseGrpcServerTls(f);
   listenFlag('--http-address', f.httpAddress);
+  const httpConfig = await readHttpConfig(f);
   if (f.grpcAdvertiseAddress) listenFlag('--grpc-advertise-address', f.grpcAdvertiseAddress);
   const sharded = ringEnabled(f);
   if (sharded && f['etcd.endpoints'].length > 0) {
@@ -131,8 +138,17 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
       '--etcd.endpoints (one elected planner) and --sharding-ring.store (every planner active on its own tenants) exclude each other',
     );
   }
+  const ha = f['etcd.endpoints'].length > 0;
+  const electionPrefix = f['etcd.prefix'] ?? '/strata/planner/leader/';
+  const etcdSpec = parseEtcdSecurity(f, 'etcd', f['etcd.endpoints']);
   const st = await openSyncStack(f);
   const { registry } = st;
+  const etcdSecurity = await prepareElectionEtcd(etcdSpec, {
+    endpoints: f['etcd.endpoints'],
+    prefix: electionPrefix,
+    logger: st.logger,
+    owner: st,
+  });
   // Sharded: the ring takes the election's place. The planner plans nothing until it joined.
   let ring: RingSetup | undefined;
   const logger = st.logger;
@@ -170,6 +186,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     },
   );
   const metrics = plannerMetrics(registry);
+  const activity = new CompactionActivity(st.now, f['planner.replanInterval']);
   // A sharded planner's epochs only order its own terms (plans carry its ID): the start time does.
   const shardedEpoch = Date.now();
   // The election needs the published address, which needs the bound port: bind first, serve
@@ -203,7 +220,12 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     maxFailures: f['planner.maxFailures'],
     retryDelayMs: f['planner.retryDelay'],
     replanIntervalMs: f['planner.replanInterval'],
-    events: metrics.events,
+    events: bothEvents(
+      metrics.events,
+      activityEvents(activity, (): ReturnType<typeof backlogOfPlans> =>
+        backlogOfPlans(server.service.snapshot()),
+      ),
+    ),
   }).catch(async (err: unknown) => {
     await source.close();
     await st.close();
@@ -218,6 +240,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   try {
     http = await startHttpEndpoint({
       address: f.httpAddress,
+      ...httpConfigOption(httpConfig, st.logger),
       registry,
       status: () => {
         const s = server.service.stats();
@@ -265,14 +288,42 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     ring.client.onChange(() => void server.service.replan());
     server.service.tick();
   }
+  const svc = server.service;
+  const sampleBacklog = (): void => activity.sample(backlogOfPlans(svc.snapshot()));
+  const sampler = setInterval(sampleBacklog, BACKLOG_SAMPLE_EVERY_MS);
+  sampler.unref();
+  mountCompactionApi(http, {
+    component: 'planner',
+    now: st.now,
+    activity,
+    snapshot: () => svc.snapshot(),
+    standby: () =>
+      svc.stats().leader
+        ? undefined
+        : `not leading; the leader is ${candidacy?.leaderAddress() ?? 'not known yet'}`,
+  });
+  mountPlannerApi(
+    http,
+    () => ({
+      stats: svc.stats(),
+      workers: svc.workers(),
+      leader: svc.stats().leader && (candidacy?.isLeader() ?? false),
+      address,
+      leaderAddress: candidacy?.leaderAddress(),
+      ringPage: ring ? 'planner/ring' : undefined,
+    }),
+    st.now,
+  );
   await serveWebUi(http, {
     component: 'planner',
+    pages: [COMPACTION_PAGE, PLANNER_PAGE],
     links: ring ? [{ title: 'Ring', href: 'planner/ring' }] : [],
     flags: f,
   });
   const election = createElection({
     endpoints: f['etcd.endpoints'],
-    prefix: f['etcd.prefix'] ?? '/strata/planner/leader/',
+    prefix: electionPrefix,
+    ...etcdSecurity,
     address,
     id: `${hostname()}/${process.pid}`,
     ttlSeconds,
@@ -282,6 +333,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
   const c = candidacy;
   const r = ring;
   const stopAll = async (): Promise<void> => {
+    clearInterval(sampler);
     // Resign (or leave the ring) first: another replica takes over while this one closes its streams.
     await c.stop();
     await r
@@ -298,7 +350,7 @@ export async function runPlannerCommand(f: PlannerFlags, signal: AbortSignal): P
     advertise: address,
     http: http.address,
     tenancy: st.tenancy,
-    ha: f['etcd.endpoints'].length > 0,
+    ha,
     sharded,
     ...(ring ? { instance: ring.instanceId } : {}),
   });

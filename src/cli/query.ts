@@ -20,8 +20,10 @@ import {
 } from './grpc-tls-flags.js';
 import { parseLogging, untilSignalled } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { mountEndpointsApi, QUERY_PAGE } from '../web/endpoints-api.js';
+import { httpConfigOptions, httpConfigOption, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 
-export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags, WebFlags {
+export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags, WebFlags, HttpConfigFlags {
   endpoint: string[];
   'endpoint.infoInterval': number;
   'store.responseTimeout': number;
@@ -38,7 +40,7 @@ export interface QueryFlags extends GrpcServerTlsFlags, GrpcClientTlsFlags, WebF
 }
 
 export function queryCommandOptions(cmd: Command): Command {
-  return webOptions(grpcClientTlsOptions(grpcServerTlsOptions(cmd)))
+  return httpConfigOptions(webOptions(grpcClientTlsOptions(grpcServerTlsOptions(cmd))))
     .option('--endpoint <host:port>', 'Store API endpoint, repeated or comma-separated', listArg, [])
     .option(
       '--endpoint.info-interval <duration>',
@@ -105,6 +107,7 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
     throw new InvalidArgumentError('--endpoint.info-interval must be longer than 0s');
   const grpcServerTls = parseGrpcServerTls(f);
   const grpcClientTls = await loadGrpcClientTls(f, logger);
+  const httpConfig = await readHttpConfig(f);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const service = await startQueryService({
@@ -118,13 +121,15 @@ export async function runQueryCommand(f: QueryFlags, signal: AbortSignal): Promi
     replicaStrategy: f['query.replicaStrategy'] as ReplicaStrategy,
     autoDownsampling: f['query.autoDownsampling'],
     httpAddress: f.httpAddress,
+    ...httpConfigOption(httpConfig, logger),
     grpcAddress: f.grpcAddress,
     ...(grpcServerTls ? { grpcServerTls } : {}),
     ...(grpcClientTls ? { grpcClientTls } : {}),
     registry,
     logger,
   });
-  await serveWebUi(service.http, { component: 'query', flags: f });
+  mountEndpointsApi(service.http, service.endpoints);
+  await serveWebUi(service.http, { component: 'query', pages: [QUERY_PAGE], flags: f });
   logger.info('strata query started', {
     http: service.httpAddress,
     grpc: service.grpcAddress,

@@ -12,7 +12,7 @@ import { RingClient } from '../ring/client.js';
 import { ringDescCodec } from '../ring/codec.js';
 import { CsrfToken } from '../util/csrf.js';
 import { EtcdKv } from '../ring/etcd-kv.js';
-import { Lifecycler } from '../ring/lifecycler.js';
+import { CLAIM_PREFIX, Lifecycler } from '../ring/lifecycler.js';
 import { createRingMetrics } from '../ring/metrics.js';
 import type { Desc } from '../ring/model.js';
 import { ringPageHandler } from '../ring/page.js';
@@ -22,13 +22,19 @@ import type { PlannerDiscovery } from '../scheduler/worker.js';
 import { waitRingStability } from '../ring/stability.js';
 import { ringStatus } from '../ring/status.js';
 import { TenantLocks } from '../ring/tenant-locks.js';
-import { createEtcdClient } from '../util/etcd-client.js';
+import { createEtcdClient, withEtcdEndpoints } from '../util/etcd-client.js';
 import { InvalidArgumentError, errorMessage } from '../util/errors.js';
 import type { HttpEndpoint } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
 import { durationArg, intArg, listArg } from './args.js';
+import {
+  etcdSecurityOptions,
+  parseEtcdSecurity,
+  prepareEtcdSecurity,
+  type EtcdSecurityFlags,
+} from './etcd-flags.js';
 
-export interface RingFlags {
+export interface RingFlags extends EtcdSecurityFlags<'shardingRing.etcd'> {
   'shardingRing.store': string;
   'shardingRing.etcd.endpoints': string[];
   'shardingRing.prefix': string;
@@ -60,9 +66,15 @@ export const NO_RING: RingFlags = {
 
 export function ringOptions(cmd: Command): Command {
   const d = NO_RING;
-  return cmd
+  const store = cmd
     .option('--sharding-ring.store <store>', "'' (no sharding) or etcd: shard tenants over a hash ring", '')
-    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, [])
+    .option(
+      '--sharding-ring.etcd.endpoints <list>',
+      'etcd members of the ring, comma-separated',
+      listArg,
+      [],
+    );
+  return etcdSecurityOptions(store, 'shardingRing.etcd')
     .option('--sharding-ring.prefix <prefix>', 'etcd key prefix of the ring', d['shardingRing.prefix'])
     .option('--sharding-ring.instance-id <id>', 'this instance in the ring (default: the host name)')
     .option('--sharding-ring.instance-addr <host:port>', 'address published in the ring')
@@ -119,6 +131,7 @@ export function ringEnabled(f: RingFlags): boolean {
   if (f['shardingRing.etcd.endpoints'].length === 0) {
     throw new InvalidArgumentError('--sharding-ring.store=etcd needs --sharding-ring.etcd.endpoints');
   }
+  parseEtcdSecurity(f, 'shardingRing.etcd', f['shardingRing.etcd.endpoints']);
   if (f['compactor.tenantShardSize'] < 0)
     throw new InvalidArgumentError('--compactor.tenant-shard-size must be >= 0');
   for (const flag of ['heartbeatPeriod', 'heartbeatTimeout', 'tenantLeaseTtl'] as const) {
@@ -162,7 +175,15 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
   const ringKey = `${f['shardingRing.prefix']}${o.name}`;
   const logger = o.logger.child({ instance: instanceId });
   const metrics = createRingMetrics(o.registry);
-  const etcd = createEtcdClient({ endpoints: f['shardingRing.etcd.endpoints'], callTimeoutMs: 2000 });
+  const locksPrefix = `strata-tenant-locks/${ringKey}/`;
+  const endpoints = f['shardingRing.etcd.endpoints'];
+  const security = await prepareEtcdSecurity(parseEtcdSecurity(f, 'shardingRing.etcd', endpoints), {
+    endpoints,
+    keys: [ringKey, `${CLAIM_PREFIX}${ringKey}/`, locksPrefix],
+    callTimeoutMs: 2000,
+    logger,
+  });
+  const etcd = createEtcdClient({ endpoints, callTimeoutMs: 2000, ...security });
   const kv = new EtcdKv<Desc>({ codec: ringDescCodec, client: etcd, logger });
   const heartbeatTimeoutMs = f['shardingRing.heartbeatTimeout'];
   const lifecycler = new Lifecycler({
@@ -189,7 +210,7 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
   });
   const locks = new TenantLocks({
     client: etcd,
-    prefix: `strata-tenant-locks/${ringKey}/`,
+    prefix: locksPrefix,
     holder: JSON.stringify({
       id: instanceId,
       host: hostname(),
@@ -232,7 +253,7 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
     });
   } catch (err) {
     await close().catch(() => undefined);
-    throw err;
+    throw withEtcdEndpoints(err, endpoints);
   }
   const csrf = new CsrfToken();
   return {
@@ -271,6 +292,7 @@ export async function openRing(f: RingFlags, o: OpenRingOptions): Promise<RingSe
 /** The ring flags of `strata worker`: where the sharded planners' ring is (it reads, never joins). */
 export type PlannerRingFlags = Pick<
   RingFlags,
+  | keyof EtcdSecurityFlags<'shardingRing.etcd'>
   | 'shardingRing.store'
   | 'shardingRing.etcd.endpoints'
   | 'shardingRing.prefix'
@@ -280,13 +302,19 @@ export type PlannerRingFlags = Pick<
 
 export function plannerRingOptions(cmd: Command): Command {
   const d = NO_RING;
-  return cmd
+  const store = cmd
     .option(
       '--sharding-ring.store <store>',
       "etcd: find the sharded planners in their ring ('' : use --planner.address)",
       '',
     )
-    .option('--sharding-ring.etcd.endpoints <list>', 'etcd members of the ring, comma-separated', listArg, [])
+    .option(
+      '--sharding-ring.etcd.endpoints <list>',
+      'etcd members of the ring, comma-separated',
+      listArg,
+      [],
+    );
+  return etcdSecurityOptions(store, 'shardingRing.etcd')
     .option(
       '--sharding-ring.prefix <prefix>',
       'etcd key prefix of the ring (the planners use <prefix>planner)',
@@ -324,11 +352,19 @@ export async function openPlannerRing(
   if (f['shardingRing.etcd.endpoints'].length === 0) {
     throw new InvalidArgumentError('--sharding-ring.store=etcd needs --sharding-ring.etcd.endpoints');
   }
-  const etcd = createEtcdClient({ endpoints: f['shardingRing.etcd.endpoints'], callTimeoutMs: 2000 });
+  const endpoints = f['shardingRing.etcd.endpoints'];
+  const key = `${f['shardingRing.prefix']}planner`;
+  const security = await prepareEtcdSecurity(parseEtcdSecurity(f, 'shardingRing.etcd', endpoints), {
+    endpoints,
+    keys: [key],
+    callTimeoutMs: 2000,
+    logger: o.logger,
+  });
+  const etcd = createEtcdClient({ endpoints, callTimeoutMs: 2000, ...security });
   const kv = new EtcdKv<Desc>({ codec: ringDescCodec, client: etcd, logger: o.logger });
   const client = new RingClient({
     kv,
-    key: `${f['shardingRing.prefix']}planner`,
+    key,
     heartbeatTimeoutMs: f['shardingRing.heartbeatTimeout'],
     logger: o.logger,
     metrics: createRingMetrics(o.registry),
@@ -342,7 +378,7 @@ export async function openPlannerRing(
     await client.start({ signal: o.signal });
   } catch (err) {
     await stop();
-    throw err;
+    throw withEtcdEndpoints(err, endpoints);
   }
   const shardSize = f['compactor.tenantShardSize'];
   return {

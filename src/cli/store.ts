@@ -26,8 +26,9 @@ import { grpcServerTlsOptions, parseGrpcServerTls, type GrpcServerTlsFlags } fro
 import { bytesArg, defaultGroupId, shardArg, timeBoundArg } from './store-flags.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { httpConfigOptions, httpConfigOption, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 
-export interface StoreFlags extends GrpcServerTlsFlags, WebFlags {
+export interface StoreFlags extends GrpcServerTlsFlags, WebFlags, HttpConfigFlags {
   'objstore.configFile'?: string;
   'objstore.config'?: string;
   dataDir: string;
@@ -53,7 +54,7 @@ export interface StoreFlags extends GrpcServerTlsFlags, WebFlags {
 }
 
 export function storeCommandOptions(cmd: Command): Command {
-  return webOptions(grpcServerTlsOptions(cmd))
+  return httpConfigOptions(webOptions(grpcServerTlsOptions(cmd)))
     .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
     .option('--objstore.config <yaml>', 'objstore config as inline YAML')
     .option('--data-dir <dir>', 'local state: the meta cache and sync checkpoints', './data')
@@ -154,6 +155,7 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
   const logger = parseLogging(f);
   const p = parseFlags(f);
   const tls = parseGrpcServerTls(f);
+  const httpConfig = await readHttpConfig(f);
   const tenancy = parseTenancy(f.tenancy);
   await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry, config } = await openBucket(f, logger);
@@ -208,6 +210,7 @@ export async function runStoreCommand(f: StoreFlags, signal: AbortSignal): Promi
     });
     const http = await startHttpEndpoint({
       address: f.httpAddress,
+      ...httpConfigOption(httpConfig, logger),
       registry,
       ready: () => blocks.ready,
       status: () => ({ ready: blocks.ready, group_id: groupId, blocks: blocks.blocks().map((b) => b.id) }),

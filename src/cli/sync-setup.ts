@@ -19,8 +19,10 @@ import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
 import { checkTenancy } from '../block/tenancy-check.js';
+import { httpConfigOptions, type HttpConfigFlags } from './http-flags.js';
+import { etcdSecurityOptions, type EtcdSecurityFlags } from './etcd-flags.js';
 
-export interface SyncFlags {
+export interface SyncFlags extends HttpConfigFlags {
   'objstore.configFile'?: string;
   'objstore.config'?: string;
   dataDir: string;
@@ -39,7 +41,7 @@ export interface SyncFlags {
   'bucketIndex.refreshInterval': number;
 }
 
-export interface EtcdFlags {
+export interface EtcdFlags extends EtcdSecurityFlags<'etcd'> {
   'etcd.endpoints': string[];
   'etcd.prefix'?: string;
   'etcd.leaseTtl': number;
@@ -47,7 +49,7 @@ export interface EtcdFlags {
 
 /** The bucket, logging, sync and planning flags (Thanos' names where Thanos has the concept). */
 export function syncOptions(cmd: Command, defaultHttpAddress: string): Command {
-  return cmd
+  return httpConfigOptions(cmd)
     .option('--objstore.config-file <file>', 'objstore config file (Thanos format)')
     .option('--objstore.config <yaml>', 'objstore config as inline YAML')
     .option('--data-dir <dir>', 'local scratch space: compaction, the meta cache and checkpoints', './data')
@@ -108,7 +110,7 @@ export function syncOptions(cmd: Command, defaultHttpAddress: string): Command {
 
 /** Leader election through etcd; without endpoints this process is the only candidate. */
 export function etcdOptions(cmd: Command, defaultPrefix: string): Command {
-  return cmd
+  const election = cmd
     .option(
       '--etcd.endpoints <list>',
       'etcd members, comma-separated (host:port or URL); enables HA',
@@ -122,6 +124,7 @@ export function etcdOptions(cmd: Command, defaultPrefix: string): Command {
       durationArg,
       10_000,
     );
+  return etcdSecurityOptions(election, 'etcd');
 }
 
 export function parseLogging(f: Pick<SyncFlags, 'log.level' | 'log.format'>): Logger {
@@ -153,10 +156,13 @@ export async function openBucket(
   f: Pick<SyncFlags, 'objstore.configFile' | 'objstore.config'>,
   logger: Logger,
 ): Promise<{ bucket: Bucket; registry: Registry; config: ObjstoreConfig }> {
-  const config = await loadObjstoreConfig({
-    ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
-    ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
-  });
+  const config = await loadObjstoreConfig(
+    {
+      ...(f['objstore.configFile'] !== undefined ? { file: f['objstore.configFile'] } : {}),
+      ...(f['objstore.config'] !== undefined ? { inline: f['objstore.config'] } : {}),
+    },
+    logger,
+  );
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return { bucket: await createBucket(config, { logger }), registry, config };

@@ -17,6 +17,7 @@ import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { grpcClientTlsOptions, loadGrpcClientTls, type GrpcClientTlsFlags } from './grpc-tls-flags.js';
 import { openBucket, parseLogging, untilSignalled } from './sync-setup.js';
+import { parseEtcdSecurity } from './etcd-flags.js';
 import {
   openPlannerRing,
   plannerRingOptions,
@@ -24,8 +25,10 @@ import {
   type PlannerRingFlags,
 } from './ring-setup.js';
 import { serveWebUi, webOptions, type WebFlags } from './web-setup.js';
+import { COMPACTION_PAGE, mountCompactionApi } from '../web/compaction-api.js';
+import { httpConfigOptions, httpConfigOption, readHttpConfig, type HttpConfigFlags } from './http-flags.js';
 
-export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFlags {
+export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFlags, HttpConfigFlags {
   'planner.address': string[];
   'objstore.configFile'?: string;
   'objstore.config'?: string;
@@ -41,7 +44,7 @@ export interface WorkerFlags extends PlannerRingFlags, GrpcClientTlsFlags, WebFl
 }
 
 export function workerCommandOptions(cmd: Command): Command {
-  return webOptions(grpcClientTlsOptions(plannerRingOptions(cmd)))
+  return httpConfigOptions(webOptions(grpcClientTlsOptions(plannerRingOptions(cmd))))
     .option(
       '--planner.address <list>',
       'planner replicas, host:port, comma-separated or repeated',
@@ -94,7 +97,9 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   if (f.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
   if (!(f.heartbeatInterval > 0))
     throw new InvalidArgumentError('--heartbeat-interval must be longer than 0s');
+  if (sharded) parseEtcdSecurity(f, 'shardingRing.etcd', f['shardingRing.etcd.endpoints']);
   const tls = await loadGrpcClientTls(f, logger);
+  const httpConfig = await readHttpConfig(f);
   await prepareDir(f.dataDir, '--data-dir');
   const { bucket, registry } = await openBucket(f, logger);
   const workerId = f.workerId ?? `${hostname()}/${process.pid}`;
@@ -145,6 +150,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
   });
   const http = await startHttpEndpoint({
     address: f.httpAddress,
+    ...httpConfigOption(httpConfig, logger),
     registry,
     status: () => ({ worker: workerId, ...worker.stats() }),
   }).catch(async (err: unknown) => {
@@ -152,7 +158,12 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     await bucket.close();
     throw err;
   });
-  await serveWebUi(http, { component: 'worker', flags: f });
+  mountCompactionApi(http, {
+    component: 'worker',
+    now: () => Date.now(),
+    snapshot: () => ({ running: worker.running(), queued: [], parked: [] }),
+  });
+  await serveWebUi(http, { component: 'worker', pages: [COMPACTION_PAGE], flags: f });
   worker.start();
   logger.info('strata worker started', {
     worker: workerId,

@@ -11,6 +11,7 @@ import { compactionProgress } from '../plan/simulate.js';
 import type { Plan, PlanBlock, PlanOptions } from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
+import { errorMessage } from '../util/errors.js';
 import { clearWorkDirs, executePlan, type Phase, type StepHook } from './execute.js';
 import { classifyFailure } from './failures.js';
 import { cleanTenants } from './cleanup.js';
@@ -25,8 +26,23 @@ import {
   type TenantScope,
 } from './pass.js';
 import { Limiter } from '../block/fetcher/limiter.js';
-import { RES_1H, RES_5M, RES_RAW } from '../tsdb/downsample/block.js';
+import {
+  emptyPassSummary,
+  kindOrder,
+  planSamples,
+  resolutionLabel,
+  type PassSummary,
+} from './pass-summary.js';
+
+export type { PassSummary } from './pass-summary.js';
 import type { CompactorMetrics } from './metrics.js';
+import {
+  backlogOf,
+  queuedPlanInfo,
+  type BacklogSample,
+  type CompactionActivity,
+  type CompactionSnapshot,
+} from './activity.js';
 
 /** In the data dir: its mtime is when the cleaner last swept the bucket's temporary files. */
 const SWEEP_STAMP = 'temporary-sweep.stamp';
@@ -57,6 +73,8 @@ export interface CompactorDeps {
   readonly beforeStep?: StepHook;
   /** Ring sharding: only these tenants are compacted and cleaned here. */
   readonly scope?: TenantScope;
+  /** Records passes, failed plans and backlog samples (the web UI's compaction page). */
+  readonly activity?: CompactionActivity;
 }
 
 export interface RunningPlan {
@@ -65,6 +83,8 @@ export interface RunningPlan {
   sources: number;
   startedMs: number;
   phase: Phase | 'queued';
+  kind: Plan['kind'];
+  blocks: readonly string[];
 }
 
 export interface TenantProgressStatus {
@@ -76,48 +96,12 @@ export interface TenantProgressStatus {
   noCompact: number;
 }
 
-export interface PassSummary {
-  iterations: number;
-  plansDone: number;
-  plansFailed: number;
-  blocksMarkedNoCompact: number;
-  duplicatesMarked: number;
-  deletedMarked: number;
-  deletedPartial: number;
-  /** Downsample plans completed. */
-  downsampled: number;
-  /** Blocks marked for deletion by retention. */
-  retentionMarked: number;
-  /** Blocks past retention held until downsampled (the last planning of the pass). */
-  retentionHeld: number;
-  /** The whole pass, wall time. */
-  passMs: number;
-  phaseMs: Record<Phase | 'sync' | 'plan', number>;
-}
-
-/** Compactions first, then downsample plans. */
-function kindOrder(p: Plan): number {
-  return p.kind === 'downsample' ? 1 : 0;
-}
-
-/** `raw`, `5m`, `1h` (or the resolution in ms) for metric labels. */
-export function resolutionLabel(resolution: number): string {
-  if (resolution === RES_RAW) return 'raw';
-  if (resolution === RES_5M) return '5m';
-  if (resolution === RES_1H) return '1h';
-  return String(resolution);
-}
-
-/** A plan's size: the samples of its sources (what its compaction reads). */
-function planSamples(p: Plan): number {
-  let n = 0;
-  for (const b of p.sources) n += b.stats.numSamples;
-  return n;
-}
-
 export class Compactor {
   private readonly running = new Map<string, RunningPlan>();
   private queued = 0;
+  /** The plans of the current iteration not started yet. */
+  private readonly waiting = new Map<string, Plan>();
+  private todoDownsamples = 0;
   private peak = 0;
   private lastSync: { atMs: number; durationMs: number } | undefined;
   private readonly tenants = new Map<string, TenantProgressStatus>();
@@ -159,22 +143,27 @@ export class Compactor {
     const held = this.d.scope?.signal;
     const signal = held === undefined ? outer : outer === undefined ? held : AbortSignal.any([outer, held]);
     const passStart = performance.now();
-    const s: PassSummary = {
-      iterations: 0,
-      plansDone: 0,
-      plansFailed: 0,
-      blocksMarkedNoCompact: 0,
-      duplicatesMarked: 0,
-      deletedMarked: 0,
-      deletedPartial: 0,
-      downsampled: 0,
-      retentionMarked: 0,
-      retentionHeld: 0,
-      passMs: 0,
-      phaseMs: { sync: 0, plan: 0, download: 0, compact: 0, upload: 0, mark: 0, cleanup: 0 },
-    };
+    const s = emptyPassSummary();
     // Work dirs left by a process that died mid-plan: nothing else would ever remove them.
     if (this.passes === 0) await clearWorkDirs(this.o.dataDir);
+    this.d.activity?.passStarted();
+    try {
+      await this.passBody(s, signal);
+    } catch (err) {
+      this.waiting.clear();
+      this.d.activity?.passEnded(signal?.aborted === true ? 'aborted' : 'failed', errorMessage(err));
+      throw err;
+    }
+    s.passMs = performance.now() - passStart;
+    this.passes++;
+    this.d.metrics.iterations.inc();
+    this.d.metrics.lastSuccess.set(this.d.now() / 1000);
+    this.d.activity?.passEnded('ok');
+    this.d.activity?.sample(this.backlog());
+    return s;
+  }
+
+  private async passBody(s: PassSummary, signal: AbortSignal | undefined): Promise<void> {
     const failedThisPass = new Set<string>();
     let resyncedForMarks = false;
     let sync: SyncResult;
@@ -200,6 +189,8 @@ export class Compactor {
       this.held = res.retentionHeld;
       this.d.metrics.retentionHeld.set(res.retentionHeld.length);
       this.d.metrics.todoDownsampleBlocks.set(res.downsamplePlans);
+      this.todoDownsamples = res.downsamplePlans;
+      this.d.activity?.sample(this.backlog());
       const marked = res.duplicatesMarked + res.noCompactMarked + retentionMarked;
       // Compactions before downsampling (Thanos order), each largest first: the pool drains before
       // the next re-plan, and a big plan started last would run alone while the other slots idle.
@@ -217,8 +208,10 @@ export class Compactor {
       }
       s.iterations++;
       this.queued = plans.length;
+      for (const p of plans) this.waiting.set(p.id, p);
       await runPool(plans, this.o.concurrency, async (plan) => {
         this.queued--;
+        this.waiting.delete(plan.id);
         if (signal?.aborted === true) return;
         const downsample = plan.kind === 'downsample';
         if (downsample) await this.downsampleSlots.acquire();
@@ -253,11 +246,28 @@ export class Compactor {
     if (c.deletedMarked) this.d.metrics.blocksDeleted.inc({ kind: 'marked' }, c.deletedMarked);
     if (c.deletedPartial) this.d.metrics.blocksDeleted.inc({ kind: 'partial' }, c.deletedPartial);
     s.phaseMs.cleanup += performance.now() - t;
-    s.passMs = performance.now() - passStart;
-    this.passes++;
-    this.d.metrics.iterations.inc();
-    this.d.metrics.lastSuccess.set(this.d.now() / 1000);
-    return s;
+  }
+
+  /** What is left to do now, summed over tenants (a backlog sample). */
+  backlog(): Omit<BacklogSample, 'atMs'> {
+    return backlogOf(this.tenants.values(), this.todoDownsamples);
+  }
+
+  /** Running and queued plans (this process parks none: a bad block is marked no-compact instead). */
+  snapshot(): CompactionSnapshot {
+    return {
+      running: [...this.running.values()].map((r) => ({
+        id: r.id,
+        tenant: r.tenant,
+        kind: r.kind,
+        sources: r.blocks,
+        phase: r.phase,
+        worker: 'local',
+        startedMs: r.startedMs,
+      })),
+      queued: [...this.waiting.values()].map(queuedPlanInfo),
+      parked: [],
+    };
   }
 
   private updateProgress(sync: SyncResult, blocks: readonly PlanBlock[]): void {
@@ -285,6 +295,8 @@ export class Compactor {
       sources: plan.sources.length,
       startedMs: this.d.now(),
       phase: 'queued',
+      kind: plan.kind,
+      blocks: plan.sources.map((b) => b.ulid),
     };
     this.running.set(plan.id, r);
     this.peak = Math.max(this.peak, this.running.size);
@@ -312,11 +324,19 @@ export class Compactor {
       this.d.metrics.bytesRead.inc(res.compact.bytesRead);
       this.d.metrics.bytesWritten.inc(res.compact.bytesWritten);
       s.plansDone++;
+      this.d.activity?.planDone();
       return true;
     } catch (err) {
       const f = classifyFailure(err);
       this.d.metrics.compactionsFailed.inc({ tenant: plan.tenant, kind: f.kind });
       s.plansFailed++;
+      this.d.activity?.planFailed({
+        plan: plan.id,
+        tenant: plan.tenant,
+        kind: f.kind,
+        code: f.code,
+        message: f.details,
+      });
       if (f.kind === 'bad-block') {
         const marked = await this.pass.markBadSource(plan.kind, plan.tenant, f.block, f.reason, f.details);
         if (marked && plan.kind !== 'downsample') s.blocksMarkedNoCompact++;
@@ -347,7 +367,7 @@ export class Compactor {
       plans_queued: this.queued,
       plans_running: this.running.size,
       peak_plans_running: this.peak,
-      running: [...this.running.values()].map((r) => ({
+      running: [...this.running.values()].map(({ blocks: _, ...r }) => ({
         ...r,
         startedAt: new Date(r.startedMs).toISOString(),
       })),

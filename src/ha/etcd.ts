@@ -17,7 +17,7 @@
  * - resign() revokes the lease (hand-over in milliseconds), and close() always resigns.
  */
 import type { Etcd3, IOperation, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
-import { InvalidArgumentError, StrataError, errorMessage } from '../util/errors.js';
+import { InvalidArgumentError, StrataError, errorCode, errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import {
   NotLeaderError,
@@ -35,6 +35,7 @@ import {
   etcdCall,
   keepAliveOnce,
   redactEndpoint,
+  withEtcdEndpoints,
   type EtcdAuth,
   type EtcdTls,
 } from '../util/etcd-client.js';
@@ -102,6 +103,7 @@ export class EtcdElection implements Election {
   readonly id: string;
   readonly address: string;
   readonly prefix: string;
+  private readonly endpoints: readonly string[];
   private readonly client: Etcd3;
   private readonly ownsClient: boolean;
   private readonly ttlSeconds: number;
@@ -130,6 +132,7 @@ export class EtcdElection implements Election {
     this.client = opts.client ?? createEtcdClient({ ...opts, callTimeoutMs: this.t.callTimeoutMs });
     this.ownsClient = opts.client === undefined;
     this.tracker = new TermTracker(this.clock, this.logger, (event) => this.termEnded(event));
+    this.endpoints = opts.endpoints;
     this.logger.debug('etcd election', {
       endpoints: opts.endpoints.map(redactEndpoint),
       id: this.id,
@@ -250,6 +253,8 @@ export class EtcdElection implements Election {
         if (signal.aborted) {
           throw signal.reason instanceof StrataError ? signal.reason : abortedError(signal.reason);
         }
+        // Refused credentials or permissions: retrying cannot help.
+        if (errorCode(err) === 'ERR_ETCD_AUTH') throw withEtcdEndpoints(err, this.endpoints);
         this.logger.warn('campaign attempt failed; retrying', { err: errorMessage(err), retryMs: delay });
         await sleep(delay, signal);
         delay = Math.min(delay * 2, this.t.ttlMs);

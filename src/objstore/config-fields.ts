@@ -1,9 +1,11 @@
 /**
- * Typed reads from the YAML mappings of an objstore config, and the error they raise: it names
- * the field (dotted path) and never echoes its value, so a misplaced secret cannot leak.
+ * The error of an objstore config and the typed field reader that raises it (src/util/yaml-fields.ts):
+ * it names the field (dotted path) and never echoes its value, so a misplaced secret cannot leak.
  */
-import { parseDuration } from '../util/duration.js';
 import { StrataError } from '../util/errors.js';
+import { YamlFields } from '../util/yaml-fields.js';
+
+export { isPlain, typeName } from '../util/yaml-fields.js';
 
 export class ObjstoreConfigError extends StrataError {
   /** Dotted path of the offending field ('config.part_size'), or '' for the document itself. */
@@ -15,119 +17,9 @@ export class ObjstoreConfigError extends StrataError {
   }
 }
 
-type Plain = Record<string, unknown>;
-
-export function isPlain(v: unknown): v is Plain {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'list';
-  return typeof v === 'object' ? 'mapping' : typeof v;
-}
-
-/** Typed reads from one YAML mapping, with errors that name the field and never echo its value. */
-export class Fields {
-  readonly #obj: Plain;
-  readonly #path: string;
-  readonly #source: string;
-  readonly #seen = new Set<string>();
-
-  constructor(obj: Plain, path: string, source: string) {
-    this.#obj = obj;
-    this.#path = path;
-    this.#source = source;
-  }
-
-  error(name: string, detail: string): ObjstoreConfigError {
-    return new ObjstoreConfigError(this.#source, this.field(name), detail);
-  }
-
-  field(name: string): string {
-    return this.#path === '' ? name : `${this.#path}.${name}`;
-  }
-
-  #get(name: string): unknown {
-    this.#seen.add(name);
-    const v = this.#obj[name];
-    return v === null ? undefined : v; // `key:` with nothing after it means unset
-  }
-
-  str(name: string): string | undefined {
-    const v = this.#get(name);
-    if (v === undefined) return undefined;
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    if (typeof v !== 'string') throw this.error(name, `expected a string, got a ${typeName(v)}`);
-    return v;
-  }
-
-  requiredStr(name: string): string {
-    const v = this.str(name);
-    if (v === undefined || v === '') throw this.error(name, 'is required');
-    return v;
-  }
-
-  bool(name: string, dflt = false): boolean {
-    const v = this.#get(name);
-    if (v === undefined) return dflt;
-    if (typeof v !== 'boolean') throw this.error(name, `expected true or false, got a ${typeName(v)}`);
-    return v;
-  }
-
-  int(name: string): number | undefined {
-    const v = this.#get(name);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw this.error(name, `expected a non-negative integer, got a ${typeName(v)}`);
-    }
-    return v;
-  }
-
-  durationMs(name: string): number | undefined {
-    const v = this.#get(name);
-    if (v === undefined) return undefined;
-    const bad = (): ObjstoreConfigError =>
-      this.error(name, "expected a duration such as '90s', '2m' or '1h30m'");
-    if (typeof v !== 'string') throw bad();
-    try {
-      return parseDuration(v);
-    } catch {
-      throw bad(); // its message quotes the value
-    }
-  }
-
-  stringMap(name: string): Record<string, string> {
-    const v = this.#get(name);
-    if (v === undefined) return {};
-    if (!isPlain(v)) throw this.error(name, `expected a mapping, got a ${typeName(v)}`);
-    const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(v)) {
-      if (typeof val !== 'string')
-        throw this.error(`${name}.${k}`, `expected a string, got a ${typeName(val)}`);
-      out[k] = val;
-    }
-    return out;
-  }
-
-  sub(name: string): Fields {
-    const v = this.#get(name);
-    if (v === undefined) return new Fields({}, this.field(name), this.#source);
-    if (!isPlain(v)) throw this.error(name, `expected a mapping, got a ${typeName(v)}`);
-    return new Fields(v, this.field(name), this.#source);
-  }
-
-  /** Marks fields as read without using them. Returns those present. */
-  accept(names: readonly string[]): string[] {
-    const present = names.filter((n) => this.#obj[n] !== undefined && this.#obj[n] !== null);
-    for (const n of names) this.#seen.add(n);
-    return present.map((n) => this.field(n));
-  }
-
-  /** Fails on fields nobody read: Thanos parses strictly, and a typo should not pass silently. */
-  rejectUnknown(): void {
-    for (const k of Object.keys(this.#obj)) {
-      if (!this.#seen.has(k)) throw this.error(k, 'unknown field');
-    }
+/** YamlFields raising ObjstoreConfigError for `source`. */
+export class Fields extends YamlFields {
+  constructor(obj: Record<string, unknown>, path: string, source: string) {
+    super(obj, path, (field, detail) => new ObjstoreConfigError(source, field, detail));
   }
 }

@@ -3,7 +3,11 @@ import { StrataError, errorCode, errorMessage, type ErrorCode } from '../util/er
 
 export type ObjstoreErrorCode = Extract<
   ErrorCode,
-  'ERR_OBJSTORE_NOT_FOUND' | 'ERR_OBJSTORE_TRANSIENT' | 'ERR_OBJSTORE_PERMANENT' | 'ERR_OBJSTORE_CONFIG'
+  | 'ERR_OBJSTORE_NOT_FOUND'
+  | 'ERR_OBJSTORE_TRANSIENT'
+  | 'ERR_OBJSTORE_PERMANENT'
+  | 'ERR_OBJSTORE_CONFIG'
+  | 'ERR_OBJSTORE_TLS'
 >;
 
 export class ObjstoreError extends StrataError {

@@ -11,6 +11,7 @@ export const RETRYABLE_CODES: Readonly<Record<string, boolean>> = {
   ERR_OBJSTORE_NOT_FOUND: false,
   ERR_OBJSTORE_PERMANENT: false,
   ERR_OBJSTORE_CONFIG: false,
+  ERR_OBJSTORE_TLS: false,
   ERR_INVALID_ARGUMENT: false,
   // Network errors that escaped mapping.
   ECONNRESET: true,

@@ -24,7 +24,7 @@ import {
   type S3Client,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { errorMessage, InvalidArgumentError } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import {
   type Bucket,
@@ -44,7 +44,8 @@ import { DEFAULT_RETRY_POLICY, realSleep, withRetries, type RetryPolicy, type Sl
 import { listObjects } from './s3list.js';
 import { S3Writer } from './s3writes.js';
 import { createS3Client, type S3Credentials, type S3HttpOptions } from './s3client.js';
-import { classifyS3Error, sdkErrorShape } from './s3errors.js';
+import { s3ObjstoreError, sdkErrorShape, type S3ErrorContext } from './s3errors.js';
+import { sseReadParams, sseWriteParams, type S3Sse, type SseReadParams } from './s3sse.js';
 import { redact } from './secret.js';
 import { toBuffer } from './streams.js';
 import { checkObjectKey, checkRange } from './validate.js';
@@ -78,6 +79,8 @@ export interface S3BucketOptions {
   disableMultipart?: boolean;
   retry?: RetryPolicy;
   http?: S3HttpOptions;
+  /** Server-side encryption for every write (and, for SSE-C, every read). */
+  sse?: S3Sse;
 }
 
 export interface S3BucketDeps {
@@ -94,7 +97,9 @@ export class S3Bucket implements Bucket {
   readonly bucket: string;
   readonly #client: S3Client;
   readonly #destroyClient: () => void;
-  readonly #secrets: string[];
+  /** Names, endpoint and secrets for error messages. */
+  readonly #errors: S3ErrorContext;
+  readonly #sseRead: SseReadParams;
   readonly #pageSize: number;
   readonly #writer: S3Writer;
   readonly #policy: RetryPolicy;
@@ -132,11 +137,13 @@ export class S3Bucket implements Bucket {
     this.#now = deps.now ?? Date.now;
 
     const creds = options.credentials;
-    this.#secrets = creds
-      ? [creds.secretAccessKey.reveal(), creds.accessKeyId, creds.sessionToken?.reveal() ?? ''].filter(
-          (s) => s !== '',
-        )
-      : [];
+    const secrets = [
+      ...(creds ? [creds.secretAccessKey.reveal(), creds.accessKeyId, creds.sessionToken?.reveal()] : []),
+      options.sse?.type === 'SSE-C' ? options.sse.key.reveal() : undefined,
+    ].filter((s): s is string => s !== undefined && s !== '');
+    const endpoint = options.endpoint ?? `https://s3.${options.region}.amazonaws.com`;
+    this.#errors = { name: this.name, endpoint, secrets };
+    this.#sseRead = sseReadParams(options.sse);
     const built = createS3Client({
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
       region: options.region,
@@ -160,6 +167,7 @@ export class S3Bucket implements Bucket {
       bucket: this.bucket,
       metadata: Object.keys(meta).length > 0 ? meta : undefined,
       storageClass,
+      sse: sseWriteParams(options.sse),
       name: this.name,
       partSize,
       deleteBatchSize: Math.min(1000, Math.max(1, options.deleteBatchSize ?? 1000)),
@@ -172,7 +180,7 @@ export class S3Bucket implements Bucket {
       call: (op, key, fn) => this.#call(op, key, fn),
       mapError: (op, key, err) => this.#mapError(op, key, err),
       onRetry: (op, key) => this.#onRetry(op, key),
-      redact: (text) => redact(text, this.#secrets),
+      redact: (text) => redact(text, this.#errors.secrets),
     });
   }
 
@@ -188,7 +196,7 @@ export class S3Bucket implements Bucket {
     checkObjectKey('get', key);
     return this.#withBodyRetries(async () => {
       const res = await this.#call('get', key, (c) =>
-        c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+        c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...this.#sseRead })),
       );
       return this.#readBody('get', key, res);
     });
@@ -209,6 +217,7 @@ export class S3Bucket implements Bucket {
             Bucket: this.bucket,
             Key: key,
             Range: `bytes=${offset}-${offset + length - 1}`,
+            ...this.#sseRead,
           }),
         );
       } catch (err) {
@@ -226,7 +235,7 @@ export class S3Bucket implements Bucket {
   async getStream(key: string): Promise<Readable> {
     checkObjectKey('get_stream', key);
     const res = await this.#call('get_stream', key, (c) =>
-      c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+      c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...this.#sseRead })),
     );
     const body = this.#bodyStream('get_stream', key, res);
     const mapError = (err: unknown): Error => this.#mapError('get_stream', key, err);
@@ -258,7 +267,7 @@ export class S3Bucket implements Bucket {
     try {
       await this.#withBodyRetries(async () => {
         const res = await this.#call('download_file', key, (c) =>
-          c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+          c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...this.#sseRead })),
         );
         const body = this.#bodyStream('download_file', key, res);
         opened = true;
@@ -312,7 +321,7 @@ export class S3Bucket implements Bucket {
   async attributes(key: string): Promise<ObjectAttributes> {
     checkObjectKey('attributes', key);
     const res = await this.#call('attributes', key, (c) =>
-      c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...this.#sseRead })),
     );
     return { size: res.ContentLength ?? 0, lastModified: res.LastModified ?? new Date(0) };
   }
@@ -344,18 +353,7 @@ export class S3Bucket implements Bucket {
   }
 
   #mapError(op: string, key: string | undefined, err: unknown): Error {
-    if (err instanceof ObjstoreError || err instanceof InvalidArgumentError) return err;
-    const e = sdkErrorShape(err);
-    const code = classifyS3Error(err);
-    if (code === 'ERR_OBJSTORE_NOT_FOUND' && key !== undefined) return notFoundError(this.name, op, key);
-    const status = e.status !== undefined ? ` (HTTP ${e.status})` : '';
-    const message = redact(
-      `${this.name}: ${op}${key !== undefined ? ` ${key}` : ''}: ${e.name}${status}: ${e.message}`,
-      this.#secrets,
-    );
-    // A plain summary as the cause: the SDK error can hold request details we do not want printed.
-    const cause = { name: e.name, httpStatusCode: e.status, requestId: e.requestId, code: e.code };
-    return new ObjstoreError(code, op, key, message, { cause });
+    return s3ObjstoreError(this.#errors, op, key, err);
   }
 
   #bodyError(op: string, key: string, err: unknown): Error {
@@ -404,7 +402,7 @@ export class S3Bucket implements Bucket {
         key,
         attempt,
         delayMs,
-        err: redact(errorMessage(err), this.#secrets),
+        err: redact(errorMessage(err), this.#errors.secrets),
       });
   }
 }

@@ -24,8 +24,8 @@ export interface S3HttpOptions {
   idleTimeoutMs?: number;
   maxSockets?: number;
   insecureSkipVerify?: boolean;
-  /** PEM CA bundle for TLS. */
-  ca?: string;
+  /** PEM CA bundle(s) for TLS; replaces the system's CAs. */
+  ca?: string | string[];
   /** PEM client certificate and key (mutual TLS). */
   cert?: string;
   key?: Secret;

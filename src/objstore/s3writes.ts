@@ -13,6 +13,7 @@ import type { UploadBody } from './bucket.js';
 import { isLocalFileSystemError, localFileError, ObjstoreError } from './errors.js';
 import { withRetries, type RetryPolicy, type Sleep } from './retry.js';
 import { TRANSIENT_S3_CODES } from './s3errors.js';
+import type { SseWriteParams } from './s3sse.js';
 import { exactLength, readAll, toBuffer } from './streams.js';
 import { checkSize } from './validate.js';
 
@@ -26,6 +27,8 @@ export interface S3WriterContext {
   readonly name: string;
   readonly metadata: Record<string, string> | undefined;
   readonly storageClass: StorageClass | undefined;
+  /** Server-side encryption fields for PutObject and CreateMultipartUpload. */
+  readonly sse: SseWriteParams;
   readonly partSize: number;
   readonly deleteBatchSize: number;
   readonly uploadConcurrency: number;
@@ -99,6 +102,7 @@ export class S3Writer {
           ContentLength: body.length,
           Metadata: this.#c.metadata,
           StorageClass: this.#c.storageClass,
+          ...this.#c.sse,
         }),
       ),
     );
@@ -131,6 +135,7 @@ export class S3Writer {
               ContentLength: size,
               Metadata: this.#c.metadata,
               StorageClass: this.#c.storageClass,
+              ...this.#c.sse,
             }),
             { abortSignal: abort.signal },
           );
@@ -177,6 +182,7 @@ export class S3Writer {
         Body: body,
         Metadata: this.#c.metadata,
         StorageClass: this.#c.storageClass,
+        ...this.#c.sse,
         ...(size !== undefined ? { ContentLength: size } : {}),
       },
     });

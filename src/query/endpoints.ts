@@ -13,6 +13,7 @@ import type { ZLabelSet } from '../../gen/thanos/store/labelpb/types_pb.js';
 import { compareStrings, type Labels } from '../tsdb/labels.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { LatencyWindow } from './latency.js';
 import {
   groupKey,
   groupKind,
@@ -52,6 +53,9 @@ export class Endpoint {
   lastError: string | undefined;
   failures = 0;
   latencyMs: number | undefined;
+  /** When the last Info check ended, and the round trips of the last checks that answered. */
+  lastCheckMs: number | undefined;
+  readonly infoLatency = new LatencyWindow();
   private readonly manager: Http2SessionManager;
 
   constructor(
@@ -87,10 +91,12 @@ export class Endpoint {
     try {
       const r = await this.info.info({}, { signal: AbortSignal.timeout(timeoutMs) });
       this.last = infoFromWire(r);
+      this.infoLatency.add(now() - start);
       this.succeeded(now() - start);
     } catch (err) {
       this.failed(err);
     }
+    this.lastCheckMs = now();
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { parseListenAddress, startHttpEndpoint, type HttpEndpoint } from '../util/http.js';
 import type { Logger } from '../util/logger.js';
 import type { ServerTlsFiles } from '../util/tls.js';
+import type { WebServerOptions } from '../util/web-server.js';
 import { EndpointSet } from './endpoints.js';
 import type { ReplicaStrategy } from './fanout.js';
 import { apiHandlers } from './http-api.js';
@@ -37,6 +38,8 @@ export interface QueryServiceOptions {
   readonly grpcServerTls?: ServerTlsFiles;
   /** TLS to the endpoints (absent: h2c). */
   readonly grpcClientTls?: SecureClientSessionOptions;
+  /** --http.config: TLS, basic auth and headers of the HTTP endpoint. */
+  readonly web?: WebServerOptions;
 }
 
 export interface QueryService {
@@ -86,7 +89,7 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
     logger: o.logger,
     ...(o.grpcClientTls ? { tls: o.grpcClientTls } : {}),
   });
-  const metrics = createQueryMetrics(o.registry);
+  const metrics = createQueryMetrics(o.registry, endpoints);
   const querier = new Querier({
     endpoints,
     replicaLabels: o.replicaLabels,
@@ -100,6 +103,7 @@ export async function startQueryService(o: QueryServiceOptions): Promise<QuerySe
   });
   const http: HttpEndpoint = await startHttpEndpoint({
     address: o.httpAddress,
+    ...(o.web ? { web: o.web } : {}),
     registry: o.registry,
     status: () => queryStatus(endpoints),
     ready: () => endpoints.ready,

@@ -35,6 +35,9 @@ import {
 import { abortedError, retryWhileUnavailable, sleep } from './retry.js';
 import { DEFAULT_NUM_TOKENS, cryptoRandomUint32, generateTokens, type RandomUint32 } from './tokens.js';
 
+/** Where instances claim their ID (`<prefix><ring key>/<instance>`), unless told otherwise. */
+export const CLAIM_PREFIX = 'strata-ring-claims/';
+
 export interface LifecyclerOptions {
   kv: RingKv<Desc>;
   /** `<prefix><ring name>`, e.g. `collectors/compactor`. */
@@ -109,7 +112,7 @@ export class Lifecycler {
     this.periodMs = opts.heartbeatPeriodMs ?? 5000;
     this.forgetMs = opts.autoForgetDelayMs ?? 2 * (opts.heartbeatTimeoutMs ?? 60_000);
     this.claimTtl = opts.claimTtlSeconds ?? Math.max(5, Math.ceil((3 * this.periodMs) / 1000));
-    this.claimKey = `${opts.claimPrefix ?? 'strata-ring-claims/'}${opts.ringKey}/${opts.instanceId}`;
+    this.claimKey = `${opts.claimPrefix ?? CLAIM_PREFIX}${opts.ringKey}/${opts.instanceId}`;
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
     this.clock = opts.clock ?? systemClock;
     this.logger = (opts.logger ?? nopLogger).child({ component: 'ring', instance: opts.instanceId });

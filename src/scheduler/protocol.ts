@@ -278,7 +278,7 @@ export class StreamProtocol {
     });
     this.o.queue().release(m.planId);
     this.remember(m.planId, 'failed');
-    this.o.events.failed?.({ plan, workerId: lease.workerId, outcome });
+    this.o.events.failed?.({ plan, workerId: lease.workerId, outcome, code: m.errorCode, reason: m.reason });
     if (outcome.action === 'retry') {
       const wait = this.o.retryDelayMs * 2 ** (outcome.failures - 1);
       this.o.log.warn('plan failed; will retry', {

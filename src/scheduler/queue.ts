@@ -292,6 +292,11 @@ export class PlanQueue {
     return this.pendingIds.get(planId)?.plan;
   }
 
+  /** Every pending plan. */
+  pendingPlans(): Plan[] {
+    return [...this.pendingIds.values()].map((p) => p.plan);
+  }
+
   /** Pending and running plans per tenant (tenants with neither are left out). */
   tenantCounts(): { tenant: string; pending: number; running: number }[] {
     const out: { tenant: string; pending: number; running: number }[] = [];

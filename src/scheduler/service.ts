@@ -9,31 +9,24 @@
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { WorkerMessage } from '../../gen/strata/v1/planner_pb.js';
-import type { Plan, PlanFootprint } from '../plan/types.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { LeadershipGate, type LeadershipView, type Term } from './leadership-gate.js';
-import { LeaseTable, requeueLeases, type FailureOutcome, type Lease } from './leases.js';
+import type { RequeueReason, SchedulerEvents } from './events.js';
+import { LeaseTable, requeueLeases, type Lease } from './leases.js';
 import { PassScheduler, type PlanSource } from './passes.js';
 import { StreamProtocol } from './protocol.js';
 import { PlanQueue } from './queue.js';
 import { failedPrecondition, Session } from './session.js';
+import type { CompactionSnapshot } from '../compactor/activity.js';
+import {
+  runningLeaseViews,
+  schedulerSnapshot,
+  workerViews,
+  type RunningLeaseView,
+  type WorkerView,
+} from './snapshot.js';
 
-export type RequeueReason = 'lease-expired' | 'stream-closed' | 'abandoned' | 'failed';
-
-/** Hooks for metrics and benchmarks; all optional and synchronous. */
-export interface SchedulerEvents {
-  planned?(e: { plans: number; added: number; removed: number; durationMs: number }): void;
-  assigned?(e: { plan: Plan; workerId: string; epoch: number; waitMs: number }): void;
-  completed?(e: {
-    plan: PlanFootprint;
-    workerId: string;
-    outputs: readonly string[];
-    olderEpoch: boolean;
-  }): void;
-  failed?(e: { plan: PlanFootprint; workerId: string; outcome: FailureOutcome }): void;
-  requeued?(e: { plan: Plan; reason: RequeueReason }): void;
-  rejected?(e: { workerId: string | undefined; code: Code; message: string }): void;
-}
+export type { RequeueReason, SchedulerEvents } from './events.js';
 
 export interface PlannerServiceOptions {
   readonly leadership: LeadershipView;
@@ -196,31 +189,18 @@ export class PlannerService {
   }
 
   /** The plans running now, with their worker, epoch and last reported phase. */
-  runningPlans(): {
-    plan: string;
-    tenant: string;
-    worker: string;
-    epoch: number;
-    startedAt: number;
-    phase: string | undefined;
-  }[] {
-    return this.leases.all().map((l) => ({
-      plan: l.plan.id,
-      tenant: l.plan.tenant,
-      worker: l.workerId,
-      epoch: l.epoch,
-      startedAt: l.grantedAt,
-      phase: l.progress?.phase,
-    }));
+  runningPlans(): RunningLeaseView[] {
+    return runningLeaseViews(this.leases);
   }
 
-  /** Connected, initialized worker streams. */
-  workers(): { worker: string; capacity: number; stream: string }[] {
-    const out: { worker: string; capacity: number; stream: string }[] = [];
-    for (const s of this.sessions.values()) {
-      if (s.initialized) out.push({ worker: s.workerId ?? '', capacity: s.capacity, stream: s.id });
-    }
-    return out;
+  /** Connected, initialized worker streams, with their plans running and last message time. */
+  workers(): WorkerView[] {
+    return workerViews(this.sessions.values(), this.leases);
+  }
+
+  /** Running, queued and parked plans (the web UI's compaction page). */
+  snapshot(): CompactionSnapshot {
+    return schedulerSnapshot(this.queue, this.leases);
   }
 
   /** A new stream. A follower answers NOT_LEADER on it right away and closes it. */
@@ -281,6 +261,7 @@ export class PlannerService {
   /** Processes one message of a stream; throws a ConnectError to end the stream. */
   async handle(s: Session, m: WorkerMessage): Promise<void> {
     if (s.closed || s.out.isClosed) return;
+    s.lastSeenAt = this.now();
     const term = this.gate.sync();
     // Not leading, or a stream of an earlier term: the gate already answered and closed it.
     if (term === undefined || term.id !== s.term) return;

@@ -13,6 +13,8 @@ export class Session {
   capacity = 0;
   initialized = false;
   closed = false;
+  /** When its last message arrived. */
+  lastSeenAt: number;
   /** NEXTs of this stream the planner holds (long poll), not answered yet. */
   heldNexts = 0;
   /** Plans cancelled on this stream: late reports about them are ignored, not refused. */
@@ -23,7 +25,9 @@ export class Session {
     /** The leadership term the stream was opened in (see LeadershipGate). */
     readonly term: number,
     readonly openedAt: number,
-  ) {}
+  ) {
+    this.lastSeenAt = openedAt;
+  }
 
   send(m: MessageInitShape<typeof PlannerMessageSchema>['msg']): void {
     this.out.push(create(PlannerMessageSchema, { msg: m }));

@@ -7,6 +7,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
 import type { AssignedPlan } from './codec.js';
+import type { RunningPlanInfo } from '../compactor/activity.js';
 
 export interface ProgressUpdate {
   /** "download", "compact", "upload", "mark"... */
@@ -69,6 +70,7 @@ export interface Run {
   sentPhase: string | undefined;
   result: RunResult | undefined;
   abandoned: boolean;
+  readonly startedAt: number;
 }
 
 const ABANDONED = (reason: string): RunResult => ({
@@ -90,6 +92,7 @@ export interface PlanRunsOptions {
   readonly finished: (run: Run) => void;
   /** A run entered a new phase: send its progress now. */
   readonly phaseChanged: (run: Run) => void;
+  readonly now?: () => number;
 }
 
 export class PlanRuns {
@@ -112,6 +115,19 @@ export class PlanRuns {
 
   ids(): string[] {
     return [...this.runs.keys()];
+  }
+
+  /** The runs as the web UI lists them. */
+  infos(worker: string): RunningPlanInfo[] {
+    return [...this.runs.values()].map((r) => ({
+      id: r.plan.id,
+      tenant: r.plan.tenant,
+      kind: r.plan.kind,
+      sources: r.plan.sources.map((b) => b.ulid),
+      phase: r.progress?.phase,
+      worker,
+      startedMs: r.startedAt,
+    }));
   }
 
   values(): IterableIterator<Run> {
@@ -140,6 +156,7 @@ export class PlanRuns {
       sentPhase: undefined,
       result: undefined,
       abandoned: stopping,
+      startedAt: (this.o.now ?? Date.now)(),
     };
     this.runs.set(plan.id, run);
     if (stopping) {

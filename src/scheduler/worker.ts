@@ -12,6 +12,7 @@ import type { SecureClientSessionOptions } from 'node:http2';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { nopLogger, type Logger } from '../util/logger.js';
 import type { AssignedPlan } from './codec.js';
+import type { RunningPlanInfo } from '../compactor/activity.js';
 import { PlannerLink, type LinkHost, type Sleep } from './worker-link.js';
 import { PlanRuns, type Classify, type PlanExecutor, type Run } from './worker-runs.js';
 
@@ -84,6 +85,8 @@ export interface PlannerWorker {
    */
   stop(mode: StopMode): Promise<void>;
   stats(): WorkerStats;
+  /** The plans it runs now. */
+  running(): RunningPlanInfo[];
 }
 
 const defaultSleep: Sleep = (ms, signal) =>
@@ -203,6 +206,10 @@ class Worker implements PlannerWorker, LinkHost {
     }
     this.offDiscovery?.();
     clearInterval(this.heartbeat);
+  }
+
+  running(): RunningPlanInfo[] {
+    return this.runs.infos(this.workerId);
   }
 
   stats(): WorkerStats {

@@ -25,6 +25,12 @@ export type ErrorCode =
   | 'ERR_LISTEN'
   // TLS flags that do not fit together, or a certificate/key file that cannot be read or parsed.
   | 'ERR_TLS_CONFIG'
+  // The web configuration file of --http.config (exporter-toolkit format) cannot be used.
+  | 'ERR_WEB_CONFIG'
+  // etcd refused the credentials (--etcd.username/--etcd.password-file) or the user's permissions.
+  | 'ERR_ETCD_AUTH'
+  // The TLS handshake with etcd failed: its certificate is not trusted, or it refused ours.
+  | 'ERR_ETCD_TLS'
   // Anything else: a bug. The CLI reports it with this code instead of a stack trace.
   | 'ERR_INTERNAL'
   // Object storage.
@@ -32,6 +38,9 @@ export type ErrorCode =
   | 'ERR_OBJSTORE_TRANSIENT'
   | 'ERR_OBJSTORE_PERMANENT'
   | 'ERR_OBJSTORE_CONFIG'
+  // The TLS handshake with the object store failed (untrusted certificate, wrong name, client
+  // certificate refused): a setup problem, never retried.
+  | 'ERR_OBJSTORE_TLS'
   // Blocks in a bucket.
   | 'ERR_BLOCK_BAD_MARKER'
   | 'ERR_BLOCK_UPLOAD'

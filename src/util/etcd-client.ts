@@ -2,10 +2,18 @@
  * The etcd3 client as the election (src/ha) and the ring (src/ring) use it: hosts as an array (a
  * comma-joined string is taken as one bad host), a deadline on every unary call (the first write
  * after etcd's raft leader dies otherwise waits about 7 s), and every failure turned into the
- * caller's "unavailable" code.
+ * caller's "unavailable" code, except refused credentials or permissions: ERR_ETCD_AUTH (retrying
+ * does not help).
  */
-import { Etcd3, type IOptions } from 'etcd3';
-import { InvalidArgumentError, StrataError, errorMessage, type ErrorCode } from './errors.js';
+import {
+  Etcd3,
+  EtcdAuthenticationFailedError,
+  EtcdPermissionDeniedError,
+  EtcdUserNotFoundError,
+  GRPCUnauthenticatedError,
+  type IOptions,
+} from 'etcd3';
+import { InvalidArgumentError, StrataError, errorCode, errorMessage, type ErrorCode } from './errors.js';
 
 export interface EtcdAuth {
   username: string;
@@ -13,6 +21,7 @@ export interface EtcdAuth {
 }
 
 export interface EtcdTls {
+  /** CA certificates (PEM) that sign etcd's certificate. */
   rootCertificate: Buffer;
   privateKey?: Buffer;
   certChain?: Buffer;
@@ -61,10 +70,34 @@ export function redactEndpoint(endpoint: string): string {
   }
 }
 
+/** etcd refused the credentials, or the user lacks a permission: a setup problem, not an outage. */
+export function isEtcdAuthError(err: unknown): boolean {
+  return (
+    err instanceof EtcdAuthenticationFailedError ||
+    err instanceof EtcdPermissionDeniedError ||
+    err instanceof EtcdUserNotFoundError ||
+    err instanceof GRPCUnauthenticatedError
+  );
+}
+
+/**
+ * An ERR_ETCD_AUTH error from a call (whose message names the call) as the command reports it:
+ * naming the endpoints too. Other errors are returned as they are.
+ */
+export function withEtcdEndpoints(err: unknown, endpoints: readonly string[]): unknown {
+  if (errorCode(err) !== 'ERR_ETCD_AUTH') return err;
+  const where = `etcd ${endpoints.map(redactEndpoint).join(',')}`;
+  const message = errorMessage(err);
+  return message.startsWith(`${where}:`)
+    ? err
+    : new StrataError('ERR_ETCD_AUTH', `${where}: ${message}`, { cause: err });
+}
+
 /**
  * Runs one etcd call with an absolute deadline, and a timer slightly past it as a backstop (in
  * case the client waits somewhere a gRPC deadline does not reach). Errors become a StrataError
- * with `code` (ERR_HA_UNAVAILABLE, ERR_RING_UNAVAILABLE...) naming `what`.
+ * with `code` (ERR_HA_UNAVAILABLE, ERR_RING_UNAVAILABLE...) naming `what`; refused credentials
+ * or permissions get ERR_ETCD_AUTH instead.
  */
 export async function etcdCall<T>(
   code: ErrorCode,
@@ -85,7 +118,13 @@ export async function etcdCall<T>(
     return await Promise.race([pending, backstop]);
   } catch (err) {
     if (err instanceof StrataError) throw err;
-    throw new StrataError(code, `etcd ${what}: ${errorMessage(err)}`, { cause: err });
+    throw new StrataError(
+      isEtcdAuthError(err) ? 'ERR_ETCD_AUTH' : code,
+      `etcd ${what}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -1,12 +1,15 @@
 /**
  * The operational HTTP endpoint every long-running command serves: `/metrics` (Prometheus text
  * from a prom-client Registry), `/-/healthy`, `/-/ready`, and `/api/v1/status` (JSON from a
- * callback). Listens on the given address; `port 0` picks a free port.
+ * callback). Listens on the given address; `port 0` picks a free port. With a web config file
+ * (--http.config) it serves HTTPS and/or requires basic auth (src/util/web-server.ts).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
+import type { Server } from 'node:net';
 import type { Registry } from 'prom-client';
 import { InvalidArgumentError, errorMessage } from './errors.js';
 import { listenError } from './system-errors.js';
+import { createWebServer, type WebServerOptions } from './web-server.js';
 
 export interface HttpEndpointOptions {
   address: string;
@@ -15,6 +18,8 @@ export interface HttpEndpointOptions {
   ready?: () => boolean;
   /** The flag that set `address`, named in listen errors (default `--http-address`). */
   flag?: string;
+  /** TLS, basic auth and headers from --http.config (absent: plain HTTP, open). */
+  web?: WebServerOptions;
 }
 
 /** A request to a mounted route: the body is read for POST (up to 64 KiB). */
@@ -84,7 +89,7 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
   const prefixes: [string, HttpHandler][] = [];
   const routeFor = (url: string): HttpHandler | undefined =>
     routes.get(url) ?? prefixes.find(([p]) => url.startsWith(p))?.[1];
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const url = (req.url ?? '/').split('?')[0] ?? '/';
     const send = (code: number, type: string, body: string): void => {
       res.writeHead(code, { 'content-type': type });
@@ -115,9 +120,14 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
         send(500, 'text/plain', `${errorMessage(err)}\n`);
       }
     })();
-  });
+  };
+  const web = o.web ? await createWebServer(handler, o.web) : undefined;
+  const server: Server = web?.server ?? createServer(handler);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenError(err, flag, o.address)));
+    server.once('error', (err) => {
+      web?.stop();
+      reject(listenError(err, flag, o.address));
+    });
     server.listen(port, host, () => resolve());
   });
   const a = server.address();
@@ -126,6 +136,9 @@ export async function startHttpEndpoint(o: HttpEndpointOptions): Promise<HttpEnd
     address: bound,
     mount: (path, handler) => void routes.set(path, handler),
     mountPrefix: (prefix, handler) => void prefixes.push([prefix, handler]),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => {
+      web?.stop();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -10,6 +10,7 @@ import type { SecureClientSessionOptions } from 'node:http2';
 import { StrataError, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { findSystemError, systemErrorText } from './system-errors.js';
+import { warnIfWorldReadableMode } from './secret-file.js';
 
 /** A TLS flag combination that cannot work, or a file that cannot be read or parsed. */
 export class TlsConfigError extends StrataError {
@@ -76,7 +77,7 @@ function certOf(f: TlsFile, pem: Buffer): X509Certificate {
 }
 
 /** Reads a certificate and its key, checking that they belong together. */
-async function readPair(cert: TlsFile, key: TlsFile): Promise<{ cert: Buffer; key: Buffer }> {
+export async function readPair(cert: TlsFile, key: TlsFile): Promise<{ cert: Buffer; key: Buffer }> {
   const [c, k] = await Promise.all([readPem(cert), readPem(key)]);
   const x509 = certOf(cert, c);
   let privateKey;
@@ -92,7 +93,8 @@ async function readPair(cert: TlsFile, key: TlsFile): Promise<{ cert: Buffer; ke
   return { cert: c, key: k };
 }
 
-async function readCa(f: TlsFile): Promise<Buffer> {
+/** Reads a PEM CA bundle, checking that it holds a certificate. */
+export async function readCa(f: TlsFile): Promise<Buffer> {
   const pem = await readPem(f);
   certOf(f, pem);
   return pem;
@@ -102,12 +104,7 @@ async function readCa(f: TlsFile): Promise<Buffer> {
 export async function warnIfWorldReadable(f: TlsFile, logger: Logger | undefined): Promise<void> {
   try {
     const s = await stat(f.path);
-    if ((s.mode & 0o004) !== 0) {
-      logger?.warn('key file is readable by every user; restrict it (chmod 600)', {
-        flag: f.flag,
-        file: f.path,
-      });
-    }
+    warnIfWorldReadableMode(s.mode, 'key file', { flag: f.flag, file: f.path }, logger);
   } catch {
     // The read reports a missing file.
   }

@@ -14,6 +14,7 @@ import { ObjstoreConfigError } from '../../src/objstore/config-fields.js';
 import { PrefixedBucket } from '../../src/objstore/prefixed.js';
 import { DEFAULT_PART_SIZE } from '../../src/objstore/s3.js';
 import { errorCode } from '../../src/util/errors.js';
+import { makeCa } from '../support/certs.js';
 
 const SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
 
@@ -153,7 +154,19 @@ prefix: "cluster-1"
         'config.aws_sdk_auth',
       ],
       ['type: S3\nconfig: {bucket: b, endpoint: e, bucket_lookup_type: dns}', 'config.bucket_lookup_type'],
-      ['type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: SSE-S3}}', 'config.sse_config.type'],
+      ['type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: AES256}}', 'config.sse_config.type'],
+      [
+        'type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: SSE-KMS}}',
+        'config.sse_config.kms_key_id',
+      ],
+      [
+        'type: S3\nconfig: {bucket: b, endpoint: e, sse_config: {type: SSE-C}}',
+        'config.sse_config.encryption_key',
+      ],
+      [
+        'type: S3\nconfig: {bucket: b, endpoint: e, http_config: {tls_config: {cert_file: c}}}',
+        'config.http_config.tls_config.key_file',
+      ],
       [
         'type: S3\nconfig: {bucket: b, endpoint: e, http_config: {idle_conn_timeout: soon}}',
         'config.http_config.idle_conn_timeout',
@@ -282,8 +295,7 @@ describe('loadObjstoreConfig and createBucket', () => {
   });
 
   test('S3 options: credentials, http and TLS files', async () => {
-    const ca = join(dir, 'ca.pem');
-    await writeFile(ca, '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n');
+    const ca = (await makeCa(dir, 'ca')).cert;
     const c = s3(
       `type: S3\nconfig:\n  bucket: b\n  endpoint: h:1\n  access_key: a\n  secret_key: ${SECRET}\n` +
         `  http_config:\n    response_header_timeout: 30s\n    tls_config: {ca_file: ${ca}, server_name: s3.internal}\n`,

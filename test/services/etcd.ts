@@ -2,9 +2,13 @@
  * A real etcd (Debian's etcd-server, 3.4) for tests: one member or a three-member cluster on
  * free loopback ports, data under a temp dir, every member started through startProcess and
  * stopped by PID. Members can be SIGKILLed or SIGSTOPped and restarted (rejoining with
- * `--initial-cluster-state existing` from their data dir). See docs/test-services.md.
+ * `--initial-cluster-state existing` from their data dir). With `tls`, members serve clients
+ * over https and only accept client certificates of the given CA. See docs/test-services.md.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startProcess, type TrackedProcess } from '../support/processes.js';
@@ -40,13 +44,25 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
+/** Client TLS of the members (`--client-cert-auth`), and the client the harness itself uses. */
+export interface EtcdTlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  /** CA of the server certificate and of the client certificates etcd accepts. */
+  readonly ca: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
 export interface StartEtcdOptions {
   members?: 1 | 3;
+  tls?: EtcdTlsFiles;
   /** Per-member health wait (default 30 s). */
   timeoutMs?: number;
 }
 
 interface MemberSpec {
+  tls: EtcdTlsFiles | undefined;
   name: string;
   clientPort: number;
   peerPort: number;
@@ -65,9 +81,21 @@ function memberArgs(
   token: string,
   state: 'new' | 'existing',
 ): string[] {
-  const client = `http://127.0.0.1:${spec.clientPort}`;
+  const client = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
   const peer = `http://127.0.0.1:${spec.peerPort}`;
+  const tls = spec.tls
+    ? [
+        '--cert-file',
+        spec.tls.cert,
+        '--key-file',
+        spec.tls.key,
+        '--client-cert-auth',
+        '--trusted-ca-file',
+        spec.tls.ca,
+      ]
+    : [];
   return [
+    ...tls,
     '--name',
     spec.name,
     '--data-dir',
@@ -93,21 +121,52 @@ function memberArgs(
   ];
 }
 
+/** One JSON request to a member (over https with the harness's client certificate when TLS is on). */
+function requestJson(
+  url: string,
+  method: 'GET' | 'POST',
+  tls: EtcdTlsFiles | undefined,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const options = {
+      method,
+      timeout: 1000,
+      ...(tls
+        ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) }
+        : {}),
+    };
+    const req = (tls ? httpsRequest : httpRequest)(url, options, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer in 1 s`)));
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
+}
+
 /** GET /health answers {"health":"true"} once the member serves requests with a raft leader. */
-async function healthy(clientUrl: string): Promise<boolean> {
-  const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-  const body = (await res.json()) as { health?: unknown };
+async function healthy(clientUrl: string, tls: EtcdTlsFiles | undefined): Promise<boolean> {
+  const res = await requestJson(`${clientUrl}/health`, 'GET', tls);
+  const body = res.body as { health?: unknown };
   return res.status === 200 && body.health === 'true';
 }
 
 /** POST /v3/maintenance/status (grpc-gateway): this member's id and its raft leader's id. */
-async function status(clientUrl: string): Promise<{ memberId: string; leader: string }> {
-  const res = await fetch(`${clientUrl}/v3/maintenance/status`, {
-    method: 'POST',
-    body: '{}',
-    signal: AbortSignal.timeout(1000),
-  });
-  const body = (await res.json()) as { header?: { member_id?: string }; leader?: string };
+async function status(
+  clientUrl: string,
+  tls: EtcdTlsFiles | undefined,
+): Promise<{ memberId: string; leader: string }> {
+  const res = await requestJson(`${clientUrl}/v3/maintenance/status`, 'POST', tls);
+  const body = res.body as { header?: { member_id?: string }; leader?: string };
   return { memberId: body.header?.member_id ?? '', leader: body.leader ?? '' };
 }
 
@@ -124,7 +183,7 @@ class Member implements EtcdMember {
     private readonly timeoutMs: number,
   ) {
     this.name = spec.name;
-    this.clientUrl = `http://127.0.0.1:${spec.clientPort}`;
+    this.clientUrl = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
   }
 
   get pid(): number {
@@ -156,7 +215,7 @@ class Member implements EtcdMember {
         throw new Error(`etcd ${this.name} exited:\n${proc?.output().slice(-3000) ?? ''}`);
       }
       try {
-        if (await healthy(this.clientUrl)) return;
+        if (await healthy(this.clientUrl, this.spec.tls)) return;
       } catch (err) {
         lastErr = err;
       }
@@ -194,14 +253,20 @@ class Member implements EtcdMember {
   }
 }
 
-async function startOnce(n: 1 | 3, timeoutMs: number): Promise<EtcdCluster> {
+async function startOnce(n: 1 | 3, timeoutMs: number, tls: EtcdTlsFiles | undefined): Promise<EtcdCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-etcd-'));
   const ports = await distinctPorts(2 * n);
   const prefix = n === 1 ? 's' : 'm';
   const specs: MemberSpec[] = [];
   for (let i = 0; i < n; i++) {
     const name = `${prefix}${i + 1}`;
-    specs.push({ name, clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]!, dataDir: join(dir, name) });
+    specs.push({
+      tls,
+      name,
+      clientPort: ports[2 * i]!,
+      peerPort: ports[2 * i + 1]!,
+      dataDir: join(dir, name),
+    });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
   const token = `strata-${process.pid}-${Date.now()}`;
@@ -221,7 +286,7 @@ async function startOnce(n: 1 | 3, timeoutMs: number): Promise<EtcdCluster> {
     for (const m of members) {
       if (!m.running()) continue;
       try {
-        const st = await status(m.clientUrl);
+        const st = await status(m.clientUrl, tls);
         if (st.memberId !== '' && st.memberId === st.leader) return m;
       } catch {
         // stopped or not serving: ask the next one
@@ -238,7 +303,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(n, opts.timeoutMs ?? 30_000);
+      return await startOnce(n, opts.timeoutMs ?? 30_000, opts.tls);
     } catch (err) {
       lastErr = err;
       if (!/address already in use/.test(String(err))) break;

@@ -432,6 +432,12 @@ export interface StartPrometheusOptions {
   timeoutMs?: number;
   /** prometheus.yml text (default: scrapes nothing; see remoteReadConfig). */
   config?: string;
+  /** `--web.config.file`: TLS and/or basic auth; then `ready` must know how to get past them. */
+  webConfigFile?: string;
+  /** `https` when webConfigFile has tls_server_config (url then starts with https://). */
+  scheme?: 'http' | 'https';
+  /** Whether the server at `url` is ready (default: GET /-/ready answers 200). */
+  ready?: (url: string) => Promise<boolean>;
 }
 
 const EMPTY_CONFIG = `# Scrapes nothing: the server only serves its TSDB.
@@ -453,13 +459,14 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${opts.scheme ?? 'http'}://127.0.0.1:${port}`;
     const args = [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${resolve(opts.dataDir)}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-admin-api',
       ...(opts.retention !== undefined ? [`--storage.tsdb.retention.time=${opts.retention}`] : []),
+      ...(opts.webConfigFile !== undefined ? [`--web.config.file=${opts.webConfigFile}`] : []),
       ...(opts.extraArgs ?? []),
     ];
     const proc = startProcess('prometheus', PROMETHEUS, args);
@@ -468,6 +475,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
         'prometheus /-/ready',
         async () => {
           if (proc.exited()) throw new Error(`prometheus exited:\n${proc.output().slice(-3000)}`);
+          if (opts.ready) return (await opts.ready(url)) ? true : undefined;
           const res = await fetch(`${url}/-/ready`);
           await res.arrayBuffer();
           return res.status === 200 ? true : undefined;

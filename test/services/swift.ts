@@ -18,6 +18,8 @@ export interface SwiftService {
   readonly region: string;
   readonly accessKey: string;
   readonly secretKey: string;
+  /** Where the object server keeps its data (object files under `<dataDir>/d1/objects`). */
+  readonly dataDir: string;
   /** Creates a fresh, empty bucket and returns its name. */
   bucketName(): Promise<string>;
   /** Stops every process by PID and removes the temp dir. */
@@ -105,7 +107,22 @@ use = egg:swift#${kind}
 `;
 }
 
-function proxyConf(dir: string, ports: Ports, user: string): string {
+export interface SwiftOptions {
+  /**
+   * Swift's at-rest encryption (keymaster + encryption middleware): object data and metadata are
+   * stored encrypted, and s3api then accepts SSE-S3 (x-amz-server-side-encryption: AES256).
+   */
+  encryption?: boolean;
+}
+
+// A fixed test root secret (base64 of 32 bytes): the data dir is thrown away after each run.
+const ENCRYPTION_ROOT_SECRET = registerSecret(
+  Buffer.from('strata-swift-root-secret-5c2e8f1a').toString('base64'),
+  'the Swift encryption root secret',
+);
+
+function proxyConf(dir: string, ports: Ports, user: string, options: SwiftOptions): string {
+  const crypto = options.encryption === true;
   const filters = [
     'catch_errors',
     'gatekeeper',
@@ -132,7 +149,7 @@ log_level = WARNING
 bind_timeout = 3
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink ${crypto ? 'keymaster encryption ' : ''}proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -151,7 +168,18 @@ user_test_tester = ${SECRET_KEY} .admin
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:${ports.memcached}
+${
+  crypto
+    ? `
+[filter:keymaster]
+use = egg:swift#keymaster
+encryption_root_secret = ${ENCRYPTION_ROOT_SECRET}
 
+[filter:encryption]
+use = egg:swift#encryption
+`
+    : ''
+}
 ${filters}`;
 }
 
@@ -247,7 +275,7 @@ async function makeDataDir(): Promise<string> {
  * Starts Swift + s3api on loopback. A port taken between picking and binding (other tests run in
  * parallel) makes a server exit; startup then begins again on new ports.
  */
-export async function startSwift(attempts = 3): Promise<SwiftService> {
+export async function startSwift(attempts = 3, options: SwiftOptions = {}): Promise<SwiftService> {
   const missing: string[] = [];
   for (const bin of BINARIES) {
     try {
@@ -262,7 +290,7 @@ export async function startSwift(attempts = 3): Promise<SwiftService> {
   let lastErr: unknown;
   for (let i = 1; i <= attempts; i++) {
     try {
-      return await startSwiftOnce();
+      return await startSwiftOnce(options);
     } catch (err) {
       lastErr = err;
     }
@@ -270,7 +298,7 @@ export async function startSwift(attempts = 3): Promise<SwiftService> {
   throw lastErr;
 }
 
-async function startSwiftOnce(): Promise<SwiftService> {
+async function startSwiftOnce(options: SwiftOptions): Promise<SwiftService> {
   const dir = await makeDataDir();
   const procs: TrackedProcess[] = [];
   const user = userInfo().username;
@@ -301,7 +329,7 @@ async function startSwiftOnce(): Promise<SwiftService> {
         backendConf('container', dir, ports.container, user),
       ),
       writeFile(join(dir, 'etc', 'object-server.conf'), backendConf('object', dir, ports.object, user)),
-      writeFile(join(dir, 'etc', 'proxy-server.conf'), proxyConf(dir, ports, user)),
+      writeFile(join(dir, 'etc', 'proxy-server.conf'), proxyConf(dir, ports, user, options)),
     ]);
 
     const rings = startProcess('swift-rings', PYTHON, [
@@ -386,7 +414,15 @@ async function startSwiftOnce(): Promise<SwiftService> {
       return name;
     };
 
-    return { endpoint, region: REGION, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, bucketName, stop };
+    return {
+      endpoint,
+      region: REGION,
+      accessKey: ACCESS_KEY,
+      secretKey: SECRET_KEY,
+      dataDir: join(dir, 'node'),
+      bucketName,
+      stop,
+    };
   } catch (err) {
     const logs = procs.map((p) => `--- ${p.name}\n${p.output().slice(-2000)}`).join('\n');
     await stop();

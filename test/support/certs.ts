@@ -39,12 +39,16 @@ export async function makeCa(dir: string, name: string): Promise<CertFiles> {
   return { cert, key };
 }
 
-/** A certificate `name` signed by `ca`: a server one for 127.0.0.1/localhost, or a client one. */
+/**
+ * A certificate `name` signed by `ca`: a server one (for 127.0.0.1/localhost unless `san` says
+ * otherwise, e.g. 'DNS:s3.example.test'), or a client one.
+ */
 export async function makeCert(
   dir: string,
   ca: CertFiles,
   name: string,
   kind: 'server' | 'client',
+  san = 'IP:127.0.0.1,DNS:localhost',
 ): Promise<CertFiles> {
   const key = await newKey(dir, name);
   const csr = join(dir, `${name}.csr`);
@@ -53,7 +57,7 @@ export async function makeCert(
   await writeFile(
     ext,
     kind === 'server'
-      ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
+      ? `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`
       : 'extendedKeyUsage=clientAuth\n',
   );
   await openssl(['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr], dir);

@@ -8,7 +8,7 @@ import { newFloatHistogram, type FloatHistogram } from '../histogram/types.js';
 import { FormatError } from '../../util/errors.js';
 import { bitsToFloat } from './float-bits.js';
 import { HistBitReader } from './hist-bits.js';
-import { HIST_HEADER_BYTES, readLayout, sampleHint, type Layout } from './hist-meta.js';
+import { HIST_HEADER_BYTES, newLayout, readLayout, sampleHint, type Layout } from './hist-meta.js';
 import { XorCells, xorRead } from './hist-xor.js';
 import { histChunkHeader } from './histogram-decode.js';
 
@@ -26,14 +26,7 @@ export class FloatHistogramChunkIterator {
   private read = 0;
   private hdr = 0;
   private err: FormatError | null = null;
-  private readonly layout: Layout = {
-    schema: 0,
-    zeroThreshold: 0,
-    positiveSpans: [],
-    negativeSpans: [],
-    positiveBuckets: 0,
-    negativeBuckets: 0,
-  };
+  private readonly layout: Layout = newLayout();
   private tDelta = 0;
   private readonly cells = new XorCells(16);
   private vals = new Float64Array(16);

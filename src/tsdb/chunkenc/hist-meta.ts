@@ -110,6 +110,17 @@ export interface Layout {
   negativeBuckets: number;
 }
 
+export function newLayout(): Layout {
+  return {
+    schema: 0,
+    zeroThreshold: 0,
+    positiveSpans: [],
+    negativeSpans: [],
+    positiveBuckets: 0,
+    negativeBuckets: 0,
+  };
+}
+
 /**
  * Reads and checks a layout: schema within MIN_SCHEMA..MAX_SCHEMA, spans after the first with
  * offset >= 0 (as Prometheus validates histograms) and no more buckets than bits left to hold

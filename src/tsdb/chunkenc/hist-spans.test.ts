@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../histogram/types.js';
 import { HistBitReader, HistBitWriter } from './hist-bits.js';
-import { readLayout, writeLayout, type Layout } from './hist-meta.js';
+import { newLayout, readLayout, writeLayout, type Layout } from './hist-meta.js';
 import {
   applyInserts,
   bucketIndexes,
@@ -168,14 +168,7 @@ describe('layouts written and read back (TestWriteReadHistogramChunkLayout)', ()
     for (let i = 0; i < 12_000; i++) w.write(0, 8);
     const r = new HistBitReader();
     r.reset(w.bytes(0, 0).slice(), 3, 'x', 0);
-    const got: Layout = {
-      schema: 0,
-      zeroThreshold: 0,
-      positiveSpans: [],
-      negativeSpans: [],
-      positiveBuckets: 0,
-      negativeBuckets: 0,
-    };
+    const got: Layout = newLayout();
     for (const [schema, zt, p, n] of layouts) {
       readLayout(r, got);
       expect([got.schema, got.zeroThreshold, got.positiveSpans, got.negativeSpans]).toEqual([

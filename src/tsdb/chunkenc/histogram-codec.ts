@@ -3,14 +3,14 @@
  * decoding helpers. Their samples are not floats: `decodeInto` (float samples) refuses them with
  * ERR_TSDB_UNKNOWN_ENCODING; use the iterators or decodeHistogramChunk / decodeFloatHistogramChunk.
  */
-import { FormatError } from '../../util/errors.js';
+import { FormatError, errorCode } from '../../util/errors.js';
 import { cloneHistogram, type FloatHistogram, type Histogram } from '../histogram/types.js';
 import type { ChunkCodec, ChunkTimeSummary } from './codec.js';
 import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM, encodingName } from './encoding.js';
 import { FloatHistogramChunkIterator } from './float-histogram-decode.js';
 import { HistogramChunkIterator, histChunkHeader } from './histogram-decode.js';
 import { HistBitReader } from './hist-bits.js';
-import { HIST_HEADER_BYTES, readLayout, type Layout } from './hist-meta.js';
+import { HIST_HEADER_BYTES, newLayout, readLayout, type Layout } from './hist-meta.js';
 
 interface TimeIterator {
   t: number;
@@ -117,14 +117,7 @@ export function decodeFloatHistogramChunk(
 }
 
 const headReader = new HistBitReader();
-const headLayout: Layout = {
-  schema: 0,
-  zeroThreshold: 0,
-  positiveSpans: [],
-  negativeSpans: [],
-  positiveBuckets: 0,
-  negativeBuckets: 0,
-};
+const headLayout: Layout = newLayout();
 
 /**
  * The cheap check of a histogram chunk (either encoding) that is copied byte for byte: a sample
@@ -134,6 +127,21 @@ const headLayout: Layout = {
 export function histogramChunkHead(data: Uint8Array, file: string, off: number): number {
   const { samples } = histChunkHeader(data, file, off);
   if (samples === 0) throw new FormatError('ERR_TSDB_CORRUPT', file, off, 'histogram chunk with 0 samples');
+  // Most heads fit in the first bytes: load only those (the reader converts what it is given to
+  // words), and the whole chunk only when the head runs past them.
+  if (data.length > HEAD_PREFIX_BYTES) {
+    try {
+      return readHead(data.subarray(0, HEAD_PREFIX_BYTES), file, off);
+    } catch (err) {
+      if (errorCode(err) !== 'ERR_TSDB_TRUNCATED') throw err;
+    }
+  }
+  return readHead(data, file, off);
+}
+
+const HEAD_PREFIX_BYTES = 128;
+
+function readHead(data: Uint8Array, file: string, off: number): number {
   headReader.reset(data, HIST_HEADER_BYTES, file, off);
   readLayout(headReader, headLayout);
   return headReader.varbitInt('first timestamp');

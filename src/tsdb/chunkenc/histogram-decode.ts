@@ -8,7 +8,14 @@ import { HINT_UNKNOWN, newHistogram, type Histogram } from '../histogram/types.j
 import { FormatError } from '../../util/errors.js';
 import { bitsToFloat } from './float-bits.js';
 import { HistBitReader } from './hist-bits.js';
-import { HIST_HEADER_BYTES, HEADER_MASK, readLayout, sampleHint, type Layout } from './hist-meta.js';
+import {
+  HIST_HEADER_BYTES,
+  HEADER_MASK,
+  newLayout,
+  readLayout,
+  sampleHint,
+  type Layout,
+} from './hist-meta.js';
 import { XorCells, xorRead } from './hist-xor.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -33,14 +40,7 @@ export class HistogramChunkIterator {
   private read = 0;
   private hdr = 0;
   private err: FormatError | null = null;
-  private readonly layout: Layout = {
-    schema: 0,
-    zeroThreshold: 0,
-    positiveSpans: [],
-    negativeSpans: [],
-    positiveBuckets: 0,
-    negativeBuckets: 0,
-  };
+  private readonly layout: Layout = newLayout();
   private tDelta = 0;
   private cnt = 0;
   private zCnt = 0;
