@@ -3,7 +3,11 @@
  * raw → 5m by `strata tsdb downsample` in a fresh process per run, at 1×, 4× and 16× the series.
  *
  *   npm run build && node dist/bench/downsample.js [--series 10000] [--scales 1,4,16] [--runs 3]
- *                                                  [--dir DIR] [--cpu-prof DIR]
+ *                                                  [--dir DIR] [--cpu-prof DIR] [--hist]
+ *
+ * `--hist`: the series are native histogram series (synth latency histograms: counters with
+ * resets and schema changes, 15 s scrapes) instead of float ones; the figures are histogram
+ * samples per second. Default --series 1000 then.
  *
  * Reported per scale (medians of --runs): raw samples decoded per second of the downsampling
  * itself (the CLI's duration_ms, module loading excluded), per CPU-second (the CLI's cpu_ms:
@@ -32,6 +36,7 @@ interface Args {
   runs: number;
   dir: string;
   cpuProf: string | undefined;
+  hist: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -41,12 +46,17 @@ function parseArgs(argv: readonly string[]): Args {
     runs: 3,
     dir: join(tmpdir(), 'strata-bench-downsample'),
     cpuProf: undefined,
+    hist: false,
   };
+  let series: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
+      case '--hist':
+        a.hist = true;
+        break;
       case '--series':
-        a.series = Number(v);
+        series = Number(v);
         i++;
         break;
       case '--scales':
@@ -69,12 +79,13 @@ function parseArgs(argv: readonly string[]): Args {
         throw new Error(`unknown argument ${argv[i]}`);
     }
   }
+  a.series = series ?? (a.hist ? 1000 : 10_000);
   return a;
 }
 
 /** The 48h block of `series` series under dir (generated on first use). */
-async function inputBlock(dir: string, series: number): Promise<string> {
-  const home = join(dir, `series-${series}`);
+async function inputBlock(dir: string, series: number, hist: boolean): Promise<string> {
+  const home = join(dir, `${hist ? 'hist' : 'series'}-${series}`);
   const marker = join(home, 'READY');
   try {
     return join(home, (await readFile(marker, 'utf8')).trim());
@@ -86,7 +97,8 @@ async function inputBlock(dir: string, series: number): Promise<string> {
   const t0 = performance.now();
   const blocks = await writeSynthBlocks({
     outDir: home,
-    series,
+    series: hist ? 0 : series,
+    histograms: hist ? series : 0,
     hours: 48,
     seed: 1,
     startMs: START,
@@ -96,7 +108,7 @@ async function inputBlock(dir: string, series: number): Promise<string> {
   await writeFile(marker, ulid + '\n');
   const s = blocks[0]!.meta.stats;
   console.log(
-    `generated ${series} series, ${s.numSamples} samples in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `generated ${series} ${hist ? 'histogram ' : ''}series, ${s.numSamples} samples in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   return join(home, ulid);
 }
@@ -147,7 +159,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const scale of a.scales) {
     const series = a.series * scale;
-    const block = await inputBlock(a.dir, series);
+    const block = await inputBlock(a.dir, series, a.hist);
     const runs: Run[] = [];
     for (let r = 0; r < a.runs; r++) {
       const run = await runOnce(block, a.cpuProf);
@@ -169,13 +181,13 @@ async function main(): Promise<void> {
       `${fmtM(sps)}/s`,
       `${fmtM(cps)}/CPU-s`,
       `${(median(runs.map((r) => r.rssBytes)) / MiB).toFixed(0)} MiB`,
-      `${(sps / THANOS_REPORTED).toFixed(2)}×`,
+      a.hist ? '-' : `${(sps / THANOS_REPORTED).toFixed(2)}×`,
     ]);
   }
   const header = [
     'scale',
     'series',
-    'raw samples',
+    a.hist ? 'histogram samples' : 'raw samples',
     'windows',
     'time',
     'samples/s',
@@ -186,7 +198,7 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(
-    `\nraw → 5m, 48h block, 15 s scrapes; medians of ${a.runs} runs; Thanos anchor: ~4M samples/s reported in thanos-io/thanos#1964 (no Thanos binary here)`,
+    `\nraw → 5m, 48h block of ${a.hist ? 'native histogram' : 'float'} series, 15 s scrapes; medians of ${a.runs} runs; Thanos anchor: ~4M samples/s reported in thanos-io/thanos#1964 (no Thanos binary here)`,
   );
   console.log(line(header));
   for (const r of rows) console.log(line(r));

@@ -5,6 +5,8 @@
  * one point per window, last raw value). With `--aggregate NAME` only that aggregate, in
  * promtool's `{labels} <value> <timestamp_ms>` form. Blocks are printed one after the other
  * (series of different downsampled blocks are not merged). A stray XOR chunk prints as `raw`.
+ * A native histogram series' chunks hold count (a float per window) and sum and counter as float
+ * histograms, printed in the text form the raw dump uses for histograms (`{count:…, sum:…, …}`).
  */
 import { blockResolution } from '../tsdb/group-key.js';
 import type { BlockReader } from '../tsdb/block/reader.js';
@@ -14,12 +16,20 @@ import { formatLabels, type Labels } from '../tsdb/labels.js';
 import { formatGoFloat } from '../tsdb/goformat.js';
 import { bitsToFloat } from '../tsdb/chunkenc/float-bits.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
-import { ENC_THANOS_AGGR } from '../tsdb/chunkenc/encoding.js';
+import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM, ENC_THANOS_AGGR } from '../tsdb/chunkenc/encoding.js';
+import {
+  decodeFloatHistogramChunk,
+  decodeHistogramChunk,
+  type HistogramSamples,
+} from '../tsdb/chunkenc/histogram-codec.js';
+import { formatHistogram } from '../tsdb/histogram/format.js';
+import type { AnyHistogram } from '../tsdb/histogram/types.js';
 import { SampleBuf } from '../tsdb/samples/sample-buf.js';
 import {
   AGGR_NAMES,
   AggrParts,
   NUM_AGGRS,
+  decodeAggrHistograms,
   decodeAggrInto,
   parseAggrName,
   splitAggrChunk,
@@ -74,6 +84,14 @@ export async function dumpAggregated(
         try {
           const c = await b.chunks.read(m.ref);
           const file = b.chunks.fileFor(m.ref);
+          if (c.encoding === ENC_HISTOGRAM || c.encoding === ENC_FLOAT_HISTOGRAM) {
+            const h =
+              c.encoding === ENC_HISTOGRAM
+                ? decodeHistogramChunk(c.data, file, c.dataOffset)
+                : decodeFloatHistogramChunk(c.data, file, c.dataOffset);
+            if (only === undefined) await printHist(out, labels + ' raw ', h, mint, maxt);
+            continue;
+          }
           if (c.encoding !== ENC_THANOS_AGGR) {
             decodeChunkInto(c, buf, file);
             if (only === undefined) await print(out, labels + ' raw ', buf, mint, maxt);
@@ -82,14 +100,14 @@ export async function dumpAggregated(
           splitAggrChunk(c.data, parts, file, c.dataOffset);
           for (let a = 0; a < NUM_AGGRS; a++) {
             if (only !== undefined && a !== only) continue;
+            const prefix = only === undefined ? `${labels} ${AGGR_NAMES[a]} ` : labels + ' ';
+            if (parts.enc[a] === ENC_FLOAT_HISTOGRAM) {
+              const h = decodeAggrHistograms(c.data, parts, a as AggrType, file, c.dataOffset)!;
+              await printHist(out, prefix, h, mint, maxt);
+              continue;
+            }
             if (!decodeAggrInto(c.data, parts, a as AggrType, buf, file, c.dataOffset)) continue;
-            await print(
-              out,
-              only === undefined ? `${labels} ${AGGR_NAMES[a]} ` : labels + ' ',
-              buf,
-              mint,
-              maxt,
-            );
+            await print(out, prefix, buf, mint, maxt);
           }
         } catch (err) {
           throw located(err, b.ulid, labels);
@@ -110,6 +128,20 @@ async function print(
     const t = b.ts[i]!;
     if (t < mint || t > maxt) continue;
     await out.write(prefix + formatGoFloat(bitsToFloat(b.hi[i]!, b.lo[i]!)) + ' ' + t + '\n');
+  }
+}
+
+async function printHist(
+  out: BufferedOut,
+  prefix: string,
+  h: HistogramSamples<AnyHistogram>,
+  mint: number,
+  maxt: number,
+): Promise<void> {
+  for (let i = 0; i < h.hs.length; i++) {
+    const t = h.ts[i]!;
+    if (t < mint || t > maxt) continue;
+    await out.write(prefix + formatHistogram(h.hs[i]!) + ' ' + t + '\n');
   }
 }
 

@@ -12,7 +12,8 @@
  *   (CounterResets, Thanos' ApplyCounterResetsSeriesIterator) across raw and aggregated chunks
  *   alike; where chunks overlap, samples not after the previous chunk's last are dropped. The
  *   result is XOR chunks again, so merge, dedup, remote read and the querier's own Store API
- *   treat it like raw data.
+ *   treat it like raw data. Native histogram series' aggregates come back as float histogram
+ *   chunks (downsampled-hist.ts).
  */
 import { Aggr } from '../../gen/thanos/store/storepb/rpc_pb.js';
 import { decodeChunkInto } from '../tsdb/chunkenc/chunk.js';
@@ -23,6 +24,7 @@ import { CounterResets } from '../tsdb/downsample/index.js';
 import { SampleBuf } from '../tsdb/samples/sample-buf.js';
 import { InvalidArgumentError, StrataError } from '../util/errors.js';
 import { WIRE_XOR, type WireChunk } from './merge.js';
+import { histogramRunToChunks, isHistogramChunk } from './downsampled-hist.js';
 
 /** Thanos' aggrsFromFunc. */
 export function aggrsFromFunc(f: string): Aggr[] {
@@ -179,6 +181,24 @@ export function aggregatedToXor(
   what: string,
 ): WireChunk[] {
   const mode = aggrMode(aggregates);
+  if (!chunks.some(isHistogramChunk)) return floatRun(chunks, mode, what);
+  // A series that was float for a while and histogram for another: each run read back on its own.
+  const out: WireChunk[] = [];
+  let from = 0;
+  for (let i = 1; i <= chunks.length; i++) {
+    if (i < chunks.length && isHistogramChunk(chunks[i]!) === isHistogramChunk(chunks[from]!)) continue;
+    const run = chunks.slice(from, i);
+    out.push(
+      ...(isHistogramChunk(chunks[from]!)
+        ? histogramRunToChunks(run, mode, what)
+        : floatRun(run, mode, what)),
+    );
+    from = i;
+  }
+  return out;
+}
+
+function floatRun(chunks: readonly WireAggrChunk[], mode: Mode, what: string): WireChunk[] {
   all.reset();
   counter.reset();
   for (const c of chunks) {

@@ -68,7 +68,8 @@ export type ErrorCode =
   | 'ERR_QUERY_GROUP_FAILED'
   // The metadata fetcher's local metas file (beside its checkpoint) is damaged: discarded.
   | 'ERR_FETCHER_BAD_METAS_FILE'
-  // Downsampling (src/tsdb/downsample): input Strata cannot downsample yet (native histograms).
+  // Downsampling (src/tsdb/downsample): input Strata cannot downsample (a histogram aggregate not
+  // representable in one chunk).
   | 'ERR_DOWNSAMPLE_UNSUPPORTED'
   // Store gateway: a Series request asked for an aggregate a downsampled chunk does not hold.
   | 'ERR_STORE_AGGREGATE_MISSING';

@@ -2,7 +2,9 @@
  * Downsampling and retention in `strata compact`: a bucket of 3 tenants × 52h of 2h blocks ends
  * with a 2d raw block and its 5m version per tenant (no 1h: nothing spans 10d), whose aggregates
  * equal the raw samples per series; a second pass adds nothing. Then raw retention 2d with 5m
- * retention 30d deletes raw blocks only once 5m blocks hold every one of their sources.
+ * retention 30d deletes raw blocks only once 5m blocks hold every one of their sources. A tenant
+ * whose 48h block holds native histogram series next to float ones gets its 5m block too (count,
+ * sum and counter for the histogram series), not a no-downsample mark.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { writeSynthBlocks } from '../../src/tsdb/synth/write.js';
 import { AGGR_COUNT, AGGR_MAX, AGGR_MIN, AGGR_SUM } from '../../src/tsdb/downsample/aggr-chunk.js';
+import {
+  AGGR_COUNTER,
+  AggrParts,
+  HistSeries,
+  decodeAggrHistograms,
+  isHistogramAggr,
+  readAggregate,
+  splitAggrChunk,
+} from '../../src/tsdb/downsample/index.js';
+import { BlockReader } from '../../src/tsdb/block/reader.js';
+import { decodeChunkInto } from '../../src/tsdb/chunkenc/chunk.js';
+import { ENC_XOR } from '../../src/tsdb/chunkenc/encoding.js';
+import { bitsToFloat } from '../../src/tsdb/chunkenc/float-bits.js';
+import { formatLabels } from '../../src/tsdb/labels.js';
+import { SampleBuf } from '../../src/tsdb/samples/sample-buf.js';
 import type { BlockMeta } from '../../src/tsdb/meta.js';
 import { ensureBuilt } from '../support/build.js';
 import { readBlockSeries } from '../support/block-series.js';
@@ -25,6 +42,9 @@ const FIVE_MIN = 300_000;
 const TENANTS = ['alpha', 'beta', 'gamma'];
 /** One 48h raw block whose first chunk has an encoding nobody knows (valid CRC). */
 const BAD_TENANT = 'delta';
+/** One 48h raw block with native histogram series. */
+const HIST_TENANT = 'hist';
+let histBlock = '';
 
 let root = '';
 let bucket: FilesystemBucket;
@@ -84,6 +104,17 @@ beforeAll(async () => {
     blockRangeMs: TWO_DAYS,
   });
   badBlock = bad!.meta.ulid;
+  const [hist] = await writeSynthBlocks({
+    outDir: join(root, 'bucket'),
+    series: 2,
+    histograms: 2,
+    hours: 48,
+    seed: 6,
+    startMs: start,
+    tenants: [HIST_TENANT],
+    blockRangeMs: TWO_DAYS,
+  });
+  histBlock = hist!.meta.ulid;
   await setFirstChunkEncoding(join(bad!.dir, 'chunks', '000001'), 0x42);
 }, 300_000);
 
@@ -96,7 +127,7 @@ afterAll(async () => {
 describe('strata compact --downsampling.enable', () => {
   it('writes the 5m version of every 2d raw block, with aggregates equal to the raw samples; a second pass adds nothing', async () => {
     const s = await compact([]);
-    expect(s['downsampled']).toBe(TENANTS.length);
+    expect(s['downsampled']).toBe(TENANTS.length + 1);
     for (const tenant of TENANTS) {
       const st = await readTenant(bucket, tenant);
       for (const b of st.blocks.values()) expect(b.noCompactMark, `${tenant}/${b.ulid}`).toBeUndefined();
@@ -164,6 +195,71 @@ describe('strata compact --downsampling.enable', () => {
     expect(again['downsampled']).toBe(0);
     expect(again['plans_done']).toBe(0);
   }, 120_000);
+
+  it('the block with native histogram series has its 5m version: count, sum and counter per window', async () => {
+    const st = await readTenant(bucket, HIST_TENANT);
+    expect(
+      [...st.blocks.values()].flatMap((b) => b.objects.filter((o) => o.includes('no-downsample'))),
+    ).toEqual([]);
+    const [f] = live(st, FIVE_MIN);
+    expect(f?.compaction.sources).toEqual([histBlock]);
+    const [rawDir, fiveDir] = await downloadBlocks(
+      bucket,
+      HIST_TENANT,
+      [histBlock, f!.ulid],
+      join(root, 'dl', HIST_TENANT),
+    );
+    const raw = await BlockReader.open(rawDir!);
+    const five = await BlockReader.open(fiveDir!);
+    try {
+      const rawCounts = new Map<string, number>();
+      const hs = new HistSeries();
+      const buf = new SampleBuf();
+      for await (const s of raw.index.seriesIterator()) {
+        let n = 0;
+        for (const m of s.chunks) {
+          const c = await raw.chunks.read(m.ref);
+          if (c.encoding === ENC_XOR) {
+            decodeChunkInto(c, buf, rawDir!);
+            for (let i = 0; i < buf.len; i++) if (!Number.isNaN(bitsToFloat(buf.hi[i]!, buf.lo[i]!))) n++;
+          } else {
+            hs.reset();
+            hs.appendChunk(c.encoding, c.data, rawDir!, c.dataOffset);
+            n += hs.hs.filter((h) => !Number.isNaN(h.sum)).length;
+          }
+        }
+        rawCounts.set(formatLabels(s.labels), n);
+      }
+      const parts = new AggrParts();
+      let histSeries = 0;
+      for await (const s of five.index.seriesIterator()) {
+        let n = 0;
+        let isHist = false;
+        for (const m of s.chunks) {
+          const c = await five.chunks.read(m.ref);
+          splitAggrChunk(c.data, parts, fiveDir!, c.dataOffset);
+          expect(readAggregate(c.data, AGGR_COUNT, buf, fiveDir!, c.dataOffset)).toBe(true);
+          for (let i = 0; i < buf.len; i++) n += bitsToFloat(buf.hi[i]!, buf.lo[i]!);
+          if (isHistogramAggr(parts)) {
+            isHist = true;
+            expect(parts.has(AGGR_MIN)).toBe(false);
+            const sum = decodeAggrHistograms(c.data, parts, AGGR_SUM, fiveDir!, c.dataOffset)!;
+            expect(sum.hs.length).toBe(buf.len);
+            expect(decodeAggrHistograms(c.data, parts, AGGR_COUNTER, fiveDir!, c.dataOffset)!.hs.length).toBe(
+              buf.len,
+            );
+          }
+        }
+        if (isHist) histSeries++;
+        expect(n, formatLabels(s.labels)).toBe(rawCounts.get(formatLabels(s.labels)));
+      }
+      expect(histSeries).toBe(2);
+      expect(rawCounts.size).toBe(4);
+    } finally {
+      await raw.close();
+      await five.close();
+    }
+  });
 
   it('raw 2d, 5m 30d: raw blocks past 2d are deleted only once 5m blocks hold all their sources', async () => {
     const s = await compact(['--retention.resolution-raw', '2d', '--retention.resolution-5m', '30d']);

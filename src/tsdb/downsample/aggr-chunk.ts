@@ -2,14 +2,21 @@
  * Thanos' aggregated chunk (encoding byte 0xff, pkg/compact/downsample/aggr.go): five optional
  * sub-chunks in the order count, sum, min, max, counter. Each is `uvarint(len)` + one encoding
  * byte + `len` bytes of chunk data; `len = 0` (and no encoding byte) marks an absent aggregate.
- * Float series use XOR sub-chunks for all five.
+ * Float series use XOR sub-chunks for all five; native histogram series a count (XOR), a sum and a
+ * counter (float histogram, encoding 3), min and max absent.
  *
  * The reader splits a chunk into its sub-chunks without copying (offsets into the data) and
  * decodes one chosen aggregate into a SampleBuf; store and dump use it.
  */
 import { FormatError } from '../../util/errors.js';
-import { ENC_XOR, encodingName } from '../chunkenc/encoding.js';
+import { ENC_FLOAT_HISTOGRAM, ENC_XOR, encodingName } from '../chunkenc/encoding.js';
 import { decodeXorInto, scanXorTimes, xorNumSamples } from '../chunkenc/xor-decode.js';
+import {
+  decodeFloatHistogramChunk,
+  floatHistogramCodec,
+  type HistogramSamples,
+} from '../chunkenc/histogram-codec.js';
+import type { FloatHistogram } from '../histogram/types.js';
 import type { ChunkTimeSummary } from '../chunkenc/codec.js';
 import type { SampleBuf } from '../samples/sample-buf.js';
 
@@ -111,16 +118,60 @@ export function splitAggrChunk(data: Uint8Array, out: AggrParts, file: string, d
   }
 }
 
-function checkXor(parts: AggrParts, a: AggrType, file: string, dataOffset: number): void {
+function checkEnc(parts: AggrParts, a: AggrType, want: number, file: string, dataOffset: number): void {
   const enc = parts.enc[a]!;
-  if (enc !== ENC_XOR) {
+  if (enc !== want) {
     throw new FormatError(
       'ERR_TSDB_UNKNOWN_ENCODING',
       file,
       dataOffset + parts.start[a]! - 1,
-      `aggregated chunk: ${AGGR_NAMES[a]} sub-chunk has encoding ${encodingName(enc)}; only XOR (float series) is decodable`,
+      `aggregated chunk: ${AGGR_NAMES[a]} sub-chunk has encoding ${encodingName(enc)}, not ${encodingName(want)}`,
     );
   }
+}
+
+function checkXor(parts: AggrParts, a: AggrType, file: string, dataOffset: number): void {
+  checkEnc(parts, a, ENC_XOR, file, dataOffset);
+}
+
+/** Whether the chunk is a native histogram series' (its counter, or else sum, is a float histogram). */
+export function isHistogramAggr(parts: AggrParts): boolean {
+  const a = parts.has(AGGR_COUNTER) ? AGGR_COUNTER : AGGR_SUM;
+  return parts.enc[a] === ENC_FLOAT_HISTOGRAM;
+}
+
+/**
+ * The float histograms of aggregate `a` (sum or counter of a histogram series' chunk), or
+ * undefined when absent; ERR_TSDB_UNKNOWN_ENCODING when it is not a float-histogram sub-chunk.
+ */
+export function decodeAggrHistograms(
+  data: Uint8Array,
+  parts: AggrParts,
+  a: AggrType,
+  file: string,
+  dataOffset: number,
+): HistogramSamples<FloatHistogram> | undefined {
+  if (!parts.has(a)) return undefined;
+  checkEnc(parts, a, ENC_FLOAT_HISTOGRAM, file, dataOffset);
+  return decodeFloatHistogramChunk(
+    data.subarray(parts.start[a]!, parts.end[a]!),
+    file,
+    dataOffset + parts.start[a]!,
+  );
+}
+
+function scanSub(
+  parts: AggrParts,
+  a: number,
+  data: Uint8Array,
+  out: ChunkTimeSummary,
+  file: string,
+  off: number,
+): void {
+  const sub = data.subarray(parts.start[a]!, parts.end[a]!);
+  const base = off + parts.start[a]!;
+  if (parts.enc[a] === ENC_FLOAT_HISTOGRAM) floatHistogramCodec.scanTimes(sub, out, file, base);
+  else scanXorTimes(sub, out, file, base);
 }
 
 /** Sample count of aggregate `a` (0 when absent), like Thanos' AggrChunk.NumSamples for count. */
@@ -188,7 +239,7 @@ export function scanAggrTimes(
   let chosen = -1;
   for (let a = NUM_AGGRS - 1; a >= 0; a--) {
     if (!parts.has(a as AggrType)) continue;
-    checkXor(parts, a as AggrType, file, dataOffset);
+    if (parts.enc[a] !== ENC_FLOAT_HISTOGRAM) checkXor(parts, a as AggrType, file, dataOffset);
     chosen = a;
   }
   if (chosen < 0) {
@@ -200,21 +251,21 @@ export function scanAggrTimes(
   }
   for (let a = NUM_AGGRS - 1; a >= 0; a--) {
     if (!parts.has(a as AggrType) || a === chosen) continue;
-    scanXorTimes(data.subarray(parts.start[a]!, parts.end[a]!), out, file, dataOffset + parts.start[a]!);
+    scanSub(parts, a, data, out, file, dataOffset);
   }
-  scanXorTimes(
-    data.subarray(parts.start[chosen]!, parts.end[chosen]!),
-    out,
-    file,
-    dataOffset + parts.start[chosen]!,
-  );
+  scanSub(parts, chosen, data, out, file, dataOffset);
 }
 
-/** One aggregate's XOR data for encodeAggrChunk; undefined = absent. */
+/** One aggregate's chunk data for encodeAggrChunk; undefined = absent. */
 export type AggrSubChunks = readonly (Uint8Array | undefined)[];
 
-/** Encodes the five sub-chunks (XOR data, index = aggregate) into one aggregated chunk's data. */
-export function encodeAggrChunk(subs: AggrSubChunks): Uint8Array {
+const ALL_XOR: readonly number[] = [ENC_XOR, ENC_XOR, ENC_XOR, ENC_XOR, ENC_XOR];
+
+/**
+ * Encodes the five sub-chunks (index = aggregate) into one aggregated chunk's data; `encs[i]` is
+ * sub-chunk i's encoding byte (XOR for all by default).
+ */
+export function encodeAggrChunk(subs: AggrSubChunks, encs: readonly number[] = ALL_XOR): Uint8Array {
   let size = 0;
   for (let i = 0; i < NUM_AGGRS; i++) {
     const s = subs[i];
@@ -229,7 +280,7 @@ export function encodeAggrChunk(subs: AggrSubChunks): Uint8Array {
       continue;
     }
     p = putUvarint(out, p, s.length);
-    out[p++] = ENC_XOR;
+    out[p++] = encs[i]!;
     out.set(s, p);
     p += s.length;
   }

@@ -21,13 +21,17 @@ import { FormatError } from '../../util/errors.js';
 import {
   AGGR_COUNT,
   AGGR_COUNTER,
+  AGGR_SUM,
   AggrParts,
   aggrNumSamples,
   decodeAggrInto,
   encodeAggrChunk,
+  isHistogramAggr,
   splitAggrChunk,
   type AggrType,
 } from './aggr-chunk.js';
+import { HistAggrBatcher } from './hist-aggr.js';
+import { HIST_AGGR_ENCODINGS } from './hist-raw.js';
 import { CounterResets } from './counter.js';
 import { FloatSeries } from './float-series.js';
 import { targetChunkCount } from './raw.js';
@@ -107,6 +111,7 @@ export class AggrDownsampler {
   private readonly buf = new FloatSeries(1024);
   private readonly counter = new CounterResets();
   private readonly range = new Float64Array(2);
+  private readonly hist = new HistAggrBatcher();
   /** Input windows (count sub-chunk samples) of the last downsample() call. */
   inputWindows = 0;
 
@@ -114,6 +119,8 @@ export class AggrDownsampler {
    * Appends the chunks of series `chunks` (aggregated at `inRes`, in time order) downsampled to
    * `outRes` to `out`. Returns the number of windows written (the count sub-chunks' samples).
    * `numChunks` overrides the target chunk count (tests, like Thanos' downsampleAggrLoop).
+   * The chunks are all of float series or all of a histogram series (the caller cuts the series'
+   * chunks where the kind changes, as Thanos does).
    */
   downsample(
     chunks: readonly AggrInput[],
@@ -158,7 +165,10 @@ export class AggrDownsampler {
     const subs: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
     let windows = 0;
     const buf = this.buf;
+    const hist = isHistogramAggr(this.parts[from]!);
     for (let a = 0; a < AGGR_COUNTER; a++) {
+      // A histogram series' count aggregate is a float one; sum and counter are histograms.
+      if (hist && a !== AGGR_COUNT) continue;
       buf.reset();
       for (let i = from; i < to; i++) {
         const c = chunks[i]!;
@@ -172,6 +182,13 @@ export class AggrDownsampler {
       appendWindows(buf.ts, buf.vs, buf.len, r, FN_OF[a]!, app, range);
       if (a === AGGR_COUNT) windows = app.numSamples;
       subs[a] = app.bytes();
+    }
+
+    if (hist) {
+      const h = this.hist.aggregate(chunks, this.parts, from, to, r, range);
+      subs[AGGR_SUM] = h.sum;
+      subs[AGGR_COUNTER] = h.counter;
+      return this.emit(chunks, from, to, subs, windows, out, HIST_AGGR_ENCODINGS);
     }
 
     // Counter: resets applied across the batch's chunks, then windows over the running total.
@@ -200,6 +217,19 @@ export class AggrDownsampler {
       app.append(last, cr.lastV);
       subs[AGGR_COUNTER] = app.bytes();
     }
+    return this.emit(chunks, from, to, subs, windows, out);
+  }
+
+  private emit(
+    chunks: readonly AggrInput[],
+    from: number,
+    to: number,
+    subs: (Uint8Array | undefined)[],
+    windows: number,
+    out: EncodedChunk[],
+    encs?: readonly number[],
+  ): number {
+    const range = this.range;
     if (range[0] === Infinity) {
       const c = chunks[from]!;
       throw new FormatError(
@@ -213,7 +243,7 @@ export class AggrDownsampler {
       mint: range[0]!,
       maxt: range[1]!,
       encoding: ENC_THANOS_AGGR,
-      data: encodeAggrChunk(subs),
+      data: encodeAggrChunk(subs, encs),
       numSamples: windows,
     });
     return windows;

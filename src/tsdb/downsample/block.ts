@@ -11,8 +11,10 @@
  * empty one skipped, as Thanos does. Tombstones are not applied (Thanos neither uploads nor reads
  * them here).
  *
- * Native histogram series are refused (ERR_DOWNSAMPLE_UNSUPPORTED): Thanos downsamples them into
- * float-histogram count/sum/counter aggregates, which Strata does not write yet.
+ * Native histogram chunks (encodings 2 and 3) become count/sum/counter aggregates (hist-raw.ts,
+ * hist-aggr.ts). A series switching between float and histogram chunks is cut where it switches
+ * (Thanos' cutNewChunk): each run is downsampled on its own, and in a downsampled block runs of
+ * float and of histogram aggregated chunks are downsampled separately.
  */
 import { BlockReader } from '../block/reader.js';
 import { BlockWriter } from '../block/writer.js';
@@ -38,6 +40,9 @@ import { blockResolution } from '../group-key.js';
 import { readBackBlock } from '../verify/light.js';
 import { FloatSeries } from './float-series.js';
 import { RawDownsampler } from './raw.js';
+import { HistSeries } from './hist-aggregator.js';
+import { HistRawDownsampler } from './hist-raw.js';
+import { AggrParts, isHistogramAggr, splitAggrChunk } from './aggr-chunk.js';
 
 /** Thanos' resolutions (ms). */
 export const RES_RAW = 0;
@@ -145,6 +150,9 @@ export async function downsampleBlock(
 /** Per-run state reused across series. */
 class Work {
   readonly raw = new RawDownsampler();
+  readonly histRaw = new HistRawDownsampler();
+  readonly hist = new HistSeries();
+  readonly parts = new AggrParts();
   readonly aggr = new AggrDownsampler();
   readonly series = new FloatSeries(4096);
   readonly stray = new FloatSeries(256);
@@ -212,21 +220,16 @@ function checkChunkOrder(chunks: readonly ChunkMeta[]): void {
 }
 
 function refuse(c: StoredChunkView, file: string, what: string): never {
-  const enc = c.encoding;
-  if (enc === ENC_HISTOGRAM || enc === ENC_FLOAT_HISTOGRAM) {
-    throw new FormatError(
-      'ERR_DOWNSAMPLE_UNSUPPORTED',
-      file,
-      c.dataOffset - 1,
-      `native histogram chunk (${encodingName(enc)}): Strata does not downsample native histogram series yet`,
-    );
-  }
   throw new FormatError(
     'ERR_TSDB_UNKNOWN_ENCODING',
     file,
     c.dataOffset - 1,
-    `chunk encoding ${encodingName(enc)} cannot be downsampled in ${what}`,
+    `chunk encoding ${encodingName(c.encoding)} cannot be downsampled in ${what}`,
   );
+}
+
+function isHist(enc: number): boolean {
+  return enc === ENC_HISTOGRAM || enc === ENC_FLOAT_HISTOGRAM;
 }
 
 function decodeXor(c: StoredChunkView, file: string, out: SampleBuf): void {
@@ -246,18 +249,38 @@ async function rawSeries(
   res: DownsampleResult,
 ): Promise<void> {
   const s = w.series;
+  const h = w.hist;
   s.reset();
+  h.reset();
+  let histRun = false;
   for (const m of metas) {
     // Most chunks are in the reader's buffer already: no promise for those.
     const c: StoredChunkView = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
     const file = chunks.fileFor(m.ref);
-    if (c.encoding !== ENC_XOR) refuse(c, file, 'a raw block');
-    decodeXor(c, file, w.scratch);
+    const hist = isHist(c.encoding);
+    if (!hist && c.encoding !== ENC_XOR) refuse(c, file, 'a raw block');
     res.inputChunks++;
+    // Thanos' cutNewChunk: the run so far is downsampled on its own when the kind changes.
+    if (hist !== histRun) {
+      flushRaw(w, outRes);
+      histRun = hist;
+    }
+    if (hist) {
+      res.inputSamples += h.appendChunk(c.encoding, c.data, file, c.dataOffset);
+      continue;
+    }
+    decodeXor(c, file, w.scratch);
     res.inputSamples += w.scratch.len;
     s.appendExpanded(w.scratch);
   }
-  w.raw.downsample(s, outRes, w.out);
+  flushRaw(w, outRes);
+}
+
+function flushRaw(w: Work, outRes: number): void {
+  if (w.series.len > 0) w.raw.downsample(w.series, outRes, w.out);
+  if (w.hist.len > 0) w.histRaw.downsample(w.hist, outRes, w.out);
+  w.series.reset();
+  w.hist.reset();
 }
 
 async function aggrSeries(
@@ -270,35 +293,57 @@ async function aggrSeries(
 ): Promise<void> {
   const inputs = w.inputs;
   inputs.length = 0;
+  let histRun = false;
+  const flush = (): void => {
+    if (inputs.length === 0) return;
+    w.aggr.downsample(inputs, inRes, outRes, w.out);
+    res.inputSamples += w.aggr.inputWindows;
+    inputs.length = 0;
+  };
+  const push = (a: AggrInput): void => {
+    splitAggrChunk(a.data, w.parts, a.file, a.dataOffset);
+    const hist = isHistogramAggr(w.parts);
+    if (hist !== histRun) {
+      flush();
+      histRun = hist;
+    }
+    inputs.push(a);
+  };
   for (const m of metas) {
     const c: StoredChunkView = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
     const file = chunks.fileFor(m.ref);
     res.inputChunks++;
     if (c.encoding === ENC_THANOS_AGGR) {
       // The reader's view is valid until the next read: keep a copy for the batch.
-      inputs.push({ data: c.data.slice(), mint: m.mint, maxt: m.maxt, file, dataOffset: c.dataOffset });
+      push({ data: c.data.slice(), mint: m.mint, maxt: m.maxt, file, dataOffset: c.dataOffset });
       continue;
     }
-    if (c.encoding !== ENC_XOR) refuse(c, file, 'a downsampled block');
-    decodeXor(c, file, w.scratch);
-    // Thanos: an empty XOR chunk in a downsampled block is skipped, a non-empty one becomes 5m
+    const hist = isHist(c.encoding);
+    if (!hist && c.encoding !== ENC_XOR) refuse(c, file, 'a downsampled block');
+    // Thanos: an empty raw chunk in a downsampled block is skipped, a non-empty one becomes 5m
     // aggregates first.
-    if (w.scratch.len === 0) continue;
-    w.stray.reset();
-    w.stray.appendExpanded(w.scratch);
     w.converted.length = 0;
-    w.raw.downsample(w.stray, RES_5M, w.converted);
+    if (hist) {
+      w.hist.reset();
+      w.hist.appendChunk(c.encoding, c.data, file, c.dataOffset);
+      if (w.hist.len === 0) continue;
+      w.histRaw.downsample(w.hist, RES_5M, w.converted);
+    } else {
+      decodeXor(c, file, w.scratch);
+      if (w.scratch.len === 0) continue;
+      w.stray.reset();
+      w.stray.appendExpanded(w.scratch);
+      w.raw.downsample(w.stray, RES_5M, w.converted);
+    }
     for (const a of w.converted) {
-      inputs.push({
+      push({
         data: a.data,
         mint: a.mint,
         maxt: a.maxt,
-        file: `${file} (XOR chunk as 5m aggregates)`,
+        file: `${file} (raw chunk as 5m aggregates)`,
         dataOffset: 0,
       });
     }
   }
-  if (inputs.length === 0) return;
-  w.aggr.downsample(inputs, inRes, outRes, w.out);
-  res.inputSamples += w.aggr.inputWindows;
+  flush();
 }

@@ -15,7 +15,9 @@ export {
   NUM_AGGRS,
   aggrNumSamples,
   decodeAggrInto,
+  decodeAggrHistograms,
   encodeAggrChunk,
+  isHistogramAggr,
   parseAggrName,
   readAggregate,
   scanAggrTimes,
@@ -38,4 +40,6 @@ export {
 export { CounterResets } from './counter.js';
 export { DownsampleInputError } from './errors.js';
 export { FloatSeries } from './float-series.js';
+export { HistSeries } from './hist-aggregator.js';
+export { HIST_AGGR_ENCODINGS, HistRawDownsampler } from './hist-raw.js';
 export { MAX_WINDOWS_PER_CHUNK, RawDownsampler, targetChunkCount, windowEnd } from './raw.js';

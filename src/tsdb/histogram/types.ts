@@ -100,13 +100,21 @@ function copySpans(s: readonly Span[]): Span[] {
 
 /** A deep copy (spans and buckets are new arrays). */
 export function cloneHistogram<H extends AnyHistogram>(h: H): H {
-  return {
-    ...h,
+  // Field by field: an object spread is several times slower on this hot path (downsampling).
+  const c: AnyHistogram = {
+    kind: h.kind,
+    counterResetHint: h.counterResetHint,
+    schema: h.schema,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount: h.zeroCount,
+    count: h.count,
+    sum: h.sum,
     positiveSpans: copySpans(h.positiveSpans),
     negativeSpans: copySpans(h.negativeSpans),
     positiveBuckets: h.positiveBuckets.slice(),
     negativeBuckets: h.negativeBuckets.slice(),
   };
+  return c as H;
 }
 
 /** The float form of an integer histogram (buckets turned absolute), as Prometheus' ToFloat. */

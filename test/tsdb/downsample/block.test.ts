@@ -124,7 +124,7 @@ describe('downsampleBlock', () => {
     });
   });
 
-  it('refuses native histogram series with ERR_DOWNSAMPLE_UNSUPPORTED naming block and series', async () => {
+  it('downsamples a synthetic block with native histogram series (no longer refused)', async () => {
     const blocks = await writeSynthBlocks({
       outDir: join(dir, 'hist'),
       series: 2,
@@ -134,15 +134,10 @@ describe('downsampleBlock', () => {
       startMs: Date.UTC(2026, 0, 1),
     });
     const b = blocks[0]!;
-    const err = await downsampleBlock(b.dir, join(dir, 'hist-out'), { resolution: RES_5M }).catch(
-      (e: unknown) => e,
-    );
-    expect(err).toMatchObject({ code: 'ERR_DOWNSAMPLE_UNSUPPORTED' });
-    expect(String((err as Error).message)).toMatch(
-      new RegExp(
-        `^downsample: block ${b.meta.ulid} series \\{.*synth_native.*\\}: .*000001 at offset \\d+: native histogram chunk`,
-      ),
-    );
+    const r = await downsampleBlock(b.dir, join(dir, 'hist-out'), { resolution: RES_5M });
+    expect(r.outputSeries).toBe(r.inputSeries);
+    const v = await verifyBlock(r.dir!);
+    expect(v.problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 
   it('a block written by promtool (edge values: NaN, ±Inf, huge and tiny floats) downsamples to exact windows', async () => {
