@@ -19,7 +19,7 @@ import { XorAppender } from '../chunkenc/xor-encode.js';
 import { HINT_GAUGE } from '../histogram/types.js';
 import { AGGR_COUNT, AGGR_COUNTER, AGGR_SUM, encodeAggrChunk, type AggrSubChunks } from './aggr-chunk.js';
 import { FloatHistSubChunk, HistSeries, histWindows } from './hist-aggregator.js';
-import { ASSUMED_RAW_INTERVAL_MS, targetChunkCount, windowEnd } from './raw.js';
+import { rawBatches } from './raw.js';
 
 /** Encoding bytes of a histogram aggregated chunk's sub-chunks (count XOR, sum/counter float histogram). */
 export const HIST_AGGR_ENCODINGS: readonly number[] = [
@@ -74,25 +74,13 @@ export class HistRawDownsampler {
 
   /** Appends the aggregated chunks of `s` at resolution `r` to `out`; returns the windows written. */
   downsample(s: HistSeries, r: number, out: EncodedChunk[], numChunks?: number): number {
-    const n = s.len;
-    if (n === 0) return 0;
     const ts = s.ts;
-    numChunks ??= targetChunkCount(ts[0]!, ts[n - 1]!, ASSUMED_RAW_INTERVAL_MS, r, n);
-    const batchSize = Math.trunc(n / numChunks) + 1;
-    let windows = 0;
-    let from = 0;
-    while (from < n) {
-      let j = Math.min(from + batchSize, n);
-      const curW = windowEnd(ts[j - 1]!, r);
-      while (j < n && ts[j]! <= curW) j++;
+    return rawBatches(ts, s.len, r, numChunks, (from, to) => {
       const batch = this.batch;
       batch.reset();
-      for (let i = from; i < j; i++) if (!Number.isNaN(s.hs[i]!.sum)) batch.push(ts[i]!, s.hs[i]!);
-      from = j;
-      if (batch.len === 0) continue;
-      windows += this.one(batch, r, out);
-    }
-    return windows;
+      for (let i = from; i < to; i++) if (!Number.isNaN(s.hs[i]!.sum)) batch.push(ts[i]!, s.hs[i]!);
+      return batch.len === 0 ? 0 : this.one(batch, r, out);
+    });
   }
 
   private one(batch: HistSeries, r: number, out: EncodedChunk[]): number {

@@ -53,6 +53,33 @@ export function targetChunkCount(
   return x;
 }
 
+/**
+ * Thanos' downsampleRawLoop batching, for float and histogram series alike: about `numChunks`
+ * batches of the `n` samples at `ts`, each extended to the end of its last window; calls
+ * `batch(from, to)` for each and returns the sum of what it returns (windows written).
+ */
+export function rawBatches(
+  ts: ArrayLike<number>,
+  n: number,
+  r: number,
+  numChunks: number | undefined,
+  batch: (from: number, to: number) => number,
+): number {
+  if (n === 0) return 0;
+  numChunks ??= targetChunkCount(ts[0]!, ts[n - 1]!, ASSUMED_RAW_INTERVAL_MS, r, n);
+  const batchSize = Math.trunc(n / numChunks) + 1;
+  let windows = 0;
+  let from = 0;
+  while (from < n) {
+    let j = Math.min(from + batchSize, n);
+    const curW = windowEnd(ts[j - 1]!, r);
+    while (j < n && ts[j]! <= curW) j++;
+    windows += batch(from, j);
+    from = j;
+  }
+  return windows;
+}
+
 /** Downsamples raw float series to aggregated chunks; reuse one instance across series. */
 export class RawDownsampler {
   private readonly apps: XorAppender[] = [0, 1, 2, 3, 4].map(() => new XorAppender());
@@ -63,21 +90,7 @@ export class RawDownsampler {
    * target chunk count (tests; Thanos' downsampleRawLoop takes it as a parameter).
    */
   downsample(s: FloatSeries, r: number, out: EncodedChunk[], numChunks?: number): number {
-    const n = s.len;
-    if (n === 0) return 0;
-    const ts = s.ts;
-    numChunks ??= targetChunkCount(ts[0]!, ts[n - 1]!, ASSUMED_RAW_INTERVAL_MS, r, n);
-    const batchSize = Math.trunc(n / numChunks) + 1;
-    let windows = 0;
-    let from = 0;
-    while (from < n) {
-      let j = Math.min(from + batchSize, n);
-      const curW = windowEnd(ts[j - 1]!, r);
-      while (j < n && ts[j]! <= curW) j++;
-      windows += this.batch(s, from, j, r, out);
-      from = j;
-    }
-    return windows;
+    return rawBatches(s.ts, s.len, r, numChunks, (from, to) => this.batch(s, from, to, r, out));
   }
 
   /** One output chunk from samples [from, to), NaNs dropped; returns its window count. */
