@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdCluster } from '../services/etcd.js';
+import { launchBrowser, openPage, screenshot } from '../support/browser.js';
 import { ensureBuilt } from '../support/build.js';
 import { assertNoLeakedProcesses, waitFor, type TrackedProcess } from '../support/processes.js';
 import { haFixture, type HaFixture } from '../compactor/fixtures.js';
@@ -116,6 +117,21 @@ describe('the ring page', () => {
       const html = await (await fetch(page)).text();
       expect(html).toContain('c1');
       expect(html).toContain('c2');
+      // In a browser: the UI's navigation links the ring page, which lists both members.
+      const browser = await launchBrowser();
+      try {
+        const { page: ui, errors } = await openPage(browser, `http://${http}/`);
+        await ui.waitForSelector('nav a.link');
+        await ui.click('nav a.link');
+        await ui.waitForURL(/\/compactor\/ring$/);
+        const text = (await ui.locator('body').textContent()) ?? '';
+        expect(text).toContain('c1');
+        expect(text).toContain('c2');
+        await screenshot(ui, 'ring');
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
       const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1];
       expect(csrf).toBeDefined();
       expect((await json('?tokens=true')).instances.every((i) => (i.tokens ?? []).length === 512)).toBe(true);
