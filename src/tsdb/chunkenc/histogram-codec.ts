@@ -146,3 +146,20 @@ function readHead(data: Uint8Array, file: string, off: number): number {
   readLayout(headReader, headLayout);
   return headReader.varbitInt('first timestamp');
 }
+
+/**
+ * The check of a histogram chunk copied byte for byte: its head parses and its first timestamp is
+ * `mint` (the index entry's); the samples after the head are covered by the CRC, as for XOR chunks
+ * (decoding every copied chunk cost ~80% of a histogram compaction).
+ */
+export function checkHistogramChunkHead(data: Uint8Array, file: string, off: number, mint: number): void {
+  const first = histogramChunkHead(data, file, off);
+  if (first !== mint) {
+    throw new FormatError(
+      'ERR_TSDB_CORRUPT',
+      file,
+      off,
+      `histogram chunk starts at ${first}, its index entry says ${mint}`,
+    );
+  }
+}

@@ -14,9 +14,9 @@ import type { DedupMode } from '../samples/dedup.js';
 import { CompactionInputError } from './errors.js';
 import { overlapClusters } from '../chunks/overlap.js';
 import type { WriteSeam } from '../block/write-seam.js';
-import { FormatError, errorCode, errorMessage } from '../../util/errors.js';
+import { errorCode, errorMessage } from '../../util/errors.js';
 import { ClusterReencoder } from './reencode.js';
-import { histogramChunkHead } from '../chunkenc/histogram-codec.js';
+import { checkHistogramChunkHead } from '../chunkenc/histogram-codec.js';
 import { ENC_FLOAT_HISTOGRAM, ENC_HISTOGRAM } from '../chunkenc/encoding.js';
 import {
   byFirstMint,
@@ -331,24 +331,11 @@ export class SeriesMerger {
     }
   }
 
-  /**
-   * Checks the head of a histogram chunk about to be copied (count, layout, first timestamp =
-   * mint); a FormatError names block, series and offset. The samples themselves are covered by
-   * the CRC, as for XOR chunks: decoding every copied chunk cost ~80% of a histogram compaction.
-   */
+  /** Head check of a histogram chunk about to be copied (see histogram-codec.ts), naming block and series. */
   private checkHistogram(raw: RawChunkView, c: ChunkMeta, s: InputSeries, seriesName: () => string): void {
-    const data = raw.buf.subarray(raw.dataStart, raw.dataEnd);
-    const file = s.block.chunks.fileFor(c.ref);
     try {
-      const first = histogramChunkHead(data, file, raw.dataOffset);
-      if (first !== c.mint) {
-        throw new FormatError(
-          'ERR_TSDB_CORRUPT',
-          file,
-          raw.dataOffset,
-          `histogram chunk starts at ${first}, its index entry says ${c.mint}`,
-        );
-      }
+      const data = raw.buf.subarray(raw.dataStart, raw.dataEnd);
+      checkHistogramChunkHead(data, s.block.chunks.fileFor(c.ref), raw.dataOffset, c.mint);
     } catch (err) {
       throw CompactionInputError.wrap(err, s.block.ulid, seriesName());
     }
