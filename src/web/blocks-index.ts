@@ -8,6 +8,7 @@ import type { BlockMarker, DeletionMark, NoCompactMark, NoDownsampleMark } from 
 import type { BlockMarkers, FlagBits, PartialInfo, TimelineData, TimelineLane } from './blocks-types.js';
 import { assignSubLanes, flagOverlaps } from './blocks-lanes.js';
 import type { BlockFilter, BlockQuery, SortKey } from './blocks-query.js';
+import { blockResolution } from '../tsdb/group-key.js';
 
 /** One tenant as a BlockSource holds it (the single-tenant layout has one tenant, ''). */
 export interface TenantBlocks {
@@ -33,8 +34,6 @@ const {
   noDownsample: FLAG_NO_DOWNSAMPLE,
   overlap: FLAG_OVERLAP,
 } = FLAGS;
-
-export const resolutionOf = (m: BlockMeta): number => m.thanos?.downsample.resolution ?? 0;
 
 /** The external labels in a canonical order; `seen` maps each label set's JSON to it (few distinct sets). */
 function labelsKey(m: BlockMeta, seen: Map<string, string>): string {
@@ -115,7 +114,7 @@ export class TenantIndex {
       this.minT[i] = m.minTime;
       this.maxT[i] = m.maxTime;
       this.level[i] = m.compaction.level;
-      this.res[i] = resolutionOf(m);
+      this.res[i] = blockResolution(m);
       this.flags[i] = this.#markerFlags(m.ulid);
       const lk = `${this.res[i]}/${this.level[i]}`;
       (byLane.get(lk) ?? byLane.set(lk, []).get(lk)!).push(i);

@@ -36,7 +36,8 @@ function methodNotAllowed(): HttpResponse {
   };
 }
 
-const readOnly =
+/** Serves GET and HEAD with `h`; anything else gets 405. */
+export const readOnly =
   (h: (req: HttpRequest) => Promise<HttpResponse>) =>
   (req: HttpRequest): Promise<HttpResponse> =>
     req.method === 'GET' || req.method === 'HEAD' ? h(req) : Promise.resolve(methodNotAllowed());

@@ -35,6 +35,7 @@ import { assertNoLeakedProcesses } from '../support/processes.js';
 import { setFirstChunkEncoding } from '../support/corrupt-chunk.js';
 import { downloadBlocks, liveBlocks, readTenant, type TenantState } from './inspect.js';
 import { compactArgs, filesystemObjstore, passSummaries, runStrataOk } from './run.js';
+import { blockResolution } from '../../src/tsdb/group-key.js';
 
 const H = 3_600_000;
 const TWO_DAYS = 48 * H;
@@ -53,14 +54,10 @@ let badBlock = '';
 /** tenant → ULIDs of the 2h blocks written (every raw source there is). */
 const written = new Map<string, string[]>();
 
-function resolutionOf(m: BlockMeta): number {
-  return m.thanos?.downsample.resolution ?? 0;
-}
-
 function live(st: TenantState, resolution: number): BlockMeta[] {
   return liveBlocks(st)
     .map((b) => b.meta!)
-    .filter((m) => resolutionOf(m) === resolution)
+    .filter((m) => blockResolution(m) === resolution)
     .sort((a, b) => a.minTime - b.minTime);
 }
 

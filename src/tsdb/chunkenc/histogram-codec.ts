@@ -124,7 +124,7 @@ const headLayout: Layout = newLayout();
  * count, a bucket layout that parses, and the first timestamp (returned, for the caller to compare
  * with the chunk's mint). O(layout), not O(samples): the rest is covered by the CRC, as for XOR.
  */
-export function histogramChunkHead(data: Uint8Array, file: string, off: number): number {
+function histogramChunkHead(data: Uint8Array, file: string, off: number): number {
   const { samples } = histChunkHeader(data, file, off);
   if (samples === 0) throw new FormatError('ERR_TSDB_CORRUPT', file, off, 'histogram chunk with 0 samples');
   // Most heads fit in the first bytes: load only those (the reader converts what it is given to
