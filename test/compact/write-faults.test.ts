@@ -18,6 +18,7 @@ import { writeSynthBlocks, type SynthBlock } from '../../src/tsdb/synth/write.js
 import { verifyBlock } from '../../src/tsdb/verify/verify.js';
 import { readBackBlock } from '../../src/tsdb/verify/light.js';
 import { IndexReader } from '../../src/tsdb/index/reader.js';
+import { findSymbol } from '../../src/tsdb/index/symbols.js';
 import { readMetaFile } from '../../src/tsdb/meta.js';
 import { StrataError } from '../../src/util/errors.js';
 import { runCompact } from '../../src/cli/tsdb-compact.js';
@@ -228,7 +229,9 @@ describe('light read-back of the finished files', () => {
       const sample = [];
       for (let i = 0; i < ids.length; i += 64) {
         const s = await index.series(ids[i]!);
-        sample.push({ id: ids[i]!, labels: s.labels, chunks: s.chunks });
+        const syms = index.symbols();
+        const refs = Uint32Array.from(s.labels.flatMap((l) => [findSymbol(syms, l.name), findSymbol(syms, l.value)]));
+        sample.push({ id: ids[i]!, refs, chunks: s.chunks });
       }
       w = {
         numSeries: ids.length,

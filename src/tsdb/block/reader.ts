@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { IndexReader } from '../index/reader.js';
+import { LeanIndex } from '../index/lean.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { readMetaFile, type BlockMeta } from '../meta.js';
 import { readTombstones, type Tombstones } from '../tombstones/tombstones.js';
@@ -41,6 +42,39 @@ export class BlockReader {
 }
 
 /** Opens several blocks; closes those already open if one fails. */
+/**
+ * A block opened for one streaming pass over its series (downsampling): the index read lean, so
+ * nothing per symbol or label value is held; no tombstones.
+ */
+export class LeanBlock {
+  private constructor(
+    readonly dir: string,
+    readonly meta: BlockMeta,
+    readonly index: LeanIndex,
+    readonly chunks: SegmentReader,
+  ) {}
+
+  static async open(dir: string): Promise<LeanBlock> {
+    const meta = await readMetaFile(dir);
+    const index = await LeanIndex.open(join(dir, INDEX_FILENAME));
+    try {
+      const chunks = await SegmentReader.open(join(dir, CHUNKS_DIR));
+      return new LeanBlock(dir, meta, index, chunks);
+    } catch (err) {
+      await index.close();
+      throw err;
+    }
+  }
+
+  get ulid(): string {
+    return this.meta.ulid;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.index.close(), this.chunks.close()]);
+  }
+}
+
 export async function openBlocks(dirs: readonly string[]): Promise<BlockReader[]> {
   const out: BlockReader[] = [];
   try {

@@ -18,10 +18,16 @@ import { ulidSource, type UlidSource } from '../ulid.js';
 import { CHUNKS_DIR, INDEX_FILENAME, TMP_FOR_CREATION } from './files.js';
 import { InvalidArgumentError, StrataError } from '../../util/errors.js';
 import type { WriteSeam } from './write-seam.js';
+import type { LeanIndex } from '../index/lean.js';
 
 export interface BlockWriterOptions {
   /** Every label name and value the series will use (any order, duplicates allowed). */
-  symbols: Iterable<string>;
+  symbols?: Iterable<string>;
+  /**
+   * Instead of `symbols`: the index is derived from this source index (its symbols, a subset of
+   * its series added with addDerivedSeries, its postings mapped; see IndexWriter.createDerived).
+   */
+  derivedFrom?: LeanIndex;
   ulid?: string;
   ulids?: UlidSource;
   /** Block time range; defaults to [first sample, last sample + 1). */
@@ -54,7 +60,8 @@ export interface WrittenBlock {
 
 export interface WrittenSeries {
   id: number;
-  labels: Labels;
+  /** Label refs (name, value pairs) into the written symbol table. */
+  refs: Uint32Array;
   chunks: ChunkMeta[];
 }
 
@@ -94,7 +101,9 @@ export class BlockWriter {
     const tmpDir = join(parentDir, ulid + TMP_FOR_CREATION);
     await rm(tmpDir, { recursive: true, force: true });
     await mkdir(join(tmpDir, CHUNKS_DIR), { recursive: true });
-    const symbols = sortedUnique(opts.symbols);
+    if ((opts.symbols === undefined) === (opts.derivedFrom === undefined)) {
+      throw new InvalidArgumentError('BlockWriter: give either symbols or derivedFrom');
+    }
     let segments: SegmentWriter | undefined;
     try {
       segments = await SegmentWriter.create(join(tmpDir, CHUNKS_DIR), {
@@ -102,11 +111,16 @@ export class BlockWriter {
       });
       const ranged =
         opts.checkChunkRange === true && opts.minTime !== undefined && opts.maxTime !== undefined;
-      const index = await IndexWriter.create(join(tmpDir, INDEX_FILENAME), symbols, {
+      const indexOpts = {
         ...(ranged ? { minTime: opts.minTime, maxTime: opts.maxTime } : {}),
         chunks: segments,
         ...(opts.seam?.postings ? { postingsHook: opts.seam.postings.bind(opts.seam) } : {}),
-      });
+      };
+      const path = join(tmpDir, INDEX_FILENAME);
+      const index =
+        opts.derivedFrom !== undefined
+          ? await IndexWriter.createDerived(path, opts.derivedFrom, indexOpts)
+          : await IndexWriter.create(path, sortedUnique(opts.symbols!), indexOpts);
       return new BlockWriter(ulid, parentDir, tmpDir, segments, index, opts);
     } catch (err) {
       await segments?.abort();
@@ -118,6 +132,26 @@ export class BlockWriter {
   /** Adds one series; call in strictly ascending label order. Chunks in time order. */
   async addSeries(labels: Labels, chunks: readonly EncodedChunk[]): Promise<void> {
     if (chunks.length === 0) return;
+    const metas = await this.writeChunks(chunks);
+    this.noteSeries(metas, await this.index.addSeries(labels, metas));
+  }
+
+  /**
+   * Derived blocks (`derivedFrom`): adds the source's series `sourceId` under its label refs,
+   * with new chunks. Call in the source's series order.
+   */
+  async addDerivedSeries(
+    sourceId: number,
+    refs: Uint32Array,
+    numLabels: number,
+    chunks: readonly EncodedChunk[],
+  ): Promise<void> {
+    if (chunks.length === 0) return;
+    const metas = await this.writeChunks(chunks);
+    this.noteSeries(metas, await this.index.addSeriesRefs(refs, numLabels, metas, sourceId));
+  }
+
+  private async writeChunks(chunks: readonly EncodedChunk[]): Promise<ChunkMeta[]> {
     const metas = this.metas;
     metas.length = 0;
     for (const c of chunks) {
@@ -126,7 +160,7 @@ export class BlockWriter {
       this.account(c.mint, c.maxt, c.numSamples, c.data.length);
     }
     this.numPending = 0;
-    this.noteSeries(labels, metas, await this.index.addSeries(labels, metas));
+    return metas;
   }
 
   /**
@@ -152,7 +186,7 @@ export class BlockWriter {
 
   private indexed(labels: Labels, metas: readonly ChunkMeta[], id: number): void {
     this.checkPending(labels, metas);
-    this.noteSeries(labels, metas, id);
+    this.noteSeries(metas, id);
   }
 
   /** The series' metas must be the chunks written since the previous series, in write order. */
@@ -179,11 +213,11 @@ export class BlockWriter {
     }
   }
 
-  private noteSeries(labels: Labels, metas: readonly ChunkMeta[], id: number): void {
+  private noteSeries(metas: readonly ChunkMeta[], id: number): void {
     if (this.numSeries % SAMPLE_EVERY === 0) {
       this.sample.push({
         id,
-        labels: labels.map((l) => ({ name: l.name, value: l.value })),
+        refs: this.index.lastSeriesRefs().slice(),
         chunks: metas.map((m) => ({ mint: m.mint, maxt: m.maxt, ref: m.ref })),
       });
     }

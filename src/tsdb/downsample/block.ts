@@ -16,7 +16,7 @@
  * (Thanos' cutNewChunk): each run is downsampled on its own, and in a downsampled block runs of
  * float and of histogram aggregated chunks are downsampled separately.
  */
-import { BlockReader } from '../block/reader.js';
+import { LeanBlock } from '../block/reader.js';
 import { BlockWriter } from '../block/writer.js';
 import type { SegmentReader, StoredChunkView } from '../chunks/reader.js';
 import type { ChunkMeta } from '../index/format.js';
@@ -30,7 +30,7 @@ import {
 } from '../chunkenc/encoding.js';
 import { decodeXorInto, xorNumSamples } from '../chunkenc/xor-decode.js';
 import type { BlockMeta } from '../meta.js';
-import { formatLabels, type Labels } from '../labels.js';
+import { formatLabels } from '../labels.js';
 import type { UlidSource } from '../ulid.js';
 import { SampleBuf } from '../samples/sample-buf.js';
 import { FormatError, InvalidArgumentError, StrataError, errorCode } from '../../util/errors.js';
@@ -82,7 +82,7 @@ export async function downsampleBlock(
   opts: DownsampleOptions,
 ): Promise<DownsampleResult> {
   const started = performance.now();
-  const block = await BlockReader.open(blockDir);
+  const block = await LeanBlock.open(blockDir);
   try {
     const inRes = blockResolution(block.meta);
     if (opts.resolution !== RES_5M && opts.resolution !== RES_1H) {
@@ -97,7 +97,8 @@ export async function downsampleBlock(
     }
     const m = block.meta;
     const writer = await BlockWriter.create(outDir, {
-      symbols: block.index.symbols(),
+      // Same symbols and the same series order: the output index derives from the input's.
+      derivedFrom: block.index,
       ...(opts.ulid !== undefined ? { ulid: opts.ulid } : {}),
       ...(opts.ulids !== undefined ? { ulids: opts.ulids } : {}),
       minTime: m.minTime,
@@ -163,7 +164,7 @@ class Work {
 }
 
 async function walkSeries(
-  block: BlockReader,
+  block: LeanBlock,
   inRes: number,
   outRes: number,
   writer: BlockWriter,
@@ -181,11 +182,10 @@ async function walkSeries(
         if (inRes === 0) await rawSeries(block.chunks, s.chunks, outRes, w, res);
         else await aggrSeries(block.chunks, s.chunks, inRes, outRes, w, res);
       } catch (err) {
-        throw wrap(err, block.ulid, s.labels);
+        throw await wrap(err, block, s.labelRefs, s.numLabels);
       }
       if (w.out.length === 0) continue;
-      const labels: Labels = s.labels.map((l) => ({ name: l.name, value: l.value }));
-      await writer.addSeries(labels, w.out);
+      await writer.addDerivedSeries(s.id, s.labelRefs, s.numLabels, w.out);
       res.outputSeries++;
       res.outputChunks += w.out.length;
       for (const c of w.out) res.outputSamples += c.numSamples;
@@ -194,14 +194,16 @@ async function walkSeries(
   }
 }
 
-function wrap(err: unknown, block: string, labels: Labels): unknown {
+async function wrap(err: unknown, block: LeanBlock, refs: Uint32Array, numLabels: number): Promise<unknown> {
   const code = errorCode(err);
   if (
     err instanceof StrataError &&
     code !== undefined &&
     (code.startsWith('ERR_TSDB_') || code === 'ERR_DOWNSAMPLE_UNSUPPORTED')
   ) {
-    return DownsampleInputError.wrap(err, block, formatLabels(labels));
+    const labels = await block.index.resolveLabels(refs, numLabels).catch(() => undefined);
+    const series = labels === undefined ? '<labels unreadable>' : formatLabels(labels);
+    return DownsampleInputError.wrap(err, block.ulid, series);
   }
   return err;
 }

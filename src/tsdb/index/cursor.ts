@@ -10,7 +10,7 @@
  */
 import { SERIES_ALIGN, alignUp } from './format.js';
 import type { PositionalReader } from './positional.js';
-import { SeriesScratch, decodeSeriesEntry } from './series.js';
+import { SeriesScratch, decodeSeriesEntry, type SeriesSymbols } from './series.js';
 
 export const DEFAULT_CURSOR_BUFFER = 4 << 20;
 
@@ -32,7 +32,7 @@ export class SeriesCursor {
     start: number,
     /** File offset where the series section ends. */
     private readonly end: number,
-    private readonly symbols: readonly string[],
+    private readonly symbols: SeriesSymbols,
     bufferSize: number = DEFAULT_CURSOR_BUFFER,
   ) {
     this.file = src.name;

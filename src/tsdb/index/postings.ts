@@ -57,6 +57,8 @@ export function decodePostingsList(
   end: number,
   file: string,
   base: number,
+  /** Decode into this array when it is large enough (the result is then a view of it). */
+  into?: Uint32Array,
 ): Uint32Array {
   if (start + 8 > end)
     fail(file, base, 'ERR_TSDB_TRUNCATED', 'postings list header runs past the data', start);
@@ -72,7 +74,7 @@ export function decodePostingsList(
   const n = be32(buf, start + 4);
   if (len !== 4 + 4 * n)
     fail(file, base, 'ERR_TSDB_CORRUPT', `postings list of ${len} bytes claims ${n} entries`, start + 4);
-  const ids = new Uint32Array(n);
+  const ids = into !== undefined && into.length >= n ? into.subarray(0, n) : new Uint32Array(n);
   let p = start + 8;
   let prev = -1;
   for (let i = 0; i < n; i++, p += 4) {

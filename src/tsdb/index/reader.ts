@@ -7,19 +7,8 @@ import { Decbuf } from '../encoding/decbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
 import type { Labels } from '../labels.js';
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
-import {
-  HEADER_LEN,
-  INDEX_MAGIC,
-  INDEX_VERSION_1,
-  INDEX_VERSION_2,
-  INDEX_VERSION_3,
-  MAX_SERIES_ID,
-  SERIES_ALIGN,
-  TOC_LEN,
-  decodeToc,
-  type ChunkMeta,
-  type IndexToc,
-} from './format.js';
+import { HEADER_LEN, MAX_SERIES_ID, SERIES_ALIGN, type ChunkMeta, type IndexToc } from './format.js';
+import { readIndexLayout } from './layout.js';
 import { FileReader, type PositionalReader } from './positional.js';
 import { DEFAULT_CURSOR_BUFFER, SeriesCursor } from './cursor.js';
 import { union } from './postings.js';
@@ -105,61 +94,7 @@ export class IndexReader {
   }
 
   private static async load(path: string, fh: PositionalReader): Promise<IndexReader> {
-    const size = fh.size;
-    if (size < HEADER_LEN + TOC_LEN) {
-      throw new FormatError(
-        'ERR_TSDB_TRUNCATED',
-        path,
-        size,
-        `index of ${size} bytes is shorter than header + TOC`,
-      );
-    }
-    const head = await fh.read(0, HEADER_LEN);
-    const magic = head.readUInt32BE(0);
-    if (magic !== INDEX_MAGIC) {
-      throw new FormatError(
-        'ERR_TSDB_BAD_MAGIC',
-        path,
-        0,
-        `bad index magic 0x${magic.toString(16).padStart(8, '0')}`,
-      );
-    }
-    const version = head[4]!;
-    if (version === INDEX_VERSION_1) {
-      throw new FormatError(
-        'ERR_TSDB_BAD_VERSION',
-        path,
-        4,
-        'index format v1 (Prometheus < 2.0) is not supported',
-      );
-    }
-    if (version !== INDEX_VERSION_2 && version !== INDEX_VERSION_3) {
-      throw new FormatError('ERR_TSDB_BAD_VERSION', path, 4, `unknown index format version ${version}`);
-    }
-    const tocAt = size - TOC_LEN;
-    const toc = decodeToc(await fh.read(tocAt, TOC_LEN), path, tocAt);
-    const checkOff = (off: number, what: string, field: number): void => {
-      if (off < HEADER_LEN || off >= tocAt) {
-        throw new FormatError(
-          'ERR_TSDB_CORRUPT',
-          path,
-          tocAt + field * 8,
-          `TOC ${what} offset ${off} outside the file`,
-        );
-      }
-    };
-    checkOff(toc.symbols, 'symbols', 0);
-    checkOff(toc.series, 'series', 1);
-    checkOff(toc.postingsTable, 'postings offset table', 5);
-    if (toc.series < toc.symbols || toc.postingsTable < toc.series) {
-      throw new FormatError('ERR_TSDB_CORRUPT', path, tocAt, 'TOC sections out of order');
-    }
-    // The series section ends where the next present section starts.
-    let seriesEnd = toc.postingsTable;
-    for (const off of [toc.labelIndices, toc.postings, toc.labelIndicesTable]) {
-      if (off > toc.series && off < seriesEnd) seriesEnd = off;
-    }
-
+    const { size, version, toc, tocAt, seriesEnd } = await readIndexLayout(fh, path);
     const sym = await readSection(fh, path, toc.symbols, tocAt, 'symbol table');
     const { symbols, invalidUtf8 } = decodeSymbols(sym, path, toc.symbols + 4);
     // Read (and CRC-checked) now, decoded when first used.

@@ -14,13 +14,20 @@ export interface MutableLabel {
   value: string;
 }
 
+/**
+ * The symbol table series labels resolve through, or only its size: then the decoders fill
+ * `labelRefs` and leave `labels` empty (the lean reader's walks).
+ */
+export type SeriesSymbols = readonly string[] | number;
+
 /** Decoded series, reused between decodes: copy what you keep. */
 export class SeriesScratch {
   id = 0;
   labels: MutableLabel[] = [];
   chunks: ChunkMeta[] = [];
-  /** nameRef, valueRef pairs of the labels, 2 per label. */
+  /** nameRef, valueRef pairs of the labels, 2 per label: the first 2 * numLabels are valid. */
   labelRefs = new Uint32Array(32);
+  numLabels = 0;
   /** Entry size in bytes: uvarint len + body + CRC. */
   entrySize = 0;
 }
@@ -97,8 +104,9 @@ function safe(d: Decbuf, v: number, what: string, at: number): number {
  * Decodes a series body from `d` (positioned at the body, ending at the body end) into `out`.
  * Every count is checked against the bytes left before anything is allocated.
  */
-export function decodeSeriesBody(d: Decbuf, symbols: readonly string[], out: SeriesScratch): void {
-  const nsym = symbols.length;
+export function decodeSeriesBody(d: Decbuf, symbols: SeriesSymbols, out: SeriesScratch): void {
+  const resolve = typeof symbols !== 'number';
+  const nsym = resolve ? symbols.length : symbols;
   const kAt = d.pos;
   const k = d.uvarint();
   if (k * 2 > d.remaining)
@@ -115,6 +123,7 @@ export function decodeSeriesBody(d: Decbuf, symbols: readonly string[], out: Ser
     if (v >= nsym) d.fail('ERR_TSDB_CORRUPT', `label value symbol ${v} out of range (${nsym} symbols)`, at);
     refs[2 * i] = n;
     refs[2 * i + 1] = v;
+    if (!resolve) continue;
     const l = labels[i];
     if (l === undefined) {
       labels.push({ name: symbols[n]!, value: symbols[v]! });
@@ -123,7 +132,8 @@ export function decodeSeriesBody(d: Decbuf, symbols: readonly string[], out: Ser
       l.value = symbols[v]!;
     }
   }
-  labels.length = k;
+  labels.length = resolve ? k : 0;
+  out.numLabels = k;
 
   const cAt = d.pos;
   const c = d.uvarint();
@@ -177,7 +187,7 @@ export function decodeSeriesEntry(
   limit: number,
   file: string,
   baseOffset: number,
-  symbols: readonly string[],
+  symbols: SeriesSymbols,
   out: SeriesScratch,
 ): number {
   const atLimit = baseOffset + end >= limit;

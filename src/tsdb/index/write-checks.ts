@@ -26,7 +26,9 @@ export class IndexWriterError extends StrataError {
   }
 }
 
-export function safeFormat(labels: Labels): string {
+/** A label set in Prometheus notation; a string is a description already made. */
+export function safeFormat(labels: Labels | string): string {
+  if (typeof labels === 'string') return labels;
   try {
     return formatLabels(labels);
   } catch {
@@ -35,15 +37,19 @@ export function safeFormat(labels: Labels): string {
 }
 
 /** A postings list must be strictly ascending (readers merge and intersect them as sorted). */
-export function checkAscending(ids: Uint32Array, name: string, value: string): void {
+export function checkAscending(ids: Uint32Array, name: string | Uint8Array, value: string | Uint8Array): void {
   for (let i = 1; i < ids.length; i++) {
     if (ids[i]! <= ids[i - 1]!) {
       throw new StrataError(
         'ERR_TSDB_OUT_OF_ORDER',
-        `index: postings of ${name}=${JSON.stringify(value)}: series ${ids[i]} after ${ids[i - 1]}, not ascending`,
+        `index: postings of ${text(name)}=${JSON.stringify(text(value))}: series ${ids[i]} after ${ids[i - 1]}, not ascending`,
       );
     }
   }
+}
+
+function text(s: string | Uint8Array): string {
+  return typeof s === 'string' ? s : Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('utf8');
 }
 
 /** Label sets compared through their symbol refs: symbol order is string order. */
@@ -60,7 +66,7 @@ export function compareRefs(a: Uint32Array, ka: number, b: Uint32Array, kb: numb
  * refs the chunk writer holds, in order and not overlapping.
  */
 export function checkChunks(
-  labels: Labels,
+  labels: Labels | string,
   chunks: readonly ChunkMeta[],
   minTime: number,
   maxTime: number,
@@ -97,7 +103,7 @@ export function checkChunks(
   }
 }
 
-function badChunk(labels: Labels, c: ChunkMeta, i: number, code: ErrorCode, detail: string): never {
+function badChunk(labels: Labels | string, c: ChunkMeta, i: number, code: ErrorCode, detail: string): never {
   throw new IndexWriterError(
     code,
     safeFormat(labels),
@@ -107,4 +113,45 @@ function badChunk(labels: Labels, c: ChunkMeta, i: number, code: ErrorCode, deta
 
 function isTime(t: number): boolean {
   return Number.isSafeInteger(t) && t >= MIN_TIME && t <= MAX_TIME;
+}
+
+/**
+ * Copies the `k` label refs of `src` into `dst`, checking each: in the symbol table, not the
+ * empty string, names strictly ascending.
+ */
+export function copyLabelRefs(
+  src: Uint32Array,
+  k: number,
+  dst: Uint32Array,
+  numSymbols: number,
+  emptyRef: number,
+  who: () => string,
+): void {
+  for (let i = 0; i < 2 * k; i++) {
+    const r = src[i]!;
+    const what =
+      r >= numSymbols
+        ? `symbol ${r} is not in the symbol table (${numSymbols} symbols)`
+        : r === emptyRef
+          ? 'empty label name or value'
+          : i % 2 === 0 && i > 0 && r <= src[i - 2]!
+            ? 'labels not sorted by name or duplicated'
+            : undefined;
+    if (what !== undefined) throw new IndexWriterError('ERR_INVALID_ARGUMENT', who(), what);
+    dst[i] = r;
+  }
+}
+
+/** A series for messages: its labels, or its refs when the writer holds no symbol strings. */
+export function describeRefs(refs: Uint32Array, k: number, symbols: readonly string[] | undefined): string {
+  if (symbols === undefined) {
+    const parts: string[] = [];
+    for (let i = 0; i < k; i++) parts.push(`#${refs[2 * i]}=#${refs[2 * i + 1]}`);
+    return `{${parts.join(', ')}} (symbol refs)`;
+  }
+  const ls: Labels = Array.from({ length: k }, (_, i) => ({
+    name: symbols[refs[2 * i]!] ?? '?',
+    value: symbols[refs[2 * i + 1]!] ?? '?',
+  }));
+  return safeFormat(ls);
 }

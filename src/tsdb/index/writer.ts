@@ -6,18 +6,18 @@
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { Encbuf } from '../encoding/encbuf.js';
-import { crc32c } from '../encoding/crc32c.js';
-import { formatLabels, type Labels } from '../labels.js';
+import type { Labels } from '../labels.js';
 import { InvalidArgumentError } from '../../util/errors.js';
 import {
   IndexWriterError,
   MAX_CHUNK_REF,
   MAX_TIME,
   MIN_TIME,
-  checkAscending,
   checkChunks,
   type ChunkRefSource,
   compareRefs,
+  copyLabelRefs,
+  describeRefs,
   safeFormat,
 } from './write-checks.js';
 
@@ -27,8 +27,6 @@ import {
   INDEX_MAGIC,
   INDEX_VERSION_2,
   MAX_SERIES_ID,
-  MAX_UINT32,
-  POSTINGS_ALIGN,
   SERIES_ALIGN,
   alignUp,
   encodeToc,
@@ -37,9 +35,10 @@ import {
 } from './format.js';
 import { BufferedFileWriter } from './io.js';
 import { PostingsCollector } from './postings-collector.js';
-import { CHUNK_IDS, POSTINGS_SCRATCH, encodePostingsList, writePostingsList } from './postings.js';
+import { IdMap, writeCollectedPostings, writeDerivedPostings } from './postings-write.js';
 import { encodeSeriesEntry } from './series.js';
 import { buildSymbolMap, writeSymbolTable } from './symbols.js';
+import type { LeanIndex } from './lean.js';
 
 /** Limits of times and refs (see write-checks.ts). */
 export { MIN_TIME, MAX_TIME, MAX_CHUNK_REF };
@@ -77,8 +76,9 @@ export interface IndexWriterStats {
 
 export class IndexWriter {
   private readonly out: BufferedFileWriter;
-  private readonly symbolRefs: Map<string, number>;
-  private readonly postings = new PostingsCollector();
+  /** Collected postings; for a derived index the source ID map instead. */
+  private readonly postings: PostingsCollector | undefined;
+  private readonly idMap: IdMap | undefined;
   private readonly entry = new Encbuf(1024);
   private readonly body = new Encbuf(1024);
   private refs = new Uint32Array(64);
@@ -102,13 +102,19 @@ export class IndexWriter {
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
-    private readonly symbols: readonly string[],
-    symbolRefs: Map<string, number>,
+    /** The symbols as strings, with their refs; both undefined for a derived index. */
+    private readonly symbols: readonly string[] | undefined,
+    private readonly symbolRefs: Map<string, number> | undefined,
+    private readonly numSymbols: number,
+    /** Ref of the empty string in the symbol table, or -1. */
+    private readonly emptyRef: number,
+    private readonly source: LeanIndex | undefined,
     bufferSize: number,
     private readonly options: IndexWriterOptions,
   ) {
-    this.symbolRefs = symbolRefs;
     this.out = new BufferedFileWriter(fh, bufferSize);
+    this.postings = source === undefined ? new PostingsCollector() : undefined;
+    this.idMap = source === undefined ? undefined : new IdMap();
     this.minTime = options.minTime ?? -Infinity;
     this.maxTime = options.maxTime ?? Infinity;
   }
@@ -120,32 +126,52 @@ export class IndexWriter {
     options: IndexWriterOptions = {},
   ): Promise<IndexWriter> {
     const symbolRefs = buildSymbolMap(symbols);
-    const bufferSize = options.bufferSize ?? 1 << 20;
-    if (!Number.isInteger(bufferSize) || bufferSize < 64) {
-      throw new InvalidArgumentError(`index: buffer size ${bufferSize} must be an integer >= 64`);
-    }
+    const bufferSize = checkBufferSize(options);
     const fh = await open(path, 'w');
-    const w = new IndexWriter(path, fh, symbols, symbolRefs, bufferSize, options);
+    const empty = symbols[0] === '' ? 0 : -1;
+    const w = new IndexWriter(path, fh, symbols, symbolRefs, symbols.length, empty, undefined, bufferSize, options);
+    return w.start((out) => writeSymbolTable(out, symbols));
+  }
+
+  /**
+   * Creates `path` as an index derived from `source`: its symbol table copied byte for byte, then
+   * a subset of its series, in its order, under its label refs (addSeriesRefs with the source
+   * IDs), and its postings mapped to the new IDs at close(). Nothing per symbol or label value
+   * is held: memory grows by 8 bytes per series (the ID map).
+   */
+  static async createDerived(
+    path: string,
+    source: LeanIndex,
+    options: IndexWriterOptions = {},
+  ): Promise<IndexWriter> {
+    const bufferSize = checkBufferSize(options);
+    const fh = await open(path, 'w');
+    const empty = source.emptySymbol ? 0 : -1;
+    const w = new IndexWriter(path, fh, undefined, undefined, source.numSymbols, empty, source, bufferSize, options);
+    return w.start((out) => source.copySymbolTable(out));
+  }
+
+  private async start(symbolTable: (out: BufferedFileWriter) => Promise<void>): Promise<IndexWriter> {
     try {
       const head = Buffer.alloc(HEADER_LEN);
       head.writeUInt32BE(INDEX_MAGIC, 0);
       head[4] = INDEX_VERSION_2;
-      const p = w.out.write(head);
+      const p = this.out.write(head);
       if (p) await p;
-      await writeSymbolTable(w.out, symbols);
-      w.seriesStart = w.out.pos;
+      await symbolTable(this.out);
+      this.seriesStart = this.out.pos;
     } catch (err) {
-      await w.abort();
+      await this.abort();
       throw err;
     }
-    return w;
+    return this;
   }
 
   stats(): IndexWriterStats {
     return {
       numSeries: this.numSeries,
       numChunks: this.numChunks,
-      numSymbols: this.symbols.length,
+      numSymbols: this.numSymbols,
       numPostings: this.numPostings,
       seriesMaxSize: this.seriesMaxSize,
       size: this.out.pos,
@@ -160,15 +186,48 @@ export class IndexWriter {
    */
   addSeries(labels: Labels, chunks: readonly ChunkMeta[]): number | Promise<number> {
     this.checkOpen();
-    const k = this.checkLabels(labels);
-    checkChunks(labels, chunks, this.minTime, this.maxTime, this.options.chunks);
+    if (this.symbolRefs === undefined) {
+      throw new InvalidArgumentError(`index writer for ${this.path} is derived: add series by their refs`);
+    }
+    const k = this.checkLabels(labels, this.symbolRefs);
+    return this.write(k, chunks, labels, -1);
+  }
+
+  /**
+   * Adds the next series by its label refs (name, value pairs into the symbol table); for a
+   * derived index `sourceId` is its ID in the source. Checked as addSeries checks labels.
+   */
+  addSeriesRefs(
+    refs: Uint32Array,
+    numLabels: number,
+    chunks: readonly ChunkMeta[],
+    sourceId = -1,
+  ): number | Promise<number> {
+    this.checkOpen();
+    if (this.idMap !== undefined && !(Number.isInteger(sourceId) && sourceId >= 0)) {
+      throw new InvalidArgumentError(`index writer for ${this.path}: a derived series needs its source ID`);
+    }
+    const k = this.checkRefs(refs, numLabels);
+    this.idMap?.checkNext(sourceId);
+    return this.write(k, chunks, undefined, sourceId);
+  }
+
+  /** The label refs of the series added last (a view: copy what you keep). */
+  lastSeriesRefs(): Uint32Array {
+    return this.prevRefs.subarray(0, 2 * this.prevLabels);
+  }
+
+  private write(
+    k: number,
+    chunks: readonly ChunkMeta[],
+    labels: Labels | undefined,
+    sourceId: number,
+  ): number | Promise<number> {
+    const who = (): string => (labels !== undefined ? safeFormat(labels) : this.describe(this.refs, k));
+    checkChunks(labels ?? who(), chunks, this.minTime, this.maxTime, this.options.chunks);
     const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
     if (id > MAX_SERIES_ID) {
-      throw new IndexWriterError(
-        'ERR_INVALID_ARGUMENT',
-        safeFormat(labels),
-        'index exceeds 64 GiB of series',
-      );
+      throw new IndexWriterError('ERR_INVALID_ARGUMENT', who(), 'index exceeds 64 GiB of series');
     }
     this.entry.reset();
     encodeSeriesEntry(this.entry, this.body, this.refs, k, chunks);
@@ -181,9 +240,9 @@ export class IndexWriter {
       this.state = 'failed';
       throw err;
     }
-    if (padding === undefined && writing === undefined) return this.added(id, k, chunks.length);
+    if (padding === undefined && writing === undefined) return this.added(id, k, chunks.length, sourceId);
     this.busy = true;
-    return this.addSlow(padding, writing, id, k, chunks.length);
+    return this.addSlow(padding, writing, id, k, chunks.length, sourceId);
   }
 
   /** addSeries after a flush the padding or the entry had to wait for. */
@@ -193,6 +252,7 @@ export class IndexWriter {
     id: number,
     k: number,
     numChunks: number,
+    sourceId: number,
   ): Promise<number> {
     try {
       if (padding !== undefined) {
@@ -200,7 +260,7 @@ export class IndexWriter {
         writing = this.out.write(this.entry.view());
       }
       if (writing !== undefined) await writing;
-      return this.added(id, k, numChunks);
+      return this.added(id, k, numChunks, sourceId);
     } catch (err) {
       this.state = 'failed';
       throw err;
@@ -209,10 +269,11 @@ export class IndexWriter {
     }
   }
 
-  private added(id: number, k: number, numChunks: number): number {
+  private added(id: number, k: number, numChunks: number, sourceId: number): number {
     const size = alignUp(this.entry.len, SERIES_ALIGN);
     if (size > this.seriesMaxSize) this.seriesMaxSize = size;
-    this.postings.add(id, this.refs, k);
+    if (this.idMap !== undefined) this.idMap.add(sourceId, id);
+    else this.postings!.add(id, this.refs, k);
     // Keep this series' refs for the order check of the next one.
     const t = this.prevRefs;
     this.prevRefs = this.refs;
@@ -235,7 +296,7 @@ export class IndexWriter {
   }
 
   /** Resolves label refs into this.refs and checks label and series order; returns the count. */
-  private checkLabels(labels: Labels): number {
+  private checkLabels(labels: Labels, symbolRefs: Map<string, number>): number {
     const k = labels.length;
     if (k === 0) throw new IndexWriterError('ERR_INVALID_ARGUMENT', '{}', 'empty label set');
     if (this.refs.length < 2 * k) this.refs = new Uint32Array(2 * k);
@@ -249,7 +310,7 @@ export class IndexWriter {
       if (i < CACHE_LABELS && cache[4 * i] === l.name) {
         n = cache[4 * i + 1] as number;
       } else {
-        n = this.symbolRefs.get(l.name);
+        n = symbolRefs.get(l.name);
         if (i < CACHE_LABELS && n !== undefined) {
           cache[4 * i] = l.name;
           cache[4 * i + 1] = n;
@@ -258,7 +319,7 @@ export class IndexWriter {
       if (i < CACHE_LABELS && cache[4 * i + 2] === l.value) {
         v = cache[4 * i + 3] as number;
       } else {
-        v = this.symbolRefs.get(l.value);
+        v = symbolRefs.get(l.value);
         if (i < CACHE_LABELS && v !== undefined) {
           cache[4 * i + 2] = l.value;
           cache[4 * i + 3] = v;
@@ -285,28 +346,37 @@ export class IndexWriter {
       refs[2 * i] = n;
       refs[2 * i + 1] = v;
     }
-    const order = this.numSeries > 0 ? compareRefs(this.prevRefs, this.prevLabels, refs, k) : -1;
-    if (order >= 0) {
-      throw new IndexWriterError(
-        'ERR_TSDB_OUT_OF_ORDER',
-        safeFormat(labels),
-        order === 0
-          ? 'series out of order: duplicate of the previous series'
-          : `series out of order: not after ${this.formatPrev()}`,
-      );
-    }
+    this.checkOrder(k, () => safeFormat(labels));
     return k;
   }
 
-  private formatPrev(): string {
-    const ls = [];
-    for (let i = 0; i < this.prevLabels; i++) {
-      ls.push({
-        name: this.symbols[this.prevRefs[2 * i]!]!,
-        value: this.symbols[this.prevRefs[2 * i + 1]!]!,
-      });
+  /** checkLabels for a series given by refs. */
+  private checkRefs(src: Uint32Array, k: number): number {
+    if (!Number.isInteger(k) || k <= 0 || src.length < 2 * k) {
+      throw new IndexWriterError('ERR_INVALID_ARGUMENT', '{}', `bad label count ${k}`);
     }
-    return formatLabels(ls);
+    if (this.refs.length < 2 * k) this.refs = new Uint32Array(2 * k);
+    copyLabelRefs(src, k, this.refs, this.numSymbols, this.emptyRef, () => this.describe(src, k));
+    this.checkOrder(k, () => this.describe(this.refs, k));
+    return k;
+  }
+
+  /** this.refs[0 .. 2k) must sort after the previous series. */
+  private checkOrder(k: number, who: () => string): void {
+    const order = this.numSeries > 0 ? compareRefs(this.prevRefs, this.prevLabels, this.refs, k) : -1;
+    if (order >= 0) {
+      throw new IndexWriterError(
+        'ERR_TSDB_OUT_OF_ORDER',
+        who(),
+        order === 0
+          ? 'series out of order: duplicate of the previous series'
+          : `series out of order: not after ${this.describe(this.prevRefs, this.prevLabels)}`,
+      );
+    }
+  }
+
+  private describe(refs: Uint32Array, k: number): string {
+    return describeRefs(refs, k, this.symbols);
   }
 
   /** Writes the postings, the postings offset table and the TOC; fsyncs and closes the file. */
@@ -325,55 +395,12 @@ export class IndexWriter {
   private async finish(): Promise<void> {
     const out = this.out;
     const seriesEnd = out.pos;
-    let p = out.pad(POSTINGS_ALIGN);
-    if (p) await p;
-
-    const scratch = Buffer.allocUnsafe(POSTINGS_SCRATCH);
-    const table = new Encbuf(1 << 16);
-    let entries = 0;
-    const counts = new Uint32Array(this.symbols.length);
-    const names = this.postings.nameRefs();
-    // i = -1 is the all-postings list under ("", "").
-    for (let i = -1; i < names.length; i++) {
-      const name = i < 0 ? '' : this.symbols[names[i]!]!;
-      const g = i < 0 ? null : this.postings.takeGroups(names[i]!, counts);
-      const numValues = g === null ? 1 : g.values.length;
-      for (let j = 0; j < numValues; j++) {
-        const ids = g === null ? this.postings.allPostings() : g.ids.subarray(g.starts[j]!, g.starts[j + 1]!);
-        this.options.postingsHook?.(ids);
-        checkAscending(ids, name, g === null ? '' : this.symbols[g.values[j]!]!);
-        table.putUvarint(2);
-        table.putUvarintString(name);
-        table.putUvarintString(g === null ? '' : this.symbols[g.values[j]!]!);
-        table.putUvarint(out.pos);
-        entries++;
-        if (ids.length <= CHUNK_IDS) {
-          const n = encodePostingsList(scratch, ids, ids.length);
-          const q = out.write(scratch.subarray(0, n));
-          if (q) await q;
-        } else {
-          await writePostingsList(out, ids, ids.length, scratch);
-        }
-      }
-    }
+    const hook = this.options.postingsHook;
+    const { tableAt: postingsTable, entries } =
+      this.source !== undefined
+        ? await writeDerivedPostings(out, this.source, this.idMap!, hook)
+        : await writeCollectedPostings(out, this.postings!, this.symbols!, hook);
     this.numPostings = entries;
-
-    const postingsTable = out.pos;
-    if (entries > MAX_UINT32 || 4 + table.len > MAX_UINT32) {
-      throw new InvalidArgumentError(`index: postings offset table of ${table.len} bytes exceeds 4 GiB`);
-    }
-    const head = Buffer.allocUnsafe(8);
-    head.writeUInt32BE(4 + table.len, 0);
-    head.writeUInt32BE(entries, 4);
-    const crc = crc32c(table.view(), crc32c(head.subarray(4)));
-    p = out.write(head);
-    if (p) await p;
-    p = out.write(table.view());
-    if (p) await p;
-    const tail = Buffer.allocUnsafe(4);
-    tail.writeUInt32BE(crc, 0);
-    p = out.write(tail);
-    if (p) await p;
 
     const toc: IndexToc = {
       symbols: HEADER_LEN,
@@ -383,7 +410,7 @@ export class IndexWriter {
       postings: seriesEnd,
       postingsTable,
     };
-    p = out.write(encodeToc(toc));
+    const p = out.write(encodeToc(toc));
     if (p) await p;
     await out.flush();
     await this.fh.sync();
@@ -403,3 +430,11 @@ export class IndexWriter {
 }
 
 const CACHE_LABELS = 32;
+
+function checkBufferSize(options: IndexWriterOptions): number {
+  const size = options.bufferSize ?? 1 << 20;
+  if (!Number.isInteger(size) || size < 64) {
+    throw new InvalidArgumentError(`index: buffer size ${size} must be an integer >= 64`);
+  }
+  return size;
+}

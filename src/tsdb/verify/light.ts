@@ -3,13 +3,15 @@
  * writer already asserted every index invariant as series, chunks and postings went in (see
  * IndexWriter and BlockWriter), checked copied chunks' CRCs on the bytes written and compared
  * re-encoded chunks with their samples. Here the finished files are read back: meta.json, the
- * index's TOC, symbol table and postings offset table (CRC-checked by IndexReader.open), the
+ * index's TOC, symbol table and postings offset table (CRC-checked by LeanIndex.open), the
  * all-postings list, and a sample of series (every 64th) with their postings and chunks (read
  * CRC-checked, sample times checked against the index). `verifyBlock` stays the full check.
+ * Read lean: nothing per symbol or label value is loaded, so the check's memory stays flat.
  */
 import { join } from 'node:path';
 import { readMetaFile, type BlockMeta } from '../meta.js';
-import { IndexReader } from '../index/reader.js';
+import { LeanIndex } from '../index/lean.js';
+import type { SeriesScratch } from '../index/series.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { isDownsampled, scanStoredChunk } from './scan.js';
 import { newChunkTimeSummary } from '../chunkenc/codec.js';
@@ -33,10 +35,10 @@ export async function readBackBlock(dir: string, meta: BlockMeta, written: Writt
   if (onDisk?.ulid !== meta.ulid || onDisk.stats.numSeries !== written.numSeries) {
     fail(`meta.json does not describe the block written (${onDisk?.ulid})`);
   }
-  let index: IndexReader | undefined;
+  let index: LeanIndex | undefined;
   let chunks: SegmentReader | undefined;
   try {
-    index = await IndexReader.open(join(dir, INDEX_FILENAME));
+    index = await LeanIndex.open(join(dir, INDEX_FILENAME));
     chunks = await SegmentReader.open(join(dir, CHUNKS_DIR));
     const problem = await check(index, chunks, meta, written);
     if (problem !== undefined) fail(problem);
@@ -50,13 +52,13 @@ export async function readBackBlock(dir: string, meta: BlockMeta, written: Writt
 }
 
 async function check(
-  index: IndexReader,
+  index: LeanIndex,
   chunks: SegmentReader,
   meta: BlockMeta,
   w: WrittenBlock,
 ): Promise<string | undefined> {
-  if (index.symbols().length !== w.numSymbols)
-    return `index has ${index.symbols().length} symbols, ${w.numSymbols} were written`;
+  if (index.numSymbols !== w.numSymbols)
+    return `index has ${index.numSymbols} symbols, ${w.numSymbols} were written`;
   if (index.invalidUtf8Symbols.length > 0) return 'symbol table holds invalid UTF-8';
   if (index.numPostings !== w.numPostings)
     return `postings offset table has ${index.numPostings} entries, ${w.numPostings} lists were written`;
@@ -66,48 +68,107 @@ async function check(
   const segs = meta.thanos?.segment_files;
   if (segs !== undefined && segs.length !== chunks.files.length)
     return `${chunks.files.length} segment files, meta.json lists ${segs.length}`;
-  const lists = new Map<string, Uint32Array>();
+
+  // The strings of the sampled series' labels: for messages and to find their postings.
+  const refs = new Set<number>();
+  for (const s of w.sample) for (const r of s.refs) refs.add(r);
+  const syms = await index.symbolsFor([...refs]);
+  const labelsOf = (s: WrittenSeries): string => {
+    const ls = [];
+    for (let i = 0; i < s.refs.length; i += 2)
+      ls.push({ name: syms.get(s.refs[i]!)!, value: syms.get(s.refs[i + 1]!)! });
+    return formatLabels(ls);
+  };
+  const at = (s: WrittenSeries): string => `series ${labelsOf(s)} (ID ${s.id})`;
+
+  let problem: string | undefined;
+  let i = 0;
+  await index.forSeries(
+    w.sample.map((s) => s.id),
+    (got) => {
+      const want = w.sample[i++]!;
+      if (problem !== undefined) return;
+      if (!sameSeries(want, got)) problem = `${at(want)} reads back with other labels or chunks`;
+      else if (!contains(all, want.id)) problem = `${at(want)} is not in the all-postings list`;
+    },
+  );
+  if (problem !== undefined) return problem;
+
+  // The sampled label pairs, sorted as the postings offset table is (bytewise by name, value),
+  // so one walk of the table finds their lists without decoding its entries.
+  const pairs = new Map<string, Wanted>();
+  for (const s of w.sample) {
+    for (let k = 0; k < s.refs.length; k += 2) {
+      const key = `${s.refs[k]}:${s.refs[k + 1]}`;
+      let p = pairs.get(key);
+      if (p === undefined) {
+        const name = syms.get(s.refs[k]!)!;
+        const value = syms.get(s.refs[k + 1]!)!;
+        p = { name, value, nameBytes: Buffer.from(name), valueBytes: Buffer.from(value), offset: -1, series: [] };
+        pairs.set(key, p);
+      }
+      p.series.push(s);
+    }
+  }
+  const wanted = [...pairs.values()].sort(
+    (a, b) => Buffer.compare(a.nameBytes, b.nameBytes) || Buffer.compare(a.valueBytes, b.valueBytes),
+  );
+  let j = 0;
+  await index.forEachPostingsEntry((name, value, off) => {
+    while (j < wanted.length) {
+      const p = wanted[j]!;
+      const c = Buffer.compare(p.nameBytes, name) || Buffer.compare(p.valueBytes, value);
+      if (c > 0) return;
+      if (c === 0) p.offset = off;
+      j++;
+    }
+  });
+  const found = wanted.filter((p) => p.offset >= 0);
+  const lists = await index.postingsAt(found.map((p) => p.offset));
+  const listOf = new Map<Wanted, Uint32Array>();
+  found.forEach((p, k) => listOf.set(p, lists[k]!));
+  for (const p of wanted) {
+    const ids = listOf.get(p);
+    for (const s of p.series) {
+      if (ids === undefined || !contains(ids, s.id))
+        return `${at(s)} is not in the postings of ${p.name}=${JSON.stringify(p.value)}`;
+    }
+  }
+
   const sum = newChunkTimeSummary();
   const downsampled = isDownsampled(meta);
-  const read = await index.seriesMany(w.sample.map((s) => s.id));
-  for (let i = 0; i < w.sample.length; i++) {
-    const want = w.sample[i]!;
-    const got = read[i]!;
-    const at = `series ${formatLabels(want.labels)} (ID ${want.id})`;
-    if (!sameSeries(want, got.labels, got.chunks)) return `${at} reads back as ${formatLabels(got.labels)}`;
-    if (!contains(all, want.id)) return `${at} is not in the all-postings list`;
-    for (const l of want.labels) {
-      const key = `${l.name}\0${l.value}`;
-      let ids = lists.get(key);
-      if (ids === undefined) {
-        ids = await index.postings(l.name, l.value);
-        lists.set(key, ids);
-      }
-      if (!contains(ids, want.id))
-        return `${at} is not in the postings of ${l.name}=${JSON.stringify(l.value)}`;
-    }
+  for (const want of w.sample) {
     for (const m of want.chunks) {
       const c = chunks.tryReadRaw(m.ref) ?? (await chunks.readRaw(m.ref));
       scanStoredChunk(c, sum, chunks.fileFor(m.ref), downsampled);
       if (sum.samples === 0 || sum.first !== m.mint || sum.last !== m.maxt || sum.disorderAt > 0)
-        return `${at} chunk ref ${m.ref}: index says [${m.mint}, ${m.maxt}], samples span [${sum.first}, ${sum.last}]`;
+        return `${at(want)} chunk ref ${m.ref}: index says [${m.mint}, ${m.maxt}], samples span [${sum.first}, ${sum.last}]`;
     }
   }
   return undefined;
 }
 
-function sameSeries(w: WrittenSeries, labels: WrittenSeries['labels'], cs: WrittenSeries['chunks']): boolean {
-  if (labels.length !== w.labels.length || cs.length !== w.chunks.length) return false;
-  for (let i = 0; i < labels.length; i++)
-    if (labels[i]!.name !== w.labels[i]!.name || labels[i]!.value !== w.labels[i]!.value) return false;
-  for (let i = 0; i < cs.length; i++) {
-    const a = cs[i]!;
+interface Wanted {
+  name: string;
+  value: string;
+  nameBytes: Buffer;
+  valueBytes: Buffer;
+  /** File offset of its postings list; -1 until found. */
+  offset: number;
+  series: WrittenSeries[];
+}
+
+function sameSeries(w: WrittenSeries, got: SeriesScratch): boolean {
+  const k = w.refs.length;
+  if (2 * got.numLabels !== k || got.chunks.length !== w.chunks.length) return false;
+  for (let i = 0; i < k; i++) if (got.labelRefs[i] !== w.refs[i]) return false;
+  for (let i = 0; i < w.chunks.length; i++) {
+    const a = got.chunks[i]!;
     const b = w.chunks[i]!;
     if (a.ref !== b.ref || a.mint !== b.mint || a.maxt !== b.maxt) return false;
   }
   return true;
 }
-
 function contains(ids: Uint32Array, id: number): boolean {
   let lo = 0;
   let hi = ids.length - 1;

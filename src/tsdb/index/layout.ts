@@ -1,0 +1,81 @@
+/** The fixed frame of an index file: header, version and TOC, with the section bounds checked. */
+import { FormatError } from '../../util/errors.js';
+import {
+  HEADER_LEN,
+  INDEX_MAGIC,
+  INDEX_VERSION_1,
+  INDEX_VERSION_2,
+  INDEX_VERSION_3,
+  TOC_LEN,
+  decodeToc,
+  type IndexToc,
+} from './format.js';
+import type { PositionalReader } from './positional.js';
+
+export interface IndexLayout {
+  size: number;
+  version: number;
+  toc: IndexToc;
+  /** File offset of the TOC. */
+  tocAt: number;
+  /** File offset where the series section ends (the next present section). */
+  seriesEnd: number;
+}
+
+export async function readIndexLayout(fh: PositionalReader, path: string): Promise<IndexLayout> {
+  const size = fh.size;
+  if (size < HEADER_LEN + TOC_LEN) {
+    throw new FormatError(
+      'ERR_TSDB_TRUNCATED',
+      path,
+      size,
+      `index of ${size} bytes is shorter than header + TOC`,
+    );
+  }
+  const head = await fh.read(0, HEADER_LEN);
+  const magic = head.readUInt32BE(0);
+  if (magic !== INDEX_MAGIC) {
+    throw new FormatError(
+      'ERR_TSDB_BAD_MAGIC',
+      path,
+      0,
+      `bad index magic 0x${magic.toString(16).padStart(8, '0')}`,
+    );
+  }
+  const version = head[4]!;
+  if (version === INDEX_VERSION_1) {
+    throw new FormatError(
+      'ERR_TSDB_BAD_VERSION',
+      path,
+      4,
+      'index format v1 (Prometheus < 2.0) is not supported',
+    );
+  }
+  if (version !== INDEX_VERSION_2 && version !== INDEX_VERSION_3) {
+    throw new FormatError('ERR_TSDB_BAD_VERSION', path, 4, `unknown index format version ${version}`);
+  }
+  const tocAt = size - TOC_LEN;
+  const toc = decodeToc(await fh.read(tocAt, TOC_LEN), path, tocAt);
+  const checkOff = (off: number, what: string, field: number): void => {
+    if (off < HEADER_LEN || off >= tocAt) {
+      throw new FormatError(
+        'ERR_TSDB_CORRUPT',
+        path,
+        tocAt + field * 8,
+        `TOC ${what} offset ${off} outside the file`,
+      );
+    }
+  };
+  checkOff(toc.symbols, 'symbols', 0);
+  checkOff(toc.series, 'series', 1);
+  checkOff(toc.postingsTable, 'postings offset table', 5);
+  if (toc.series < toc.symbols || toc.postingsTable < toc.series) {
+    throw new FormatError('ERR_TSDB_CORRUPT', path, tocAt, 'TOC sections out of order');
+  }
+  // The series section ends where the next present section starts.
+  let seriesEnd = toc.postingsTable;
+  for (const off of [toc.labelIndices, toc.postings, toc.labelIndicesTable]) {
+    if (off > toc.series && off < seriesEnd) seriesEnd = off;
+  }
+  return { size, version, toc, tocAt, seriesEnd };
+}
