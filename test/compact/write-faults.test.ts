@@ -230,7 +230,9 @@ describe('light read-back of the finished files', () => {
       for (let i = 0; i < ids.length; i += 64) {
         const s = await index.series(ids[i]!);
         const syms = index.symbols();
-        const refs = Uint32Array.from(s.labels.flatMap((l) => [findSymbol(syms, l.name), findSymbol(syms, l.value)]));
+        const refs = Uint32Array.from(
+          s.labels.flatMap((l) => [findSymbol(syms, l.name), findSymbol(syms, l.value)]),
+        );
         sample.push({ id: ids[i]!, refs, chunks: s.chunks });
       }
       w = {

@@ -7,15 +7,29 @@ import type { ChunkMeta } from './format.js';
 import { IndexReader } from './reader.js';
 import { IndexWriter } from './writer.js';
 import { LeanIndex } from './lean.js';
-import { normalize, removeDir, symbolsOf, tempDir, type TestSeries } from '../../../test/support/index-testkit.js';
+import {
+  normalize,
+  removeDir,
+  symbolsOf,
+  tempDir,
+  type TestSeries,
+} from '../../../test/support/index-testkit.js';
 
 const name = fc.constantFrom('__name__', 'job', 'instance', 'le', 'series', 'é');
 const value = fc.oneof(fc.constantFrom('a', 'b', 'up', '😀', '0'), fc.string({ minLength: 1, maxLength: 4 }));
-const labelSet = fc.uniqueArray(fc.record({ name, value }), { minLength: 1, maxLength: 5, selector: (l) => l.name });
+const labelSet = fc.uniqueArray(fc.record({ name, value }), {
+  minLength: 1,
+  maxLength: 5,
+  selector: (l) => l.name,
+});
 
 function chunks(seed: number): ChunkMeta[] {
   const n = 1 + (seed % 3);
-  return Array.from({ length: n }, (_, k) => ({ mint: 1000 * seed + 10 * k, maxt: 1000 * seed + 10 * k + 5, ref: 8 + 64 * seed + k }));
+  return Array.from({ length: n }, (_, k) => ({
+    mint: 1000 * seed + 10 * k,
+    maxt: 1000 * seed + 10 * k + 5,
+    ref: 8 + 64 * seed + k,
+  }));
 }
 
 let dir: string;
@@ -36,41 +50,45 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
   it('is byte for byte the index the string writer makes for the same kept series', async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(labelSet, { minLength: 1, maxLength: 60 }), fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }), async (sets, keep) => {
-        const labels = normalize(sets);
-        const symbols = symbolsOf(labels);
-        const series = labels.map((l, i) => ({ labels: l, chunks: chunks(i) }));
-        const src = join(dir, `src-${run}`);
-        const derived = join(dir, `derived-${run}`);
-        const expected = join(dir, `expected-${run++}`);
-        await writeSource(src, series, symbols);
-        const kept: Array<{ labels: Labels; chunks: ChunkMeta[] }> = [];
-        const lean = await LeanIndex.open(src);
-        const w = await IndexWriter.createDerived(derived, lean, { bufferSize: 4096 });
-        try {
-          const c = lean.seriesCursor(256);
-          let i = 0;
-          for (;;) {
-            while (c.next()) {
-              const s = c.series;
-              expect(s.labels).toEqual([]);
-              if (keep[i]) {
-                const out = chunks(1000 + i);
-                await w.addSeriesRefs(s.labelRefs, s.numLabels, out, s.id);
-                kept.push({ labels: series[i]!.labels, chunks: out });
+      fc.asyncProperty(
+        fc.array(labelSet, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
+        async (sets, keep) => {
+          const labels = normalize(sets);
+          const symbols = symbolsOf(labels);
+          const series = labels.map((l, i) => ({ labels: l, chunks: chunks(i) }));
+          const src = join(dir, `src-${run}`);
+          const derived = join(dir, `derived-${run}`);
+          const expected = join(dir, `expected-${run++}`);
+          await writeSource(src, series, symbols);
+          const kept: Array<{ labels: Labels; chunks: ChunkMeta[] }> = [];
+          const lean = await LeanIndex.open(src);
+          const w = await IndexWriter.createDerived(derived, lean, { bufferSize: 4096 });
+          try {
+            const c = lean.seriesCursor(256);
+            let i = 0;
+            for (;;) {
+              while (c.next()) {
+                const s = c.series;
+                expect(s.labels).toEqual([]);
+                if (keep[i]) {
+                  const out = chunks(1000 + i);
+                  await w.addSeriesRefs(s.labelRefs, s.numLabels, out, s.id);
+                  kept.push({ labels: series[i]!.labels, chunks: out });
+                }
+                i++;
               }
-              i++;
+              if (!(await c.load())) break;
             }
-            if (!(await c.load())) break;
+            expect(i).toBe(series.length);
+            await w.close();
+          } finally {
+            await lean.close();
           }
-          expect(i).toBe(series.length);
-          await w.close();
-        } finally {
-          await lean.close();
-        }
-        await writeSource(expected, kept, symbols);
-        expect(Buffer.compare(await readFile(derived), await readFile(expected))).toBe(0);
-      }),
+          await writeSource(expected, kept, symbols);
+          expect(Buffer.compare(await readFile(derived), await readFile(expected))).toBe(0);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -83,7 +101,11 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
       ]),
     );
     const path = join(dir, 'agree');
-    await writeSource(path, labels.map((l, i) => ({ labels: l, chunks: chunks(i) })), symbolsOf(labels));
+    await writeSource(
+      path,
+      labels.map((l, i) => ({ labels: l, chunks: chunks(i) })),
+      symbolsOf(labels),
+    );
     const r = await IndexReader.open(path);
     const lean = await LeanIndex.open(path);
     try {
@@ -105,7 +127,9 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
       expect(Array.from(await lean.allPostings())).toEqual(Array.from(await r.allPostings()));
       const read = lean.postingsReader();
       const e = r.postingsEntries('__name__')!;
-      expect(Array.from(await read(e.offsets[3]!))).toEqual(Array.from(await r.postings('__name__', e.values[3]!)));
+      expect(Array.from(await read(e.offsets[3]!))).toEqual(
+        Array.from(await r.postings('__name__', e.values[3]!)),
+      );
     } finally {
       await r.close();
       await lean.close();
@@ -115,7 +139,11 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
   it('a flipped byte in the symbol table or the postings offset table fails LeanIndex.open with a checksum error', async () => {
     const labels = normalize([[{ name: 'job', value: 'x' }], [{ name: 'job', value: 'y' }]]);
     const path = join(dir, 'flip');
-    await writeSource(path, labels.map((l, i) => ({ labels: l, chunks: chunks(i) })), symbolsOf(labels));
+    await writeSource(
+      path,
+      labels.map((l, i) => ({ labels: l, chunks: chunks(i) })),
+      symbolsOf(labels),
+    );
     const good = await readFile(path);
     const r = await IndexReader.open(path);
     const toc = r.toc;
@@ -135,9 +163,19 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
   });
 
   it('refuses refs outside the symbol table, unsorted names and series out of the source order', async () => {
-    const labels = normalize([[{ name: 'a', value: 'x' }, { name: 'b', value: 'y' }], [{ name: 'a', value: 'y' }]]);
+    const labels = normalize([
+      [
+        { name: 'a', value: 'x' },
+        { name: 'b', value: 'y' },
+      ],
+      [{ name: 'a', value: 'y' }],
+    ]);
     const src = join(dir, 'refuse-src');
-    await writeSource(src, labels.map((l, i) => ({ labels: l, chunks: chunks(i) })), symbolsOf(labels));
+    await writeSource(
+      src,
+      labels.map((l, i) => ({ labels: l, chunks: chunks(i) })),
+      symbolsOf(labels),
+    );
     const lean = await LeanIndex.open(src);
     const w = await IndexWriter.createDerived(join(dir, 'refuse-out'), lean);
     try {

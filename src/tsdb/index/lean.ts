@@ -143,11 +143,18 @@ export class LeanIndex {
   async forEachPostingsEntry(fn: PostingsEntryFn): Promise<void> {
     this.checkOpen();
     const { toc, tocAt } = this.layout;
-    const r = await SectionReader.open(this.src, this.path, toc.postingsTable, tocAt, 'postings offset table');
+    const r = await SectionReader.open(
+      this.src,
+      this.path,
+      toc.postingsTable,
+      tocAt,
+      'postings offset table',
+    );
     let p = r.need(4);
     if (p) await p;
     const count = r.be32();
-    if (count * 4 > r.remaining) r.fail('ERR_TSDB_CORRUPT', `claims ${count} entries in ${r.remaining} bytes`);
+    if (count * 4 > r.remaining)
+      r.fail('ERR_TSDB_CORRUPT', `claims ${count} entries in ${r.remaining} bytes`);
     let cur = Buffer.allocUnsafe(256);
     let prev = Buffer.allocUnsafe(256);
     let prevNameLen = -1;
@@ -177,13 +184,20 @@ export class LeanIndex {
       const offAt = r.offset;
       const off = r.uvarint();
       if (off < HEADER_LEN || off >= toc.postingsTable) {
-        r.fail('ERR_TSDB_CORRUPT', `postings offset ${off} outside [${HEADER_LEN}, ${toc.postingsTable})`, offAt);
+        r.fail(
+          'ERR_TSDB_CORRUPT',
+          `postings offset ${off} outside [${HEADER_LEN}, ${toc.postingsTable})`,
+          offAt,
+        );
       }
       const name = cur.subarray(0, nl);
       const value = cur.subarray(nl, nl + vl);
       if (prevNameLen >= 0) {
         const c = Buffer.compare(name, prev.subarray(0, prevNameLen));
-        if (c < 0 || (c === 0 && Buffer.compare(value, prev.subarray(prevNameLen, prevNameLen + prevValueLen)) <= 0)) {
+        if (
+          c < 0 ||
+          (c === 0 && Buffer.compare(value, prev.subarray(prevNameLen, prevNameLen + prevValueLen)) <= 0)
+        ) {
           r.fail('ERR_TSDB_CORRUPT', 'not sorted by name and value', entryAt);
         }
       }
@@ -227,7 +241,12 @@ export class LeanIndex {
     const decode = (off: number): Uint32Array => {
       const size = 8 + buf.readUInt32BE(off - base);
       if (off + size > limit) {
-        throw new FormatError('ERR_TSDB_CORRUPT', path, off, `postings list of ${size - 8} bytes runs past its section`);
+        throw new FormatError(
+          'ERR_TSDB_CORRUPT',
+          path,
+          off,
+          `postings list of ${size - 8} bytes runs past its section`,
+        );
       }
       if (size / 4 > ids.length) ids = new Uint32Array(Math.max(size / 4, 2 * ids.length));
       return decodePostingsList(buf, off - base, off - base + size, path, base, ids);
@@ -240,7 +259,12 @@ export class LeanIndex {
     };
     return (off) => {
       if (off < HEADER_LEN || off + 12 > limit) {
-        throw new FormatError('ERR_TSDB_CORRUPT', path, off, 'postings list offset outside the postings section');
+        throw new FormatError(
+          'ERR_TSDB_CORRUPT',
+          path,
+          off,
+          'postings list offset outside the postings section',
+        );
       }
       if (off < base || off + 8 > base + len || off + 8 + buf.readUInt32BE(off - base) > base + len) {
         return slow(off);
@@ -290,7 +314,12 @@ export class LeanIndex {
         }
         if (decodeSeriesEntry(buf, off - base, len, end, this.path, base, this.numSymbols, s) >= 0) break;
         if (attempt > 0)
-          throw new FormatError('ERR_TSDB_CORRUPT', this.path, off, 'series entry length changed between reads');
+          throw new FormatError(
+            'ERR_TSDB_CORRUPT',
+            this.path,
+            off,
+            'series entry length changed between reads',
+          );
       }
       s.id = id;
       const q = fn(s);

@@ -224,7 +224,9 @@ export async function writeDerivedPostings(
   p = out.write(e.view());
   if (p) await p;
   if (written !== entries || at !== tableAt || out.pos !== tableAt + 4 + tableLen) {
-    throw new InvalidArgumentError(`index: the source index ${source.path} changed while its postings were derived`);
+    throw new InvalidArgumentError(
+      `index: the source index ${source.path} changed while its postings were derived`,
+    );
   }
   await writeCrc(out, crc);
   return { tableAt, entries };

@@ -49,7 +49,12 @@ export class SectionReader {
       throw new FormatError('ERR_TSDB_TRUNCATED', path, off, `${what} header runs past the TOC`);
     const len = (await src.read(off, 4)).readUInt32BE(0);
     if (off + 4 + len + 4 > limit) {
-      throw new FormatError('ERR_TSDB_CORRUPT', path, off, `${what} length ${len} runs past the end of the file`);
+      throw new FormatError(
+        'ERR_TSDB_CORRUPT',
+        path,
+        off,
+        `${what} length ${len} runs past the end of the file`,
+      );
     }
     return new SectionReader(src, path, off + 4, off + 4 + len, what, true);
   }
@@ -111,7 +116,8 @@ export class SectionReader {
     let mul = 1;
     let p = start;
     for (;;) {
-      if (p >= stop) this.fail('ERR_TSDB_TRUNCATED', 'unexpected end of data in a uvarint', this.base + start);
+      if (p >= stop)
+        this.fail('ERR_TSDB_TRUNCATED', 'unexpected end of data in a uvarint', this.base + start);
       if (mul >= 2 ** 49) this.fail('ERR_TSDB_CORRUPT', 'uvarint exceeds 2^53', this.base + start);
       const byte = b[p++]!;
       v += (byte & 0x7f) * mul;
@@ -132,7 +138,8 @@ export class SectionReader {
 
   /** Skips n bytes that are in the window; returns their start in `bytes`. */
   take(n: number): number {
-    if (this.len - this.pos < n) this.fail('ERR_TSDB_TRUNCATED', `need ${n} bytes, ${this.len - this.pos} left`);
+    if (this.len - this.pos < n)
+      this.fail('ERR_TSDB_TRUNCATED', `need ${n} bytes, ${this.len - this.pos} left`);
     const at = this.pos;
     this.pos += n;
     return at;
@@ -140,9 +147,15 @@ export class SectionReader {
 
   /** After the whole body was read: compares the CRC that follows it. */
   async checkCrc(): Promise<void> {
-    if (this.remaining !== 0) this.fail('ERR_TSDB_CORRUPT', `${this.remaining} bytes left after the last entry`);
+    if (this.remaining !== 0)
+      this.fail('ERR_TSDB_CORRUPT', `${this.remaining} bytes left after the last entry`);
     const want = (await this.src.read(this.bodyEnd, 4)).readUInt32BE(0);
     if (this.crc !== want)
-      throw new FormatError('ERR_TSDB_CHECKSUM', this.path, this.bodyStart - 4, `${this.what} checksum mismatch`);
+      throw new FormatError(
+        'ERR_TSDB_CHECKSUM',
+        this.path,
+        this.bodyStart - 4,
+        `${this.what} checksum mismatch`,
+      );
   }
 }

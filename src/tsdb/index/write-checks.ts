@@ -37,7 +37,11 @@ export function safeFormat(labels: Labels | string): string {
 }
 
 /** A postings list must be strictly ascending (readers merge and intersect them as sorted). */
-export function checkAscending(ids: Uint32Array, name: string | Uint8Array, value: string | Uint8Array): void {
+export function checkAscending(
+  ids: Uint32Array,
+  name: string | Uint8Array,
+  value: string | Uint8Array,
+): void {
   for (let i = 1; i < ids.length; i++) {
     if (ids[i]! <= ids[i - 1]!) {
       throw new StrataError(

@@ -129,7 +129,17 @@ export class IndexWriter {
     const bufferSize = checkBufferSize(options);
     const fh = await open(path, 'w');
     const empty = symbols[0] === '' ? 0 : -1;
-    const w = new IndexWriter(path, fh, symbols, symbolRefs, symbols.length, empty, undefined, bufferSize, options);
+    const w = new IndexWriter(
+      path,
+      fh,
+      symbols,
+      symbolRefs,
+      symbols.length,
+      empty,
+      undefined,
+      bufferSize,
+      options,
+    );
     return w.start((out) => writeSymbolTable(out, symbols));
   }
 
@@ -147,7 +157,17 @@ export class IndexWriter {
     const bufferSize = checkBufferSize(options);
     const fh = await open(path, 'w');
     const empty = source.emptySymbol ? 0 : -1;
-    const w = new IndexWriter(path, fh, undefined, undefined, source.numSymbols, empty, source, bufferSize, options);
+    const w = new IndexWriter(
+      path,
+      fh,
+      undefined,
+      undefined,
+      source.numSymbols,
+      empty,
+      source,
+      bufferSize,
+      options,
+    );
     return w.start((out) => source.copySymbolTable(out));
   }
 

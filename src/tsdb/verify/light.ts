@@ -104,7 +104,14 @@ async function check(
       if (p === undefined) {
         const name = syms.get(s.refs[k]!)!;
         const value = syms.get(s.refs[k + 1]!)!;
-        p = { name, value, nameBytes: Buffer.from(name), valueBytes: Buffer.from(value), offset: -1, series: [] };
+        p = {
+          name,
+          value,
+          nameBytes: Buffer.from(name),
+          valueBytes: Buffer.from(value),
+          offset: -1,
+          series: [],
+        };
         pairs.set(key, p);
       }
       p.series.push(s);
