@@ -20,6 +20,7 @@
 import { ENC_THANOS_AGGR } from '../chunkenc/encoding.js';
 import type { EncodedChunk } from '../chunkenc/encode.js';
 import { XorAppender } from '../chunkenc/xor-encode.js';
+import { floatHi, lastLo } from '../chunkenc/float-bits.js';
 import { AGGR_COUNT, AGGR_COUNTER, AGGR_MAX, AGGR_MIN, AGGR_SUM, encodeAggrChunk } from './aggr-chunk.js';
 import type { FloatSeries } from './float-series.js';
 
@@ -83,6 +84,7 @@ export function rawBatches(
 /** Downsamples raw float series to aggregated chunks; reuse one instance across series. */
 export class RawDownsampler {
   private readonly apps: XorAppender[] = [0, 1, 2, 3, 4].map(() => new XorAppender());
+  private readonly cols = new WindowColumns();
 
   /**
    * Appends the aggregated chunks of series `s` (expanded as FloatSeries.appendExpanded does) at
@@ -93,7 +95,11 @@ export class RawDownsampler {
     return rawBatches(s.ts, s.len, r, numChunks, (from, to) => this.batch(s, from, to, r, out));
   }
 
-  /** One output chunk from samples [from, to), NaNs dropped; returns its window count. */
+  /**
+   * One output chunk from samples [from, to), NaNs dropped; returns its window count. The
+   * windows go into typed columns first and into the appenders in bulk: an append call per
+   * window and aggregate would box its doubles (timestamps pass 2^31) on every call.
+   */
   private batch(s: FloatSeries, from: number, to: number, r: number, out: EncodedChunk[]): number {
     const ts = s.ts;
     const vs = s.vs;
@@ -104,19 +110,28 @@ export class RawDownsampler {
     while (Number.isNaN(vs[last]!)) last--;
     const lastT = ts[last]!;
 
-    const [cntA, sumA, minA, maxA, ctrA] = [
-      this.apps[AGGR_COUNT]!,
-      this.apps[AGGR_SUM]!,
-      this.apps[AGGR_MIN]!,
-      this.apps[AGGR_MAX]!,
-      this.apps[AGGR_COUNTER]!,
+    const c = this.cols;
+    c.ensure(last - first + 3);
+    const wt = c.t;
+    const ctrT = c.ctrT;
+    const [cntHi, sumHi, minHi, maxHi, ctrHi] = c.hi as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
     ];
-    cntA.reset();
-    sumA.reset();
-    minA.reset();
-    maxA.reset();
-    ctrA.reset();
-    ctrA.append(ts[first]!, vs[first]!);
+    const [cntLo, sumLo, minLo, maxLo, ctrLo] = c.lo as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+    ];
+    // The counter column starts with the first raw sample.
+    ctrT[0] = ts[first]!;
+    ctrHi[0] = floatHi(vs[first]!);
+    ctrLo[0] = lastLo();
 
     let nextT = -1;
     let count = 0;
@@ -126,23 +141,26 @@ export class RawDownsampler {
     let counter = 0;
     let lastV = 0;
     let total = 0;
-    let windows = 0;
-    let mint = Infinity;
-    let maxt = -Infinity;
+    let w = 0;
     for (let i = first; i <= last; i++) {
       const v = vs[i]!;
       if (v !== v) continue;
       const t = ts[i]!;
       if (t > nextT) {
         if (nextT !== -1) {
-          cntA.append(nextT, count);
-          sumA.append(nextT, sum);
-          minA.append(nextT, min);
-          maxA.append(nextT, max);
-          ctrA.append(nextT, counter);
-          windows++;
-          if (nextT < mint) mint = nextT;
-          if (nextT > maxt) maxt = nextT;
+          wt[w] = nextT;
+          ctrT[w + 1] = nextT;
+          cntHi[w] = floatHi(count);
+          cntLo[w] = lastLo();
+          sumHi[w] = floatHi(sum);
+          sumLo[w] = lastLo();
+          minHi[w] = floatHi(min);
+          minLo[w] = lastLo();
+          maxHi[w] = floatHi(max);
+          maxLo[w] = lastLo();
+          ctrHi[w + 1] = floatHi(counter);
+          ctrLo[w + 1] = lastLo();
+          w++;
         }
         count = 0;
         sum = 0;
@@ -160,24 +178,64 @@ export class RawDownsampler {
       if (v < min) min = v;
       if (v > max) max = v;
     }
-    cntA.append(nextT, count);
-    sumA.append(nextT, sum);
-    minA.append(nextT, min);
-    maxA.append(nextT, max);
-    ctrA.append(nextT, counter);
-    windows++;
-    if (nextT < mint) mint = nextT;
-    if (nextT > maxt) maxt = nextT;
+    wt[w] = nextT;
+    ctrT[w + 1] = nextT;
+    cntHi[w] = floatHi(count);
+    cntLo[w] = lastLo();
+    sumHi[w] = floatHi(sum);
+    sumLo[w] = lastLo();
+    minHi[w] = floatHi(min);
+    minLo[w] = lastLo();
+    maxHi[w] = floatHi(max);
+    maxLo[w] = lastLo();
+    ctrHi[w + 1] = floatHi(counter);
+    ctrLo[w + 1] = lastLo();
+    w++;
     // The last raw value, at the last window's timestamp.
-    ctrA.append(nextT, vs[last]!);
+    ctrT[w + 1] = nextT;
+    ctrHi[w + 1] = floatHi(vs[last]!);
+    ctrLo[w + 1] = lastLo();
 
+    const apps = this.apps;
+    for (const k of [AGGR_COUNT, AGGR_SUM, AGGR_MIN, AGGR_MAX]) {
+      const a = apps[k]!;
+      a.reset();
+      a.appendRange(wt, c.hi[k]!, c.lo[k]!, 0, w);
+    }
+    const ctrA = apps[AGGR_COUNTER]!;
+    ctrA.reset();
+    ctrA.appendRange(ctrT, ctrHi, ctrLo, 0, w + 2);
     out.push({
-      mint,
-      maxt,
+      mint: wt[0]!,
+      maxt: nextT,
       encoding: ENC_THANOS_AGGR,
-      data: encodeAggrChunk([cntA.bytes(), sumA.bytes(), minA.bytes(), maxA.bytes(), ctrA.bytes()]),
-      numSamples: windows,
+      data: encodeAggrChunk([
+        apps[AGGR_COUNT]!.bytes(),
+        apps[AGGR_SUM]!.bytes(),
+        apps[AGGR_MIN]!.bytes(),
+        apps[AGGR_MAX]!.bytes(),
+        ctrA.bytes(),
+      ]),
+      numSamples: w,
     });
-    return windows;
+    return w;
+  }
+}
+
+/** Window timestamps and the five aggregates' float bits of one batch, reused across batches. */
+class WindowColumns {
+  t = new Float64Array(0);
+  /** The counter's times: the first raw sample, the windows, the last raw value. */
+  ctrT = new Float64Array(0);
+  hi: Uint32Array[] = [];
+  lo: Uint32Array[] = [];
+
+  ensure(n: number): void {
+    if (n <= this.t.length) return;
+    const cap = Math.max(n, 2 * this.t.length, 256);
+    this.t = new Float64Array(cap);
+    this.ctrT = new Float64Array(cap);
+    this.hi = [0, 1, 2, 3, 4].map(() => new Uint32Array(cap));
+    this.lo = [0, 1, 2, 3, 4].map(() => new Uint32Array(cap));
   }
 }

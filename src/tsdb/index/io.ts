@@ -1,6 +1,6 @@
 /** Buffered sequential writes and bounded positional reads on a FileHandle. */
 import type { FileHandle } from 'node:fs/promises';
-import { FormatError } from '../../util/errors.js';
+import { FormatError, InvalidArgumentError } from '../../util/errors.js';
 
 /**
  * Collects small writes in a fixed buffer and hands it to the file when full. `write` returns
@@ -55,6 +55,14 @@ export class BufferedFileWriter {
 }
 
 const ZEROS = new Uint8Array(64);
+
+/** A write buffer size (default 1 MiB): an integer of at least 64 bytes. */
+export function checkBufferSize(size: number = 1 << 20): number {
+  if (!Number.isInteger(size) || size < 64) {
+    throw new InvalidArgumentError(`index: buffer size ${size} must be an integer >= 64`);
+  }
+  return size;
+}
 
 async function writeFully(fh: FileHandle, bytes: Uint8Array): Promise<void> {
   let off = 0;

@@ -26,9 +26,13 @@ export class IndexWriterError extends StrataError {
   }
 }
 
+/** A series in messages: its labels, a description, or a function making one on demand. */
+export type SeriesName = Labels | string | (() => string);
+
 /** A label set in Prometheus notation; a string is a description already made. */
-export function safeFormat(labels: Labels | string): string {
+export function safeFormat(labels: SeriesName): string {
   if (typeof labels === 'string') return labels;
+  if (typeof labels === 'function') return labels();
   try {
     return formatLabels(labels);
   } catch {
@@ -70,7 +74,7 @@ export function compareRefs(a: Uint32Array, ka: number, b: Uint32Array, kb: numb
  * refs the chunk writer holds, in order and not overlapping.
  */
 export function checkChunks(
-  labels: Labels | string,
+  labels: SeriesName,
   chunks: readonly ChunkMeta[],
   minTime: number,
   maxTime: number,
@@ -107,7 +111,7 @@ export function checkChunks(
   }
 }
 
-function badChunk(labels: Labels | string, c: ChunkMeta, i: number, code: ErrorCode, detail: string): never {
+function badChunk(labels: SeriesName, c: ChunkMeta, i: number, code: ErrorCode, detail: string): never {
   throw new IndexWriterError(
     code,
     safeFormat(labels),

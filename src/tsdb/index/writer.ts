@@ -33,12 +33,13 @@ import {
   type ChunkMeta,
   type IndexToc,
 } from './format.js';
-import { BufferedFileWriter } from './io.js';
+import { BufferedFileWriter, checkBufferSize } from './io.js';
 import { PostingsCollector } from './postings-collector.js';
 import { IdMap, writeCollectedPostings, writeDerivedPostings } from './postings-write.js';
 import { encodeSeriesEntry } from './series.js';
 import { buildSymbolMap, writeSymbolTable } from './symbols.js';
 import type { LeanIndex } from './lean.js';
+import { LabelRefResolver } from './label-refs.js';
 
 /** Limits of times and refs (see write-checks.ts). */
 export { MIN_TIME, MAX_TIME, MAX_CHUNK_REF };
@@ -91,10 +92,6 @@ export class IndexWriter {
   private seriesMaxSize = 0;
   private state: 'open' | 'closed' | 'failed' = 'open';
   private fhClosed = false;
-  /** Per label position: last name, its ref, last value, its ref. */
-  private readonly lookupCache: Array<string | number | undefined> = new Array(4 * CACHE_LABELS).fill(
-    undefined,
-  );
   private busy = false;
   private readonly minTime: number;
   private readonly maxTime: number;
@@ -104,7 +101,7 @@ export class IndexWriter {
     private readonly fh: FileHandle,
     /** The symbols as strings, with their refs; both undefined for a derived index. */
     private readonly symbols: readonly string[] | undefined,
-    private readonly symbolRefs: Map<string, number> | undefined,
+    private readonly resolver: LabelRefResolver | undefined,
     private readonly numSymbols: number,
     /** Ref of the empty string in the symbol table, or -1. */
     private readonly emptyRef: number,
@@ -125,15 +122,15 @@ export class IndexWriter {
     symbols: readonly string[],
     options: IndexWriterOptions = {},
   ): Promise<IndexWriter> {
-    const symbolRefs = buildSymbolMap(symbols);
-    const bufferSize = checkBufferSize(options);
+    const resolver = new LabelRefResolver(buildSymbolMap(symbols));
+    const bufferSize = checkBufferSize(options.bufferSize);
     const fh = await open(path, 'w');
     const empty = symbols[0] === '' ? 0 : -1;
     const w = new IndexWriter(
       path,
       fh,
       symbols,
-      symbolRefs,
+      resolver,
       symbols.length,
       empty,
       undefined,
@@ -154,7 +151,7 @@ export class IndexWriter {
     source: LeanIndex,
     options: IndexWriterOptions = {},
   ): Promise<IndexWriter> {
-    const bufferSize = checkBufferSize(options);
+    const bufferSize = checkBufferSize(options.bufferSize);
     const fh = await open(path, 'w');
     const empty = source.emptySymbol ? 0 : -1;
     const w = new IndexWriter(
@@ -206,10 +203,10 @@ export class IndexWriter {
    */
   addSeries(labels: Labels, chunks: readonly ChunkMeta[]): number | Promise<number> {
     this.checkOpen();
-    if (this.symbolRefs === undefined) {
+    if (this.resolver === undefined) {
       throw new InvalidArgumentError(`index writer for ${this.path} is derived: add series by their refs`);
     }
-    const k = this.checkLabels(labels, this.symbolRefs);
+    const k = this.checkLabels(labels, this.resolver);
     return this.write(k, chunks, labels, -1);
   }
 
@@ -243,11 +240,11 @@ export class IndexWriter {
     labels: Labels | undefined,
     sourceId: number,
   ): number | Promise<number> {
-    const who = (): string => (labels !== undefined ? safeFormat(labels) : this.describe(this.refs, k));
-    checkChunks(labels ?? who(), chunks, this.minTime, this.maxTime, this.options.chunks);
+    const who = labels ?? ((): string => this.describe(this.refs, k));
+    checkChunks(who, chunks, this.minTime, this.maxTime, this.options.chunks);
     const id = alignUp(this.out.pos, SERIES_ALIGN) / SERIES_ALIGN;
     if (id > MAX_SERIES_ID) {
-      throw new IndexWriterError('ERR_INVALID_ARGUMENT', who(), 'index exceeds 64 GiB of series');
+      throw new IndexWriterError('ERR_INVALID_ARGUMENT', safeFormat(who), 'index exceeds 64 GiB of series');
     }
     this.entry.reset();
     encodeSeriesEntry(this.entry, this.body, this.refs, k, chunks);
@@ -316,56 +313,11 @@ export class IndexWriter {
   }
 
   /** Resolves label refs into this.refs and checks label and series order; returns the count. */
-  private checkLabels(labels: Labels, symbolRefs: Map<string, number>): number {
+  private checkLabels(labels: Labels, resolver: LabelRefResolver): number {
     const k = labels.length;
     if (k === 0) throw new IndexWriterError('ERR_INVALID_ARGUMENT', '{}', 'empty label set');
     if (this.refs.length < 2 * k) this.refs = new Uint32Array(2 * k);
-    const refs = this.refs;
-    const cache = this.lookupCache;
-    for (let i = 0; i < k; i++) {
-      const l = labels[i]!;
-      // Neighbouring series mostly repeat names and values at the same position.
-      let n: number | undefined;
-      let v: number | undefined;
-      if (i < CACHE_LABELS && cache[4 * i] === l.name) {
-        n = cache[4 * i + 1] as number;
-      } else {
-        n = symbolRefs.get(l.name);
-        if (i < CACHE_LABELS && n !== undefined) {
-          cache[4 * i] = l.name;
-          cache[4 * i + 1] = n;
-        }
-      }
-      if (i < CACHE_LABELS && cache[4 * i + 2] === l.value) {
-        v = cache[4 * i + 3] as number;
-      } else {
-        v = symbolRefs.get(l.value);
-        if (i < CACHE_LABELS && v !== undefined) {
-          cache[4 * i + 2] = l.value;
-          cache[4 * i + 3] = v;
-        }
-      }
-      if (n === undefined || v === undefined || l.name === '' || l.value === '') {
-        const what =
-          typeof l.name !== 'string' || typeof l.value !== 'string'
-            ? 'label name and value must be strings'
-            : l.name === ''
-              ? 'empty label name'
-              : l.value === ''
-                ? `label ${l.name} has an empty value (Prometheus treats it as absent)`
-                : `${n === undefined ? 'label name ' + JSON.stringify(l.name) : 'label value ' + JSON.stringify(l.value)} is not in the symbol table`;
-        throw new IndexWriterError('ERR_INVALID_ARGUMENT', safeFormat(labels), what);
-      }
-      if (i > 0 && n <= refs[2 * i - 2]!) {
-        throw new IndexWriterError(
-          'ERR_INVALID_ARGUMENT',
-          safeFormat(labels),
-          `labels not sorted by name or duplicated: ${JSON.stringify(l.name)} after ${JSON.stringify(labels[i - 1]!.name)}`,
-        );
-      }
-      refs[2 * i] = n;
-      refs[2 * i + 1] = v;
-    }
+    resolver.resolve(labels, this.refs);
     this.checkOrder(k, () => safeFormat(labels));
     return k;
   }
@@ -447,14 +399,4 @@ export class IndexWriter {
     }
     await unlink(this.path).catch(() => undefined);
   }
-}
-
-const CACHE_LABELS = 32;
-
-function checkBufferSize(options: IndexWriterOptions): number {
-  const size = options.bufferSize ?? 1 << 20;
-  if (!Number.isInteger(size) || size < 64) {
-    throw new InvalidArgumentError(`index: buffer size ${size} must be an integer >= 64`);
-  }
-  return size;
 }
