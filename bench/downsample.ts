@@ -4,10 +4,15 @@
  *
  *   npm run build && node dist/bench/downsample.js [--series 10000] [--scales 1,4,16] [--runs 3]
  *                                                  [--dir DIR] [--cpu-prof DIR] [--hist]
+ *                                                  [--node-arg FLAG]...
  *
  * `--hist`: the series are native histogram series (synth latency histograms: counters with
  * resets and schema changes, 15 s scrapes) instead of float ones; the figures are histogram
  * samples per second. Default --series 1000 then.
+ *
+ * `--node-arg FLAG` (repeatable) passes a flag to the Node running the CLI, e.g.
+ * `--node-arg --min-semi-space-size=16` to start V8's young generation at the size it otherwise
+ * grows to during a long run, so peak RSS compares what is held rather than when V8 grows it.
  *
  * Reported per scale (medians of --runs): raw samples decoded per second of the downsampling
  * itself (the CLI's duration_ms, module loading excluded), per CPU-second (the CLI's cpu_ms:
@@ -37,6 +42,7 @@ interface Args {
   dir: string;
   cpuProf: string | undefined;
   hist: boolean;
+  nodeArgs: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -47,6 +53,7 @@ function parseArgs(argv: readonly string[]): Args {
     dir: join(tmpdir(), 'strata-bench-downsample'),
     cpuProf: undefined,
     hist: false,
+    nodeArgs: [],
   };
   let series: number | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -69,6 +76,10 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case '--dir':
         a.dir = String(v);
+        i++;
+        break;
+      case '--node-arg':
+        a.nodeArgs.push(String(v));
         i++;
         break;
       case '--cpu-prof':
@@ -121,10 +132,14 @@ interface Run {
   rssBytes: number;
 }
 
-async function runOnce(block: string, cpuProf: string | undefined): Promise<Run> {
+async function runOnce(
+  block: string,
+  cpuProf: string | undefined,
+  nodeArgs: readonly string[],
+): Promise<Run> {
   const out = await mkdtemp(join(tmpdir(), 'strata-ds-out-'));
   try {
-    const node = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
+    const node = [...nodeArgs, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])];
     const args = [...node, BIN, 'tsdb', 'downsample', '--resolution', '5m', block, '--out', out];
     const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
@@ -162,7 +177,7 @@ async function main(): Promise<void> {
     const block = await inputBlock(a.dir, series, a.hist);
     const runs: Run[] = [];
     for (let r = 0; r < a.runs; r++) {
-      const run = await runOnce(block, a.cpuProf);
+      const run = await runOnce(block, a.cpuProf, a.nodeArgs);
       runs.push(run);
       console.log(
         `  ${scale}× run ${r + 1}: ${run.durationMs} ms, ${fmtM(run.inputSamples / (run.durationMs / 1000))} samples/s, ` +
