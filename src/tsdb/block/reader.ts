@@ -20,16 +20,9 @@ export class BlockReader {
   ) {}
 
   static async open(dir: string): Promise<BlockReader> {
-    const meta = await readMetaFile(dir);
     const tombstones = await readTombstones(dir);
-    const index = await IndexReader.open(join(dir, INDEX_FILENAME));
-    try {
-      const chunks = await SegmentReader.open(join(dir, CHUNKS_DIR));
-      return new BlockReader(dir, meta, index, chunks, tombstones);
-    } catch (err) {
-      await index.close();
-      throw err;
-    }
+    const { meta, index, chunks } = await openParts(dir, (p) => IndexReader.open(p));
+    return new BlockReader(dir, meta, index, chunks, tombstones);
   }
 
   get ulid(): string {
@@ -55,15 +48,8 @@ export class LeanBlock {
   ) {}
 
   static async open(dir: string): Promise<LeanBlock> {
-    const meta = await readMetaFile(dir);
-    const index = await LeanIndex.open(join(dir, INDEX_FILENAME));
-    try {
-      const chunks = await SegmentReader.open(join(dir, CHUNKS_DIR));
-      return new LeanBlock(dir, meta, index, chunks);
-    } catch (err) {
-      await index.close();
-      throw err;
-    }
+    const { meta, index, chunks } = await openParts(dir, (p) => LeanIndex.open(p));
+    return new LeanBlock(dir, meta, index, chunks);
   }
 
   get ulid(): string {
@@ -72,6 +58,21 @@ export class LeanBlock {
 
   async close(): Promise<void> {
     await Promise.all([this.index.close(), this.chunks.close()]);
+  }
+}
+
+/** meta.json, the index (opened by `openIndex`) and the chunk segments of the block in `dir`. */
+async function openParts<I extends { close(): Promise<void> }>(
+  dir: string,
+  openIndex: (path: string) => Promise<I>,
+): Promise<{ meta: BlockMeta; index: I; chunks: SegmentReader }> {
+  const meta = await readMetaFile(dir);
+  const index = await openIndex(join(dir, INDEX_FILENAME));
+  try {
+    return { meta, index, chunks: await SegmentReader.open(join(dir, CHUNKS_DIR)) };
+  } catch (err) {
+    await index.close();
+    throw err;
   }
 }
 

@@ -142,10 +142,11 @@ export class RawDownsampler {
     let lastV = 0;
     let total = 0;
     let w = 0;
-    for (let i = first; i <= last; i++) {
-      const v = vs[i]!;
+    // i = last + 1 closes the last window.
+    for (let i = first; i <= last + 1; i++) {
+      const v = i <= last ? vs[i]! : 0;
       if (v !== v) continue;
-      const t = ts[i]!;
+      const t = i <= last ? ts[i]! : Infinity;
       if (t > nextT) {
         if (nextT !== -1) {
           wt[w] = nextT;
@@ -162,6 +163,7 @@ export class RawDownsampler {
           ctrLo[w + 1] = lastLo();
           w++;
         }
+        if (i > last) break;
         count = 0;
         sum = 0;
         min = Number.MAX_VALUE;
@@ -178,19 +180,6 @@ export class RawDownsampler {
       if (v < min) min = v;
       if (v > max) max = v;
     }
-    wt[w] = nextT;
-    ctrT[w + 1] = nextT;
-    cntHi[w] = floatHi(count);
-    cntLo[w] = lastLo();
-    sumHi[w] = floatHi(sum);
-    sumLo[w] = lastLo();
-    minHi[w] = floatHi(min);
-    minLo[w] = lastLo();
-    maxHi[w] = floatHi(max);
-    maxLo[w] = lastLo();
-    ctrHi[w + 1] = floatHi(counter);
-    ctrLo[w + 1] = lastLo();
-    w++;
     // The last raw value, at the last window's timestamp.
     ctrT[w + 1] = nextT;
     ctrHi[w + 1] = floatHi(vs[last]!);

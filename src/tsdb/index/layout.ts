@@ -6,6 +6,8 @@ import {
   INDEX_VERSION_1,
   INDEX_VERSION_2,
   INDEX_VERSION_3,
+  MAX_SERIES_ID,
+  SERIES_ALIGN,
   TOC_LEN,
   decodeToc,
   type IndexToc,
@@ -78,4 +80,40 @@ export async function readIndexLayout(fh: PositionalReader, path: string): Promi
     if (off > toc.series && off < seriesEnd) seriesEnd = off;
   }
   return { size, version, toc, tocAt, seriesEnd };
+}
+
+/** The body length of the `len body crc` section at `off`, checked to end before `limit`. */
+export async function sectionLength(
+  fh: PositionalReader,
+  path: string,
+  off: number,
+  limit: number,
+  what: string,
+): Promise<number> {
+  if (off + 8 > limit)
+    throw new FormatError('ERR_TSDB_TRUNCATED', path, off, `${what} header runs past the TOC`);
+  const len = (await fh.read(off, 4)).readUInt32BE(0);
+  if (off + 4 + len + 4 > limit) {
+    throw new FormatError(
+      'ERR_TSDB_CORRUPT',
+      path,
+      off,
+      `${what} length ${len} runs past the end of the file`,
+    );
+  }
+  return len;
+}
+
+/** The file offset of series `id`; a FormatError when it lies outside [seriesStart, seriesEnd). */
+export function seriesOffset(id: number, seriesStart: number, seriesEnd: number, path: string): number {
+  const off = id * SERIES_ALIGN;
+  if (!Number.isInteger(id) || id < 0 || id > MAX_SERIES_ID || off < seriesStart || off >= seriesEnd) {
+    throw new FormatError(
+      'ERR_TSDB_CORRUPT',
+      path,
+      Number.isFinite(off) ? off : 0,
+      `series ID ${id} outside the series section [${seriesStart}, ${seriesEnd})`,
+    );
+  }
+  return off;
 }

@@ -8,8 +8,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { Labels } from '../labels.js';
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
-import { HEADER_LEN, MAX_SERIES_ID, SERIES_ALIGN, type IndexToc } from './format.js';
-import { readIndexLayout, type IndexLayout } from './layout.js';
+import { HEADER_LEN, type IndexToc } from './format.js';
+import { readIndexLayout, seriesOffset, type IndexLayout } from './layout.js';
 import { FileReader, type PositionalReader } from './positional.js';
 import { readPostingsLists } from './postings-read.js';
 import { decodePostingsList } from './postings.js';
@@ -295,15 +295,7 @@ export class LeanIndex {
     let len = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      const off = id * SERIES_ALIGN;
-      if (!Number.isInteger(id) || id < 0 || id > MAX_SERIES_ID || off < this.toc.series || off >= end) {
-        throw new FormatError(
-          'ERR_TSDB_CORRUPT',
-          this.path,
-          Number.isFinite(off) ? off : 0,
-          `series ID ${id} outside the series section [${this.toc.series}, ${end})`,
-        );
-      }
+      const off = seriesOffset(id, this.toc.series, end, this.path);
       for (let attempt = 0; ; attempt++) {
         if (off < base || off >= base + len || attempt > 0) {
           const want = Math.min(Math.max(SERIES_WINDOW, s.entrySize), end - off);

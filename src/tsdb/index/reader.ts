@@ -7,8 +7,8 @@ import { Decbuf } from '../encoding/decbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
 import type { Labels } from '../labels.js';
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
-import { HEADER_LEN, MAX_SERIES_ID, SERIES_ALIGN, type ChunkMeta, type IndexToc } from './format.js';
-import { readIndexLayout } from './layout.js';
+import { HEADER_LEN, SERIES_ALIGN, type ChunkMeta, type IndexToc } from './format.js';
+import { readIndexLayout, sectionLength, seriesOffset } from './layout.js';
 import { FileReader, type PositionalReader } from './positional.js';
 import { DEFAULT_CURSOR_BUFFER, SeriesCursor } from './cursor.js';
 import { union } from './postings.js';
@@ -303,22 +303,7 @@ export class IndexReader {
 
   /** The file offset of series `id`; a FormatError when it lies outside the series section. */
   private seriesOffset(id: number): number {
-    const off = id * SERIES_ALIGN;
-    if (
-      !Number.isInteger(id) ||
-      id < 0 ||
-      id > MAX_SERIES_ID ||
-      off < this.toc.series ||
-      off >= this.seriesEnd
-    ) {
-      throw new FormatError(
-        'ERR_TSDB_CORRUPT',
-        this.path,
-        Number.isFinite(off) ? off : 0,
-        `series ID ${id} outside the series section [${this.toc.series}, ${this.seriesEnd})`,
-      );
-    }
-    return off;
+    return seriesOffset(id, this.toc.series, this.seriesEnd, this.path);
   }
 
   /** A sequential cursor over all series (see cursor.ts). */
@@ -370,18 +355,7 @@ async function readSection(
   limit: number,
   what: string,
 ): Promise<Buffer> {
-  if (off + 8 > limit)
-    throw new FormatError('ERR_TSDB_TRUNCATED', path, off, `${what} header runs past the TOC`);
-  const lenBuf = await fh.read(off, 4);
-  const len = lenBuf.readUInt32BE(0);
-  if (off + 4 + len + 4 > limit) {
-    throw new FormatError(
-      'ERR_TSDB_CORRUPT',
-      path,
-      off,
-      `${what} length ${len} runs past the end of the file`,
-    );
-  }
+  const len = await sectionLength(fh, path, off, limit, what);
   const buf = await fh.read(off + 4, len + 4);
   const body = buf.subarray(0, len);
   const want = new Decbuf(buf, len, len + 4, path, off + 4).be32();

@@ -10,6 +10,7 @@
 import { crc32c } from '../encoding/crc32c.js';
 import { FormatError, type ErrorCode } from '../../util/errors.js';
 import type { PositionalReader } from './positional.js';
+import { sectionLength } from './layout.js';
 
 const WINDOW = 64 << 10;
 
@@ -45,17 +46,7 @@ export class SectionReader {
     limit: number,
     what: string,
   ): Promise<SectionReader> {
-    if (off + 8 > limit)
-      throw new FormatError('ERR_TSDB_TRUNCATED', path, off, `${what} header runs past the TOC`);
-    const len = (await src.read(off, 4)).readUInt32BE(0);
-    if (off + 4 + len + 4 > limit) {
-      throw new FormatError(
-        'ERR_TSDB_CORRUPT',
-        path,
-        off,
-        `${what} length ${len} runs past the end of the file`,
-      );
-    }
+    const len = await sectionLength(src, path, off, limit, what);
     return new SectionReader(src, path, off + 4, off + 4 + len, what, true);
   }
 
