@@ -99,6 +99,16 @@ export class Encbuf {
     this.len += src.length;
   }
 
+  /** src[start, end) (short ranges copied by a loop: no view, no native call). */
+  putRange(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    const b = this.buf;
+    if (n <= 32) for (let i = 0; i < n; i++) b[this.len + i] = src[start + i]!;
+    else b.set(src.subarray(start, end), this.len);
+    this.len += n;
+  }
+
   putUvarintBytes(src: Uint8Array): void {
     this.putUvarint(src.length);
     this.putBytes(src);

@@ -6,6 +6,7 @@ import { crc32c } from '../encoding/crc32c.js';
 import { FormatError } from '../../util/errors.js';
 import { newMatcher } from './matchers.js';
 import { IndexReader } from './reader.js';
+import { LeanIndex } from './lean.js';
 import { normalize, removeDir, tempDir, writeIndex } from '../../../test/support/index-testkit.js';
 import { TOC_LEN } from './format.js';
 
@@ -92,6 +93,48 @@ async function exercise(path: string): Promise<void> {
     }
   } finally {
     await r.close();
+  }
+  await exerciseLean(path, expectFormatError);
+}
+
+/** The lean reader's operations on the same file: results or FormatErrors too. */
+async function exerciseLean(path: string, expectFormatError: (err: unknown) => void): Promise<void> {
+  let lean: LeanIndex;
+  try {
+    lean = await LeanIndex.open(path);
+  } catch (err) {
+    expectFormatError(err);
+    return;
+  }
+  try {
+    const ops: Array<() => Promise<unknown>> = [
+      async () => {
+        const read = lean.postingsReader();
+        const offsets: number[] = [];
+        await lean.forEachPostingsEntry((e) => void offsets.push(e.offset));
+        for (const off of offsets) await read(off);
+      },
+      async () => {
+        const c = lean.seriesCursor(97);
+        const refs: number[] = [];
+        for (;;) {
+          while (c.next()) refs.push(...c.series.labelRefs.subarray(0, 2 * c.series.numLabels));
+          if (!(await c.load())) break;
+        }
+        await lean.symbolsFor(refs);
+      },
+      async () => lean.forSeries(await lean.allPostings(), () => undefined),
+    ];
+    for (const op of ops) {
+      try {
+        await op();
+        note('lean ok');
+      } catch (err) {
+        expectFormatError(err);
+      }
+    }
+  } finally {
+    await lean.close();
   }
 }
 

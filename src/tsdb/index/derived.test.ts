@@ -94,10 +94,14 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
   });
 
   it('LeanIndex agrees with IndexReader: symbols by ref, table entries, all postings', async () => {
+    // Values of every length, some longer than the walk's 64 KiB window, so entries straddle it.
     const labels = normalize(
-      Array.from({ length: 700 }, (_, i) => [
+      Array.from({ length: 3000 }, (_, i) => [
         { name: '__name__', value: `m${i % 7}` },
-        { name: 'series', value: String(i) },
+        {
+          name: 'series',
+          value: `${String(i).padStart(4, '0')}${'v'.repeat(i % 500 === 7 ? 70_000 + i : (i % 13) * 17)}`,
+        },
       ]),
     );
     const path = join(dir, 'agree');
@@ -115,8 +119,8 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
       const syms = await lean.symbolsFor(all);
       expect(all.map((i) => syms.get(i))).toEqual(all.map((i) => r.symbol(i)));
       const entries: string[] = [];
-      await lean.forEachPostingsEntry((n, v, off) => {
-        entries.push(`${n.toString()}=${v.toString()}@${off}`);
+      await lean.forEachPostingsEntry((e) => {
+        entries.push(`${e.name().toString()}=${e.value().toString()}@${e.offset}`);
       });
       const want: string[] = [];
       for (const n of r.postingsNames()) {
@@ -136,7 +140,7 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
     }
   });
 
-  it('a flipped byte in the symbol table or the postings offset table fails LeanIndex.open with a checksum error', async () => {
+  it('a flipped byte in the symbol table fails LeanIndex.open, in the postings offset table its walks, with a checksum error', async () => {
     const labels = normalize([[{ name: 'job', value: 'x' }], [{ name: 'job', value: 'y' }]]);
     const path = join(dir, 'flip');
     await writeSource(
@@ -148,17 +152,30 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
     const r = await IndexReader.open(path);
     const toc = r.toc;
     await r.close();
-    // Bytes whose change keeps every entry well-formed and sorted: only the CRC can tell
-    // (the first symbol's first letter; the last table entry's value 'y' → '{').
-    for (const at of [toc.symbols + 9, toc.postingsTable + 26]) {
-      const bad = Buffer.from(good);
-      bad[at] = bad[at]! ^ 0x02;
-      await writeFile(path, bad);
-      const err: unknown = await LeanIndex.open(path).then(
+    const failure = (p: Promise<unknown>): Promise<unknown> =>
+      p.then(
         () => undefined,
         (e: unknown) => e,
       );
-      expect(String(err), `byte ${at}`).toMatch(/checksum mismatch/);
+    // Bytes whose change keeps every entry well-formed and sorted: only the CRC can tell
+    // (the first symbol's first letter; the last table entry's value 'y' → '{').
+    const bad = Buffer.from(good);
+    bad[toc.symbols + 9] = bad[toc.symbols + 9]! ^ 0x02;
+    await writeFile(path, bad);
+    expect(String(await failure(LeanIndex.open(path)))).toMatch(/symbol table checksum mismatch/);
+    const bad2 = Buffer.from(good);
+    bad2[toc.postingsTable + 26] = bad2[toc.postingsTable + 26]! ^ 0x02;
+    await writeFile(path, bad2);
+    const lean = await LeanIndex.open(path);
+    try {
+      const seen: string[] = [];
+      const err = await failure(
+        lean.forEachPostingsEntry((e) => void seen.push(`${e.name().toString()}=${e.value().toString()}`)),
+      );
+      expect(String(err)).toMatch(/postings offset table checksum mismatch/);
+      expect(seen).toEqual(['=', 'job=x', 'job={']);
+    } finally {
+      await lean.close();
     }
   });
 

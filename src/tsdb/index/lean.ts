@@ -1,7 +1,7 @@
 /**
  * A reader of index files that holds nothing per symbol, label value or series: the symbol table
- * and the postings offset table are CRC-checked at open by walking them from the file, and walked
- * again when needed; series come with their label refs only. For the streaming passes whose
+ * is walked from the file and CRC-checked at open, the postings offset table CRC-checked on each
+ * walk of it; series come with their label refs only. For the streaming passes whose
  * memory must not grow with the index: downsampling (its input, and the output index derived
  * from it) and the read-back check of a written block. IndexReader is the reader for lookups.
  */
@@ -16,15 +16,13 @@ import { decodePostingsList } from './postings.js';
 import { DEFAULT_CURSOR_BUFFER, SeriesCursor } from './cursor.js';
 import { SeriesScratch, decodeSeriesEntry } from './series.js';
 import { SectionReader } from './section-reader.js';
+import { walkPostingsTable, type PostingsEntryFn } from './postings-walk.js';
 import type { BufferedFileWriter } from './io.js';
 
 /** Every SPARSE-th symbol's file offset is kept, for lookups by ref. */
 const SPARSE = 256;
 const SERIES_WINDOW = 64 << 10;
 const POSTINGS_WINDOW = 1 << 20;
-
-/** name and value are views valid during the call only. */
-export type PostingsEntryFn = (name: Buffer, value: Buffer, offset: number) => void | Promise<void>;
 
 export class LeanIndex {
   private closed = false;
@@ -79,12 +77,25 @@ export class LeanIndex {
       if (i === 0 && n === 0) empty = true;
     }
     await r.checkCrc();
-    let numPostings = 0;
+    // The postings offset table: its count and first entry now (the all-postings list); its
+    // order and CRC are checked by every walk (forEachPostingsEntry), before a walk's result counts.
+    const t = await SectionReader.open(
+      src,
+      path,
+      layout.toc.postingsTable,
+      layout.tocAt,
+      'postings offset table',
+    );
+    p = t.need(4 + 24);
+    if (p) await p;
+    const numPostings = t.be32();
+    if (numPostings * 4 > t.remaining)
+      t.fail('ERR_TSDB_CORRUPT', `claims ${numPostings} entries in ${t.remaining} bytes`);
     let allAt = -1;
-    const pass = new LeanIndex(path, src, layout, count, invalid, empty, sparse, 0, -1);
-    await pass.forEachPostingsEntry((name, value, off) => {
-      if (numPostings++ === 0 && name.length === 0 && value.length === 0) allAt = off;
-    });
+    if (numPostings > 0 && t.uvarint() === 2 && t.uvarint() === 0 && t.uvarint() === 0) {
+      const off = t.uvarint();
+      if (off >= HEADER_LEN && off < layout.toc.postingsTable) allAt = off;
+    }
     return new LeanIndex(path, src, layout, count, invalid, empty, sparse, numPostings, allAt);
   }
 
@@ -139,77 +150,10 @@ export class LeanIndex {
     return out;
   }
 
-  /** Walks the postings offset table in order (order, bounds and CRC checked). */
-  async forEachPostingsEntry(fn: PostingsEntryFn): Promise<void> {
+  /** Walks the postings offset table in order (order, bounds and CRC checked; see postings-walk.ts). */
+  forEachPostingsEntry(fn: PostingsEntryFn): Promise<void> {
     this.checkOpen();
-    const { toc, tocAt } = this.layout;
-    const r = await SectionReader.open(
-      this.src,
-      this.path,
-      toc.postingsTable,
-      tocAt,
-      'postings offset table',
-    );
-    let p = r.need(4);
-    if (p) await p;
-    const count = r.be32();
-    if (count * 4 > r.remaining)
-      r.fail('ERR_TSDB_CORRUPT', `claims ${count} entries in ${r.remaining} bytes`);
-    let cur = Buffer.allocUnsafe(256);
-    let prev = Buffer.allocUnsafe(256);
-    let prevNameLen = -1;
-    let prevValueLen = 0;
-    for (let i = 0; i < count; i++) {
-      const entryAt = r.offset;
-      p = r.need(20);
-      if (p) await p;
-      const keys = r.uvarint();
-      if (keys !== 2) r.fail('ERR_TSDB_CORRUPT', `entry with ${keys} keys (want 2)`, entryAt);
-      const nl = r.uvarint();
-      p = r.need(nl + 10);
-      if (p) await p;
-      if (cur.length < nl) cur = Buffer.allocUnsafe(Math.max(nl, 2 * cur.length));
-      const na = r.take(nl);
-      r.bytes.copy(cur, 0, na, na + nl);
-      const vl = r.uvarint();
-      p = r.need(vl + 10);
-      if (p) await p;
-      if (cur.length < nl + vl) {
-        const bigger = Buffer.allocUnsafe(Math.max(nl + vl, 2 * cur.length));
-        cur.copy(bigger, 0, 0, nl);
-        cur = bigger;
-      }
-      const va = r.take(vl);
-      r.bytes.copy(cur, nl, va, va + vl);
-      const offAt = r.offset;
-      const off = r.uvarint();
-      if (off < HEADER_LEN || off >= toc.postingsTable) {
-        r.fail(
-          'ERR_TSDB_CORRUPT',
-          `postings offset ${off} outside [${HEADER_LEN}, ${toc.postingsTable})`,
-          offAt,
-        );
-      }
-      const name = cur.subarray(0, nl);
-      const value = cur.subarray(nl, nl + vl);
-      if (prevNameLen >= 0) {
-        const c = Buffer.compare(name, prev.subarray(0, prevNameLen));
-        if (
-          c < 0 ||
-          (c === 0 && Buffer.compare(value, prev.subarray(prevNameLen, prevNameLen + prevValueLen)) <= 0)
-        ) {
-          r.fail('ERR_TSDB_CORRUPT', 'not sorted by name and value', entryAt);
-        }
-      }
-      const q = fn(name, value, off);
-      if (q) await q;
-      const t = prev;
-      prev = cur;
-      cur = t;
-      prevNameLen = nl;
-      prevValueLen = vl;
-    }
-    await r.checkCrc();
+    return walkPostingsTable(this.src, this.path, this.toc.postingsTable, this.layout.tocAt, fn);
   }
 
   /** The postings lists at the given file offsets (results in the same order). */

@@ -17,12 +17,12 @@ import { checkAscending } from './write-checks.js';
 
 export type PostingsHook = (ids: Uint32Array) => void;
 
-/** The all-postings entry ("", "") stays even when no series is left, as a fresh index has it. */
-function isAllPostings(name: Uint8Array, value: Uint8Array): boolean {
-  return name.length === 0 && value.length === 0;
+/** A step's result: a write still in flight, possibly behind a read. */
+function isAscending(ids: Uint32Array): boolean {
+  for (let i = 1; i < ids.length; i++) if (ids[i]! <= ids[i - 1]!) return false;
+  return true;
 }
 
-/** A step's result: a write still in flight, possibly behind a read. */
 function unwrap(
   r: Promise<void> | undefined | Promise<Promise<void> | undefined>,
 ): Promise<void> | undefined {
@@ -181,14 +181,16 @@ export async function writeDerivedPostings(
   const postingsAt = out.pos;
   let entries = 0;
   let tableLen = 4;
-  await source.forEachPostingsEntry((name, value, off) =>
+  // The all-postings entry ("", "") stays even when no series is left, as a fresh index has it.
+  await source.forEachPostingsEntry((en) =>
     unwrap(
-      mapAt(off, (list) => {
-        if (list.length === 0 && !isAllPostings(name, value)) return undefined;
+      mapAt(en.offset, (list) => {
+        if (list.length === 0 && !en.isAll) return undefined;
         hook?.(list);
-        checkAscending(list, name, value);
-        tableLen += 1 + uvarintSize(name.length) + name.length + uvarintSize(value.length) + value.length;
-        tableLen += uvarintSize(out.pos);
+        if (!isAscending(list)) checkAscending(list, en.name(), en.value());
+        const nl = en.nameLength;
+        const vl = en.valueLength;
+        tableLen += 1 + uvarintSize(nl) + nl + uvarintSize(vl) + vl + uvarintSize(out.pos);
         entries++;
         return writeList(out, list, scratch);
       }),
@@ -199,16 +201,16 @@ export async function writeDerivedPostings(
   const e = new Encbuf(1 << 16);
   let at = postingsAt;
   let written = 0;
-  await source.forEachPostingsEntry((name, value, off) =>
+  await source.forEachPostingsEntry((en) =>
     unwrap(
-      mapAt(off, (list): Promise<void> | undefined => {
+      mapAt(en.offset, (list): Promise<void> | undefined => {
         const n = list.length;
-        if (n === 0 && !isAllPostings(name, value)) return undefined;
+        if (n === 0 && !en.isAll) return undefined;
         e.putUvarint(2);
-        e.putUvarint(name.length);
-        e.putBytes(name);
-        e.putUvarint(value.length);
-        e.putBytes(value);
+        e.putUvarint(en.nameLength);
+        e.putRange(en.buf, en.nameStart, en.nameEnd);
+        e.putUvarint(en.valueLength);
+        e.putRange(en.buf, en.valueStart, en.valueEnd);
         e.putUvarint(at);
         at += 12 + 4 * n;
         written++;

@@ -65,6 +65,11 @@ export class SectionReader {
     return this.bodyEnd - this.base - this.pos;
   }
 
+  /** Bytes read into the window and not consumed yet. */
+  get available(): number {
+    return this.len - this.pos;
+  }
+
   /** The window: bytes [pos, pos + n) are valid after need(n). */
   get bytes(): Buffer {
     return this.buf;

@@ -121,12 +121,12 @@ async function check(
     (a, b) => Buffer.compare(a.nameBytes, b.nameBytes) || Buffer.compare(a.valueBytes, b.valueBytes),
   );
   let j = 0;
-  await index.forEachPostingsEntry((name, value, off) => {
+  await index.forEachPostingsEntry((e) => {
     while (j < wanted.length) {
       const p = wanted[j]!;
-      const c = Buffer.compare(p.nameBytes, name) || Buffer.compare(p.valueBytes, value);
-      if (c > 0) return;
-      if (c === 0) p.offset = off;
+      const c = e.compare(p.nameBytes, p.valueBytes);
+      if (c < 0) return;
+      if (c === 0) p.offset = e.offset;
       j++;
     }
   });
