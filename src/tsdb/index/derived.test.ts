@@ -7,6 +7,7 @@ import type { ChunkMeta } from './format.js';
 import { IndexReader } from './reader.js';
 import { IndexWriter } from './writer.js';
 import { LeanIndex } from './lean.js';
+import { crc32c } from '../encoding/crc32c.js';
 import {
   normalize,
   removeDir,
@@ -175,6 +176,34 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
       expect(String(err)).toMatch(/postings offset table checksum mismatch/);
       expect(seen).toEqual(['=', 'job=x', 'job={']);
     } finally {
+      await lean.close();
+    }
+  });
+
+  it('reports symbols that are not valid UTF-8 as IndexReader does', async () => {
+    const labels = normalize([[{ name: 'job', value: 'x' }], [{ name: 'job', value: 'y' }]]);
+    const path = join(dir, 'utf8');
+    await writeSource(
+      path,
+      labels.map((l, i) => ({ labels: l, chunks: chunks(i) })),
+      symbolsOf(labels),
+    );
+    const b = await readFile(path);
+    const r0 = await IndexReader.open(path);
+    const at = r0.toc.symbols;
+    await r0.close();
+    // Symbol 1 is 'x' (symbols: job, x, y): make it the lone byte 0xff, then fix the CRC.
+    const len = b.readUInt32BE(at);
+    b[at + 4 + 4 + 1 + 3 + 1] = 0xff;
+    b.writeUInt32BE(crc32c(b.subarray(at + 4, at + 4 + len)), at + 4 + len);
+    await writeFile(path, b);
+    const r = await IndexReader.open(path);
+    const lean = await LeanIndex.open(path);
+    try {
+      expect(r.invalidUtf8Symbols).toEqual([1]);
+      expect(lean.invalidUtf8Symbols).toEqual([1]);
+    } finally {
+      await r.close();
       await lean.close();
     }
   });

@@ -24,6 +24,12 @@ const SPARSE = 256;
 const SERIES_WINDOW = 64 << 10;
 const POSTINGS_WINDOW = 1 << 20;
 
+/** Most symbols are ASCII: checked without a view or a native call. */
+function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
+  return true;
+}
+
 export class LeanIndex {
   private closed = false;
 
@@ -73,7 +79,7 @@ export class LeanIndex {
       p = r.need(n);
       if (p) await p;
       const at = r.take(n);
-      if (!isUtf8(r.bytes.subarray(at, at + n))) invalid.push(i);
+      if (!isAscii(r.bytes, at, at + n) && !isUtf8(r.bytes.subarray(at, at + n))) invalid.push(i);
       if (i === 0 && n === 0) empty = true;
     }
     await r.checkCrc();
