@@ -32,6 +32,11 @@ export class Channel<T> implements AsyncIterable<T> {
     this.close();
   }
 
+  /** Whether `value` was the last one pushed and is still queued (not yet taken). */
+  holdsLast(value: T): boolean {
+    return this.items.length > 0 && this.items[this.items.length - 1] === value;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

@@ -221,7 +221,10 @@ export class StreamProtocol {
     const workerId = s.workerId!;
     this.o.leases.grant(a.plan, s.id, workerId);
     this.reported.delete(a.plan.id);
-    s.send({ case: 'plan', value: planToWire(a.plan, term.epoch, this.o.plannerId) });
+    const wire = planToWire(a.plan, term.epoch, this.o.plannerId);
+    // This planner reads a NEXT inside a COMPLETE (see Complete.next).
+    wire.nextInComplete = true;
+    s.send({ case: 'plan', value: wire });
     this.o.events.assigned?.({ plan: a.plan, workerId, epoch: term.epoch, waitMs: now - a.enqueuedAt });
   }
 

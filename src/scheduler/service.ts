@@ -274,10 +274,18 @@ export class PlannerService {
         return this.protocol.onNext(s, term, msg.value);
       case 'progress':
         return this.protocol.onProgress(s, msg.value);
-      case 'complete':
+      case 'complete': {
         // The plan's end may unblock a conflicting plan, or leave nothing to wait for.
         await this.protocol.onComplete(s, term, msg.value);
-        return this.protocol.dispatch(this.gate.current);
+        this.protocol.dispatch(this.gate.current);
+        const next = msg.value.next;
+        if (next === undefined) return;
+        // A NEXT inside the COMPLETE: handled as if it came in the message after it.
+        if (s.closed || s.out.isClosed) return;
+        const after = this.gate.sync();
+        if (after === undefined || after.id !== s.term) return;
+        return this.protocol.onNext(s, after, next);
+      }
       case 'failed':
         await this.protocol.onFailed(s, msg.value);
         return this.protocol.dispatch(this.gate.current);

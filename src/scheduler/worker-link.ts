@@ -175,6 +175,7 @@ export class PlannerLink {
     const msg = m.msg;
     switch (msg.case) {
       case 'plan':
+        if (msg.value.nextInComplete) conn.nextInComplete = true;
         this.host.confirmed(conn.answered());
         this.host.planned(this, planFromWire(msg.value));
         return undefined;

@@ -5,12 +5,13 @@
  * breaks before that are sent again on the next one.
  */
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { WorkerMessageSchema } from '../../gen/strata/v1/planner_pb.js';
+import type { CompleteSchema, WorkerMessageSchema } from '../../gen/strata/v1/planner_pb.js';
 import { Channel } from './channel.js';
 import { runningToWire } from './codec.js';
 import type { Run } from './worker-runs.js';
 
 export type Outgoing = MessageInitShape<typeof WorkerMessageSchema>;
+type Complete = MessageInitShape<typeof CompleteSchema>;
 
 /** Byte counts from the executor, made safe for the wire (NaN and negatives become 0). */
 function wireCount(n: number): bigint {
@@ -31,6 +32,11 @@ export class WorkerStream {
   retrying = false;
   /** Got an answer other than NOT_LEADER: the planner works. */
   received = false;
+  /** The planner reads a NEXT inside a COMPLETE (said so in a PLAN on this stream). */
+  nextInComplete = false;
+  /** The last COMPLETE queued, while a NEXT may still ride in it. */
+  private lastComplete:
+    { readonly m: Outgoing; readonly complete: Complete; readonly seq: number } | undefined;
 
   constructor(readonly address: string) {}
 
@@ -54,13 +60,22 @@ export class WorkerStream {
 
   /** `maxWaitMs`: how long the planner may hold it until a plan can run (0: answer at once). */
   next(maxWaitMs: number): void {
+    const last = this.lastComplete;
+    this.lastComplete = undefined;
+    if (last !== undefined && this.nextInComplete && this.input.holdsLast(last.m)) {
+      // The COMPLETE just queued is not sent yet: the NEXT goes inside it (same sequence number).
+      last.complete.next = { maxWaitMs };
+      this.nexts.push(last.seq);
+      return;
+    }
     this.nexts.push(this.send({ msg: { case: 'next', value: { maxWaitMs } } }));
   }
 
   /** A PLAN or NO_PLAN answered the oldest NEXT: returns the results it proves processed. */
   answered(): Run[] {
     const seq = this.nexts.shift();
-    return seq === undefined ? [] : this.confirm(seq);
+    // Results up to the NEXT's own message (a COMPLETE carrying it is processed before it).
+    return seq === undefined ? [] : this.confirm(seq + 1);
   }
 
   /** Results sent before `beforeSeq`: known processed, forgotten here and returned. */
@@ -88,24 +103,29 @@ export class WorkerStream {
     const res = run.result!;
     const planId = run.plan.id;
     const epoch = BigInt(run.plan.epoch);
-    const seq =
-      res.kind === 'complete'
-        ? this.send({ msg: { case: 'complete', value: { planId, epoch, outputUlids: [...res.outputs] } } })
-        : this.send({
-            msg: {
-              case: 'failed',
-              value: {
-                planId,
-                epoch,
-                reason: res.reason,
-                retryable: res.retryable,
-                failingBlock: res.failingBlock,
-                abandoned: res.abandoned,
-                errorCode: res.code,
-                noCompactReason: res.noCompactReason,
-              },
-            },
-          });
+    if (res.kind === 'complete') {
+      const complete: Complete = { planId, epoch, outputUlids: [...res.outputs] };
+      const m: Outgoing = { msg: { case: 'complete', value: complete } };
+      const seq = this.send(m);
+      this.lastComplete = { m, complete, seq };
+      this.unconfirmed.push({ run, seq });
+      return;
+    }
+    const seq = this.send({
+      msg: {
+        case: 'failed',
+        value: {
+          planId,
+          epoch,
+          reason: res.reason,
+          retryable: res.retryable,
+          failingBlock: res.failingBlock,
+          abandoned: res.abandoned,
+          errorCode: res.code,
+          noCompactReason: res.noCompactReason,
+        },
+      },
+    });
     this.unconfirmed.push({ run, seq });
   }
 
