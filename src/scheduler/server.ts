@@ -7,6 +7,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Planner, type PlannerMessage, type WorkerMessage } from '../../gen/strata/v1/planner_pb.js';
 import { PlannerService, type PlannerServiceOptions } from './service.js';
 import { listenH2c } from '../util/h2c-server.js';
+import { plannerStreamHandler } from './grpc-stream.js';
 import type { ServerTlsFiles } from '../util/tls.js';
 
 export interface PlannerServerOptions extends PlannerServiceOptions {
@@ -67,7 +68,8 @@ export async function startPlannerServer(opts: PlannerServerOptions): Promise<Pl
       router.service(Planner, { connect: (requests, ctx) => serveStream(service, requests, ctx) });
     },
   });
-  const h2 = await listenH2c(handler, {
+  // The worker stream itself is served without Connect's per-message pipeline (grpc-stream.ts).
+  const h2 = await listenH2c(plannerStreamHandler(service, handler), {
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,
     closeGraceMs: opts.closeGraceMs ?? 1000,
