@@ -61,7 +61,7 @@ class DirectStream {
 
   constructor(
     private readonly service: PlannerService,
-    private readonly req: http2.Http2ServerRequest,
+    req: http2.Http2ServerRequest,
     private readonly res: http2.Http2ServerResponse,
   ) {
     res.writeHead(200, { 'content-type': 'application/grpc+proto' });
