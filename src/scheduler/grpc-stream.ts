@@ -15,6 +15,7 @@ import {
   type WorkerMessage,
 } from '../../gen/strata/v1/planner_pb.js';
 import type { H2cHandler } from '../util/h2c-server.js';
+import { encodePlanFrame } from './plan-frame.js';
 import type { PlannerService } from './service.js';
 import type { Session } from './session.js';
 
@@ -80,7 +81,8 @@ class DirectStream {
     try {
       for await (const m of this.session.out) {
         if (this.ended) break;
-        this.res.write(frame(toBinary(PlannerMessageSchema, m)));
+        const fast = m.msg.case === 'plan' ? encodePlanFrame(m.msg.value) : undefined;
+        this.res.write(fast ?? frame(toBinary(PlannerMessageSchema, m)));
       }
     } catch (e) {
       err = ConnectError.from(e, Code.Internal);
