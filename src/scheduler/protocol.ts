@@ -224,7 +224,7 @@ export class StreamProtocol {
     const wire = planToWire(a.plan, term.epoch, this.o.plannerId);
     // This planner reads a NEXT inside a COMPLETE (see Complete.next).
     wire.nextInComplete = true;
-    s.send({ case: 'plan', value: wire });
+    s.sendPlan(wire);
     this.o.events.assigned?.({ plan: a.plan, workerId, epoch: term.epoch, waitMs: now - a.enqueuedAt });
   }
 

@@ -1,7 +1,11 @@
 /** One worker stream as the planner sees it, and the planner's messages on it. */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { PlannerMessageSchema, type PlannerMessage } from '../../gen/strata/v1/planner_pb.js';
+import {
+  PlannerMessageSchema,
+  type PlanAssignment,
+  type PlannerMessage,
+} from '../../gen/strata/v1/planner_pb.js';
 import { Channel } from './channel.js';
 
 const MAX_CANCELLED_REMEMBERED = 1024;
@@ -31,6 +35,11 @@ export class Session {
 
   send(m: MessageInitShape<typeof PlannerMessageSchema>['msg']): void {
     this.out.push(create(PlannerMessageSchema, { msg: m }));
+  }
+
+  /** PLAN, already a complete message (no `create`: this is the one message sent per plan). */
+  sendPlan(plan: PlanAssignment): void {
+    this.out.push({ $typeName: 'strata.v1.PlannerMessage', msg: { case: 'plan', value: plan } });
   }
 
   /** CANCEL: the worker stops the plan and never reports it. */

@@ -1,7 +1,7 @@
 /** The hand-written PLAN encoder writes exactly what protobuf-es' toBinary writes. */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, equals, fromBinary, isMessage, toBinary } from '@bufbuild/protobuf';
 import { expect, test } from 'vitest';
-import { PlannerMessageSchema } from '../../gen/strata/v1/planner_pb.js';
+import { PlanAssignmentSchema, PlannerMessageSchema } from '../../gen/strata/v1/planner_pb.js';
 import { planToWire } from '../../src/scheduler/codec.js';
 import { encodePlanFrame } from '../../src/scheduler/plan-frame.js';
 import { testPlan } from './helpers.js';
@@ -42,6 +42,42 @@ test('PLAN frames are byte for byte those of toBinary', () => {
     expect(fast!.equals(viaProtobufEs(m))).toBe(true);
     const back = fromBinary(PlannerMessageSchema, fast!.subarray(5));
     expect(back.msg.case === 'plan' && back.msg.value.id).toBe(m.id);
+  }
+});
+
+test("planToWire's literal messages equal what create makes of the same fields", () => {
+  for (const w of [
+    planToWire(testPlan({ tenant: 't' }), 1),
+    planToWire(testPlan({ tenant: 'u', min: 7_200_000 }), 2, 'p'),
+  ]) {
+    expect(isMessage(w, PlanAssignmentSchema)).toBe(true);
+    const o = w.output!;
+    const made = create(PlanAssignmentSchema, {
+      id: w.id,
+      tenant: w.tenant,
+      groupKey: w.groupKey,
+      kind: w.kind,
+      minTime: w.minTime,
+      maxTime: w.maxTime,
+      sources: w.sources.map((b) => ({
+        ulid: b.ulid,
+        minTime: b.minTime,
+        maxTime: b.maxTime,
+        level: b.level,
+      })),
+      output: {
+        dedup: o.dedup,
+        replicaLabels: [...o.replicaLabels],
+        resolution: o.resolution,
+        externalLabels: { ...o.externalLabels },
+        maxSamplesPerChunk: o.maxSamplesPerChunk,
+        level: o.level,
+      },
+      epoch: w.epoch,
+      plannerId: w.plannerId,
+    });
+    expect(w).toStrictEqual(made);
+    expect(equals(PlanAssignmentSchema, w, made)).toBe(true);
   }
 });
 
