@@ -68,6 +68,9 @@ class DirectStream {
     res.writeHead(200, { 'content-type': 'application/grpc+proto' });
     this.session = service.open();
     res.on('close', () => this.gone());
+    // A reset or broken stream ends the session; never an unhandled 'error' event.
+    res.on('error', () => this.gone());
+    req.on('error', () => this.gone());
     if (!this.session.out.isClosed) {
       req.on('data', (chunk: Buffer) => this.onData(chunk));
       req.on('end', () => this.onEnd());
