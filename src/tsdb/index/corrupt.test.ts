@@ -83,14 +83,7 @@ async function exercise(path: string): Promise<void> {
       () => r.validate(0, 1000),
       () => r.series(123456),
     ];
-    for (const op of ops) {
-      try {
-        await op();
-        note('ok');
-      } catch (err) {
-        expectFormatError(err);
-      }
-    }
+    await runOps(ops, 'ok', expectFormatError);
   } finally {
     await r.close();
   }
@@ -125,16 +118,25 @@ async function exerciseLean(path: string, expectFormatError: (err: unknown) => v
       },
       async () => lean.forSeries(await lean.allPostings(), () => undefined),
     ];
-    for (const op of ops) {
-      try {
-        await op();
-        note('lean ok');
-      } catch (err) {
-        expectFormatError(err);
-      }
-    }
+    await runOps(ops, 'lean ok', expectFormatError);
   } finally {
     await lean.close();
+  }
+}
+
+/** Each operation must succeed (noted as `ok`) or throw a FormatError. */
+async function runOps(
+  ops: ReadonlyArray<() => Promise<unknown>>,
+  ok: string,
+  expectFormatError: (err: unknown) => void,
+): Promise<void> {
+  for (const op of ops) {
+    try {
+      await op();
+      note(ok);
+    } catch (err) {
+      expectFormatError(err);
+    }
   }
 }
 
