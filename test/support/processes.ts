@@ -97,8 +97,25 @@ export async function assertNoLeakedProcesses(): Promise<void> {
   }
 }
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * Ports handed out by this test process, never twice: processes started together (a stack whose
+ * members bind later, concurrently) cannot be given the same port, which the kernel may hand to
+ * two successive bind(0) calls once the first is closed.
+ */
+const handedOut = new Set<number>();
+
+/** A free TCP port on 127.0.0.1, not handed out before by this process. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await pickPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function pickPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
