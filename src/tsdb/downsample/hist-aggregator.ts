@@ -68,28 +68,27 @@ export class HistSeries {
    * samples decoded.
    */
   appendChunk(enc: number, data: Uint8Array, file: string, off: number): number {
+    if (enc === ENC_FLOAT_HISTOGRAM) {
+      this.floatIt.reset(data, file, off);
+      return this.appendFrom(this.floatIt, cloneHistogram);
+    }
+    this.intIt.reset(data, file, off);
+    return this.appendFrom(this.intIt, toFloatHistogram);
+  }
+
+  /** The samples of `it` as float histograms (`toFloat` copies: the iterator reuses its own). */
+  private appendFrom<H extends { readonly sum: number }>(
+    it: { next(): boolean; at(): H; readonly t: number },
+    toFloat: (h: H) => FloatHistogram,
+  ): number {
     let lastT = 0;
     let n = 0;
-    if (enc === ENC_FLOAT_HISTOGRAM) {
-      const it = this.floatIt;
-      it.reset(data, file, off);
-      while (it.next()) {
-        n++;
-        const h = it.at();
-        if (isStaleNaN(h.sum) || it.t < lastT) continue;
-        lastT = it.t;
-        this.push(it.t, cloneHistogram(h));
-      }
-      return n;
-    }
-    const it = this.intIt;
-    it.reset(data, file, off);
     while (it.next()) {
       n++;
       const h = it.at();
       if (isStaleNaN(h.sum) || it.t < lastT) continue;
       lastT = it.t;
-      this.push(it.t, toFloatHistogram(h));
+      this.push(it.t, toFloat(h));
     }
     return n;
   }

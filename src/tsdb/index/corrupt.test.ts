@@ -59,15 +59,9 @@ async function exercise(path: string): Promise<void> {
     expect(err.file).toBe(path);
     expect(Number.isInteger(err.offset)).toBe(true);
   };
-  let r: IndexReader;
-  try {
-    r = await IndexReader.open(path);
-  } catch (err) {
-    expectFormatError(err);
-    return;
-  }
-  try {
-    const ops: Array<() => Promise<unknown>> = [
+  await exerciseWith(
+    () => IndexReader.open(path),
+    (r) => [
       async () => {
         for (const n of r.labelNames()) for (const v of r.labelValues(n)) await r.postings(n, v);
       },
@@ -82,25 +76,14 @@ async function exercise(path: string): Promise<void> {
       () => r.select([newMatcher('!~', 'a', 'y|z')]),
       () => r.validate(0, 1000),
       () => r.series(123456),
-    ];
-    await runOps(ops, 'ok', expectFormatError);
-  } finally {
-    await r.close();
-  }
-  await exerciseLean(path, expectFormatError);
-}
-
-/** The lean reader's operations on the same file: results or FormatErrors too. */
-async function exerciseLean(path: string, expectFormatError: (err: unknown) => void): Promise<void> {
-  let lean: LeanIndex;
-  try {
-    lean = await LeanIndex.open(path);
-  } catch (err) {
-    expectFormatError(err);
-    return;
-  }
-  try {
-    const ops: Array<() => Promise<unknown>> = [
+    ],
+    'ok',
+    expectFormatError,
+  );
+  // The lean reader's operations on the same file: results or FormatErrors too.
+  await exerciseWith(
+    () => LeanIndex.open(path),
+    (lean) => [
       async () => {
         const read = lean.postingsReader();
         const offsets: number[] = [];
@@ -117,10 +100,30 @@ async function exerciseLean(path: string, expectFormatError: (err: unknown) => v
         await lean.symbolsFor(refs);
       },
       async () => lean.forSeries(await lean.allPostings(), () => undefined),
-    ];
-    await runOps(ops, 'lean ok', expectFormatError);
+    ],
+    'lean ok',
+    expectFormatError,
+  );
+}
+
+/** Opens a reader (or sees a FormatError), runs its operations, closes it. */
+async function exerciseWith<R extends { close(): Promise<void> }>(
+  open: () => Promise<R>,
+  ops: (r: R) => Array<() => Promise<unknown>>,
+  ok: string,
+  expectFormatError: (err: unknown) => void,
+): Promise<void> {
+  let r: R;
+  try {
+    r = await open();
+  } catch (err) {
+    expectFormatError(err);
+    return;
+  }
+  try {
+    await runOps(ops(r), ok, expectFormatError);
   } finally {
-    await lean.close();
+    await r.close();
   }
 }
 

@@ -44,6 +44,8 @@ export class LeanIndex {
     readonly emptySymbol: boolean,
     /** File offset of symbol i * SPARSE. */
     private readonly sparse: Float64Array,
+    /** File offset just past the symbol table's entries. */
+    private readonly symbolsEnd: number,
     /** Entries of the postings offset table, the all-postings entry included. */
     readonly numPostings: number,
     /** File offset of the all-postings list; -1 when the table has none. */
@@ -102,7 +104,7 @@ export class LeanIndex {
       const off = t.uvarint();
       if (off >= HEADER_LEN && off < layout.toc.postingsTable) allAt = off;
     }
-    return new LeanIndex(path, src, layout, count, invalid, empty, sparse, numPostings, allAt);
+    return new LeanIndex(path, src, layout, count, invalid, empty, sparse, r.bodyEnd, numPostings, allAt);
   }
 
   get toc(): IndexToc {
@@ -129,8 +131,7 @@ export class LeanIndex {
       );
     }
     const start = Math.floor(first / SPARSE);
-    const end = this.toc.symbols + 4 + (await this.src.read(this.toc.symbols, 4)).readUInt32BE(0);
-    const r = SectionReader.range(this.src, this.path, this.sparse[start]!, end, 'symbol table');
+    const r = SectionReader.range(this.src, this.path, this.sparse[start]!, this.symbolsEnd, 'symbol table');
     let k = 0;
     for (let i = start * SPARSE; k < want.length; i++) {
       let p = r.need(10);
