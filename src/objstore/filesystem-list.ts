@@ -16,7 +16,6 @@ export interface ListContext {
 }
 
 interface DirEntry {
-  name: string;
   key: string;
   isDir: boolean;
 }
@@ -29,10 +28,8 @@ export async function* walkKeys(
   recursive: boolean,
   startAfter: string | undefined,
 ): AsyncGenerator<IterEntry> {
-  for (const e of await readDirSorted(ctx, dirKey)) {
-    if (!e.name.startsWith(namePrefix)) continue;
+  for (const e of await readDirSorted(ctx, dirKey, namePrefix, startAfter)) {
     if (!e.isDir) {
-      if (startAfter !== undefined && compareKeys(e.key, startAfter) <= 0) continue;
       let st;
       try {
         st = await stat(ctx.keyPath(e.key));
@@ -43,8 +40,8 @@ export async function* walkKeys(
       yield { key: e.key, size: st.size, lastModified: st.mtime };
       continue;
     }
-    const within = subtreeStartAfter(e.key, startAfter);
-    if (within === false) continue;
+    const sub = subtreeStartAfter(e.key, startAfter); // never false: readDirSorted dropped those
+    const within = sub === false ? undefined : sub;
     if (recursive) {
       yield* walkKeys(ctx, e.key, '', true, within);
     } else if (e.key !== startAfter && (await hasObject(ctx, e.key, within))) {
@@ -59,8 +56,17 @@ async function hasObject(ctx: ListContext, dirKey: string, startAfter: string | 
   return false;
 }
 
-/** Entries of one directory in key byte order: 'a/' (a directory) sorts as that string would. */
-async function readDirSorted(ctx: ListContext, dirKey: string): Promise<DirEntry[]> {
+/**
+ * Entries of one directory in key byte order ('a/', a directory, sorts as that string would),
+ * only those named namePrefix... that can hold keys after startAfter. Filtered before the sort:
+ * a tail listing of a large folder then sorts only its new entries.
+ */
+async function readDirSorted(
+  ctx: ListContext,
+  dirKey: string,
+  namePrefix: string,
+  startAfter: string | undefined,
+): Promise<DirEntry[]> {
   let dirents;
   try {
     dirents = await readdir(ctx.keyPath(dirKey), { withFileTypes: true });
@@ -70,7 +76,7 @@ async function readDirSorted(ctx: ListContext, dirKey: string): Promise<DirEntry
   }
   const out: DirEntry[] = [];
   for (const d of dirents) {
-    if (isTemporaryName(d.name)) continue;
+    if (!d.name.startsWith(namePrefix) || isTemporaryName(d.name)) continue;
     let isDir = d.isDirectory();
     let isFile = d.isFile();
     if (d.isSymbolicLink()) {
@@ -82,8 +88,13 @@ async function readDirSorted(ctx: ListContext, dirKey: string): Promise<DirEntry
         continue; // dangling link
       }
     }
-    if (isDir) out.push({ name: d.name, key: `${dirKey}${d.name}/`, isDir: true });
-    else if (isFile) out.push({ name: d.name, key: dirKey + d.name, isDir: false });
+    if (isDir) {
+      const key = `${dirKey}${d.name}/`;
+      if (subtreeStartAfter(key, startAfter) !== false) out.push({ key, isDir: true });
+    } else if (isFile) {
+      const key = dirKey + d.name;
+      if (startAfter === undefined || compareKeys(key, startAfter) > 0) out.push({ key, isDir: false });
+    }
   }
   return out.sort((a, b) => compareKeys(a.key, b.key));
 }
