@@ -95,7 +95,9 @@ beforeAll(async () => {
     extra: ['--compact.concurrency', '4', '--wait', '--wait-interval', '1h'],
   });
   args[args.indexOf('127.0.0.1:0')] = `127.0.0.1:${port}`;
-  proc = startStrata(args);
+  // Each step holds 200 ms, so the four plans started together still overlap on a loaded machine
+  // (plans of 4-series blocks otherwise finish in a few ms, and one could end before the fourth began).
+  proc = startStrata(args, { env: { STRATA_DEBUG_PHASE_DELAY_MS: '200' } });
   status = await waitFor(
     'the first pass to complete',
     async () => {

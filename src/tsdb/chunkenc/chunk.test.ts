@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../util/errors.js';
 import { SampleBuf } from '../samples/sample-buf.js';
 import type { ChunkTimeSummary } from './codec.js';
-import { codecFor, decodeChunkInto, scanChunkTimes, type StoredChunk } from './chunk.js';
+import { chunkFirstTime, codecFor, decodeChunkInto, scanChunkTimes, type StoredChunk } from './chunk.js';
 import { DEFAULT_SAMPLES_PER_CHUNK, encodeXorChunks } from './encode.js';
 import {
   ENC_FLOAT_HISTOGRAM,
@@ -89,6 +89,39 @@ describe('chunk codec dispatch', () => {
     const sum = summary();
     scanChunkTimes(stored(c!.encoding, c!.data), sum, 'f');
     expect(sum).toMatchObject({ samples: 5, first: c!.mint, last: c!.maxt, disorderAt: -1 });
+  });
+
+  it('reads the first timestamp from the head alone: equal to the scan, refusing empty and cut heads', () => {
+    const h = newHistogram();
+    h.count = 1;
+    h.positiveSpans = [{ offset: 0, length: 1 }];
+    h.positiveBuckets = Float64Array.of(1);
+    const hist = encodeHistogramChunks([-5000, 2000, 3000], [h, h, h]);
+    const xor = [
+      ...encodeXorChunks(samples(130, 1_700_000_000_123)),
+      ...encodeXorChunks(samples(3, -(2 ** 40))),
+    ];
+    const cases = [...xor, ...hist.map((c) => ({ ...c, encoding: ENC_HISTOGRAM }))];
+    for (const c of cases) {
+      const sum = summary();
+      scanChunkTimes(stored(c.encoding, c.data), sum, 'f');
+      expect(chunkFirstTime(stored(c.encoding, c.data), 'f')).toBe(sum.first);
+      // Only the head is read: the samples after it may be anything.
+      const tail = Uint8Array.from(c.data);
+      tail.fill(0xff, 12);
+      expect(chunkFirstTime(stored(c.encoding, tail), 'f')).toBe(sum.first);
+    }
+    const empty = Uint8Array.from(xor[0]!.data);
+    empty[0] = 0;
+    empty[1] = 0;
+    expect(() => chunkFirstTime(stored(ENC_XOR, empty, 7), 'seg')).toThrow(
+      /seg at offset 7: XOR chunk with 0 samples/,
+    );
+    for (const c of [xor[0]!, { ...hist[0]!, encoding: ENC_HISTOGRAM }]) {
+      const err = catchErr(() => chunkFirstTime(stored(c.encoding, c.data.subarray(0, 3)), 'seg'));
+      expect(err).toBeInstanceOf(FormatError);
+      expect((err as FormatError).code).toBe('ERR_TSDB_TRUNCATED');
+    }
   });
 
   it('names the file and data offset of a corrupt chunk', () => {

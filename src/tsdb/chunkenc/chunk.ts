@@ -57,3 +57,8 @@ export function decodeChunkInto(c: StoredChunk, out: SampleBuf, file: string): v
 export function scanChunkTimes(c: StoredChunk, out: ChunkTimeSummary, file: string): void {
   codecFor(c.encoding, file, c.dataOffset - 1).scanTimes(c.data, out, file, c.dataOffset);
 }
+
+/** The chunk's first timestamp from its head only (see ChunkCodec.firstTime). */
+export function chunkFirstTime(c: StoredChunk, file: string): number {
+  return codecFor(c.encoding, file, c.dataOffset - 1).firstTime(c.data, file, c.dataOffset);
+}

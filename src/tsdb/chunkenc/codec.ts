@@ -35,4 +35,9 @@ export interface ChunkCodec {
   decodeInto(data: Uint8Array, out: SampleBuf, file: string, dataOffset: number): void;
   /** Sample count, time span and order, without handing samples out. */
   scanTimes(data: Uint8Array, out: ChunkTimeSummary, file: string, dataOffset: number): void;
+  /**
+   * The first sample's timestamp, read from the chunk's head only (O(header), not O(samples));
+   * FormatError when the chunk holds no sample or its head does not parse.
+   */
+  firstTime(data: Uint8Array, file: string, dataOffset: number): number;
 }

@@ -61,6 +61,9 @@ export const histogramCodec: ChunkCodec = {
   scanTimes(data, out, file, off): void {
     scan(scanInt, data, out, file, off);
   },
+  firstTime(data, file, off): number {
+    return histogramChunkHead(data, file, off);
+  },
 };
 
 export const floatHistogramCodec: ChunkCodec = {
@@ -71,6 +74,9 @@ export const floatHistogramCodec: ChunkCodec = {
   },
   scanTimes(data, out, file, off): void {
     scan(scanFloat, data, out, file, off);
+  },
+  firstTime(data, file, off): number {
+    return histogramChunkHead(data, file, off);
   },
 };
 

@@ -42,6 +42,11 @@ function feed(data: Uint8Array): number {
     } catch (e) {
       if (!(e instanceof FormatError) || !CODES.has(e.code)) throw e;
     }
+    try {
+      c.firstTime(data, 'fuzz', 0);
+    } catch (e) {
+      if (!(e instanceof FormatError) || !CODES.has(e.code)) throw e;
+    }
   }
   return errors;
 }

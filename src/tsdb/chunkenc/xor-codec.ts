@@ -2,7 +2,7 @@
 import type { SampleBuf } from '../samples/sample-buf.js';
 import type { ChunkCodec, ChunkTimeSummary } from './codec.js';
 import { ENC_XOR } from './encoding.js';
-import { decodeXorInto, scanXorTimes, xorNumSamples } from './xor-decode.js';
+import { decodeXorInto, scanXorTimes, xorFirstTime, xorNumSamples } from './xor-decode.js';
 
 export const xorCodec: ChunkCodec = {
   encoding: ENC_XOR,
@@ -17,5 +17,9 @@ export const xorCodec: ChunkCodec = {
 
   scanTimes(data: Uint8Array, out: ChunkTimeSummary, file: string, dataOffset: number): void {
     scanXorTimes(data, out, file, dataOffset);
+  },
+
+  firstTime(data: Uint8Array, file: string, dataOffset: number): number {
+    return xorFirstTime(data, file, dataOffset);
   },
 };

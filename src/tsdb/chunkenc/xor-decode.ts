@@ -222,6 +222,38 @@ function readUvarint64(b: Uint8Array, p: number, file: string, baseOffset: numbe
   return -1;
 }
 
+/** The first timestamp, set by readFirstTime. */
+let firstT = NaN;
+
+/** Reads t0 (a zig-zag varint after the header) into firstT; the next byte index, or -1 with decodeError set. */
+function readFirstTime(b: Uint8Array, file: string, baseOffset: number): number {
+  const p = readUvarint64(b, 2, file, baseOffset);
+  if (p < 0) return -1;
+  // Zig-zag: t0 = (u >>> 1) ^ -(u & 1).
+  const qh = uvHi >>> 1;
+  const ql = ((uvLo >>> 1) | (uvHi << 31)) >>> 0;
+  let t = qh > 0x1fffff ? NaN : qh * TWO_32 + ql;
+  if ((uvLo & 1) !== 0) t = -t - 1;
+  if (!(t >= -MAX_SAFE && t <= MAX_SAFE)) {
+    decodeError = corrupt(file, baseOffset, 2, 'first timestamp outside ±(2^53−1)');
+    return -1;
+  }
+  firstT = t;
+  return p;
+}
+
+/**
+ * The first sample's timestamp from the chunk's head (header and t0 only, O(1)); FormatError when
+ * the chunk holds no sample or its head does not parse.
+ */
+export function xorFirstTime(bytes: Uint8Array, file = '<chunk>', baseOffset = 0): number {
+  if (xorNumSamples(bytes, file, baseOffset) === 0) {
+    throw new FormatError('ERR_TSDB_CORRUPT', file, baseOffset, 'XOR chunk with 0 samples');
+  }
+  if (readFirstTime(bytes, file, baseOffset) < 0) throw decodeError!;
+  return firstT;
+}
+
 /** Exact int64 (hi, lo) → number, or NaN when outside ±(2^53−1). */
 function int64ToNumber(hi: number, lo: number): number {
   hi |= 0;
@@ -250,17 +282,9 @@ function decodeCore(
   const len = b.length;
 
   // Sample 0: t0 varint, then 64 raw bits; byte-aligned.
-  let p = readUvarint64(b, 2, file, baseOffset);
+  let p = readFirstTime(b, file, baseOffset);
   if (p < 0) return 0;
-  // Zig-zag: t0 = (u >>> 1) ^ -(u & 1).
-  const qh = uvHi >>> 1;
-  const ql = ((uvLo >>> 1) | (uvHi << 31)) >>> 0;
-  let t = qh > 0x1fffff ? NaN : qh * TWO_32 + ql;
-  if ((uvLo & 1) !== 0) t = -t - 1;
-  if (!(t >= -MAX_SAFE && t <= MAX_SAFE)) {
-    decodeError = corrupt(file, baseOffset, 2, 'first timestamp outside ±(2^53−1)');
-    return 0;
-  }
+  const t = firstT;
   if (p + 8 > len) {
     decodeError = truncated(file, baseOffset, p, 'first value needs 8 bytes');
     return 0;

@@ -4,8 +4,8 @@
  * block they stay an undecodable encoding (ERR_TSDB_UNKNOWN_ENCODING), as everywhere else.
  */
 import type { StoredChunk } from '../chunkenc/chunk.js';
-import { scanChunkTimes } from '../chunkenc/chunk.js';
-import type { ChunkTimeSummary } from '../chunkenc/codec.js';
+import { chunkFirstTime, scanChunkTimes } from '../chunkenc/chunk.js';
+import { newChunkTimeSummary, type ChunkTimeSummary } from '../chunkenc/codec.js';
 import { ENC_THANOS_AGGR } from '../chunkenc/encoding.js';
 import { scanAggrTimes } from '../downsample/aggr-chunk.js';
 import type { BlockMeta } from '../meta.js';
@@ -23,4 +23,16 @@ export function scanStoredChunk(
 ): void {
   if (downsampled && c.encoding === ENC_THANOS_AGGR) scanAggrTimes(c.data, out, file, c.dataOffset);
   else scanChunkTimes(c, out, file);
+}
+
+const aggrSummary = newChunkTimeSummary();
+
+/**
+ * The first timestamp of a stored chunk from its head (NaN for an aggregated chunk without
+ * samples). Aggregated chunks are scanned whole: their first count sample is not at the head.
+ */
+export function storedChunkFirstTime(c: StoredChunk, file: string, downsampled: boolean): number {
+  if (!(downsampled && c.encoding === ENC_THANOS_AGGR)) return chunkFirstTime(c, file);
+  scanAggrTimes(c.data, aggrSummary, file, c.dataOffset);
+  return aggrSummary.samples > 0 ? aggrSummary.first : NaN;
 }
