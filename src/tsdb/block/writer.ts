@@ -4,7 +4,7 @@
  * so memory does not grow with samples or chunks. The block is built in
  * `<ULID>.tmp-for-creation` and renamed into place by finish().
  */
-import { mkdir, rename, rm, open } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IndexWriter } from '../index/writer.js';
 import type { ChunkMeta } from '../index/format.js';
@@ -17,6 +17,7 @@ import { compareStrings, formatLabels, type Labels } from '../labels.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
 import { CHUNKS_DIR, INDEX_FILENAME, TMP_FOR_CREATION } from './files.js';
 import { InvalidArgumentError, StrataError } from '../../util/errors.js';
+import { syncDir } from '../../util/file-sync.js';
 import type { WriteSeam } from './write-seam.js';
 import type { LeanIndex } from '../index/lean.js';
 
@@ -369,13 +370,4 @@ export class BlockWriter {
 function sortedUnique(it: Iterable<string>): string[] {
   const set = new Set<string>(it);
   return [...set].sort(compareStrings);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

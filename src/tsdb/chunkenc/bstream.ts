@@ -12,16 +12,23 @@ import { FormatError } from '../../util/errors.js';
 /** Zero words kept after the data so any peek up to PAD_BITS past the end reads zeros. */
 export const READ_PAD_WORDS = 8;
 
-let dvBuffer: ArrayBufferLike = new ArrayBuffer(0);
-let dv: DataView<ArrayBufferLike> = new DataView(dvBuffer);
+const VIEWS = 4;
+const dvBuffers: (ArrayBufferLike | undefined)[] = new Array<ArrayBufferLike | undefined>(VIEWS).fill(
+  undefined,
+);
+const dvs: DataView<ArrayBufferLike>[] = [];
+let dvNext = 0;
 
-/** A DataView over `buf`, cached so that chunks that are views into one buffer do not allocate. */
+/**
+ * A DataView over `buf`, cached for the last few buffers: chunks that are views into one buffer
+ * (a reader's read-ahead; a compaction alternates between its inputs') then do not allocate.
+ */
 function viewOf(buf: ArrayBufferLike): DataView<ArrayBufferLike> {
-  if (buf !== dvBuffer) {
-    dvBuffer = buf;
-    dv = new DataView(buf);
-  }
-  return dv;
+  for (let i = 0; i < VIEWS; i++) if (dvBuffers[i] === buf) return dvs[i]!;
+  const i = dvNext;
+  dvNext = (i + 1) % VIEWS;
+  dvBuffers[i] = buf;
+  return (dvs[i] = new DataView(buf));
 }
 
 /**

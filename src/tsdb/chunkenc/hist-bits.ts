@@ -81,10 +81,12 @@ export class HistBitReader {
   hi = 0;
   lo = 0;
 
-  reset(bytes: Uint8Array, startByte: number, file: string, base: number): void {
-    this.W = loadWords(bytes, this.W);
+  /** Reads `bytes` (only its first `len` bytes when given) from byte startByte on. */
+  reset(bytes: Uint8Array, startByte: number, file: string, base: number, len = bytes.length): void {
+    len = Math.min(len, bytes.length);
+    this.W = loadWords(bytes, this.W, len);
     this.pos = startByte * 8;
-    this.limit = bytes.length * 8;
+    this.limit = len * 8;
     this.file = file;
     this.base = base;
     this.sample = 0;

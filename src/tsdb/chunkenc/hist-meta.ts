@@ -126,7 +126,7 @@ export function newLayout(): Layout {
  * offset >= 0 (as Prometheus validates histograms) and no more buckets than bits left to hold
  * them (each bucket costs at least one bit per sample).
  */
-export function readLayout(r: HistBitReader, out: Layout): void {
+export function readLayout(r: HistBitReader, out: Layout, keepSpans = true): void {
   out.zeroThreshold = readZeroThreshold(r);
   const at = r.pos;
   const schema = r.varbitInt('schema');
@@ -138,38 +138,47 @@ export function readLayout(r: HistBitReader, out: Layout): void {
     );
   }
   out.schema = schema;
-  out.positiveSpans = readSpans(r, 'positive');
-  out.positiveBuckets = checkedBuckets(r, out.positiveSpans, 'positive', 0);
-  out.negativeSpans = readSpans(r, 'negative');
-  out.negativeBuckets = checkedBuckets(r, out.negativeSpans, 'negative', out.positiveBuckets);
+  // Without keepSpans (a head check) the spans are parsed and checked but not kept.
+  out.positiveSpans = keepSpans ? [] : NO_SPANS;
+  out.positiveBuckets = readSpans(r, 'positive', out.positiveSpans, 0);
+  out.negativeSpans = keepSpans ? [] : NO_SPANS;
+  out.negativeBuckets = readSpans(r, 'negative', out.negativeSpans, out.positiveBuckets);
 }
 
-function readSpans(r: HistBitReader, what: string): Span[] {
+const NO_SPANS: Span[] = [];
+
+/** Field names for read errors, built once: a template string per field read cost ~1 µs a chunk. */
+const SPAN_FIELDS = {
+  positive: { count: 'positive span count', length: 'positive span length', offset: 'positive span offset' },
+  negative: { count: 'negative span count', length: 'negative span length', offset: 'negative span offset' },
+} as const;
+
+/**
+ * Reads spans into `into` (unless it is NO_SPANS) and returns their bucket count, checked against
+ * the bits left (`before`: buckets read already).
+ */
+function readSpans(r: HistBitReader, what: 'positive' | 'negative', into: Span[], before: number): number {
+  const fields = SPAN_FIELDS[what];
   const at = r.pos;
-  const n = r.varbitUint(`${what} span count`);
+  const n = r.varbitUint(fields.count);
   // Each span takes at least 2 bits.
   if (n * 2 > r.bitsLeft) throw r.corrupt(`${n} ${what} spans cannot fit in ${r.bitsLeft} bits left`, at);
-  const spans: Span[] = new Array<Span>(n);
+  let buckets = 0;
   for (let i = 0; i < n; i++) {
     const sAt = r.pos;
-    const length = r.varbitUint(`${what} span ${i} length`);
-    const offset = r.varbitInt(`${what} span ${i} offset`);
+    const length = r.varbitUint(fields.length);
+    const offset = r.varbitInt(fields.offset);
     if (length > 0xffff_ffff || offset < -0x8000_0000 || offset > 0x7fff_ffff) {
       throw r.corrupt(`${what} span ${i} {offset ${offset}, length ${length}} outside 32 bits`, sAt);
     }
     if (i > 0 && offset < 0) throw r.corrupt(`${what} span ${i} has negative offset ${offset}`, sAt);
-    spans[i] = { offset, length };
+    if (into !== NO_SPANS) into.push({ offset, length });
+    buckets += length;
   }
-  return spans;
-}
-
-function checkedBuckets(r: HistBitReader, spans: readonly Span[], what: string, before: number): number {
-  let n = 0;
-  for (const s of spans) n += s.length;
-  if (n + before > r.bitsLeft) {
-    throw r.corrupt(`${what} spans describe ${n} buckets: impossible with ${r.bitsLeft} bits left`);
+  if (buckets + before > r.bitsLeft) {
+    throw r.corrupt(`${what} spans describe ${buckets} buckets: impossible with ${r.bitsLeft} bits left`);
   }
-  return n;
+  return buckets;
 }
 
 /** Spans equal element by element. */

@@ -137,19 +137,19 @@ function histogramChunkHead(data: Uint8Array, file: string, off: number): number
   // words), and the whole chunk only when the head runs past them.
   if (data.length > HEAD_PREFIX_BYTES) {
     try {
-      return readHead(data.subarray(0, HEAD_PREFIX_BYTES), file, off);
+      return readHead(data, file, off, HEAD_PREFIX_BYTES);
     } catch (err) {
       if (errorCode(err) !== 'ERR_TSDB_TRUNCATED') throw err;
     }
   }
-  return readHead(data, file, off);
+  return readHead(data, file, off, data.length);
 }
 
 const HEAD_PREFIX_BYTES = 128;
 
-function readHead(data: Uint8Array, file: string, off: number): number {
-  headReader.reset(data, HIST_HEADER_BYTES, file, off);
-  readLayout(headReader, headLayout);
+function readHead(data: Uint8Array, file: string, off: number, len: number): number {
+  headReader.reset(data, HIST_HEADER_BYTES, file, off, len);
+  readLayout(headReader, headLayout, false);
   return headReader.varbitInt('first timestamp');
 }
 

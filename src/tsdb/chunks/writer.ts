@@ -19,6 +19,7 @@ import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c, crc32cRange } from '../encoding/crc32c.js';
 import { InvalidArgumentError, StrataError } from '../../util/errors.js';
+import { EarlyWriteback, syncDir } from '../../util/file-sync.js';
 import {
   CHUNK_CRC_SIZE,
   CHUNK_ENCODING_SIZE,
@@ -52,6 +53,8 @@ export interface SegmentWriterResult {
 }
 
 const DEFAULT_BUFFER_SIZE = 4 << 20;
+/** Bytes written between early write-back syncs of a segment file. */
+const WRITEBACK_EVERY = 8 << 20;
 
 export class SegmentWriter {
   private fh: FileHandle | undefined;
@@ -70,6 +73,8 @@ export class SegmentWriter {
   /** The write in flight, if any; its failure is kept in `writeError` and thrown by drain(). */
   private inFlight: Promise<void> | undefined;
   private writeError: unknown = undefined;
+  /** The current file's early write-back (see EarlyWriteback). */
+  private writeback: EarlyWriteback | undefined;
   private readonly files: SegmentFile[] = [];
   private readonly maxSize: number;
   private readonly lenBuf = Buffer.alloc(MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + CHUNK_CRC_SIZE);
@@ -281,6 +286,7 @@ export class SegmentWriter {
     const fh = this.fh;
     this.fh = undefined;
     await this.drain().catch(() => undefined);
+    await this.writeback?.settle().catch(() => undefined);
     await fh?.close().catch(() => undefined);
     for (let i = 0; i <= this.seg; i++) await rm(join(this.dir, segmentFileName(i)), { force: true });
   }
@@ -336,9 +342,13 @@ export class SegmentWriter {
     const buf = this.buf;
     const len = this.used;
     const at = this.bufFileOffset;
-    this.inFlight = writeFullyAt(fh, buf, len, at).catch((err: unknown) => {
-      this.writeError = err;
-    });
+    const wb = this.writeback;
+    this.inFlight = writeFullyAt(fh, buf, len, at).then(
+      () => wb?.written(len),
+      (err: unknown) => {
+        this.writeError = err;
+      },
+    );
     this.bytesWritten += len;
     this.bufFileOffset += len;
     this.used = 0;
@@ -362,6 +372,7 @@ export class SegmentWriter {
     if (fh === undefined) return;
     await this.flush();
     await this.drain();
+    await this.writeback?.settle();
     await fh.sync();
     this.fh = undefined;
     await fh.close();
@@ -374,6 +385,7 @@ export class SegmentWriter {
     this.seg++;
     // 'wx': never clobber a file someone else created meanwhile.
     this.fh = await open(join(this.dir, segmentFileName(this.seg)), 'wx');
+    this.writeback = new EarlyWriteback(this.fh, WRITEBACK_EVERY);
     putSegmentHeader(this.buf, 0);
     this.used = SEGMENT_HEADER_LEN;
     this.bufFileOffset = 0;
@@ -386,14 +398,5 @@ async function writeFullyAt(fh: FileHandle, buf: Buffer, len: number, at: number
   while (off < len) {
     const { bytesWritten } = await fh.write(buf, off, len - off, at + off);
     off += bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
