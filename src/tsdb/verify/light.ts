@@ -19,6 +19,8 @@ import type { WrittenBlock, WrittenSeries } from '../block/writer.js';
 import { formatLabels } from '../labels.js';
 import { StrataError, errorMessage, isStrataError } from '../../util/errors.js';
 
+const READ_BACK_READ_AHEAD = 64 << 10;
+
 /** Throws ERR_TSDB_CORRUPT (or the reader's own code) naming the block and what differs. */
 export async function readBackBlock(dir: string, meta: BlockMeta, written: WrittenBlock): Promise<void> {
   const fail = (what: string, cause?: unknown): never => {
@@ -38,7 +40,8 @@ export async function readBackBlock(dir: string, meta: BlockMeta, written: Writt
   let chunks: SegmentReader | undefined;
   try {
     index = await LeanIndex.open(join(dir, INDEX_FILENAME));
-    chunks = await SegmentReader.open(join(dir, CHUNKS_DIR));
+    // Sampled series are far apart: a small read-ahead reads little beyond each one's chunks.
+    chunks = await SegmentReader.open(join(dir, CHUNKS_DIR), { readAhead: READ_BACK_READ_AHEAD });
     const problem = await check(index, chunks, meta, written);
     if (problem !== undefined) fail(problem);
   } catch (err) {
