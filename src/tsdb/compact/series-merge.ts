@@ -127,6 +127,11 @@ export class SeriesMerger {
     seriesName: () => string,
   ): boolean | Promise<void> {
     let raw: RawChunkView | undefined;
+    // The first input's bytes stay in its reader's read-ahead while the others read theirs
+    // (each input has its own reader, and nothing here waits): compared in place, not copied.
+    let firstBuf: Buffer | undefined;
+    let firstStart = 0;
+    let firstEnd = 0;
     for (let k = 0; k < inputs.length; k++) {
       // No CRC check here, as in copyIfIdentical; a read error is reported by the slow path.
       try {
@@ -135,8 +140,11 @@ export class SeriesMerger {
         return false;
       }
       if (raw === undefined) return false;
-      if (k === 0) this.keepFirst(raw);
-      else if (raw.buf.compare(this.firstBytes, 0, this.firstLen, raw.start, raw.end) !== 0) return false;
+      if (firstBuf === undefined) {
+        firstBuf = raw.buf;
+        firstStart = raw.start;
+        firstEnd = raw.end;
+      } else if (raw.buf.compare(firstBuf, firstStart, firstEnd, raw.start, raw.end) !== 0) return false;
     }
     const last = inputs[inputs.length - 1]!;
     const c = last.chunks[i]!;
