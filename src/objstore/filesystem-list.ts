@@ -74,6 +74,9 @@ async function readDirSorted(
     if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return [];
     throw ctx.fsError('iter', dirKey, err);
   }
+  // Entries are compared by name with the part of startAfter below this directory: the names are
+  // flat strings, where a key built per entry (a rope) made each comparison ~5x slower.
+  const rest = startAfter?.startsWith(dirKey) === true ? startAfter.slice(dirKey.length) : undefined;
   const out: DirEntry[] = [];
   for (const d of dirents) {
     if (!d.name.startsWith(namePrefix) || isTemporaryName(d.name)) continue;
@@ -89,14 +92,32 @@ async function readDirSorted(
       }
     }
     if (isDir) {
-      const key = `${dirKey}${d.name}/`;
-      if (subtreeStartAfter(key, startAfter) !== false) out.push({ key, isDir: true });
+      if (
+        rest !== undefined
+          ? dirMayFollow(d.name, rest)
+          : subtreeStartAfter(`${dirKey}${d.name}/`, startAfter) !== false
+      )
+        out.push({ key: `${dirKey}${d.name}/`, isDir: true });
     } else if (isFile) {
-      const key = dirKey + d.name;
-      if (startAfter === undefined || compareKeys(key, startAfter) > 0) out.push({ key, isDir: false });
+      if (
+        rest !== undefined
+          ? compareKeys(d.name, rest) > 0
+          : startAfter === undefined || compareKeys(dirKey + d.name, startAfter) > 0
+      )
+        out.push({ key: dirKey + d.name, isDir: false });
     }
   }
   return out.sort((a, b) => compareKeys(a.key, b.key));
+}
+
+/**
+ * Whether directory `name` (key `name/` below the listed directory) can hold a key after `rest`
+ * (startAfter below the listed directory): it sorts after rest, or rest lies inside it.
+ */
+function dirMayFollow(name: string, rest: string): boolean {
+  if (!rest.startsWith(name)) return compareKeys(name, rest) > 0;
+  // rest is name itself, or name followed by a char below, equal to or above '/'.
+  return rest.length === name.length || rest.charCodeAt(name.length) <= 0x2f;
 }
 
 /**
