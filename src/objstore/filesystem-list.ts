@@ -79,6 +79,8 @@ async function readDirSorted(
   const rest = startAfter?.startsWith(dirKey) === true ? startAfter.slice(dirKey.length) : undefined;
   const out: DirEntry[] = [];
   for (const d of dirents) {
+    // A file's key follows rest only if the directory of that name would: skip the rest first.
+    if (rest !== undefined && !dirMayFollow(d.name, rest)) continue;
     if (!d.name.startsWith(namePrefix) || isTemporaryName(d.name)) continue;
     let isDir = d.isDirectory();
     let isFile = d.isFile();

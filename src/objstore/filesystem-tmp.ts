@@ -17,8 +17,10 @@ import { ObjstoreError } from './errors.js';
 export const TEMPORARY_PREFIX = '.strata-tmp';
 
 /** Whether a file or folder name belongs to the bucket's temporary files (not a key segment). */
+const TEMPORARY_DOT = `${TEMPORARY_PREFIX}.`;
+
 export function isTemporaryName(name: string): boolean {
-  return name === TEMPORARY_PREFIX || name.startsWith(`${TEMPORARY_PREFIX}.`);
+  return name === TEMPORARY_PREFIX || name.startsWith(TEMPORARY_DOT);
 }
 
 /** A fresh temporary file name. */
