@@ -53,8 +53,7 @@ export interface SegmentWriterResult {
 }
 
 const DEFAULT_BUFFER_SIZE = 4 << 20;
-/** Bytes written between early write-back syncs of a segment file. */
-const WRITEBACK_EVERY = 8 << 20;
+const WRITEBACK_EVERY = 8 << 20; // bytes between early write-back syncs of a segment file
 
 export class SegmentWriter {
   private fh: FileHandle | undefined;
@@ -73,8 +72,7 @@ export class SegmentWriter {
   /** The write in flight, if any; its failure is kept in `writeError` and thrown by drain(). */
   private inFlight: Promise<void> | undefined;
   private writeError: unknown = undefined;
-  /** The current file's early write-back (see EarlyWriteback). */
-  private writeback: EarlyWriteback | undefined;
+  private writeback: EarlyWriteback | undefined; // the current file's
   private readonly files: SegmentFile[] = [];
   private readonly maxSize: number;
   private readonly lenBuf = Buffer.alloc(MAX_CHUNK_LEN_FIELD_SIZE + CHUNK_ENCODING_SIZE + CHUNK_CRC_SIZE);

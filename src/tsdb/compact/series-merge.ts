@@ -127,11 +127,9 @@ export class SeriesMerger {
     seriesName: () => string,
   ): boolean | Promise<void> {
     let raw: RawChunkView | undefined;
-    // The first input's bytes stay in its reader's read-ahead while the others read theirs
-    // (each input has its own reader, and nothing here waits): compared in place, not copied.
-    let firstBuf: Buffer | undefined;
-    let firstStart = 0;
-    let firstEnd = 0;
+    // Each input has its own reader and view, and nothing here waits: the first input's chunk
+    // stays in its read-ahead while the others are read, and is compared in place, not copied.
+    let first: RawChunkView | undefined;
     for (let k = 0; k < inputs.length; k++) {
       // No CRC check here, as in copyIfIdentical; a read error is reported by the slow path.
       try {
@@ -140,11 +138,8 @@ export class SeriesMerger {
         return false;
       }
       if (raw === undefined) return false;
-      if (firstBuf === undefined) {
-        firstBuf = raw.buf;
-        firstStart = raw.start;
-        firstEnd = raw.end;
-      } else if (raw.buf.compare(firstBuf, firstStart, firstEnd, raw.start, raw.end) !== 0) return false;
+      if (first === undefined) first = raw;
+      else if (raw.buf.compare(first.buf, first.start, first.end, raw.start, raw.end) !== 0) return false;
     }
     const last = inputs[inputs.length - 1]!;
     const c = last.chunks[i]!;
