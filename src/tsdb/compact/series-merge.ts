@@ -127,8 +127,7 @@ export class SeriesMerger {
     seriesName: () => string,
   ): boolean | Promise<void> {
     let raw: RawChunkView | undefined;
-    // Each input has its own reader and view, and nothing here waits: the first input's chunk
-    // stays in its read-ahead while the others are read, and is compared in place, not copied.
+    // One reader (and view) per input and no wait here: the first chunk is compared in place.
     let first: RawChunkView | undefined;
     for (let k = 0; k < inputs.length; k++) {
       // No CRC check here, as in copyIfIdentical; a read error is reported by the slow path.
