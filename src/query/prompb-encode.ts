@@ -6,6 +6,7 @@
 import type { Labels } from '../tsdb/labels.js';
 import type { SampleBuf } from '../tsdb/samples/sample-buf.js';
 import { StrataError } from '../util/errors.js';
+import { putUvarint, uvarintSize } from '../util/varint.js';
 
 /** One TimeSeries: its labels and samples [from, to) of the shared SampleBuf. */
 export interface EncSeries {
@@ -24,30 +25,12 @@ const TAG_2_LEN = 0x12; // TimeSeries.samples, Label.value
 const TAG_SAMPLE_VALUE = 0x09; // Sample.value, double
 const TAG_SAMPLE_TS = 0x10; // Sample.timestamp, int64
 
-function uvarintSize(n: number): number {
-  let s = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    s++;
-  }
-  return s;
-}
-
 /** Bytes of int64 `t` as a varint (|t| < 2^53; negatives are 64-bit two's complement, 10 bytes). */
 function int64Size(t: number): number {
   if (t < 0) return 10;
   const hi = Math.floor(t / TWO32);
   const bits = hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(t >>> 0);
   return bits === 0 ? 1 : ((bits + 6) / 7) | 0;
-}
-
-function writeUvarint(b: Buffer, p: number, n: number): number {
-  while (n >= 0x80) {
-    b[p++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  b[p++] = n;
-  return p;
 }
 
 function writeInt64(b: Buffer, p: number, t: number): number {
@@ -91,14 +74,14 @@ function writeString(b: Buffer, p: number, tag: number, s: string): number {
   const n = Buffer.byteLength(s, 'utf8');
   if (n === 0) return p;
   b[p++] = tag;
-  p = writeUvarint(b, p, n);
+  p = putUvarint(b, p, n);
   return p + b.write(s, p, n, 'utf8');
 }
 
 function writeSeries(b: Buffer, p: number, s: EncSeries, buf: SampleBuf): number {
   for (const l of s.labels) {
     b[p++] = TAG_1_LEN;
-    p = writeUvarint(b, p, labelSize(l.name, l.value));
+    p = putUvarint(b, p, labelSize(l.name, l.value));
     p = writeString(b, p, TAG_1_LEN, l.name);
     p = writeString(b, p, TAG_2_LEN, l.value);
   }
@@ -157,10 +140,10 @@ export function encodeReadResponse(results: readonly (readonly EncSeries[])[], b
   let k = 0;
   results.forEach((list, qi) => {
     b[p++] = TAG_1_LEN;
-    p = writeUvarint(b, p, resultSizes[qi]!);
+    p = putUvarint(b, p, resultSizes[qi]!);
     for (const s of list) {
       b[p++] = TAG_1_LEN;
-      p = writeUvarint(b, p, sizes[k++]!);
+      p = putUvarint(b, p, sizes[k++]!);
       p = writeSeries(b, p, s, buf);
     }
   });

@@ -6,17 +6,9 @@
  * toBinary.
  */
 import type { OutputOptions, PlanAssignment, SourceBlock } from '../../gen/strata/v1/planner_pb.js';
+import { putUvarint, uvarintSize } from '../util/varint.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
 
 /** A non-negative int64 as a number; undefined when it is negative or beyond 2^53. */
 function safe(v: bigint): number | undefined {
@@ -25,7 +17,7 @@ function safe(v: bigint): number | undefined {
 
 /** Tag byte + length varint + bytes of a length-delimited field of `len` bytes (field < 16). */
 function ldSize(len: number): number {
-  return 1 + varintSize(len) + len;
+  return 1 + uvarintSize(len) + len;
 }
 
 class Sizes {
@@ -46,11 +38,11 @@ class Sizes {
       this.bad = true;
       return 0;
     }
-    return n === 0 ? 0 : 1 + varintSize(n);
+    return n === 0 ? 0 : 1 + uvarintSize(n);
   }
 
   u32(n: number): number {
-    return n === 0 ? 0 : 1 + varintSize(n >>> 0);
+    return n === 0 ? 0 : 1 + uvarintSize(n >>> 0);
   }
 
   /** Reserves a slot for a nested message's size (filled once known); returns its index. */
@@ -113,12 +105,7 @@ class Out {
   }
 
   varint(n: number): void {
-    const buf = this.buf;
-    while (n >= 0x80) {
-      buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    buf[this.pos++] = n;
+    this.pos = putUvarint(this.buf, this.pos, n);
   }
 
   /** A length-delimited field whose size is the next one recorded. */

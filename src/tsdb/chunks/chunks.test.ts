@@ -15,8 +15,8 @@ import {
   refOffset,
   refSegment,
   segmentFileName,
-  uvarintSize,
 } from './format.js';
+import { uvarintSize } from '../../util/varint.js';
 import { SegmentReader } from './reader.js';
 import { SegmentWriter } from './writer.js';
 import { seededRandom } from '../ulid.js';

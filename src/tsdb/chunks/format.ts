@@ -73,16 +73,6 @@ export function isSegmentFileName(name: string): boolean {
   return /^[0-9]{1,20}$/.test(name);
 }
 
-/** Bytes of the uvarint encoding of n (0 <= n < 2^35). */
-export function uvarintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
 /** Writes the 8-byte segment header into `dst` at `at`. */
 export function putSegmentHeader(dst: Uint8Array, at = 0): void {
   dst[at] = SEGMENT_MAGIC >>> 24;

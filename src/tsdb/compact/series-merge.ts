@@ -41,8 +41,6 @@ export class SeriesMerger {
   private readonly metaPool: ChunkMeta[] = [];
   private numOut = 0;
   private readonly order: InputSeries[] = [];
-  private firstBytes: Buffer = Buffer.allocUnsafe(4096);
-  private firstLen = 0;
 
   private readonly reencoder: ClusterReencoder;
   private readonly emitBound = this.emit.bind(this);
@@ -356,16 +354,10 @@ export class SeriesMerger {
 
   /**
    * Same range and same bytes in every input (replicas that ingested identical data): writes the
-   * newest input's chunk (the last one read, its view still valid) and drops the others.
+   * newest input's chunk (the last one read, its view still valid) and drops the others. A view is
+   * valid until its own reader reads again, and each input has its own reader: the first one is
+   * compared in place, as in copyIdenticalNow.
    */
-  /** Views are valid until their reader's next read: keeps the first chunk's bytes. */
-  private keepFirst(raw: RawChunkView): void {
-    const n = raw.end - raw.start;
-    if (this.firstBytes.length < n) this.firstBytes = Buffer.allocUnsafe(2 * n);
-    raw.buf.copy(this.firstBytes, 0, raw.start, raw.end);
-    this.firstLen = n;
-  }
-
   private async copyIfIdentical(group: readonly Entry[], seriesName: () => string): Promise<boolean> {
     const f = group[0]!;
     for (const e of group) {
@@ -373,6 +365,7 @@ export class SeriesMerger {
         return false;
     }
     let raw: RawChunkView | undefined;
+    let first: RawChunkView | undefined;
     for (let i = 0; i < group.length; i++) {
       const e = group[i]!;
       try {
@@ -384,11 +377,8 @@ export class SeriesMerger {
       } catch (err) {
         throw CompactionInputError.wrap(err, e.s.block.ulid, seriesName());
       }
-      if (i === 0) {
-        this.keepFirst(raw);
-      } else if (raw.buf.compare(this.firstBytes, 0, this.firstLen, raw.start, raw.end) !== 0) {
-        return false;
-      }
+      if (first === undefined) first = raw;
+      else if (raw.buf.compare(first.buf, first.start, first.end, raw.start, raw.end) !== 0) return false;
     }
     const last = group[group.length - 1]!;
     const ref = await this.copyRaw(raw!, last.c, last.s, seriesName);

@@ -19,6 +19,7 @@ import {
 import type { FloatHistogram } from '../histogram/types.js';
 import type { ChunkTimeSummary } from '../chunkenc/codec.js';
 import type { SampleBuf } from '../samples/sample-buf.js';
+import { putUvarint, uvarintSize } from '../../util/varint.js';
 
 /** Aggregate indexes, in the order of the sub-chunks (Thanos' AggrType). */
 export const AGGR_COUNT = 0;
@@ -285,22 +286,4 @@ export function encodeAggrChunk(subs: AggrSubChunks, encs: readonly number[] = A
     p += s.length;
   }
   return out;
-}
-
-function uvarintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function putUvarint(out: Uint8Array, p: number, v: number): number {
-  while (v >= 0x80) {
-    out[p++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[p++] = v;
-  return p;
 }

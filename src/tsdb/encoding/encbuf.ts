@@ -1,4 +1,5 @@
 /** A growable write buffer. `view()` hands out the written bytes without copying; reuse with reset(). */
+import { putUvarint } from '../../util/varint.js';
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -63,14 +64,7 @@ export class Encbuf {
   /** Unsigned LEB128 of 0 <= v < 2^53 (no 32-bit bit ops: v may exceed 2^31). */
   putUvarint(v: number): void {
     this.ensure(10);
-    const b = this.buf;
-    let p = this.len;
-    while (v >= 0x80) {
-      b[p++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    b[p++] = v;
-    this.len = p;
+    this.len = putUvarint(this.buf, this.len, v);
   }
 
   /** Zig-zag signed varint of -2^52 <= v < 2^52 (its zig-zag form stays below 2^53). */

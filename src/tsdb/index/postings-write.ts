@@ -7,12 +7,12 @@
 import { Encbuf } from '../encoding/encbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
 import { InvalidArgumentError } from '../../util/errors.js';
+import { uvarintSize } from '../../util/varint.js';
 import { MAX_UINT32, POSTINGS_ALIGN } from './format.js';
 import type { BufferedFileWriter } from './io.js';
 import type { LeanIndex } from './lean.js';
 import type { PostingsCollector } from './postings-collector.js';
 import { CHUNK_IDS, POSTINGS_SCRATCH, encodePostingsList, writePostingsList } from './postings.js';
-import { uvarintSize } from './symbols.js';
 import { checkAscending } from './write-checks.js';
 
 export type PostingsHook = (ids: Uint32Array) => void;

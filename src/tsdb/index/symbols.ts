@@ -4,6 +4,7 @@ import { Encbuf } from '../encoding/encbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
 import { compareStrings } from '../labels.js';
 import { InvalidArgumentError } from '../../util/errors.js';
+import { uvarintSize } from '../../util/varint.js';
 import { MAX_UINT32 } from './format.js';
 import type { BufferedFileWriter } from './io.js';
 
@@ -12,15 +13,6 @@ const LONE_SURROGATE = /\p{Cs}/u;
 /** True when `s` has no unpaired surrogate, i.e. it has an exact UTF-8 encoding. */
 export function isWellFormed(s: string): boolean {
   return !LONE_SURROGATE.test(s);
-}
-
-export function uvarintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
 }
 
 /** Checks order, uniqueness and encodability; returns symbol -> reference. */
