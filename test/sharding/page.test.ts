@@ -20,6 +20,9 @@ import { fixtureBucket, freshPrefix, startShardedCompact, type RingTimings } fro
 let root = '';
 let etcd: EtcdCluster;
 let fx: HaFixture;
+// Tokens are random, so with few tenants one member may own them all (6 tenants: 1 run in 64).
+// With 16 that is about 1 in 65,000.
+const TENANTS = 16;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'strata-ring-page-'));
@@ -29,7 +32,7 @@ beforeAll(async () => {
       windows: 2,
       series: 2,
       seed: 47,
-      tenants: Array.from({ length: 6 }, (_, i) => ({ tenant: `g${i}`, kind: 'identical' as const })),
+      tenants: Array.from({ length: TENANTS }, (_, i) => ({ tenant: `g${i}`, kind: 'identical' as const })),
     }),
     ensureBuilt(),
   ]);
@@ -147,7 +150,7 @@ describe('the ring page', () => {
       // c2 dies; forgotten, its tenants go to c1 within a few seconds (its lease TTL), not 60 s.
       await waitFor(
         'c2 to hold tenants',
-        async () => ((await heldBy(http)).length < 6 ? true : undefined),
+        async () => ((await heldBy(http)).length < TENANTS ? true : undefined),
         30_000,
         200,
       );
@@ -162,7 +165,7 @@ describe('the ring page', () => {
       expect((await json()).instances.map((i) => i.id)).toEqual(['c1']);
       await waitFor(
         'c1 to hold every tenant',
-        async () => ((await heldBy(http)).length === 6 ? true : undefined),
+        async () => ((await heldBy(http)).length === TENANTS ? true : undefined),
         30_000,
         200,
       );
