@@ -44,6 +44,8 @@ interface Flags {
   tenants: number;
   latencyMs: number;
   concurrency: number;
+  /** Tenants synced at once (0: the fetcher's default). */
+  tenantConcurrency: number;
   newBlocks: number;
   dir: string;
   phases: Set<string>;
@@ -73,6 +75,7 @@ function parseFlags(argv: readonly string[]): Flags {
     tenants: num('tenants', 100),
     latencyMs: num('latency-ms', 20),
     concurrency: num('concurrency', 32),
+    tenantConcurrency: num('tenant-concurrency', 0),
     newBlocks: num('new-blocks', 1000),
     dir: get('dir', join(tmpdir(), 'strata-bench-sync')),
     phases: new Set(get('phases', 'cold,warm,restart,kill').split(',')),
@@ -211,6 +214,7 @@ function fetcherFor(bucket: Bucket, f: Flags, cacheDir: string, nowMs: number): 
     {
       cacheDir,
       concurrency: f.concurrency,
+      ...(f.tenantConcurrency > 0 ? { tenantConcurrency: f.tenantConcurrency } : {}),
       filters: defaultCompactorFilters(),
       ...(f.fullListEvery > 0 ? { fullListEvery: f.fullListEvery } : {}),
     },

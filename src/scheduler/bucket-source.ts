@@ -21,6 +21,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { PlanningContext, PlanSource } from './passes.js';
 import { isWholePlan } from './leases.js';
+import { plansByTenant, type PlanSet } from './queue.js';
 
 export interface BucketPlanSourceOptions extends CleanupOptions {
   readonly plan: PlanOptions;
@@ -75,7 +76,7 @@ export class BucketPlanSource implements PlanSource {
     this.pass = new PlanningPass(o.plan, d);
   }
 
-  async nextPlans(ctx?: PlanningContext): Promise<readonly Plan[]> {
+  async nextPlans(ctx?: PlanningContext): Promise<PlanSet> {
     // Sources of completed plans that the sync may not show as marked yet stay out.
     const res = await this.pass.run((tenant, id) => this.consumed.get(tenant)?.has(id) === true, ctx?.busy);
     this.settleConsumed(res.sync);
@@ -88,7 +89,8 @@ export class BucketPlanSource implements PlanSource {
     };
     this.maybeClean(res.sync);
     const plans = ctx === undefined ? res.plans : withoutRunningGaps(res.plans, res.blocks, ctx);
-    return this.pastTenantGrace(plans);
+    // Every pass plans every tenant again, so every tenant gets a new array.
+    return plansByTenant(this.pastTenantGrace(plans));
   }
 
   /** Plans of tenants held long enough (see tenantGraceMs). */

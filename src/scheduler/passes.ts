@@ -10,7 +10,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { LeadershipGate, Term } from './leadership-gate.js';
 import type { LeaseTable } from './leases.js';
-import type { PlanQueue } from './queue.js';
+import type { PlanQueue, PlanSet } from './queue.js';
 
 export interface PlanningContext {
   /** Tenants with plans running now (a sharded planner keeps holding them until they end). */
@@ -22,12 +22,13 @@ export interface PlanningContext {
 /** Where plans come from and where their outcomes go (the bucket sync and planner). */
 export interface PlanSource {
   /**
-   * One planning pass over the bucket: every plan that can run now. Must reflect every
+   * One planning pass over the bucket: every plan that can run now, by tenant (a tenant that did
+   * not change since the previous pass may get that pass's very array back). Must reflect every
    * `onComplete` that resolved before the call, and leave out plans of a group whose running
    * plan's sources it did not see (a sync between the worker's mark and its output showing
    * would plan around the gap).
    */
-  nextPlans(ctx?: PlanningContext): Promise<readonly Plan[]>;
+  nextPlans(ctx?: PlanningContext): Promise<PlanSet>;
   /**
    * A worker finished the plan: its outputs are uploaded and its sources marked for deletion.
    * Must be idempotent: after a leader change the same completion can arrive twice.
@@ -206,7 +207,7 @@ export class PassScheduler {
     const k = ++this.passesStarted;
     const t0 = this.o.now();
     this.lastPassAt = t0;
-    let plans: readonly Plan[];
+    let plans: PlanSet;
     try {
       const queue = this.o.queue();
       plans = await this.o.source.nextPlans({
@@ -218,30 +219,46 @@ export class PassScheduler {
       return;
     }
     if (this.o.gate.current !== term) return;
-    const leases = this.o.leases;
-    const parked = leases.parkedCount > 0;
     // Completions settled before this pass began are reflected in it (PlanSource contract); one
     // that settled after it began may not be.
     this.consumed = this.consumed.filter((c) => c.settledAt === undefined || c.settledAt >= k);
+    const fresh = this.withoutStale(plans);
+    const r = this.o.queue().replace(fresh);
+    this.lastPassEnd = this.o.now();
+    const durationMs = this.lastPassEnd - t0;
+    this.lastPassMs = durationMs;
+    let count = 0;
+    for (const list of fresh.values()) count += list.length;
+    this.o.log.debug('planning pass', { plans: count, tenants: fresh.size, ...r, durationMs });
+    this.o.planned?.({ plans: count, added: r.added, removed: r.removed, durationMs });
+  }
+
+  /**
+   * The pass's plans minus parked ones and those planned before a completion they could not see.
+   * A tenant's list is filtered (a new array) only when it lost a plan, so an unchanged tenant
+   * keeps the array the queue already knows.
+   */
+  private withoutStale(plans: PlanSet): PlanSet {
+    const leases = this.o.leases;
+    const parked = leases.parkedCount > 0;
+    if (this.consumed.length === 0 && !parked) return plans;
     const byTenant = new Map<string, Consumed[]>();
     for (const c of this.consumed) {
       const list = byTenant.get(c.tenant);
       if (list === undefined) byTenant.set(c.tenant, [c]);
       else list.push(c);
     }
-    const fresh =
-      byTenant.size === 0 && !parked
-        ? plans
-        : plans.filter((p) => {
-            if (parked && leases.isParked(p.id)) return false;
-            const done = byTenant.get(p.tenant);
-            return done === undefined || !done.some((c) => plannedBefore(p, c));
-          });
-    const r = this.o.queue().replace(fresh);
-    this.lastPassEnd = this.o.now();
-    const durationMs = this.lastPassEnd - t0;
-    this.lastPassMs = durationMs;
-    this.o.log.debug('planning pass', { plans: plans.length, ...r, durationMs });
-    this.o.planned?.({ plans: fresh.length, added: r.added, removed: r.removed, durationMs });
+    const keep = (p: Plan): boolean => {
+      if (parked && leases.isParked(p.id)) return false;
+      const done = byTenant.get(p.tenant);
+      return done === undefined || !done.some((c) => plannedBefore(p, c));
+    };
+    let out: Map<string, readonly Plan[]> | undefined;
+    for (const [tenant, list] of plans) {
+      if (!parked && !byTenant.has(tenant)) continue;
+      if (list.every(keep)) continue;
+      (out ??= new Map(plans)).set(tenant, list.filter(keep));
+    }
+    return out ?? plans;
   }
 }

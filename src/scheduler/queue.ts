@@ -38,8 +38,25 @@ export interface ReplaceResult {
   readonly added: number;
   /** Pending plans that the new set no longer has. */
   readonly removed: number;
-  /** Plans of the new set skipped because they are running. */
+  /** Plans of the new set skipped because they are running (tenants left as they were uncounted). */
   readonly running: number;
+}
+
+/**
+ * A planning pass's plans by tenant (tenants without plans may be left out). A source may hand
+ * back a tenant's array of the previous pass when nothing of that tenant changed.
+ */
+export type PlanSet = ReadonlyMap<string, readonly Plan[]>;
+
+/** Groups plans by tenant (a new array per tenant). */
+export function plansByTenant(plans: readonly Plan[]): Map<string, Plan[]> {
+  const out = new Map<string, Plan[]>();
+  for (const p of plans) {
+    const list = out.get(p.tenant);
+    if (list === undefined) out.set(p.tenant, [p]);
+    else list.push(p);
+  }
+  return out;
 }
 
 export interface QueueStats {
@@ -69,8 +86,10 @@ interface TenantState {
   lastServed: number;
   /** Every pending plan conflicts with a running one; out of the heap until something changes. */
   blocked: boolean;
-  /** Scratch for replace(): pending plans seen again in the new set. */
-  matched: number;
+  /** The list the last replace() got for this tenant (unchanged when the next one is this array). */
+  lastSet: readonly Plan[] | undefined;
+  /** replace() generation that last saw the tenant. */
+  seen: number;
   heapIndex: number;
 }
 
@@ -98,59 +117,79 @@ export class PlanQueue {
 
   /**
    * Makes `plans` the pending set (the result of a planning pass). Running plans stay running and
-   * are not queued again; plans that stay pending keep their enqueue time.
+   * are not queued again; plans that stay pending keep their enqueue time. A tenant whose list is
+   * the very array of the previous pass is left as it is: only tenants that changed cost a pass
+   * anything per plan.
    */
-  replace(plans: readonly Plan[]): ReplaceResult {
-    // Incremental: a pass usually differs from the previous one in a few tenants only, so plans
-    // already pending are only marked (generation), and only tenants that gained or lost plans
-    // are re-sorted and re-filed in the heap.
+  replace(plans: PlanSet): ReplaceResult {
+    // Plans already pending are only marked (generation), and only tenants that gained or lost
+    // plans are re-sorted and re-filed in the heap.
     const gen = ++this.generation;
     const now = this.now();
-    const fresh = new Map<TenantState, Plan[]>();
-    let running = 0;
-    let added = 0;
-    for (const p of plans) {
+    const counts = { added: 0, removed: 0, running: 0 };
+    for (const [name, list] of plans) {
+      const known = this.tenants.get(name);
+      if (known !== undefined && known.lastSet === list) {
+        known.seen = gen;
+        continue;
+      }
+      if (known === undefined && list.length === 0) continue;
+      const t = known ?? this.tenantState(name);
+      t.seen = gen;
+      t.lastSet = list;
+      this.replaceTenant(t, list, gen, now, counts);
+    }
+    for (const t of [...this.tenants.values()]) {
+      if (t.seen === gen) continue;
+      t.lastSet = undefined;
+      if (t.pending.length > 0) this.replaceTenant(t, [], gen, now, counts);
+    }
+    return counts;
+  }
+
+  /** One tenant's part of replace(). */
+  private replaceTenant(
+    t: TenantState,
+    list: readonly Plan[],
+    gen: number,
+    now: number,
+    counts: { added: number; removed: number; running: number },
+  ): void {
+    let matched = 0;
+    let fresh: Plan[] | undefined;
+    for (const p of list) {
       if (this.runningIds.has(p.id)) {
-        running++;
+        counts.running++;
         continue;
       }
       const e = this.pendingIds.get(p.id);
       if (e !== undefined) {
         if (e.gen !== gen) {
           e.gen = gen;
-          e.tenant.matched++;
+          matched++;
         }
         continue;
       }
-      const t = this.tenantState(p.tenant);
       this.pendingIds.set(p.id, { plan: p, at: now, gen, tenant: t });
-      let list = fresh.get(t);
-      if (list === undefined) fresh.set(t, (list = []));
-      list.push(p);
-      added++;
+      (fresh ??= []).push(p);
+      counts.added++;
     }
-    let removed = 0;
-    for (const t of [...this.tenants.values()]) {
-      const add = fresh.get(t);
-      // New entries were counted in `add`, not in `matched`.
-      const stale = t.pending.length - t.matched;
-      t.matched = 0;
-      if (stale === 0 && add === undefined) continue;
-      if (stale > 0) {
-        t.pending = t.pending.filter((p) => {
-          if (this.pendingIds.get(p.id)!.gen === gen) return true;
-          this.pendingIds.delete(p.id);
-          removed++;
-          return false;
-        });
-      }
-      if (add !== undefined) {
-        for (const p of add) t.pending.push(p);
-        t.pending.sort(worstFirst);
-      }
-      this.changed(t);
+    // New entries were counted in `fresh`, not in `matched`.
+    const stale = t.pending.length - matched;
+    if (stale === 0 && fresh === undefined) return;
+    if (stale > 0) {
+      t.pending = t.pending.filter((p) => {
+        if (this.pendingIds.get(p.id)!.gen === gen) return true;
+        this.pendingIds.delete(p.id);
+        counts.removed++;
+        return false;
+      });
     }
-    return { added, removed, running };
+    if (fresh !== undefined) {
+      for (const p of fresh) t.pending.push(p);
+      t.pending.sort(worstFirst);
+    }
+    this.changed(t);
   }
 
   /**
@@ -322,7 +361,8 @@ export class PlanQueue {
         running: new Map(),
         lastServed: 0,
         blocked: false,
-        matched: 0,
+        lastSet: undefined,
+        seen: 0,
         heapIndex: -1,
       };
       this.tenants.set(name, t);

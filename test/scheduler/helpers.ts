@@ -25,6 +25,7 @@ import {
 } from '../../src/scheduler/server.js';
 import type { LeadershipView } from '../../src/scheduler/leadership-gate.js';
 import type { PlanSource } from '../../src/scheduler/passes.js';
+import { plansByTenant, type PlanSet } from '../../src/scheduler/queue.js';
 import { createWorker, type PlannerWorker, type WorkerOptions } from '../../src/scheduler/worker.js';
 import type { ExecuteContext, ExecuteResult, PlanExecutor } from '../../src/scheduler/worker-runs.js';
 
@@ -95,13 +96,15 @@ export class FakeSource implements PlanSource {
     this.plans = [...plans];
   }
 
-  async nextPlans(): Promise<Plan[]> {
+  async nextPlans(): Promise<PlanSet> {
     this.passes++;
-    return this.plans.filter(
+    return plansByTenant(
+      this.plans.filter(
       (p) =>
         !this.completed.some((c) => c.plan.id === p.id) &&
         !this.parked.some((x) => x.plan.id === p.id) &&
-        p.sources.every((b) => !this.consumed.has(b.ulid)),
+          p.sources.every((b) => !this.consumed.has(b.ulid)),
+      ),
     );
   }
 
