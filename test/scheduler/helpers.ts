@@ -100,9 +100,9 @@ export class FakeSource implements PlanSource {
     this.passes++;
     return plansByTenant(
       this.plans.filter(
-      (p) =>
-        !this.completed.some((c) => c.plan.id === p.id) &&
-        !this.parked.some((x) => x.plan.id === p.id) &&
+        (p) =>
+          !this.completed.some((c) => c.plan.id === p.id) &&
+          !this.parked.some((x) => x.plan.id === p.id) &&
           p.sources.every((b) => !this.consumed.has(b.ulid)),
       ),
     );

@@ -219,29 +219,60 @@ describe('PlanQueue: tenants handed back unchanged', () => {
     const u1 = testPlan({ tenant: 'u' });
     const tList = [t1, t2];
     const uList = [u1];
-    q.replace(new Map([['t', tList], ['u', uList]]));
+    q.replace(
+      new Map([
+        ['t', tList],
+        ['u', uList],
+      ]),
+    );
     const first = q.next()!.plan;
     expect(first.id).toBe(t1.id);
     // Released without a re-queue (e.g. a failed plan waiting for its retry): the same array does
     // not bring it back, and nothing is counted.
     q.release(first.id);
     now = 2000;
-    expect(q.replace(new Map([['t', tList], ['u', uList]]))).toEqual({ added: 0, removed: 0, running: 0 });
+    expect(
+      q.replace(
+        new Map([
+          ['t', tList],
+          ['u', uList],
+        ]),
+      ),
+    ).toEqual({ added: 0, removed: 0, running: 0 });
     expect(q.isPending(t1.id)).toBe(false);
     expect(q.stats().pending).toBe(2);
     // A new array with the same plans is compared: t1 comes back, t2 keeps its enqueue time.
-    expect(q.replace(new Map([['t', [t1, t2]], ['u', uList]]))).toEqual({ added: 1, removed: 0, running: 0 });
+    expect(
+      q.replace(
+        new Map([
+          ['t', [t1, t2]],
+          ['u', uList],
+        ]),
+      ),
+    ).toEqual({ added: 1, removed: 0, running: 0 });
     expect(q.isPending(t1.id)).toBe(true);
     const handed = drain(q, false);
     expect(handed.map((p) => p.id).sort()).toEqual([t1.id, t2.id, u1.id].sort());
     for (const p of handed) q.release(p.id);
     // u missing from a pass: its plans go, even though its array did not change before.
-    q.replace(new Map([['t', tList], ['u', uList]]));
+    q.replace(
+      new Map([
+        ['t', tList],
+        ['u', uList],
+      ]),
+    );
     expect(q.stats().pending).toBe(3);
     expect(q.replace(new Map([['t', tList]]))).toEqual({ added: 0, removed: 1, running: 0 });
     expect(q.isPending(u1.id)).toBe(false);
     // ... and back with its old array, it is compared again (not taken as unchanged).
-    expect(q.replace(new Map([['t', tList], ['u', uList]]))).toEqual({ added: 1, removed: 0, running: 0 });
+    expect(
+      q.replace(
+        new Map([
+          ['t', tList],
+          ['u', uList],
+        ]),
+      ),
+    ).toEqual({ added: 1, removed: 0, running: 0 });
     expect(q.isPending(u1.id)).toBe(true);
   });
 });
