@@ -50,9 +50,18 @@ export async function* walkKeys(
   }
 }
 
-/** Whether the directory holds at least one object (after startAfter). */
+/**
+ * Whether the directory holds at least one object (after startAfter). The file entries of the
+ * directory listing say so; no stat (a listing does not promise the object still exists when it
+ * is read, on S3 either).
+ */
 async function hasObject(ctx: ListContext, dirKey: string, startAfter: string | undefined): Promise<boolean> {
-  for await (const _ of walkKeys(ctx, dirKey, '', true, startAfter)) return true;
+  const entries = await readDirSorted(ctx, dirKey, '', startAfter);
+  for (const e of entries) if (!e.isDir) return true;
+  for (const e of entries) {
+    const sub = subtreeStartAfter(e.key, startAfter);
+    if (sub !== false && (await hasObject(ctx, e.key, sub))) return true;
+  }
   return false;
 }
 

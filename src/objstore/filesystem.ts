@@ -41,11 +41,18 @@ export interface FilesystemBucketOptions {
 
 const TRANSIENT_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR']);
 
+/** get() reads this much first; larger objects are read whole after an fstat. */
+const FIRST_READ = 16 * 1024;
+/** First-read buffers kept for reuse (one per get in flight, up to this many). */
+const MAX_SCRATCH = 64;
+
 export class FilesystemBucket implements Bucket {
   readonly name: string;
   readonly directory: string;
   private readonly fsync: boolean;
   private readonly deleteConcurrency: number;
+  /** First-read buffers of get() not in use. */
+  private readonly scratch: Buffer[] = [];
   /** Paths of this bucket's temporary files of writes in progress. */
   private readonly writing = new Set<string>();
 
@@ -58,12 +65,24 @@ export class FilesystemBucket implements Bucket {
   }
 
   async get(key: string): Promise<Buffer> {
-    const fh = await this.openObject('get', key);
+    let fh: FileHandle;
     try {
+      fh = await open(this.path('get', key), 'r');
+    } catch (err) {
+      throw this.fsError('get', key, err);
+    }
+    const scratch = this.scratch.pop() ?? Buffer.allocUnsafeSlow(FIRST_READ);
+    try {
+      // A read of a regular file is short only at its end, so an object smaller than the first
+      // read (meta.json, markers) costs open, read, close: no fstat. A directory fails with EISDIR.
+      const { bytesRead } = await fh.read(scratch, 0, FIRST_READ, 0);
+      if (bytesRead < FIRST_READ) return Buffer.from(scratch.subarray(0, bytesRead));
+      if (!(await fh.stat()).isFile()) throw notFoundError(this.name, 'get', key);
       return await fh.readFile();
     } catch (err) {
       throw this.fsError('get', key, err);
     } finally {
+      if (this.scratch.length < MAX_SCRATCH) this.scratch.push(scratch);
       await fh.close();
     }
   }
