@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { compareForPriority, plansConflict } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/index.js';
-import { PlanQueue, plansByTenant } from '../../src/scheduler/queue.js';
+import { PlanQueue, plansByTenant, type Assignment } from '../../src/scheduler/queue.js';
 import { freshUlid, testPlan } from './helpers.js';
 
 const H2 = 7_200_000;
@@ -219,60 +219,37 @@ describe('PlanQueue: tenants handed back unchanged', () => {
     const u1 = testPlan({ tenant: 'u' });
     const tList = [t1, t2];
     const uList = [u1];
-    q.replace(
+    const pass = (t: readonly Plan[] = tList): Map<string, readonly Plan[]> =>
       new Map([
-        ['t', tList],
+        ['t', t],
         ['u', uList],
-      ]),
-    );
+      ]);
+    q.replace(pass());
     const first = q.next()!.plan;
     expect(first.id).toBe(t1.id);
     // Released without a re-queue (e.g. a failed plan waiting for its retry): the same array does
     // not bring it back, and nothing is counted.
     q.release(first.id);
     now = 2000;
-    expect(
-      q.replace(
-        new Map([
-          ['t', tList],
-          ['u', uList],
-        ]),
-      ),
-    ).toEqual({ added: 0, removed: 0, running: 0 });
+    expect(q.replace(pass())).toEqual({ added: 0, removed: 0, running: 0 });
     expect(q.isPending(t1.id)).toBe(false);
     expect(q.stats().pending).toBe(2);
     // A new array with the same plans is compared: t1 comes back, t2 keeps its enqueue time.
-    expect(
-      q.replace(
-        new Map([
-          ['t', [t1, t2]],
-          ['u', uList],
-        ]),
-      ),
-    ).toEqual({ added: 1, removed: 0, running: 0 });
+    expect(q.replace(pass([t1, t2]))).toEqual({ added: 1, removed: 0, running: 0 });
     expect(q.isPending(t1.id)).toBe(true);
-    const handed = drain(q, false);
-    expect(handed.map((p) => p.id).sort()).toEqual([t1.id, t2.id, u1.id].sort());
-    for (const p of handed) q.release(p.id);
+    const handed: Assignment[] = [];
+    for (let a = q.next(); a !== undefined; a = q.next()) handed.push(a);
+    expect(handed.map((a) => a.plan.id).sort()).toEqual([t1.id, t2.id, u1.id].sort());
+    expect(handed.find((a) => a.plan.id === t2.id)!.enqueuedAt).toBe(1000);
+    expect(handed.find((a) => a.plan.id === t1.id)!.enqueuedAt).toBe(2000);
+    for (const a of handed) q.release(a.plan.id);
     // u missing from a pass: its plans go, even though its array did not change before.
-    q.replace(
-      new Map([
-        ['t', tList],
-        ['u', uList],
-      ]),
-    );
+    q.replace(pass());
     expect(q.stats().pending).toBe(3);
     expect(q.replace(new Map([['t', tList]]))).toEqual({ added: 0, removed: 1, running: 0 });
     expect(q.isPending(u1.id)).toBe(false);
     // ... and back with its old array, it is compared again (not taken as unchanged).
-    expect(
-      q.replace(
-        new Map([
-          ['t', tList],
-          ['u', uList],
-        ]),
-      ),
-    ).toEqual({ added: 1, removed: 0, running: 0 });
+    expect(q.replace(pass())).toEqual({ added: 1, removed: 0, running: 0 });
     expect(q.isPending(u1.id)).toBe(true);
   });
 });
