@@ -140,7 +140,9 @@ describe('TenantSharding', () => {
       50,
     );
     const toB = tenants.filter((t) => tenantOwner(ring.ring(), t)?.id === 'b');
-    expect(toB.length).toBeGreaterThan(5);
+    // Tokens are random: b's share of 40 tenants varies (asking for more than 5 failed about one
+    // run in a hundred). The test needs one busy tenant and at least one other that moves.
+    expect(toB.length).toBeGreaterThanOrEqual(2);
     const busy = toB[0]!;
     const b = new TenantSharding({ ring, locks: locks(prefix, 'b', 10), instanceId: 'b' });
     const aNow = await a.select(tenants, (t) => t === busy);
