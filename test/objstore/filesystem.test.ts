@@ -141,3 +141,19 @@ describe('FilesystemBucket temporary files', () => {
     expect(await b.exists('t/obj')).toBe(false);
   });
 });
+
+describe('FilesystemBucket get', () => {
+  test('objects around the first read (16 KiB) and many at once read back whole, each its own copy', async () => {
+    const b = new FilesystemBucket({ directory: join(root, 'get-sizes') });
+    const sizes = [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 100_000];
+    const bodies = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+    for (let i = 0; i < sizes.length; i++) await b.upload(`o/${i}`, bodies[i]!);
+    // More gets at once than buffers are kept for reuse: none sees another's bytes.
+    const got = await Promise.all(Array.from({ length: 100 }, (_, k) => b.get(`o/${k % sizes.length}`)));
+    got.forEach((g, k) => expect(g.equals(bodies[k % sizes.length]!), `get ${k}`).toBe(true));
+    // A returned buffer is not a view of a reused one: the next get leaves it as it was.
+    const one = await b.get('o/1');
+    await b.get('o/2');
+    expect(one.equals(bodies[1]!)).toBe(true);
+  });
+});
