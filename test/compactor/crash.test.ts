@@ -6,7 +6,8 @@
  * 12 × 2h windows) and kills the compactor in every step of a pass: most kills come at a random
  * point within the typical duration of a chosen step after its start (STRATA_DEBUG_KILL_AT: sync,
  * download, compact, mark, cleanup of the work dir, the cleaner, the bucket index update; uploads
- * right after one of the output's files landed), some at a random time after the first step.
+ * right after one of the output's files landed), some at a random time within about one plan's
+ * work after the first step.
  * After every kill, from the bucket alone: every input block's data is still in a complete block
  * without a deletion mark (nothing deleted before it was compacted into a block readers see); each
  * upload kill left a partial block. After the final run (--delete-delay 0s,
@@ -49,6 +50,8 @@ const ROUNDS = 2;
 /** Steps the compactor announces with STRATA_DEBUG_PHASES=1, in pass order. */
 const STEPS = ['sync', 'download', 'compact', 'upload', 'mark', 'cleanup', 'clean', 'index'] as const;
 type Step = (typeof STEPS)[number];
+/** The steps of one plan, in order. */
+const PLAN_STEPS: readonly Step[] = ['sync', 'download', 'compact', 'upload', 'mark'];
 /** One round's kills: every step, two random times; the cleaner and index last (end of a pass). */
 const ROUND_TARGETS: readonly (Step | 'random')[] = [
   'sync',
@@ -129,7 +132,8 @@ function lastStep(output: string): Step | 'startup' {
  * Runs strata compact and SIGKILLs it inside `target`: the process kills itself (no signal
  * latency) at a random point within the step's typical duration after its n-th start (n = 1 for
  * sync, random otherwise, STRATA_DEBUG_KILL_AT; uploads right after their n-th file); 'random' is
- * killed from here at a random time after the first step. Resolves once the process is gone.
+ * killed from here at a random time (within about one plan's work) after the first step.
+ * Resolves once the process is gone.
  */
 async function killTrial(args: readonly string[], target: Step | 'random'): Promise<TrialResult> {
   const env: Record<string, string> = { STRATA_DEBUG_PHASES: '1' };
@@ -161,8 +165,12 @@ async function killTrial(args: readonly string[], target: Step | 'random'): Prom
     }
   };
   if (target === 'random') {
+    // Within about one plan's work: a kill later than the whole run (on a fast machine the rest of
+    // the bucket's work can take under 1.5 s) finishes the round's work and leaves nothing for
+    // its remaining kills (seed 282033 did that twice per round).
+    const window = Math.min(1500, 2 * PLAN_STEPS.reduce((sum, s) => sum + typicalMs(s), 0));
     p.child.stderr?.once('data', () => {
-      timer = setTimeout(kill, Math.floor(rnd() * 1500));
+      timer = setTimeout(kill, Math.floor(rnd() * window));
     });
   }
   const guard = setTimeout(kill, 90_000);
