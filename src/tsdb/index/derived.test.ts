@@ -7,6 +7,7 @@ import type { ChunkMeta } from './format.js';
 import { IndexReader } from './reader.js';
 import { IndexWriter } from './writer.js';
 import { LeanIndex } from './lean.js';
+import { BufferReader } from './positional.js';
 import { crc32c } from '../encoding/crc32c.js';
 import {
   normalize,
@@ -94,52 +95,61 @@ describe('derived index (IndexWriter.createDerived over a LeanIndex)', () => {
     );
   });
 
-  it('LeanIndex agrees with IndexReader: symbols by ref, table entries, all postings', async () => {
-    // Values of every length, some longer than the walk's 64 KiB window, so entries straddle it.
-    const labels = normalize(
-      Array.from({ length: 3000 }, (_, i) => [
-        { name: '__name__', value: `m${i % 7}` },
-        {
-          name: 'series',
-          value: `${String(i).padStart(4, '0')}${'v'.repeat(i % 500 === 7 ? 70_000 + i : (i % 13) * 17)}`,
-        },
-      ]),
-    );
-    const path = join(dir, 'agree');
-    await writeSource(
-      path,
-      labels.map((l, i) => ({ labels: l, chunks: chunks(i) })),
-      symbolsOf(labels),
-    );
-    const r = await IndexReader.open(path);
-    const lean = await LeanIndex.open(path);
-    try {
-      expect(lean.numSymbols).toBe(r.symbols().length);
-      expect(lean.numPostings).toBe(r.numPostings);
-      const all = Array.from({ length: r.symbols().length }, (_, i) => i).reverse();
-      const syms = await lean.symbolsFor(all);
-      expect(all.map((i) => syms.get(i))).toEqual(all.map((i) => r.symbol(i)));
-      const entries: string[] = [];
-      await lean.forEachPostingsEntry((e) => {
-        entries.push(`${e.name().toString()}=${e.value().toString()}@${e.offset}`);
-      });
-      const want: string[] = [];
-      for (const n of r.postingsNames()) {
-        const e = r.postingsEntries(n)!;
-        e.values.forEach((v, i) => want.push(`${n}=${v}@${e.offsets[i]}`));
-      }
-      expect(entries).toEqual(want);
-      expect(Array.from(await lean.allPostings())).toEqual(Array.from(await r.allPostings()));
-      const read = lean.postingsReader();
-      const e = r.postingsEntries('__name__')!;
-      expect(Array.from(await read(e.offsets[3]!))).toEqual(
-        Array.from(await r.postings('__name__', e.values[3]!)),
+  it.each([
+    ['a file', (path: string) => LeanIndex.open(path)],
+    [
+      'bytes in memory',
+      async (path: string) => LeanIndex.fromReader(new BufferReader(path, await readFile(path))),
+    ],
+  ])(
+    'LeanIndex over %s agrees with IndexReader: symbols by ref, table entries, all postings',
+    async (_, open) => {
+      // Values of every length, some longer than the walk's 64 KiB window, so entries straddle it.
+      const labels = normalize(
+        Array.from({ length: 3000 }, (_, i) => [
+          { name: '__name__', value: `m${i % 7}` },
+          {
+            name: 'series',
+            value: `${String(i).padStart(4, '0')}${'v'.repeat(i % 500 === 7 ? 70_000 + i : (i % 13) * 17)}`,
+          },
+        ]),
       );
-    } finally {
-      await r.close();
-      await lean.close();
-    }
-  });
+      const path = join(dir, 'agree');
+      await writeSource(
+        path,
+        labels.map((l, i) => ({ labels: l, chunks: chunks(i) })),
+        symbolsOf(labels),
+      );
+      const r = await IndexReader.open(path);
+      const lean = await open(path);
+      try {
+        expect(lean.numSymbols).toBe(r.symbols().length);
+        expect(lean.numPostings).toBe(r.numPostings);
+        const all = Array.from({ length: r.symbols().length }, (_, i) => i).reverse();
+        const syms = await lean.symbolsFor(all);
+        expect(all.map((i) => syms.get(i))).toEqual(all.map((i) => r.symbol(i)));
+        const entries: string[] = [];
+        await lean.forEachPostingsEntry((e) => {
+          entries.push(`${e.name().toString()}=${e.value().toString()}@${e.offset}`);
+        });
+        const want: string[] = [];
+        for (const n of r.postingsNames()) {
+          const e = r.postingsEntries(n)!;
+          e.values.forEach((v, i) => want.push(`${n}=${v}@${e.offsets[i]}`));
+        }
+        expect(entries).toEqual(want);
+        expect(Array.from(await lean.allPostings())).toEqual(Array.from(await r.allPostings()));
+        const read = lean.postingsReader();
+        const e = r.postingsEntries('__name__')!;
+        expect(Array.from(await read(e.offsets[3]!))).toEqual(
+          Array.from(await r.postings('__name__', e.values[3]!)),
+        );
+      } finally {
+        await r.close();
+        await lean.close();
+      }
+    },
+  );
 
   it('a flipped byte in the symbol table fails LeanIndex.open, in the postings offset table its walks, with a checksum error', async () => {
     const labels = normalize([[{ name: 'job', value: 'x' }], [{ name: 'job', value: 'y' }]]);

@@ -53,7 +53,11 @@ export class LeanIndex {
   ) {}
 
   static async open(path: string): Promise<LeanIndex> {
-    const src = await FileReader.open(path);
+    return LeanIndex.fromReader(await FileReader.open(path));
+  }
+
+  /** The index read through `src` (closed by close(), or here when it is not a valid index). */
+  static async fromReader(src: PositionalReader): Promise<LeanIndex> {
     try {
       return await LeanIndex.load(src);
     } catch (err) {

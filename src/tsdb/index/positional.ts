@@ -50,3 +50,28 @@ export class FileReader implements PositionalReader {
     return this.fh.close();
   }
 }
+
+/** Bytes already in memory (a small file read whole): reads are copies, with no I/O to wait for. */
+export class BufferReader implements PositionalReader {
+  readonly size: number;
+
+  constructor(
+    readonly name: string,
+    private readonly bytes: Buffer,
+  ) {
+    this.size = bytes.length;
+  }
+
+  read(offset: number, length: number): Promise<Buffer> {
+    return Promise.resolve(Buffer.from(this.bytes.subarray(offset, offset + length)));
+  }
+
+  readInto(into: Uint8Array, at: number, length: number, offset: number): Promise<void> {
+    into.set(this.bytes.subarray(offset, offset + length), at);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

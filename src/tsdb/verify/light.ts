@@ -6,11 +6,14 @@
  * index's TOC, symbol table and postings offset table (CRC-checked by LeanIndex.open), the
  * all-postings list, and a sample of series (every 64th) with their postings and chunks (read
  * CRC-checked, each chunk's first timestamp checked against the index). `verifyBlock` stays the full check.
- * Read lean: nothing per symbol or label value is loaded, so the check's memory stays flat.
+ * Read lean: nothing per symbol or label value is decoded; an index of up to 16 MiB is held as
+ * bytes while it is checked, a larger one is read in pieces.
  */
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMetaFile, type BlockMeta } from '../meta.js';
 import { LeanIndex } from '../index/lean.js';
+import { BufferReader } from '../index/positional.js';
 import type { SeriesScratch } from '../index/series.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { isDownsampled, storedChunkFirstTime } from './scan.js';
@@ -20,6 +23,17 @@ import { formatLabels } from '../labels.js';
 import { StrataError, errorMessage, isStrataError } from '../../util/errors.js';
 
 const READ_BACK_READ_AHEAD = 64 << 10;
+/**
+ * An index up to this size (~100k series) is read back whole, in one read, and checked in memory:
+ * the check's small reads (TOC, symbols, sampled series, postings) each waited for the thread pool.
+ */
+const READ_WHOLE_INDEX_BYTES = 16 << 20;
+
+async function openIndex(path: string): Promise<LeanIndex> {
+  const size = (await stat(path)).size;
+  if (size > READ_WHOLE_INDEX_BYTES) return LeanIndex.open(path);
+  return LeanIndex.fromReader(new BufferReader(path, await readFile(path)));
+}
 
 /** Throws ERR_TSDB_CORRUPT (or the reader's own code) naming the block and what differs. */
 export async function readBackBlock(dir: string, meta: BlockMeta, written: WrittenBlock): Promise<void> {
@@ -39,7 +53,7 @@ export async function readBackBlock(dir: string, meta: BlockMeta, written: Writt
   let index: LeanIndex | undefined;
   let chunks: SegmentReader | undefined;
   try {
-    index = await LeanIndex.open(join(dir, INDEX_FILENAME));
+    index = await openIndex(join(dir, INDEX_FILENAME));
     // Sampled series are far apart: a small read-ahead reads little beyond each one's chunks.
     chunks = await SegmentReader.open(join(dir, CHUNKS_DIR), { readAhead: READ_BACK_READ_AHEAD });
     const problem = await check(index, chunks, meta, written);
