@@ -38,6 +38,12 @@ import {
 const seed = freshSeed();
 const GROUPS = ['group-a', 'group-b'] as const;
 const REQUESTS = 200;
+/**
+ * Rounds of REQUESTS per p99, the best kept: other test files share the machine, and a burst of
+ * their load inflates one round's p99 (one run of CI: 79.5 ms against a bound of 73.6 ms), never
+ * deflates it. A querier that waited on the stopped replica would be slow in every round.
+ */
+const ROUNDS = 3;
 const SLACK_MS = 20;
 
 let s: Scratch | undefined;
@@ -120,10 +126,18 @@ async function timed(n: number, client: StoreApiClient, want: string[]): Promise
   return out;
 }
 
+/** The lowest p99 of ROUNDS rounds of REQUESTS sequential Series calls. */
+async function bestP99(want: string[]): Promise<number> {
+  let best = Infinity;
+  for (let r = 0; r < ROUNDS; r++)
+    best = Math.min(best, percentile(await timed(REQUESTS, partialClient!, want), 99));
+  return best;
+}
+
 describe(`store groups: 2 groups × 3 replicas (seed ${seed})`, () => {
   let healthyP99 = 0;
 
-  it('all healthy: both groups answer, 200 sequential Series requests', async () => {
+  it('all healthy: both groups answer, 3 rounds of 200 sequential Series requests', async () => {
     healthy = await partialClient!.series(request());
     const want = lines(healthy);
     for (const g of GROUPS)
@@ -135,20 +149,20 @@ describe(`store groups: 2 groups × 3 replicas (seed ${seed})`, () => {
       2 * data.samples.filter((x) => x.labels.__name__ === 'strata_gen_requests_total').length,
     );
     await timed(20, partialClient!, want); // warm-up
-    healthyP99 = percentile(await timed(REQUESTS, partialClient!, want), 99);
-  });
+    healthyP99 = await bestP99(want);
+  }, 120_000);
 
-  it('one replica SIGSTOPped: p99 within 20% (+20 ms slack) of healthy and no failure', async () => {
+  it('one replica SIGSTOPped: p99 within 20% (+20 ms slack) of healthy and no failure (best of 3 rounds each)', async () => {
     const victim = replicas[GROUPS[0]]![0]!;
     victim.signal('SIGSTOP');
     try {
-      const p99 = percentile(await timed(REQUESTS, partialClient!, lines(healthy!)), 99);
+      const p99 = await bestP99(lines(healthy!));
       console.log(`p99 healthy ${healthyP99.toFixed(1)} ms, one replica stopped ${p99.toFixed(1)} ms`);
       expect(p99).toBeLessThanOrEqual(healthyP99 * 1.2 + SLACK_MS);
     } finally {
       victim.signal('SIGCONT');
     }
-  });
+  }, 120_000);
 
   it('two replicas of a group SIGKILLed: no failure', async () => {
     const [a, b] = replicas[GROUPS[1]]!;
