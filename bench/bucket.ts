@@ -14,7 +14,8 @@
  * Run: `npm run build && node dist/bench/bucket.js`. Environment: BENCH_TENANTS (10),
  * BENCH_HOURS (48), BENCH_SERIES (1000), BENCH_CONCURRENCY ("1,2"), BENCH_DEDUP ("penalty", or ""
  * for exact), BENCH_RUNS (1: with more, the concurrencies alternate and medians are printed, with
- * the wall speed-up of concurrency 2 over 1), BENCH_SOURCE (reuse a synth bucket dir instead of making one), BENCH_KEEP=1 (keep
+ * the wall speed-up of concurrency 2 over 1), BENCH_PLANS_AHEAD ("1": --compact.plans-ahead values,
+ * e.g. "0,1"), BENCH_SOURCE (reuse a synth bucket dir instead of making one), BENCH_KEEP=1 (keep
  * the temp dir).
  */
 import { spawn } from 'node:child_process';
@@ -133,6 +134,11 @@ async function main(): Promise<void> {
   const hours = envInt('BENCH_HOURS', 48);
   const series = envInt('BENCH_SERIES', 1000);
   const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,2').split(',').map(Number);
+  // --compact.plans-ahead values; '0,1' compares Thanos' one-plan-per-slot with the default.
+  const aheads = (process.env.BENCH_PLANS_AHEAD ?? '1').split(',').map(Number);
+  const configs = aheads.flatMap((a) => concurrencies.map((c) => ({ c, a })));
+  const name = (c: number, a: number): string =>
+    `concurrency ${c}${aheads.length > 1 ? `, plans-ahead ${a}` : ''}`;
   // HA pairs are deduplicated with penalty, as Thanos users configure them; '' for exact.
   const dedup = process.env.BENCH_DEDUP ?? 'penalty';
   // Concurrencies alternate within a run, so a change of load on the machine hits both alike.
@@ -168,20 +174,20 @@ async function main(): Promise<void> {
         `${input.samples} samples, ${fmt(input.bytes / MIB)} MiB`,
     );
     const results: Record<string, unknown>[] = [];
-    const perC = new Map<number, { wallS: number; cpuS: number }[]>();
+    const perC = new Map<string, { wallS: number; cpuS: number }[]>();
     for (let run = 0; run < runs; run++)
-      for (const c of concurrencies) {
-        const bucket = join(work, `bucket-c${c}`);
+      for (const { c, a } of configs) {
+        const bucket = join(work, `bucket-c${c}-a${a}`);
         await rm(bucket, { recursive: true, force: true });
         await cp(source, bucket, { recursive: true });
         // A fresh data dir too: a checkpoint of an earlier run would hide the copied blocks.
-        await rm(join(work, `data-c${c}`), { recursive: true, force: true });
+        await rm(join(work, `data-c${c}-a${a}`), { recursive: true, force: true });
         const run = await runStrata([
           'compact',
           '--objstore.config',
           JSON.stringify({ type: 'FILESYSTEM', config: { directory: bucket } }),
           '--data-dir',
-          join(work, `data-c${c}`),
+          join(work, `data-c${c}-a${a}`),
           '--tenancy',
           'multi',
           '--consistency-delay',
@@ -194,13 +200,15 @@ async function main(): Promise<void> {
           dedup,
           '--compact.concurrency',
           String(c),
+          '--compact.plans-ahead',
+          String(a),
           '--http-address',
           '127.0.0.1:0',
           '--log.level',
           'warn',
           '--debug.print-summary',
         ]);
-        if (run.code !== 0) throw new Error(`compact (concurrency ${c}) exited ${run.code}:\n${run.stderr}`);
+        if (run.code !== 0) throw new Error(`compact (${name(c, a)}) exited ${run.code}:\n${run.stderr}`);
         const line = run.stdout
           .split('\n')
           .reverse()
@@ -216,6 +224,7 @@ async function main(): Promise<void> {
         const cpuS = (s.cpu_user_ms + s.cpu_system_ms) / 1000;
         const r = {
           concurrency: c,
+          plans_ahead: a,
           wall_s: Number(fmt(wallS, 2)),
           plans: s.plans_done,
           failed: s.plans_failed,
@@ -233,9 +242,9 @@ async function main(): Promise<void> {
           phase_share_pct: share,
         };
         results.push(r);
-        perC.set(c, [...(perC.get(c) ?? []), { wallS, cpuS }]);
+        perC.set(`${c}:${a}`, [...(perC.get(`${c}:${a}`) ?? []), { wallS, cpuS }]);
         console.log(
-          `concurrency ${c}: ${fmt(wallS, 2)} s wall, ${s.plans_done} plans, ` +
+          `${name(c, a)}: ${fmt(wallS, 2)} s wall, ${s.plans_done} plans, ` +
             `${fmt(input.samples / wallS / 1e6, 2)} M input samples/s, ${fmt(cpuS)} s CPU ` +
             `(${fmt(input.samples / cpuS / 1e6, 2)} M samples per CPU s, load ${fmt(loadavg()[0]!, 2)}), peak RSS ${fmt(run.vmHwmBytes / MIB)} MiB ` +
             `(rusage ${fmt(s.peak_rss_bytes / MIB)} MiB), output ${output.blocks} blocks / ${output.samples} samples`,
@@ -248,20 +257,28 @@ async function main(): Promise<void> {
         );
         await rm(bucket, { recursive: true, force: true });
       }
-    const med = (c: number, k: 'wallS' | 'cpuS'): number => median((perC.get(c) ?? []).map((x) => x[k]));
-    for (const c of concurrencies) {
+    const med = (c: number, a: number, k: 'wallS' | 'cpuS'): number =>
+      median((perC.get(`${c}:${a}`) ?? []).map((x) => x[k]));
+    for (const { c, a } of configs) {
       console.log(
-        `medians of ${runs}, concurrency ${c}: ${fmt(med(c, 'wallS'), 2)} s wall, ` +
-          `${fmt(input.samples / med(c, 'wallS') / 1e6, 2)} M input samples per wall s, ` +
-          `${fmt(med(c, 'cpuS'))} s CPU, ${fmt(input.samples / med(c, 'cpuS') / 1e6, 2)} M input samples per CPU s, ` +
-          `${fmt(med(c, 'cpuS') / med(c, 'wallS'), 2)} cores busy on average`,
+        `medians of ${runs}, ${name(c, a)}: ${fmt(med(c, a, 'wallS'), 2)} s wall, ` +
+          `${fmt(input.samples / med(c, a, 'wallS') / 1e6, 2)} M input samples per wall s, ` +
+          `${fmt(med(c, a, 'cpuS'))} s CPU, ${fmt(input.samples / med(c, a, 'cpuS') / 1e6, 2)} M input samples per CPU s, ` +
+          `${fmt(med(c, a, 'cpuS') / med(c, a, 'wallS'), 2)} cores busy on average`,
       );
     }
-    if (perC.has(1) && perC.has(2)) {
+    for (const a of aheads) {
+      if (!perC.has(`1:${a}`) || !perC.has(`2:${a}`)) continue;
       console.log(
-        `wall speed-up, concurrency 2 vs 1: ${fmt(med(1, 'wallS') / med(2, 'wallS'), 2)}× (target ≥ 1.7×); ` +
-          `input samples per CPU s at concurrency 1: ${fmt(input.samples / med(1, 'cpuS') / 1e6, 2)} M (target ≥ 5M); ` +
+        `wall speed-up, ${name(2, a)} vs ${name(1, a)}: ${fmt(med(1, a, 'wallS') / med(2, a, 'wallS'), 2)}× (target ≥ 1.7×); ` +
+          `input samples per CPU s at concurrency 1: ${fmt(input.samples / med(1, a, 'cpuS') / 1e6, 2)} M (target ≥ 5M); ` +
           `load ${fmt(loadavg()[0]!, 2)}`,
+      );
+    }
+    if (perC.has('1:0') && perC.has('2:1')) {
+      console.log(
+        `wall speed-up, concurrency 2 with plans-ahead 1 vs concurrency 1 with plans-ahead 0 (one plan at a time): ` +
+          `${fmt(med(1, 0, 'wallS') / med(2, 1, 'wallS'), 2)}×`,
       );
     }
     console.log(JSON.stringify({ tenants, hours, series, dedup, runs, input, results }));

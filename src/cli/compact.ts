@@ -33,6 +33,7 @@ import { httpConfigOption, readHttpConfig } from './http-flags.js';
 
 export interface CompactFlags extends SyncFlags, EtcdFlags, RingFlags, LifecycleFlags, WebFlags {
   'compact.concurrency': number;
+  'compact.plansAhead': number;
   wait: boolean;
   waitInterval: number;
   'debug.printSummary'?: boolean;
@@ -42,7 +43,13 @@ export function compactCommandOptions(cmd: Command): Command {
   return webOptions(
     lifecycleOptions(ringOptions(etcdOptions(syncOptions(cmd, '0.0.0.0:10902'), '/strata/compact/leader/'))),
   )
-    .option('--compact.concurrency <n>', 'plans executed at once', intArg, 1)
+    .option('--compact.concurrency <n>', 'compactions at once (each on its own thread above 1)', intArg, 1)
+    .option(
+      '--compact.plans-ahead <n>',
+      'plans that download, upload and mark beside the compacting ones (0: a plan holds its slot from download to mark)',
+      intArg,
+      1,
+    )
     .option('--wait', 'keep running: a pass every --wait-interval', false)
     .option('--wait-interval <duration>', 'time between passes with --wait', durationArg, 5 * 60_000)
     .option(
@@ -152,6 +159,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
     {
       dataDir: f.dataDir,
       concurrency: Math.max(1, f['compact.concurrency']),
+      plansAhead: Math.max(0, f['compact.plansAhead']),
       deleteDelayMs: f.deleteDelay,
       partialDelayMs: f.partialBlockDeleteDelay,
       plan: st.plan,
@@ -190,6 +198,7 @@ export async function runCompactCommand(f: CompactFlags, signal: AbortSignal): P
     http: http.address,
     tenancy: st.tenancy,
     concurrency: f['compact.concurrency'],
+    plans_ahead: f['compact.plansAhead'],
     wait: f.wait,
     ha,
     sharded,

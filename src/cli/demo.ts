@@ -139,6 +139,7 @@ export function registerDemoCommand(program: Command): void {
           'retention.resolution5m': 0,
           'retention.resolution1h': 0,
           'compact.concurrency': 2,
+          'compact.plansAhead': 1,
           'etcd.endpoints': [],
           'etcd.leaseTtl': 10_000,
           'compact.blockRanges': '2h,8h,2d,14d',

@@ -18,6 +18,7 @@ import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
 import { SweepSchedule } from './sweep-schedule.js';
 import { CompactThreads } from './compact-threads.js';
+import { CompactSlots } from './compact-slots.js';
 import {
   PlanningPass,
   type LifecycleOptions,
@@ -49,7 +50,13 @@ const SWEEP_STAMP = 'temporary-sweep.stamp';
 
 export interface CompactorOptions {
   readonly dataDir: string;
+  /** Compactions at once. */
   readonly concurrency: number;
+  /**
+   * Plans that may download, upload and mark beside the `concurrency` compacting ones (default
+   * 0: a plan holds its slot from download to mark, as in Thanos; the CLI's default is 1).
+   */
+  readonly plansAhead?: number;
   readonly deleteDelayMs: number;
   readonly partialDelayMs: number;
   readonly plan: PlanOptions;
@@ -113,12 +120,14 @@ export class Compactor {
   /** With concurrency > 1: one core per plan (see compact-threads.ts). */
   private readonly threads: CompactThreads | undefined;
   private readonly downsampleSlots: Limiter;
+  private readonly compactSlots: CompactSlots;
 
   constructor(
     private readonly o: CompactorOptions,
     private readonly d: CompactorDeps,
   ) {
     this.threads = o.concurrency > 1 ? new CompactThreads() : undefined;
+    this.compactSlots = new CompactSlots(o.concurrency, d.metrics);
     this.downsampleSlots = new Limiter(Math.max(1, o.downsampleConcurrency ?? 1));
     this.sweep = new SweepSchedule(join(o.dataDir, SWEEP_STAMP), o.partialDelayMs / 4, d.now);
     this.pass = new PlanningPass(o.plan, {
@@ -209,7 +218,7 @@ export class Compactor {
       s.iterations++;
       this.queued = plans.length;
       for (const p of plans) this.waiting.set(p.id, p);
-      await runPool(plans, this.o.concurrency, async (plan) => {
+      await runPool(plans, this.o.concurrency + (this.o.plansAhead ?? 0), async (plan) => {
         this.queued--;
         this.waiting.delete(plan.id);
         if (signal?.aborted === true) return;
@@ -314,6 +323,7 @@ export class Compactor {
         ...(signal ? { signal } : {}),
         ...(this.d.ulids ? { ulids: this.d.ulids } : {}),
         ...(this.threads ? { compact: this.threads.compact.bind(this.threads) } : {}),
+        compactSlot: (work) => this.compactSlots.run(work),
         beforeStep: async (step) => {
           if (step !== 'uploaded') r.phase = step as Phase;
           await this.d.beforeStep?.(step);
@@ -367,6 +377,8 @@ export class Compactor {
       plans_queued: this.queued,
       plans_running: this.running.size,
       peak_plans_running: this.peak,
+      compactions_running: this.compactSlots.running,
+      peak_compactions_running: this.compactSlots.peak,
       running: [...this.running.values()].map(({ blocks: _, ...r }) => ({
         ...r,
         startedAt: new Date(r.startedMs).toISOString(),

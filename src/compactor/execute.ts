@@ -50,6 +50,8 @@ export interface ExecuteDeps {
     outDir: string,
     opts: CompactOptions,
   ) => Promise<CompactResult>;
+  /** Runs the compact phase in a slot (a plan downloaded ahead waits here for a thread). */
+  readonly compactSlot?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 export interface ExecuteResult {
@@ -153,18 +155,22 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
     });
     leave('download', bytesDownloaded);
 
-    await enter('compact');
-    const compact =
-      plan.kind === 'downsample'
-        ? await downsampleInto(dirs[0]!, join(work, 'out'), plan.resolution, bytesDownloaded, deps)
-        : await (deps.compact ?? compactBlocks)(dirs, join(work, 'out'), {
-            dedup: plan.dedup,
-            replicaLabels: plan.replicaLabels,
-            externalLabels: plan.labels,
-            ...(plan.maxSamplesPerChunk > 0 ? { maxSamplesPerChunk: plan.maxSamplesPerChunk } : {}),
-            ...(deps.ulids ? { ulids: deps.ulids } : {}),
-          });
-    leave('compact', compact.bytesWritten);
+    const slot = deps.compactSlot ?? ((work) => work());
+    const compact = await slot(async () => {
+      await enter('compact');
+      const c =
+        plan.kind === 'downsample'
+          ? await downsampleInto(dirs[0]!, join(work, 'out'), plan.resolution, bytesDownloaded, deps)
+          : await (deps.compact ?? compactBlocks)(dirs, join(work, 'out'), {
+              dedup: plan.dedup,
+              replicaLabels: plan.replicaLabels,
+              externalLabels: plan.labels,
+              ...(plan.maxSamplesPerChunk > 0 ? { maxSamplesPerChunk: plan.maxSamplesPerChunk } : {}),
+              ...(deps.ulids ? { ulids: deps.ulids } : {}),
+            });
+      leave('compact', c.bytesWritten);
+      return c;
+    });
 
     let bytesUploaded = 0;
     if (compact.dir) {

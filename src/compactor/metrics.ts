@@ -14,6 +14,8 @@ export interface CompactorMetrics {
   todoDeletionBlocks: Gauge<'tenant'>;
   runningPlans: Gauge;
   peakRunningPlans: Gauge;
+  runningCompactions: Gauge;
+  peakRunningCompactions: Gauge;
   iterations: Counter;
   lastSuccess: Gauge;
   downsampleDuration: Histogram;
@@ -91,6 +93,16 @@ export function compactorMetrics(registry: Registry): CompactorMetrics {
     peakRunningPlans: new Gauge({
       name: 'strata_compact_peak_running_plans',
       help: 'Most plans that executed at once since start.',
+      registers: r,
+    }),
+    runningCompactions: new Gauge({
+      name: 'strata_compact_running_compactions',
+      help: 'Plans in their compact phase now (at most --compact.concurrency).',
+      registers: r,
+    }),
+    peakRunningCompactions: new Gauge({
+      name: 'strata_compact_peak_running_compactions',
+      help: 'Most plans in their compact phase at once since start.',
       registers: r,
     }),
     iterations: new Counter({

@@ -1,12 +1,15 @@
 /**
  * `strata compact --wait` with `--compact.concurrency 4` and its HTTP endpoint. One tenant holds
  * five independent groups (external labels cluster=g1..g5, each six 2h blocks), so the first
- * planning pass yields five 8h plans at once: exactly four must run together (never five), which
- * `peak_plans_running` in /api/v1/status and `strata_compact_peak_running_plans` in /metrics
- * report (asserted on those counters, not on timing). Then /metrics, /-/healthy, /-/ready and the
- * status JSON are checked, and SIGTERM ends the process with exit 0.
+ * planning pass yields five 8h plans at once: exactly four must compact together (never five),
+ * while the fifth downloads ahead (`--compact.plans-ahead`, default 1), which
+ * `peak_compactions_running` / `peak_plans_running` in /api/v1/status and the matching gauges in
+ * /metrics report (asserted on those counters, not on timing). Then /metrics, /-/healthy,
+ * /-/ready and the status JSON are checked, and SIGTERM ends the process with exit 0. A second
+ * process on a copy of the bucket runs with `--compact.plans-ahead 0`: four plans at once, never
+ * five (a plan holds its slot from download to mark, as in Thanos).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +34,8 @@ interface Status {
   plans_queued: number;
   plans_running: number;
   peak_plans_running: number;
+  compactions_running: number;
+  peak_compactions_running: number;
   running: { id: string; tenant: string; phase: string }[];
   tenants: Record<
     string,
@@ -52,6 +57,9 @@ let base = '';
 let status: Status;
 let metrics = '';
 let maxSeenRunning = 0;
+let maxSeenCompacting = 0;
+/** The bucket before the first pass, for the run with --compact.plans-ahead 0. */
+let pristine = '';
 let exit: ExitResult;
 let after: TenantState;
 
@@ -87,6 +95,8 @@ beforeAll(async () => {
       await uploadBlock(bucket, layout, TENANT, copy);
     }
   }
+  pristine = join(root, 'pristine');
+  await cp(dir, pristine, { recursive: true });
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const args = compactArgs({
@@ -104,6 +114,7 @@ beforeAll(async () => {
       if (proc!.exited()) throw new Error(`strata exited:\n${tail(proc!.output())}`);
       const s = JSON.parse((await get('/api/v1/status')).body) as Status;
       maxSeenRunning = Math.max(maxSeenRunning, s.plans_running);
+      maxSeenCompacting = Math.max(maxSeenCompacting, s.compactions_running);
       return s.passes >= 1 ? s : undefined;
     },
     120_000,
@@ -121,10 +132,13 @@ afterAll(async () => {
 });
 
 describe('strata compact --compact.concurrency 4 and its HTTP endpoint', () => {
-  it('runs four of the five independent plans at once, never five', () => {
-    expect(status.peak_plans_running, JSON.stringify(status)).toBe(4);
-    expect(metric(metrics, 'strata_compact_peak_running_plans')).toBe(4);
-    expect(maxSeenRunning).toBeLessThanOrEqual(4);
+  it('compacts four of the five independent plans at once, never five; the fifth downloads ahead', () => {
+    expect(status.peak_compactions_running, JSON.stringify(status)).toBe(4);
+    expect(metric(metrics, 'strata_compact_peak_running_compactions')).toBe(4);
+    expect(maxSeenCompacting).toBeLessThanOrEqual(4);
+    expect(maxSeenRunning).toBeLessThanOrEqual(5);
+    expect(status.peak_plans_running, JSON.stringify(status)).toBe(5);
+    expect(metric(metrics, 'strata_compact_peak_running_plans')).toBe(5);
     expect(metric(metrics, `strata_compactions_total{tenant="${TENANT}"}`)).toBe(GROUPS);
     // The five 8h plans were done: one 8h block (windows 0-3) plus the two newest 2h blocks per
     // group (like Prometheus, the newest block never counts as newer data for its own range).
@@ -153,6 +167,8 @@ describe('strata compact --compact.concurrency 4 and its HTTP endpoint', () => {
       'strata_compact_todo_deletion_blocks',
       'strata_compact_running_plans',
       'strata_compact_peak_running_plans',
+      'strata_compact_running_compactions',
+      'strata_compact_peak_running_compactions',
       'strata_compact_iterations_total',
       'strata_blocks_cleaned_total',
       'strata_blocks_marked_total',
@@ -162,6 +178,7 @@ describe('strata compact --compact.concurrency 4 and its HTTP endpoint', () => {
     expect(metric(res.body, `strata_compact_todo_compactions{tenant="${TENANT}"}`)).toBe(0);
     expect(metric(res.body, `strata_compact_todo_compaction_blocks{tenant="${TENANT}"}`)).toBe(0);
     expect(metric(res.body, 'strata_compact_running_plans')).toBe(0);
+    expect(metric(res.body, 'strata_compact_running_compactions')).toBe(0);
     expect(metric(res.body, 'strata_compact_iterations_total')).toBe(1);
     expect(metric(res.body, 'strata_blocks_cleaned_total{kind="marked"}')).toBe(4 * GROUPS);
     expect(metric(res.body, 'strata_compaction_duration_seconds_count')).toBe(GROUPS);
@@ -186,7 +203,9 @@ describe('strata compact --compact.concurrency 4 and its HTTP endpoint', () => {
     expect(s.last_sync!.duration_ms).toBeGreaterThanOrEqual(0);
     expect(s.plans_running).toBe(0);
     expect(s.running).toEqual([]);
-    expect(s.peak_plans_running).toBe(4);
+    expect(s.compactions_running).toBe(0);
+    expect(s.peak_plans_running).toBe(5);
+    expect(s.peak_compactions_running).toBe(4);
     expect(s.tenants[TENANT]).toEqual({
       blocks: 3 * GROUPS,
       todoCompactions: 0,
@@ -202,4 +221,33 @@ describe('strata compact --compact.concurrency 4 and its HTTP endpoint', () => {
     exit = await waitExit(proc!, 30_000);
     expect(exit.code, exit.output).toBe(0);
   });
+
+  it('with --compact.plans-ahead 0 four plans run at once, never five', async () => {
+    const port = await freePort();
+    const args = compactArgs({
+      objstore: filesystemObjstore(pristine),
+      dataDir: join(root, 'data-ahead0'),
+      extra: ['--compact.concurrency', '4', '--compact.plans-ahead', '0', '--wait', '--wait-interval', '1h'],
+    });
+    args[args.indexOf('127.0.0.1:0')] = `127.0.0.1:${port}`;
+    const p = startStrata(args, { env: { STRATA_DEBUG_PHASE_DELAY_MS: '200' } });
+    proc = p;
+    let seen = 0;
+    const s = await waitFor(
+      'the first pass with --compact.plans-ahead 0',
+      async () => {
+        if (p.exited()) throw new Error(`strata exited:\n${tail(p.output())}`);
+        const st = JSON.parse(await (await fetch(`http://127.0.0.1:${port}/api/v1/status`)).text()) as Status;
+        seen = Math.max(seen, st.plans_running);
+        return st.passes >= 1 ? st : undefined;
+      },
+      120_000,
+      20,
+    );
+    expect(s.peak_plans_running, JSON.stringify(s)).toBe(4);
+    expect(s.peak_compactions_running).toBe(4);
+    expect(seen).toBeLessThanOrEqual(4);
+    process.kill(p.pid, 'SIGTERM');
+    expect((await waitExit(p, 30_000)).code).toBe(0);
+  }, 180_000);
 });
