@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { Counter, Histogram } from 'prom-client';
 import { clearWorkDirs } from '../compactor/execute.js';
+import { CompactThreads } from '../compactor/compact-threads.js';
 import { loadStepHook } from './step-hook.js';
 import { bucketPlanExecutor, classifyPlanFailure } from '../scheduler/executor.js';
 import { createWorker, type StopMode } from '../scheduler/worker.js';
@@ -55,7 +56,12 @@ export function workerCommandOptions(cmd: Command): Command {
     .option('--objstore.config <yaml>', 'objstore config as inline YAML')
     .option('--data-dir <dir>', 'local scratch space for the plans being compacted', './data')
     .option('--worker-id <id>', 'name reported to the planner (default: host name and pid)')
-    .option('--concurrency <n>', 'plans executed at once (the capacity announced to the planner)', intArg, 1)
+    .option(
+      '--concurrency <n>',
+      'plans executed at once (the capacity announced to the planner); above 1 each compacts on its own thread',
+      intArg,
+      1,
+    )
     .option(
       '--on-stop <mode>',
       'on SIGTERM: finish running plans, or abandon them (re-queued at once)',
@@ -127,6 +133,8 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
       throw err;
     }
   }
+  // As in strata compact: plans executed at once compact on a core each.
+  const threads = f.concurrency > 1 ? new CompactThreads() : undefined;
   const worker = createWorker({
     workerId,
     ...(ring ? { discovery: ring.discovery } : { planners: f['planner.address'] }),
@@ -142,6 +150,7 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
       logger,
       now: () => Date.now(),
       ...(beforeStep ? { beforeStep } : {}),
+      ...(threads ? { compact: threads.compact.bind(threads) } : {}),
       onDone: (_plan, ok, ms) => {
         plans.inc({ outcome: ok ? 'completed' : 'failed' });
         duration.observe(ms / 1000);
@@ -184,10 +193,12 @@ export async function runWorkerCommand(f: WorkerFlags, signal: AbortSignal): Pro
     await http.close();
     await ring?.stop();
     await bucket.close();
+    await threads?.close();
   }
   logger.info('strata worker stopped', {
     completed: worker.stats().completed,
     failed: worker.stats().failed,
+    compactions_on_threads: threads?.onThreads ?? 0,
   });
 }
 

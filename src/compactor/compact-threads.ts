@@ -77,6 +77,8 @@ export function reviveError(links: readonly ErrorLink[]): Error {
 export class CompactThreads {
   private readonly idle: Worker[] = [];
   private readonly available = existsSync(fileURLToPath(WORKER_URL));
+  /** Compactions that ran on a thread (not in-process). */
+  onThreads = 0;
 
   /** Compacts on a thread (the sources' samples are read and written there). */
   async compact(dirs: readonly string[], outDir: string, opts: CompactOptions = {}): Promise<CompactResult> {
@@ -109,6 +111,7 @@ export class CompactThreads {
     }
     w.unref();
     this.idle.push(w);
+    this.onThreads++;
     if (!reply.ok) throw reviveError(reply.error);
     return reply.result;
   }

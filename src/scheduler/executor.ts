@@ -4,7 +4,7 @@
  * same classification `strata compact` acts on, so both modes mark a bad block alike).
  */
 import type { Bucket } from '../objstore/bucket.js';
-import { executePlan, type StepHook } from '../compactor/execute.js';
+import { executePlan, type ExecuteDeps, type StepHook } from '../compactor/execute.js';
 import { classifyFailure } from '../compactor/failures.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
@@ -20,6 +20,8 @@ export interface BucketExecutorDeps {
   readonly ulids?: UlidSource;
   /** Called at the start of every step of a plan (observers; the crash tests kill there). */
   readonly beforeStep?: StepHook;
+  /** Runs the compaction (default: on the calling thread; see compactor/compact-threads.ts). */
+  readonly compact?: ExecuteDeps['compact'];
   /** Called after every plan with its outcome (metrics). */
   readonly onDone?: (plan: AssignedPlan, ok: boolean, durationMs: number) => void;
 }
@@ -39,6 +41,7 @@ export function bucketPlanExecutor(d: BucketExecutorDeps): PlanExecutor {
           now: d.now,
           signal: ctx.signal,
           ...(d.ulids ? { ulids: d.ulids } : {}),
+          ...(d.compact ? { compact: d.compact } : {}),
           beforeStep: async (step) => {
             if (step !== 'uploaded') ctx.onProgress({ phase: step, bytesDone: done, bytesTotal: 0 });
             await d.beforeStep?.(step);

@@ -26,6 +26,7 @@ import {
   plannerStatus,
   plansLogged,
   readTenants,
+  records,
   startPlanner,
   startWorker,
   stopOk,
@@ -86,7 +87,15 @@ describe('strata planner and strata worker', () => {
     try {
       planner = await startPlanner({ objstore, dataDir: join(root, 'planner-data'), extra: DEDUP });
       for (const id of ['w1', 'w2', 'w3']) {
-        workers.push(await startWorker({ planner, objstore, dataDir: join(root, `data-${id}`), id }));
+        workers.push(
+          await startWorker({
+            planner,
+            objstore,
+            dataDir: join(root, `data-${id}`),
+            id,
+            extra: ['--concurrency', '2'],
+          }),
+        );
       }
       await waitForEndState(planner, plannerBucket!, fx, want);
       status = await plannerStatus(planner);
@@ -125,6 +134,15 @@ describe('strata planner and strata worker', () => {
     const completed = new Set(plansLogged(planner!.proc, 'plan completed'));
     for (const id of started.flat()) expect(completed.has(id), `plan ${id} completed`).toBe(true);
     expect(metricValue(metrics, 'strata_planner_plans_total{event="completed"}')).toBe(completed.size);
+    // --concurrency 2: every compaction of a worker ran on a compaction thread (a core per plan).
+    const compactions = workers.map(
+      (w) => records(w).filter((r) => r.msg === 'compaction started' && r.kind !== 'downsample').length,
+    );
+    const onThreads = workers.map((w) =>
+      Number(records(w).find((r) => r.msg === 'strata worker stopped')?.compactions_on_threads),
+    );
+    expect(onThreads, `compactions per worker: ${JSON.stringify(compactions)}`).toEqual(compactions);
+    expect(compactions.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     for (const w of workers) {
       expect(plansLogged(w, 'plan failed'), `${w.name} ${w.pid}: failed plans:\n${tail(w.output())}`).toEqual(
         [],
