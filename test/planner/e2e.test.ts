@@ -134,15 +134,19 @@ describe('strata planner and strata worker', () => {
     const completed = new Set(plansLogged(planner!.proc, 'plan completed'));
     for (const id of started.flat()) expect(completed.has(id), `plan ${id} completed`).toBe(true);
     expect(metricValue(metrics, 'strata_planner_plans_total{event="completed"}')).toBe(completed.size);
-    // --concurrency 2: every compaction of a worker ran on a compaction thread (a core per plan).
-    const compactions = workers.map(
-      (w) => records(w).filter((r) => r.msg === 'compaction started' && r.kind !== 'downsample').length,
-    );
+    // --concurrency 2: every compaction of a worker ran on a compaction thread (a core per plan):
+    // at least those that completed, at most those that started (downsampling runs in-process).
     const onThreads = workers.map((w) =>
       Number(records(w).find((r) => r.msg === 'strata worker stopped')?.compactions_on_threads),
     );
-    expect(onThreads, `compactions per worker: ${JSON.stringify(compactions)}`).toEqual(compactions);
-    expect(compactions.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    for (const [i, w] of workers.entries()) {
+      const begun = records(w).filter((r) => r.msg === 'compaction started' && r.kind !== 'downsample');
+      const compactions = new Set(begun.map((r) => r.plan));
+      const done = records(w).filter((r) => r.msg === 'compaction done' && compactions.has(r.plan)).length;
+      expect(onThreads[i], w.name).toBeGreaterThanOrEqual(done);
+      expect(onThreads[i], w.name).toBeLessThanOrEqual(begun.length);
+    }
+    expect(onThreads.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     for (const w of workers) {
       expect(plansLogged(w, 'plan failed'), `${w.name} ${w.pid}: failed plans:\n${tail(w.output())}`).toEqual(
         [],
