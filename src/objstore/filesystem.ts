@@ -65,12 +65,7 @@ export class FilesystemBucket implements Bucket {
   }
 
   async get(key: string): Promise<Buffer> {
-    let fh: FileHandle;
-    try {
-      fh = await open(this.path('get', key), 'r');
-    } catch (err) {
-      throw this.fsError('get', key, err);
-    }
+    const fh = await this.openPath('get', key);
     const scratch = this.scratch.pop() ?? Buffer.allocUnsafeSlow(FIRST_READ);
     try {
       // A read of a regular file is short only at its end, so an object smaller than the first
@@ -324,14 +319,18 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  private async openObject(op: string, key: string): Promise<FileHandle> {
+  /** The key's file opened for reading (no check that it is a regular file). */
+  private async openPath(op: string, key: string): Promise<FileHandle> {
     const p = this.path(op, key);
-    let fh: FileHandle;
     try {
-      fh = await open(p, 'r');
+      return await open(p, 'r');
     } catch (err) {
       throw this.fsError(op, key, err);
     }
+  }
+
+  private async openObject(op: string, key: string): Promise<FileHandle> {
+    const fh = await this.openPath(op, key);
     try {
       if (!(await fh.stat()).isFile()) throw notFoundError(this.name, op, key);
       return fh;

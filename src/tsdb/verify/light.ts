@@ -9,11 +9,10 @@
  * Read lean: nothing per symbol or label value is decoded; an index of up to 16 MiB is held as
  * bytes while it is checked, a larger one is read in pieces.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMetaFile, type BlockMeta } from '../meta.js';
 import { LeanIndex } from '../index/lean.js';
-import { BufferReader } from '../index/positional.js';
+import { BufferReader, FileReader } from '../index/positional.js';
 import type { SeriesScratch } from '../index/series.js';
 import { SegmentReader } from '../chunks/reader.js';
 import { isDownsampled, storedChunkFirstTime } from './scan.js';
@@ -30,9 +29,15 @@ const READ_BACK_READ_AHEAD = 64 << 10;
 const READ_WHOLE_INDEX_BYTES = 16 << 20;
 
 async function openIndex(path: string): Promise<LeanIndex> {
-  const size = (await stat(path)).size;
-  if (size > READ_WHOLE_INDEX_BYTES) return LeanIndex.open(path);
-  return LeanIndex.fromReader(new BufferReader(path, await readFile(path)));
+  const file = await FileReader.open(path);
+  if (file.size > READ_WHOLE_INDEX_BYTES) return LeanIndex.fromReader(file);
+  let bytes: Buffer;
+  try {
+    bytes = await file.read(0, file.size);
+  } finally {
+    await file.close();
+  }
+  return LeanIndex.fromReader(new BufferReader(path, bytes));
 }
 
 /** Throws ERR_TSDB_CORRUPT (or the reader's own code) naming the block and what differs. */
