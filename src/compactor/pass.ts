@@ -10,7 +10,7 @@ import type { SyncResult } from '../block/fetcher/types.js';
 import { markForDeletion } from '../block/delete.js';
 import { markNoCompact, markNoDownsample, readMarker } from '../block/markers.js';
 import type { NoCompactReason } from '../tsdb/markers.js';
-import type { BlockMeta } from '../tsdb/meta.js';
+import { copyMeta, type BlockMeta } from '../tsdb/meta.js';
 import { planAll } from '../plan/plan-all.js';
 import { resolvePlanOptions } from '../plan/options.js';
 import { planDownsampling, type RetentionPolicy } from '../plan/downsample.js';
@@ -297,7 +297,7 @@ export function plannableBlocks(
       const noCompact = t.noCompact.has(m.ulid);
       let b = cache?.get(m);
       if (b === undefined || b.noCompact !== noCompact || b.tenant !== t.tenant) {
-        b = { ...m, tenant: t.tenant, noCompact };
+        b = { ...copyMeta(m), tenant: t.tenant, noCompact };
         cache?.set(m, b);
       }
       out.push(b);

@@ -77,6 +77,24 @@ export interface BlockMeta {
   thanos?: ThanosMeta;
 }
 
+/**
+ * A plain copy of the top level, field by field: a meta may be an object whose fields are getters
+ * (the fetcher's packed metas), which an object spread would silently drop.
+ */
+export function copyMeta(m: BlockMeta): BlockMeta {
+  const out: BlockMeta = {
+    ulid: m.ulid,
+    minTime: m.minTime,
+    maxTime: m.maxTime,
+    stats: m.stats,
+    compaction: m.compaction,
+    version: 1,
+  };
+  const t = m.thanos;
+  if (t !== undefined) out.thanos = t;
+  return out;
+}
+
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

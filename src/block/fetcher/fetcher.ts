@@ -37,6 +37,7 @@ import { METAS_FILENAME } from './metas-file.js';
 import { MetasStore } from './metas-store.js';
 import { classifyMeta, Interner, type MetaOutcome } from './meta-read.js';
 import { MetaJournal } from './meta-journal.js';
+import { MetaTable } from './meta-table.js';
 import {
   fetcherMetrics,
   recordBadInput,
@@ -456,8 +457,15 @@ export class MetaFetcher {
     }
     if (cp !== undefined) this.#onDisk = true;
     const t0 = this.#monotonic();
+    // Packed frame by frame into each tenant's table: a million plain metas never exist at once.
+    const tables = new Map<string, MetaTable>();
+    const keep = (tenant: string, m: BlockMeta): BlockMeta => {
+      let t = tables.get(tenant);
+      if (t === undefined) tables.set(tenant, (t = new MetaTable()));
+      return t.pack(m);
+    };
     const fromFile =
-      (await this.#metasStore?.load(this.#interner)) ?? new Map<string, Map<string, BlockMeta>>();
+      (await this.#metasStore?.load(this.#interner, keep)) ?? new Map<string, Map<string, BlockMeta>>();
     if (cp === undefined) {
       // Without a checkpoint the file says nothing about which blocks exist, but each of its
       // metas is still that block's meta.json: the sync lists, and takes them instead of reading.
@@ -468,7 +476,7 @@ export class MetaFetcher {
     let fromCache = 0;
     let missing = 0;
     for (const [name, tc] of cp.tenants) {
-      const st = new TenantState(name, this.#metasStore !== undefined);
+      const st = new TenantState(name, this.#metasStore !== undefined, tables.get(name));
       st.restore(tc);
       const inFile = fromFile.get(name);
       const key = (id: string): string => this.#layout.metaKey(name, id);

@@ -17,6 +17,7 @@
  */
 import type { BlockMeta, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
 import { classifyMeta, EMPTY_INDEX_STATS, fileEntry, type Interner } from './meta-read.js';
+import { isCommonShape } from './meta-shape.js';
 
 export const METAS_MAGIC = Buffer.from('STRMETAS', 'latin1');
 export const METAS_VERSION = 1;
@@ -72,18 +73,6 @@ class Sink {
     this.#room(n);
     this.len += this.buf.write(s, this.len, 'utf8');
   }
-}
-
-/** The common shape, stored in columns; anything else goes as JSON. */
-function isCommon(m: BlockMeta): boolean {
-  const c = m.compaction;
-  if (c.deletable !== undefined || c.parents !== undefined || c.failed !== undefined) return false;
-  if (c.hints !== undefined) return false;
-  const t = m.thanos;
-  if (t === undefined) return true;
-  if (t.version !== undefined || t.rewrites !== undefined || t.extensions !== undefined) return false;
-  if (t.index_stats !== undefined && Object.keys(t.index_stats).length > 0) return false;
-  return t.files === undefined || t.files.every((f) => f.hash === undefined);
 }
 
 /** One frame's payload for the given metas (grouped by tenant). */
@@ -156,7 +145,7 @@ function encodeRest(
   str: (s: string) => number,
   labelSets: Map<Readonly<Record<string, string>>, number>,
 ): void {
-  if (!isCommon(m)) {
+  if (!isCommonShape(m)) {
     out.u8(K_JSON);
     out.utf8(JSON.stringify(m));
     return;

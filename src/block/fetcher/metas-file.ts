@@ -46,11 +46,18 @@ export interface LoadedMetas {
   readonly records: number;
 }
 
+/** What a loaded meta is kept as (the fetcher packs it into its tenant's meta table). */
+export type KeepMeta = (tenant: string, meta: BlockMeta) => BlockMeta;
+
 /**
  * Reads and verifies the file a frame at a time (memory: one frame, not the file); undefined when
  * there is none. Damage throws MetasFileError carrying the frames verified before it.
  */
-export async function readMetasFile(path: string, interner: Interner): Promise<LoadedMetas | undefined> {
+export async function readMetasFile(
+  path: string,
+  interner: Interner,
+  keep: KeepMeta = (_t, m) => m,
+): Promise<LoadedMetas | undefined> {
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -66,7 +73,7 @@ export async function readMetasFile(path: string, interner: Interner): Promise<L
   const add = (tenant: string, meta: BlockMeta): void => {
     let m = tenants.get(tenant);
     if (m === undefined) tenants.set(tenant, (m = new Map()));
-    m.set(meta.ulid, meta);
+    m.set(meta.ulid, keep(tenant, meta));
     records++;
   };
   try {

@@ -7,14 +7,19 @@ import type { DeletionMark, NoCompactMark } from '../../tsdb/markers.js';
 import type { MarkSummary, TenantCheckpoint } from './checkpoint.js';
 import type { PartialBlock } from './types.js';
 import type { IncrementalFilters, MetaChanges } from './filters/incremental.js';
+import { MetaTable } from './meta-table.js';
 import type { Watermark } from './watermark.js';
 
 /** Keys already logged (garbage, bad markers): each is logged and metered once per process. */
 const REPORTED_CAP = 10_000;
+/** Dead rows a meta table may hold before it is replaced: max(live blocks, this). */
+const MIN_DEAD_ROWS = 4096;
 
 export class TenantState {
   readonly tenant: string;
   #metas = new Map<string, BlockMeta>();
+  /** Where #metas of the usual shape live (rows never reused; replaced when mostly dead). */
+  #table: MetaTable;
   /** A result references #metas: copy before the next change. */
   #metasShared = false;
   #sharedWith: WeakRef<object> | undefined;
@@ -48,8 +53,10 @@ export class TenantState {
   /** IDs set since the metas file last took them; undefined when there is no metas file. */
   #fresh: string[] | undefined;
 
-  constructor(tenant: string, trackFresh = false) {
+  /** `table`: the one the tenant's metas were packed into while loading, if any. */
+  constructor(tenant: string, trackFresh = false, table = new MetaTable()) {
     this.tenant = tenant;
+    this.#table = table;
     if (trackFresh) this.#fresh = [];
   }
 
@@ -123,10 +130,12 @@ export class TenantState {
 
   /** `persisted`: the meta came from the metas file (it need not be written there again). */
   setMeta(id: string, meta: BlockMeta, persisted = false): void {
-    this.#logSet(id, meta);
-    this.#writable().set(id, meta);
+    const packed = this.#table.pack(meta);
+    this.#logSet(id, packed);
+    this.#writable().set(id, packed);
     this.dirty = true;
     if (!persisted) this.#fresh?.push(id);
+    this.#repackIfMostlyDead();
   }
 
   deleteMeta(id: string): boolean {
@@ -135,7 +144,25 @@ export class TenantState {
     this.#logDelete(id, old);
     this.#writable().delete(id);
     this.dirty = true;
+    this.#repackIfMostlyDead();
     return true;
+  }
+
+  /**
+   * A table whose rows are mostly of forgotten blocks is replaced by a new one with the live
+   * rows: every meta becomes a new object, so the filters run whole once. Metas a caller still
+   * holds keep reading the old table, which lives as long as they do.
+   */
+  #repackIfMostlyDead(): void {
+    if (this.#table.rows - this.#metas.size <= Math.max(MIN_DEAD_ROWS, this.#metas.size)) return;
+    const table = new MetaTable();
+    const next = new Map<string, BlockMeta>();
+    for (const [id, m] of this.#metas) next.set(id, table.pack(m));
+    this.#table = table;
+    this.#metas = next;
+    this.#metasShared = false;
+    this.#sharedWith = undefined;
+    this.#changes = undefined;
   }
 
   #writable(): Map<string, BlockMeta> {

@@ -19,6 +19,7 @@ import { IncrementalFilters } from '../../../src/block/fetcher/filters/increment
 import { TenantState } from '../../../src/block/fetcher/tenant-state.js';
 import { newMatcher } from '../../../src/tsdb/index/matchers.js';
 import type { DeletionMark, NoCompactMark } from '../../../src/tsdb/markers.js';
+import type { BlockMeta } from '../../../src/tsdb/meta.js';
 import { seededRandom } from '../../../src/tsdb/ulid.js';
 import { H, T0, mkMeta, ulidAt } from './helpers.js';
 
@@ -97,10 +98,8 @@ describe('incremental filters', () => {
       else if (r < 0.78 && ids.length > 0) {
         // The same block with another meta object (and another upload time).
         const id = pick(ids);
-        st.setMeta(id, {
-          ...st.metas.get(id)!,
-          thanos: { ...st.metas.get(id)!.thanos!, upload_time: new Date(now).toISOString() },
-        });
+        const old = JSON.parse(JSON.stringify(st.metas.get(id)!)) as BlockMeta;
+        st.setMeta(id, { ...old, thanos: { ...old.thanos!, upload_time: new Date(now).toISOString() } });
       }
       if (rnd() < 0.6) now += Math.floor(rnd() * 20 * 60_000);
       // A deleted block's marks go with it, as in the fetcher.

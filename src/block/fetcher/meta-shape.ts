@@ -1,0 +1,17 @@
+/**
+ * The usual shape of a compacted meta: what the metas file stores in columns and the meta table
+ * packs into typed arrays. Anything else (extra compaction fields, rewrites, file hashes, a
+ * non-empty index_stats) is kept whole, as JSON in the file and as an object in memory.
+ */
+import type { BlockMeta } from '../../tsdb/meta.js';
+
+export function isCommonShape(m: BlockMeta): boolean {
+  const c = m.compaction;
+  if (c.deletable !== undefined || c.parents !== undefined || c.failed !== undefined) return false;
+  if (c.hints !== undefined) return false;
+  const t = m.thanos;
+  if (t === undefined) return true;
+  if (t.version !== undefined || t.rewrites !== undefined || t.extensions !== undefined) return false;
+  if (t.index_stats !== undefined && Object.keys(t.index_stats).length > 0) return false;
+  return t.files === undefined || t.files.every((f) => f.hash === undefined);
+}
