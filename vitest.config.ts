@@ -9,6 +9,6 @@ export default defineConfig({
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],
     globalSetup: ['test/support/global-setup.ts'],
-    setupFiles: ['test/support/log-capture.ts'],
+    setupFiles: ['test/support/log-capture.ts', 'test/support/packed-meta-equality.ts'],
   },
 });

@@ -54,7 +54,7 @@ export class MetaTable {
 
   /** The meta as a row of this table, or the meta itself when its shape is not the usual one. */
   pack(meta: BlockMeta): BlockMeta {
-    if (meta instanceof PackedMeta && meta.table === this) return meta;
+    if (meta instanceof PackedMeta && meta.isIn(this)) return meta;
     const t = meta.thanos;
     if (t === undefined || !isCommonShape(meta)) return meta;
     const up = t.upload_time;
@@ -92,7 +92,8 @@ export class MetaTable {
 
   #row(): number {
     if (this.#rows === this.#cap) {
-      const cap = Math.max(64, this.#cap * 2);
+      // 1.5×: a tenant's table holds at most a third more rows than it needs.
+      const cap = Math.max(64, Math.ceil(this.#cap * 1.5));
       this.f64 = grow(this.f64, cap * F);
       this.u32 = grow(this.u32, cap * U);
       this.u8 = grow(this.u8, cap * B);
@@ -125,7 +126,7 @@ export class MetaTable {
       this.#fileNames.set(key, names);
     }
     if (this.#nSizes + names.nSized > this.sizes.length) {
-      this.sizes = grow(this.sizes, Math.max(this.sizes.length * 2, this.#nSizes + names.nSized));
+      this.sizes = grow(this.sizes, Math.max(Math.ceil(this.sizes.length * 1.5), this.#nSizes + names.nSized));
     }
     for (const f of files) if (f.size_bytes !== undefined) this.sizes[this.#nSizes++] = f.size_bytes;
     return this.#ref(names);
@@ -137,7 +138,7 @@ export class MetaTable {
 
   #upload(s: string): number {
     if (this.#nUpload + s.length > this.uploads.length) {
-      const next = Buffer.alloc(Math.max(this.uploads.length * 2, this.#nUpload + s.length));
+      const next = Buffer.alloc(Math.max(Math.ceil(this.uploads.length * 1.5), this.#nUpload + s.length));
       this.uploads.copy(next, 0, 0, this.#nUpload);
       this.uploads = next;
     }
@@ -180,36 +181,41 @@ function isAscii(s: string): boolean {
  */
 export class PackedMeta implements BlockMeta {
   readonly ulid: string;
-  readonly table: MetaTable;
+  readonly #t: MetaTable;
   readonly #r: number;
 
   constructor(ulid: string, table: MetaTable, row: number) {
     this.ulid = ulid;
-    this.table = table;
+    this.#t = table;
     this.#r = row;
+  }
+
+  /** Whether this meta is a row of `table`. */
+  isIn(table: MetaTable): boolean {
+    return this.#t === table;
   }
 
   get version(): 1 {
     return 1;
   }
   get minTime(): number {
-    return this.table.f64[this.#r * F]!;
+    return this.#t.f64[this.#r * F]!;
   }
   get maxTime(): number {
-    return this.table.f64[this.#r * F + 1]!;
+    return this.#t.f64[this.#r * F + 1]!;
   }
   get stats(): BlockStats {
-    const f = this.table.f64;
+    const f = this.#t.f64;
     const o = this.#r * F;
     return { numSamples: f[o + 2]!, numSeries: f[o + 3]!, numChunks: f[o + 4]!, numTombstones: f[o + 5]! };
   }
   get compaction(): BlockCompaction {
-    const self = (this.table.u8[this.#r * B + 1]! & FLAG_SELF_SOURCE) !== 0;
-    const sources = self ? [this.ulid] : [...(this.table.sources.get(this.#r) ?? [])];
-    return { level: this.table.u32[this.#r * U]!, sources };
+    const self = (this.#t.u8[this.#r * B + 1]! & FLAG_SELF_SOURCE) !== 0;
+    const sources = self ? [this.ulid] : [...(this.#t.sources.get(this.#r) ?? [])];
+    return { level: this.#t.u32[this.#r * U]!, sources };
   }
   get thanos(): ThanosMeta {
-    return new PackedThanos(this.table, this.#r);
+    return new PackedThanos(this.#t, this.#r);
   }
 
   /** The plain compacted meta (compactMeta's shape and key order). */
@@ -221,7 +227,7 @@ export class PackedMeta implements BlockMeta {
       stats: this.stats,
       compaction: this.compaction,
       version: 1,
-      thanos: new PackedThanos(this.table, this.#r).toJSON(),
+      thanos: new PackedThanos(this.#t, this.#r).toJSON(),
     };
   }
 }

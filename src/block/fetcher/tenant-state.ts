@@ -73,6 +73,11 @@ export class TenantState {
     return out;
   }
 
+  /** Rows of the meta table, live and dead. */
+  get tableRows(): number {
+    return this.#table.rows;
+  }
+
   /** Loaded blocks by ID. Read-only: change it through setMeta / deleteMeta. */
   get metas(): ReadonlyMap<string, BlockMeta> {
     return this.#metas;

@@ -60,6 +60,16 @@ describe('MetaTable', () => {
     }
   });
 
+  it('is compared by deep equality as the plain meta it stands for (test/support setup)', () => {
+    const m = sidecar(9);
+    const p = new MetaTable().pack(m);
+    expect(p).toEqual(m);
+    expect([p]).toStrictEqual([new MetaTable().pack(m)]);
+    const other = JSON.parse(JSON.stringify(m)) as BlockMeta;
+    other.thanos!.files![1]!.size_bytes = 8;
+    expect(p).not.toEqual(other);
+  });
+
   it('packs optional sections absent and compacted sources, and keeps unusual shapes whole', () => {
     const table = new MetaTable();
     const bare = sidecar(1, (m) => {
@@ -121,7 +131,7 @@ describe('TenantState with a meta table', () => {
     for (const m of metas.slice(0, 9_000)) st.drop(m.ulid);
     const now = st.metas.get(metas[11_999]!.ulid)!;
     expect(now).not.toBe(held);
-    expect((now as PackedMeta).table.rows).toBe(5_999);
+    expect(st.tableRows).toBe(5_999);
     expect(JSON.stringify(held)).toBe(JSON.stringify(metas[11_999]));
     expect(JSON.stringify(now)).toBe(JSON.stringify(metas[11_999]));
     // The filters cannot trust their memory of the old objects: they run whole.
