@@ -229,8 +229,11 @@ function fmtRequests(r: OperationCounts): string {
   return `${total} (${parts.join(', ') || 'none'})`;
 }
 
+/** RSS, with V8's heap (allocated/used) and the memory outside it (typed arrays, buffers). */
 function rssMiB(): string {
-  return `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
+  const u = process.memoryUsage();
+  const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
+  return `${mib(u.rss)} MiB (heap ${mib(u.heapTotal)}/${mib(u.heapUsed)}, external ${mib(u.external)})`;
 }
 
 function heapMiB(): string {
@@ -411,7 +414,9 @@ async function main(): Promise<void> {
         console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       }
       forceGc();
-      console.log(`  live heap after GC: ${heapMiB()}`);
+      console.log(
+        `  live heap after GC: ${heapMiB()}, external ${(process.memoryUsage().external / 2 ** 20).toFixed(0)} MiB`,
+      );
       await fetcher.close();
       fetcher = undefined;
       forceGc();

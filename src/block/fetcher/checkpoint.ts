@@ -105,9 +105,12 @@ const PARTIAL_REASONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh). */
-/** A checkpoint read back from disk: `known` lists are arrays. */
+/**
+ * A checkpoint read back from disk: `known` lists are arrays; the map is the loader's own (it
+ * drops each tenant once restored).
+ */
 export interface LoadedCheckpoint extends Checkpoint {
-  readonly tenants: ReadonlyMap<string, TenantCheckpoint & { readonly known: readonly string[] }>;
+  readonly tenants: Map<string, TenantCheckpoint & { readonly known: readonly string[] }>;
 }
 
 export function decodeCheckpoint(text: string): LoadedCheckpoint {

@@ -475,6 +475,7 @@ export class MetaFetcher {
     let loaded = 0;
     let fromCache = 0;
     let missing = 0;
+    const tenants = cp.tenants.size;
     for (const [name, tc] of cp.tenants) {
       const st = new TenantState(name, this.#metasStore !== undefined, tables.get(name));
       st.restore(tc);
@@ -509,6 +510,13 @@ export class MetaFetcher {
         if (++reads % 2048 === 0) await yieldToLoop();
       }
       this.#states.set(name, st);
+      // Done with the tenant: its metas file entries and checkpoint IDs go now, not at the end
+      // (at a million blocks each is a map or array of a million entries).
+      if (inFile !== undefined) {
+        for (const [id, m] of inFile) if (!st.metas.has(id)) cache.addSpare(name, id, m);
+        fromFile.delete(name);
+      }
+      cp.tenants.delete(name);
     }
     for (const [name, metas] of fromFile) {
       const st = this.#states.get(name);
@@ -520,7 +528,7 @@ export class MetaFetcher {
     // Otherwise the restored state is what the files hold (setMeta above flagged it dirty).
     for (const st of this.#states.values()) st.dirty = fromCache > 0 || rewrite;
     this.#logger.info('restored fetcher checkpoint', {
-      tenants: cp.tenants.size,
+      tenants,
       blocks: loaded,
       from_meta_cache: fromCache,
       missing_from_cache: missing,

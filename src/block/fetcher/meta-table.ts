@@ -30,22 +30,89 @@ interface FileNames {
   readonly nSized: number;
 }
 
+/** Rows per page. Rows are numbered below 2^32, so `>>> PAGE_BITS` finds the page. */
+const PAGE_BITS = 10;
+const PAGE_ROWS = 1 << PAGE_BITS;
+
+/**
+ * Up to PAGE_ROWS rows. Full pages never move; only a table's last page grows (by 1.5×, from 16
+ * rows), so a tenant with few blocks costs little and a big one never copies more than a page.
+ */
+class Page {
+  readonly table: MetaTable;
+  cap: number;
+  f64: Float64Array;
+  u32: Uint32Array;
+  u8: Uint8Array;
+  /** File sizes of the page's rows, in row order. */
+  sizes: Float64Array;
+  nSizes = 0;
+  /** upload_time bytes of the page's rows, in row order. */
+  uploads: Buffer;
+  nUploads = 0;
+  /** Sources of rows whose block is not its own single source (compacted blocks), by row. */
+  readonly sources = new Map<number, readonly string[]>();
+
+  constructor(table: MetaTable, cap: number) {
+    this.table = table;
+    this.cap = cap;
+    this.f64 = new Float64Array(cap * F);
+    this.u32 = new Uint32Array(cap * U);
+    this.u8 = new Uint8Array(cap * B);
+    this.sizes = new Float64Array(cap * 2);
+    this.uploads = Buffer.alloc(cap * 24);
+  }
+
+  grow(cap: number): void {
+    this.f64 = grow(this.f64, cap * F);
+    this.u32 = grow(this.u32, cap * U);
+    this.u8 = grow(this.u8, cap * B);
+    this.cap = cap;
+  }
+
+  addSizes(n: number): number {
+    if (this.nSizes + n > this.sizes.length) {
+      this.sizes = grow(this.sizes, Math.max(Math.ceil(this.sizes.length * 1.5), this.nSizes + n));
+    }
+    const at = this.nSizes;
+    this.nSizes += n;
+    return at;
+  }
+
+  addUpload(s: string): number {
+    if (this.nUploads + s.length > this.uploads.length) {
+      const next = Buffer.alloc(Math.max(Math.ceil(this.uploads.length * 1.5), this.nUploads + s.length));
+      this.uploads.copy(next, 0, 0, this.nUploads);
+      this.uploads = next;
+    }
+    const at = this.nUploads;
+    this.nUploads += this.uploads.write(s, at, 'latin1');
+    return at;
+  }
+
+  /** The file list of row `i` (one new array of entries per call). */
+  filesOf(i: number): ThanosFile[] | undefined {
+    const ref = this.u32[i * U + 5]!;
+    if (ref === NONE) return undefined;
+    const fn = this.table.refs[ref] as FileNames;
+    let at = this.u32[i * U + 6]!;
+    const out = new Array<ThanosFile>(fn.names.length);
+    for (let j = 0; j < fn.names.length; j++) {
+      out[j] = fn.sized[j]
+        ? { rel_path: fn.names[j]!, size_bytes: this.sizes[at++]! }
+        : { rel_path: fn.names[j]! };
+    }
+    return out;
+  }
+}
+
 export class MetaTable {
-  #cap = 0;
   #rows = 0;
-  f64 = new Float64Array(0);
-  u32 = new Uint32Array(0);
-  u8 = new Uint8Array(0);
-  sizes = new Float64Array(1024);
-  #nSizes = 0;
-  uploads = Buffer.alloc(4096);
-  #nUpload = 0;
+  readonly #pages: Page[] = [];
   /** Shared values by reference number, and the reverse. */
   readonly refs: unknown[] = [];
   readonly #refIds = new Map<unknown, number>();
   readonly #fileNames = new Map<string, FileNames>();
-  /** Sources of rows whose block is not its own single source (compacted blocks). */
-  readonly sources = new Map<number, readonly string[]>();
 
   /** Rows written, live or not. */
   get rows(): number {
@@ -61,9 +128,10 @@ export class MetaTable {
     if (up !== undefined && (up.length > MAX_UPLOAD_LEN || !isAscii(up))) return meta;
     const level = meta.compaction.level;
     if (level > 0xffff) return meta;
-    const r = this.#row();
-    const f = this.f64;
-    const fo = r * F;
+    const p = this.#lastPage();
+    const i = this.#rows++ & (PAGE_ROWS - 1);
+    const f = p.f64;
+    const fo = i * F;
     f[fo] = meta.minTime;
     f[fo + 1] = meta.maxTime;
     const s = meta.stats;
@@ -71,35 +139,35 @@ export class MetaTable {
     f[fo + 3] = s.numSeries;
     f[fo + 4] = s.numChunks;
     f[fo + 5] = s.numTombstones;
-    const u = this.u32;
-    const uo = r * U;
+    const u = p.u32;
+    const uo = i * U;
     u[uo] = level;
     u[uo + 1] = this.#ref(t.labels);
     u[uo + 2] = this.#ref(t.source);
     u[uo + 3] = this.#ref(t.downsample);
     u[uo + 4] = t.segment_files === undefined ? NONE : this.#ref(t.segment_files);
-    u[uo + 6] = this.#nSizes;
-    u[uo + 5] = t.files === undefined ? NONE : this.#files(t.files);
-    u[uo + 7] = up === undefined ? 0 : this.#upload(up);
+    u[uo + 5] = t.files === undefined ? NONE : this.#files(p, uo, t.files);
+    u[uo + 7] = up === undefined ? 0 : p.addUpload(up);
     const src = meta.compaction.sources;
     const self = src.length === 1 && src[0] === meta.ulid;
-    if (!self) this.sources.set(r, src);
-    const b = this.u8;
-    b[r * B] = up === undefined ? 0 : up.length + 1;
-    b[r * B + 1] = (self ? FLAG_SELF_SOURCE : 0) | (t.index_stats !== undefined ? FLAG_INDEX_STATS : 0);
-    return new PackedMeta(meta.ulid, this, r);
+    if (!self) p.sources.set(i, src);
+    const b = p.u8;
+    b[i * B] = up === undefined ? 0 : up.length + 1;
+    b[i * B + 1] = (self ? FLAG_SELF_SOURCE : 0) | (t.index_stats !== undefined ? FLAG_INDEX_STATS : 0);
+    return new PackedMeta(meta.ulid, p, i);
   }
 
-  #row(): number {
-    if (this.#rows === this.#cap) {
-      // 1.5×: a tenant's table holds at most a third more rows than it needs.
-      const cap = Math.max(64, Math.ceil(this.#cap * 1.5));
-      this.f64 = grow(this.f64, cap * F);
-      this.u32 = grow(this.u32, cap * U);
-      this.u8 = grow(this.u8, cap * B);
-      this.#cap = cap;
+  /** The page the next row goes to (grown or added when full). */
+  #lastPage(): Page {
+    const r = this.#rows;
+    let p = this.#pages[r >>> PAGE_BITS];
+    if (p === undefined) {
+      p = new Page(this, r === 0 ? 16 : PAGE_ROWS);
+      this.#pages.push(p);
+    } else if ((r & (PAGE_ROWS - 1)) === p.cap) {
+      p.grow(Math.min(PAGE_ROWS, Math.ceil(p.cap * 1.5)));
     }
-    return this.#rows++;
+    return p;
   }
 
   #ref(v: unknown): number {
@@ -112,8 +180,8 @@ export class MetaTable {
     return id;
   }
 
-  /** Stores the sizes and returns the reference of the list of names. */
-  #files(files: readonly ThanosFile[]): number {
+  /** Stores the sizes in the page (their start at u32[uo + 6]); returns the names' reference. */
+  #files(p: Page, uo: number, files: readonly ThanosFile[]): number {
     let key = '';
     for (const f of files) key += `${f.size_bytes === undefined ? '-' : '+'}${f.rel_path}\u0000`;
     let names = this.#fileNames.get(key);
@@ -125,41 +193,10 @@ export class MetaTable {
       };
       this.#fileNames.set(key, names);
     }
-    if (this.#nSizes + names.nSized > this.sizes.length) {
-      this.sizes = grow(this.sizes, Math.max(Math.ceil(this.sizes.length * 1.5), this.#nSizes + names.nSized));
-    }
-    for (const f of files) if (f.size_bytes !== undefined) this.sizes[this.#nSizes++] = f.size_bytes;
+    let at = p.addSizes(names.nSized);
+    p.u32[uo + 6] = at;
+    for (const f of files) if (f.size_bytes !== undefined) p.sizes[at++] = f.size_bytes;
     return this.#ref(names);
-  }
-
-  #fileNamesAt(ref: number): FileNames {
-    return this.refs[ref] as FileNames;
-  }
-
-  #upload(s: string): number {
-    if (this.#nUpload + s.length > this.uploads.length) {
-      const next = Buffer.alloc(Math.max(Math.ceil(this.uploads.length * 1.5), this.#nUpload + s.length));
-      this.uploads.copy(next, 0, 0, this.#nUpload);
-      this.uploads = next;
-    }
-    const at = this.#nUpload;
-    this.#nUpload += this.uploads.write(s, at, 'latin1');
-    return at;
-  }
-
-  /** The file list of a row (one new array of entries per call). */
-  filesOf(r: number): ThanosFile[] | undefined {
-    const ref = this.u32[r * U + 5]!;
-    if (ref === NONE) return undefined;
-    const fn = this.#fileNamesAt(ref);
-    let at = this.u32[r * U + 6]!;
-    const out = new Array<ThanosFile>(fn.names.length);
-    for (let i = 0; i < fn.names.length; i++) {
-      out[i] = fn.sized[i]
-        ? { rel_path: fn.names[i]!, size_bytes: this.sizes[at++]! }
-        : { rel_path: fn.names[i]! };
-    }
-    return out;
   }
 }
 
@@ -181,41 +218,41 @@ function isAscii(s: string): boolean {
  */
 export class PackedMeta implements BlockMeta {
   readonly ulid: string;
-  readonly #t: MetaTable;
-  readonly #r: number;
+  readonly #p: Page;
+  readonly #i: number;
 
-  constructor(ulid: string, table: MetaTable, row: number) {
+  constructor(ulid: string, page: Page, i: number) {
     this.ulid = ulid;
-    this.#t = table;
-    this.#r = row;
+    this.#p = page;
+    this.#i = i;
   }
 
   /** Whether this meta is a row of `table`. */
   isIn(table: MetaTable): boolean {
-    return this.#t === table;
+    return this.#p.table === table;
   }
 
   get version(): 1 {
     return 1;
   }
   get minTime(): number {
-    return this.#t.f64[this.#r * F]!;
+    return this.#p.f64[this.#i * F]!;
   }
   get maxTime(): number {
-    return this.#t.f64[this.#r * F + 1]!;
+    return this.#p.f64[this.#i * F + 1]!;
   }
   get stats(): BlockStats {
-    const f = this.#t.f64;
-    const o = this.#r * F;
+    const f = this.#p.f64;
+    const o = this.#i * F;
     return { numSamples: f[o + 2]!, numSeries: f[o + 3]!, numChunks: f[o + 4]!, numTombstones: f[o + 5]! };
   }
   get compaction(): BlockCompaction {
-    const self = (this.#t.u8[this.#r * B + 1]! & FLAG_SELF_SOURCE) !== 0;
-    const sources = self ? [this.ulid] : [...(this.#t.sources.get(this.#r) ?? [])];
-    return { level: this.#t.u32[this.#r * U]!, sources };
+    const self = (this.#p.u8[this.#i * B + 1]! & FLAG_SELF_SOURCE) !== 0;
+    const sources = self ? [this.ulid] : [...(this.#p.sources.get(this.#i) ?? [])];
+    return { level: this.#p.u32[this.#i * U]!, sources };
   }
   get thanos(): ThanosMeta {
-    return new PackedThanos(this.#t, this.#r);
+    return new PackedThanos(this.#p, this.#i);
   }
 
   /** The plain compacted meta (compactMeta's shape and key order). */
@@ -227,45 +264,47 @@ export class PackedMeta implements BlockMeta {
       stats: this.stats,
       compaction: this.compaction,
       version: 1,
-      thanos: new PackedThanos(this.#t, this.#r).toJSON(),
+      thanos: new PackedThanos(this.#p, this.#i).toJSON(),
     };
   }
 }
 
 /** The thanos section of a packed meta; `files` and `upload_time` are built when read. */
 class PackedThanos implements ThanosMeta {
-  readonly #t: MetaTable;
-  readonly #r: number;
+  readonly #p: Page;
+  readonly #i: number;
 
-  constructor(table: MetaTable, row: number) {
-    this.#t = table;
-    this.#r = row;
+  constructor(page: Page, i: number) {
+    this.#p = page;
+    this.#i = i;
   }
 
+  #ref(col: number): unknown {
+    return this.#p.table.refs[this.#p.u32[this.#i * U + col]!];
+  }
   get labels(): Record<string, string> {
-    return this.#t.refs[this.#t.u32[this.#r * U + 1]!] as Record<string, string>;
+    return this.#ref(1) as Record<string, string>;
   }
   get source(): string {
-    return this.#t.refs[this.#t.u32[this.#r * U + 2]!] as string;
+    return this.#ref(2) as string;
   }
   get downsample(): { resolution: number } {
-    return this.#t.refs[this.#t.u32[this.#r * U + 3]!] as { resolution: number };
+    return this.#ref(3) as { resolution: number };
   }
   get segment_files(): string[] | undefined {
-    const ref = this.#t.u32[this.#r * U + 4]!;
-    return ref === NONE ? undefined : (this.#t.refs[ref] as string[]);
+    return this.#p.u32[this.#i * U + 4] === NONE ? undefined : (this.#ref(4) as string[]);
   }
   get files(): ThanosFile[] | undefined {
-    return this.#t.filesOf(this.#r);
+    return this.#p.filesOf(this.#i);
   }
   get index_stats(): Record<string, never> | undefined {
-    return (this.#t.u8[this.#r * B + 1]! & FLAG_INDEX_STATS) !== 0 ? EMPTY_INDEX_STATS : undefined;
+    return (this.#p.u8[this.#i * B + 1]! & FLAG_INDEX_STATS) !== 0 ? EMPTY_INDEX_STATS : undefined;
   }
   get upload_time(): string | undefined {
-    const n = this.#t.u8[this.#r * B]!;
+    const n = this.#p.u8[this.#i * B]!;
     if (n === 0) return undefined;
-    const at = this.#t.u32[this.#r * U + 7]!;
-    return this.#t.uploads.toString('latin1', at, at + n - 1);
+    const at = this.#p.u32[this.#i * U + 7]!;
+    return this.#p.uploads.toString('latin1', at, at + n - 1);
   }
 
   /** compactMeta's usual shape: only the sections present. */

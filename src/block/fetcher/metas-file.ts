@@ -73,7 +73,7 @@ export async function readMetasFile(
   const add = (tenant: string, meta: BlockMeta): void => {
     let m = tenants.get(tenant);
     if (m === undefined) tenants.set(tenant, (m = new Map()));
-    m.set(meta.ulid, keep(tenant, meta));
+    m.set(meta.ulid, meta);
     records++;
   };
   try {
@@ -97,10 +97,11 @@ export async function readMetasFile(
       if (bytesRead !== len) fail(`short read in the frame at offset ${off}`);
       const payload = buf.subarray(0, len);
       if (crc32c(payload) !== crc) fail(`checksum mismatch in the frame at offset ${off}`);
-      // A frame counts whole or not at all.
+      // A frame counts whole or not at all. Each meta is kept (packed) as it is decoded, so the
+      // decoded object dies young instead of living until the frame ends.
       const frame: [string, BlockMeta][] = [];
       try {
-        decodeFrame(payload, interner, (t, m) => frame.push([t, m]));
+        decodeFrame(payload, interner, (t, m) => frame.push([t, keep(t, m)]));
       } catch (err) {
         fail(`frame at offset ${off}: ${errorMessage(err)}`, err);
       }

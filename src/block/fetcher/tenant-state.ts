@@ -140,7 +140,6 @@ export class TenantState {
     this.#writable().set(id, packed);
     this.dirty = true;
     if (!persisted) this.#fresh?.push(id);
-    this.#repackIfMostlyDead();
   }
 
   deleteMeta(id: string): boolean {
@@ -154,7 +153,8 @@ export class TenantState {
   }
 
   /**
-   * A table whose rows are mostly of forgotten blocks is replaced by a new one with the live
+   * Checked on deletes only: while a restart loads, the table holds every block of the metas file
+   * before the map does. A table whose rows are mostly of forgotten blocks is replaced by a new one with the live
    * rows: every meta becomes a new object, so the filters run whole once. Metas a caller still
    * holds keep reading the old table, which lives as long as they do.
    */

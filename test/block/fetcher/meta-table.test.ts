@@ -122,6 +122,15 @@ describe('MetaTable', () => {
 });
 
 describe('TenantState with a meta table', () => {
+  it('keeps the metas of the table it was given (a restart packs every block before setting any)', () => {
+    const table = new MetaTable();
+    const packed = Array.from({ length: 10_000 }, (_, i) => table.pack(sidecar(i)));
+    const st = new TenantState('t', false, table);
+    for (const p of packed) st.setMeta(p.ulid, p, true);
+    expect(st.tableRows).toBe(10_000);
+    for (const p of packed) expect(st.metas.get(p.ulid)).toBe(p);
+  });
+
   it('replaces a mostly dead table; metas held from before still read their own blocks', () => {
     const st = new TenantState('t');
     const metas = Array.from({ length: 12_000 }, (_, i) => sidecar(i));
