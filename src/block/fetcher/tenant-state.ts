@@ -153,10 +153,10 @@ export class TenantState {
   }
 
   /**
-   * Checked on deletes only: while a restart loads, the table holds every block of the metas file
-   * before the map does. A table whose rows are mostly of forgotten blocks is replaced by a new one with the live
-   * rows: every meta becomes a new object, so the filters run whole once. Metas a caller still
-   * holds keep reading the old table, which lives as long as they do.
+   * A table whose rows are mostly of forgotten blocks is replaced by a new one with the live rows:
+   * every meta becomes a new object, so the filters run whole once. Metas a caller still holds
+   * keep reading the old table, which lives as long as they do. Checked on deletes only: while a
+   * restart loads, the table holds every block of the metas file before the map does.
    */
   #repackIfMostlyDead(): void {
     if (this.#table.rows - this.#metas.size <= Math.max(MIN_DEAD_ROWS, this.#metas.size)) return;
