@@ -10,6 +10,7 @@
 import type { BlockCompaction, BlockMeta, BlockStats, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
 import { EMPTY_INDEX_STATS } from './meta-read.js';
 import { isCommonShape } from './meta-shape.js';
+import { grownTo } from '../../util/typed-arrays.js';
 
 /** f64 per row: minTime, maxTime, numSamples, numSeries, numChunks, numTombstones. */
 const F = 6;
@@ -64,15 +65,15 @@ class Page {
   }
 
   grow(cap: number): void {
-    this.f64 = grow(this.f64, cap * F);
-    this.u32 = grow(this.u32, cap * U);
-    this.u8 = grow(this.u8, cap * B);
+    this.f64 = grownTo(this.f64, cap * F);
+    this.u32 = grownTo(this.u32, cap * U);
+    this.u8 = grownTo(this.u8, cap * B);
     this.cap = cap;
   }
 
   addSizes(n: number): number {
     if (this.nSizes + n > this.sizes.length) {
-      this.sizes = grow(this.sizes, Math.max(Math.ceil(this.sizes.length * 1.5), this.nSizes + n));
+      this.sizes = grownTo(this.sizes, Math.max(Math.ceil(this.sizes.length * 1.5), this.nSizes + n));
     }
     const at = this.nSizes;
     this.nSizes += n;
@@ -198,12 +199,6 @@ export class MetaTable {
     for (const f of files) if (f.size_bytes !== undefined) p.sizes[at++] = f.size_bytes;
     return this.#ref(names);
   }
-}
-
-function grow<T extends Float64Array | Uint32Array | Uint8Array>(a: T, len: number): T {
-  const next = new (a.constructor as new (n: number) => T)(len);
-  next.set(a);
-  return next;
 }
 
 function isAscii(s: string): boolean {

@@ -3,6 +3,8 @@
  * Uint32Array per label name: 8 bytes per label of every series, nothing per chunk. Series IDs
  * arrive ascending, so a stable counting sort by value yields each list already sorted.
  */
+import { grownTo } from '../../util/typed-arrays.js';
+
 interface NameBuf {
   data: Uint32Array;
   n: number;
@@ -23,7 +25,7 @@ export class PostingsCollector {
   private labelCount = 0;
 
   add(id: number, refs: Uint32Array, numLabels: number): void {
-    if (this.numSeries === this.all.length) this.all = grow(this.all, this.all.length * 2);
+    if (this.numSeries === this.all.length) this.all = grownTo(this.all, this.all.length * 2);
     this.all[this.numSeries++] = id;
     for (let i = 0; i < numLabels; i++) {
       const name = refs[2 * i]!;
@@ -32,7 +34,7 @@ export class PostingsCollector {
         b = { data: new Uint32Array(64), n: 0 };
         this.names.set(name, b);
       }
-      if (2 * b.n + 2 > b.data.length) b.data = grow(b.data, b.data.length * 2);
+      if (2 * b.n + 2 > b.data.length) b.data = grownTo(b.data, b.data.length * 2);
       b.data[2 * b.n] = refs[2 * i + 1]!;
       b.data[2 * b.n + 1] = id;
       b.n++;
@@ -100,10 +102,4 @@ export class PostingsCollector {
     for (let i = 0; i < distinct; i++) counts[values[i]!] = 0;
     return { values, starts, ids };
   }
-}
-
-function grow(a: Uint32Array, size: number): Uint32Array {
-  const b = new Uint32Array(size);
-  b.set(a);
-  return b;
 }

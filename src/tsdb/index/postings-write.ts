@@ -7,6 +7,7 @@
 import { Encbuf } from '../encoding/encbuf.js';
 import { crc32c } from '../encoding/crc32c.js';
 import { InvalidArgumentError } from '../../util/errors.js';
+import { grownTo } from '../../util/typed-arrays.js';
 import { uvarintSize } from '../../util/varint.js';
 import { MAX_UINT32, POSTINGS_ALIGN } from './format.js';
 import type { BufferedFileWriter } from './io.js';
@@ -52,8 +53,8 @@ export class IdMap {
 
   add(source: number, id: number): void {
     if (this.n === this.from.length) {
-      this.from = grow(this.from);
-      this.to = grow(this.to);
+      this.from = grownTo(this.from, 2 * this.from.length);
+      this.to = grownTo(this.to, 2 * this.to.length);
     }
     this.from[this.n] = source;
     this.to[this.n++] = id;
@@ -76,12 +77,6 @@ export class IdMap {
     }
     return k;
   }
-}
-
-function grow(a: Uint32Array): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(2 * a.length);
-  b.set(a);
-  return b;
 }
 
 function writeList(out: BufferedFileWriter, ids: Uint32Array, scratch: Buffer): Promise<void> | undefined {
