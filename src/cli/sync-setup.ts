@@ -14,7 +14,7 @@ import { BucketIndexKeeper } from '../block/bucket-index-keeper.js';
 import type { TenantSync } from '../block/fetcher/types.js';
 import type { PlanOptions } from '../plan/types.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/logger.js';
-import { InvalidArgumentError } from '../util/errors.js';
+import { causeChain, InvalidArgumentError } from '../util/errors.js';
 import { prepareDir } from '../util/dirs.js';
 import { durationArg, intArg, listArg } from './args.js';
 import { collect } from './bucket-common.js';
@@ -179,6 +179,10 @@ export function untilSignalled<F>(
     process.once('SIGINT', stop);
     try {
       await run(flags, ac.signal);
+    } catch (err) {
+      // Stopped while still starting (joining a ring, say): the abort we asked for is a clean stop.
+      if (ac.signal.aborted && causeChain(err).includes(ac.signal.reason)) return;
+      throw err;
     } finally {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
