@@ -12,7 +12,7 @@ import type { Plan, PlanBlock, PlanOptions } from '../plan/types.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 import { errorMessage } from '../util/errors.js';
-import { clearWorkDirs, executePlan, type Phase, type StepHook } from './execute.js';
+import { clearWorkDirs, executePlan, isPhase, type Phase, type StepHook } from './execute.js';
 import { classifyFailure } from './failures.js';
 import { cleanTenants } from './cleanup.js';
 import { runPool } from './pool.js';
@@ -324,9 +324,9 @@ export class Compactor {
         ...(this.d.ulids ? { ulids: this.d.ulids } : {}),
         ...(this.threads ? { compact: this.threads.compact.bind(this.threads) } : {}),
         compactSlot: (work) => this.compactSlots.run(work),
-        beforeStep: async (step) => {
-          if (step !== 'uploaded') r.phase = step as Phase;
-          await this.d.beforeStep?.(step);
+        beforeStep: async (step, planId) => {
+          if (isPhase(step)) r.phase = step;
+          await this.d.beforeStep?.(step, planId);
         },
       });
       for (const k of Object.keys(res.phaseMs) as Phase[]) s.phaseMs[k] += res.phaseMs[k];

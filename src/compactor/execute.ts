@@ -26,11 +26,20 @@ export type Phase = 'download' | 'compact' | 'upload' | 'mark' | 'cleanup';
 /**
  * Steps of a compaction pass, for observers (and the crash tests, which SIGKILL inside one): a
  * plan's phases, `uploaded` (an output file other than meta.json was just uploaded: the block is
- * partial), and the pass-level sync, cleaner (`clean`, per tenant) and bucket index update.
+ * partial), `marked` (a source's deletion mark was just written: some sources are marked, maybe not
+ * all), and the pass-level sync, cleaner (`clean`, per tenant) and bucket index update.
  */
-export type PassStep = Phase | 'uploaded' | 'sync' | 'clean' | 'index';
+export type PassStep = Phase | 'uploaded' | 'marked' | 'sync' | 'clean' | 'index';
 
-export type StepHook = (step: PassStep) => Promise<void> | void;
+const PHASES: readonly PassStep[] = ['download', 'compact', 'upload', 'mark', 'cleanup'];
+
+/** Whether a step starts one of a plan's phases (not `uploaded`/`marked`, which happen inside one). */
+export function isPhase(step: PassStep): step is Phase {
+  return PHASES.includes(step);
+}
+
+/** `plan`: the id of the plan whose step starts (absent for the pass-level steps). */
+export type StepHook = (step: PassStep, plan?: string) => Promise<void> | void;
 
 export interface ExecuteDeps {
   readonly bucket: Bucket;
@@ -128,7 +137,7 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
   let t = performance.now();
   const enter = async (p: Phase): Promise<void> => {
     if (p !== 'cleanup') deps.signal?.throwIfAborted();
-    await deps.beforeStep?.(p);
+    await deps.beforeStep?.(p, plan.id);
     t = performance.now();
   };
   const leave = (p: Phase, bytes = 0): void => {
@@ -180,7 +189,9 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
         now: deps.now,
         logger: log,
         ...(step
-          ? { onProgress: (pr: UploadProgress) => pr.file !== META_FILENAME && void step('uploaded') }
+          ? {
+              onProgress: (pr: UploadProgress) => pr.file !== META_FILENAME && void step('uploaded', plan.id),
+            }
           : {}),
       });
       bytesUploaded = up.bytes;
@@ -197,6 +208,8 @@ export async function executePlan(plan: ExecutablePlan, deps: ExecuteDeps): Prom
       await writeMarker(deps.bucket, layout, plan.tenant, newDeletionMark(b.ulid, deps.now(), details), {
         logger: log,
       });
+      // Not awaited, like `uploaded`: an observer, not a step that a slowed-down test should stretch.
+      void deps.beforeStep?.('marked', plan.id);
     });
     leave('mark');
     log.info('compaction done', {

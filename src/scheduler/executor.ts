@@ -4,7 +4,7 @@
  * same classification `strata compact` acts on, so both modes mark a bad block alike).
  */
 import type { Bucket } from '../objstore/bucket.js';
-import { executePlan, type ExecuteDeps, type StepHook } from '../compactor/execute.js';
+import { executePlan, isPhase, type ExecuteDeps, type StepHook } from '../compactor/execute.js';
 import { classifyFailure } from '../compactor/failures.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
@@ -42,9 +42,9 @@ export function bucketPlanExecutor(d: BucketExecutorDeps): PlanExecutor {
           signal: ctx.signal,
           ...(d.ulids ? { ulids: d.ulids } : {}),
           ...(d.compact ? { compact: d.compact } : {}),
-          beforeStep: async (step) => {
-            if (step !== 'uploaded') ctx.onProgress({ phase: step, bytesDone: done, bytesTotal: 0 });
-            await d.beforeStep?.(step);
+          beforeStep: async (step, planId) => {
+            if (isPhase(step)) ctx.onProgress({ phase: step, bytesDone: done, bytesTotal: 0 });
+            await d.beforeStep?.(step, planId);
           },
           onPhase: (_p, bytes) => {
             done += bytes;

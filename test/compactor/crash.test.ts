@@ -5,9 +5,9 @@
  * Each round starts from a fresh filesystem bucket (two tenants of identical HA replica pairs,
  * 12 × 2h windows) and kills the compactor in every step of a pass: most kills come at a random
  * point within the typical duration of a chosen step after its start (STRATA_DEBUG_KILL_AT: sync,
- * download, compact, mark, cleanup of the work dir, the cleaner, the bucket index update; uploads
- * right after one of the output's files landed), some at a random time within about one plan's
- * work after the first step.
+ * download, compact, cleanup of the work dir, the cleaner, the bucket index update; uploads right
+ * after one of the output's files landed, marks right after a plan's first deletion mark landed),
+ * some at a random time within about one plan's work after the first step.
  * After every kill, from the bucket alone: every input block's data is still in a complete block
  * without a deletion mark (nothing deleted before it was compacted into a block readers see); each
  * upload kill left a partial block. After the final run (--delete-delay 0s,
@@ -116,14 +116,28 @@ function learnDurations(output: string): void {
   }
 }
 
-/** The last step a run announced, from its output. */
-function lastStep(output: string): Step | 'startup' {
+/**
+ * The step a run was killed in, from its output: the last step announced, or for a kill aimed at
+ * a plan's step (the `occurrence`-th start of `target`), the last step announced by that plan.
+ * Plans overlap (--compact.plans-ahead), so the last step overall may be another plan's.
+ */
+function killedStep(output: string, target: Step | 'random', occurrence: number): Step | 'startup' {
+  const recs = output
+    .split('\n')
+    .map(parseLogfmt)
+    .filter((r) => r?.msg === 'debug: step');
+  let plan: string | undefined;
+  if (target !== 'random' && PLAN_STEPS.includes(target)) {
+    const announced = target === 'upload' ? 'uploaded' : target === 'mark' ? 'marked' : target;
+    const aimed = recs.filter((r) => r!.step === announced)[occurrence - 1];
+    plan = aimed?.plan;
+  }
   let last: Step | 'startup' = 'startup';
-  for (const line of output.split('\n')) {
-    const rec = parseLogfmt(line);
-    if (rec?.msg !== 'debug: step') continue;
-    if (rec.step === 'uploaded') last = 'upload';
-    else if (isStep(rec.step)) last = rec.step;
+  for (const rec of recs) {
+    if (plan !== undefined && rec!.plan !== plan) continue;
+    if (rec!.step === 'uploaded') last = 'upload';
+    else if (rec!.step === 'marked') last = 'mark';
+    else if (isStep(rec!.step)) last = rec!.step;
   }
   return last;
 }
@@ -137,22 +151,26 @@ function lastStep(output: string): Step | 'startup' {
  */
 async function killTrial(args: readonly string[], target: Step | 'random'): Promise<TrialResult> {
   const env: Record<string, string> = { STRATA_DEBUG_PHASES: '1' };
+  let occurrence = 1;
   if (target !== 'random') {
     // The first occurrence of a plan step: earlier trials have already moved the bucket on, so it
     // falls on a different plan each time. A later occurrence may never come once little work is
     // left, and the run that then completes leaves nothing for the round's remaining kills.
-    const occurrence = target === 'clean' ? 1 + Math.floor(rnd() * 2) : 1;
+    occurrence = target === 'clean' ? 1 + Math.floor(rnd() * 2) : 1;
     // Upload: right after the n-th output file but meta.json lands, so the block is partial
-    // (the window is a few ms on a local disk: too short to hit by timing). Other steps anywhere
+    // (the window is a few ms on a local disk: too short to hit by timing); mark: right after the
+    // n-th deletion mark lands, so a plan's sources are marked in part. Other steps anywhere
     // in their first 70% (a step may end early: the kill then lands in the next one).
     // The cleaner of a tenant with little to delete takes a few ms: kill at its start (the timer
     // fires while its first bucket call is in flight), or the kill lands in the index update.
     env.STRATA_DEBUG_KILL_AT =
       target === 'upload'
         ? `uploaded:${occurrence}:0`
-        : target === 'clean'
-          ? `clean:${occurrence}:0`
-          : `${target}:${occurrence}:${Math.floor(0.7 * rnd() * typicalMs(target))}`;
+        : target === 'mark'
+          ? `marked:${occurrence}:0`
+          : target === 'clean'
+            ? `clean:${occurrence}:0`
+            : `${target}:${occurrence}:${Math.floor(0.7 * rnd() * typicalMs(target))}`;
   }
   const p = startStrata(args, { env });
   let timer: NodeJS.Timeout | undefined;
@@ -186,7 +204,7 @@ async function killTrial(args: readonly string[], target: Step | 'random'): Prom
   const finished = signal !== 'SIGKILL';
   return {
     target,
-    killedIn: finished ? undefined : lastStep(p.output()),
+    killedIn: finished ? undefined : killedStep(p.output(), target, occurrence),
     finished,
     partialUploads: 0,
     partialDeletes: 0,
@@ -318,6 +336,13 @@ describe(`strata compact killed at random moments (seed ${SEED})`, () => {
     for (const t of midUpload) {
       expect(t.killedIn, seeded(`a mid-upload kill: ${summary}`)).toBe('upload');
       expect(t.partialUploads, seeded(`a mid-upload kill: ${summary}`)).toBeGreaterThan(0);
+    }
+    // Mark kills come right after a plan's first deletion mark landed (the `marked` step).
+    const midMark = killed.filter((t) => t.target === 'mark');
+    expect(midMark.length, seeded(`kills mid-mark: ${summary}`)).toBeGreaterThanOrEqual(2);
+    for (const t of midMark) {
+      expect(t.killedIn, seeded(`a mid-mark kill: ${summary}`)).toBe('mark');
+      expect(t.marked, seeded(`a mid-mark kill: ${summary}`)).toBeGreaterThan(0);
     }
     console.log(`crash trials (seed ${SEED}): ${summary}`);
   });

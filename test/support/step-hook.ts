@@ -7,7 +7,8 @@
  *   STRATA_DEBUG_PHASES=1            log `debug: step` (level info, field `step`) at the start of
  *                                    every step: sync, download, compact, upload, uploaded (after
  *                                    each output file but meta.json), mark, cleanup, clean (the
- *                                    cleaner, per tenant), index (bucket index update)
+ *                                    cleaner, per tenant), index (bucket index update); a plan's
+ *                                    steps carry its id (field `plan`): plans overlap
  *   STRATA_DEBUG_PHASE_DELAY_MS=<n>  also sleep n ms at the start of every step
  *   STRATA_DEBUG_KILL_AT=<step>:<k>:<ms>
  *                                    SIGKILL this process <ms> after the k-th start of <step>
@@ -48,8 +49,8 @@ export function createStepHook(env: NodeJS.ProcessEnv, logger: Logger): StepHook
   const killAt = parseKillAt(env.STRATA_DEBUG_KILL_AT);
   if (env.STRATA_DEBUG_PHASES !== '1' && delayMs === 0 && killAt === undefined) return undefined;
   let seen = 0;
-  return async (step: PassStep): Promise<void> => {
-    logger.info('debug: step', { step });
+  return async (step: PassStep, plan?: string): Promise<void> => {
+    logger.info('debug: step', plan === undefined ? { step } : { step, plan });
     if (killAt && step === killAt.step && ++seen === killAt.occurrence) {
       // 0 ms: die here, before any other step can start (tenants are cleaned several at once, and a
       // timer would let another tenant's step begin first).
