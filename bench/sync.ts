@@ -4,7 +4,8 @@
  *
  * Run: `npm run build && node dist/bench/sync.js [--blocks 1000000] [--tenants 100]
  *   [--latency-ms 20] [--concurrency 32] [--new-blocks 1000] [--dir /tmp/strata-bench-sync]
- *   [--phases bucket,cold,warm,restart,kill] [--full-list-every N]`
+ *   [--phases bucket,cold,warm,restart,kill] [--full-list-every N] [--profile F.cpuprofile]
+ *   [--heap-snapshot F.heapsnapshot]`
  *
  * Phases: bucket (the simulated store's own CPU for a cold sync's requests); cold sync (no cache, no checkpoint); warm sync after adding new blocks (same process);
  * restart (new fetcher on the complete checkpoint and meta cache); kill (a child process runs a
@@ -28,7 +29,7 @@ import { rm } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { encodeTime } from 'ulidx';
@@ -53,6 +54,8 @@ interface Flags {
   fullListEvery: number;
   /** Write a CPU profile of the warm syncs here (inspector). */
   profile: string;
+  /** Write a heap snapshot here after the warm syncs (forced GC first): where the live heap goes. */
+  heapSnapshot: string;
 }
 
 const H = 3_600_000;
@@ -80,6 +83,7 @@ function parseFlags(argv: readonly string[]): Flags {
     dir: get('dir', join(tmpdir(), 'strata-bench-sync')),
     phases: new Set(get('phases', 'cold,warm,restart,kill').split(',')),
     profile: get('profile', ''),
+    heapSnapshot: get('heap-snapshot', ''),
     fullListEvery: num('full-list-every', 0),
   };
 }
@@ -414,6 +418,7 @@ async function main(): Promise<void> {
         console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       }
       forceGc();
+      if (f.heapSnapshot) console.log(`  heap snapshot: ${writeHeapSnapshot(f.heapSnapshot)}`);
       console.log(
         `  live heap after GC: ${heapMiB()}, external ${(process.memoryUsage().external / 2 ** 20).toFixed(0)} MiB`,
       );

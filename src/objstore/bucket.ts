@@ -96,6 +96,15 @@ export function compareKeys(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/**
+ * Whether `s` holds no UTF-16 unit from U+D800 up: then JS's own string order (`x > s`) agrees
+ * with compareKeys for any x (at the first difference s has a BMP char below the surrogates, which
+ * sorts the same as a code unit and as UTF-8), and a loop over char codes is not needed.
+ */
+export function sortsNatively(s: string): boolean {
+  return !/[\ud800-\uffff]/.test(s);
+}
+
 /** Collects an iteration into an array (tests and small listings). */
 export async function listAll(bucket: Bucket, prefix: string, options?: IterOptions): Promise<IterEntry[]> {
   const out: IterEntry[] = [];

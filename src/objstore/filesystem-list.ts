@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { errorCode } from '../util/errors.js';
-import { compareKeys, type IterEntry } from './bucket.js';
+import { compareKeys, sortsNatively, type IterEntry } from './bucket.js';
 import { isTemporaryName } from './filesystem-tmp.js';
 
 /** fs error codes that mean "no such object" for a key. */
@@ -86,10 +86,15 @@ async function readDirSorted(
   // Entries are compared by name with the part of startAfter below this directory: the names are
   // flat strings, where a key built per entry (a rope) made each comparison ~5x slower.
   const rest = startAfter?.startsWith(dirKey) === true ? startAfter.slice(dirKey.length) : undefined;
+  // A tail listing compares every name of a large folder with rest: natively when that is exact.
+  const after =
+    rest === undefined || !sortsNatively(rest)
+      ? (name: string): boolean => compareKeys(name, rest!) > 0
+      : (name: string): boolean => name > rest;
   const out: DirEntry[] = [];
   for (const d of dirents) {
     // A file's key follows rest only if the directory of that name would: skip the rest first.
-    if (rest !== undefined && !dirMayFollow(d.name, rest)) continue;
+    if (rest !== undefined && !dirMayFollow(d.name, rest, after)) continue;
     if (!d.name.startsWith(namePrefix) || isTemporaryName(d.name)) continue;
     let isDir = d.isDirectory();
     let isFile = d.isFile();
@@ -105,14 +110,14 @@ async function readDirSorted(
     if (isDir) {
       if (
         rest !== undefined
-          ? dirMayFollow(d.name, rest)
+          ? dirMayFollow(d.name, rest, after)
           : subtreeStartAfter(`${dirKey}${d.name}/`, startAfter) !== false
       )
         out.push({ key: `${dirKey}${d.name}/`, isDir: true });
     } else if (isFile) {
       if (
         rest !== undefined
-          ? compareKeys(d.name, rest) > 0
+          ? after(d.name)
           : startAfter === undefined || compareKeys(dirKey + d.name, startAfter) > 0
       )
         out.push({ key: dirKey + d.name, isDir: false });
@@ -125,8 +130,8 @@ async function readDirSorted(
  * Whether directory `name` (key `name/` below the listed directory) can hold a key after `rest`
  * (startAfter below the listed directory): it sorts after rest, or rest lies inside it.
  */
-function dirMayFollow(name: string, rest: string): boolean {
-  if (!rest.startsWith(name)) return compareKeys(name, rest) > 0;
+function dirMayFollow(name: string, rest: string, after: (name: string) => boolean): boolean {
+  if (!rest.startsWith(name)) return after(name);
   // rest is name itself, or name followed by a char below, equal to or above '/'.
   return rest.length === name.length || rest.charCodeAt(name.length) <= 0x2f;
 }

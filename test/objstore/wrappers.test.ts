@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { compareKeys, listAll } from '../../src/objstore/bucket.js';
+import { compareKeys, listAll, sortsNatively } from '../../src/objstore/bucket.js';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { InstrumentedBucket } from '../../src/objstore/instrumented.js';
 import { LatencyBucket } from '../../bench/latency.js';
@@ -42,6 +42,26 @@ describe('compareKeys', () => {
     );
     expect(compareKeys('a\uFFFD', 'a\u{1F600}')).toBeLessThan(0); // UTF-16 order says the opposite
     expect(compareKeys('a/', 'a.')).toBeGreaterThan(0);
+  });
+
+  test('JS string order agrees with it against a key sortsNatively accepts', () => {
+    let plain = 0;
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 12 }),
+        fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ maxLength: 12 })),
+        (x, s) => {
+          if (!sortsNatively(s)) return /[\ud800-\uffff]/.test(s);
+          plain++;
+          return x > s === compareKeys(x, s) > 0 && x < s === compareKeys(x, s) < 0;
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(plain).toBeGreaterThan(500);
+    // Where it would not: a surrogate pair sorts below U+FFFD in JS, above it in bytes.
+    expect(sortsNatively('a\uFFFD')).toBe(false);
+    expect(sortsNatively('01HZX5K3Q7')).toBe(true);
   });
 });
 
