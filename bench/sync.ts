@@ -52,7 +52,7 @@ interface Flags {
   phases: Set<string>;
   /** The fetcher's fullListEvery (0: its default, 10); large keeps full listings out of runs. */
   fullListEvery: number;
-  /** Write a CPU profile of the warm syncs here (inspector). */
+  /** Write a CPU profile of the warm sync with new blocks here (inspector). */
   profile: string;
   /** Write a heap snapshot here after the warm syncs (forced GC first): where the live heap goes. */
   heapSnapshot: string;
@@ -403,7 +403,6 @@ async function main(): Promise<void> {
       );
       console.log(`  peak RSS so far: ${peakRssMiB().toFixed(0)} MiB`);
       if (f.phases.has('warm')) {
-        const stopProfile = f.profile ? await startProfile() : undefined;
         t0 = performance.now();
         c0 = process.cpuUsage();
         report('warm sync, nothing new', await fetcher.sync(), performance.now() - t0, c0);
@@ -411,6 +410,7 @@ async function main(): Promise<void> {
           mkdirSync(b.path, { recursive: true });
           writeFileSync(join(b.path, 'meta.json'), metaText(b.id, b.t, nowMs - 3 * H, nowMs - H));
         }
+        const stopProfile = f.profile ? await startProfile() : undefined;
         t0 = performance.now();
         c0 = process.cpuUsage();
         report(`warm sync, ${f.newBlocks} new blocks`, await fetcher.sync(), performance.now() - t0, c0);
