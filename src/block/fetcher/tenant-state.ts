@@ -7,6 +7,7 @@ import type { DeletionMark, NoCompactMark } from '../../tsdb/markers.js';
 import type { MarkSummary, TenantCheckpoint } from './checkpoint.js';
 import type { PartialBlock } from './types.js';
 import type { IncrementalFilters, MetaChanges } from './filters/incremental.js';
+import { CowMap } from '../../util/cow-map.js';
 import { MetaTable } from './meta-table.js';
 import type { Watermark } from './watermark.js';
 
@@ -17,12 +18,10 @@ const MIN_DEAD_ROWS = 4096;
 
 export class TenantState {
   readonly tenant: string;
-  #metas = new Map<string, BlockMeta>();
+  /** Results hold snapshots of it (copy-on-write in layers, see CowMap). */
+  #metas = new CowMap<string, BlockMeta>();
   /** Where #metas of the usual shape live (rows never reused; replaced when mostly dead). */
   #table: MetaTable;
-  /** A result references #metas: copy before the next change. */
-  #metasShared = false;
-  #sharedWith: WeakRef<object> | undefined;
   /** Something changed since the last checkpoint snapshot. */
   dirty = false;
   readonly partial = new Map<string, PartialBlock>();
@@ -83,19 +82,9 @@ export class TenantState {
     return this.#metas;
   }
 
-  /** The map for a result; it will not change any more (the next change copies it). */
+  /** The metas as they are now, for a result: later changes do not show in it. */
   shareMetas(): ReadonlyMap<string, BlockMeta> {
-    this.#metasShared = true;
-    this.#sharedWith = undefined;
-    return this.#metas;
-  }
-
-  /**
-   * `holder` is the only object through which the shared map is reachable (the result's view):
-   * once it has been collected, the next change needs no copy of a million-entry map.
-   */
-  sharedThrough(holder: object): void {
-    if (this.#metasShared) this.#sharedWith = new WeakRef(holder);
+    return this.#metas.snapshot();
   }
 
   /**
@@ -137,7 +126,7 @@ export class TenantState {
   setMeta(id: string, meta: BlockMeta, persisted = false): void {
     const packed = this.#table.pack(meta);
     this.#logSet(id, packed);
-    this.#writable().set(id, packed);
+    this.#metas.set(id, packed);
     this.dirty = true;
     if (!persisted) this.#fresh?.push(id);
   }
@@ -146,7 +135,7 @@ export class TenantState {
     const old = this.#metas.get(id);
     if (old === undefined) return false;
     this.#logDelete(id, old);
-    this.#writable().delete(id);
+    this.#metas.delete(id);
     this.dirty = true;
     this.#repackIfMostlyDead();
     return true;
@@ -164,21 +153,8 @@ export class TenantState {
     const next = new Map<string, BlockMeta>();
     for (const [id, m] of this.#metas) next.set(id, table.pack(m));
     this.#table = table;
-    this.#metas = next;
-    this.#metasShared = false;
-    this.#sharedWith = undefined;
+    this.#metas = new CowMap(next);
     this.#changes = undefined;
-  }
-
-  #writable(): Map<string, BlockMeta> {
-    if (this.#metasShared) {
-      const holder = this.#sharedWith;
-      // A map whose only holder was collected is seen by nobody: it is changed in place.
-      if (holder === undefined || holder.deref() !== undefined) this.#metas = new Map(this.#metas);
-      this.#metasShared = false;
-      this.#sharedWith = undefined;
-    }
-    return this.#metas;
   }
 
   /** True the first time `key` is reported (bounded, so a flood of garbage cannot grow it). */
@@ -194,7 +170,7 @@ export class TenantState {
     return {
       after: this.live ? this.live.value : this.watermark,
       // Streamed from the live map while the file is written: IDs recorded meanwhile are cached
-      // already, and a copy-on-write replacement leaves this iterator on the old map.
+      // already, and a fold of its layers leaves this iterator on the old ones.
       known: this.#metas.keys(),
       partial: [...this.partial.values()],
       syncsSinceFullList: this.syncsSinceFullList,

@@ -554,7 +554,6 @@ export function tenantResult(
     { tenant: s.tenant, nowMs: env.nowMs, deletionMarks: s.deletionMarks, noCompactMarks: s.noCompactMarks },
     s.takeChanges(),
   );
-  s.sharedThrough(f.metas);
   counts.loaded = f.metas.size;
   for (const p of s.partial.values()) counts[p.reason]++;
   for (const st of f.excluded.values()) counts[st]++;

@@ -1,7 +1,7 @@
 /**
  * A read-only view of a tenant's metas minus the blocks the filters hid. Results share the
- * fetcher's map (copy-on-write: the fetcher copies before changing a map it handed out), so a
- * million-block result costs one small set of exclusions instead of a second million-entry map.
+ * fetcher's map (a snapshot of a CowMap: later changes go to layers over it), so a million-block
+ * result costs one small set of exclusions instead of a second million-entry map.
  */
 import type { BlockMeta } from '../../../tsdb/meta.js';
 
