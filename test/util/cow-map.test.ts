@@ -10,7 +10,10 @@ type Op = { kind: 'set'; key: number; v: number } | { kind: 'delete'; key: numbe
 
 const op = (keys: number): fc.Arbitrary<Op> =>
   fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('set' as const), key: fc.nat(keys), v: fc.nat() }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({ kind: fc.constant('set' as const), key: fc.nat(keys), v: fc.nat() }),
+    },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: fc.nat(keys) }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
   );
