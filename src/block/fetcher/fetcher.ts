@@ -482,6 +482,16 @@ export class MetaFetcher {
       const inFile = fromFile.get(name);
       const key = (id: string): string => this.#layout.metaKey(name, id);
       let reads = 0;
+      // The usual case: the file holds exactly the blocks the checkpoint names. Its map becomes
+      // the tenant's (a million-entry restart builds no second map and leaves none behind).
+      if (inFile !== undefined && inFile.size === tc.known.length && tc.known.every((id) => inFile.has(id))) {
+        st.adoptMetas(inFile);
+        loaded += inFile.size;
+        this.#states.set(name, st);
+        fromFile.delete(name);
+        cp.tenants.delete(name);
+        continue;
+      }
       for (let i = 0; i < tc.known.length; i++) {
         const id = tc.known[i]!;
         const m = inFile?.get(id);

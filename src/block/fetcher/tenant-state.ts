@@ -8,6 +8,7 @@ import type { MarkSummary, TenantCheckpoint } from './checkpoint.js';
 import type { PartialBlock } from './types.js';
 import type { IncrementalFilters, MetaChanges } from './filters/incremental.js';
 import { CowMap } from '../../util/cow-map.js';
+import { InvalidArgumentError } from '../../util/errors.js';
 import { MetaTable } from './meta-table.js';
 import type { Watermark } from './watermark.js';
 
@@ -129,6 +130,17 @@ export class TenantState {
     this.#metas.set(id, packed);
     this.dirty = true;
     if (!persisted) this.#fresh?.push(id);
+  }
+
+  /**
+   * Takes `metas` (ID → meta, packed into this state's table, as the metas file loaded them) as
+   * the whole of a state that knows no block yet: a restart then builds no second map of them.
+   */
+  adoptMetas(metas: Map<string, BlockMeta>): void {
+    if (this.#metas.size > 0)
+      throw new InvalidArgumentError('adoptMetas: the tenant state already knows blocks');
+    this.#metas = new CowMap(metas);
+    this.dirty = true;
   }
 
   deleteMeta(id: string): boolean {
