@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import {
   closeSync,
+  cpSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -378,8 +379,15 @@ async function main(): Promise<void> {
   const bucketDir = ensureBucket(f, nowMs - 24 * H);
   const fresh = newBlockPaths(f, bucketDir, nowMs);
   const cacheDir = join(f.dir, 'cache');
-  // Without the cold phase, warm and restart reuse the cache and checkpoint of an earlier run.
+  // Without the cold phase, warm and restart reuse the cache and checkpoint of an earlier run: the
+  // copy a cold-only run left, so that every run starts from the same state (the new blocks of a
+  // run are deleted by the next, and a fetcher that never lists whole would remember them).
+  const pristine = `${cacheDir}.pristine`;
   if (f.phases.has('cold')) await rm(cacheDir, { recursive: true, force: true });
+  else if (existsSync(pristine)) {
+    await rm(cacheDir, { recursive: true, force: true });
+    cpSync(pristine, cacheDir, { recursive: true });
+  }
 
   try {
     if (f.phases.has('bucket')) {
@@ -424,6 +432,10 @@ async function main(): Promise<void> {
       );
       await fetcher.close();
       fetcher = undefined;
+      if (f.phases.has('cold') && !f.phases.has('warm')) {
+        await rm(pristine, { recursive: true, force: true });
+        cpSync(cacheDir, pristine, { recursive: true });
+      }
       forceGc();
       if (f.phases.has('restart') && f.phases.has('cold')) {
         t0 = performance.now();
