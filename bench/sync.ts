@@ -8,7 +8,8 @@
  *   [--heap-snapshot F.heapsnapshot]`
  *
  * Phases: bucket (the simulated store's own CPU for a cold sync's requests); cold sync (no cache, no checkpoint); warm sync after adding new blocks (same process);
- * restart (new fetcher on the complete checkpoint and meta cache); kill (a child process runs a
+ * restart (new fetcher on the complete checkpoint and meta cache; a run without the cold phase
+ * starts from the copy of them a cold-only run left in DIR/cache.pristine); kill (a child process runs a
  * cold sync and is SIGKILLed once it has issued half of the meta.json reads; a new fetcher
  * resumes from its checkpoint). Prints times, requests and peak RSS.
  * Targets: warm sync with 1,000 new blocks O(new blocks + list pages) requests and < 5 s; a
