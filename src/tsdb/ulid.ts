@@ -3,8 +3,26 @@ import { decodeTime, isValid, monotonicFactory, type PRNG } from 'ulidx';
 
 export type UlidSource = (timeMs?: number) => string;
 
+/** Crockford base32 digits in either case, by ASCII code: isUlid's fast path. */
+const CROCKFORD_DIGIT = new Uint8Array(128);
+for (const c of '0123456789ABCDEFGHJKMNPQRSTVWXYZ') {
+  CROCKFORD_DIGIT[c.charCodeAt(0)] = 1;
+  CROCKFORD_DIGIT[c.toLowerCase().charCodeAt(0)] = 1;
+}
+
+/**
+ * ulidx's isValid on 26 characters (its upper-casing accepts lower case), without its per-call
+ * upper-cased copy and character array: a restart validates a million checkpointed IDs. A string
+ * with a non-ASCII character gets ulidx's own answer.
+ */
 export function isUlid(s: string): boolean {
-  return s.length === 26 && isValid(s);
+  if (s.length !== 26) return false;
+  for (let i = 0; i < 26; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) return isValid(s);
+    if (CROCKFORD_DIGIT[c] === 0) return false;
+  }
+  return true;
 }
 
 export function ulidTime(id: string): number {

@@ -41,10 +41,12 @@ function datePrefixBefore(text: string, day: string): boolean {
 
 /** Whether `meta` counts as too fresh at `cutoff` (`oldDay`: the date two days before it). */
 function isTooFresh(meta: BlockMeta, cutoff: number, oldDay: string): boolean {
-  if (NEVER_TOO_FRESH_SOURCES.has(meta.thanos?.source ?? '')) return false;
+  // Read once: a packed meta builds its thanos section on each access.
+  const thanos = meta.thanos;
+  if (NEVER_TOO_FRESH_SOURCES.has(thanos?.source ?? '')) return false;
   // Uploads dated two days before the cutoff are old whatever their UTC offset: comparing the
   // date prefix skips parsing a million timestamps every sync.
-  const text = meta.thanos?.upload_time;
+  const text = thanos?.upload_time;
   if (text !== undefined && datePrefixBefore(text, oldDay) && DATE_PREFIX.test(text)) return false;
   return blockUploadTimeMs(meta) > cutoff;
 }
