@@ -114,6 +114,7 @@ export class MetaTable {
   readonly refs: unknown[] = [];
   readonly #refIds = new Map<unknown, number>();
   readonly #fileNames = new Map<string, FileNames>();
+  #lastFileNames: FileNames | undefined;
 
   /** Rows written, live or not. */
   get rows(): number {
@@ -183,22 +184,37 @@ export class MetaTable {
 
   /** Stores the sizes in the page (their start at u32[uo + 6]); returns the names' reference. */
   #files(p: Page, uo: number, files: readonly ThanosFile[]): number {
-    let key = '';
-    for (const f of files) key += `${f.size_bytes === undefined ? '-' : '+'}${f.rel_path}\u0000`;
-    let names = this.#fileNames.get(key);
-    if (names === undefined) {
-      names = {
-        names: files.map((f) => f.rel_path),
-        sized: files.map((f) => f.size_bytes !== undefined),
-        nSized: files.filter((f) => f.size_bytes !== undefined).length,
-      };
-      this.#fileNames.set(key, names);
+    // A tenant's blocks mostly list the same files: the previous block's list is checked first,
+    // without building the lookup key (a string per block).
+    let names = this.#lastFileNames;
+    if (names === undefined || !sameFileNames(names, files)) {
+      let key = '';
+      for (const f of files) key += `${f.size_bytes === undefined ? '-' : '+'}${f.rel_path}\u0000`;
+      names = this.#fileNames.get(key);
+      if (names === undefined) {
+        names = {
+          names: files.map((f) => f.rel_path),
+          sized: files.map((f) => f.size_bytes !== undefined),
+          nSized: files.filter((f) => f.size_bytes !== undefined).length,
+        };
+        this.#fileNames.set(key, names);
+      }
+      this.#lastFileNames = names;
     }
     let at = p.addSizes(names.nSized);
     p.u32[uo + 6] = at;
     for (const f of files) if (f.size_bytes !== undefined) p.sizes[at++] = f.size_bytes;
     return this.#ref(names);
   }
+}
+
+function sameFileNames(n: FileNames, files: readonly ThanosFile[]): boolean {
+  if (n.names.length !== files.length) return false;
+  for (let j = 0; j < files.length; j++) {
+    const f = files[j]!;
+    if (f.rel_path !== n.names[j] || (f.size_bytes !== undefined) !== n.sized[j]) return false;
+  }
+  return true;
 }
 
 function isAscii(s: string): boolean {

@@ -40,7 +40,18 @@ const interner = new Interner();
 describe('MetaTable', () => {
   it('gives back every field of a packed meta, as JSON and field by field', () => {
     const table = new MetaTable();
-    const plain = Array.from({ length: 300 }, (_, i) => sidecar(i));
+    // File lists change from block to block (one chunk segment, two, two of other names), and back.
+    const oneSegment = (m: BlockMeta): void => {
+      m.thanos!.segment_files = ['000001'];
+      m.thanos!.files = m.thanos!.files!.filter((f) => f.rel_path !== 'chunks/000002');
+    };
+    const otherSegment = (m: BlockMeta): void => {
+      m.thanos!.segment_files = ['000001', '000003'];
+      m.thanos!.files![1]!.rel_path = 'chunks/000003';
+    };
+    const plain = Array.from({ length: 300 }, (_, i) =>
+      sidecar(i, [undefined, oneSegment, otherSegment][i % 3]),
+    );
     const packed = plain.map((m) => table.pack(m));
     expect(table.rows).toBe(300);
     for (let i = 0; i < plain.length; i++) {
