@@ -21,7 +21,9 @@ import { downsampleBlock } from '../tsdb/downsample/block.js';
 import type { Logger } from '../util/logger.js';
 import type { UlidSource } from '../tsdb/ulid.js';
 
-export type Phase = 'download' | 'compact' | 'upload' | 'mark' | 'cleanup';
+/** A plan's phases, in order. */
+const PHASES = ['download', 'compact', 'upload', 'mark', 'cleanup'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /**
  * Steps of a compaction pass, for observers (and the crash tests, which SIGKILL inside one): a
@@ -31,11 +33,9 @@ export type Phase = 'download' | 'compact' | 'upload' | 'mark' | 'cleanup';
  */
 export type PassStep = Phase | 'uploaded' | 'marked' | 'sync' | 'clean' | 'index';
 
-const PHASES: readonly PassStep[] = ['download', 'compact', 'upload', 'mark', 'cleanup'];
-
 /** Whether a step starts one of a plan's phases (not `uploaded`/`marked`, which happen inside one). */
 export function isPhase(step: PassStep): step is Phase {
-  return PHASES.includes(step);
+  return (PHASES as readonly PassStep[]).includes(step);
 }
 
 /** `plan`: the id of the plan whose step starts (absent for the pass-level steps). */

@@ -104,7 +104,6 @@ const PARTIAL_REASONS: ReadonlySet<string> = new Set([
   'unsupported-meta-version',
 ]);
 
-/** Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh). */
 /**
  * A checkpoint read back from disk: `known` lists are arrays; the map is the loader's own (it
  * drops each tenant once restored).
@@ -113,6 +112,7 @@ export interface LoadedCheckpoint extends Checkpoint {
   readonly tenants: Map<string, TenantCheckpoint & { readonly known: readonly string[] }>;
 }
 
+/** Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh). */
 export function decodeCheckpoint(text: string): LoadedCheckpoint {
   const bad = (detail: string): never => {
     throw new CheckpointError(`checkpoint: ${detail}`);

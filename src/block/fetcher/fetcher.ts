@@ -484,46 +484,45 @@ export class MetaFetcher {
       let reads = 0;
       // The usual case: the file holds exactly the blocks the checkpoint names. Its map becomes
       // the tenant's (a million-entry restart builds no second map and leaves none behind).
-      if (inFile !== undefined && inFile.size === tc.known.length && tc.known.every((id) => inFile.has(id))) {
+      const adopt =
+        inFile !== undefined && inFile.size === tc.known.length && tc.known.every((id) => inFile.has(id));
+      if (adopt) {
         st.adoptMetas(inFile);
         loaded += inFile.size;
-        this.#states.set(name, st);
-        fromFile.delete(name);
-        cp.tenants.delete(name);
-        continue;
-      }
-      for (let i = 0; i < tc.known.length; i++) {
-        const id = tc.known[i]!;
-        const m = inFile?.get(id);
-        if (m !== undefined) {
-          // The meta's own ULID string as the key: the checkpoint's copy of it can then go.
-          st.setMeta(m.ulid, m, true);
-          loaded++;
-          continue;
+      } else {
+        for (let i = 0; i < tc.known.length; i++) {
+          const id = tc.known[i]!;
+          const m = inFile?.get(id);
+          if (m !== undefined) {
+            // The meta's own ULID string as the key: the checkpoint's copy of it can then go.
+            st.setMeta(m.ulid, m, true);
+            loaded++;
+            continue;
+          }
+          const local = cache.readSync(name, id);
+          const o: MetaOutcome | undefined =
+            local === undefined
+              ? undefined
+              : Buffer.isBuffer(local)
+                ? classifyMeta(id, local, key(id), this.#interner)
+                : { kind: 'loaded', meta: local };
+          if (o?.kind === 'loaded') {
+            st.setMeta(o.meta.ulid, o.meta);
+            loaded++;
+            fromCache++;
+          } else {
+            st.recheck.add(id);
+            missing++;
+          }
+          // Synchronous reads are the fast path for many small files; yield now and then.
+          if (++reads % 2048 === 0) await yieldToLoop();
         }
-        const local = cache.readSync(name, id);
-        const o: MetaOutcome | undefined =
-          local === undefined
-            ? undefined
-            : Buffer.isBuffer(local)
-              ? classifyMeta(id, local, key(id), this.#interner)
-              : { kind: 'loaded', meta: local };
-        if (o?.kind === 'loaded') {
-          st.setMeta(o.meta.ulid, o.meta);
-          loaded++;
-          fromCache++;
-        } else {
-          st.recheck.add(id);
-          missing++;
-        }
-        // Synchronous reads are the fast path for many small files; yield now and then.
-        if (++reads % 2048 === 0) await yieldToLoop();
       }
       this.#states.set(name, st);
       // Done with the tenant: its metas file entries and checkpoint IDs go now, not at the end
       // (at a million blocks each is a map or array of a million entries).
       if (inFile !== undefined) {
-        for (const [id, m] of inFile) if (!st.metas.has(id)) cache.addSpare(name, id, m);
+        if (!adopt) for (const [id, m] of inFile) if (!st.metas.has(id)) cache.addSpare(name, id, m);
         fromFile.delete(name);
       }
       cp.tenants.delete(name);
