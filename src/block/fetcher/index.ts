@@ -52,4 +52,5 @@ export {
   appendMetasFrame,
   type LoadedMetas,
 } from './metas-file.js';
-export { encodeFrame, decodeFrame } from './metas-codec.js';
+export { encodeFrame } from './metas-codec.js';
+export { decodeFrame } from './metas-decode.js';

@@ -13,10 +13,9 @@
  *     numSeries, numChunks, numTombstones, level,
  *     then n variable records (kind u8; see encodeRest).
  * Metas of an unusual shape (extra compaction fields, rewrites, file hashes, ...) are stored as the
- * compacted meta's JSON and go through the meta.json parser again.
+ * compacted meta's JSON and go through the meta.json parser again. Decoding: metas-decode.ts.
  */
-import type { BlockMeta, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
-import { classifyMeta, EMPTY_INDEX_STATS, fileEntry, type Interner } from './meta-read.js';
+import type { BlockMeta } from '../../tsdb/meta.js';
 import { isCommonShape } from './meta-shape.js';
 
 export const METAS_MAGIC = Buffer.from('STRMETAS', 'latin1');
@@ -24,12 +23,12 @@ export const METAS_VERSION = 1;
 export const METAS_HEADER_LEN = 12;
 export const FRAME_HEADER_LEN = 8;
 
-const ULID_LEN = 26;
-const NONE = 0xffffffff;
-const K_SELF_SOURCE = 1;
-const K_THANOS = 2;
-const K_JSON = 4;
-const NUM_COLUMNS = 7;
+export const ULID_LEN = 26;
+export const NONE = 0xffffffff;
+export const K_SELF_SOURCE = 1;
+export const K_THANOS = 2;
+export const K_JSON = 4;
+export const NUM_COLUMNS = 7;
 
 export function metasHeader(): Buffer {
   const b = Buffer.alloc(METAS_HEADER_LEN);
@@ -183,187 +182,4 @@ function encodeRest(
   }
   out.u8(t.index_stats === undefined ? 0 : 1);
   out.u32(t.upload_time === undefined ? NONE : str(t.upload_time));
-}
-
-/** Thrown on any inconsistency inside a frame whose checksum matched (a bug or a collision). */
-export class FrameDecodeError extends Error {}
-
-/** A bounds-checked reader over one payload. */
-class Source {
-  off = 0;
-  constructor(readonly buf: Buffer) {}
-
-  #need(n: number): void {
-    if (this.off + n > this.buf.length) throw new FrameDecodeError(`frame ends early at ${this.off}`);
-  }
-  u8(): number {
-    this.#need(1);
-    return this.buf[this.off++]!;
-  }
-  u32(): number {
-    this.#need(4);
-    const v = this.buf.readUInt32LE(this.off);
-    this.off += 4;
-    return v;
-  }
-  f64(): number {
-    this.#need(8);
-    const v = this.buf.readDoubleLE(this.off);
-    this.off += 8;
-    return v;
-  }
-  f64At(at: number): number {
-    return this.buf.readDoubleLE(at);
-  }
-  ascii(n: number): string {
-    this.#need(n);
-    const s = this.buf.toString('latin1', this.off, this.off + n);
-    this.off += n;
-    return s;
-  }
-  utf8(): string {
-    const n = this.u32();
-    this.#need(n);
-    const s = this.buf.toString('utf8', this.off, this.off + n);
-    this.off += n;
-    return s;
-  }
-}
-
-/** Decodes one verified payload, calling `add` for every block. */
-export function decodeFrame(
-  payload: Buffer,
-  interner: Interner,
-  add: (tenant: string, meta: BlockMeta) => void,
-): void {
-  const r = new Source(payload);
-  const strings: string[] = new Array<string>(r.u32());
-  for (let i = 0; i < strings.length; i++) strings[i] = r.utf8();
-  const s = (i: number): string => {
-    const v = strings[i];
-    if (v === undefined) throw new FrameDecodeError(`string ${i} out of range`);
-    return v;
-  };
-  const labelSets: Record<string, string>[] = new Array<Record<string, string>>(r.u32());
-  for (let i = 0; i < labelSets.length; i++) {
-    const n = r.u32();
-    const ls: Record<string, string> = {};
-    for (let j = 0; j < n; j++) {
-      const name = s(r.u32());
-      ls[name] = s(r.u32());
-    }
-    labelSets[i] = interner.labels(ls);
-  }
-  // Strings of the table as interned once per frame (file names, sources), not once per block.
-  const interned: (string | undefined)[] = new Array<string | undefined>(strings.length);
-  const si = (i: number): string => (interned[i] ??= interner.string(s(i)));
-  // Segment lists are the same in most blocks: one interner lookup per distinct list and frame.
-  const seen = new Map<string, string[]>();
-  const segmentLists = (list: string[]): string[] => {
-    const key = list.join('\u0000');
-    let hit = seen.get(key);
-    if (hit === undefined) seen.set(key, (hit = interner.stringList(list)));
-    return hit;
-  };
-  const nTenants = r.u32();
-  for (let ti = 0; ti < nTenants; ti++) {
-    const tenant = s(r.u32());
-    const n = r.u32();
-    const idsAt = r.off;
-    r.ascii(n * ULID_LEN);
-    const colsAt = r.off;
-    r.ascii(n * 8 * NUM_COLUMNS);
-    const col = (c: number, i: number): number => r.f64At(colsAt + (c * n + i) * 8);
-    for (let i = 0; i < n; i++) {
-      const id = payload.toString('latin1', idsAt + i * ULID_LEN, idsAt + (i + 1) * ULID_LEN);
-      const kind = r.u8();
-      if (kind & K_JSON) {
-        const o = classifyMeta(id, r.utf8(), `metas file: ${tenant}/${id}`, interner);
-        if (o.kind !== 'loaded') throw new FrameDecodeError(`block ${id}: ${o.detail}`);
-        add(tenant, o.meta);
-        continue;
-      }
-      let sources: string[];
-      if (kind & K_SELF_SOURCE) sources = [id];
-      else {
-        sources = new Array<string>(r.u32());
-        for (let j = 0; j < sources.length; j++) sources[j] = r.utf8();
-      }
-      // Built in compactMeta's shapes directly: a restart allocates each meta once.
-      const stats = {
-        numSamples: col(2, i),
-        numSeries: col(3, i),
-        numChunks: col(4, i),
-        numTombstones: col(5, i),
-      };
-      const compaction = { level: col(6, i), sources };
-      if (kind & K_THANOS) {
-        const thanos = decodeThanos(r, s, si, labelSets, segmentLists, interner);
-        add(tenant, {
-          ulid: id,
-          minTime: col(0, i),
-          maxTime: col(1, i),
-          stats,
-          compaction,
-          version: 1,
-          thanos,
-        });
-      } else {
-        add(tenant, { ulid: id, minTime: col(0, i), maxTime: col(1, i), stats, compaction, version: 1 });
-      }
-    }
-  }
-  if (r.off !== payload.length)
-    throw new FrameDecodeError(`${payload.length - r.off} bytes after the last tenant`);
-}
-
-function decodeThanos(
-  r: Source,
-  s: (i: number) => string,
-  si: (i: number) => string,
-  labelSets: readonly Record<string, string>[],
-  segmentLists: (list: string[]) => string[],
-  interner: Interner,
-): ThanosMeta {
-  const labels = labelSets[r.u32()];
-  if (labels === undefined) throw new FrameDecodeError('label set out of range');
-  const source = si(r.u32());
-  const downsample = interner.downsample(r.f64());
-  let segments: string[] | undefined;
-  const nSeg = r.u32();
-  if (nSeg !== NONE) {
-    const seg = new Array<string>(nSeg);
-    for (let j = 0; j < nSeg; j++) seg[j] = s(r.u32());
-    segments = segmentLists(seg);
-  }
-  let files: ThanosFile[] | undefined;
-  const nFiles = r.u32();
-  if (nFiles !== NONE) {
-    files = new Array<ThanosFile>(nFiles);
-    for (let j = 0; j < nFiles; j++) {
-      const rel = si(r.u32());
-      files[j] = fileEntry(rel, r.u8() === 1 ? r.f64() : undefined, interner);
-    }
-  }
-  const indexStats = r.u8() === 1 ? EMPTY_INDEX_STATS : undefined;
-  const up = r.u32();
-  const uploadTime = up === NONE ? undefined : s(up);
-  if (segments !== undefined && files !== undefined && indexStats !== undefined && uploadTime !== undefined) {
-    // compactMeta's usual shape, as one literal.
-    return {
-      labels,
-      downsample,
-      source,
-      segment_files: segments,
-      files,
-      index_stats: indexStats,
-      upload_time: uploadTime,
-    };
-  }
-  const t: ThanosMeta = { labels, downsample, source };
-  if (segments !== undefined) t.segment_files = segments;
-  if (files !== undefined) t.files = files;
-  if (indexStats !== undefined) t.index_stats = indexStats;
-  if (uploadTime !== undefined) t.upload_time = uploadTime;
-  return t;
 }

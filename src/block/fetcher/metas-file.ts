@@ -15,9 +15,9 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { crc32c } from '../../tsdb/encoding/crc32c.js';
 import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorCode, errorMessage, StrataError } from '../../util/errors.js';
-import type { Interner } from './meta-read.js';
+import { compactMeta, type Interner } from './meta-read.js';
+import { decodeFrame } from './metas-decode.js';
 import {
-  decodeFrame,
   encodeFrame,
   FRAME_HEADER_LEN,
   METAS_HEADER_LEN,
@@ -46,7 +46,11 @@ export interface LoadedMetas {
   readonly records: number;
 }
 
-/** What a loaded meta is kept as (the fetcher packs it into its tenant's meta table). */
+/**
+ * What a loaded meta is kept as (the fetcher packs it into its tenant's meta table). `meta` may be
+ * the decoder's reused object: keep nothing of it but what you return (returned as is, it is
+ * copied).
+ */
 export type KeepMeta = (tenant: string, meta: BlockMeta) => BlockMeta;
 
 /**
@@ -85,6 +89,8 @@ export async function readMetasFile(
     if (version !== METAS_VERSION) fail(`unsupported version ${version}`);
     let off = METAS_HEADER_LEN;
     let buf = Buffer.allocUnsafe(1 << 20);
+    const frameTenants: string[] = [];
+    const frameMetas: BlockMeta[] = [];
     while (off < size) {
       if (off + FRAME_HEADER_LEN > size) fail(`truncated frame header at offset ${off}`);
       await fh.read(head, 0, FRAME_HEADER_LEN, off);
@@ -97,15 +103,20 @@ export async function readMetasFile(
       if (bytesRead !== len) fail(`short read in the frame at offset ${off}`);
       const payload = buf.subarray(0, len);
       if (crc32c(payload) !== crc) fail(`checksum mismatch in the frame at offset ${off}`);
-      // A frame counts whole or not at all. Each meta is kept (packed) as it is decoded, so the
-      // decoded object dies young instead of living until the frame ends.
-      const frame: [string, BlockMeta][] = [];
+      // A frame counts whole or not at all. Each meta is kept (packed) as it is decoded: the
+      // decoder's objects are reused, and only what is kept lives until the frame ends.
+      frameTenants.length = 0;
+      frameMetas.length = 0;
       try {
-        decodeFrame(payload, interner, (t, m) => frame.push([t, keep(t, m)]));
+        decodeFrame(payload, interner, (t, m, reused) => {
+          const kept = keep(t, m);
+          frameTenants.push(t);
+          frameMetas.push(reused && kept === m ? compactMeta(m, m.ulid, interner) : kept);
+        });
       } catch (err) {
         fail(`frame at offset ${off}: ${errorMessage(err)}`, err);
       }
-      for (const [t, m] of frame) add(t, m);
+      for (let i = 0; i < frameMetas.length; i++) add(frameTenants[i]!, frameMetas[i]!);
       off = start + len;
     }
   } finally {

@@ -16,7 +16,8 @@ import {
   encodeFrame,
   type SyncResult,
 } from '../../../src/block/fetcher/index.js';
-import { Interner, classifyMeta } from '../../../src/block/fetcher/meta-read.js';
+import { Interner, classifyMeta, compactMeta } from '../../../src/block/fetcher/meta-read.js';
+import { isCommonShape } from '../../../src/block/fetcher/meta-shape.js';
 import { multiTenantLayout } from '../../../src/block/layout.js';
 import { writeMarker } from '../../../src/block/markers.js';
 import type { Bucket } from '../../../src/objstore/bucket.js';
@@ -150,10 +151,62 @@ describe('metas file codec', () => {
     });
     const frame = encodeFrame(new Map([['t"1', metas]]));
     const got: [string, BlockMeta][] = [];
-    decodeFrame(frame, new Interner(), (t, m) => got.push([t, m]));
+    const again = new Interner();
+    let reused = 0;
+    decodeFrame(frame, again, (t, m, r) => {
+      reused += r ? 1 : 0;
+      got.push([t, r ? compactMeta(m, m.ulid, again) : m]);
+    });
     expect(got).toStrictEqual(metas.map((m) => ['t"1', m]));
+    // Every meta of the usual shape came through the decoder's reused objects.
+    expect(reused).toBe(metas.filter((m) => isCommonShape(m)).length);
+    expect(reused).toBeGreaterThan(0);
+  });
+
+  test('metas of the usual shape decoded one after another keep nothing of each other', () => {
+    const interner = new Interner();
+    const prev = [ulidAt(T0, 1), ulidAt(T0, 2)];
+    const metas = Array.from({ length: 60 }, (_, i) => {
+      const id = ulidAt(T0 + i, 200 + i);
+      const o = classifyMeta(id, formatMeta(commonVariant(id, i, prev)), 'meta.json', interner);
+      if (o.kind !== 'loaded') throw new Error(o.detail);
+      return o.meta;
+    });
+    expect(metas.every((m) => isCommonShape(m))).toBe(true);
+    const frame = encodeFrame(new Map([['a', metas.slice(0, 25)], ['b', metas.slice(25)]]));
+    const again = new Interner();
+    const got: [string, BlockMeta][] = [];
+    decodeFrame(frame, again, (t, m, r) => {
+      expect(r).toBe(true);
+      got.push([t, compactMeta(m, m.ulid, again)]);
+    });
+    expect(got).toStrictEqual(metas.map((m, i) => [i < 25 ? 'a' : 'b', m]));
   });
 });
+
+/**
+ * Metas of the usual shape that differ in every section the decoder's reused objects carry, so a
+ * value left over from the previous block would show.
+ */
+function commonVariant(id: string, i: number, prev: string[]): BlockMeta {
+  const m = mkMeta(id, {
+    minTime: T0 + i * H,
+    level: 1 + (i % 3),
+    labels: i % 2 === 0 ? { cluster: 'eu1' } : { cluster: 'us2', replica: 'b' },
+    resolution: i % 4 === 3 ? 300_000 : 0,
+    ...(i % 3 === 0 ? { uploadTime: `2024-02-0${1 + (i % 9)}T00:00:00Z` } : {}),
+  });
+  m.stats = { numSamples: 1e12 + i, numSeries: i, numChunks: 2 * i, numTombstones: i % 2 };
+  if (i % 5 === 1) m.compaction.sources = [...prev, `${prev[0]!}x${i}`.slice(0, 26)];
+  const t = m.thanos!;
+  if (i % 4 === 1) t.segment_files = ['000001', '000002'];
+  if (i % 7 === 2) delete t.segment_files;
+  if (i % 3 === 1) t.files = [{ rel_path: 'index', size_bytes: i }, { rel_path: 'meta.json' }];
+  if (i % 6 === 5) delete t.files;
+  if (i % 4 === 0) t.index_stats = {};
+  if (i % 11 === 10) delete m.thanos;
+  return m;
+}
 
 /** A bucket of `blocks` blocks, synced cold once with a fetcher that is then closed. */
 function coldFixture(blocks: number): { tb: () => TempBucket; cold: () => SyncResult } {
