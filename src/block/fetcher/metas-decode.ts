@@ -191,7 +191,8 @@ export function decodeFrame(
       meta.ulid = id;
       meta.minTime = col(0, i);
       meta.maxTime = col(1, i);
-      meta.thanos = kind & K_THANOS ? decodeThanos(r, x, s, si, labelSets, segmentLists, interner) : undefined;
+      meta.thanos =
+        kind & K_THANOS ? decodeThanos(r, x, s, si, labelSets, segmentLists, interner) : undefined;
       add(tenant, meta, true);
     }
   }

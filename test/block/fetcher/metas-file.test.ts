@@ -173,7 +173,12 @@ describe('metas file codec', () => {
       return o.meta;
     });
     expect(metas.every((m) => isCommonShape(m))).toBe(true);
-    const frame = encodeFrame(new Map([['a', metas.slice(0, 25)], ['b', metas.slice(25)]]));
+    const frame = encodeFrame(
+      new Map([
+        ['a', metas.slice(0, 25)],
+        ['b', metas.slice(25)],
+      ]),
+    );
     const again = new Interner();
     const got: [string, BlockMeta][] = [];
     decodeFrame(frame, again, (t, m, r) => {
