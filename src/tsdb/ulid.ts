@@ -16,10 +16,14 @@ for (const c of '0123456789ABCDEFGHJKMNPQRSTVWXYZ') {
  * with a non-ASCII character gets ulidx's own answer.
  */
 export function isUlid(s: string): boolean {
-  if (s.length !== 26) return false;
-  for (let i = 0; i < 26; i++) {
+  return s.length === 26 && isUlidAt(s, 0);
+}
+
+/** isUlid of the 26 characters of `s` from `at` on (which the caller checked exist), unsliced. */
+export function isUlidAt(s: string, at: number): boolean {
+  for (let i = at; i < at + 26; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 128) return isValid(s);
+    if (c >= 128) return isValid(s.slice(at, at + 26));
     if (CROCKFORD_DIGIT[c] === 0) return false;
   }
   return true;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzip, constants as zlibConstants } from 'node:zlib';
-import { isUlid } from '../../tsdb/ulid.js';
+import { isUlid, isUlidAt } from '../../tsdb/ulid.js';
 import { errorCode, errorMessage } from '../../util/errors.js';
 import type { PartialBlock, PartialReason } from './types.js';
 
@@ -105,11 +105,34 @@ const PARTIAL_REASONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * A checkpoint read back from disk: `known` lists are arrays; the map is the loader's own (it
+ * A tenant's checkpointed block IDs as the one string they are in the file, read by position: a
+ * restart that finds them all in the metas file compares them there and never holds a million
+ * ID strings (each would outlive a few young-generation collections, and be promoted as garbage).
+ */
+export class KnownIds implements Iterable<string> {
+  readonly #s: string;
+  /** `s`: 26-character ULIDs back to back, checked by the caller. */
+  constructor(s: string) {
+    this.#s = s;
+  }
+  get length(): number {
+    return this.#s.length / ULID_LEN;
+  }
+  /** The i-th ID (a new string on each call). */
+  at(i: number): string {
+    return this.#s.slice(i * ULID_LEN, (i + 1) * ULID_LEN);
+  }
+  *[Symbol.iterator](): Iterator<string> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+}
+
+/**
+ * A checkpoint read back from disk: `known` lists are KnownIds; the map is the loader's own (it
  * drops each tenant once restored).
  */
 export interface LoadedCheckpoint extends Checkpoint {
-  readonly tenants: Map<string, TenantCheckpoint & { readonly known: readonly string[] }>;
+  readonly tenants: Map<string, TenantCheckpoint & { readonly known: KnownIds }>;
 }
 
 /** Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh). */
@@ -129,7 +152,7 @@ export function decodeCheckpoint(text: string): LoadedCheckpoint {
   if (typeof writtenAtMs !== 'number') return bad('written_at_ms missing');
   const rawTenants = raw['tenants'];
   if (!isRecord(rawTenants)) return bad('tenants missing');
-  const tenants = new Map<string, TenantCheckpoint & { readonly known: readonly string[] }>();
+  const tenants = new Map<string, TenantCheckpoint & { readonly known: KnownIds }>();
   for (const [name, v] of Object.entries(rawTenants)) {
     if (!isRecord(v)) return bad(`tenant ${name}: not an object`);
     const after = v['after'];
@@ -140,12 +163,10 @@ export function decodeCheckpoint(text: string): LoadedCheckpoint {
     if (typeof knownStr !== 'string' || knownStr.length % ULID_LEN !== 0) {
       return bad(`tenant ${name}: bad known list`);
     }
-    const known: string[] = new Array<string>(knownStr.length / ULID_LEN);
-    for (let i = 0; i < known.length; i++) {
-      const id = knownStr.slice(i * ULID_LEN, (i + 1) * ULID_LEN);
-      if (!isUlid(id)) return bad(`tenant ${name}: bad known ID at ${i}`);
-      known[i] = id;
+    for (let at = 0; at < knownStr.length; at += ULID_LEN) {
+      if (!isUlidAt(knownStr, at)) return bad(`tenant ${name}: bad known ID at ${at / ULID_LEN}`);
     }
+    const known = new KnownIds(knownStr);
     const partial: PartialBlock[] = [];
     for (const p of arrayOf(v['partial'])) {
       if (

@@ -26,6 +26,7 @@ import {
   CheckpointError,
   readCheckpointFile,
   type Checkpoint,
+  type KnownIds,
   type LoadedCheckpoint,
 } from './checkpoint.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
@@ -484,14 +485,13 @@ export class MetaFetcher {
       let reads = 0;
       // The usual case: the file holds exactly the blocks the checkpoint names. Its map becomes
       // the tenant's (a million-entry restart builds no second map and leaves none behind).
-      const adopt =
-        inFile !== undefined && inFile.size === tc.known.length && tc.known.every((id) => inFile.has(id));
+      const adopt = inFile !== undefined && inFile.size === tc.known.length && allIn(tc.known, inFile);
       if (adopt) {
         st.adoptMetas(inFile);
         loaded += inFile.size;
       } else {
         for (let i = 0; i < tc.known.length; i++) {
-          const id = tc.known[i]!;
+          const id = tc.known.at(i);
           const m = inFile?.get(id);
           if (m !== undefined) {
             // The meta's own ULID string as the key: the checkpoint's copy of it can then go.
@@ -544,6 +544,11 @@ export class MetaFetcher {
       duration_ms: Math.round(this.#monotonic() - t0),
     });
   }
+}
+
+function allIn(ids: KnownIds, map: ReadonlyMap<string, unknown>): boolean {
+  for (let i = 0; i < ids.length; i++) if (!map.has(ids.at(i))) return false;
+  return true;
 }
 
 function diffCounts(after: OperationCounts, before: OperationCounts): OperationCounts {

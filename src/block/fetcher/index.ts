@@ -32,6 +32,7 @@ export {
   readCheckpointFile,
   writeCheckpointFile,
   CheckpointError,
+  KnownIds,
   type Checkpoint,
   type LoadedCheckpoint,
   type TenantCheckpoint,
