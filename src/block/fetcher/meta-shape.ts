@@ -12,6 +12,12 @@ export function isCommonShape(m: BlockMeta): boolean {
   const t = m.thanos;
   if (t === undefined) return true;
   if (t.version !== undefined || t.rewrites !== undefined || t.extensions !== undefined) return false;
-  if (t.index_stats !== undefined && Object.keys(t.index_stats).length > 0) return false;
+  if (t.index_stats !== undefined && !isEmptyRecord(t.index_stats)) return false;
   return t.files === undefined || t.files.every((f) => f.hash === undefined);
+}
+
+/** Whether a parsed JSON object has no keys (without Object.keys' array: called per block). */
+function isEmptyRecord(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return false;
+  return true;
 }

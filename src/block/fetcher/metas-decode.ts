@@ -36,11 +36,10 @@ class Source {
   f64At(at: number): number {
     return this.buf.readDoubleLE(at);
   }
-  ascii(n: number): string {
+  /** Moves past n bytes (bounds-checked); they are read in place by offset. */
+  skip(n: number): void {
     this.#need(n);
-    const s = this.buf.toString('latin1', this.off, this.off + n);
     this.off += n;
-    return s;
   }
   utf8(): string {
     const n = this.u32();
@@ -161,9 +160,9 @@ export function decodeFrame(
     const tenant = s(r.u32());
     const n = r.u32();
     const idsAt = r.off;
-    r.ascii(n * ULID_LEN);
+    r.skip(n * ULID_LEN);
     const colsAt = r.off;
-    r.ascii(n * 8 * NUM_COLUMNS);
+    r.skip(n * 8 * NUM_COLUMNS);
     const col = (c: number, i: number): number => r.f64At(colsAt + (c * n + i) * 8);
     for (let i = 0; i < n; i++) {
       const id = payload.toString('latin1', idsAt + i * ULID_LEN, idsAt + (i + 1) * ULID_LEN);

@@ -105,18 +105,18 @@ export async function readMetasFile(
       if (crc32c(payload) !== crc) fail(`checksum mismatch in the frame at offset ${off}`);
       // A frame counts whole or not at all. Each meta is kept (packed) as it is decoded: the
       // decoder's objects are reused, and only what is kept lives until the frame ends.
-      frameTenants.length = 0;
-      frameMetas.length = 0;
+      // The two arrays are reused across frames, never shrunk (a shrunk array regrows as garbage).
+      let inFrame = 0;
       try {
         decodeFrame(payload, interner, (t, m, reused) => {
           const kept = keep(t, m);
-          frameTenants.push(t);
-          frameMetas.push(reused && kept === m ? compactMeta(m, m.ulid, interner) : kept);
+          frameTenants[inFrame] = t;
+          frameMetas[inFrame++] = reused && kept === m ? compactMeta(m, m.ulid, interner) : kept;
         });
       } catch (err) {
         fail(`frame at offset ${off}: ${errorMessage(err)}`, err);
       }
-      for (let i = 0; i < frameMetas.length; i++) add(frameTenants[i]!, frameMetas[i]!);
+      for (let i = 0; i < inFrame; i++) add(frameTenants[i]!, frameMetas[i]!);
       off = start + len;
     }
   } finally {
