@@ -19,6 +19,7 @@ import type { Bucket } from '../objstore/bucket.js';
 import { CHUNKS_DIR, INDEX_FILENAME } from '../tsdb/block/files.js';
 import { type BlockMeta, META_FILENAME, type ThanosFile, formatMeta, readMetaFile } from '../tsdb/meta.js';
 import { isUlid } from '../tsdb/ulid.js';
+import { formatUploadTime } from '../tsdb/upload-time.js';
 import { StrataError, errorCode, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { forEachLimit } from './concurrency.js';
@@ -77,12 +78,6 @@ export interface UploadResult {
 interface LocalFile {
   relPath: string;
   size: number;
-}
-
-/** RFC 3339 with nanoseconds-style fraction trimmed like Go's RFC3339Nano (no trailing zeros). */
-export function formatUploadTime(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
-  return iso.replace(/\.?0+Z$/, 'Z');
 }
 
 function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { findGroupIssues, type CheckedBlock } from '../../src/block/checks.js';
-import { formatUploadTime, metaForUpload } from '../../src/block/upload.js';
+import { metaForUpload } from '../../src/block/upload.js';
+import { formatUploadTime } from '../../src/tsdb/upload-time.js';
 import type { BlockMeta } from '../../src/tsdb/meta.js';
 
 let n = 0;

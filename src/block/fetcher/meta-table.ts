@@ -11,18 +11,31 @@ import type { BlockCompaction, BlockMeta, BlockStats, ThanosFile, ThanosMeta } f
 import { EMPTY_INDEX_STATS } from './meta-read.js';
 import { isCommonShape } from './meta-shape.js';
 import { grownTo } from '../../util/typed-arrays.js';
+import {
+  exactUploadTimeMs,
+  uploadTimeForm,
+  uploadTimeText,
+  type UploadTimeForm,
+} from '../../tsdb/upload-time.js';
 
-/** f64 per row: minTime, maxTime, numSamples, numSeries, numChunks, numTombstones. */
-const F = 6;
-/** u32 per row: level, labels, source, downsample, segments, file names, first size, upload at. */
-const U = 8;
+/** f64 per row: minTime, maxTime, numSamples, upload_time as milliseconds (see the flags). */
+const F = 4;
+/**
+ * u32 per row: level, labels, source, downsample, segments, file names, first size, upload_time
+ * text at, numSeries, numChunks, numTombstones (a meta whose counts do not fit is kept whole).
+ */
+const U = 11;
 const NONE = 0xffffffff;
-/** Bytes per row: upload_time length + 1 (0: none), flags. */
+/** Bytes per row: upload_time text length + 1 (0: none, or kept as milliseconds), flags. */
 const B = 2;
 const FLAG_SELF_SOURCE = 1;
 const FLAG_INDEX_STATS = 2;
+/** upload_time kept as milliseconds, in the form uploadTimeText gives back (flags × this). */
+const FLAG_UPLOAD_FORM = 4;
+const FLAG_UPLOAD_MASK = FLAG_UPLOAD_FORM * 3;
 /** Longest upload_time kept in the byte arena (RFC 3339 with nanoseconds and an offset is 35). */
 const MAX_UPLOAD_LEN = 254;
+const EMPTY = Buffer.alloc(0);
 
 interface FileNames {
   readonly names: readonly string[];
@@ -48,8 +61,8 @@ class Page {
   /** File sizes of the page's rows, in row order. */
   sizes: Float64Array;
   nSizes = 0;
-  /** upload_time bytes of the page's rows, in row order. */
-  uploads: Buffer;
+  /** upload_time texts (of rows that do not keep it as milliseconds), in row order. */
+  uploads = EMPTY;
   nUploads = 0;
   /** Sources of rows whose block is not its own single source (compacted blocks), by row. */
   readonly sources = new Map<number, readonly string[]>();
@@ -61,7 +74,6 @@ class Page {
     this.u32 = new Uint32Array(cap * U);
     this.u8 = new Uint8Array(cap * B);
     this.sizes = new Float64Array(cap * 2);
-    this.uploads = Buffer.alloc(cap * 24);
   }
 
   grow(cap: number): void {
@@ -82,7 +94,9 @@ class Page {
 
   addUpload(s: string): number {
     if (this.nUploads + s.length > this.uploads.length) {
-      const next = Buffer.alloc(Math.max(Math.ceil(this.uploads.length * 1.5), this.nUploads + s.length));
+      const next = Buffer.alloc(
+        Math.max(Math.ceil(this.uploads.length * 1.5), this.nUploads + s.length, this.cap * 24),
+      );
       this.uploads.copy(next, 0, 0, this.nUploads);
       this.uploads = next;
     }
@@ -130,17 +144,17 @@ export class MetaTable {
     if (up !== undefined && (up.length > MAX_UPLOAD_LEN || !isAscii(up))) return meta;
     const level = meta.compaction.level;
     if (level > 0xffff) return meta;
+    const s = meta.stats;
+    if (!isU32(s.numSeries) || !isU32(s.numChunks) || !isU32(s.numTombstones)) return meta;
+    const upMs = up === undefined ? NaN : exactUploadTimeMs(up);
     const p = this.#lastPage();
     const i = this.#rows++ & (PAGE_ROWS - 1);
     const f = p.f64;
     const fo = i * F;
     f[fo] = meta.minTime;
     f[fo + 1] = meta.maxTime;
-    const s = meta.stats;
     f[fo + 2] = s.numSamples;
-    f[fo + 3] = s.numSeries;
-    f[fo + 4] = s.numChunks;
-    f[fo + 5] = s.numTombstones;
+    f[fo + 3] = upMs;
     const u = p.u32;
     const uo = i * U;
     u[uo] = level;
@@ -149,13 +163,20 @@ export class MetaTable {
     u[uo + 3] = this.#ref(t.downsample);
     u[uo + 4] = t.segment_files === undefined ? NONE : this.#ref(t.segment_files);
     u[uo + 5] = t.files === undefined ? NONE : this.#files(p, uo, t.files);
-    u[uo + 7] = up === undefined ? 0 : p.addUpload(up);
+    const upText = up !== undefined && Number.isNaN(upMs);
+    u[uo + 7] = upText ? p.addUpload(up) : 0;
+    u[uo + 8] = s.numSeries;
+    u[uo + 9] = s.numChunks;
+    u[uo + 10] = s.numTombstones;
     const src = meta.compaction.sources;
     const self = src.length === 1 && src[0] === meta.ulid;
     if (!self) p.sources.set(i, src);
     const b = p.u8;
-    b[i * B] = up === undefined ? 0 : up.length + 1;
-    b[i * B + 1] = (self ? FLAG_SELF_SOURCE : 0) | (t.index_stats !== undefined ? FLAG_INDEX_STATS : 0);
+    b[i * B] = upText ? up.length + 1 : 0;
+    b[i * B + 1] =
+      (self ? FLAG_SELF_SOURCE : 0) |
+      (t.index_stats !== undefined ? FLAG_INDEX_STATS : 0) |
+      (up !== undefined && !upText ? uploadTimeForm(up) * FLAG_UPLOAD_FORM : 0);
     return new PackedMeta(meta.ulid, p, i);
   }
 
@@ -217,6 +238,10 @@ function sameFileNames(n: FileNames, files: readonly ThanosFile[]): boolean {
   return true;
 }
 
+function isU32(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v < NONE;
+}
+
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
@@ -253,9 +278,14 @@ export class PackedMeta implements BlockMeta {
     return this.#p.f64[this.#i * F + 1]!;
   }
   get stats(): BlockStats {
-    const f = this.#p.f64;
-    const o = this.#i * F;
-    return { numSamples: f[o + 2]!, numSeries: f[o + 3]!, numChunks: f[o + 4]!, numTombstones: f[o + 5]! };
+    const u = this.#p.u32;
+    const o = this.#i * U;
+    return {
+      numSamples: this.#p.f64[this.#i * F + 2]!,
+      numSeries: u[o + 8]!,
+      numChunks: u[o + 9]!,
+      numTombstones: u[o + 10]!,
+    };
   }
   get compaction(): BlockCompaction {
     const self = (this.#p.u8[this.#i * B + 1]! & FLAG_SELF_SOURCE) !== 0;
@@ -264,6 +294,11 @@ export class PackedMeta implements BlockMeta {
   }
   get thanos(): ThanosMeta {
     return new PackedThanos(this.#p, this.#i);
+  }
+
+  /** thanos.upload_time as milliseconds when the row keeps it so (Date.parse of the text), else NaN. */
+  uploadTimeMs(): number {
+    return (this.#p.u8[this.#i * B + 1]! & FLAG_UPLOAD_MASK) === 0 ? NaN : this.#p.f64[this.#i * F + 3]!;
   }
 
   /** The plain compacted meta (compactMeta's shape and key order). */
@@ -313,7 +348,10 @@ class PackedThanos implements ThanosMeta {
   }
   get upload_time(): string | undefined {
     const n = this.#p.u8[this.#i * B]!;
-    if (n === 0) return undefined;
+    if (n === 0) {
+      const form = (this.#p.u8[this.#i * B + 1]! & FLAG_UPLOAD_MASK) / FLAG_UPLOAD_FORM;
+      return form === 0 ? undefined : uploadTimeText(this.#p.f64[this.#i * F + 3]!, form as UploadTimeForm);
+    }
     const at = this.#p.u32[this.#i * U + 7]!;
     return this.#p.uploads.toString('latin1', at, at + n - 1);
   }

@@ -4,6 +4,7 @@ import { MetaTable, PackedMeta } from '../../../src/block/fetcher/meta-table.js'
 import { TenantState } from '../../../src/block/fetcher/tenant-state.js';
 import { formatMeta, parseMeta, type BlockMeta } from '../../../src/tsdb/meta.js';
 import { T0, H, ulidAt } from './helpers.js';
+import { formatUploadTime } from '../../../src/tsdb/upload-time.js';
 
 /** A sidecar meta as Thanos writes it, through the fetcher's compaction (as a sync keeps it). */
 function sidecar(seq: number, over: (m: BlockMeta) => void = () => {}): BlockMeta {
@@ -27,7 +28,12 @@ function sidecar(seq: number, over: (m: BlockMeta) => void = () => {}): BlockMet
         { rel_path: 'meta.json' },
       ],
       index_stats: {},
-      upload_time: `2023-11-14T22:13:20.${String(seq).padStart(9, '0')}Z`,
+      // Go's nanoseconds (kept as text), toISOString's and formatUploadTime's (kept as milliseconds).
+      upload_time: [
+        `2023-11-14T22:13:20.${String(seq).padStart(9, '0')}Z`,
+        new Date(1.7e12 + seq * 1010).toISOString(),
+        formatUploadTime(1.7e12 + seq * 1010),
+      ][seq % 3],
     },
   };
   over(m);
@@ -65,6 +71,10 @@ describe('MetaTable', () => {
       expect(p.compaction).toEqual(m.compaction);
       expect(p.thanos!.files).toEqual(m.thanos!.files);
       expect(p.thanos!.upload_time).toBe(m.thanos!.upload_time);
+      // Milliseconds where the text is one of the two exact forms, as Date.parse reads it.
+      const ms = (p as PackedMeta).uploadTimeMs();
+      if (i % 3 === 0) expect(ms).toBeNaN();
+      else expect(ms).toBe(Date.parse(m.thanos!.upload_time!));
       // Shared parts are the interner's objects, so identity-keyed caches keep working.
       expect(p.thanos!.labels).toBe(m.thanos!.labels);
       expect(p.thanos!.downsample).toBe(m.thanos!.downsample);
@@ -113,6 +123,13 @@ describe('MetaTable', () => {
       }),
       sidecar(6, (m) => {
         delete m.thanos;
+      }),
+      // Counts the table keeps as 32-bit integers: one beyond, one not an integer.
+      sidecar(7, (m) => {
+        m.stats.numSeries = 2 ** 32;
+      }),
+      sidecar(8, (m) => {
+        m.stats.numChunks = 1.5;
       }),
     ];
     const rows = table.rows;

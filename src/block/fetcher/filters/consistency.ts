@@ -8,6 +8,7 @@
 import type { BlockMeta } from '../../../tsdb/meta.js';
 import { ulidTime } from '../../../tsdb/ulid.js';
 import type { FilterContext, MetaFilter } from '../types.js';
+import { PackedMeta } from '../meta-table.js';
 
 export const NEVER_TOO_FRESH_SOURCES: ReadonlySet<string> = new Set([
   'compactor',
@@ -44,6 +45,11 @@ function isTooFresh(meta: BlockMeta, cutoff: number, oldDay: string): boolean {
   // Read once: a packed meta builds its thanos section on each access.
   const thanos = meta.thanos;
   if (NEVER_TOO_FRESH_SOURCES.has(thanos?.source ?? '')) return false;
+  // A packed meta mostly keeps the upload time as milliseconds: no text built to be parsed.
+  if (meta instanceof PackedMeta) {
+    const ms = meta.uploadTimeMs();
+    if (!Number.isNaN(ms)) return ms > cutoff;
+  }
   // Uploads dated two days before the cutoff are old whatever their UTC offset: comparing the
   // date prefix skips parsing a million timestamps every sync.
   const text = thanos?.upload_time;
