@@ -2,7 +2,8 @@
  * Listing a filesystem bucket: one directory at a time in key byte order, like S3 pages, skipping
  * temporary files and directories without objects (so a listing never shows an empty prefix).
  */
-import { readdir, stat } from 'node:fs/promises';
+import type { Dir, Dirent } from 'node:fs';
+import { opendir, readdir, stat } from 'node:fs/promises';
 import { errorCode } from '../util/errors.js';
 import { compareKeys, sortsNatively, type IterEntry } from './bucket.js';
 import { isTemporaryName } from './filesystem-tmp.js';
@@ -53,16 +54,55 @@ export async function* walkKeys(
 /**
  * Whether the directory holds at least one object (after startAfter). The file entries of the
  * directory listing say so; no stat (a listing does not promise the object still exists when it
- * is read, on S3 either).
+ * is read, on S3 either). Streamed, depth first, in directory order: a tenant's folder of ten
+ * thousand blocks answers at its first block with a file, without reading or sorting the rest.
  */
 async function hasObject(ctx: ListContext, dirKey: string, startAfter: string | undefined): Promise<boolean> {
-  const entries = await readDirSorted(ctx, dirKey, '', startAfter);
-  for (const e of entries) if (!e.isDir) return true;
-  for (const e of entries) {
-    const sub = subtreeStartAfter(e.key, startAfter);
-    if (sub !== false && (await hasObject(ctx, e.key, sub))) return true;
+  let dir: Dir;
+  try {
+    dir = await opendir(ctx.keyPath(dirKey));
+  } catch (err) {
+    if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return false;
+    throw ctx.fsError('iter', dirKey, err);
   }
-  return false;
+  try {
+    for (;;) {
+      let d: Dirent | null;
+      try {
+        d = await dir.read();
+      } catch (err) {
+        if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return false; // removed while read
+        throw ctx.fsError('iter', dirKey, err);
+      }
+      if (d === null) return false;
+      if (isTemporaryName(d.name)) continue;
+      const kind = d.isSymbolicLink() ? await linkKind(ctx, dirKey + d.name) : direntKind(d);
+      if (kind === 'file') {
+        if (startAfter === undefined || compareKeys(dirKey + d.name, startAfter) > 0) return true;
+      } else if (kind === 'dir') {
+        const sub = subtreeStartAfter(`${dirKey}${d.name}/`, startAfter);
+        if (sub !== false && (await hasObject(ctx, `${dirKey}${d.name}/`, sub))) return true;
+      }
+    }
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+}
+
+type EntryKind = 'file' | 'dir' | undefined;
+
+function direntKind(d: Dirent): EntryKind {
+  return d.isDirectory() ? 'dir' : d.isFile() ? 'file' : undefined;
+}
+
+/** What a symbolic link points at; undefined when dangling or neither a file nor a directory. */
+async function linkKind(ctx: ListContext, key: string): Promise<EntryKind> {
+  try {
+    const st = await stat(ctx.keyPath(key));
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -96,25 +136,15 @@ async function readDirSorted(
     // A file's key follows rest only if the directory of that name would: skip the rest first.
     if (rest !== undefined && !dirMayFollow(d.name, rest, after)) continue;
     if (!d.name.startsWith(namePrefix) || isTemporaryName(d.name)) continue;
-    let isDir = d.isDirectory();
-    let isFile = d.isFile();
-    if (d.isSymbolicLink()) {
-      try {
-        const st = await stat(ctx.keyPath(dirKey + d.name));
-        isDir = st.isDirectory();
-        isFile = st.isFile();
-      } catch {
-        continue; // dangling link
-      }
-    }
-    if (isDir) {
+    const kind = d.isSymbolicLink() ? await linkKind(ctx, dirKey + d.name) : direntKind(d);
+    if (kind === 'dir') {
       if (
         rest !== undefined
           ? dirMayFollow(d.name, rest, after)
           : subtreeStartAfter(`${dirKey}${d.name}/`, startAfter) !== false
       )
         out.push({ key: `${dirKey}${d.name}/`, isDir: true });
-    } else if (isFile) {
+    } else if (kind === 'file') {
       if (
         rest !== undefined
           ? after(d.name)
