@@ -16,15 +16,23 @@ for (const c of '0123456789ABCDEFGHJKMNPQRSTVWXYZ') {
  * with a non-ASCII character gets ulidx's own answer.
  */
 export function isUlid(s: string): boolean {
-  return s.length === 26 && isUlidAt(s, 0);
+  if (s.length !== 26) return false;
+  for (let i = 0; i < 26; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) return isValid(s);
+    if (CROCKFORD_DIGIT[c] === 0) return false;
+  }
+  return true;
 }
 
-/** isUlid of the 26 characters of `s` from `at` on (which the caller checked exist), unsliced. */
-export function isUlidAt(s: string, at: number): boolean {
+/**
+ * Whether the 26 bytes of `b` from `at` on are ASCII Crockford digits (isUlid's answer for ASCII;
+ * a non-ASCII byte is a no here, where isUlid would ask ulidx).
+ */
+export function isAsciiUlidAt(b: Uint8Array, at: number): boolean {
   for (let i = at; i < at + 26; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128) return isValid(s.slice(at, at + 26));
-    if (CROCKFORD_DIGIT[c] === 0) return false;
+    const c = b[i]!;
+    if (c >= 128 || CROCKFORD_DIGIT[c] === 0) return false;
   }
   return true;
 }

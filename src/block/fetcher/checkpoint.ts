@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzip, constants as zlibConstants } from 'node:zlib';
-import { isUlid, isUlidAt } from '../../tsdb/ulid.js';
+import { isAsciiUlidAt, isUlid } from '../../tsdb/ulid.js';
 import { errorCode, errorMessage } from '../../util/errors.js';
 import type { PartialBlock, PartialReason } from './types.js';
 
@@ -105,22 +105,24 @@ const PARTIAL_REASONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * A tenant's checkpointed block IDs as the one string they are in the file, read by position: a
- * restart that finds them all in the metas file compares them there and never holds a million
- * ID strings (each would outlive a few young-generation collections, and be promoted as garbage).
+ * A tenant's checkpointed block IDs, read by position from the bytes of the file they are in (26
+ * ASCII characters each, back to back): a restart that finds them all in the metas file compares
+ * them there and never holds a million ID strings, nor the file as one string.
  */
 export class KnownIds implements Iterable<string> {
-  readonly #s: string;
-  /** `s`: 26-character ULIDs back to back, checked by the caller. */
-  constructor(s: string) {
-    this.#s = s;
-  }
-  get length(): number {
-    return this.#s.length / ULID_LEN;
+  readonly #b: Buffer;
+  readonly #at: number;
+  readonly length: number;
+  /** `b[at, at + 26 × n)`: IDs checked by the caller. */
+  constructor(b: Buffer, at: number, n: number) {
+    this.#b = b;
+    this.#at = at;
+    this.length = n;
   }
   /** The i-th ID (a new string on each call). */
   at(i: number): string {
-    return this.#s.slice(i * ULID_LEN, (i + 1) * ULID_LEN);
+    const o = this.#at + i * ULID_LEN;
+    return this.#b.toString('latin1', o, o + ULID_LEN);
   }
   *[Symbol.iterator](): Iterator<string> {
     for (let i = 0; i < this.length; i++) yield this.at(i);
@@ -135,11 +137,36 @@ export interface LoadedCheckpoint extends Checkpoint {
   readonly tenants: Map<string, TenantCheckpoint & { readonly known: KnownIds }>;
 }
 
-/** Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh). */
-export function decodeCheckpoint(text: string): LoadedCheckpoint {
+const KNOWN_KEY = Buffer.from('"known":"', 'latin1');
+const QUOTE = 0x22;
+
+/**
+ * Parses and validates; any inconsistency throws CheckpointError (the caller starts afresh).
+ * The known lists are not parsed as JSON strings: each `"known":"…"` value is checked in place and
+ * replaced by its number in the text JSON.parse sees (a JSON string cannot hold that byte sequence
+ * unescaped, so every match is a key). An ID with a non-ASCII character, which the writer never
+ * writes, makes the checkpoint unreadable.
+ */
+export function decodeCheckpoint(input: Buffer | string): LoadedCheckpoint {
   const bad = (detail: string): never => {
     throw new CheckpointError(`checkpoint: ${detail}`);
   };
+  const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const lists: { at: number; n: number }[] = [];
+  let text = '';
+  let from = 0;
+  for (let k = b.indexOf(KNOWN_KEY); k >= 0; k = b.indexOf(KNOWN_KEY, from)) {
+    const at = k + KNOWN_KEY.length;
+    const end = b.indexOf(QUOTE, at);
+    if (end < 0 || (end - at) % ULID_LEN !== 0) return bad(`known list ${lists.length}: bad length`);
+    for (let i = at; i < end; i += ULID_LEN) {
+      if (!isAsciiUlidAt(b, i)) return bad(`known list ${lists.length}: bad ID at ${(i - at) / ULID_LEN}`);
+    }
+    text += `${b.toString('utf8', from, at)}${lists.length}`;
+    lists.push({ at, n: (end - at) / ULID_LEN });
+    from = end;
+  }
+  text += b.toString('utf8', from);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -159,14 +186,11 @@ export function decodeCheckpoint(text: string): LoadedCheckpoint {
     if (after !== undefined && (typeof after !== 'string' || !isUlid(after))) {
       return bad(`tenant ${name}: bad watermark`);
     }
-    const knownStr = v['known'];
-    if (typeof knownStr !== 'string' || knownStr.length % ULID_LEN !== 0) {
-      return bad(`tenant ${name}: bad known list`);
-    }
-    for (let at = 0; at < knownStr.length; at += ULID_LEN) {
-      if (!isUlidAt(knownStr, at)) return bad(`tenant ${name}: bad known ID at ${at / ULID_LEN}`);
-    }
-    const known = new KnownIds(knownStr);
+    // The number decodeCheckpoint put there, exactly as it wrote it.
+    const ref = v['known'];
+    const list = typeof ref === 'string' && String(Number(ref)) === ref ? lists[Number(ref)] : undefined;
+    if (list === undefined) return bad(`tenant ${name}: bad known list`);
+    const known = new KnownIds(b, list.at, list.n);
     const partial: PartialBlock[] = [];
     for (const p of arrayOf(v['partial'])) {
       if (
@@ -233,9 +257,9 @@ export async function readCheckpointFile(path: string): Promise<LoadedCheckpoint
     if (errorCode(err) === 'ENOENT') return undefined;
     throw err;
   }
-  let text: string;
+  let text: Buffer;
   try {
-    text = (await gunzipAsync(body)).toString('utf8');
+    text = await gunzipAsync(body);
   } catch (err) {
     throw new CheckpointError(`checkpoint: not gzip (${errorMessage(err)})`, { cause: err });
   }

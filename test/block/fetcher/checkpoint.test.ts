@@ -79,6 +79,20 @@ describe('checkpoint file', () => {
     expect(known.at(12_345)).toBe(ulidAt(T0 + 12_345, 12_345));
   });
 
+  test('names and details holding the text of a known key round-trip (the lists are found by it)', () => {
+    const cp = sample(30);
+    const [name, t] = [...cp.tenants][0]!;
+    const tricky = new Map(cp.tenants);
+    tricky.delete(name);
+    tricky.set('a"known":"01ARZ3NDEKTSV4RRFFQ69G5FAV', {
+      ...t,
+      partial: [{ ...t.partial[0]!, detail: '"known":"01ARZ3NDEKTSV4RRFFQ69G5FAV"' }],
+    });
+    tricky.set('known', { ...t, known: [...t.known].slice(3), after: undefined });
+    const back = decodeCheckpoint(encodeCheckpoint({ ...cp, tenants: tricky }));
+    expect(withArrays(back)).toEqual({ ...cp, tenants: tricky });
+  });
+
   test('absent file: undefined; damaged files: CheckpointError', async () => {
     expect(await readCheckpointFile(join(dir, 'none'))).toBeUndefined();
     const path = join(dir, 'bad');
