@@ -26,7 +26,6 @@ import {
   CheckpointError,
   readCheckpointFile,
   type Checkpoint,
-  type KnownIds,
   type LoadedCheckpoint,
 } from './checkpoint.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
@@ -448,15 +447,6 @@ export class MetaFetcher {
     // deletes journal files after the metas file and the checkpoint hold their blocks.
     for (const r of (await this.#journal?.load()) ?? []) cache.addSpare(r.tenant, r.id, r.bytes);
     if (this.#checkpointPath === undefined) return;
-    let cp: LoadedCheckpoint | undefined;
-    try {
-      cp = await readCheckpointFile(this.#checkpointPath);
-    } catch (err) {
-      if (!(err instanceof CheckpointError)) throw err;
-      recordBadInput(this.#metrics, 'bad-checkpoint');
-      this.#logger.warn('ignoring unreadable fetcher checkpoint; starting afresh', { err: err.message });
-    }
-    if (cp !== undefined) this.#onDisk = true;
     const t0 = this.#monotonic();
     // Packed frame by frame into each tenant's table: a million plain metas never exist at once.
     const tables = new Map<string, MetaTable>();
@@ -467,6 +457,18 @@ export class MetaFetcher {
     };
     const fromFile =
       (await this.#metasStore?.load(this.#interner, keep)) ?? new Map<string, Map<string, BlockMeta>>();
+    // The checkpoint after the metas (either order is safe: known blocks the file lacks are read
+    // as below), so its bytes are released right after the checks below instead of living
+    // through the decode of the metas.
+    let cp: LoadedCheckpoint | undefined;
+    try {
+      cp = await readCheckpointFile(this.#checkpointPath);
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      recordBadInput(this.#metrics, 'bad-checkpoint');
+      this.#logger.warn('ignoring unreadable fetcher checkpoint; starting afresh', { err: err.message });
+    }
+    if (cp !== undefined) this.#onDisk = true;
     if (cp === undefined) {
       // Without a checkpoint the file says nothing about which blocks exist, but each of its
       // metas is still that block's meta.json: the sync lists, and takes them instead of reading.
@@ -485,7 +487,7 @@ export class MetaFetcher {
       let reads = 0;
       // The usual case: the file holds exactly the blocks the checkpoint names. Its map becomes
       // the tenant's (a million-entry restart builds no second map and leaves none behind).
-      const adopt = inFile !== undefined && inFile.size === tc.known.length && allIn(tc.known, inFile);
+      const adopt = inFile !== undefined && tc.known.sameAsKeys(inFile);
       if (adopt) {
         st.adoptMetas(inFile);
         loaded += inFile.size;
@@ -544,11 +546,6 @@ export class MetaFetcher {
       duration_ms: Math.round(this.#monotonic() - t0),
     });
   }
-}
-
-function allIn(ids: KnownIds, map: ReadonlyMap<string, unknown>): boolean {
-  for (let i = 0; i < ids.length; i++) if (!map.has(ids.at(i))) return false;
-  return true;
 }
 
 function diffCounts(after: OperationCounts, before: OperationCounts): OperationCounts {

@@ -93,6 +93,21 @@ describe('checkpoint file', () => {
     expect(withArrays(back)).toEqual({ ...cp, tenants: tricky });
   });
 
+  test('a known list is compared with a map of the same blocks in any order', () => {
+    const known = decodeCheckpoint(encodeCheckpoint(sample(50))).tenants.get('team "a"')!.known;
+    const ids = Array.from({ length: 50 }, (_, i) => ulidAt(T0 + i, i));
+    const mapOf = (keys: string[]): Map<string, number> => new Map(keys.map((k, i) => [k, i]));
+    expect(known.sameAsKeys(mapOf(ids))).toBe(true);
+    expect(known.sameAsKeys(mapOf([...ids].reverse()))).toBe(true);
+    expect(known.sameAsKeys(mapOf([...ids.slice(0, 20), ...ids.slice(20).reverse()]))).toBe(true);
+    // A different last block, in order and out of it; one block more or less.
+    const other = ulidAt(T0 + 999, 999);
+    expect(known.sameAsKeys(mapOf([...ids.slice(0, 49), other]))).toBe(false);
+    expect(known.sameAsKeys(mapOf([other, ...ids.slice(1)]))).toBe(false);
+    expect(known.sameAsKeys(mapOf(ids.slice(1)))).toBe(false);
+    expect(known.sameAsKeys(mapOf([...ids, other]))).toBe(false);
+  });
+
   test('absent file: undefined; damaged files: CheckpointError', async () => {
     expect(await readCheckpointFile(join(dir, 'none'))).toBeUndefined();
     const path = join(dir, 'bad');
