@@ -58,8 +58,8 @@ class Page {
   f64: Float64Array;
   u32: Uint32Array;
   u8: Uint8Array;
-  /** File sizes of the page's rows, in row order. */
-  sizes: Float64Array;
+  /** File sizes of the page's rows, in row order (a meta with a file of 4 GiB or more is kept whole). */
+  sizes: Uint32Array;
   nSizes = 0;
   /** upload_time texts (of rows that do not keep it as milliseconds), in row order. */
   uploads = EMPTY;
@@ -73,7 +73,7 @@ class Page {
     this.f64 = new Float64Array(cap * F);
     this.u32 = new Uint32Array(cap * U);
     this.u8 = new Uint8Array(cap * B);
-    this.sizes = new Float64Array(cap * 2);
+    this.sizes = new Uint32Array(cap * 2);
   }
 
   grow(cap: number): void {
@@ -146,6 +146,9 @@ export class MetaTable {
     if (level > 0xffff) return meta;
     const s = meta.stats;
     if (!isU32(s.numSeries) || !isU32(s.numChunks) || !isU32(s.numTombstones)) return meta;
+    if (t.files !== undefined) {
+      for (const f of t.files) if (f.size_bytes !== undefined && !isU32(f.size_bytes)) return meta;
+    }
     const upMs = up === undefined ? NaN : exactUploadTimeMs(up);
     const p = this.#lastPage();
     const i = this.#rows++ & (PAGE_ROWS - 1);

@@ -22,7 +22,7 @@ function sidecar(seq: number, over: (m: BlockMeta) => void = () => {}): BlockMet
       source: 'sidecar',
       segment_files: ['000001', '000002'],
       files: [
-        { rel_path: 'chunks/000001', size_bytes: 3_000_000_000 + seq },
+        { rel_path: 'chunks/000001', size_bytes: 4_290_000_000 + seq },
         { rel_path: 'chunks/000002', size_bytes: 7 },
         { rel_path: 'index', size_bytes: 200_000 + seq },
         { rel_path: 'meta.json' },
@@ -130,6 +130,10 @@ describe('MetaTable', () => {
       }),
       sidecar(8, (m) => {
         m.stats.numChunks = 1.5;
+      }),
+      // A file of 4 GiB: sizes are kept as 32-bit integers.
+      sidecar(9, (m) => {
+        m.thanos!.files![2]!.size_bytes = 2 ** 32;
       }),
     ];
     const rows = table.rows;
