@@ -3,7 +3,7 @@
  * meta it stands for, so `toEqual` compares every field instead of the ULID alone.
  */
 import { expect } from 'vitest';
-import { PackedMeta } from '../../src/block/fetcher/meta-table.js';
+import { PackedMeta } from '../../src/block/fetcher/packed-meta.js';
 
 expect.addEqualityTesters([
   function packedMeta(this: { equals: (a: unknown, b: unknown) => boolean }, a: unknown, b: unknown) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compactMeta, Interner } from '../../../src/block/fetcher/meta-read.js';
-import { MetaTable, PackedMeta } from '../../../src/block/fetcher/meta-table.js';
+import { MetaTable } from '../../../src/block/fetcher/meta-table.js';
+import { PackedMeta } from '../../../src/block/fetcher/packed-meta.js';
 import { TenantState } from '../../../src/block/fetcher/tenant-state.js';
 import { formatMeta, parseMeta, type BlockMeta } from '../../../src/tsdb/meta.js';
 import { T0, H, ulidAt } from './helpers.js';

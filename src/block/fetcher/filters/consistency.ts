@@ -8,7 +8,7 @@
 import type { BlockMeta } from '../../../tsdb/meta.js';
 import { ulidTime } from '../../../tsdb/ulid.js';
 import type { FilterContext, MetaFilter } from '../types.js';
-import { PackedMeta } from '../meta-table.js';
+import { PackedMeta } from '../packed-meta.js';
 
 export const NEVER_TOO_FRESH_SOURCES: ReadonlySet<string> = new Set([
   'compactor',
