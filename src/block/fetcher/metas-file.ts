@@ -27,7 +27,7 @@ import {
 } from './metas-codec.js';
 
 export const METAS_FILENAME = 'metas.v1.bin';
-/** Blocks per frame of a full rewrite: bounds the memory of one encode and the loop stall. */
+/** Blocks per frame: bounds the memory of one encode or decode and the loop stall. */
 const REWRITE_FRAME_BLOCKS = 8192;
 
 /** The file is damaged; what was verified before the damage is in `partial`. */
@@ -133,14 +133,33 @@ function frameBytes(tenants: ReadonlyMap<string, readonly BlockMeta[]>): Buffer 
   return Buffer.concat([head, payload]);
 }
 
-/** Appends one frame to an existing, valid file. */
+/**
+ * Appends the metas to an existing, valid file, in frames of at most REWRITE_FRAME_BLOCKS blocks
+ * (a cold sync learns hundreds of thousands between two checkpoint writes: one frame of them
+ * would make every later restart read it into one buffer of its size).
+ */
 export async function appendMetasFrame(
   path: string,
   tenants: ReadonlyMap<string, readonly BlockMeta[]>,
 ): Promise<void> {
   const fh = await open(path, 'a');
   try {
-    await fh.write(frameBytes(tenants));
+    let batch = new Map<string, BlockMeta[]>();
+    let inBatch = 0;
+    for (const [tenant, metas] of tenants) {
+      for (let i = 0; i < metas.length; ) {
+        const n = Math.min(metas.length - i, REWRITE_FRAME_BLOCKS - inBatch);
+        batch.set(tenant, metas.slice(i, i + n));
+        i += n;
+        inBatch += n;
+        if (inBatch === REWRITE_FRAME_BLOCKS) {
+          await fh.write(frameBytes(batch));
+          batch = new Map();
+          inBatch = 0;
+        }
+      }
+    }
+    if (inBatch > 0) await fh.write(frameBytes(batch));
     await fh.sync();
   } finally {
     await fh.close();

@@ -10,6 +10,9 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   METAS_FILENAME,
+  appendMetasFrame,
+  readMetasFile,
+  rewriteMetasFile,
   MetaFetcher,
   decodeFrame,
   defaultCompactorFilters,
@@ -212,6 +215,45 @@ function commonVariant(id: string, i: number, prev: string[]): BlockMeta {
   if (i % 11 === 10) delete m.thanos;
   return m;
 }
+
+describe('metas file appends', () => {
+  test('a large append is split into frames of at most 8,192 blocks, read back whole', async () => {
+    const tb = await tempBucket();
+    try {
+      const path = join(tb.dir, METAS_FILENAME);
+      await rewriteMetasFile(path, []);
+      const interner = new Interner();
+      const metasOf = (tenant: number, n: number): BlockMeta[] =>
+        Array.from({ length: n }, (_, i) =>
+          compactMeta(mkMeta(ulidAt(T0 + i, tenant * 1e6 + i)), ulidAt(T0 + i, tenant * 1e6 + i), interner),
+        );
+      const written = new Map([
+        ['a', metasOf(1, 10_000)],
+        ['b', metasOf(2, 7_000)],
+        ['c', metasOf(3, 1)],
+      ]);
+      await appendMetasFrame(path, written);
+      // Frame by frame: blocks per frame.
+      const bytes = await readFile(path);
+      const perFrame: number[] = [];
+      for (let off = 12; off < bytes.length;) {
+        const len = bytes.readUInt32LE(off);
+        let n = 0;
+        decodeFrame(bytes.subarray(off + 8, off + 8 + len), new Interner(), () => n++);
+        perFrame.push(n);
+        off += 8 + len;
+      }
+      expect(perFrame).toEqual([8192, 8192, 617]);
+      const back = await readMetasFile(path, new Interner());
+      expect(back?.records).toBe(17_001);
+      for (const [t, metas] of written) {
+        expect([...back!.tenants.get(t)!.values()]).toStrictEqual(metas);
+      }
+    } finally {
+      await tb.cleanup();
+    }
+  });
+});
 
 /** A bucket of `blocks` blocks, synced cold once with a fetcher that is then closed. */
 function coldFixture(blocks: number): { tb: () => TempBucket; cold: () => SyncResult } {
