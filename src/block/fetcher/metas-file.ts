@@ -147,7 +147,7 @@ export async function appendMetasFrame(
     let batch = new Map<string, BlockMeta[]>();
     let inBatch = 0;
     for (const [tenant, metas] of tenants) {
-      for (let i = 0; i < metas.length; ) {
+      for (let i = 0; i < metas.length;) {
         const n = Math.min(metas.length - i, REWRITE_FRAME_BLOCKS - inBatch);
         batch.set(tenant, metas.slice(i, i + n));
         i += n;
