@@ -29,7 +29,14 @@ export async function* walkKeys(
   recursive: boolean,
   startAfter: string | undefined,
 ): AsyncGenerator<IterEntry> {
-  for (const e of await readDirSorted(ctx, dirKey, namePrefix, startAfter)) {
+  const entries = await readDirSorted(ctx, dirKey, namePrefix, startAfter);
+  // Whether each folder holds an object: a listing of few folders (each may be large, a tenant's)
+  // streams them and stops at the first object; one of many (each small, a block's) reads each
+  // whole in one call instead of the three a stream takes.
+  let folders = 0;
+  if (!recursive) for (const e of entries) if (e.isDir) folders++;
+  const probe = folders <= STREAMED_PROBES ? hasObjectStreamed : hasObject;
+  for (const e of entries) {
     if (!e.isDir) {
       let st;
       try {
@@ -45,19 +52,55 @@ export async function* walkKeys(
     const within = sub === false ? undefined : sub;
     if (recursive) {
       yield* walkKeys(ctx, e.key, '', true, within);
-    } else if (e.key !== startAfter && (await hasObject(ctx, e.key, within))) {
+    } else if (e.key !== startAfter && (await probe(ctx, e.key, within))) {
       yield { key: e.key };
     }
   }
 }
 
+/** Listings with at most this many folders probe each by streaming it (walkKeys). */
+const STREAMED_PROBES = 256;
+
 /**
  * Whether the directory holds at least one object (after startAfter). The file entries of the
  * directory listing say so; no stat (a listing does not promise the object still exists when it
- * is read, on S3 either). Streamed, depth first, in directory order: a tenant's folder of ten
- * thousand blocks answers at its first block with a file, without reading or sorting the rest.
+ * is read, on S3 either). One read of the directory, unsorted (order does not change the answer):
+ * its files first, then its directories depth first until one holds an object.
  */
 async function hasObject(ctx: ListContext, dirKey: string, startAfter: string | undefined): Promise<boolean> {
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(ctx.keyPath(dirKey), { withFileTypes: true });
+  } catch (err) {
+    if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return false;
+    throw ctx.fsError('iter', dirKey, err);
+  }
+  const follows = (name: string): boolean =>
+    startAfter === undefined || compareKeys(dirKey + name, startAfter) > 0;
+  for (const d of dirents) if (d.isFile() && !isTemporaryName(d.name) && follows(d.name)) return true;
+  for (const d of dirents) {
+    if (d.isFile() || isTemporaryName(d.name)) continue;
+    const kind = d.isSymbolicLink() ? await linkKind(ctx, dirKey + d.name) : direntKind(d);
+    if (kind === 'file') {
+      if (follows(d.name)) return true;
+    } else if (kind === 'dir') {
+      const sub = subtreeStartAfter(`${dirKey}${d.name}/`, startAfter);
+      if (sub !== false && (await hasObject(ctx, `${dirKey}${d.name}/`, sub))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * hasObject, reading the directory as a stream in directory order and stopping at the first
+ * object: a tenant's folder of ten thousand blocks answers at its first block without reading,
+ * let alone sorting, the rest.
+ */
+async function hasObjectStreamed(
+  ctx: ListContext,
+  dirKey: string,
+  startAfter: string | undefined,
+): Promise<boolean> {
   let dir: Dir;
   try {
     dir = await opendir(ctx.keyPath(dirKey));

@@ -157,3 +157,50 @@ describe('FilesystemBucket get', () => {
     expect(one.equals(bodies[1]!)).toBe(true);
   });
 });
+
+describe('FilesystemBucket folder listings', () => {
+  // Listings of up to 256 folders probe each by streaming it; longer ones read each whole.
+  test.each([10, 300])(
+    'a listing of %i folders shows exactly those holding an object after startAfter',
+    async (n) => {
+      const dir = join(root, `probes-${n}`);
+      const b = new FilesystemBucket({ directory: dir });
+      const name = (i: number): string => `p/f${String(i).padStart(3, '0')}`;
+      for (let i = 0; i < n; i++) {
+        const f = name(i);
+        switch (i % 5) {
+          case 0:
+            await b.upload(`${f}/obj`, Buffer.from('x'));
+            break;
+          case 1:
+            await b.upload(`${f}/a/b/obj`, Buffer.from('x'));
+            break;
+          case 2: // empty, and a temporary file only
+            await mkdir(join(dir, f, 'empty'), { recursive: true });
+            await writeFile(join(dir, f, '.strata-tmp.55555555-5555-4555-8555-555555555555'), 'x');
+            break;
+          case 3: // an empty folder before the one with the object
+            await mkdir(join(dir, f, 'a'), { recursive: true });
+            await b.upload(`${f}/z/obj`, Buffer.from('x'));
+            break;
+          default:
+            await b.upload(`${f}/obj`, Buffer.from('x'));
+            await b.upload(`${f}/m/obj`, Buffer.from('x'));
+        }
+      }
+      // The recursive listing (no probes) is the oracle: a folder shows iff a key below it does.
+      const all = (await listAll(b, 'p/', { recursive: true })).map((e) => e.key);
+      for (const startAfter of [undefined, `${name(3)}/a`, `${name(4)}/m/`, `${name(5)}/obj`]) {
+        const keys = all.filter((k) => startAfter === undefined || k > startAfter);
+        const want = [...new Set(keys.map((k) => `${k.split('/').slice(0, 2).join('/')}/`))];
+        const got = (await listAll(b, 'p/', startAfter === undefined ? {} : { startAfter })).map(
+          (e) => e.key,
+        );
+        expect(got).toEqual(
+          want.filter((k) => startAfter === undefined || k > startAfter || startAfter.startsWith(k)),
+        );
+      }
+      expect(all.length).toBeGreaterThan(0);
+    },
+  );
+});
