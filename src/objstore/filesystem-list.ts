@@ -30,13 +30,9 @@ export async function* walkKeys(
   startAfter: string | undefined,
 ): AsyncGenerator<IterEntry> {
   const entries = await readDirSorted(ctx, dirKey, namePrefix, startAfter);
-  // Whether each folder holds an object: a listing of few folders (each may be large, a tenant's)
-  // streams them and stops at the first object; one of many (each small, a block's) reads each
-  // whole in one call instead of the three a stream takes.
-  let folders = 0;
-  if (!recursive) for (const e of entries) if (e.isDir) folders++;
-  const probe = folders <= STREAMED_PROBES ? hasObjectStreamed : hasObject;
-  for (const e of entries) {
+  const probes = recursive ? undefined : new FolderProbes(ctx, entries, startAfter);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     if (!e.isDir) {
       let st;
       try {
@@ -48,13 +44,61 @@ export async function* walkKeys(
       yield { key: e.key, size: st.size, lastModified: st.mtime };
       continue;
     }
-    const sub = subtreeStartAfter(e.key, startAfter); // never false: readDirSorted dropped those
-    const within = sub === false ? undefined : sub;
-    if (recursive) {
-      yield* walkKeys(ctx, e.key, '', true, within);
-    } else if (e.key !== startAfter && (await probe(ctx, e.key, within))) {
+    if (probes === undefined) {
+      yield* walkKeys(ctx, e.key, '', true, folderStartAfter(e.key, startAfter));
+    } else if (await probes.at(i)) {
       yield { key: e.key };
     }
+  }
+}
+
+/** startAfter as seen inside a folder readDirSorted kept. */
+function folderStartAfter(key: string, startAfter: string | undefined): string | undefined {
+  const sub = subtreeStartAfter(key, startAfter); // never false: readDirSorted dropped those
+  return sub === false ? undefined : sub;
+}
+
+/** Folders probed at once ahead of the listing's consumer (each a few file system calls). */
+const PROBES_AHEAD = 16;
+
+/**
+ * Whether each folder of a non-recursive listing holds an object, probed up to PROBES_AHEAD
+ * folders ahead of the consumer (one after the other, a bucket root of a hundred tenants waited
+ * on four calls per tenant in turn). A listing of few folders (each may be large, a tenant's)
+ * streams them and stops at the first object; one of many (each small, a block's) reads each
+ * whole in one call instead of the three a stream takes.
+ */
+class FolderProbes {
+  readonly #ctx: ListContext;
+  readonly #entries: readonly DirEntry[];
+  readonly #startAfter: string | undefined;
+  readonly #probe: typeof hasObject;
+  readonly #pending = new Map<number, Promise<boolean>>();
+  #next = 0;
+
+  constructor(ctx: ListContext, entries: readonly DirEntry[], startAfter: string | undefined) {
+    this.#ctx = ctx;
+    this.#entries = entries;
+    this.#startAfter = startAfter;
+    let folders = 0;
+    for (const e of entries) if (e.isDir) folders++;
+    this.#probe = folders <= STREAMED_PROBES ? hasObjectStreamed : hasObject;
+  }
+
+  /** Whether entry i (a folder) holds an object after startAfter. */
+  at(i: number): Promise<boolean> {
+    while (this.#next < this.#entries.length && this.#next <= i + PROBES_AHEAD) this.#start(this.#next++);
+    const p = this.#pending.get(i) ?? Promise.resolve(false);
+    this.#pending.delete(i);
+    return p;
+  }
+
+  #start(j: number): void {
+    const e = this.#entries[j]!;
+    if (!e.isDir || e.key === this.#startAfter) return;
+    const p = this.#probe(this.#ctx, e.key, folderStartAfter(e.key, this.#startAfter));
+    p.catch(() => undefined); // awaited by at(j); a consumer that stops early leaves it unobserved
+    this.#pending.set(j, p);
   }
 }
 
