@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, readdir, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorCode } from '../../util/errors.js';
 import { isUlid } from '../../tsdb/ulid.js';
@@ -30,6 +30,8 @@ export class MetaCache {
   readonly #made = new Set<string>();
   /** Tenants whose old cache folder was found missing: not looked at again. */
   readonly #noLegacy = new Set<string>();
+  /** Names in the cache folder when ids() first looked (folders made later are in #made). */
+  #folders: Promise<Set<string>> | undefined;
   /** Local copies read so far (hits and misses). */
   reads = 0;
 
@@ -125,6 +127,17 @@ export class MetaCache {
   async ids(tenant: string): Promise<string[]> {
     const out = [...(this.#spare.get(tenant)?.keys() ?? [])];
     if (this.#noLegacy.has(tenant)) return out;
+    // One listing of the cache folder instead of a failed read per tenant (a restart of a
+    // hundred tenants queued a hundred of them in the thread pool).
+    const folders = await (this.#folders ??= readdir(this.dir).then(
+      (names) => new Set(names),
+      () => new Set<string>(),
+    ));
+    const folder = this.tenantDir(tenant);
+    if (!this.#made.has(tenant) && dirname(folder) === this.dir && !folders.has(basename(folder))) {
+      this.#noLegacy.add(tenant);
+      return out;
+    }
     let names: string[];
     try {
       names = await readdir(this.tenantDir(tenant));
