@@ -54,7 +54,8 @@ class Source {
  * The objects the columnar records of one frame are decoded into, reused for every block: a
  * restart packs each meta into its tenant's table as it is decoded, so a million metas of plain
  * objects (~10 per block, and V8 at times allocates them straight into the old generation) are
- * never built. Absent sections are undefined-valued properties, which no reader tells apart.
+ * never built. Absent sections are undefined-valued properties: its only readers (the table's
+ * pack, compactMeta) read them as absent.
  */
 class Scratch {
   readonly stats = { numSamples: 0, numSeries: 0, numChunks: 0, numTombstones: 0 };
