@@ -85,7 +85,16 @@ export class CowMap<K, V extends object> implements ReadonlyMap<K, V> {
   }
 
   forEach(fn: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
-    for (const [k, v] of this) fn.call(thisArg, v, k, this);
+    // The layers' own forEach: no [key, value] array and no generator step per entry.
+    // The layers it started with, as entries(): a fold during the call replaces them.
+    const over = this.#over;
+    const added = this.#added;
+    this.#base.forEach((v, k) => {
+      const o = over.size === 0 ? undefined : over.get(k);
+      if (o === undefined) fn.call(thisArg, v, k, this);
+      else if (o !== DELETED) fn.call(thisArg, o, k, this);
+    });
+    added.forEach((v, k) => fn.call(thisArg, v, k, this));
   }
 
   /** Live like a Map's iterators: changes made while iterating are seen, or not, as a Map's. */
@@ -103,7 +112,12 @@ export class CowMap<K, V extends object> implements ReadonlyMap<K, V> {
   }
 
   *keys(): MapIterator<K> {
-    for (const [k] of this.entries()) yield k;
+    // As entries(), without a [key, value] array per entry.
+    const base = this.#base;
+    const over = this.#over;
+    const added = this.#added;
+    for (const k of base.keys()) if (over.size === 0 || over.get(k) !== DELETED) yield k;
+    yield* added.keys();
   }
 
   *values(): MapIterator<V> {

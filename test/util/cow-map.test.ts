@@ -95,4 +95,26 @@ describe('CowMap', () => {
     expect(rest.length).toBeGreaterThanOrEqual(999);
     expect(cow.size).toBe(1400);
   });
+
+  test.each(['forEach', 'keys', 'entries'] as const)(
+    '%s sees every key it started with once when the layers fold during it',
+    (how) => {
+      const cow = new CowMap<number, Val>();
+      for (let i = 0; i < 1000; i++) cow.set(i, { v: i });
+      cow.snapshot();
+      for (let i = 1000; i < 1050; i++) cow.set(i, { v: i }); // the added layer, not folded yet
+      cow.delete(5);
+      const seen: number[] = [];
+      const visit = (k: number): void => {
+        if (seen.length === 0) for (let i = 2000; i < 2400; i++) cow.set(i, { v: i }); // folds
+        seen.push(k);
+      };
+      if (how === 'forEach') cow.forEach((_v, k) => visit(k));
+      else if (how === 'keys') for (const k of cow.keys()) visit(k);
+      else for (const [k] of cow.entries()) visit(k);
+      expect(new Set(seen).size).toBe(seen.length);
+      for (let i = 0; i < 1050; i++) if (i !== 5) expect(seen).toContain(i);
+      expect(seen).not.toContain(5);
+    },
+  );
 });
