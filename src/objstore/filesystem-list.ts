@@ -119,19 +119,11 @@ async function hasObject(ctx: ListContext, dirKey: string, startAfter: string | 
     if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return false;
     throw ctx.fsError('iter', dirKey, err);
   }
-  const follows = (name: string): boolean =>
-    startAfter === undefined || compareKeys(dirKey + name, startAfter) > 0;
-  for (const d of dirents) if (d.isFile() && !isTemporaryName(d.name) && follows(d.name)) return true;
+  // Its files first (no call each), then its directories.
   for (const d of dirents) {
-    if (d.isFile() || isTemporaryName(d.name)) continue;
-    const kind = d.isSymbolicLink() ? await linkKind(ctx, dirKey + d.name) : direntKind(d);
-    if (kind === 'file') {
-      if (follows(d.name)) return true;
-    } else if (kind === 'dir') {
-      const sub = subtreeStartAfter(`${dirKey}${d.name}/`, startAfter);
-      if (sub !== false && (await hasObject(ctx, `${dirKey}${d.name}/`, sub))) return true;
-    }
+    if (d.isFile() && !isTemporaryName(d.name) && follows(dirKey + d.name, startAfter)) return true;
   }
+  for (const d of dirents) if (!d.isFile() && (await entryHolds(ctx, dirKey, d, startAfter))) return true;
   return false;
 }
 
@@ -162,18 +154,30 @@ async function hasObjectStreamed(
         throw ctx.fsError('iter', dirKey, err);
       }
       if (d === null) return false;
-      if (isTemporaryName(d.name)) continue;
-      const kind = d.isSymbolicLink() ? await linkKind(ctx, dirKey + d.name) : direntKind(d);
-      if (kind === 'file') {
-        if (startAfter === undefined || compareKeys(dirKey + d.name, startAfter) > 0) return true;
-      } else if (kind === 'dir') {
-        const sub = subtreeStartAfter(`${dirKey}${d.name}/`, startAfter);
-        if (sub !== false && (await hasObject(ctx, `${dirKey}${d.name}/`, sub))) return true;
-      }
+      if (await entryHolds(ctx, dirKey, d, startAfter)) return true;
     }
   } finally {
     await dir.close().catch(() => undefined);
   }
+}
+
+/** Whether entry `d` of directory dirKey is, or holds, an object after startAfter. */
+async function entryHolds(
+  ctx: ListContext,
+  dirKey: string,
+  d: Dirent,
+  startAfter: string | undefined,
+): Promise<boolean> {
+  if (isTemporaryName(d.name)) return false;
+  const kind = d.isSymbolicLink() ? await linkKind(ctx, dirKey + d.name) : direntKind(d);
+  if (kind === 'file') return follows(dirKey + d.name, startAfter);
+  if (kind !== 'dir') return false;
+  const sub = subtreeStartAfter(`${dirKey}${d.name}/`, startAfter);
+  return sub !== false && hasObject(ctx, `${dirKey}${d.name}/`, sub);
+}
+
+function follows(key: string, startAfter: string | undefined): boolean {
+  return startAfter === undefined || compareKeys(key, startAfter) > 0;
 }
 
 type EntryKind = 'file' | 'dir' | undefined;
@@ -232,11 +236,7 @@ async function readDirSorted(
       )
         out.push({ key: `${dirKey}${d.name}/`, isDir: true });
     } else if (kind === 'file') {
-      if (
-        rest !== undefined
-          ? after(d.name)
-          : startAfter === undefined || compareKeys(dirKey + d.name, startAfter) > 0
-      )
+      if (rest !== undefined ? after(d.name) : follows(dirKey + d.name, startAfter))
         out.push({ key: dirKey + d.name, isDir: false });
     }
   }

@@ -50,7 +50,7 @@ export {
   MetasFileError,
   readMetasFile,
   rewriteMetasFile,
-  appendMetasFrame,
+  appendMetas,
   type LoadedMetas,
 } from './metas-file.js';
 export { encodeFrame } from './metas-codec.js';

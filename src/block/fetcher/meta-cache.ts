@@ -140,7 +140,7 @@ export class MetaCache {
     }
     let names: string[];
     try {
-      names = await readdir(this.tenantDir(tenant));
+      names = await readdir(folder);
     } catch {
       this.#noLegacy.add(tenant);
       return out;

@@ -2,7 +2,7 @@
  * The compacted metas of every known block in one file beside the checkpoint
  * (`<cacheDir>/metas.v1.bin`, format in metas-codec.ts), so a restart needs no read per block.
  *
- * Written with the checkpoint: each checkpoint write first appends one frame with the blocks
+ * Written with the checkpoint: each checkpoint write first appends frames with the blocks
  * learnt since the previous write; the whole file is rewritten (temp, fsync, rename) when it has
  * no trustworthy state (missing, damaged, a failed append) or holds more than twice the live
  * blocks (dropped blocks are never erased in place). A block's meta.json never changes, so a
@@ -28,7 +28,7 @@ import {
 
 export const METAS_FILENAME = 'metas.v1.bin';
 /** Blocks per frame: bounds the memory of one encode or decode and the loop stall. */
-const REWRITE_FRAME_BLOCKS = 8192;
+const FRAME_BLOCKS = 8192;
 
 /** The file is damaged; what was verified before the damage is in `partial`. */
 export class MetasFileError extends StrataError {
@@ -134,32 +134,17 @@ function frameBytes(tenants: ReadonlyMap<string, readonly BlockMeta[]>): Buffer 
 }
 
 /**
- * Appends the metas to an existing, valid file, in frames of at most REWRITE_FRAME_BLOCKS blocks
- * (a cold sync learns hundreds of thousands between two checkpoint writes: one frame of them
- * would make every later restart read it into one buffer of its size).
+ * Appends the metas to an existing, valid file (a cold sync learns hundreds of thousands between
+ * two checkpoint writes: they go in frames of FRAME_BLOCKS, not one frame a later restart reads
+ * into one buffer of its size).
  */
-export async function appendMetasFrame(
+export async function appendMetas(
   path: string,
   tenants: ReadonlyMap<string, readonly BlockMeta[]>,
 ): Promise<void> {
   const fh = await open(path, 'a');
   try {
-    let batch = new Map<string, BlockMeta[]>();
-    let inBatch = 0;
-    for (const [tenant, metas] of tenants) {
-      for (let i = 0; i < metas.length;) {
-        const n = Math.min(metas.length - i, REWRITE_FRAME_BLOCKS - inBatch);
-        batch.set(tenant, metas.slice(i, i + n));
-        i += n;
-        inBatch += n;
-        if (inBatch === REWRITE_FRAME_BLOCKS) {
-          await fh.write(frameBytes(batch));
-          batch = new Map();
-          inBatch = 0;
-        }
-      }
-    }
-    if (inBatch > 0) await fh.write(frameBytes(batch));
+    await writeFrames(fh, tenants);
     await fh.sync();
   } finally {
     await fh.close();
@@ -175,27 +160,35 @@ export async function rewriteMetasFile(
   source: Iterable<readonly [string, Iterable<BlockMeta>]>,
 ): Promise<number> {
   return writeAtomically(path, async (fh) => {
-    let records = 0;
     await fh.write(metasHeader());
-    let batch = new Map<string, BlockMeta[]>();
-    let inBatch = 0;
-    const flush = async (): Promise<void> => {
-      if (inBatch === 0) return;
-      await fh.write(frameBytes(batch));
-      batch = new Map();
-      inBatch = 0;
-      await yieldToLoop();
-    };
-    for (const [tenant, metas] of source) {
-      for (const m of metas) {
-        let list = batch.get(tenant);
-        if (list === undefined) batch.set(tenant, (list = []));
-        list.push(m);
-        records++;
-        if (++inBatch >= REWRITE_FRAME_BLOCKS) await flush();
-      }
-    }
-    await flush();
-    return records;
+    return writeFrames(fh, source);
   });
+}
+
+/** Writes `source` as frames of at most FRAME_BLOCKS blocks, yielding between them; the records. */
+async function writeFrames(
+  fh: FileHandle,
+  source: Iterable<readonly [string, Iterable<BlockMeta>]>,
+): Promise<number> {
+  let records = 0;
+  let batch = new Map<string, BlockMeta[]>();
+  let inBatch = 0;
+  const flush = async (): Promise<void> => {
+    if (inBatch === 0) return;
+    await fh.write(frameBytes(batch));
+    batch = new Map();
+    inBatch = 0;
+    await yieldToLoop();
+  };
+  for (const [tenant, metas] of source) {
+    for (const m of metas) {
+      let list = batch.get(tenant);
+      if (list === undefined) batch.set(tenant, (list = []));
+      list.push(m);
+      records++;
+      if (++inBatch >= FRAME_BLOCKS) await flush();
+    }
+  }
+  await flush();
+  return records;
 }

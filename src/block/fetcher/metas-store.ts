@@ -1,19 +1,13 @@
 /**
- * When and how the metas file is written: a frame of new blocks appended before each checkpoint
- * write, or a full rewrite when the file cannot be trusted or is mostly dead records.
+ * When and how the metas file is written: new blocks appended before each checkpoint write, or a
+ * full rewrite when the file cannot be trusted or is mostly dead records.
  */
 import { rm } from 'node:fs/promises';
 import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { Interner } from './meta-read.js';
-import {
-  appendMetasFrame,
-  type KeepMeta,
-  MetasFileError,
-  readMetasFile,
-  rewriteMetasFile,
-} from './metas-file.js';
+import { appendMetas, type KeepMeta, MetasFileError, readMetasFile, rewriteMetasFile } from './metas-file.js';
 import type { TenantState } from './tenant-state.js';
 
 /** Dead records tolerated before a rewrite: max(live, this). */
@@ -112,7 +106,7 @@ export class MetasStore {
     return async () => {
       if (this.#needsRewrite) return; // a rewrite is due anyway and will include these
       try {
-        await appendMetasFrame(this.path, fresh);
+        await appendMetas(this.path, fresh);
         this.#records += freshCount;
         this.#writes++;
       } catch (err) {

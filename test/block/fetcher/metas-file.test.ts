@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   METAS_FILENAME,
-  appendMetasFrame,
+  appendMetas,
   readMetasFile,
   rewriteMetasFile,
   MetaFetcher,
@@ -232,7 +232,7 @@ describe('metas file appends', () => {
         ['b', metasOf(2, 7_000)],
         ['c', metasOf(3, 1)],
       ]);
-      await appendMetasFrame(path, written);
+      await appendMetas(path, written);
       // Frame by frame: blocks per frame.
       const bytes = await readFile(path);
       const perFrame: number[] = [];

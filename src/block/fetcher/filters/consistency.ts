@@ -22,9 +22,16 @@ export interface ConsistencyDelayFilterOptions {
 
 /** ms since the epoch the block counts as uploaded at. */
 export function blockUploadTimeMs(meta: BlockMeta): number {
+  const packed = packedUploadTimeMs(meta);
+  if (!Number.isNaN(packed)) return packed;
   const text = meta.thanos?.upload_time;
   const parsed = text ? Date.parse(text) : NaN;
   return Number.isFinite(parsed) ? parsed : ulidTime(meta.ulid);
+}
+
+/** A packed meta mostly keeps the upload time as milliseconds: no text built to be parsed. */
+function packedUploadTimeMs(meta: BlockMeta): number {
+  return meta instanceof PackedMeta ? meta.uploadTimeMs() : NaN;
 }
 
 const DAY_MS = 86_400_000;
@@ -45,11 +52,8 @@ function isTooFresh(meta: BlockMeta, cutoff: number, oldDay: string): boolean {
   // Read once: a packed meta builds its thanos section on each access.
   const thanos = meta.thanos;
   if (NEVER_TOO_FRESH_SOURCES.has(thanos?.source ?? '')) return false;
-  // A packed meta mostly keeps the upload time as milliseconds: no text built to be parsed.
-  if (meta instanceof PackedMeta) {
-    const ms = meta.uploadTimeMs();
-    if (!Number.isNaN(ms)) return ms > cutoff;
-  }
+  const packed = packedUploadTimeMs(meta);
+  if (!Number.isNaN(packed)) return packed > cutoff;
   // Uploads dated two days before the cutoff are old whatever their UTC offset: comparing the
   // date prefix skips parsing a million timestamps every sync.
   const text = thanos?.upload_time;
