@@ -15,7 +15,7 @@ import { compareStrings } from './labels.js';
 import type { BlockMeta } from './meta.js';
 
 /** Sources are exactly [own ULID] (or empty, which counts the same). */
-function isOwnSource(m: BlockMeta): boolean {
+export function isOwnSource(m: BlockMeta): boolean {
   const s = m.compaction.sources;
   return s.length === 0 || (s.length === 1 && s[0] === m.ulid);
 }

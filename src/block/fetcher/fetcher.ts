@@ -450,13 +450,17 @@ export class MetaFetcher {
     const t0 = this.#monotonic();
     // Packed frame by frame into each tenant's table: a million plain metas never exist at once.
     const tables = new Map<string, MetaTable>();
-    const keep = (tenant: string, m: BlockMeta): BlockMeta => {
+    const tableOf = (tenant: string): MetaTable => {
       let t = tables.get(tenant);
       if (t === undefined) tables.set(tenant, (t = new MetaTable()));
-      return t.pack(m);
+      return t;
     };
     const fromFile =
-      (await this.#metasStore?.load(this.#interner, keep)) ?? new Map<string, Map<string, BlockMeta>>();
+      (await this.#metasStore?.load(
+        this.#interner,
+        (tenant, m) => tableOf(tenant).pack(m),
+        (tenant, n) => tableOf(tenant).reserve(n),
+      )) ?? new Map<string, Map<string, BlockMeta>>();
     // The checkpoint after the metas (either order is safe: known blocks the file lacks are read
     // as below), so its bytes are released right after the checks below instead of living
     // through the decode of the metas.

@@ -9,44 +9,46 @@ import { K_JSON, K_SELF_SOURCE, K_THANOS, NONE, NUM_COLUMNS, ULID_LEN } from './
 /** Thrown on any inconsistency inside a frame whose checksum matched (a bug or a collision). */
 export class FrameDecodeError extends Error {}
 
-/** A bounds-checked reader over one payload. */
+/**
+ * A bounds-checked reader over one payload. Through a DataView (little-endian fields): its getters
+ * are single built-in calls, where Buffer's readers are JS functions a restart runs cold per field.
+ */
 class Source {
   off = 0;
-  constructor(readonly buf: Buffer) {}
+  readonly #dv: DataView;
+  readonly #len: number;
+  constructor(readonly buf: Buffer) {
+    this.#dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    this.#len = buf.length;
+  }
 
-  #need(n: number): void {
-    if (this.off + n > this.buf.length) throw new FrameDecodeError(`frame ends early at ${this.off}`);
+  #at(n: number): number {
+    const at = this.off;
+    if (at + n > this.#len) throw new FrameDecodeError(`frame ends early at ${at}`);
+    this.off = at + n;
+    return at;
   }
   u8(): number {
-    this.#need(1);
-    return this.buf[this.off++]!;
+    return this.#dv.getUint8(this.#at(1));
   }
   u32(): number {
-    this.#need(4);
-    const v = this.buf.readUInt32LE(this.off);
-    this.off += 4;
-    return v;
+    return this.#dv.getUint32(this.#at(4), true);
   }
   f64(): number {
-    this.#need(8);
-    const v = this.buf.readDoubleLE(this.off);
-    this.off += 8;
-    return v;
+    return this.#dv.getFloat64(this.#at(8), true);
   }
+  /** The f64 at `at`, inside a region skip() checked. */
   f64At(at: number): number {
-    return this.buf.readDoubleLE(at);
+    return this.#dv.getFloat64(at, true);
   }
   /** Moves past n bytes (bounds-checked); they are read in place by offset. */
   skip(n: number): void {
-    this.#need(n);
-    this.off += n;
+    this.#at(n);
   }
   utf8(): string {
     const n = this.u32();
-    this.#need(n);
-    const s = this.buf.toString('utf8', this.off, this.off + n);
-    this.off += n;
-    return s;
+    const at = this.#at(n);
+    return this.buf.toString('utf8', at, at + n);
   }
 }
 
@@ -116,12 +118,14 @@ class Scratch {
 /**
  * Decodes one verified payload, calling `add` for every block. A meta of the usual shape is the
  * frame's one reused object (`reused`): it is valid during the call only, so `add` keeps a copy
- * (compactMeta) or what it packed from it, never the object itself.
+ * (compactMeta) or what it packed from it, never the object itself. `expect` hears how many
+ * blocks of a tenant follow, before them.
  */
 export function decodeFrame(
   payload: Buffer,
   interner: Interner,
   add: (tenant: string, meta: BlockMeta, reused: boolean) => void,
+  expect?: (tenant: string, n: number) => void,
 ): void {
   const r = new Source(payload);
   const strings: string[] = new Array<string>(r.u32());
@@ -160,6 +164,7 @@ export function decodeFrame(
   for (let ti = 0; ti < nTenants; ti++) {
     const tenant = s(r.u32());
     const n = r.u32();
+    expect?.(tenant, n);
     const idsAt = r.off;
     r.skip(n * ULID_LEN);
     const colsAt = r.off;

@@ -53,6 +53,9 @@ export interface LoadedMetas {
  */
 export type KeepMeta = (tenant: string, meta: BlockMeta) => BlockMeta;
 
+/** Told before `n` metas of `tenant` are kept (a frame's part for the tenant). */
+export type ExpectMetas = (tenant: string, n: number) => void;
+
 /**
  * Reads and verifies the file a frame at a time (memory: one frame, not the file); undefined when
  * there is none. Damage throws MetasFileError carrying the frames verified before it.
@@ -61,6 +64,7 @@ export async function readMetasFile(
   path: string,
   interner: Interner,
   keep: KeepMeta = (_t, m) => m,
+  expect?: ExpectMetas,
 ): Promise<LoadedMetas | undefined> {
   let fh: FileHandle;
   try {
@@ -108,11 +112,16 @@ export async function readMetasFile(
       // The two arrays are reused across frames, never shrunk (a shrunk array regrows as garbage).
       let inFrame = 0;
       try {
-        decodeFrame(payload, interner, (t, m, reused) => {
-          const kept = keep(t, m);
-          frameTenants[inFrame] = t;
-          frameMetas[inFrame++] = reused && kept === m ? compactMeta(m, m.ulid, interner) : kept;
-        });
+        decodeFrame(
+          payload,
+          interner,
+          (t, m, reused) => {
+            const kept = keep(t, m);
+            frameTenants[inFrame] = t;
+            frameMetas[inFrame++] = reused && kept === m ? compactMeta(m, m.ulid, interner) : kept;
+          },
+          expect,
+        );
       } catch (err) {
         fail(`frame at offset ${off}: ${errorMessage(err)}`, err);
       }

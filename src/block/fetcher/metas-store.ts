@@ -7,7 +7,14 @@ import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { Interner } from './meta-read.js';
-import { appendMetas, type KeepMeta, MetasFileError, readMetasFile, rewriteMetasFile } from './metas-file.js';
+import {
+  appendMetas,
+  type ExpectMetas,
+  type KeepMeta,
+  MetasFileError,
+  readMetasFile,
+  rewriteMetasFile,
+} from './metas-file.js';
 import type { TenantState } from './tenant-state.js';
 
 /** Dead records tolerated before a rewrite: max(live, this). */
@@ -42,9 +49,13 @@ export class MetasStore {
    * The metas in the file, by tenant. A damaged file is logged (coded warning) and what was
    * verified before the damage is still returned; the file is rewritten at the next write.
    */
-  async load(interner: Interner, keep?: KeepMeta): Promise<Map<string, Map<string, BlockMeta>>> {
+  async load(
+    interner: Interner,
+    keep?: KeepMeta,
+    expect?: ExpectMetas,
+  ): Promise<Map<string, Map<string, BlockMeta>>> {
     try {
-      const got = await readMetasFile(this.path, interner, keep);
+      const got = await readMetasFile(this.path, interner, keep, expect);
       if (got === undefined) return new Map();
       this.#records = got.records;
       this.#needsRewrite = false;

@@ -14,6 +14,7 @@ import {
   FLAG_UPLOAD_MASK,
   U,
   type Page,
+  type Shape,
 } from './meta-page.js';
 
 /**
@@ -63,6 +64,16 @@ export class PackedMeta implements BlockMeta {
   }
   get thanos(): ThanosMeta {
     return new PackedThanos(this.#p, this.#i);
+  }
+
+  /** The shared parts of its thanos section (labels, source, resolution...): nothing built. */
+  shape(): Shape {
+    return this.#p.shapeOf(this.#i);
+  }
+
+  /** Whether compaction.sources is exactly [ulid], without building it. */
+  hasOwnSourceOnly(): boolean {
+    return (this.#p.u8[this.#i * B + 1]! & FLAG_SELF_SOURCE) !== 0;
   }
 
   /** thanos.upload_time as milliseconds when the row keeps it so (Date.parse of the text), else NaN. */

@@ -152,6 +152,28 @@ describe('MetaTable', () => {
     expect(JSON.stringify(q)).toBe(JSON.stringify(p));
     expect([a.rows, b.rows]).toEqual([1, 1]);
   });
+
+  it('reads every row back after room was reserved (empty, mid-page, across pages, more than a page)', () => {
+    const table = new MetaTable();
+    const plain = Array.from({ length: 3_100 }, (_, i) => sidecar(i));
+    const packed: BlockMeta[] = [];
+    // Reserve n, then pack k (k ≠ n on purpose: the counts are hints).
+    const steps: [number, number][] = [
+      [5, 5],
+      [3, 40],
+      [1000, 970],
+      [100, 100],
+      [2000, 1985],
+    ];
+    let at = 0;
+    for (const [n, k] of steps) {
+      table.reserve(n);
+      for (let j = 0; j < k; j++) packed.push(table.pack(plain[at++]!));
+    }
+    expect(at).toBe(plain.length);
+    expect(table.rows).toBe(plain.length);
+    for (let i = 0; i < plain.length; i++) expect(JSON.stringify(packed[i])).toBe(JSON.stringify(plain[i]));
+  });
 });
 
 describe('TenantState with a meta table', () => {

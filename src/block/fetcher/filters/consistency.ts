@@ -49,11 +49,15 @@ function datePrefixBefore(text: string, day: string): boolean {
 
 /** Whether `meta` counts as too fresh at `cutoff` (`oldDay`: the date two days before it). */
 function isTooFresh(meta: BlockMeta, cutoff: number, oldDay: string): boolean {
+  if (meta instanceof PackedMeta) {
+    // Mostly decided from the row and its shape, without building the thanos section.
+    if (NEVER_TOO_FRESH_SOURCES.has(meta.shape().source)) return false;
+    const ms = meta.uploadTimeMs();
+    if (!Number.isNaN(ms)) return ms > cutoff;
+  }
   // Read once: a packed meta builds its thanos section on each access.
   const thanos = meta.thanos;
   if (NEVER_TOO_FRESH_SOURCES.has(thanos?.source ?? '')) return false;
-  const packed = packedUploadTimeMs(meta);
-  if (!Number.isNaN(packed)) return packed > cutoff;
   // Uploads dated two days before the cutoff are old whatever their UTC offset: comparing the
   // date prefix skips parsing a million timestamps every sync.
   const text = thanos?.upload_time;

@@ -3,9 +3,10 @@
  * detector is tsdb/duplicates.ts, the group key tsdb/group-key.ts, both shared with the planner.
  */
 import type { BlockMeta } from '../../../tsdb/meta.js';
-import { findDuplicates } from '../../../tsdb/duplicates.js';
+import { findDuplicates, isOwnSource } from '../../../tsdb/duplicates.js';
 import { groupKey, groupLabels } from '../../../tsdb/group-key.js';
 import type { FilterContext, MetaFilter } from '../types.js';
+import { PackedMeta } from '../packed-meta.js';
 
 export interface DuplicateFilterOptions {
   /** External labels ignored for grouping (Thanos --deduplication.replica-label). */
@@ -17,9 +18,20 @@ export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilte
   // Keyed by the labels object: the fetcher shares one object per distinct label set, so this
   // hashes each label set once instead of once per block.
   const keys = new WeakMap<object, Map<number, string>>();
+  // A packed meta's shape (labels, resolution and more, shared by many blocks): one lookup and
+  // no thanos section built per block.
+  const byShape = new WeakMap<object, string>();
   const keyOf = (m: BlockMeta): string => {
-    const labels = m.thanos?.labels ?? NO_LABELS;
-    const resolution = m.thanos?.downsample.resolution ?? 0;
+    if (m instanceof PackedMeta) {
+      const shape = m.shape();
+      let k = byShape.get(shape);
+      if (k === undefined) byShape.set(shape, (k = keyOfParts(shape.labels, shape.downsample.resolution)));
+      return k;
+    }
+    const thanos = m.thanos;
+    return keyOfParts(thanos?.labels ?? NO_LABELS, thanos?.downsample.resolution ?? 0);
+  };
+  const keyOfParts = (labels: Record<string, string>, resolution: number): string => {
     let byRes = keys.get(labels);
     if (byRes === undefined) {
       byRes = new Map();
@@ -43,6 +55,7 @@ export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilte
         else g.push(m);
       });
       for (const g of groups.values()) {
+        if (g.length < 2 || g.every(ownSourceOnly)) continue;
         for (const id of findDuplicates(g).keys()) ctx.exclude(id, 'duplicate');
       }
     },
@@ -64,7 +77,7 @@ export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilte
           dups.delete(k);
           return;
         }
-        const found = g.length < 2 ? [] : [...findDuplicates(g).keys()];
+        const found = g.length < 2 || g.every(ownSourceOnly) ? [] : [...findDuplicates(g).keys()];
         if (found.length > 0) dups.set(k, found);
         else dups.delete(k);
       };
@@ -113,3 +126,11 @@ export function duplicateFilter(options: DuplicateFilterOptions = {}): MetaFilte
 }
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Blocks whose only source is themselves cannot be duplicates among themselves (findDuplicates'
+ * own first check), and a packed meta says so without building its sources.
+ */
+function ownSourceOnly(m: BlockMeta): boolean {
+  return m instanceof PackedMeta ? m.hasOwnSourceOnly() || isOwnSource(m) : isOwnSource(m);
+}

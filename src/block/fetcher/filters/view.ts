@@ -31,7 +31,11 @@ export class FilteredMetas implements ReadonlyMap<string, BlockMeta> {
     fn: (value: BlockMeta, key: string, map: ReadonlyMap<string, BlockMeta>) => void,
     thisArg?: unknown,
   ): void {
-    for (const [k, v] of this.#base) if (!this.#excluded.has(k)) fn.call(thisArg, v, k, this);
+    // The base's own forEach: no [key, value] array per block.
+    const excluded = this.#excluded;
+    this.#base.forEach((v, k) => {
+      if (!excluded.has(k)) fn.call(thisArg, v, k, this);
+    });
   }
 
   *entries(): MapIterator<[string, BlockMeta]> {
