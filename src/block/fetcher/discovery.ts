@@ -16,8 +16,9 @@ import {
 import { markerKindOfFilename, type MarkerKind } from '../../tsdb/markers.js';
 
 /** Names under a tenant (or the single-tenant root) that are expected and are not blocks. */
+const MARKERS_FOLDER = `${TENANT_MARKERS_DIR}/`;
 const NON_BLOCK_NAMES: ReadonlySet<string> = new Set([
-  `${TENANT_MARKERS_DIR}/`,
+  MARKERS_FOLDER,
   BUCKET_INDEX_FILENAME,
   'bucket-index-sync-status.json', // Mimir
   'debug/', // Thanos bucket tools
@@ -68,6 +69,8 @@ export interface ListBlocksOptions {
   readonly recursive?: boolean;
   readonly onGarbage: (key: string) => void;
   readonly onMarker?: (m: ListedMarker) => void;
+  /** Non-recursive: the tenant's `markers/` folder was listed (it holds an object). */
+  readonly onMarkersFolder?: () => void;
 }
 
 /**
@@ -94,6 +97,8 @@ export async function* listBlocks(
         // Some stores return the StartAfter folder itself; it is not after the bound.
         if (options.afterId !== undefined && id <= options.afterId) continue;
         yield { id };
+      } else if (rel === MARKERS_FOLDER) {
+        options.onMarkersFolder?.();
       } else if (!NON_BLOCK_NAMES.has(rel)) {
         options.onGarbage(e.key);
       }

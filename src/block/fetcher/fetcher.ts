@@ -450,9 +450,15 @@ export class MetaFetcher {
     const t0 = this.#monotonic();
     // Packed frame by frame into each tenant's table: a million plain metas never exist at once.
     const tables = new Map<string, MetaTable>();
+    // A frame holds each tenant's blocks together: the last table found is mostly the one.
+    let lastTenant: string | undefined;
+    let lastTable: MetaTable | undefined;
     const tableOf = (tenant: string): MetaTable => {
+      if (tenant === lastTenant) return lastTable!;
       let t = tables.get(tenant);
       if (t === undefined) tables.set(tenant, (t = new MetaTable()));
+      lastTenant = tenant;
+      lastTable = t;
       return t;
     };
     const fromFile =

@@ -43,6 +43,17 @@ export interface Shape {
   readonly files: FileNames | undefined;
 }
 
+/** The three row arrays of `cap` rows over one buffer (one allocation per page, not three). */
+function rowArrays(cap: number): [Float64Array, Uint32Array, Uint8Array] {
+  const buf = new ArrayBuffer(cap * (F * 8 + U * 4 + B));
+  const u32At = cap * F * 8;
+  return [
+    new Float64Array(buf, 0, cap * F),
+    new Uint32Array(buf, u32At, cap * U),
+    new Uint8Array(buf, u32At + cap * U * 4, cap * B),
+  ];
+}
+
 /** Rows per page. Rows are numbered below 2^32, so `>>> PAGE_BITS` finds the page. */
 export const PAGE_BITS = 10;
 export const PAGE_ROWS = 1 << PAGE_BITS;
@@ -72,16 +83,18 @@ export class Page {
     this.owner = owner;
     this.shapes = shapes;
     this.cap = cap;
-    this.f64 = new Float64Array(cap * F);
-    this.u32 = new Uint32Array(cap * U);
-    this.u8 = new Uint8Array(cap * B);
+    [this.f64, this.u32, this.u8] = rowArrays(cap);
     this.sizes = new Uint32Array(cap * 2);
   }
 
   grow(cap: number): void {
-    this.f64 = grownTo(this.f64, cap * F);
-    this.u32 = grownTo(this.u32, cap * U);
-    this.u8 = grownTo(this.u8, cap * B);
+    const [f64, u32, u8] = rowArrays(cap);
+    f64.set(this.f64);
+    u32.set(this.u32);
+    u8.set(this.u8);
+    this.f64 = f64;
+    this.u32 = u32;
+    this.u8 = u8;
     this.cap = cap;
   }
 

@@ -82,6 +82,9 @@ class Scratch {
     version: 1,
     thanos: undefined,
   };
+  /** The previous block's resolution and its interned object. */
+  resolution = NaN;
+  downsample: { resolution: number } | undefined;
   /** The previous block's segment list and its string numbers: most blocks repeat it. */
   segments: string[] | undefined;
   readonly segIdx: number[] = [];
@@ -169,7 +172,8 @@ export function decodeFrame(
     r.skip(n * ULID_LEN);
     const colsAt = r.off;
     r.skip(n * 8 * NUM_COLUMNS);
-    const col = (c: number, i: number): number => r.f64At(colsAt + (c * n + i) * 8);
+    // Column c of block i is at colsAt + c * stride + i * 8.
+    const stride = n * 8;
     for (let i = 0; i < n; i++) {
       const id = payload.toString('latin1', idsAt + i * ULID_LEN, idsAt + (i + 1) * ULID_LEN);
       const kind = r.u8();
@@ -188,14 +192,15 @@ export function decodeFrame(
         for (let j = 0; j < sources.length; j++) sources[j] = r.utf8();
         compaction.sources = sources;
       }
-      compaction.level = col(6, i);
-      stats.numSamples = col(2, i);
-      stats.numSeries = col(3, i);
-      stats.numChunks = col(4, i);
-      stats.numTombstones = col(5, i);
+      const at = colsAt + i * 8;
+      compaction.level = r.f64At(at + 6 * stride);
+      stats.numSamples = r.f64At(at + 2 * stride);
+      stats.numSeries = r.f64At(at + 3 * stride);
+      stats.numChunks = r.f64At(at + 4 * stride);
+      stats.numTombstones = r.f64At(at + 5 * stride);
       meta.ulid = id;
-      meta.minTime = col(0, i);
-      meta.maxTime = col(1, i);
+      meta.minTime = r.f64At(at);
+      meta.maxTime = r.f64At(at + stride);
       meta.thanos =
         kind & K_THANOS ? decodeThanos(r, x, s, si, labelSets, segmentLists, interner) : undefined;
       add(tenant, meta, true);
@@ -219,7 +224,10 @@ function decodeThanos(
   if (labels === undefined) throw new FrameDecodeError('label set out of range');
   t.labels = labels;
   t.source = si(r.u32());
-  t.downsample = interner.downsample(r.f64());
+  const res = r.f64();
+  // Mostly the previous block's resolution: no interner lookup.
+  if (res !== x.resolution) x.downsample = interner.downsample((x.resolution = res));
+  t.downsample = x.downsample!;
   const nSeg = r.u32();
   if (nSeg === NONE) t.segment_files = undefined;
   else if (!x.sameSegments(r, nSeg)) {

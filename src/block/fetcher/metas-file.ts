@@ -78,10 +78,15 @@ export async function readMetasFile(
   const fail = (detail: string, cause?: unknown): never => {
     throw new MetasFileError(`metas file ${path}: ${detail}`, { tenants, records }, { cause });
   };
+  let lastTenant: string | undefined;
+  let last: Map<string, BlockMeta> | undefined;
   const add = (tenant: string, meta: BlockMeta): void => {
-    let m = tenants.get(tenant);
-    if (m === undefined) tenants.set(tenant, (m = new Map()));
-    m.set(meta.ulid, meta);
+    if (tenant !== lastTenant) {
+      last = tenants.get(tenant);
+      if (last === undefined) tenants.set(tenant, (last = new Map()));
+      lastTenant = tenant;
+    }
+    last!.set(meta.ulid, meta);
     records++;
   };
   try {

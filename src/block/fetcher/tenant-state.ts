@@ -31,6 +31,12 @@ export class TenantState {
   /** The watermark of the sync in progress, which checkpoints written mid-sync record. */
   live: Watermark | undefined;
   syncsSinceFullList = 0;
+  /**
+   * The tenant's listing showed a `markers/` folder last time: its marker copies are listed
+   * alongside the blocks. Otherwise only once the listing shows one (most tenants have none,
+   * and an empty prefix listed per tenant and sync is a request for nothing).
+   */
+  markersFolder = false;
   deletionMarks = new Map<string, DeletionMark>();
   noCompactMarks = new Map<string, NoCompactMark>();
   /** Unusable marker files by key, with the lastModified (ms) they had when read. */

@@ -96,7 +96,7 @@ export async function syncTenant(state: TenantState, env: TenantSyncEnv): Promis
 class TenantSyncRun {
   readonly #s: TenantState;
   readonly #env: TenantSyncEnv;
-  readonly #log: Logger;
+  #logger: Logger | undefined;
   readonly #counts: StateCounts = zeroStateCounts();
   readonly #bad: BadInputCounts = zeroBadInputCounts();
   readonly #tasks = new Set<Promise<void>>();
@@ -107,7 +107,13 @@ class TenantSyncRun {
   constructor(state: TenantState, env: TenantSyncEnv) {
     this.#s = state;
     this.#env = env;
-    this.#log = state.tenant === '' ? env.logger : env.logger.child({ tenant: state.tenant });
+  }
+
+  /** The tenant's logger, made when first used (most syncs log nothing per tenant). */
+  get #log(): Logger {
+    const s = this.#s;
+    return (this.#logger ??=
+      s.tenant === '' ? this.#env.logger : this.#env.logger.child({ tenant: s.tenant }));
   }
 
   async run(): Promise<TenantSync> {
@@ -142,18 +148,25 @@ class TenantSyncRun {
     const listedMarkers: ListedMarker[] = [];
     const listed = new Set<string>();
     try {
-      const markersDone = recursive ? Promise.resolve([]) : this.#listMarkerCopies();
+      // Marker copies are listed alongside the blocks when the tenant had a markers/ folder last
+      // time, else only if this listing shows one (`markers/` sorts after every block ID, so a
+      // tail listing shows it too).
+      let markersFolder = false;
+      const markersEarly = recursive || !s.markersFolder ? undefined : this.#listMarkerCopies();
       // Keep the promise observed: a failure surfaces at the await below, not as unhandled.
-      markersDone.catch(() => undefined);
+      markersEarly?.catch(() => undefined);
       if (index !== undefined) {
         for (const b of index.blocks) if (!s.metas.has(b.blockId)) await this.#schedule(b.blockId);
       }
-      await this.#listAndRead(afterId, recursive, listed, listedMarkers);
+      await this.#listAndRead(afterId, recursive, listed, listedMarkers, () => (markersFolder = true));
       // Reads outside the listed range: cache misses at load, fresh partial uploads.
       for (const id of [...s.recheck]) await this.#schedule(id);
       s.recheck.clear();
       if (mode !== 'full') await this.#recheckFreshPartials();
-      const copies = await markersDone;
+      const copies = recursive
+        ? []
+        : await (markersEarly ?? (markersFolder ? this.#listMarkerCopies() : Promise.resolve([])));
+      if (!recursive) s.markersFolder = markersFolder;
       await this.#drain();
       await this.#loadMarkers(recursive ? listedMarkers : copies, recursive, mode, afterId);
       if (index !== undefined) this.#mergeIndexMarks(index);
@@ -188,6 +201,7 @@ class TenantSyncRun {
     recursive: boolean,
     listed: Set<string>,
     markers: ListedMarker[],
+    onMarkersFolder: () => void,
   ): Promise<void> {
     const { bucket, layout, signal, limiter } = this.#env;
     const wm = new Watermark(afterId);
@@ -197,6 +211,7 @@ class TenantSyncRun {
       recursive,
       onGarbage: (key) => this.#badInput('garbage-key', key, 'not a block folder'),
       onMarker: (m) => markers.push(m),
+      onMarkersFolder,
     });
     for await (const b of blocks) {
       signal?.throwIfAborted();

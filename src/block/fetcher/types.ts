@@ -58,12 +58,18 @@ export const BAD_INPUT_KINDS: readonly BadInputKind[] = [
 export type StateCounts = Record<SyncState, number>;
 export type BadInputCounts = Record<BadInputKind, number>;
 
+// Copied, not rebuilt from the key lists: made per tenant and sync.
+const ZERO_STATE_COUNTS = Object.freeze(Object.fromEntries(SYNC_STATES.map((s) => [s, 0])) as StateCounts);
+const ZERO_BAD_INPUT = Object.freeze(
+  Object.fromEntries(BAD_INPUT_KINDS.map((s) => [s, 0])) as BadInputCounts,
+);
+
 export function zeroStateCounts(): StateCounts {
-  return Object.fromEntries(SYNC_STATES.map((s) => [s, 0])) as StateCounts;
+  return { ...ZERO_STATE_COUNTS };
 }
 
 export function zeroBadInputCounts(): BadInputCounts {
-  return Object.fromEntries(BAD_INPUT_KINDS.map((s) => [s, 0])) as BadInputCounts;
+  return { ...ZERO_BAD_INPUT };
 }
 
 /** A ULID folder without a usable meta.json. */

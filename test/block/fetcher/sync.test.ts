@@ -70,8 +70,8 @@ describe('fetcher sync (filesystem bucket)', () => {
     expect(rec.metaGets()).toHaveLength(60);
     expect(r1.stats.metaReads).toBe(60);
     expect(r1.stats.requests.get).toBe(60);
-    // Tenant discovery, one listing per tenant, one markers/ listing per tenant.
-    expect(r1.stats.requests.iter).toBe(1 + 2 * TENANTS.length);
+    // Tenant discovery and one listing per tenant: no tenant has a markers/ folder to list.
+    expect(r1.stats.requests.iter).toBe(1 + TENANTS.length);
 
     rec.reset();
     const r2 = await f.sync();
@@ -92,7 +92,7 @@ describe('fetcher sync (filesystem bucket)', () => {
     const r3 = await f.sync();
     expect(rec.metaGets()).toEqual([`team-b/${fresh}/meta.json`]);
     expect(r3.stats.requests.get).toBe(1);
-    expect(r3.stats.requests.iter).toBe(1 + 2 * TENANTS.length);
+    expect(r3.stats.requests.iter).toBe(1 + TENANTS.length);
     expect(r3.tenants.get('team-b')!.metas.has(fresh)).toBe(true);
     // Results share the fetcher's maps copy-on-write: earlier results never change.
     expect(r2.tenants.get('team-b')!.metas.has(fresh)).toBe(false);
@@ -108,6 +108,46 @@ describe('fetcher sync (filesystem bucket)', () => {
     const cp = await readCheckpointFile(join(tb.cacheDir, 'checkpoint.json.gz'));
     expect(cp?.tenants.get('team-b')?.after).toBe(fresh);
     expect(cp?.tenants.get('team-b')?.known).toHaveLength(21);
+  });
+
+  test("a tenant's markers/ folder is listed once its listing shows one, alongside it while it lasts", async () => {
+    const ids = await seed(4);
+    const f = fetcher();
+    await f.sync();
+    const markersListings = (): number => rec.iters.filter((c) => c.prefix === 'team-b/markers/').length;
+    // A deletion mark (in the block and as the tenant's copy) appears between two tail syncs.
+    const victim = ids.get('team-b')![0]!;
+    await markForDeletion(tb.bucket, layout, 'team-b', victim, 'test', NOW);
+    rec.reset();
+    const r1 = await f.sync();
+    expect(r1.tenants.get('team-b')!.discovery).toBe('tail');
+    expect([...r1.tenants.get('team-b')!.deletionMarks.keys()]).toEqual([victim]);
+    expect(markersListings()).toBe(1);
+    expect(r1.stats.requests.iter).toBe(1 + TENANTS.length + 1);
+    // Known now: listed again (alongside the blocks), the mark still there.
+    rec.reset();
+    const r2 = await f.sync();
+    expect([...r2.tenants.get('team-b')!.deletionMarks.keys()]).toEqual([victim]);
+    expect(markersListings()).toBe(1);
+    // The folder goes (block deleted): the mark goes with it, and the next sync lists no markers/.
+    await deleteBlock(tb.bucket, layout, 'team-b', victim);
+    rec.reset();
+    const r3 = await f.sync();
+    expect(r3.tenants.get('team-b')!.deletionMarks.size).toBe(0);
+    expect(markersListings()).toBe(1);
+    rec.reset();
+    const r4 = await f.sync();
+    expect(r4.tenants.get('team-b')!.deletionMarks.size).toBe(0);
+    expect(markersListings()).toBe(0);
+    // A restart lists it when the listing shows it, from the first sync.
+    await markForDeletion(tb.bucket, layout, 'team-b', ids.get('team-b')![1]!, 'test', NOW);
+    await f.close();
+    rec.reset();
+    const g = fetcher();
+    const r5 = await g.sync();
+    expect([...r5.tenants.get('team-b')!.deletionMarks.keys()]).toEqual([ids.get('team-b')![1]]);
+    expect(markersListings()).toBe(1);
+    await g.close();
   });
 
   test('a restarted fetcher reads nothing it read before', async () => {
