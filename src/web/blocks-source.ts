@@ -58,7 +58,8 @@ export function tenantFromSync(t: TenantSync): TenantBlocks {
     firstSeen: new Date(p.firstSeenMs).toISOString(),
   }));
   return {
-    metas: [...t.metas.values()],
+    // Walked when the page indexes the tenant, not in the sync that hands the result over.
+    metas: { [Symbol.iterator]: () => t.metas.values() },
     deletion: t.deletionMarks,
     noCompact: t.noCompactMarks,
     partial,
