@@ -120,7 +120,7 @@ function indexStamps(bucket: string, tenants: number): (number | undefined)[] {
 }
 
 function checkpointStamp(dataDir: string): string {
-  return ['checkpoint.json.gz', 'metas.v1.bin']
+  return ['checkpoint.json.gz', 'metas.bin']
     .map((f) => join(dataDir, 'meta-sync', f))
     .map((p) => (existsSync(p) ? String(statSync(p).mtimeMs) : '-'))
     .join(',');

@@ -6,3 +6,58 @@ export function grownTo<T extends Float64Array | Uint32Array | Uint8Array>(a: T,
   next.set(a);
   return next;
 }
+
+/** Whether this host stores typed-array elements little-endian (every platform Node ships for but s390x). */
+export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type NumberArray = Float64Array | Uint32Array;
+
+/**
+ * Copies `count` little-endian elements from `src` at byte `srcOff` into `dst` at element `at`:
+ * one byte copy on a little-endian host, element by element elsewhere.
+ */
+export function copyLe(dst: NumberArray, at: number, src: Uint8Array, srcOff: number, count: number): void {
+  if (HOST_LE) copyLeBytes(dst, at, src, srcOff, count);
+  else copyLeValues(dst, at, src, srcOff, count);
+}
+
+/** copyLe on a little-endian host (exported for tests of both paths). */
+export function copyLeBytes(
+  dst: NumberArray,
+  at: number,
+  src: Uint8Array,
+  srcOff: number,
+  count: number,
+): void {
+  const n = count * dst.BYTES_PER_ELEMENT;
+  if (srcOff + n > src.length) throw new RangeError(`copyLe: ${n} bytes at ${srcOff} beyond ${src.length}`);
+  new Uint8Array(dst.buffer, dst.byteOffset + at * dst.BYTES_PER_ELEMENT, n).set(
+    src.subarray(srcOff, srcOff + n),
+  );
+}
+
+/** copyLe on any host (exported for tests of both paths). */
+export function copyLeValues(
+  dst: NumberArray,
+  at: number,
+  src: Uint8Array,
+  srcOff: number,
+  count: number,
+): void {
+  const n = count * dst.BYTES_PER_ELEMENT;
+  if (srcOff + n > src.length) throw new RangeError(`copyLe: ${n} bytes at ${srcOff} beyond ${src.length}`);
+  const dv = new DataView(src.buffer, src.byteOffset + srcOff, n);
+  if (dst instanceof Float64Array) for (let i = 0; i < count; i++) dst[at + i] = dv.getFloat64(i * 8, true);
+  else for (let i = 0; i < count; i++) dst[at + i] = dv.getUint32(i * 4, true);
+}
+
+/** The first `count` elements of `a` as little-endian bytes (a view on a little-endian host). */
+export function leBytes(a: NumberArray, count: number, hostLe = HOST_LE): Uint8Array {
+  const n = count * a.BYTES_PER_ELEMENT;
+  if (hostLe) return new Uint8Array(a.buffer, a.byteOffset, n);
+  const out = new Uint8Array(n);
+  const dv = new DataView(out.buffer);
+  if (a instanceof Float64Array) for (let i = 0; i < count; i++) dv.setFloat64(i * 8, a[i]!, true);
+  else for (let i = 0; i < count; i++) dv.setUint32(i * 4, a[i]!, true);
+  return out;
+}

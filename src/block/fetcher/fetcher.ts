@@ -6,7 +6,7 @@
  * A sync never starts from zero:
  * - in memory, every block whose meta.json was read is known, and tail listings start after the
  *   tenant's watermark (see tenant-sync.ts for late uploads and deletions);
- * - on disk (`<cacheDir>/checkpoint.json.gz`, `metas.v1.bin`, `meta-journal.<n>.bin`), the
+ * - on disk (`<cacheDir>/checkpoint.json.gz`, `metas.bin`, `meta-journal.<n>.bin`), the
  *   known blocks, their compacted metas and the meta.json bytes read since the last checkpoint
  *   survive a restart: the checkpoint is written during a sync (every N reads, at least a tenth of
  *   the known blocks, or every T ms), at its end and on close(), so a killed sync resumes from its
@@ -450,23 +450,13 @@ export class MetaFetcher {
     const t0 = this.#monotonic();
     // Packed frame by frame into each tenant's table: a million plain metas never exist at once.
     const tables = new Map<string, MetaTable>();
-    // A frame holds each tenant's blocks together: the last table found is mostly the one.
-    let lastTenant: string | undefined;
-    let lastTable: MetaTable | undefined;
     const tableOf = (tenant: string): MetaTable => {
-      if (tenant === lastTenant) return lastTable!;
       let t = tables.get(tenant);
       if (t === undefined) tables.set(tenant, (t = new MetaTable()));
-      lastTenant = tenant;
-      lastTable = t;
       return t;
     };
     const fromFile =
-      (await this.#metasStore?.load(
-        this.#interner,
-        (tenant, m) => tableOf(tenant).pack(m),
-        (tenant, n) => tableOf(tenant).reserve(n),
-      )) ?? new Map<string, Map<string, BlockMeta>>();
+      (await this.#metasStore?.load(this.#interner, tableOf)) ?? new Map<string, Map<string, BlockMeta>>();
     // The checkpoint after the metas (either order is safe: known blocks the file lacks are read
     // as below), so its bytes are released right after the checks below instead of living
     // through the decode of the metas.

@@ -108,16 +108,28 @@ export class Page {
   }
 
   addUpload(s: string): number {
-    if (this.nUploads + s.length > this.uploads.length) {
-      const next = Buffer.alloc(
-        Math.max(Math.ceil(this.uploads.length * 1.5), this.nUploads + s.length, this.cap * 24),
-      );
-      this.uploads.copy(next, 0, 0, this.nUploads);
-      this.uploads = next;
-    }
+    this.#uploadRoom(s.length);
     const at = this.nUploads;
     this.nUploads += this.uploads.write(s, at, 'latin1');
     return at;
+  }
+
+  /** addUpload of `len` latin1 bytes of `src` at `from` (a metas file's upload texts). */
+  addUploadBytes(src: Uint8Array, from: number, len: number): number {
+    this.#uploadRoom(len);
+    const at = this.nUploads;
+    this.uploads.set(src.subarray(from, from + len), at);
+    this.nUploads += len;
+    return at;
+  }
+
+  #uploadRoom(n: number): void {
+    if (this.nUploads + n <= this.uploads.length) return;
+    const next = Buffer.alloc(
+      Math.max(Math.ceil(this.uploads.length * 1.5), this.nUploads + n, this.cap * 24),
+    );
+    this.uploads.copy(next, 0, 0, this.nUploads);
+    this.uploads = next;
   }
 
   /** The file list of row `i` (one new array of entries per call). */

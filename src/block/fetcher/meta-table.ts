@@ -27,6 +27,26 @@ import {
   type Shape,
 } from './meta-page.js';
 import { PackedMeta } from './packed-meta.js';
+import { copyLe } from '../../util/typed-arrays.js';
+
+/**
+ * One page of rows as the metas file stores them (metas-codec.ts): the row arrays of meta-page.ts
+ * as little-endian bytes in `bytes`, whose shape numbers, size and text offsets and source rows
+ * refer to the page's own sizes, texts and sources and the file's shapes.
+ */
+export interface StoredRows {
+  readonly rows: number;
+  readonly bytes: Uint8Array;
+  readonly f64At: number;
+  readonly u32At: number;
+  readonly u8At: number;
+  readonly sizes: Uint32Array;
+  readonly uploads: Uint8Array;
+  readonly sources: ReadonlyMap<number, readonly string[]>;
+  /** By the file's shape number: this table's shape number, and the sized files of the shape. */
+  readonly shapes: readonly number[];
+  readonly nSized: readonly number[];
+}
 
 export class MetaTable {
   #rows = 0;
@@ -94,6 +114,84 @@ export class MetaTable {
       (t.index_stats !== undefined ? FLAG_INDEX_STATS : 0) |
       (up !== undefined && !upText ? uploadTimeForm(up) * FLAG_UPLOAD_FORM : 0);
     return new PackedMeta(meta.ulid, p, i);
+  }
+
+  /** The pages: page k holds rows [k × PAGE_ROWS, (k + 1) × PAGE_ROWS) (what the metas file writes). */
+  get pages(): readonly Page[] {
+    return this.#pages;
+  }
+
+  /**
+   * Appends rows as the metas file stores them (a page of another table, little-endian), each
+   * given to `keep` as a packed meta with its ID. Checks every reference a row makes (shape,
+   * sizes, upload text, sources) and throws on one out of range.
+   */
+  importRows(src: StoredRows, ids: readonly string[], keep: (m: PackedMeta) => void): void {
+    let k = 0;
+    while (k < src.rows) {
+      this.reserve(src.rows - k);
+      const p = this.#lastPage();
+      const at = this.#rows & (PAGE_ROWS - 1);
+      const n = Math.min(p.cap - at, src.rows - k);
+      copyLe(p.f64, at * F, src.bytes, src.f64At + k * F * 8, n * F);
+      copyLe(p.u32, at * U, src.bytes, src.u32At + k * U * 4, n * U);
+      p.u8.set(src.bytes.subarray(src.u8At + k * B, src.u8At + (k + n) * B), at * B);
+      for (let j = 0; j < n; j++) keep(new PackedMeta(ids[k + j]!, p, this.#fixRow(p, at + j, src, k + j)));
+      this.#rows += n;
+      k += n;
+    }
+  }
+
+  /** Points row `i` of `p`, copied from row `from` of `src`, at this table's shapes, sizes, texts. */
+  #fixRow(p: Page, i: number, src: StoredRows, from: number): number {
+    const u = p.u32;
+    const uo = i * U;
+    const fileShape = u[uo + 1]!;
+    const shape = src.shapes[fileShape];
+    if (shape === undefined) throw new Error(`row ${from}: shape ${fileShape} out of range`);
+    u[uo + 1] = shape;
+    const nSized = src.nSized[fileShape]!;
+    if (nSized > 0) {
+      const s = u[uo + 2]!;
+      if (s + nSized > src.sizes.length) throw new Error(`row ${from}: sizes out of range`);
+      const to = p.addSizes(nSized);
+      p.sizes.set(src.sizes.subarray(s, s + nSized), to);
+      u[uo + 2] = to;
+    }
+    const text = p.u8[i * B]!;
+    if (text > 0) {
+      const s = u[uo + 3]!;
+      if (s + text - 1 > src.uploads.length) throw new Error(`row ${from}: upload_time out of range`);
+      u[uo + 3] = p.addUploadBytes(src.uploads, s, text - 1);
+    }
+    const sources = src.sources.get(from);
+    const self = (p.u8[i * B + 1]! & FLAG_SELF_SOURCE) !== 0;
+    if (self !== (sources === undefined)) throw new Error(`row ${from}: sources do not match the row's flag`);
+    if (sources !== undefined) p.sources.set(i, sources);
+    return i;
+  }
+
+  /** The file-name list of these names and sized flags (one object per distinct list). */
+  fileNames(names: readonly string[], sized: readonly boolean[]): FileNames {
+    let key = '';
+    for (let j = 0; j < names.length; j++) key += `${sized[j] ? '+' : '-'}${names[j]!}\u0000`;
+    let out = this.#fileNames.get(key);
+    if (out === undefined) {
+      out = { names, sized, nSized: sized.filter((s) => s).length };
+      this.#fileNames.set(key, out);
+    }
+    return out;
+  }
+
+  /** The number of the shape of these parts (labels, downsample and segments as interned). */
+  shapeId(
+    labels: Record<string, string>,
+    source: string,
+    downsample: { resolution: number },
+    segments: string[] | undefined,
+    files: FileNames | undefined,
+  ): number {
+    return this.#shape(labels, source, downsample, segments, files);
   }
 
   /**
@@ -166,17 +264,10 @@ export class MetaTable {
     // without building the lookup key (a string per block).
     let names = this.#lastFileNames;
     if (names === undefined || !sameFileNames(names, files)) {
-      let key = '';
-      for (const f of files) key += `${f.size_bytes === undefined ? '-' : '+'}${f.rel_path}\u0000`;
-      names = this.#fileNames.get(key);
-      if (names === undefined) {
-        names = {
-          names: files.map((f) => f.rel_path),
-          sized: files.map((f) => f.size_bytes !== undefined),
-          nSized: files.filter((f) => f.size_bytes !== undefined).length,
-        };
-        this.#fileNames.set(key, names);
-      }
+      names = this.fileNames(
+        files.map((f) => f.rel_path),
+        files.map((f) => f.size_bytes !== undefined),
+      );
       this.#lastFileNames = names;
     }
     let at = p.addSizes(names.nSized);

@@ -4,31 +4,35 @@
  *
  * File: magic `STRMETAS`, u32 version, then frames. Frame: u32 payload length, u32 CRC-32C of the
  * payload, payload. A frame is a batch of blocks (a full rewrite writes many, each checkpoint write
- * appends one). Payload, little endian:
+ * appends one). Version 2 stores a tenant's metas of the usual shape as the rows of its meta table
+ * (meta-page.ts), so a restart copies them into the fetcher's table instead of decoding each
+ * field. Payload, little endian:
  *   u32 nStrings, nStrings × (u32 byte length, UTF-8)        frame-local string table
  *   u32 nLabelSets, nLabelSets × (u32 n, n × (u32 name, u32 value))
  *   u32 nTenants, per tenant:
- *     u32 tenant string, u32 n blocks,
- *     columns: n × 26 ASCII ULIDs; then f64 × n for each of minTime, maxTime, numSamples,
- *     numSeries, numChunks, numTombstones, level,
- *     then n variable records (kind u8; see encodeRest).
- * Metas of an unusual shape (extra compaction fields, rewrites, file hashes, ...) are stored as the
- * compacted meta's JSON and go through the meta.json parser again. Decoding: metas-decode.ts.
+ *     u32 tenant string
+ *     u32 nShapes, nShapes × (u32 label set, u32 source, f64 resolution,
+ *       u32 nSegments | NONE, nSegments × u32 string, u32 nFiles | NONE, nFiles × (u32 string, u8 sized))
+ *     u32 nRows, nRows × 26 ASCII ULIDs, then per page of up to PAGE_ROWS rows:
+ *       rows × F f64, rows × U u32, rows × B u8 (the table's row arrays; a row's shape number is
+ *       the frame's, its size and text offsets are the page's), u32 nSizes, nSizes × u32,
+ *       u32 upload text bytes, the bytes (latin1), u32 nSources, nSources × (u32 row, u32 n, n × (u32 length, UTF-8))
+ *     u32 nJson, nJson × (26 ASCII ULID, u32 length, UTF-8 JSON): metas of an unusual shape (extra
+ *       compaction fields, rewrites, file hashes, ...) as the compacted meta's JSON
+ * Decoding: metas-decode.ts. A change to the row layout is a new version.
  */
 import type { BlockMeta } from '../../tsdb/meta.js';
-import { isCommonShape } from './meta-shape.js';
+import { leBytes } from '../../util/typed-arrays.js';
+import { B, F, PAGE_ROWS, U, type Page, type Shape } from './meta-page.js';
+import { MetaTable } from './meta-table.js';
 
 export const METAS_MAGIC = Buffer.from('STRMETAS', 'latin1');
-export const METAS_VERSION = 1;
+export const METAS_VERSION = 2;
 export const METAS_HEADER_LEN = 12;
 export const FRAME_HEADER_LEN = 8;
 
 export const ULID_LEN = 26;
 export const NONE = 0xffffffff;
-export const K_SELF_SOURCE = 1;
-export const K_THANOS = 2;
-export const K_JSON = 4;
-export const NUM_COLUMNS = 7;
 
 export function metasHeader(): Buffer {
   const b = Buffer.alloc(METAS_HEADER_LEN);
@@ -62,6 +66,11 @@ class Sink {
     this.buf.writeDoubleLE(v, this.len);
     this.len += 8;
   }
+  bytes(b: Uint8Array): void {
+    this.#room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
   ascii(s: string): void {
     this.#room(s.length);
     this.len += this.buf.write(s, this.len, 'latin1');
@@ -86,16 +95,38 @@ export function encodeFrame(tenants: ReadonlyMap<string, readonly BlockMeta[]>):
     return i;
   };
   const labelSets = new Map<Readonly<Record<string, string>>, number>();
+  const labelSet = (ls: Readonly<Record<string, string>>): number => {
+    let i = labelSets.get(ls);
+    if (i === undefined) {
+      i = labelSets.size;
+      labelSets.set(ls, i);
+    }
+    return i;
+  };
   const body = new Sink();
   body.u32(tenants.size);
   for (const [tenant, metas] of tenants) {
     body.u32(str(tenant));
-    body.u32(metas.length);
-    for (const m of metas) body.ascii(m.ulid);
-    for (let col = 0; col < NUM_COLUMNS; col++) {
-      for (const m of metas) body.f64(column(m, col));
+    // The table decides what packs (the usual shape); the rest goes as JSON.
+    const table = new MetaTable();
+    const ids: string[] = [];
+    const json: BlockMeta[] = [];
+    for (const m of metas) {
+      if (table.pack(m) === m) json.push(m);
+      else ids.push(m.ulid);
     }
-    for (const m of metas) encodeRest(body, m, str, labelSets);
+    body.u32(table.shapes.length);
+    for (const shape of table.shapes) encodeShape(body, shape, str, labelSet);
+    body.u32(ids.length);
+    for (const id of ids) body.ascii(id);
+    for (let k = 0; k < table.pages.length; k++) {
+      encodePage(body, table.pages[k]!, Math.min(PAGE_ROWS, ids.length - k * PAGE_ROWS));
+    }
+    body.u32(json.length);
+    for (const m of json) {
+      body.ascii(m.ulid);
+      body.utf8(JSON.stringify(m));
+    }
   }
   // Label names and values join the string table before it is written.
   for (const ls of labelSets.keys()) {
@@ -119,67 +150,44 @@ export function encodeFrame(tenants: ReadonlyMap<string, readonly BlockMeta[]>):
   return Buffer.concat([head.buf.subarray(0, head.len), body.buf.subarray(0, body.len)]);
 }
 
-function column(m: BlockMeta, col: number): number {
-  switch (col) {
-    case 0:
-      return m.minTime;
-    case 1:
-      return m.maxTime;
-    case 2:
-      return m.stats.numSamples;
-    case 3:
-      return m.stats.numSeries;
-    case 4:
-      return m.stats.numChunks;
-    case 5:
-      return m.stats.numTombstones;
-    default:
-      return m.compaction.level;
+function encodeShape(
+  out: Sink,
+  shape: Shape,
+  str: (s: string) => number,
+  labelSet: (ls: Readonly<Record<string, string>>) => number,
+): void {
+  out.u32(labelSet(shape.labels));
+  out.u32(str(shape.source));
+  out.f64(shape.downsample.resolution);
+  if (shape.segments === undefined) out.u32(NONE);
+  else {
+    out.u32(shape.segments.length);
+    for (const s of shape.segments) out.u32(str(s));
+  }
+  if (shape.files === undefined) out.u32(NONE);
+  else {
+    const { names, sized } = shape.files;
+    out.u32(names.length);
+    for (let j = 0; j < names.length; j++) {
+      out.u32(str(names[j]!));
+      out.u8(sized[j] ? 1 : 0);
+    }
   }
 }
 
-function encodeRest(
-  out: Sink,
-  m: BlockMeta,
-  str: (s: string) => number,
-  labelSets: Map<Readonly<Record<string, string>>, number>,
-): void {
-  if (!isCommonShape(m)) {
-    out.u8(K_JSON);
-    out.utf8(JSON.stringify(m));
-    return;
+/** The first `rows` rows of `page`, with what they refer to in the page. */
+function encodePage(out: Sink, page: Page, rows: number): void {
+  out.bytes(leBytes(page.f64, rows * F));
+  out.bytes(leBytes(page.u32, rows * U));
+  out.bytes(page.u8.subarray(0, rows * B));
+  out.u32(page.nSizes);
+  out.bytes(leBytes(page.sizes, page.nSizes));
+  out.u32(page.nUploads);
+  out.bytes(page.uploads.subarray(0, page.nUploads));
+  out.u32(page.sources.size);
+  for (const [row, sources] of page.sources) {
+    out.u32(row);
+    out.u32(sources.length);
+    for (const s of sources) out.utf8(s);
   }
-  const src = m.compaction.sources;
-  const self = src.length === 1 && src[0] === m.ulid;
-  const t = m.thanos;
-  out.u8((self ? K_SELF_SOURCE : 0) | (t !== undefined ? K_THANOS : 0));
-  if (!self) {
-    out.u32(src.length);
-    for (const s of src) out.utf8(s);
-  }
-  if (t === undefined) return;
-  let ls = labelSets.get(t.labels);
-  if (ls === undefined) {
-    ls = labelSets.size;
-    labelSets.set(t.labels, ls);
-  }
-  out.u32(ls);
-  out.u32(str(t.source));
-  out.f64(t.downsample.resolution);
-  if (t.segment_files === undefined) out.u32(NONE);
-  else {
-    out.u32(t.segment_files.length);
-    for (const s of t.segment_files) out.u32(str(s));
-  }
-  if (t.files === undefined) out.u32(NONE);
-  else {
-    out.u32(t.files.length);
-    for (const f of t.files) {
-      out.u32(str(f.rel_path));
-      out.u8(f.size_bytes === undefined ? 0 : 1);
-      if (f.size_bytes !== undefined) out.f64(f.size_bytes);
-    }
-  }
-  out.u8(t.index_stats === undefined ? 0 : 1);
-  out.u32(t.upload_time === undefined ? NONE : str(t.upload_time));
 }

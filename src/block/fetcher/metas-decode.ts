@@ -1,10 +1,14 @@
 /**
- * Decoding the metas file's frames (format: metas-codec.ts), straight into reused objects so a
- * restart packs a million metas without building them.
+ * Decoding the metas file's frames (format: metas-codec.ts): a tenant's rows are copied into its
+ * meta table page by page, so a restart builds one small object per block (its PackedMeta) and
+ * decodes no field of it.
  */
-import type { BlockCompaction, BlockMeta, ThanosFile, ThanosMeta } from '../../tsdb/meta.js';
-import { classifyMeta, EMPTY_INDEX_STATS, fileEntry, type Interner } from './meta-read.js';
-import { K_JSON, K_SELF_SOURCE, K_THANOS, NONE, NUM_COLUMNS, ULID_LEN } from './metas-codec.js';
+import type { BlockMeta } from '../../tsdb/meta.js';
+import { copyLe } from '../../util/typed-arrays.js';
+import { classifyMeta, type Interner } from './meta-read.js';
+import { B, F, PAGE_ROWS, U, type FileNames } from './meta-page.js';
+import type { MetaTable, StoredRows } from './meta-table.js';
+import { NONE, ULID_LEN } from './metas-codec.js';
 
 /** Thrown on any inconsistency inside a frame whose checksum matched (a bug or a collision). */
 export class FrameDecodeError extends Error {}
@@ -37,217 +41,189 @@ class Source {
   f64(): number {
     return this.#dv.getFloat64(this.#at(8), true);
   }
-  /** The f64 at `at`, inside a region skip() checked. */
-  f64At(at: number): number {
-    return this.#dv.getFloat64(at, true);
+  /** A u32 count of items of at least `each` bytes, checked to fit in what is left. */
+  count(each: number): number {
+    return this.fits(this.u32(), each);
   }
-  /** Moves past n bytes (bounds-checked); they are read in place by offset. */
-  skip(n: number): void {
-    this.#at(n);
+  /** n, when n items of at least `each` bytes fit in what is left. */
+  fits(n: number, each: number): number {
+    if (n * each > this.#len - this.off)
+      throw new FrameDecodeError(`count ${n} before ${this.off} overruns the frame`);
+    return n;
+  }
+  /** Moves past n bytes (bounds-checked); returns where they start. */
+  skip(n: number): number {
+    return this.#at(n);
   }
   utf8(): string {
     const n = this.u32();
     const at = this.#at(n);
     return this.buf.toString('utf8', at, at + n);
   }
-}
-
-/**
- * The objects the columnar records of one frame are decoded into, reused for every block: a
- * restart packs each meta into its tenant's table as it is decoded, so a million metas of plain
- * objects (~10 per block, and V8 at times allocates them straight into the old generation) are
- * never built. Absent sections are undefined-valued properties: its only readers (the table's
- * pack, compactMeta) read them as absent.
- */
-class Scratch {
-  readonly stats = { numSamples: 0, numSeries: 0, numChunks: 0, numTombstones: 0 };
-  readonly selfSource: string[] = [''];
-  readonly compaction: BlockCompaction = { level: 0, sources: this.selfSource };
-  readonly files: ThanosFile[] = [];
-  readonly thanos: ThanosMeta = {
-    labels: {},
-    downsample: { resolution: 0 },
-    source: '',
-    segment_files: undefined,
-    files: undefined,
-    index_stats: undefined,
-    upload_time: undefined,
-  };
-  readonly meta: BlockMeta = {
-    ulid: '',
-    minTime: 0,
-    maxTime: 0,
-    stats: this.stats,
-    compaction: this.compaction,
-    version: 1,
-    thanos: undefined,
-  };
-  /** The previous block's resolution and its interned object. */
-  resolution = NaN;
-  downsample: { resolution: number } | undefined;
-  /** The previous block's segment list and its string numbers: most blocks repeat it. */
-  segments: string[] | undefined;
-  readonly segIdx: number[] = [];
-
-  /** Reads n string numbers into segIdx; whether they are the previous block's list. */
-  sameSegments(r: Source, n: number): boolean {
-    const idx = this.segIdx;
-    let same = this.segments !== undefined && idx.length === n;
-    idx.length = n;
-    for (let j = 0; j < n; j++) {
-      const v = r.u32();
-      if (idx[j] !== v) {
-        idx[j] = v;
-        same = false;
-      }
-    }
-    return same;
-  }
-
-  /** Sized file entries, reused by position. */
-  readonly #sized: { rel_path: string; size_bytes: number }[] = [];
-
-  file(j: number, rel: string, size: number): ThanosFile {
-    let f = this.#sized[j];
-    if (f === undefined) this.#sized[j] = f = { rel_path: rel, size_bytes: size };
-    else {
-      f.rel_path = rel;
-      f.size_bytes = size;
-    }
-    return f;
+  latin1(n: number): string {
+    const at = this.#at(n);
+    return this.buf.toString('latin1', at, at + n);
   }
 }
 
+/** The frame's string table, label sets and interned string lists. */
+interface FrameRefs {
+  readonly str: (i: number) => string;
+  readonly labelSet: (i: number) => Record<string, string>;
+  readonly stringList: (list: string[]) => string[];
+}
+
 /**
- * Decodes one verified payload, calling `add` for every block. A meta of the usual shape is the
- * frame's one reused object (`reused`): it is valid during the call only, so `add` keeps a copy
- * (compactMeta) or what it packed from it, never the object itself. `expect` hears how many
- * blocks of a tenant follow, before them.
+ * Decodes one verified payload. Metas of the usual shape become rows of `tableOf(tenant)` and are
+ * given to `add` as its packed metas; the others are given as compacted plain metas.
  */
 export function decodeFrame(
   payload: Buffer,
   interner: Interner,
-  add: (tenant: string, meta: BlockMeta, reused: boolean) => void,
-  expect?: (tenant: string, n: number) => void,
+  tableOf: (tenant: string) => MetaTable,
+  add: (tenant: string, meta: BlockMeta) => void,
 ): void {
   const r = new Source(payload);
-  const strings: string[] = new Array<string>(r.u32());
+  const strings: string[] = new Array<string>(r.count(4));
   for (let i = 0; i < strings.length; i++) strings[i] = r.utf8();
-  const s = (i: number): string => {
+  // Interned once per frame (names, sources, tenants), not once per use.
+  const interned: (string | undefined)[] = new Array<string | undefined>(strings.length);
+  const str = (i: number): string => {
     const v = strings[i];
     if (v === undefined) throw new FrameDecodeError(`string ${i} out of range`);
-    return v;
+    return (interned[i] ??= interner.string(v));
   };
-  const labelSets: Record<string, string>[] = new Array<Record<string, string>>(r.u32());
+  const labelSets: Record<string, string>[] = new Array<Record<string, string>>(r.count(4));
   for (let i = 0; i < labelSets.length; i++) {
-    const n = r.u32();
+    const n = r.count(8);
     const ls: Record<string, string> = {};
     for (let j = 0; j < n; j++) {
-      const name = s(r.u32());
-      ls[name] = s(r.u32());
+      const name = str(r.u32());
+      ls[name] = str(r.u32());
     }
     labelSets[i] = interner.labels(ls);
   }
-  // Strings of the table as interned once per frame (file names, sources), not once per block.
-  const interned: (string | undefined)[] = new Array<string | undefined>(strings.length);
-  const si = (i: number): string => (interned[i] ??= interner.string(s(i)));
-  // Segment lists are the same in most blocks: one interner lookup per distinct list and frame.
   const seen = new Map<string, string[]>();
-  const segmentLists = (list: string[]): string[] => {
-    const key = list.join('\u0000');
-    let hit = seen.get(key);
-    if (hit === undefined) seen.set(key, (hit = interner.stringList(list)));
-    return hit;
+  const refs: FrameRefs = {
+    str,
+    labelSet: (i) => {
+      const ls = labelSets[i];
+      if (ls === undefined) throw new FrameDecodeError(`label set ${i} out of range`);
+      return ls;
+    },
+    stringList: (list) => {
+      const key = list.join('\u0000');
+      let hit = seen.get(key);
+      if (hit === undefined) seen.set(key, (hit = interner.stringList(list)));
+      return hit;
+    },
   };
-  const x = new Scratch();
-  const meta = x.meta;
-  const stats = x.stats;
-  const compaction = x.compaction;
   const nTenants = r.u32();
   for (let ti = 0; ti < nTenants; ti++) {
-    const tenant = s(r.u32());
-    const n = r.u32();
-    expect?.(tenant, n);
-    const idsAt = r.off;
-    r.skip(n * ULID_LEN);
-    const colsAt = r.off;
-    r.skip(n * 8 * NUM_COLUMNS);
-    // Column c of block i is at colsAt + c * stride + i * 8.
-    const stride = n * 8;
-    for (let i = 0; i < n; i++) {
-      const id = payload.toString('latin1', idsAt + i * ULID_LEN, idsAt + (i + 1) * ULID_LEN);
-      const kind = r.u8();
-      if (kind & K_JSON) {
-        const o = classifyMeta(id, r.utf8(), `metas file: ${tenant}/${id}`, interner);
-        if (o.kind !== 'loaded') throw new FrameDecodeError(`block ${id}: ${o.detail}`);
-        add(tenant, o.meta, false);
-        continue;
+    const tenant = str(r.u32());
+    const table = tableOf(tenant);
+    const nShapes = r.count(24);
+    const shapes = new Array<number>(nShapes);
+    const nSized = new Array<number>(nShapes);
+    for (let k = 0; k < nShapes; k++) {
+      const files = decodeShape(r, refs, interner, table, shapes, k);
+      nSized[k] = files?.nSized ?? 0;
+    }
+    const nRows = r.u32();
+    const idsAt = r.skip(nRows * ULID_LEN);
+    const keep = (m: BlockMeta): void => add(tenant, m);
+    const ids: string[] = [];
+    for (let first = 0; first < nRows; first += PAGE_ROWS) {
+      const rows = Math.min(PAGE_ROWS, nRows - first);
+      ids.length = rows;
+      for (let i = 0; i < rows; i++) {
+        const at = idsAt + (first + i) * ULID_LEN;
+        ids[i] = payload.toString('latin1', at, at + ULID_LEN);
       }
-      if (kind & K_SELF_SOURCE) {
-        x.selfSource[0] = id;
-        compaction.sources = x.selfSource;
-      } else {
-        // Kept by the table as it is (a compacted block's sources): a new array each time.
-        const sources = new Array<string>(r.u32());
-        for (let j = 0; j < sources.length; j++) sources[j] = r.utf8();
-        compaction.sources = sources;
-      }
-      const at = colsAt + i * 8;
-      compaction.level = r.f64At(at + 6 * stride);
-      stats.numSamples = r.f64At(at + 2 * stride);
-      stats.numSeries = r.f64At(at + 3 * stride);
-      stats.numChunks = r.f64At(at + 4 * stride);
-      stats.numTombstones = r.f64At(at + 5 * stride);
-      meta.ulid = id;
-      meta.minTime = r.f64At(at);
-      meta.maxTime = r.f64At(at + stride);
-      meta.thanos =
-        kind & K_THANOS ? decodeThanos(r, x, s, si, labelSets, segmentLists, interner) : undefined;
-      add(tenant, meta, true);
+      table.importRows(storedRows(r, rows, shapes, nSized), ids, keep);
+    }
+    const nJson = r.count(ULID_LEN + 4);
+    for (let i = 0; i < nJson; i++) {
+      const id = r.latin1(ULID_LEN);
+      const o = classifyMeta(id, r.utf8(), `metas file: ${tenant}/${id}`, interner);
+      if (o.kind !== 'loaded') throw new FrameDecodeError(`block ${id}: ${o.detail}`);
+      add(tenant, o.meta);
     }
   }
   if (r.off !== payload.length)
     throw new FrameDecodeError(`${payload.length - r.off} bytes after the last tenant`);
 }
 
-function decodeThanos(
+/** Reads shape k of the frame into `shapes` (the table's number for it); its file names. */
+function decodeShape(
   r: Source,
-  x: Scratch,
-  s: (i: number) => string,
-  si: (i: number) => string,
-  labelSets: readonly Record<string, string>[],
-  segmentLists: (list: string[]) => string[],
+  refs: FrameRefs,
   interner: Interner,
-): ThanosMeta {
-  const t = x.thanos;
-  const labels = labelSets[r.u32()];
-  if (labels === undefined) throw new FrameDecodeError('label set out of range');
-  t.labels = labels;
-  t.source = si(r.u32());
-  const res = r.f64();
-  // Mostly the previous block's resolution: no interner lookup.
-  if (res !== x.resolution) x.downsample = interner.downsample((x.resolution = res));
-  t.downsample = x.downsample!;
+  table: MetaTable,
+  shapes: number[],
+  k: number,
+): FileNames | undefined {
+  const labels = refs.labelSet(r.u32());
+  const source = refs.str(r.u32());
+  const downsample = interner.downsample(r.f64());
   const nSeg = r.u32();
-  if (nSeg === NONE) t.segment_files = undefined;
-  else if (!x.sameSegments(r, nSeg)) {
-    const seg = new Array<string>(nSeg);
-    for (let j = 0; j < nSeg; j++) seg[j] = s(x.segIdx[j]!);
-    t.segment_files = x.segments = segmentLists(seg);
-  } else t.segment_files = x.segments;
-  t.files = undefined;
-  const nFiles = r.u32();
-  if (nFiles !== NONE) {
-    const files = x.files;
-    files.length = nFiles;
-    for (let j = 0; j < nFiles; j++) {
-      const rel = si(r.u32());
-      files[j] = r.u8() === 1 ? x.file(j, rel, r.f64()) : fileEntry(rel, undefined, interner);
-    }
-    t.files = files;
+  let segments: string[] | undefined;
+  if (nSeg !== NONE) {
+    const list = new Array<string>(r.fits(nSeg, 4));
+    for (let j = 0; j < nSeg; j++) list[j] = refs.str(r.u32());
+    segments = refs.stringList(list);
   }
-  t.index_stats = r.u8() === 1 ? EMPTY_INDEX_STATS : undefined;
-  const up = r.u32();
-  t.upload_time = up === NONE ? undefined : s(up);
-  return t;
+  const nFiles = r.u32();
+  let files: FileNames | undefined;
+  if (nFiles !== NONE) {
+    const names = new Array<string>(r.fits(nFiles, 5));
+    const sized = new Array<boolean>(nFiles);
+    for (let j = 0; j < nFiles; j++) {
+      names[j] = refs.str(r.u32());
+      sized[j] = r.u8() === 1;
+    }
+    files = table.fileNames(names, sized);
+  }
+  shapes[k] = table.shapeId(labels, source, downsample, segments, files);
+  return files;
+}
+
+/** One stored page of `rows` rows, read in place (its arrays stay in the payload). */
+function storedRows(
+  r: Source,
+  rows: number,
+  shapes: readonly number[],
+  nSized: readonly number[],
+): StoredRows {
+  const f64At = r.skip(rows * F * 8);
+  const u32At = r.skip(rows * U * 4);
+  const u8At = r.skip(rows * B);
+  const n = r.u32();
+  const sizesAt = r.skip(n * 4);
+  const sizes = new Uint32Array(n);
+  copyLe(sizes, 0, r.buf, sizesAt, n);
+  const nUp = r.u32();
+  const upAt = r.skip(nUp);
+  const nSources = r.count(8);
+  const sources = new Map<number, readonly string[]>();
+  for (let i = 0; i < nSources; i++) {
+    const row = r.u32();
+    if (row >= rows) throw new FrameDecodeError(`sources of row ${row} of ${rows}`);
+    // Kept by the table as it is (a compacted block's sources).
+    const list = new Array<string>(r.count(4));
+    for (let j = 0; j < list.length; j++) list[j] = r.utf8();
+    sources.set(row, list);
+  }
+  return {
+    rows,
+    bytes: r.buf,
+    f64At,
+    u32At,
+    u8At,
+    sizes,
+    uploads: r.buf.subarray(upAt, upAt + nUp),
+    sources,
+    shapes,
+    nSized,
+  };
 }

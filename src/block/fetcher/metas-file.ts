@@ -1,6 +1,6 @@
 /**
  * The compacted metas of every known block in one file beside the checkpoint
- * (`<cacheDir>/metas.v1.bin`, format in metas-codec.ts), so a restart needs no read per block.
+ * (`<cacheDir>/metas.bin`, format in metas-codec.ts), so a restart needs no read per block.
  *
  * Written with the checkpoint: each checkpoint write first appends frames with the blocks
  * learnt since the previous write; the whole file is rewritten (temp, fsync, rename) when it has
@@ -15,7 +15,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { crc32c } from '../../tsdb/encoding/crc32c.js';
 import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorCode, errorMessage, StrataError } from '../../util/errors.js';
-import { compactMeta, type Interner } from './meta-read.js';
+import type { Interner } from './meta-read.js';
+import { MetaTable } from './meta-table.js';
 import { decodeFrame } from './metas-decode.js';
 import {
   encodeFrame,
@@ -26,7 +27,9 @@ import {
   metasHeader,
 } from './metas-codec.js';
 
-export const METAS_FILENAME = 'metas.v1.bin';
+export const METAS_FILENAME = 'metas.bin';
+/** Earlier names of the file (version 1): removed at load, their blocks are read again once. */
+export const LEGACY_METAS_FILENAMES: readonly string[] = ['metas.v1.bin'];
 /** Blocks per frame: bounds the memory of one encode or decode and the loop stall. */
 const FRAME_BLOCKS = 8192;
 
@@ -46,25 +49,18 @@ export interface LoadedMetas {
   readonly records: number;
 }
 
-/**
- * What a loaded meta is kept as (the fetcher packs it into its tenant's meta table). `meta` may be
- * the decoder's reused object: keep nothing of it but what you return (returned as is, it is
- * copied).
- */
-export type KeepMeta = (tenant: string, meta: BlockMeta) => BlockMeta;
-
-/** Told before `n` metas of `tenant` are kept (a frame's part for the tenant). */
-export type ExpectMetas = (tenant: string, n: number) => void;
+/** The meta table of a tenant, where its loaded metas of the usual shape become rows. */
+export type TableOf = (tenant: string) => MetaTable;
 
 /**
  * Reads and verifies the file a frame at a time (memory: one frame, not the file); undefined when
- * there is none. Damage throws MetasFileError carrying the frames verified before it.
+ * there is none. Damage throws MetasFileError carrying the frames verified before it. Metas of the
+ * usual shape are rows of `tableOf(tenant)` (a new table per tenant when not given).
  */
 export async function readMetasFile(
   path: string,
   interner: Interner,
-  keep: KeepMeta = (_t, m) => m,
-  expect?: ExpectMetas,
+  tableOf: TableOf = newTables(),
 ): Promise<LoadedMetas | undefined> {
   let fh: FileHandle;
   try {
@@ -100,6 +96,11 @@ export async function readMetasFile(
     let buf = Buffer.allocUnsafe(1 << 20);
     const frameTenants: string[] = [];
     const frameMetas: BlockMeta[] = [];
+    let inFrame = 0;
+    const stage = (t: string, m: BlockMeta): void => {
+      frameTenants[inFrame] = t;
+      frameMetas[inFrame++] = m;
+    };
     while (off < size) {
       if (off + FRAME_HEADER_LEN > size) fail(`truncated frame header at offset ${off}`);
       await fh.read(head, 0, FRAME_HEADER_LEN, off);
@@ -112,21 +113,11 @@ export async function readMetasFile(
       if (bytesRead !== len) fail(`short read in the frame at offset ${off}`);
       const payload = buf.subarray(0, len);
       if (crc32c(payload) !== crc) fail(`checksum mismatch in the frame at offset ${off}`);
-      // A frame counts whole or not at all. Each meta is kept (packed) as it is decoded: the
-      // decoder's objects are reused, and only what is kept lives until the frame ends.
-      // The two arrays are reused across frames, never shrunk (a shrunk array regrows as garbage).
-      let inFrame = 0;
+      // A frame counts whole or not at all: its metas are staged and added once it decoded. The
+      // two arrays are reused across frames, never shrunk (a shrunk array regrows as garbage).
+      inFrame = 0;
       try {
-        decodeFrame(
-          payload,
-          interner,
-          (t, m, reused) => {
-            const kept = keep(t, m);
-            frameTenants[inFrame] = t;
-            frameMetas[inFrame++] = reused && kept === m ? compactMeta(m, m.ulid, interner) : kept;
-          },
-          expect,
-        );
+        decodeFrame(payload, interner, tableOf, stage);
       } catch (err) {
         fail(`frame at offset ${off}: ${errorMessage(err)}`, err);
       }
@@ -205,4 +196,14 @@ async function writeFrames(
   }
   await flush();
   return records;
+}
+
+/** A new table per tenant (readers without a fetcher's tables: tools, tests). */
+function newTables(): TableOf {
+  const tables = new Map<string, MetaTable>();
+  return (tenant) => {
+    let t = tables.get(tenant);
+    if (t === undefined) tables.set(tenant, (t = new MetaTable()));
+    return t;
+  };
 }

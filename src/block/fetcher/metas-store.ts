@@ -7,13 +7,14 @@ import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { Interner } from './meta-read.js';
+import { dirname, join } from 'node:path';
 import {
   appendMetas,
-  type ExpectMetas,
-  type KeepMeta,
+  LEGACY_METAS_FILENAMES,
   MetasFileError,
   readMetasFile,
   rewriteMetasFile,
+  type TableOf,
 } from './metas-file.js';
 import type { TenantState } from './tenant-state.js';
 
@@ -49,13 +50,11 @@ export class MetasStore {
    * The metas in the file, by tenant. A damaged file is logged (coded warning) and what was
    * verified before the damage is still returned; the file is rewritten at the next write.
    */
-  async load(
-    interner: Interner,
-    keep?: KeepMeta,
-    expect?: ExpectMetas,
-  ): Promise<Map<string, Map<string, BlockMeta>>> {
+  async load(interner: Interner, tableOf?: TableOf): Promise<Map<string, Map<string, BlockMeta>>> {
+    // An earlier version's file is not read: its blocks come from the meta cache or the bucket once.
+    for (const name of LEGACY_METAS_FILENAMES) await rm(join(dirname(this.path), name), { force: true });
     try {
-      const got = await readMetasFile(this.path, interner, keep, expect);
+      const got = await readMetasFile(this.path, interner, tableOf);
       if (got === undefined) return new Map();
       this.#records = got.records;
       this.#needsRewrite = false;

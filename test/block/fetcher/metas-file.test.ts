@@ -20,6 +20,10 @@ import {
   type SyncResult,
 } from '../../../src/block/fetcher/index.js';
 import { Interner, classifyMeta, compactMeta } from '../../../src/block/fetcher/meta-read.js';
+import { B, F, U, type Shape } from '../../../src/block/fetcher/meta-page.js';
+import { MetaTable, type StoredRows } from '../../../src/block/fetcher/meta-table.js';
+import { PackedMeta } from '../../../src/block/fetcher/packed-meta.js';
+import { leBytes } from '../../../src/util/typed-arrays.js';
 import { isCommonShape } from '../../../src/block/fetcher/meta-shape.js';
 import { multiTenantLayout } from '../../../src/block/layout.js';
 import { writeMarker } from '../../../src/block/markers.js';
@@ -141,6 +145,24 @@ function loadedCount(r: SyncResult): number {
   return n;
 }
 
+/** Decodes a frame into fresh tables: [tenant, meta] in the order given, and the tables. */
+function decodeAll(
+  frame: Buffer,
+  interner: Interner,
+  tables = new Map<string, MetaTable>(),
+): [string, BlockMeta][] {
+  const got: [string, BlockMeta][] = [];
+  const tableOf = (t: string): MetaTable => {
+    let table = tables.get(t);
+    if (table === undefined) tables.set(t, (table = new MetaTable()));
+    return table;
+  };
+  decodeFrame(frame, interner, tableOf, (t, m) => got.push([t, m]));
+  return got;
+}
+
+const byId = (a: [string, BlockMeta], b: [string, BlockMeta]): number => (a[1].ulid < b[1].ulid ? -1 : 1);
+
 describe('metas file codec', () => {
   test('every meta shape decodes to what the meta.json parser gives', () => {
     const interner = new Interner();
@@ -153,23 +175,21 @@ describe('metas file codec', () => {
       return o.meta;
     });
     const frame = encodeFrame(new Map([['t"1', metas]]));
-    const got: [string, BlockMeta][] = [];
-    const again = new Interner();
-    let reused = 0;
-    decodeFrame(frame, again, (t, m, r) => {
-      reused += r ? 1 : 0;
-      got.push([t, r ? compactMeta(m, m.ulid, again) : m]);
-    });
-    expect(got).toStrictEqual(metas.map((m) => ['t"1', m]));
-    // Every meta of the usual shape came through the decoder's reused objects.
-    expect(reused).toBe(metas.filter((m) => isCommonShape(m)).length);
-    expect(reused).toBeGreaterThan(0);
+    const got = decodeAll(frame, new Interner());
+    // Rows first, then the metas kept as JSON: compared by ID.
+    expect(got.sort(byId).map(([t, m]) => [t, JSON.parse(JSON.stringify(m)) as BlockMeta])).toStrictEqual(
+      metas.map((m) => ['t"1', m]),
+    );
+    // Every meta of the usual shape with a thanos section came back as a row of the tenant's table.
+    const rows = got.filter(([, m]) => m instanceof PackedMeta).length;
+    expect(rows).toBe(metas.filter((m) => isCommonShape(m) && m.thanos !== undefined).length);
+    expect(rows).toBeGreaterThan(0);
   });
 
-  test('metas of the usual shape decoded one after another keep nothing of each other', () => {
+  test('rows of every variant come back equal: two tenants, across pages, into tables already holding rows', () => {
     const interner = new Interner();
     const prev = [ulidAt(T0, 1), ulidAt(T0, 2)];
-    const metas = Array.from({ length: 60 }, (_, i) => {
+    const metas = Array.from({ length: 2_600 }, (_, i) => {
       const id = ulidAt(T0 + i, 200 + i);
       const o = classifyMeta(id, formatMeta(commonVariant(id, i, prev)), 'meta.json', interner);
       if (o.kind !== 'loaded') throw new Error(o.detail);
@@ -178,19 +198,72 @@ describe('metas file codec', () => {
     expect(metas.every((m) => isCommonShape(m))).toBe(true);
     const frame = encodeFrame(
       new Map([
-        ['a', metas.slice(0, 25)],
-        ['b', metas.slice(25)],
+        ['a', metas.slice(0, 1_100)],
+        ['b', metas.slice(1_100)],
       ]),
     );
-    const again = new Interner();
-    const got: [string, BlockMeta][] = [];
-    decodeFrame(frame, again, (t, m, r) => {
-      expect(r).toBe(true);
-      got.push([t, compactMeta(m, m.ulid, again)]);
+    // Into fresh tables, and into tables whose last page is part full (rows land mid-page, their
+    // sizes, texts and sources after the ones there).
+    for (const before of [0, 700]) {
+      const again = new Interner();
+      const tables = new Map<string, MetaTable>();
+      for (const t of ['a', 'b']) {
+        const table = new MetaTable();
+        for (let i = 0; i < before; i++) table.pack(metas[(i * 7) % metas.length]!);
+        tables.set(t, table);
+      }
+      const rowsBefore = tables.get('b')!.rows;
+      if (before > 0) expect(rowsBefore % 1024).not.toBe(0);
+      // Rows first, then the metas without a thanos section (kept as JSON): compared by ID.
+      const got = decodeAll(frame, again, tables).sort(byId);
+      expect(got.map(([, m]) => m instanceof PackedMeta)).toStrictEqual(
+        metas.map((m) => m.thanos !== undefined),
+      );
+      expect(got.map(([t, m]) => [t, JSON.stringify(m)])).toStrictEqual(
+        metas.map((m, i) => [i < 1_100 ? 'a' : 'b', JSON.stringify(m)]),
+      );
+      expect(tables.get('b')!.rows).toBe(
+        rowsBefore + metas.slice(1_100).filter((m) => m.thanos !== undefined).length,
+      );
+    }
+  });
+
+  test('a row pointing outside its page or the frame is refused, not read', () => {
+    const table = new MetaTable();
+    const src = new MetaTable();
+    src.pack(commonVariant(ulidAt(T0, 1), 1, [ulidAt(T0, 2), ulidAt(T0, 3)]));
+    const page = src.pages[0]!;
+    const stored = (over: Partial<StoredRows>): StoredRows => ({
+      rows: 1,
+      bytes: Buffer.concat([leBytes(page.f64, F), leBytes(page.u32, U), page.u8.subarray(0, B)]),
+      f64At: 0,
+      u32At: F * 8,
+      u8At: F * 8 + U * 4,
+      sizes: page.sizes.subarray(0, page.nSizes),
+      uploads: page.uploads.subarray(0, page.nUploads),
+      sources: page.sources,
+      shapes: [table.shapeId(...shapeParts(src.shapes[0]!))],
+      nSized: [src.shapes[0]!.files?.nSized ?? 0],
+      ...over,
     });
-    expect(got).toStrictEqual(metas.map((m, i) => [i < 25 ? 'a' : 'b', m]));
+    const keep = (): void => {};
+    expect(() => table.importRows(stored({}), [ulidAt(T0, 1)], keep)).not.toThrow();
+    expect(() => table.importRows(stored({ shapes: [] }), [ulidAt(T0, 1)], keep)).toThrow(
+      /shape 0 out of range/,
+    );
+    expect(() => table.importRows(stored({ sizes: new Uint32Array(0) }), [ulidAt(T0, 1)], keep)).toThrow(
+      /sizes out of range/,
+    );
+    expect(() => table.importRows(stored({ sources: new Map() }), [ulidAt(T0, 1)], keep)).toThrow(/sources/);
+    expect(() => table.importRows(stored({ bytes: Buffer.alloc(8) }), [ulidAt(T0, 1)], keep)).toThrow(
+      RangeError,
+    );
   });
 });
+
+function shapeParts(s: Shape): Parameters<MetaTable['shapeId']> {
+  return [s.labels, s.source, s.downsample, s.segments, s.files];
+}
 
 /**
  * Metas of the usual shape that differ in every section the decoder's reused objects carry, so a
@@ -203,6 +276,8 @@ function commonVariant(id: string, i: number, prev: string[]): BlockMeta {
     labels: i % 2 === 0 ? { cluster: 'eu1' } : { cluster: 'us2', replica: 'b' },
     resolution: i % 4 === 3 ? 300_000 : 0,
     ...(i % 3 === 0 ? { uploadTime: `2024-02-0${1 + (i % 9)}T00:00:00Z` } : {}),
+    // Go's nanoseconds: kept as text, in the page's text arena.
+    ...(i % 3 === 1 ? { uploadTime: `2024-03-0${1 + (i % 9)}T00:00:00.${String(i).padStart(9, '0')}Z` } : {}),
   });
   m.stats = { numSamples: 1e12 + i, numSeries: i, numChunks: 2 * i, numTombstones: i % 2 };
   if (i % 5 === 1) m.compaction.sources = [...prev, `${prev[0]!}x${i}`.slice(0, 26)];
@@ -238,9 +313,7 @@ describe('metas file appends', () => {
       const perFrame: number[] = [];
       for (let off = 12; off < bytes.length;) {
         const len = bytes.readUInt32LE(off);
-        let n = 0;
-        decodeFrame(bytes.subarray(off + 8, off + 8 + len), new Interner(), () => n++);
-        perFrame.push(n);
+        perFrame.push(decodeAll(bytes.subarray(off + 8, off + 8 + len), new Interner()).length);
         off += 8 + len;
       }
       expect(perFrame).toEqual([8192, 8192, 617]);
@@ -350,6 +423,28 @@ describe('a damaged metas file (2,000 blocks)', () => {
       expect(decided(third)).toStrictEqual(decided(cold));
     }, 120_000);
   });
+
+  test("an earlier version's file (metas.v1.bin) is removed, not read; its blocks come from the meta cache", async () => {
+    const tb = fx.tb();
+    const cacheDir = join(tb.dir, 'legacy');
+    await cp(tb.cacheDir, cacheDir, { recursive: true });
+    // As an upgrade finds it: the old file, no new one.
+    await cp(join(cacheDir, METAS_FILENAME), join(cacheDir, 'metas.v1.bin'));
+    await rm(join(cacheDir, METAS_FILENAME));
+    const { logger, entries } = captureLogger();
+    const f = fetcher(new RecordingBucket(tb.bucket), cacheDir, logger);
+    const again = await f.sync();
+    await f.close();
+    await expect(stat(join(cacheDir, 'metas.v1.bin'))).rejects.toThrow(/ENOENT/);
+    expect(f.metaCacheReads).toBeGreaterThan(1000);
+    expect(decided(again)).toStrictEqual(decided(fx.cold()));
+    expect(entries.filter((e) => e.level === 'warn')).toEqual([]);
+    // The new file was written: the next restart reads nothing.
+    const g = fetcher(new RecordingBucket(tb.bucket), cacheDir);
+    await g.sync();
+    await g.close();
+    expect(g.metaCacheReads).toBe(0);
+  }, 120_000);
 
   test('new blocks are appended as a frame; a torn last frame costs only its blocks', async () => {
     const tb = fx.tb();

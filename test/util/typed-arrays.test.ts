@@ -1,0 +1,50 @@
+/**
+ * Little-endian copies in and out of typed arrays: the byte copy (little-endian hosts) and the
+ * element-by-element path (any host) agree with DataView's reading of the same bytes.
+ */
+import { describe, expect, test } from 'vitest';
+import { seededRandom } from '../../src/tsdb/ulid.js';
+import { copyLeBytes, copyLeValues, HOST_LE, leBytes } from '../../src/util/typed-arrays.js';
+
+describe('little-endian typed-array copies', () => {
+  const rnd = seededRandom(7);
+  const f64 = Float64Array.from(
+    { length: 37 },
+    (_, i) => [NaN, -0, Infinity, 2 ** 53 + 2, 1.7e12 + i][i % 5]! * (rnd() < 0.5 ? 1 : -1),
+  );
+  const u32 = Uint32Array.from({ length: 41 }, () => Math.floor(rnd() * 2 ** 32));
+
+  test('leBytes writes what DataView reads back little-endian, on either path', () => {
+    for (const hostLe of [true, false]) {
+      const fb = leBytes(f64, f64.length, hostLe);
+      const fv = new DataView(fb.buffer, fb.byteOffset, fb.byteLength);
+      expect(Array.from(f64, (_, i) => fv.getFloat64(i * 8, true))).toStrictEqual(Array.from(f64));
+      const ub = leBytes(u32, 10, hostLe);
+      expect(ub.byteLength).toBe(40);
+      const uv = new DataView(ub.buffer, ub.byteOffset, ub.byteLength);
+      expect(Array.from({ length: 10 }, (_, i) => uv.getUint32(i * 4, true))).toStrictEqual(
+        Array.from(u32.subarray(0, 10)),
+      );
+    }
+  });
+
+  test('both copy paths read the same values at odd offsets, and refuse to read past the source', () => {
+    // An odd source offset: the values cannot be viewed in place.
+    const src = new Uint8Array(3 + 8 * f64.length);
+    src.set(leBytes(f64, f64.length, false), 3);
+    for (const copy of [copyLeBytes, copyLeValues]) {
+      const dst = new Float64Array(f64.length + 5);
+      copy(dst, 5, src, 3, f64.length);
+      expect(Array.from(dst.subarray(5))).toStrictEqual(Array.from(f64));
+      expect(Array.from(dst.subarray(0, 5))).toStrictEqual([0, 0, 0, 0, 0]);
+      expect(() => copy(dst, 0, src, 4, f64.length)).toThrow(RangeError);
+    }
+    const usrc = Buffer.concat([Buffer.alloc(1), leBytes(u32, u32.length, false)]);
+    for (const copy of [copyLeBytes, copyLeValues]) {
+      const dst = new Uint32Array(u32.length);
+      copy(dst, 0, usrc, 1, u32.length);
+      expect(dst).toStrictEqual(u32);
+    }
+    expect(HOST_LE).toBe(true); // every CI machine; the other path is what runs on s390x
+  });
+});
