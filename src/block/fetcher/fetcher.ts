@@ -164,6 +164,8 @@ export class MetaFetcher {
   readonly #interner = new Interner();
   readonly #states = new Map<string, TenantState>();
   #loaded: Promise<void> | undefined;
+  /** The load finished: the state is what a checkpoint may be written from. */
+  #restored = false;
   #running: Promise<SyncResult> | undefined;
   #closed = false;
   /** A tenant was forgotten since the last checkpoint snapshot. */
@@ -281,7 +283,9 @@ export class MetaFetcher {
     if (this.#closed) return;
     this.#closed = true;
     await this.#running?.catch(() => undefined);
-    if (this.#writer !== undefined && this.#loaded !== undefined) {
+    // Only a state that was restored (or started afresh) is written: after a failed load the
+    // checkpoint and metas file on disk are still the better ones.
+    if (this.#writer !== undefined && this.#restored) {
       await this.#writer.idle();
       if (!this.#onDisk || this.#writer.failed || this.#isDirty()) await this.#writer.request();
       await this.#writer.idle();
@@ -295,7 +299,16 @@ export class MetaFetcher {
 
   async #sync(options: SyncOptions): Promise<SyncResult> {
     const signal = options.signal;
-    this.#loaded ??= this.#load();
+    // A load that failed (an unreadable data dir, say) is tried again by the next sync.
+    this.#loaded ??= this.#load().then(
+      () => {
+        this.#restored = true;
+      },
+      (err: unknown) => {
+        this.#loaded = undefined;
+        throw err;
+      },
+    );
     await this.#loaded;
     const m = this.#metrics;
     m.syncs.inc();

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   CHECKPOINT_FILENAME,
   CheckpointError,
+  METAS_FILENAME,
   MetaFetcher,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -17,7 +18,7 @@ import {
 } from '../../../src/block/fetcher/index.js';
 import { multiTenantLayout } from '../../../src/block/layout.js';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
-import { captureLogger, T0, ulidAt } from './helpers.js';
+import { captureLogger, mkMeta, putBlock, RecordingBucket, T0, tempBucket, ulidAt } from './helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -151,5 +152,51 @@ describe('checkpoint on a fresh data dir', () => {
     const cp = await readCheckpointFile(join(cacheDir, CHECKPOINT_FILENAME));
     expect(cp?.tenants.size).toBe(0);
     expect(await readdir(cacheDir)).toEqual([CHECKPOINT_FILENAME]);
+  });
+});
+
+describe('a restore that fails', () => {
+  test('fails the sync, is tried again by the next one, and a close after it writes nothing', async () => {
+    const tb = await tempBucket();
+    try {
+      const layout = multiTenantLayout();
+      for (let i = 0; i < 30; i++) {
+        const id = ulidAt(T0 + i * 1000, i);
+        await putBlock(tb.bucket, layout, `t${i % 3}`, mkMeta(id, { minTime: T0 + i * 7_200_000 }));
+      }
+      const make = (bucket = tb.bucket): MetaFetcher =>
+        new MetaFetcher(
+          { bucket, layout, registry: new Registry(), now: () => T0 + 1e9 },
+          { cacheDir: tb.cacheDir },
+        );
+      const first = make();
+      const cold = await first.sync();
+      await first.close();
+      const cpPath = join(tb.cacheDir, CHECKPOINT_FILENAME);
+      const metasPath = join(tb.cacheDir, METAS_FILENAME);
+      const metasBytes = await readFile(metasPath);
+      // The checkpoint cannot be read (a directory in its place: EISDIR, not a damaged file).
+      await rename(cpPath, `${cpPath}.aside`);
+      await mkdir(cpPath);
+      const broken = make();
+      await expect(broken.sync()).rejects.toThrow(/EISDIR/);
+      await broken.close();
+      // Nothing was written over what is on disk (the state was never restored).
+      expect(await readFile(metasPath)).toStrictEqual(metasBytes);
+      // The next sync of the same fetcher loads again once the path is readable.
+      const recording = new RecordingBucket(tb.bucket);
+      const retry = make(recording);
+      await expect(retry.sync()).rejects.toThrow(/EISDIR/);
+      await rm(cpPath, { recursive: true });
+      await rename(`${cpPath}.aside`, cpPath);
+      const again = await retry.sync();
+      await retry.close();
+      expect(recording.metaGets()).toEqual([]);
+      expect([...again.tenants].map(([t, r]) => [t, [...r.metas.keys()].sort()])).toStrictEqual(
+        [...cold.tenants].map(([t, r]) => [t, [...r.metas.keys()].sort()]),
+      );
+    } finally {
+      await tb.cleanup();
+    }
   });
 });
