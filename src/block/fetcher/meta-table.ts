@@ -98,7 +98,7 @@ export class MetaTable {
     const uo = i * U;
     u[uo] = level;
     const names = files === undefined ? undefined : this.#files(p, uo, files);
-    u[uo + 1] = this.#shape(t.labels, t.source, t.downsample, t.segment_files, names);
+    u[uo + 1] = this.shapeId(t.labels, t.source, t.downsample, t.segment_files, names);
     const upText = up !== undefined && Number.isNaN(upMs);
     u[uo + 3] = upText ? p.addUpload(up) : 0;
     u[uo + 4] = s.numSeries;
@@ -183,17 +183,6 @@ export class MetaTable {
     return out;
   }
 
-  /** The number of the shape of these parts (labels, downsample and segments as interned). */
-  shapeId(
-    labels: Record<string, string>,
-    source: string,
-    downsample: { resolution: number },
-    segments: string[] | undefined,
-    files: FileNames | undefined,
-  ): number {
-    return this.#shape(labels, source, downsample, segments, files);
-  }
-
   /**
    * Room for `n` more rows in the page the next row goes to (up to a full page): a restart knows
    * how many blocks of a tenant follow, so the page is not grown step by step from 16 rows.
@@ -219,8 +208,11 @@ export class MetaTable {
     return p;
   }
 
-  /** The number of the shape of these parts: the previous row's, mostly. */
-  #shape(
+  /**
+   * The number of the shape of these parts (labels, downsample and segments as interned; compared
+   * by identity): the previous row's, mostly.
+   */
+  shapeId(
     labels: Record<string, string>,
     source: string,
     downsample: { resolution: number },
