@@ -136,8 +136,9 @@ export class MetaTable {
       copyLe(p.f64, at * F, src.bytes, src.f64At + k * F * 8, n * F);
       copyLe(p.u32, at * U, src.bytes, src.u32At + k * U * 4, n * U);
       p.u8.set(src.bytes.subarray(src.u8At + k * B, src.u8At + (k + n) * B), at * B);
-      for (let j = 0; j < n; j++) keep(new PackedMeta(ids[k + j]!, p, this.#fixRow(p, at + j, src, k + j)));
+      // Counted before they are checked: rows of a frame refused halfway are dead, never reused.
       this.#rows += n;
+      for (let j = 0; j < n; j++) keep(new PackedMeta(ids[k + j]!, p, this.#fixRow(p, at + j, src, k + j)));
       k += n;
     }
   }
