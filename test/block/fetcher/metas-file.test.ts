@@ -24,6 +24,7 @@ import { B, F, U, type Shape } from '../../../src/block/fetcher/meta-page.js';
 import { MetaTable, type StoredRows } from '../../../src/block/fetcher/meta-table.js';
 import { PackedMeta } from '../../../src/block/fetcher/packed-meta.js';
 import { leBytes } from '../../../src/util/typed-arrays.js';
+import { seededRandom } from '../../../src/tsdb/ulid.js';
 import { isCommonShape } from '../../../src/block/fetcher/meta-shape.js';
 import { multiTenantLayout } from '../../../src/block/layout.js';
 import { writeMarker } from '../../../src/block/markers.js';
@@ -226,6 +227,40 @@ describe('metas file codec', () => {
         rowsBefore + metas.slice(1_100).filter((m) => m.thanos !== undefined).length,
       );
     }
+  });
+
+  test('a frame changed past its checksum decodes or throws, never crashes, hangs or over-allocates', () => {
+    const interner = new Interner();
+    const prev = [ulidAt(T0, 1), ulidAt(T0, 2)];
+    const metas = Array.from({ length: 40 }, (_, i) => {
+      const id = ulidAt(T0 + i, 300 + i);
+      const raw = i % 8 === 7 ? oddMeta(id, i, prev) : commonVariant(id, i, prev);
+      const o = classifyMeta(id, formatMeta(raw), 'meta.json', interner);
+      if (o.kind !== 'loaded') throw new Error(o.detail);
+      return o.meta;
+    });
+    const frame = encodeFrame(
+      new Map([
+        ['a', metas.slice(0, 25)],
+        ['b', metas.slice(25)],
+      ]),
+    );
+    const rnd = seededRandom(11);
+    let threw = 0;
+    for (let k = 0; k < 1_500; k++) {
+      const bad = Buffer.from(frame);
+      // One byte set to a random value, or a u32 field widened to a huge count.
+      const at = Math.floor(rnd() * bad.length);
+      if (k % 2 === 0) bad[at] = Math.floor(rnd() * 256);
+      else if (at + 4 <= bad.length) bad.writeUInt32LE(0xfffffff0, at);
+      try {
+        decodeAll(bad, new Interner());
+      } catch (err) {
+        expect(err).toBeInstanceOf(Error);
+        threw++;
+      }
+    }
+    expect(threw).toBeGreaterThan(500);
   });
 
   test('a row pointing outside its page or the frame is refused, not read', () => {
