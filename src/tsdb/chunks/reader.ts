@@ -17,6 +17,7 @@
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32cRange } from '../encoding/crc32c.js';
+import { be32At } from '../encoding/decbuf.js';
 import { FormatError, InvalidArgumentError, errorCode } from '../../util/errors.js';
 import {
   CHUNK_CRC_SIZE,
@@ -337,7 +338,7 @@ export class SegmentReader {
     const encAt = p;
     const end = encAt + CHUNK_ENCODING_SIZE + len;
     if (end + CHUNK_CRC_SIZE > lim) return undefined;
-    const want = buf.readUInt32BE(end);
+    const want = checkCrc ? be32At(buf, end) : 0;
     if (checkCrc && crc32cRange(buf, encAt, end) !== want) {
       if (!strict) return undefined;
       const seg = this.segs[refSegment(ref)]!;

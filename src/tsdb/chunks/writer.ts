@@ -18,6 +18,7 @@
 import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c, crc32cRange } from '../encoding/crc32c.js';
+import { be32At } from '../encoding/decbuf.js';
 import { InvalidArgumentError, StrataError } from '../../util/errors.js';
 import { EarlyWriteback, syncDir } from '../../util/file-sync.js';
 import {
@@ -206,9 +207,10 @@ export class SegmentWriter {
       const dataLen = size - encAt - CHUNK_ENCODING_SIZE - CHUNK_CRC_SIZE;
       const ref = this.prepareInPlace(dataLen, size, sameSeries);
       if (ref >= 0 && this.used + size <= this.buf.length) {
-        // Buffer#copy: no view allocated per chunk.
+        // A view and TypedArray#set: a built-in, where Buffer#copy crosses into C++ per chunk
+        // (~0.6 µs each in a fresh process, more than the bytes of a chunk take to copy).
         const u = this.used;
-        src.copy(this.buf, u, start, end);
+        this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, size), u);
         if (checkCrc) this.checkCrc(this.buf, u + encAt, u + size - CHUNK_CRC_SIZE, ref);
         this.used = u + size;
         this.pos += size;
@@ -243,7 +245,7 @@ export class SegmentWriter {
   }
 
   private checkCrc(b: Buffer, from: number, to: number, ref: number): void {
-    const want = b.readUInt32BE(to);
+    const want = be32At(b, to);
     if (crc32cRange(b, from, to) !== want) {
       throw new StrataError(
         'ERR_TSDB_CHECKSUM',

@@ -49,10 +49,9 @@ export class Decbuf {
 
   be32(): number {
     this.need(4, 'uint32');
-    const b = this.buf;
     const p = this.pos;
     this.pos = p + 4;
-    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+    return be32At(this.buf, p);
   }
 
   be64(): number {
@@ -140,4 +139,12 @@ export class Decbuf {
     this.need(n, 'skip');
     this.pos += n;
   }
+}
+
+/**
+ * The big-endian u32 at b[at, at + 4) (in range: the caller checked). Inline arithmetic, not
+ * Buffer#readUInt32BE: a JS call per chunk CRC that runs cold in a fresh process.
+ */
+export function be32At(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
