@@ -17,6 +17,7 @@ import {
   type LoadedCheckpoint,
 } from '../../../src/block/fetcher/index.js';
 import { multiTenantLayout } from '../../../src/block/layout.js';
+import type { Bucket } from '../../../src/objstore/bucket.js';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
 import { captureLogger, mkMeta, putBlock, RecordingBucket, T0, tempBucket, ulidAt } from './helpers.js';
 
@@ -164,7 +165,7 @@ describe('a restore that fails', () => {
         const id = ulidAt(T0 + i * 1000, i);
         await putBlock(tb.bucket, layout, `t${i % 3}`, mkMeta(id, { minTime: T0 + i * 7_200_000 }));
       }
-      const make = (bucket = tb.bucket): MetaFetcher =>
+      const make = (bucket: Bucket = tb.bucket): MetaFetcher =>
         new MetaFetcher(
           { bucket, layout, registry: new Registry(), now: () => T0 + 1e9 },
           { cacheDir: tb.cacheDir },
