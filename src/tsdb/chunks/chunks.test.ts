@@ -265,13 +265,13 @@ describe('segment files', () => {
     await expectFormatError(SegmentReader.open(dir), 'ERR_TSDB_TRUNCATED');
   });
 
-  it('a truncated file fails on the cut chunk only', async () => {
+  it.each([false, true])('a truncated file fails on the cut chunk only (syncReads %s)', async (syncReads) => {
     const chunks = [0, 1, 2].map((i) => ({ encoding: ENC_XOR, data: xorChunk(80, i) }));
     const { refs } = await writeAll(dir, chunks);
     const path = join(dir, '000001');
     const size = (await readFile(path)).length;
     await truncate(path, size - 7);
-    const r = await SegmentReader.open(dir);
+    const r = await SegmentReader.open(dir, { syncReads });
     await r.readRaw(refs[0]!);
     await r.readRaw(refs[1]!);
     const e = await expectFormatError(r.readRaw(refs[2]!), 'ERR_TSDB_TRUNCATED');
@@ -334,32 +334,37 @@ describe('segment files', () => {
     await r.close();
   });
 
-  it('read-ahead: every read returns the right bytes, in order, at random and in order again', async () => {
-    const rnd = seededRandom(11);
-    const chunks: Chunk[] = [];
-    for (let i = 0; i < 300; i++) {
-      chunks.push({
-        encoding: ENC_HISTOGRAM,
-        data: bytesOf(1 + Math.floor(rnd() * (i % 10 === 0 ? 3000 : 300)), i),
-      });
-    }
-    const { refs, files } = await writeAll(dir, chunks, { maxSegmentSize: 20_000, bufferSize: 512 });
-    expect(files.length).toBeGreaterThan(3);
-    for (const readAhead of [64, 100, 257, 1000, 4096]) {
-      const r = await SegmentReader.open(dir, { readAhead });
-      const check = async (i: number): Promise<void> => {
-        const c = r.tryReadRaw(refs[i]!) ?? (await r.readRaw(refs[i]!));
-        expect(c.data.length, `chunk ${i}, read-ahead ${readAhead}`).toBe(chunks[i]!.data.length);
-        expect(Buffer.from(c.data).equals(Buffer.from(chunks[i]!.data))).toBe(true);
-      };
-      for (let i = 0; i < refs.length; i++) await check(i);
-      // Read ahead, never twice: one pass in order reads each byte at most once.
-      expect(r.bytesRead).toBeLessThanOrEqual(r.size);
-      for (let k = 0; k < 200; k++) await check(Math.floor(rnd() * refs.length));
-      for (let i = 0; i < refs.length; i++) await check(i);
-      await r.close();
-    }
-  });
+  it.each([false, true])(
+    'read-ahead: every read returns the right bytes, in order, at random and in order again (syncReads %s)',
+    async (syncReads) => {
+      const rnd = seededRandom(11);
+      const chunks: Chunk[] = [];
+      for (let i = 0; i < 300; i++) {
+        chunks.push({
+          encoding: ENC_HISTOGRAM,
+          data: bytesOf(1 + Math.floor(rnd() * (i % 10 === 0 ? 3000 : 300)), i),
+        });
+      }
+      const { refs, files } = await writeAll(dir, chunks, { maxSegmentSize: 20_000, bufferSize: 512 });
+      expect(files.length).toBeGreaterThan(3);
+      for (const readAhead of [64, 100, 257, 1000, 4096]) {
+        const r = await SegmentReader.open(dir, { readAhead, syncReads });
+        const check = async (i: number): Promise<void> => {
+          const c = r.tryReadRaw(refs[i]!) ?? (await r.readRaw(refs[i]!));
+          expect(c.data.length, `chunk ${i}, read-ahead ${readAhead}, sync ${syncReads}`).toBe(
+            chunks[i]!.data.length,
+          );
+          expect(Buffer.from(c.data).equals(Buffer.from(chunks[i]!.data))).toBe(true);
+        };
+        for (let i = 0; i < refs.length; i++) await check(i);
+        // Read ahead, never twice: one pass in order reads each byte at most once.
+        expect(r.bytesRead).toBeLessThanOrEqual(r.size);
+        for (let k = 0; k < 200; k++) await check(Math.floor(rnd() * refs.length));
+        for (let i = 0; i < refs.length; i++) await check(i);
+        await r.close();
+      }
+    },
+  );
 
   it('a chunk larger than the write buffer and the read-ahead', async () => {
     const big = { encoding: ENC_THANOS_AGGR, data: bytesOf(100_000, 9) };

@@ -14,6 +14,7 @@
  * Returned views (`data`, `bytes`) are valid until the next read. Async reads must not overlap
  * (one buffer): await each one.
  */
+import { readSync } from 'node:fs';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32cRange } from '../encoding/crc32c.js';
@@ -80,6 +81,12 @@ export interface SegmentReaderOptions {
   readAhead?: number | undefined;
   /** Larger chunk lengths are reported as corrupt (default 64 MiB; real chunks are ~KiB). */
   maxChunkSize?: number | undefined;
+  /**
+   * Read with `readSync` on the calling thread, without read-ahead: for a few far-apart reads of
+   * a file just written (a compaction's read-back), where each thread-pool round trip costs more
+   * than the read itself.
+   */
+  syncReads?: boolean | undefined;
 }
 
 interface Segment {
@@ -108,6 +115,7 @@ export class SegmentReader {
   private busy = false;
   private readonly readAhead: number;
   private readonly maxChunkSize: number;
+  private readonly syncReads: boolean;
   /** Bytes read from disk. */
   bytesRead = 0;
   private readonly view = new RawChunkView();
@@ -122,6 +130,7 @@ export class SegmentReader {
   ) {
     this.readAhead = Math.max(64, opts.readAhead ?? DEFAULT_READ_AHEAD);
     this.maxChunkSize = opts.maxChunkSize ?? DEFAULT_MAX_CHUNK_SIZE;
+    this.syncReads = opts.syncReads === true;
     this.backing = Buffer.allocUnsafe(this.readAhead + HEADROOM);
     this.buf = this.backing;
   }
@@ -380,7 +389,7 @@ export class SegmentReader {
       got = this.adopt(pre, off, keep);
       if (got < n) {
         this.ensureCapacity(n, got);
-        const more = await readFully(seg.fh, this.buf, got, n - got, off + got);
+        const more = await this.readAt(seg, this.buf, got, n - got, off + got);
         this.bytesRead += more;
         got += more;
       }
@@ -395,7 +404,7 @@ export class SegmentReader {
       } else if (keep > 0) {
         this.buf.copyWithin(0, from, from + keep);
       }
-      got = keep + (await readFully(seg.fh, this.buf, keep, want - keep, off + keep));
+      got = keep + (await this.readAt(seg, this.buf, keep, want - keep, off + keep));
       this.bytesRead += got - keep;
     }
     this.bufSeg = si;
@@ -441,8 +450,14 @@ export class SegmentReader {
     this.backing = next;
   }
 
+  private readAt(seg: Segment, into: Buffer, at: number, len: number, pos: number): number | Promise<number> {
+    return this.syncReads
+      ? readFullySync(seg.fh.fd, into, at, len, pos)
+      : readFully(seg.fh, into, at, len, pos);
+  }
+
   private startPrefetch(si: number, seg: Segment, start: number): void {
-    if (start >= seg.size || this.pending !== undefined) return;
+    if (this.syncReads || start >= seg.size || this.pending !== undefined) return;
     let buf = this.spare;
     this.spare = undefined;
     if (buf === undefined || buf.length < HEADROOM + this.readAhead) {
@@ -496,6 +511,16 @@ async function readFully(
     const { bytesRead } = await fh.read(into, at + got, len - got, pos + got);
     if (bytesRead === 0) break;
     got += bytesRead;
+  }
+  return got;
+}
+
+function readFullySync(fd: number, into: Buffer, at: number, len: number, pos: number): number {
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, into, at + got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
   }
   return got;
 }

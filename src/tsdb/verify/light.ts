@@ -59,8 +59,12 @@ export async function readBackBlock(dir: string, meta: BlockMeta, written: Writt
   let chunks: SegmentReader | undefined;
   try {
     index = await openIndex(join(dir, INDEX_FILENAME));
-    // Sampled series are far apart: a small read-ahead reads little beyond each one's chunks.
-    chunks = await SegmentReader.open(join(dir, CHUNKS_DIR), { readAhead: READ_BACK_READ_AHEAD });
+    // Sampled series are far apart: a small window reads little beyond each one's chunks, read
+    // synchronously (the file was just written: page cache, no thread-pool round trip per series).
+    chunks = await SegmentReader.open(join(dir, CHUNKS_DIR), {
+      readAhead: READ_BACK_READ_AHEAD,
+      syncReads: true,
+    });
     const problem = await check(index, chunks, meta, written);
     if (problem !== undefined) fail(problem);
   } catch (err) {
