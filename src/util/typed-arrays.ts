@@ -14,38 +14,24 @@ type NumberArray = Float64Array | Uint32Array;
 
 /**
  * Copies `count` little-endian elements from `src` at byte `srcOff` into `dst` at element `at`:
- * one byte copy on a little-endian host, element by element elsewhere.
+ * one byte copy on a little-endian host, element by element elsewhere (`hostLe` for tests of both).
  */
-export function copyLe(dst: NumberArray, at: number, src: Uint8Array, srcOff: number, count: number): void {
-  if (HOST_LE) copyLeBytes(dst, at, src, srcOff, count);
-  else copyLeValues(dst, at, src, srcOff, count);
-}
-
-/** copyLe on a little-endian host (exported for tests of both paths). */
-export function copyLeBytes(
+export function copyLe(
   dst: NumberArray,
   at: number,
   src: Uint8Array,
   srcOff: number,
   count: number,
+  hostLe = HOST_LE,
 ): void {
   const n = count * dst.BYTES_PER_ELEMENT;
   if (srcOff + n > src.length) throw new RangeError(`copyLe: ${n} bytes at ${srcOff} beyond ${src.length}`);
-  new Uint8Array(dst.buffer, dst.byteOffset + at * dst.BYTES_PER_ELEMENT, n).set(
-    src.subarray(srcOff, srcOff + n),
-  );
-}
-
-/** copyLe on any host (exported for tests of both paths). */
-export function copyLeValues(
-  dst: NumberArray,
-  at: number,
-  src: Uint8Array,
-  srcOff: number,
-  count: number,
-): void {
-  const n = count * dst.BYTES_PER_ELEMENT;
-  if (srcOff + n > src.length) throw new RangeError(`copyLe: ${n} bytes at ${srcOff} beyond ${src.length}`);
+  if (hostLe) {
+    new Uint8Array(dst.buffer, dst.byteOffset + at * dst.BYTES_PER_ELEMENT, n).set(
+      src.subarray(srcOff, srcOff + n),
+    );
+    return;
+  }
   const dv = new DataView(src.buffer, src.byteOffset + srcOff, n);
   if (dst instanceof Float64Array) for (let i = 0; i < count; i++) dst[at + i] = dv.getFloat64(i * 8, true);
   else for (let i = 0; i < count; i++) dst[at + i] = dv.getUint32(i * 4, true);

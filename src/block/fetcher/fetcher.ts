@@ -33,7 +33,7 @@ import { discoverTenants } from './discovery.js';
 import { rootKeyProblem } from '../tenancy-check.js';
 import { Limiter } from './limiter.js';
 import { MetaCache } from './meta-cache.js';
-import { METAS_FILENAME } from './metas-file.js';
+import { METAS_FILENAME, tableIn } from './metas-file.js';
 import { MetasStore } from './metas-store.js';
 import { classifyMeta, Interner, type MetaOutcome } from './meta-read.js';
 import { MetaJournal } from './meta-journal.js';
@@ -463,13 +463,9 @@ export class MetaFetcher {
     const t0 = this.#monotonic();
     // Packed frame by frame into each tenant's table: a million plain metas never exist at once.
     const tables = new Map<string, MetaTable>();
-    const tableOf = (tenant: string): MetaTable => {
-      let t = tables.get(tenant);
-      if (t === undefined) tables.set(tenant, (t = new MetaTable()));
-      return t;
-    };
     const fromFile =
-      (await this.#metasStore?.load(this.#interner, tableOf)) ?? new Map<string, Map<string, BlockMeta>>();
+      (await this.#metasStore?.load(this.#interner, tableIn(tables))) ??
+      new Map<string, Map<string, BlockMeta>>();
     // The checkpoint after the metas (either order is safe: known blocks the file lacks are read
     // as below), so its bytes are released right after the checks below instead of living
     // through the decode of the metas.

@@ -200,7 +200,11 @@ async function writeFrames(
 
 /** A new table per tenant (readers without a fetcher's tables: tools, tests). */
 function newTables(): TableOf {
-  const tables = new Map<string, MetaTable>();
+  return tableIn(new Map());
+}
+
+/** The table of each tenant in `tables`, made when first asked for. */
+export function tableIn(tables: Map<string, MetaTable>): TableOf {
   return (tenant) => {
     let t = tables.get(tenant);
     if (t === undefined) tables.set(tenant, (t = new MetaTable()));

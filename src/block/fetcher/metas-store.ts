@@ -3,11 +3,11 @@
  * full rewrite when the file cannot be trusted or is mostly dead records.
  */
 import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { BlockMeta } from '../../tsdb/meta.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { Interner } from './meta-read.js';
-import { dirname, join } from 'node:path';
 import {
   appendMetas,
   LEGACY_METAS_FILENAMES,
