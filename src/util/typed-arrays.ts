@@ -47,3 +47,27 @@ export function leBytes(a: NumberArray, count: number, hostLe = HOST_LE): Uint8A
   else for (let i = 0; i < count; i++) dv.setUint32(i * 4, a[i]!, true);
   return out;
 }
+
+/**
+ * Writes `src[0..count)` into `dst` at byte `at` as big-endian 32-bit words: on a little-endian
+ * host with `dst + at` 4-byte aligned, one copy and one byte swap (built-ins, not a call per word:
+ * postings lists are written word by word otherwise); byte by byte elsewhere.
+ */
+export function putBe32s(dst: Buffer, at: number, src: Uint32Array, count: number, hostLe = HOST_LE): void {
+  const n = 4 * count;
+  if (at < 0 || at + n > dst.length || count > src.length) {
+    throw new RangeError(`putBe32s: ${count} words at ${at} beyond ${dst.length} bytes or ${src.length} words`);
+  }
+  if (hostLe && ((dst.byteOffset + at) & 3) === 0) {
+    new Uint32Array(dst.buffer, dst.byteOffset + at, count).set(src.subarray(0, count));
+    dst.subarray(at, at + n).swap32();
+    return;
+  }
+  for (let i = 0, p = at; i < count; i++, p += 4) {
+    const v = src[i]!;
+    dst[p] = v >>> 24;
+    dst[p + 1] = (v >>> 16) & 0xff;
+    dst[p + 2] = (v >>> 8) & 0xff;
+    dst[p + 3] = v & 0xff;
+  }
+}

@@ -1,10 +1,11 @@
 /**
- * Little-endian copies in and out of typed arrays: the byte copy (little-endian hosts) and the
- * element-by-element path (any host) agree with DataView's reading of the same bytes.
+ * Little-endian copies in and out of typed arrays, and big-endian words out of them: the byte
+ * copy (little-endian hosts) and the element-by-element path (any host) agree with DataView's
+ * reading of the same bytes.
  */
 import { describe, expect, test } from 'vitest';
 import { seededRandom } from '../../src/tsdb/ulid.js';
-import { copyLe, HOST_LE, leBytes } from '../../src/util/typed-arrays.js';
+import { copyLe, HOST_LE, leBytes, putBe32s } from '../../src/util/typed-arrays.js';
 
 describe('little-endian typed-array copies', () => {
   const rnd = seededRandom(7);
@@ -46,5 +47,29 @@ describe('little-endian typed-array copies', () => {
       expect(dst).toStrictEqual(u32);
     }
     expect(HOST_LE).toBe(true); // every CI machine; the other path is what runs on s390x
+  });
+
+  test('putBe32s writes what DataView reads back big-endian, aligned or not, on either path', () => {
+    // Lengths across Buffer#swap32's switch from a JS loop to native (48 words), and odd offsets
+    // where the words cannot be viewed in place.
+    for (const count of [0, 1, 7, 41, 48, 300]) {
+      const words = Uint32Array.from({ length: count }, () => Math.floor(rnd() * 2 ** 32));
+      for (const at of [0, 4, 8, 1, 3]) {
+        for (const hostLe of [true, false]) {
+          const dst = Buffer.alloc(at + 4 * count + 4, 0xee);
+          putBe32s(dst, at, words, count, hostLe);
+          const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+          expect(Array.from({ length: count }, (_, i) => dv.getUint32(at + 4 * i, false))).toStrictEqual(
+            Array.from(words),
+          );
+          // Nothing written around the words.
+          expect([...dst.subarray(0, at), ...dst.subarray(at + 4 * count)]).toStrictEqual(
+            new Array<number>(at + 4).fill(0xee),
+          );
+        }
+      }
+    }
+    expect(() => putBe32s(Buffer.alloc(8), 4, u32, 2)).toThrow(RangeError);
+    expect(() => putBe32s(Buffer.alloc(64), 0, u32.subarray(0, 3), 4)).toThrow(RangeError);
   });
 });

@@ -77,7 +77,7 @@ export class RawChunkView implements StoredChunkView {
 const EMPTY = Buffer.alloc(0);
 
 export interface SegmentReaderOptions {
-  /** Bytes read per buffer refill (default 1 MiB; two buffers: the next window is read ahead). */
+  /** Bytes read per buffer refill (default 512 KiB; two buffers: the next window is read ahead). */
   readAhead?: number | undefined;
   /** Larger chunk lengths are reported as corrupt (default 64 MiB; real chunks are ~KiB). */
   maxChunkSize?: number | undefined;
@@ -96,7 +96,8 @@ interface Segment {
   size: number;
 }
 
-const DEFAULT_READ_AHEAD = 1 << 20;
+/** Per window (two per reader: one read ahead); see the segment writer's buffer size for why not more. */
+const DEFAULT_READ_AHEAD = 512 << 10;
 const DEFAULT_MAX_CHUNK_SIZE = 64 << 20;
 /**
  * Read-ahead lands this far into its buffer, so the tail of the previous window (a chunk that

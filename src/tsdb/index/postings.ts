@@ -3,6 +3,7 @@ import { FormatError, type ErrorCode } from '../../util/errors.js';
 import { crc32c, crc32cRange } from '../encoding/crc32c.js';
 import { MAX_UINT32 } from './format.js';
 import type { BufferedFileWriter } from './io.js';
+import { putBe32s } from '../../util/typed-arrays.js';
 
 export const EMPTY_POSTINGS: Uint32Array = new Uint32Array(0);
 
@@ -26,7 +27,7 @@ export async function writePostingsList(
   if (p) await p;
   for (let i = 0; i < n; i += CHUNK_IDS) {
     const m = Math.min(CHUNK_IDS, n - i);
-    for (let j = 0; j < m; j++) scratch.writeUInt32BE(ids[i + j]!, 4 * j);
+    putBe32s(scratch, 0, ids.subarray(i, i + m), m);
     const bytes = scratch.subarray(0, 4 * m);
     crc = crc32c(bytes, crc);
     p = out.write(bytes);
@@ -41,8 +42,8 @@ export async function writePostingsList(
 export function encodePostingsList(scratch: Buffer, ids: Uint32Array, n: number): number {
   scratch.writeUInt32BE(4 + 4 * n, 0);
   scratch.writeUInt32BE(n, 4);
-  let p = 8;
-  for (let i = 0; i < n; i++, p += 4) scratch.writeUInt32BE(ids[i]!, p);
+  const p = 8 + 4 * n;
+  putBe32s(scratch, 8, ids, n);
   scratch.writeUInt32BE(crc32cRange(scratch, 4, p), p);
   return p + 4;
 }
