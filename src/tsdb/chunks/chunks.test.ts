@@ -366,6 +366,35 @@ describe('segment files', () => {
     },
   );
 
+  it('a window read ahead of the first read: used where it starts, dropped elsewhere', async () => {
+    const chunks = Array.from({ length: 200 }, (_, i) => ({ encoding: ENC_XOR, data: xorChunk(120, i) }));
+    const { refs } = await writeAll(dir, chunks);
+    const readAhead = 8 << 10;
+    const expectAll = async (r: SegmentReader, from: number): Promise<void> => {
+      for (let i = from; i < refs.length; i++) {
+        const c = r.tryReadRaw(refs[i]!) ?? (await r.readRaw(refs[i]!));
+        expect(Buffer.from(c.data).equals(Buffer.from(chunks[i]!.data)), `chunk ${i}`).toBe(true);
+      }
+    };
+    // Where the reads start: the first window is the prefetched one, no byte read twice.
+    const a = await SegmentReader.open(dir, { readAhead });
+    a.prefetchFrom(a.firstRef()!);
+    await expectAll(a, 0);
+    expect(a.bytesRead).toBe(a.size - 8);
+    await a.close();
+    // Elsewhere: dropped, and the reads are still right.
+    const b = await SegmentReader.open(dir, { readAhead });
+    b.prefetchFrom(a.firstRef()!);
+    await expectAll(b, 150);
+    expect(b.bytesRead).toBe(readAhead + b.size - refOffset(refs[150]!)); // the dropped window + the rest
+    // Once a window is buffered it is a no-op.
+    b.prefetchFrom(refs[0]!);
+    const before = b.bytesRead;
+    expect(b.tryReadRaw(refs[199]!)).toBeDefined();
+    expect(b.bytesRead).toBe(before);
+    await b.close();
+  });
+
   it('a chunk larger than the write buffer and the read-ahead', async () => {
     const big = { encoding: ENC_THANOS_AGGR, data: bytesOf(100_000, 9) };
     const { refs } = await writeAll(dir, [{ encoding: ENC_XOR, data: xorChunk(5, 1) }, big], {

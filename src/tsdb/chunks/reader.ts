@@ -220,6 +220,19 @@ export class SegmentReader {
     return undefined;
   }
 
+  /**
+   * Starts reading the window at `ref` before the first read asks for it (a compaction's first
+   * chunks, while the output is set up); a first read elsewhere drops it. No-op once a window is
+   * buffered, or with `syncReads`.
+   */
+  prefetchFrom(ref: number): void {
+    if (this.bufSeg >= 0 || this.busy) return;
+    const si = refSegment(ref);
+    const seg = this.segs[si];
+    const off = refOffset(ref);
+    if (seg !== undefined && off >= SEGMENT_HEADER_LEN) this.startPrefetch(si, seg, off);
+  }
+
   /** The ref of the first chunk, if any. */
   firstRef(): number | undefined {
     for (let si = 0; si < this.segs.length; si++) {

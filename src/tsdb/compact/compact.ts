@@ -116,6 +116,11 @@ export async function compactBlocks(
   try {
     // Oldest block first: later inputs win timestamp ties in exact dedup.
     blocks.sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
+    // Chunks are stored in series order: each input's first window is read while the output is set up.
+    for (const b of blocks) {
+      const first = b.chunks.firstRef();
+      if (first !== undefined) b.chunks.prefetchFrom(first);
+    }
     const metas = blocks.map((b) => b.meta);
     const extLabels = checkCompatible(metas, { dedup, replicaLabels });
     const parts = outputMetaParts(metas);
