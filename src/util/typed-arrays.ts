@@ -56,7 +56,9 @@ export function leBytes(a: NumberArray, count: number, hostLe = HOST_LE): Uint8A
 export function putBe32s(dst: Buffer, at: number, src: Uint32Array, count: number, hostLe = HOST_LE): void {
   const n = 4 * count;
   if (at < 0 || at + n > dst.length || count > src.length) {
-    throw new RangeError(`putBe32s: ${count} words at ${at} beyond ${dst.length} bytes or ${src.length} words`);
+    throw new RangeError(
+      `putBe32s: ${count} words at ${at} beyond ${dst.length} bytes or ${src.length} words`,
+    );
   }
   if (hostLe && ((dst.byteOffset + at) & 3) === 0) {
     new Uint32Array(dst.buffer, dst.byteOffset + at, count).set(src.subarray(0, count));

@@ -368,6 +368,9 @@ export class BlockWriter {
 }
 
 function sortedUnique(it: Iterable<string>): string[] {
-  const set = new Set<string>(it);
-  return [...set].sort(compareStrings);
+  const a = [...it];
+  // Already sorted and unique (a compaction merges its inputs' tables): nothing to sort.
+  let sorted = true;
+  for (let i = 1; i < a.length && sorted; i++) sorted = compareStrings(a[i - 1]!, a[i]!) < 0;
+  return sorted ? a : [...new Set<string>(a)].sort(compareStrings);
 }

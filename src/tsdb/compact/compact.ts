@@ -14,6 +14,7 @@ import { compareLabels, formatLabels, type Labels } from '../labels.js';
 import type { SeriesCursor } from '../index/cursor.js';
 import type { SeriesScratch } from '../index/series.js';
 import { ulidSource, type UlidSource } from '../ulid.js';
+import { mergeSymbols } from '../index/symbols.js';
 import { verifyBlock } from '../verify/verify.js';
 import { readBackBlock } from '../verify/light.js';
 import type { WriteSeam } from '../block/write-seam.js';
@@ -130,8 +131,7 @@ export async function compactBlocks(
       if (!replicaKeys.includes(key)) replicaKeys.push(key);
       return replicaKeys.indexOf(key);
     });
-    const symbols = new Set<string>();
-    for (const b of blocks) for (const s of b.index.symbols()) symbols.add(s);
+    const symbols = mergeSymbols(blocks.map((b) => b.index.symbols()));
     const writer = await BlockWriter.create(outDir, {
       symbols,
       ulid: opts.ulid ?? (opts.ulids ?? ulidSource())(),

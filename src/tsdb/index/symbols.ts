@@ -8,13 +8,6 @@ import { uvarintSize } from '../../util/varint.js';
 import { MAX_UINT32 } from './format.js';
 import type { BufferedFileWriter } from './io.js';
 
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/** True when `s` has no unpaired surrogate, i.e. it has an exact UTF-8 encoding. */
-export function isWellFormed(s: string): boolean {
-  return !LONE_SURROGATE.test(s);
-}
-
 /** Checks order, uniqueness and encodability; returns symbol -> reference. */
 export function buildSymbolMap(symbols: readonly string[]): Map<string, number> {
   if (symbols.length > MAX_UINT32) {
@@ -24,7 +17,8 @@ export function buildSymbolMap(symbols: readonly string[]): Map<string, number> 
   for (let i = 0; i < symbols.length; i++) {
     const s = symbols[i]!;
     if (typeof s !== 'string') throw new InvalidArgumentError(`index: symbol ${i} is not a string`);
-    if (!isWellFormed(s)) {
+    // No unpaired surrogate, i.e. an exact UTF-8 encoding.
+    if (!s.isWellFormed()) {
       throw new InvalidArgumentError(`index: symbol ${i} ${JSON.stringify(s)} has an unpaired surrogate`);
     }
     if (i > 0 && compareStrings(symbols[i - 1]!, s) >= 0) {
@@ -37,11 +31,23 @@ export function buildSymbolMap(symbols: readonly string[]): Map<string, number> 
   return map;
 }
 
+/**
+ * The symbols' UTF-8 bytes back to back when every symbol is ASCII (a byte per character, so the
+ * characters' offsets are the bytes' offsets); undefined otherwise. One native encode instead of
+ * one per symbol: per-symbol encoding was most of a small compaction's output set-up.
+ */
+function asciiBytes(symbols: readonly string[]): Buffer | undefined {
+  const joined = symbols.join('');
+  const bytes = Buffer.from(joined, 'utf8');
+  return bytes.length === joined.length ? bytes : undefined;
+}
+
 /** Writes len, count, entries and CRC, streaming through a small scratch buffer. */
 export async function writeSymbolTable(out: BufferedFileWriter, symbols: readonly string[]): Promise<void> {
+  const ascii = asciiBytes(symbols);
   let bodyLen = 4;
   for (const s of symbols) {
-    const n = Buffer.byteLength(s, 'utf8');
+    const n = ascii !== undefined ? s.length : Buffer.byteLength(s, 'utf8');
     bodyLen += uvarintSize(n) + n;
   }
   if (bodyLen > MAX_UINT32)
@@ -51,8 +57,15 @@ export async function writeSymbolTable(out: BufferedFileWriter, symbols: readonl
   e.putBE32(symbols.length);
   let crc = 0;
   let crcFrom = 4; // the len field is not covered by the CRC
+  let at = 0;
   for (const s of symbols) {
-    e.putUvarintString(s);
+    if (ascii !== undefined) {
+      e.putUvarint(s.length);
+      e.putRange(ascii, at, at + s.length);
+      at += s.length;
+    } else {
+      e.putUvarintString(s);
+    }
     if (e.len >= 1 << 15) {
       crc = crc32c(e.view().subarray(crcFrom), crc);
       crcFrom = 0;
@@ -102,6 +115,32 @@ export function decodeSymbols(body: Uint8Array, file: string, baseOffset: number
   }
   if (d.remaining !== 0) d.fail('ERR_TSDB_CORRUPT', `${d.remaining} bytes after the last symbol`);
   return { symbols, invalidUtf8 };
+}
+
+/**
+ * The union of symbol lists that are each sorted and unique (as every index's table is), sorted
+ * and unique: a merge, where a set and a sort of all of them compared each symbol ~log n times.
+ * Lists out of order give an unsorted result, which the writer's order check refuses.
+ */
+export function mergeSymbols(lists: readonly (readonly string[])[]): string[] {
+  let merged: readonly string[] = lists[0] ?? [];
+  for (let k = 1; k < lists.length; k++) {
+    const a = merged;
+    const b = lists[k]!;
+    const out = new Array<string>();
+    let i = 0;
+    let j = 0;
+    while (i < a.length && j < b.length) {
+      const c = compareStrings(a[i]!, b[j]!);
+      if (c <= 0) out.push(a[i++]!);
+      else out.push(b[j++]!);
+      if (c === 0) j++;
+    }
+    while (i < a.length) out.push(a[i++]!);
+    while (j < b.length) out.push(b[j++]!);
+    merged = out;
+  }
+  return [...merged];
 }
 
 /** Position of `s` in the sorted table, or -1. */
