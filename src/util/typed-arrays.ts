@@ -60,7 +60,8 @@ export function putBe32s(dst: Buffer, at: number, src: Uint32Array, count: numbe
       `putBe32s: ${count} words at ${at} beyond ${dst.length} bytes or ${src.length} words`,
     );
   }
-  if (hostLe && ((dst.byteOffset + at) & 3) === 0) {
+  // Short lists (most postings) by the loop below: two views and a swap cost more than they save.
+  if (hostLe && count >= 16 && ((dst.byteOffset + at) & 3) === 0) {
     new Uint32Array(dst.buffer, dst.byteOffset + at, count).set(src.subarray(0, count));
     dst.subarray(at, at + n).swap32();
     return;

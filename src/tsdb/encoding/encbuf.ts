@@ -109,6 +109,24 @@ export class Encbuf {
   }
 
   putUvarintString(s: string): void {
+    // Short ASCII (most label names and values) by a loop: no native call per string.
+    const len = s.length;
+    if (len < 0x80) {
+      this.ensure(len + 1);
+      const b = this.buf;
+      const at = this.len;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + 1 + i] = c;
+      }
+      if (i === len) {
+        b[at] = len;
+        this.len = at + 1 + len;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.putUvarint(n);
     this.ensure(n);

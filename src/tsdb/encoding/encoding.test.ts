@@ -85,4 +85,31 @@ describe('encoding', () => {
     const d = new Decbuf(e.view());
     expect(d.uvarintString()).toBe('héllo ☃');
   });
+
+  it('strings of any length and content: uvarint byte length, then the UTF-8 bytes', () => {
+    const str = fc.oneof(
+      fc.string({ unit: 'grapheme-ascii', maxLength: 300 }),
+      fc.string({ unit: 'grapheme', maxLength: 140 }),
+      // ASCII up to the last character, then not: the short path must give up cleanly.
+      fc
+        .tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 126 }), fc.constantFrom('é', '\u0080', '😀'))
+        .map(([a, b]) => a + b),
+      fc.constantFrom('', 'a'.repeat(127), 'a'.repeat(128), '\u007f'),
+    );
+    fc.assert(
+      fc.property(fc.array(str, { maxLength: 8 }), fc.integer({ min: 1, max: 64 }), (xs, cap) => {
+        const e = new Encbuf(cap);
+        const want: Buffer[] = [];
+        for (const s of xs) {
+          e.putUvarintString(s);
+          const b = Buffer.from(s, 'utf8');
+          const head = new Encbuf(8);
+          head.putUvarint(b.length);
+          want.push(Buffer.from(head.view()), b);
+        }
+        expect(Buffer.from(e.view()).equals(Buffer.concat(want))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

@@ -29,6 +29,18 @@ export class BufferedFileWriter {
     return this.writeSlow(bytes);
   }
 
+  /** write(src[start, end)) without a view when the range fits the buffer. */
+  writeRange(src: Uint8Array, start: number, end: number): Promise<void> | undefined {
+    const n = end - start;
+    if (n > 64 || n > this.buf.length - this.len) return this.write(src.subarray(start, end));
+    const b = this.buf;
+    const at = this.len;
+    for (let i = 0; i < n; i++) b[at + i] = src[start + i]!;
+    this.len = at + n;
+    this.pos += n;
+    return undefined;
+  }
+
   private async writeSlow(bytes: Uint8Array): Promise<void> {
     await this.flush();
     if (bytes.length >= this.buf.length) {

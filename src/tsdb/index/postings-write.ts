@@ -82,7 +82,7 @@ export class IdMap {
 function writeList(out: BufferedFileWriter, ids: Uint32Array, scratch: Buffer): Promise<void> | undefined {
   if (ids.length <= CHUNK_IDS) {
     const n = encodePostingsList(scratch, ids, ids.length);
-    return out.write(scratch.subarray(0, n));
+    return out.writeRange(scratch, 0, n);
   }
   return writePostingsList(out, ids, ids.length, scratch);
 }
