@@ -53,11 +53,8 @@ export interface SegmentWriterResult {
   files: SegmentFile[];
 }
 
-/**
- * Two of these alternate (one filled while the other is written). Small enough that a compaction
- * reuses their pages instead of touching fresh ones: a first touch is a page fault, ~10 µs a page
- * on a VM, and 2 × 4 MiB cost a 5k-series compaction ~2,000 faults (5-12% of its time).
- */
+// Two alternate; small, so their pages are reused: a fresh page faults (~10 µs on a VM; 2 × 4 MiB
+// were ~2,000 faults, 5-12% of a 5k-series compaction).
 const DEFAULT_BUFFER_SIZE = 512 << 10;
 const WRITEBACK_EVERY = 8 << 20; // bytes between early write-back syncs of a segment file
 
