@@ -123,7 +123,7 @@ export function decodeSymbols(body: Uint8Array, file: string, baseOffset: number
  * Lists out of order give an unsorted result, which the writer's order check refuses.
  */
 export function mergeSymbols(lists: readonly (readonly string[])[]): string[] {
-  let merged: readonly string[] = lists[0] ?? [];
+  let merged: string[] = [...(lists[0] ?? [])];
   for (let k = 1; k < lists.length; k++) {
     const a = merged;
     const b = lists[k]!;
@@ -140,7 +140,7 @@ export function mergeSymbols(lists: readonly (readonly string[])[]): string[] {
     while (j < b.length) out.push(b[j++]!);
     merged = out;
   }
-  return [...merged];
+  return merged;
 }
 
 /** Position of `s` in the sorted table, or -1. */
