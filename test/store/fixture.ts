@@ -33,6 +33,8 @@ export interface FixtureBlock extends CreatedBlock {
 export interface StoreFixture {
   /** Local dirs of the blocks (by source). */
   readonly blocks: readonly FixtureBlock[];
+  /** The temp dir holding them: the caller removes it. */
+  readonly root: string;
   /** Oracle dump lines with external labels, sorted like promtool (all sources). */
   readonly oracle: readonly string[];
   /** ULID of the corrupt block (written to the bucket, not in the oracle). */
@@ -109,7 +111,7 @@ export async function makeFixture(bucket: Bucket, tenant = ''): Promise<StoreFix
     ...withExt(await promtoolDump(dirA), extA),
     ...withExt(await promtoolDump(dirC), extC),
   ]);
-  return { blocks: all, oracle, corrupt };
+  return { blocks: all, oracle, corrupt, root };
 }
 
 function formatLabelsWith(text: string, ext: Record<string, string>): string {

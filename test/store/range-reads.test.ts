@@ -4,7 +4,7 @@
  * entries and chunks with a few coalesced requests, and a repeat is served by the index cache.
  * (Memory per index header: bench/store-header-memory.ts.)
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,8 +25,10 @@ let bucket: CountingBucket;
 let ulid: string;
 let numSeries: number;
 
+let root: string;
+
 beforeAll(async () => {
-  const root = await mkdtemp(join(tmpdir(), 'strata-store-rr-'));
+  root = await mkdtemp(join(tmpdir(), 'strata-store-rr-'));
   const samples = generateSamples({
     seed: 31,
     series: 400,
@@ -44,6 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bucket?.close();
+  if (root !== undefined) await rm(root, { recursive: true, force: true });
   await assertNoLeakedProcesses();
 });
 

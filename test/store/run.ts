@@ -1,5 +1,5 @@
 /** Starting `strata store` as a tracked process on free ports and waiting until it is ready. */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrackedProcess } from '../support/processes.js';
@@ -30,6 +30,8 @@ export async function startStore(objstore: string, extra: readonly string[] = []
     '1s',
     ...extra,
   ]);
+  // The data dir goes with the process, however the test stops it.
+  proc.child.once('exit', () => void rm(dataDir, { recursive: true, force: true }).catch(() => undefined));
   await waitFor(
     'strata store ready',
     async () => {

@@ -3,6 +3,7 @@
  * every sample equal to promtool dump, and the default group ID names endpoint, bucket, tenant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
 import { S3Bucket } from '../../src/objstore/s3.js';
 import { Secret } from '../../src/objstore/secret.js';
 import { startSwift, type SwiftService } from '../services/swift.js';
@@ -35,7 +36,9 @@ beforeAll(async () => {
     forcePathStyle: true,
     credentials: { accessKeyId: swift.accessKey, secretAccessKey: new Secret(swift.secretKey) },
   });
-  oracle = (await makeFixture(bucket, 'team-1')).oracle;
+  const fx = await makeFixture(bucket, 'team-1');
+  oracle = fx.oracle;
+  await rm(fx.root, { recursive: true, force: true });
   await bucket.close();
   const objstore = JSON.stringify({
     type: 'S3',

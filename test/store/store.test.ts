@@ -3,7 +3,7 @@
  * sample compared with `promtool tsdb dump` of the same blocks (external labels added), label
  * APIs, Info, flags narrowing the blocks, limits, bad requests, a corrupt block, shutdown.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await main?.proc.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  if (fx !== undefined) await rm(fx.root, { recursive: true, force: true });
   await assertNoLeakedProcesses();
 });
 

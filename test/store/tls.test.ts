@@ -6,7 +6,7 @@
  * own Store API, also over mutual TLS. Replaced certificate files are used without a restart, and
  * unusable TLS flags stop the command with ERR_TLS_CONFIG naming flag and file.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
@@ -41,7 +41,8 @@ beforeAll(async () => {
   const dir = s.path('bucket');
   objstoreFile = await filesystemConfigFile(s, dir);
   const bucket = new FilesystemBucket({ directory: dir });
-  await makeFixture(bucket);
+  // Only the bucket is used: the local copies go at once.
+  await rm((await makeFixture(bucket)).root, { recursive: true, force: true });
   await bucket.close();
 }, 120_000);
 
