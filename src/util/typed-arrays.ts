@@ -7,6 +7,16 @@ export function grownTo<T extends Float64Array | Uint32Array | Uint8Array>(a: T,
   return next;
 }
 
+/**
+ * Copies src[start, end) to dst at `at`: short ranges by a loop (no view, no native call: label
+ * strings, postings entries, small postings lists), longer ones by TypedArray#set over a view.
+ */
+export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
+  const n = end - start;
+  if (n <= 64) for (let i = 0; i < n; i++) dst[at + i] = src[start + i]!;
+  else dst.set(src.subarray(start, end), at);
+}
+
 /** Whether this host stores typed-array elements little-endian (every platform Node ships for but s390x). */
 export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { seededRandom } from '../../src/tsdb/ulid.js';
-import { copyLe, HOST_LE, leBytes, putBe32s } from '../../src/util/typed-arrays.js';
+import { copyBytes, copyLe, HOST_LE, leBytes, putBe32s } from '../../src/util/typed-arrays.js';
 
 describe('little-endian typed-array copies', () => {
   const rnd = seededRandom(7);
@@ -71,5 +71,15 @@ describe('little-endian typed-array copies', () => {
     }
     expect(() => putBe32s(Buffer.alloc(8), 4, u32, 2)).toThrow(RangeError);
     expect(() => putBe32s(Buffer.alloc(64), 0, u32.subarray(0, 3), 4)).toThrow(RangeError);
+  });
+
+  test('copyBytes copies exactly the range, by the loop and by set alike', () => {
+    const src = Uint8Array.from({ length: 400 }, (_, i) => (i * 37 + 11) & 0xff);
+    for (const n of [0, 1, 63, 64, 65, 300]) {
+      const dst = new Uint8Array(n + 10).fill(0xee);
+      copyBytes(src, 7, 7 + n, dst, 5);
+      expect(Array.from(dst.subarray(5, 5 + n))).toStrictEqual(Array.from(src.subarray(7, 7 + n)));
+      expect([...dst.subarray(0, 5), ...dst.subarray(5 + n)]).toStrictEqual(new Array<number>(10).fill(0xee));
+    }
   });
 });

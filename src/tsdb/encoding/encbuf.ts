@@ -1,5 +1,6 @@
 /** A growable write buffer. `view()` hands out the written bytes without copying; reuse with reset(). */
 import { putUvarint } from '../../util/varint.js';
+import { copyBytes } from '../../util/typed-arrays.js';
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -97,9 +98,7 @@ export class Encbuf {
   putRange(src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     this.ensure(n);
-    const b = this.buf;
-    if (n <= 32) for (let i = 0; i < n; i++) b[this.len + i] = src[start + i]!;
-    else b.set(src.subarray(start, end), this.len);
+    copyBytes(src, start, end, this.buf, this.len);
     this.len += n;
   }
 

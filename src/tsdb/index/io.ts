@@ -1,6 +1,7 @@
 /** Buffered sequential writes and bounded positional reads on a FileHandle. */
 import type { FileHandle } from 'node:fs/promises';
 import { FormatError, InvalidArgumentError } from '../../util/errors.js';
+import { copyBytes } from '../../util/typed-arrays.js';
 
 /**
  * Collects small writes in a fixed buffer and hands it to the file when full. `write` returns
@@ -32,11 +33,9 @@ export class BufferedFileWriter {
   /** write(src[start, end)) without a view when the range fits the buffer. */
   writeRange(src: Uint8Array, start: number, end: number): Promise<void> | undefined {
     const n = end - start;
-    if (n > 64 || n > this.buf.length - this.len) return this.write(src.subarray(start, end));
-    const b = this.buf;
-    const at = this.len;
-    for (let i = 0; i < n; i++) b[at + i] = src[start + i]!;
-    this.len = at + n;
+    if (n > this.buf.length - this.len) return this.write(src.subarray(start, end));
+    copyBytes(src, start, end, this.buf, this.len);
+    this.len += n;
     this.pos += n;
     return undefined;
   }

@@ -6,6 +6,7 @@
 import type { PositionalReader } from './positional.js';
 import { HEADER_LEN } from './format.js';
 import { SectionReader } from './section-reader.js';
+import { copyBytes } from '../../util/typed-arrays.js';
 
 /** One entry during a walk: positions in `buf`, valid during the callback only. */
 export class PostingsEntry {
@@ -57,11 +58,6 @@ function compareRange(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: 
     if (d !== 0) return d;
   }
   return ae - as - (be - bs);
-}
-
-function copyRange(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
-  if (end - start <= 32) for (let k = start; k < end; k++) dst[at++] = src[k]!;
-  else src.copy(dst, at, start, end);
 }
 
 /** Cursor of uv(); -1 from uv() means the window ended inside the varint. */
@@ -149,8 +145,8 @@ export async function walkPostingsTable(
     prevName = e.nameLength;
     prevLen = prevName + e.valueLength;
     if (prev.length < prevLen) prev = Buffer.allocUnsafe(Math.max(prevLen, 2 * prev.length));
-    copyRange(b, e.nameStart, e.nameEnd, prev, 0);
-    copyRange(b, e.valueStart, e.valueEnd, prev, prevName);
+    copyBytes(b, e.nameStart, e.nameEnd, prev, 0);
+    copyBytes(b, e.valueStart, e.valueEnd, prev, prevName);
     r.take(entryEnd - r.pos);
   }
   await r.checkCrc();

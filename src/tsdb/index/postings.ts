@@ -1,6 +1,7 @@
 /** Postings lists (sorted series IDs): on-disk encoding and set operations on Uint32Arrays. */
 import { FormatError, type ErrorCode } from '../../util/errors.js';
 import { crc32c, crc32cRange } from '../encoding/crc32c.js';
+import { be32At } from '../encoding/decbuf.js';
 import { MAX_UINT32 } from './format.js';
 import type { BufferedFileWriter } from './io.js';
 import { putBe32s } from '../../util/typed-arrays.js';
@@ -63,23 +64,23 @@ export function decodePostingsList(
 ): Uint32Array {
   if (start + 8 > end)
     fail(file, base, 'ERR_TSDB_TRUNCATED', 'postings list header runs past the data', start);
-  const len = be32(buf, start);
+  const len = be32At(buf, start);
   if (len < 4 || len % 4 !== 0)
     fail(file, base, 'ERR_TSDB_CORRUPT', `postings list length ${len} is not 4 + 4n`, start);
   const bodyEnd = start + 4 + len;
   if (bodyEnd + 4 > end)
     fail(file, base, 'ERR_TSDB_TRUNCATED', `postings list of ${len} bytes runs past the data`, start);
-  if (crc32cRange(buf, start + 4, bodyEnd) !== be32(buf, bodyEnd)) {
+  if (crc32cRange(buf, start + 4, bodyEnd) !== be32At(buf, bodyEnd)) {
     fail(file, base, 'ERR_TSDB_CHECKSUM', 'postings list checksum mismatch', start);
   }
-  const n = be32(buf, start + 4);
+  const n = be32At(buf, start + 4);
   if (len !== 4 + 4 * n)
     fail(file, base, 'ERR_TSDB_CORRUPT', `postings list of ${len} bytes claims ${n} entries`, start + 4);
   const ids = into !== undefined && into.length >= n ? into.subarray(0, n) : new Uint32Array(n);
   let p = start + 8;
   let prev = -1;
   for (let i = 0; i < n; i++, p += 4) {
-    const id = be32(buf, p);
+    const id = be32At(buf, p);
     if (id <= prev)
       fail(file, base, 'ERR_TSDB_CORRUPT', `postings not strictly ascending: ${id} after ${prev}`, p);
     ids[i] = id;
@@ -90,10 +91,6 @@ export function decodePostingsList(
 
 function fail(file: string, base: number, code: ErrorCode, detail: string, at: number): never {
   throw new FormatError(code, file, base + at, detail);
-}
-
-function be32(b: Uint8Array, p: number): number {
-  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 }
 
 /** First index in `a[lo..)` with a[i] >= x (galloping, then binary search). */

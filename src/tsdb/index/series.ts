@@ -2,7 +2,7 @@
  * Series entries: uvarint len, body, CRC32C(body). Body: label refs, then chunk metas
  * delta-encoded against the previous chunk.
  */
-import { Decbuf } from '../encoding/decbuf.js';
+import { Decbuf, be32At } from '../encoding/decbuf.js';
 import { FormatError } from '../../util/errors.js';
 import type { Encbuf } from '../encoding/encbuf.js';
 import { crc32cRange } from '../encoding/crc32c.js';
@@ -236,8 +236,7 @@ export function decodeSeriesEntry(
     out.entrySize = entryEnd - start;
     return -1;
   }
-  const want =
-    ((buf[bodyEnd]! << 24) | (buf[bodyEnd + 1]! << 16) | (buf[bodyEnd + 2]! << 8) | buf[bodyEnd + 3]!) >>> 0;
+  const want = be32At(buf, bodyEnd);
   if (crc32cRange(buf, bodyStart, bodyEnd) !== want) {
     throw new FormatError('ERR_TSDB_CHECKSUM', file, baseOffset + start, 'series entry checksum mismatch');
   }
